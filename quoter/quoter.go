@@ -1,0 +1,210 @@
+// Package quoter is the core of quotesd: what a quote is, how the quote of
+// the day and a random quote are chosen, and the Quoter interface that every
+// frontend talks to.
+//
+// Frontends (RFC 865, HTTP, SMTP, IRC) translate their protocol into calls on
+// Quoter and back; they never reach into storage. This package therefore holds
+// no networking code at all (a test enforces it), so that the rules about
+// quotes live in exactly one place.
+package quoter
+
+import (
+	"context"
+	"time"
+)
+
+// Quote is one entry of the library.
+type Quote struct {
+	ID     int64     `json:"id"`
+	Text   string    `json:"text"`
+	Author string    `json:"author"`
+	Source string    `json:"source,omitempty"` // the work it comes from, e.g. "Walden"
+	Year   int       `json:"year,omitempty"`   // year of the work; 0 when unknown, negative for BCE
+	Tags   []string  `json:"tags"`
+	Lang   string    `json:"lang"`           // BCP 47 language tag, e.g. "en"
+	Added  time.Time `json:"added,omitzero"` // when it entered this library
+}
+
+// Attribution is the line credited under a quote: "Author, Source (Year)",
+// with the parts that are unknown left out.
+func (q *Quote) Attribution() string {
+	s := q.Author
+	if q.Source != "" {
+		s += ", " + q.Source
+	}
+	if q.Year != 0 {
+		s += " (" + formatYear(q.Year) + ")"
+	}
+	return s
+}
+
+// Render is the canonical plain-text form of a quote: the text, then a line
+// "    -- Attribution", as fortune(6) prints it. Length filters measure this
+// form in bytes, so a frontend that needs a quote to fit its protocol (512
+// bytes for RFC 865, one IRC line) can ask for one that does.
+func (q *Quote) Render() string {
+	return q.Text + "\n    -- " + q.Attribution()
+}
+
+// Len is the length in bytes of Render().
+func (q *Quote) Len() int {
+	return len(q.Render())
+}
+
+// Filter narrows the quotes a selection may return. The zero Filter matches
+// every quote.
+type Filter struct {
+	MinLen int    // minimum byte length of Render(); 0 means no bound
+	MaxLen int    // maximum byte length of Render(); 0 means no bound
+	Tag    string // exact tag, case-insensitive
+	Author string // exact author name, case-insensitive
+	Lang   string // exact language tag, case-insensitive
+}
+
+// IsZero reports whether f matches every quote.
+func (f Filter) IsZero() bool { return f == Filter{} }
+
+// Match reports whether q passes f.
+func (f Filter) Match(q *Quote) bool {
+	n := q.Len()
+	if f.MinLen > 0 && n < f.MinLen || f.MaxLen > 0 && n > f.MaxLen {
+		return false
+	}
+	if f.Author != "" && !equalFold(f.Author, q.Author) {
+		return false
+	}
+	if f.Lang != "" && !equalFold(f.Lang, q.Lang) {
+		return false
+	}
+	if f.Tag != "" {
+		for _, t := range q.Tags {
+			if equalFold(t, f.Tag) {
+				return true
+			}
+		}
+		return false
+	}
+	return true
+}
+
+// Page selects a window of a listing.
+type Page struct {
+	Offset int    // quotes to skip
+	Limit  int    // at most this many; 0 means DefaultLimit
+	Sort   string // one of the Sort* constants; "" means SortID
+	Desc   bool   // descending order
+}
+
+// Sort keys accepted by Page.Sort.
+const (
+	SortID     = "id"
+	SortAdded  = "added"
+	SortAuthor = "author"
+	SortLength = "length"
+)
+
+// Limits on listings and on quote contents.
+const (
+	DefaultLimit = 20
+	MaxLimit     = 100
+	MaxTextLen   = 4096 // bytes of Quote.Text
+	MaxAuthorLen = 200
+	MaxSourceLen = 300
+	MaxTags      = 16
+	MaxTagLen    = 32
+)
+
+// Count is a name (author or tag) with the number of quotes that carry it.
+type Count struct {
+	Name  string `json:"name"`
+	Count int    `json:"count"`
+}
+
+// Stats summarises a library.
+type Stats struct {
+	Quotes  int `json:"quotes"`
+	Authors int `json:"authors"`
+	Tags    int `json:"tags"`
+}
+
+// Update changes some fields of a quote; nil fields are left as they are.
+// A full replacement (HTTP PUT) sets every field.
+type Update struct {
+	Text   *string
+	Author *string
+	Source *string
+	Year   *int
+	Tags   *[]string
+	Lang   *string
+}
+
+// ImportResult says what an import did.
+type ImportResult struct {
+	Added   int `json:"added"`   // new quotes stored
+	Skipped int `json:"skipped"` // duplicates of stored quotes or of earlier records
+}
+
+// Quoter is the library as the frontends see it. Every method is safe for
+// concurrent use. Errors are *Error values carrying one of the codes
+// ENOTFOUND, EINVALID, ECONFLICT or EINTERNAL (see ErrorCode); frontends map
+// those codes to their protocol and never inspect messages.
+type Quoter interface {
+	// Today returns the quote of the day for the calendar date day.
+	// Selection is a fixed permutation of the library, so over N consecutive
+	// days a library of N quotes shows each quote exactly once, and every
+	// process reading the same library agrees without coordination. A date in
+	// the past returns that day's quote (the archive). When f is not zero the
+	// quote is the first one from day onwards in that sequence that passes f;
+	// the zero Filter gives exactly what `quotesd today` prints.
+	// Errors: ENOTFOUND when no quote passes f or the library is empty.
+	Today(ctx context.Context, day Date, f Filter) (*Quote, error)
+
+	// Random returns a quote chosen uniformly among those that pass f.
+	// Errors: ENOTFOUND when none does.
+	Random(ctx context.Context, f Filter) (*Quote, error)
+
+	// Quote returns the quote with the given id.
+	// Errors: ENOTFOUND.
+	Quote(ctx context.Context, id int64) (*Quote, error)
+
+	// Search returns quotes whose text, author or source match the words of
+	// query (all of them, as full words or prefixes written "word*"), best
+	// matches first, and the total number of matches.
+	// Errors: EINVALID for an empty or malformed query.
+	Search(ctx context.Context, query string, p Page) ([]*Quote, int, error)
+
+	// List returns the quotes that pass f in the order p asks, and the total
+	// number that pass f. Errors: EINVALID for an unknown sort key or a
+	// negative offset or limit; a limit above MaxLimit is clamped.
+	List(ctx context.Context, f Filter, p Page) ([]*Quote, int, error)
+
+	// Authors returns authors with their quote counts, most quoted first
+	// (then by name), and the total number of authors.
+	Authors(ctx context.Context, p Page) ([]Count, int, error)
+
+	// Tags returns every tag with its quote count, most used first.
+	Tags(ctx context.Context) ([]Count, error)
+
+	// Stats counts quotes, authors and tags.
+	Stats(ctx context.Context) (Stats, error)
+
+	// Add validates and stores q, setting q.ID and q.Added.
+	// Errors: EINVALID (see Quote.Validate); ECONFLICT when a quote with
+	// the same text (ignoring case and white space) is already stored.
+	Add(ctx context.Context, q *Quote) error
+
+	// Update applies u to the quote with the given id and returns the result.
+	// Errors: ENOTFOUND, EINVALID, ECONFLICT as for Add.
+	Update(ctx context.Context, id int64, u Update) (*Quote, error)
+
+	// Delete removes the quote with the given id. Errors: ENOTFOUND.
+	Delete(ctx context.Context, id int64) error
+
+	// Import stores quotes in one transaction: either all new ones are added
+	// or, on error, none. Duplicates (of stored quotes or within qs) are
+	// skipped, so importing the same data twice adds nothing the second time.
+	// progress, when not nil, is called now and then with the number of
+	// records handled so far. Errors: EINVALID naming the record (by index
+	// from 1) that failed validation.
+	Import(ctx context.Context, qs []Quote, progress func(done int)) (ImportResult, error)
+}
