@@ -82,6 +82,9 @@ func errorAt(pos Pos, format string, args ...any) error {
 // finish normalizes and validates q, reporting a problem at pos.
 func finish(q *quoter.Quote, pos Pos) error {
 	quoter.Normalize(q)
+	if q.Tags == nil {
+		q.Tags = []string{} // so JSON shows [] rather than null
+	}
 	if err := q.Validate(); err != nil {
 		return errorAt(pos, "%s", quoter.ErrorMessage(err))
 	}
