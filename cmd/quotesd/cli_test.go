@@ -574,6 +574,7 @@ func TestBadLibraryFiles_GiveClearErrors(t *testing.T) {
 }
 
 func TestUsage_UnknownCommandsAndFlags(t *testing.T) {
+	wantContains(t, "stderr", cliFail(t, 2, "", "--db", "", "today"), "--db (or QUOTESD_DB) is empty")
 	wantContains(t, "stderr", cliFail(t, 2, "", "fortune"), `unknown command "fortune"`)
 	wantContains(t, "stderr", cliFail(t, 2, "", "--dbx", "x", "today"), "flag provided but not defined: -dbx")
 	wantContains(t, "stderr", cliFail(t, 2, "", "today", "--color"), "flag provided but not defined: -color")

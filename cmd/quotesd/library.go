@@ -24,6 +24,9 @@ const defaultDB = "quotes.db"
 // user chose is an error instead, because it is more likely a typo than a
 // wish for a new library; the error says how to create one.
 func openLibrary(g *globals, readOnly bool) (*sqlite.DB, error) {
+	if g.DB == "" {
+		return nil, usagef("--db (or QUOTESD_DB) is empty: name the library file, e.g. --db quotes.db")
+	}
 	if _, err := os.Stat(g.DB); errors.Is(err, fs.ErrNotExist) {
 		if g.DB != defaultDB {
 			return nil, fmt.Errorf("%s does not exist: create it with 'quotesd --db %s init' (the shipped library) or 'init --empty'", g.DB, g.DB)

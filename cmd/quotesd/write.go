@@ -30,6 +30,9 @@ func runInit(ctx context.Context, g *globals, args []string) error {
 	if fs.NArg() > 0 {
 		return usagef("init takes no arguments; choose the file with --db")
 	}
+	if g.DB == "" {
+		return usagef("--db (or QUOTESD_DB) is empty: name the file to create, e.g. --db quotes.db")
+	}
 	if !*empty {
 		if err := writeNewFile(g.DB, quotesd.Library); err != nil {
 			return err
