@@ -3,6 +3,8 @@
 // format). Parsers are pure functions from bytes to records; they validate
 // every record as the store would, so a bad file is rejected before anything
 // is written, with an error that names the file and the line (or record).
+// Tags are turned into the library's syntax on the way in ("Famous Quotes"
+// becomes famous-quotes).
 package importer
 
 import (
@@ -10,6 +12,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"quotesd/quoter"
@@ -80,7 +83,15 @@ func errorAt(pos Pos, format string, args ...any) error {
 }
 
 // finish normalizes and validates q, reporting a problem at pos.
+//
+// Tags from other collections are often words with spaces and capitals
+// (quotable has "Famous Quotes"), which the library's tag syntax (lower-case
+// letters, digits and dashes) does not allow; rather than reject such files,
+// runs of spaces and underscores in a tag become one dash: famous-quotes.
 func finish(q *quoter.Quote, pos Pos) error {
+	for i, t := range q.Tags {
+		q.Tags[i] = strings.Join(strings.FieldsFunc(t, func(r rune) bool { return r == '_' || unicode.IsSpace(r) }), "-")
+	}
 	quoter.Normalize(q)
 	if q.Tags == nil {
 		q.Tags = []string{} // so JSON shows [] rather than null
