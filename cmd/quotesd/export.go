@@ -29,7 +29,7 @@ type exportQuote struct {
 }
 
 func runExport(ctx context.Context, g *globals, args []string) error {
-	fs := newFlagSet("export")
+	fs := newFlagSet("export [--format json|csv] > FILE")
 	format := fs.String("format", "json", "output `format`: json or csv")
 	if err := parseFlags(fs, args); err != nil {
 		return err

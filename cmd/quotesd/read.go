@@ -22,9 +22,10 @@ func init() {
 }
 
 // newFlagSet returns a flag set for a subcommand that reports errors to
-// parseFlags instead of printing them.
-func newFlagSet(name string) *flag.FlagSet {
-	fs := flag.NewFlagSet("quotesd "+name, flag.ContinueOnError)
+// parseFlags instead of printing them. synopsis is the command's name and
+// arguments, shown in usage errors ("usage of quotesd add --author A ...").
+func newFlagSet(synopsis string) *flag.FlagSet {
+	fs := flag.NewFlagSet("quotesd "+synopsis, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	return fs
 }
@@ -39,7 +40,7 @@ func calendar(g *globals) (*quoter.Calendar, error) {
 }
 
 func runToday(ctx context.Context, g *globals, args []string) error {
-	fs := newFlagSet("today")
+	fs := newFlagSet("today [--date YYYY-MM-DD] [--json]")
 	date := fs.String("date", "", "show the quote of `YYYY-MM-DD` instead of today's (the archive)")
 	asJSON := fs.Bool("json", false, "print a JSON object")
 	if err := parseFlags(fs, args); err != nil {
@@ -71,7 +72,7 @@ func runToday(ctx context.Context, g *globals, args []string) error {
 }
 
 func runRandom(ctx context.Context, g *globals, args []string) error {
-	fs := newFlagSet("random")
+	fs := newFlagSet("random [flags]")
 	var f quoter.Filter
 	fs.IntVar(&f.MaxLen, "max-len", 0, "at most `N` bytes, attribution included (0: no limit)")
 	fs.IntVar(&f.MinLen, "min-len", 0, "at least `N` bytes, attribution included")
@@ -104,7 +105,7 @@ func runRandom(ctx context.Context, g *globals, args []string) error {
 }
 
 func runSearch(ctx context.Context, g *globals, args []string) error {
-	fs := newFlagSet("search")
+	fs := newFlagSet("search [--json] WORDS...")
 	asJSON := fs.Bool("json", false, "print a JSON array")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -135,7 +136,7 @@ func runSearch(ctx context.Context, g *globals, args []string) error {
 }
 
 func runStats(ctx context.Context, g *globals, args []string) error {
-	fs := newFlagSet("stats")
+	fs := newFlagSet("stats [--json]")
 	asJSON := fs.Bool("json", false, `print {"quotes":N,"authors":N,"tags":N}`)
 	if err := parseFlags(fs, args); err != nil {
 		return err

@@ -22,7 +22,7 @@ func init() {
 }
 
 func runInit(ctx context.Context, g *globals, args []string) error {
-	fs := newFlagSet("init")
+	fs := newFlagSet("init [--empty]")
 	empty := fs.Bool("empty", false, "create an empty library instead of a copy of the shipped one")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -68,7 +68,7 @@ func (s *stringsFlag) Set(v string) error {
 }
 
 func runAdd(ctx context.Context, g *globals, args []string) error {
-	fs := newFlagSet("add")
+	fs := newFlagSet("add --author A [flags] TEXT (- reads it from stdin)")
 	var q quoter.Quote
 	var tags stringsFlag
 	fs.StringVar(&q.Author, "author", "", "who said or wrote it (required)")
@@ -112,7 +112,7 @@ func runAdd(ctx context.Context, g *globals, args []string) error {
 }
 
 func runImport(ctx context.Context, g *globals, args []string) error {
-	fs := newFlagSet("import")
+	fs := newFlagSet("import [--format fortune|csv|json] FILE... (- is stdin)")
 	format := fs.String("format", "", "input `format`: fortune, csv or json (default: guessed from each file's name and content)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
