@@ -13,7 +13,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	_ "github.com/mattn/go-sqlite3" // the "sqlite3" driver, to fake a newer schema
 
@@ -110,15 +109,9 @@ func decodeQuote(t *testing.T, s string) jsonQuote {
 
 func TestToday_IsTodayWithTodaysDate(t *testing.T) {
 	db := sampleDB(t)
-	today := quoter.DateOf(time.Now().UTC()).String()
-	got := cliOK(t, "--db", db, "--tz", "UTC", "today")
-	want := cliOK(t, "--db", db, "--tz", "UTC", "today", "--date", today)
-	if got != want {
-		t.Errorf("today = %q, today --date %s = %q", got, today, want)
-	}
-	if !strings.Contains(got, "\n    -- ") {
-		t.Errorf("today = %q, want the text then a line \"    -- Author\"", got)
-	}
+	onOneDay(t, "UTC", func(day string) (got, want string) {
+		return cliOK(t, "--db", db, "--tz", "UTC", "today"), cliOK(t, "--db", db, "--tz", "UTC", "today", "--date", day)
+	})
 }
 
 func TestToday_DatesGiveTheArchive(t *testing.T) {

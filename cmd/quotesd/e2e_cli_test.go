@@ -54,18 +54,34 @@ func e2eStats(t *testing.T, db string) quoter.Stats {
 
 func TestE2E_CLI_TodayIsTodayWithTodaysDate(t *testing.T) {
 	db := tempLibrary(t)
-	today := quoter.DateOf(time.Now().In(time.UTC)).String()
-	got := quotesdOK(t, nil, "--db", db, "--tz", "UTC", "today")
-	want := quotesdOK(t, nil, "--db", db, "--tz", "UTC", "today", "--date", today)
-	if got != want || !strings.Contains(got, "\n    -- ") {
-		t.Errorf("today = %q, today --date %s = %q", got, today, want)
-	}
 	// Another zone may be on another day, but its today is its own date.
-	zone, _ := time.LoadLocation("Pacific/Kiritimati")
-	there := quoter.DateOf(time.Now().In(zone)).String()
-	if got, want := quotesdOK(t, nil, "--db", db, "--tz", "Pacific/Kiritimati", "today"),
-		quotesdOK(t, nil, "--db", db, "today", "--date", there); got != want {
-		t.Errorf("today in Kiritimati = %q, want the quote of %s, %q", got, there, want)
+	for _, zone := range []string{"UTC", "Pacific/Kiritimati"} {
+		onOneDay(t, zone, func(day string) (got, want string) {
+			return quotesdOK(t, nil, "--db", db, "--tz", zone, "today"),
+				quotesdOK(t, nil, "--db", db, "today", "--date", day)
+		})
+	}
+}
+
+// onOneDay calls run with today's date in zone and checks that it returns
+// the same quote twice (today, and the quote of that date). It tries again
+// when the date changed while run ran, so a test at midnight cannot flake.
+func onOneDay(t *testing.T, zone string, run func(day string) (got, want string)) {
+	t.Helper()
+	loc, err := time.LoadLocation(zone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for try := 0; try < 2; try++ {
+		day := quoter.DateOf(time.Now().In(loc)).String()
+		got, want := run(day)
+		if quoter.DateOf(time.Now().In(loc)).String() != day {
+			continue
+		}
+		if got != want || !strings.Contains(got, "\n    -- ") {
+			t.Errorf("--tz %s today = %q, today --date %s = %q", zone, got, day, want)
+		}
+		return
 	}
 }
 
