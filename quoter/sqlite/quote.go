@@ -46,37 +46,67 @@ func splitTags(s string) []string {
 	return tags
 }
 
-// where is the SQL condition and arguments for a filter, over quotes q.
-// It is the only definition of what passing a filter means in SQL, used by
-// counts, listings and by the checks in Today and Random alike, so they can
-// never disagree.
-func where(f quoter.Filter) (string, []any) {
-	var conds []string
-	var args []any
+// filterConds are the SQL conditions, over quotes q, for the fields of a
+// Filter, in the order filterArgs binds them. They are the only definition
+// of what passing a filter means in SQL, used by counts, listings and the
+// checks in Today and Random alike, so these can never disagree.
+var filterConds = [...]string{
+	"q.rendered_len >= ?",
+	"q.rendered_len <= ?",
+	"q.author = ? COLLATE NOCASE",
+	"q.lang = ? COLLATE NOCASE",
+	"EXISTS (SELECT 1 FROM tags t WHERE t.quote_id = q.id AND t.tag = ?)",
+}
+
+// condSQL[mask] is the conjunction of the filterConds whose bits are set in
+// mask, built once so that the hot paths concatenate no SQL.
+var condSQL = func() (c [1 << len(filterConds)]string) {
+	for mask := range c {
+		var conds []string
+		for i, cond := range filterConds {
+			if mask&(1<<i) != 0 {
+				conds = append(conds, cond)
+			}
+		}
+		c[mask] = "1"
+		if len(conds) > 0 {
+			c[mask] = strings.Join(conds, " AND ")
+		}
+	}
+	return c
+}()
+
+// filterArgs returns which filterConds apply to f, as a bit mask, and the
+// arguments they bind, after lead.
+func filterArgs(f quoter.Filter, lead ...any) (mask int, args []any) {
+	args = lead
 	if f.MinLen > 0 {
-		conds = append(conds, "q.rendered_len >= ?")
+		mask |= 1 << 0
 		args = append(args, f.MinLen)
 	}
 	if f.MaxLen > 0 {
-		conds = append(conds, "q.rendered_len <= ?")
+		mask |= 1 << 1
 		args = append(args, f.MaxLen)
 	}
 	if f.Author != "" {
-		conds = append(conds, "q.author = ? COLLATE NOCASE")
+		mask |= 1 << 2
 		args = append(args, f.Author)
 	}
 	if f.Lang != "" {
-		conds = append(conds, "q.lang = ? COLLATE NOCASE")
+		mask |= 1 << 3
 		args = append(args, f.Lang)
 	}
 	if f.Tag != "" {
-		conds = append(conds, "EXISTS (SELECT 1 FROM tags t WHERE t.quote_id = q.id AND t.tag = ?)")
+		mask |= 1 << 4
 		args = append(args, strings.ToLower(f.Tag))
 	}
-	if len(conds) == 0 {
-		return "1", nil
-	}
-	return strings.Join(conds, " AND "), args
+	return mask, args
+}
+
+// where is the SQL condition and arguments for f.
+func where(f quoter.Filter) (string, []any) {
+	mask, args := filterArgs(f)
+	return condSQL[mask], args
 }
 
 // checkFilter rejects filters no quote could sensibly pass.
@@ -89,8 +119,8 @@ func checkFilter(f quoter.Filter) error {
 
 // Quote returns the quote with the given id. Errors: ENOTFOUND.
 func (db *DB) Quote(ctx context.Context, id int64) (*quoter.Quote, error) {
-	q, err := scanQuote(db.rdb.QueryRowContext(ctx, `SELECT `+quoteCols+` FROM quotes q WHERE q.id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
+	q, err := db.byID(ctx, id)
+	if err == nil && q == nil {
 		return nil, quoter.Errorf(quoter.ENOTFOUND, "no quote with id %d", id)
 	} else if err != nil {
 		return nil, quoter.Internal(fmt.Sprintf("read quote %d", id), err)

@@ -22,6 +22,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
@@ -42,6 +43,12 @@ const driverName = "sqlite3_quotesd"
 func init() {
 	sql.Register(driverName, &sqlite3.SQLiteDriver{
 		ConnectHook: func(c *sqlite3.SQLiteConn) error {
+			// Memory-mapped reads spare a system call per page: random
+			// quotes touch random pages of a file that may be large.
+			// Mapping a file read-only does not change it.
+			if _, err := c.Exec("PRAGMA mmap_size = 1073741824", nil); err != nil {
+				return err
+			}
 			return c.RegisterFunc("quotesd_rank", matchRank, true)
 		},
 	})
@@ -63,6 +70,9 @@ type DB struct {
 	wdb *sql.DB // the one writer; nil when read-only
 
 	cache *cache
+
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt // prepared on rdb, by SQL text
 }
 
 // Option configures Open.
@@ -86,7 +96,9 @@ func ReadOnly() Option { return func(o *options) { o.readOnly = true } }
 // Without it a missing file is an error.
 func Create() Option { return func(o *options) { o.create = true } }
 
-// WithClock sets the clock that stamps Quote.Added; tests inject a fixed one.
+// WithClock sets the clock that stamps Quote.Added and the migrations it
+// applies; tests inject a fixed one, and so does the build of the shipped
+// library, to be reproducible.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
 // WithSeed fixes the shuffle seed of the daily selection when Open creates
@@ -119,7 +131,7 @@ func Open(path string, opts ...Option) (*DB, error) {
 		return nil, err
 	}
 
-	db := &DB{path: path, readOnly: o.readOnly, now: o.now, cache: newCache()}
+	db := &DB{path: path, readOnly: o.readOnly, now: o.now, cache: newCache(), stmts: map[string]*sql.Stmt{}}
 	var err error
 	if o.readOnly {
 		db.rdb, err = sql.Open(driverName, dsn(path, "ro", false))
@@ -226,9 +238,33 @@ func openError(path string, err error) error {
 // Path returns the file the library is in.
 func (db *DB) Path() string { return db.path }
 
+// stmt returns the statement for query prepared on the reader pool,
+// preparing it on first use. Only queries from a fixed set (see byRankSQL)
+// come here, so the map stays small. database/sql prepares a statement
+// again on each connection that runs it, once.
+func (db *DB) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	db.stmtMu.Lock()
+	defer db.stmtMu.Unlock()
+	if s, ok := db.stmts[query]; ok {
+		return s, nil
+	}
+	s, err := db.rdb.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, quoter.Internal("prepare query", err)
+	}
+	db.stmts[query] = s
+	return s, nil
+}
+
 // Close closes the library. The methods of a closed DB fail.
 func (db *DB) Close() error {
 	var errs []error
+	db.stmtMu.Lock()
+	for _, s := range db.stmts {
+		errs = append(errs, s.Close())
+	}
+	clear(db.stmts)
+	db.stmtMu.Unlock()
 	if db.rdb != nil {
 		errs = append(errs, db.rdb.Close())
 	}
@@ -330,7 +366,7 @@ func (db *DB) applyMigration(ctx context.Context, m migration) error {
 		return quoter.Internal(fmt.Sprintf("migrate %s to version %d (%s)", db.path, m.version, m.name), err)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version, name, applied) VALUES (?, ?, ?)`,
-		m.version, m.name, formatTime(time.Now())); err != nil {
+		m.version, m.name, formatTime(db.now())); err != nil {
 		return quoter.Internal("record migration "+m.name, err)
 	}
 	if err := tx.Commit(); err != nil {
