@@ -8,7 +8,8 @@
 // to the JSON. To that end the library gets a fixed shuffle seed (the quote
 // of each day is part of the release, not of the build), a fixed time added
 // for every quote, ids in file order, and the file is finalized into
-// rollback journal mode and vacuumed, leaving no -wal file beside it.
+// rollback journal mode and written out fresh by VACUUM INTO, leaving no
+// -wal file beside it.
 package main
 
 import (
@@ -20,7 +21,7 @@ import (
 	"path/filepath"
 	"time"
 
-	_ "github.com/mattn/go-sqlite3" // the plain "sqlite3" driver, for pinMigrationTimes
+	_ "github.com/mattn/go-sqlite3" // the plain "sqlite3" driver, for canonicalize
 
 	"quotesd/quoter"
 	"quotesd/quoter/importer"
@@ -99,10 +100,11 @@ func Build(ctx context.Context, src, dst string) (int, error) {
 	if err := db.Finalize(ctx); err != nil {
 		return 0, err
 	}
-	if err := pinMigrationTimes(ctx, path); err != nil {
+	final := path + ".final"
+	if err := canonicalize(ctx, path, final); err != nil {
 		return 0, err
 	}
-	if err := os.Rename(path, dst); err != nil {
+	if err := os.Rename(final, dst); err != nil {
 		return 0, err
 	}
 	return len(qs), nil
@@ -123,12 +125,14 @@ func checkDuplicates(rs []importer.Record) error {
 	return nil
 }
 
-// pinMigrationTimes sets the time each schema migration is recorded as
-// applied to Added. The store stamps migrations with the wall clock, which
-// would make every build of the library differ in those bytes alone. The
-// file stays in rollback journal mode (a persistent setting), and VACUUM
-// again lays it out canonically.
-func pinMigrationTimes(ctx context.Context, path string) error {
+// canonicalize writes a canonical copy of the library at path to out: it
+// first sets the time each schema migration is recorded as applied to Added
+// (the store stamps migrations with the wall clock, which would make every
+// build differ in those bytes alone), then VACUUM INTO writes a fresh file
+// in one transaction. The copy's header counters thus no longer depend on
+// how many transactions the store used to build the library, only on its
+// content, and it is a rollback-journal file with nothing beside it.
+func canonicalize(ctx context.Context, path, out string) error {
 	db, err := sql.Open("sqlite3", "file:"+path+"?mode=rw")
 	if err != nil {
 		return err
@@ -138,8 +142,8 @@ func pinMigrationTimes(ctx context.Context, path string) error {
 	if _, err := db.ExecContext(ctx, `UPDATE schema_version SET applied = ?`, Added.Format("2006-01-02T15:04:05.000Z")); err != nil {
 		return fmt.Errorf("%s: pin migration times: %w", path, err)
 	}
-	if _, err := db.ExecContext(ctx, `VACUUM`); err != nil {
-		return fmt.Errorf("%s: vacuum: %w", path, err)
+	if _, err := db.ExecContext(ctx, `VACUUM INTO ?`, out); err != nil {
+		return fmt.Errorf("%s: vacuum into %s: %w", path, out, err)
 	}
 	return db.Close()
 }
