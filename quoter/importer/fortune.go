@@ -169,12 +169,14 @@ func attribution(line string) (string, bool) {
 var (
 	yearSuffixRE = regexp.MustCompile(`^(.*?)(?:,\s*|\s*\()(\d{3,4})\)?\.?$`)
 	yearOnlyRE   = regexp.MustCompile(`^\(?(\d{3,4})\)?\.?$`)
+	titleRE      = regexp.MustCompile(`^([^"“”]*[^\s"“”])\s+["“]([^"“”]+)["”]$`)
 )
 
 // splitAttribution splits "Author, Source" at the first comma outside
 // quotes and brackets, unquotes a fully quoted source, and takes a trailing
 // year off the source.
 func splitAttribution(a string) (author, source string, year int) {
+	a = unquote(a) // -- "Mark Twain, Pudd'nhead Wilson's Calendar"
 	depth, quoted := 0, false
 	cut := -1
 	for i, c := range a {
@@ -198,6 +200,10 @@ func splitAttribution(a string) (author, source string, year int) {
 		}
 	}
 	if cut < 0 {
+		// -- Mark Twain "A Connecticut Yankee in King Arthur's Court"
+		if m := titleRE.FindStringSubmatch(a); m != nil {
+			return m[1], m[2], 0
+		}
 		return strings.TrimSpace(a), "", 0
 	}
 	author = strings.TrimSpace(a[:cut])

@@ -127,6 +127,10 @@ func TestFortune_SplitsAttributionAtFirstCommaOutsideQuotes(t *testing.T) {
 		{"— Seneca, Letters", "Seneca", "Letters"},
 		{"--Confucius", "Confucius", ""},
 		{"-- , Anonymous work", "Anonymous", "Anonymous work"},
+		{"-- \"Mark Twain, Pudd'nhead Wilson's Calendar\"", "Mark Twain", "Pudd'nhead Wilson's Calendar"},
+		{"-- Mark Twain \"A Connecticut Yankee\"", "Mark Twain", "A Connecticut Yankee"},
+		{"-- Emily Dickinson “Hope”", "Emily Dickinson", "Hope"},
+		{"-- \"Quoted\" Person", "\"Quoted\" Person", ""},
 	} {
 		rs := mustParse(t, "f", "Words.\n"+tt.line+"\n", importer.Fortune)
 		if q := rs[0].Quote; q.Author != tt.author || q.Source != tt.source {
