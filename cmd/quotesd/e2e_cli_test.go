@@ -361,3 +361,34 @@ func parseImported(out string) (added, skipped int, ok bool) {
 	skipped, _ = strconv.Atoi(m[2])
 	return added, skipped, true
 }
+
+// A `go install`ed binary run in a directory without a library creates
+// quotes.db there from its built-in copy, says so once, and then uses it.
+func TestE2E_CLI_FirstRunAnywhereCreatesTheLibrary(t *testing.T) {
+	dir := t.TempDir()
+	env := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "QUOTESD_") })
+	runIn := func(args ...string) (string, string, int) {
+		cmd := exec.Command(quotesdBinary(t), args...)
+		cmd.Dir, cmd.Env = dir, env
+		var o, e bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &o, &e
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return o.String(), e.String(), code
+	}
+	out, errOut, code := runIn("random")
+	if code != 0 || !strings.Contains(errOut, "created quotes.db from the shipped library") || !strings.Contains(out, "    -- ") {
+		t.Fatalf("first run: exit %d\nstdout %q\nstderr %q", code, out, errOut)
+	}
+	if _, errOut, code := runIn("stats"); code != 0 || errOut != "" {
+		t.Errorf("second run: exit %d, stderr %q; want 0 and no note", code, errOut)
+	}
+	if out, _, _ := runIn("add", "--author", "Me", "Something only I said."); !strings.Contains(out, "added quote") {
+		t.Errorf("add in the created library: %q", out)
+	}
+}
