@@ -257,9 +257,9 @@ func TestOpen_ReadWriteUsesWAL(t *testing.T) {
 	}
 }
 
-// A database made by the frozen version 1 schema opens, and the version
-// table says what was applied. When version 2 exists this test checks the
-// upgrade of the old data.
+// A database made by the frozen version 1 schema opens, is upgraded to the
+// current version, and keeps its quotes; the version table says what was
+// applied.
 func TestMigration_FromV1(t *testing.T) {
 	schema, err := os.ReadFile("testdata/schema_v1.sql")
 	if err != nil {
@@ -292,6 +292,18 @@ func TestMigration_FromV1(t *testing.T) {
 	if qs, n, err := db.Search(ctx, "thyself", quoter.Page{}); err != nil || n != 1 || len(qs) != 1 {
 		t.Errorf("Search(thyself) = %d results, total %d, %v; want 1", len(qs), n, err)
 	}
+	// Version 2 changed how imports index quotes for search: both ways
+	// of adding a quote must still make it findable.
+	if _, err := db.Import(ctx, []quoter.Quote{{Text: "Imported after the upgrade.", Author: "Upgrader"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Add(ctx, &quoter.Quote{Text: "Added after the upgrade.", Author: "Upgrader"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, n, err := db.Search(ctx, "upgrade", quoter.Page{}); err != nil || n != 2 {
+		t.Errorf("Search(upgrade) = total %d, %v; want 2", n, err)
+	}
+	checkDenseRanks(t, db)
 	rows, err := raw(t, path).Query(`SELECT version, name FROM schema_version ORDER BY version`)
 	if err != nil {
 		t.Fatal(err)
