@@ -284,6 +284,21 @@ func TestMigration_FromV1(t *testing.T) {
 	}
 	w.Close()
 
+	// Read-only, a v1 library is read as it is (the shipped quotes.db may
+	// be older than the binary), and left as it is.
+	before, _ := os.ReadFile(path)
+	ro := mustOpen(t, path, sqlite.ReadOnly())
+	if q, err := ro.Today(ctx, quoter.Date{Year: 2026, Month: 1, Day: 1}, quoter.Filter{}); err != nil || q.Author != "Socrates" {
+		t.Errorf("read-only v1: Today = %v, %v", q, err)
+	}
+	if _, n, err := ro.Search(ctx, "thyself", quoter.Page{}); err != nil || n != 1 {
+		t.Errorf("read-only v1: Search(thyself) = total %d, %v", n, err)
+	}
+	ro.Close()
+	if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
+		t.Error("a read-only open of a v1 library changed the file")
+	}
+
 	db := mustOpen(t, path)
 	q, err := db.Quote(ctx, 1)
 	if err != nil || q.Text != "Know thyself." || q.Author != "Socrates" || fmt.Sprint(q.Tags) != "[wisdom]" {
