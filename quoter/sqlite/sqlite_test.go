@@ -369,6 +369,30 @@ func TestBackup(t *testing.T) {
 			t.Errorf("backup stats = %+v, want %+v", s2, s1)
 		}
 	})
+	t.Run("OK_WhileWriting", func(t *testing.T) {
+		db := quotertest.NewLibrary(t)
+		done := make(chan error)
+		go func() {
+			var err error
+			for i := 0; i < 50 && err == nil; i++ {
+				err = db.Add(ctx, &quoter.Quote{Text: fmt.Sprintf("Written during the backup, %d.", i), Author: "Writer"})
+			}
+			done <- err
+		}()
+		dest := filepath.Join(t.TempDir(), "backup.db")
+		if err := db.Backup(ctx, dest); err != nil {
+			t.Fatalf("Backup: %v", err)
+		}
+		if err := <-done; err != nil {
+			t.Fatalf("Add during backup: %v", err)
+		}
+		cp := mustOpen(t, dest, sqlite.ReadOnly())
+		st, err := cp.Stats(ctx)
+		if n := len(quotertest.Sample()); err != nil || st.Quotes < n || st.Quotes > n+50 {
+			t.Errorf("backup holds %d quotes (%v), want between %d and %d", st.Quotes, err, n, n+50)
+		}
+		checkDenseRanks(t, cp)
+	})
 	t.Run("ErrExists", func(t *testing.T) {
 		db := quotertest.NewLibrary(t)
 		dest := filepath.Join(t.TempDir(), "backup.db")
