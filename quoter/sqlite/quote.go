@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"iter"
 	"slices"
 	"strings"
 	"time"
@@ -511,6 +512,17 @@ func (db *DB) Import(ctx context.Context, qs []quoter.Quote, progress func(done 
 		if err != nil {
 			return err
 		}
+		// New rows get ids above the highest now stored (ids are rowids,
+		// allocated as max+1), which is how the new rows are indexed for
+		// search at the end in one statement, instead of row by row by the
+		// insert trigger (see migration/002_bulk_fts.sql).
+		var lastID int64
+		if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM quotes`).Scan(&lastID); err != nil {
+			return quoter.Internal("import: read last id", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('fts_bulk', 1)`); err != nil {
+			return quoter.Internal("import: defer indexing", err)
+		}
 		// INSERT OR IGNORE skips a quote whose fingerprint is stored
 		// already; the rank is unique too, but always free here.
 		ins, err := tx.PrepareContext(ctx, strings.Replace(insertQuoteSQL, "INSERT", "INSERT OR IGNORE", 1))
@@ -555,6 +567,13 @@ func (db *DB) Import(ctx context.Context, qs []quoter.Quote, progress func(done 
 			rank++
 			res.Added++
 		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM meta WHERE key = 'fts_bulk'`); err != nil {
+			return quoter.Internal("import: end deferred indexing", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO quotes_fts (docid, text, author, source)
+			SELECT id, text, author, source FROM quotes WHERE id > ?`, lastID); err != nil {
+			return quoter.Internal("import: index new quotes for search", err)
+		}
 		return nil
 	})
 	if err != nil {
@@ -564,4 +583,32 @@ func (db *DB) Import(ctx context.Context, qs []quoter.Quote, progress func(done 
 		progress(len(qs))
 	}
 	return res, nil
+}
+
+// All yields every quote in id order, streaming from one query, for
+// exports and for checks of a whole library (paging with List would cost
+// time quadratic in the library size). It is not part of quoter.Quoter:
+// frontends page. An error ends the sequence, yielded with a nil quote.
+func (db *DB) All(ctx context.Context) iter.Seq2[*quoter.Quote, error] {
+	return func(yield func(*quoter.Quote, error) bool) {
+		rows, err := db.rdb.QueryContext(ctx, `SELECT `+quoteCols+` FROM quotes q ORDER BY q.id`)
+		if err != nil {
+			yield(nil, quoter.Internal("read all quotes", err))
+			return
+		}
+		defer rows.Close()
+		for rows.Next() {
+			q, err := scanQuote(rows)
+			if err != nil {
+				yield(nil, quoter.Internal("read all quotes", err))
+				return
+			}
+			if !yield(q, nil) {
+				return
+			}
+		}
+		if err := rows.Err(); err != nil {
+			yield(nil, quoter.Internal("read all quotes", err))
+		}
+	}
 }

@@ -153,12 +153,16 @@ func TestDB_Update(t *testing.T) {
 
 func TestDB_Delete(t *testing.T) {
 	t.Run("OK", func(t *testing.T) {
-		db := seeded(t, 10)
-		if err := db.Delete(ctx, 3); err != nil {
+		db := seeded(t, 10) // ids 1 and 6 are tagged "five"
+		if err := db.Delete(ctx, 1); err != nil {
 			t.Fatalf("Delete: %v", err)
 		}
-		_, err := db.Quote(ctx, 3)
+		_, err := db.Quote(ctx, 1)
 		wantCode(t, err, quoter.ENOTFOUND)
+		if tags, _ := db.Tags(ctx); len(tags) != 1 || tags[0] != (quoter.Count{Name: "five", Count: 1}) {
+			t.Errorf("Tags() after deleting a tagged quote = %v, want five: 1", tags)
+		}
+		checkDenseRanks(t, db)
 		if _, n, _ := db.Search(ctx, "number", quoter.Page{}); n != 9 {
 			t.Errorf("search finds %d quotes after a delete, want 9", n)
 		}

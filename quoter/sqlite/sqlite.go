@@ -185,10 +185,14 @@ func Open(path string, opts ...Option) (*DB, error) {
 // read-only keeps whatever journal mode it has, and the shipped quotes.db is
 // stored in rollback (DELETE) mode (see Finalize) so that reading it leaves
 // neither -wal/-shm files nor a changed header.
+//
+// The writer gets a page cache of up to 64 MiB: an import touches pages of
+// every index at random, and a small cache would spill them to the log
+// before the commit.
 func dsn(path, mode string, writer bool) string {
 	v := "file:" + escapePath(path) + "?mode=" + mode + "&_busy_timeout=5000&_foreign_keys=1"
 	if writer {
-		v += "&_journal_mode=WAL&_synchronous=NORMAL&_txlock=immediate"
+		v += "&_journal_mode=WAL&_synchronous=NORMAL&_txlock=immediate&_cache_size=-65536"
 	}
 	return v
 }
@@ -387,8 +391,15 @@ func newerError(path string, v int) error {
 	return quoter.Errorf(quoter.EINVALID, "%s: library schema version %d is newer than this quotesd supports (%d); upgrade quotesd", path, v, SchemaVersion())
 }
 
+// minReadVersion is the oldest schema that read-only opens accept as is.
+// Migrations so far only changed how writes work (version 2: how imports
+// index for search), so a library of any version from 1 reads correctly
+// without an upgrade, which a read-only open cannot do. A migration that
+// changes what the queries read must raise it to its own version.
+const minReadVersion = 1
+
 // checkVersion is migrate for read-only opens: it cannot upgrade, so the
-// schema must be exactly the one this quotesd knows.
+// schema must be one this quotesd reads.
 func (db *DB) checkVersion(ctx context.Context) error {
 	var hasVersion int
 	if err := db.rdb.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'`).Scan(&hasVersion); err != nil {
@@ -401,11 +412,11 @@ func (db *DB) checkVersion(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	switch want := SchemaVersion(); {
-	case v > want:
+	switch {
+	case v > SchemaVersion():
 		return newerError(db.path, v)
-	case v < want:
-		return quoter.Errorf(quoter.EINVALID, "%s: library schema version %d is older than this quotesd (%d); run any command that changes the library once to upgrade it", db.path, v, want)
+	case v < minReadVersion:
+		return quoter.Errorf(quoter.EINVALID, "%s: library schema version %d is too old for this quotesd to read (it reads %d to %d); run any command that changes the library once to upgrade it", db.path, v, minReadVersion, SchemaVersion())
 	}
 	return nil
 }
