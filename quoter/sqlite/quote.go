@@ -16,9 +16,16 @@ import (
 )
 
 // quoteCols are the columns scanQuote reads, for a quotes table aliased q.
-// Tags come along as one space-separated string: a tag never holds a space.
-const quoteCols = `q.id, q.text, q.author, q.source, q.year, q.lang, q.added,
-	coalesce((SELECT group_concat(t.tag, ' ') FROM tags t WHERE t.quote_id = q.id), '')`
+// Tags come as one space-separated string (a tag never holds a space): the
+// tag_list column since schema version 3, collected from tags before it
+// (read-only opens read older libraries as they are).
+func quoteCols(version int) string {
+	tags := `q.tag_list`
+	if version < 3 {
+		tags = `coalesce((SELECT group_concat(t.tag, ' ') FROM tags t WHERE t.quote_id = q.id), '')`
+	}
+	return `q.id, q.text, q.author, q.source, q.year, q.lang, q.added, ` + tags
+}
 
 // timeLayout stores times in UTC at a fixed width, so they sort as text.
 const timeLayout = "2006-01-02T15:04:05.000Z"
@@ -178,7 +185,7 @@ func (db *DB) List(ctx context.Context, f quoter.Filter, p quoter.Page) ([]*quot
 		return nil, 0, err
 	}
 	cond, args := where(f)
-	rows, err := db.rdb.QueryContext(ctx, `SELECT `+quoteCols+` FROM quotes q WHERE `+cond+
+	rows, err := db.rdb.QueryContext(ctx, `SELECT `+db.sql.cols+` FROM quotes q WHERE `+cond+
 		` ORDER BY `+order+` LIMIT ? OFFSET ?`, append(args, limit, offset)...)
 	if err != nil {
 		return nil, 0, quoter.Internal("list quotes", err)
@@ -365,12 +372,12 @@ func nextRank(ctx context.Context, tx *sql.Tx) (int64, error) {
 	return n, nil
 }
 
-const insertQuoteSQL = `INSERT INTO quotes (text, author, source, year, lang, added, rendered_len, fingerprint, rank)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+const insertQuoteSQL = `INSERT INTO quotes (text, author, source, year, lang, added, rendered_len, fingerprint, rank, tag_list)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 func insertQuote(ctx context.Context, tx *sql.Tx, q *quoter.Quote, fp []byte, rank int64) (int64, error) {
 	res, err := tx.ExecContext(ctx, insertQuoteSQL, q.Text, q.Author, q.Source, q.Year, q.Lang,
-		formatTime(q.Added), q.Len(), fp, rank)
+		formatTime(q.Added), q.Len(), fp, rank, strings.Join(q.Tags, " "))
 	if err != nil {
 		return 0, mapWriteError("store quote", err)
 	}
@@ -404,7 +411,7 @@ func (db *DB) Update(ctx context.Context, id int64, u quoter.Update) (*quoter.Qu
 	var q *quoter.Quote
 	err := db.write(ctx, "update quote", func(tx *sql.Tx) error {
 		var err error
-		q, err = scanQuote(tx.QueryRowContext(ctx, `SELECT `+quoteCols+` FROM quotes q WHERE q.id = ?`, id))
+		q, err = scanQuote(tx.QueryRowContext(ctx, `SELECT `+db.sql.cols+` FROM quotes q WHERE q.id = ?`, id))
 		if errors.Is(err, sql.ErrNoRows) {
 			return quoter.Errorf(quoter.ENOTFOUND, "no quote with id %d", id)
 		} else if err != nil {
@@ -419,8 +426,8 @@ func (db *DB) Update(ctx context.Context, id int64, u quoter.Update) (*quoter.Qu
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE quotes SET text = ?, author = ?, source = ?, year = ?, lang = ?,
-			rendered_len = ?, fingerprint = ? WHERE id = ?`,
-			q.Text, q.Author, q.Source, q.Year, q.Lang, q.Len(), fp[:], id); err != nil {
+			rendered_len = ?, fingerprint = ?, tag_list = ? WHERE id = ?`,
+			q.Text, q.Author, q.Source, q.Year, q.Lang, q.Len(), fp[:], strings.Join(q.Tags, " "), id); err != nil {
 			return mapWriteError(fmt.Sprintf("update quote %d", id), err)
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM tags WHERE quote_id = ?`, id); err != nil {
@@ -547,7 +554,7 @@ func (db *DB) Import(ctx context.Context, qs []quoter.Quote, progress func(done 
 			}
 			fp := quoter.Fingerprint(q.Text)
 			r, err := ins.ExecContext(ctx, q.Text, q.Author, q.Source, q.Year, q.Lang,
-				formatTime(q.Added), q.Len(), fp[:], rank)
+				formatTime(q.Added), q.Len(), fp[:], rank, strings.Join(q.Tags, " "))
 			if err != nil {
 				return quoter.Internal(fmt.Sprintf("import: store record %d", i+1), err)
 			}
@@ -591,7 +598,7 @@ func (db *DB) Import(ctx context.Context, qs []quoter.Quote, progress func(done 
 // frontends page. An error ends the sequence, yielded with a nil quote.
 func (db *DB) All(ctx context.Context) iter.Seq2[*quoter.Quote, error] {
 	return func(yield func(*quoter.Quote, error) bool) {
-		rows, err := db.rdb.QueryContext(ctx, `SELECT `+quoteCols+` FROM quotes q ORDER BY q.id`)
+		rows, err := db.rdb.QueryContext(ctx, `SELECT `+db.sql.cols+` FROM quotes q ORDER BY q.id`)
 		if err != nil {
 			yield(nil, quoter.Internal("read all quotes", err))
 			return

@@ -257,9 +257,9 @@ func TestOpen_ReadWriteUsesWAL(t *testing.T) {
 	}
 }
 
-// A database made by the frozen version 1 schema opens, is upgraded to the
-// current version, and keeps its quotes; the version table says what was
-// applied.
+// A database made by the frozen version 1 schema opens read-only as it is,
+// then read-write is upgraded to the current version and keeps its quotes
+// and tags; the version table says what was applied.
 func TestMigration_FromV1(t *testing.T) {
 	schema, err := os.ReadFile("testdata/schema_v1.sql")
 	if err != nil {
@@ -288,7 +288,7 @@ func TestMigration_FromV1(t *testing.T) {
 	// be older than the binary), and left as it is.
 	before, _ := os.ReadFile(path)
 	ro := mustOpen(t, path, sqlite.ReadOnly())
-	if q, err := ro.Today(ctx, quoter.Date{Year: 2026, Month: 1, Day: 1}, quoter.Filter{}); err != nil || q.Author != "Socrates" {
+	if q, err := ro.Today(ctx, quoter.Date{Year: 2026, Month: 1, Day: 1}, quoter.Filter{}); err != nil || q.Author != "Socrates" || fmt.Sprint(q.Tags) != "[wisdom]" {
 		t.Errorf("read-only v1: Today = %v, %v", q, err)
 	}
 	if _, n, err := ro.Search(ctx, "thyself", quoter.Page{}); err != nil || n != 1 {
