@@ -240,3 +240,45 @@ func BenchmarkImport(b *testing.B) {
 		b.Fatalf("Import = %+v, %v", res, err)
 	}
 }
+
+// BenchmarkBrowse runs the listings behind the web pages and the JSON API:
+// a page of quotes in each sort order, a page deep into the library, a
+// filtered page, authors and tags with their counts.
+func BenchmarkBrowse(b *testing.B) {
+	for _, size := range benchSizes {
+		b.Run(size.name, func(b *testing.B) {
+			db := benchDB(b, size.n)
+			for _, bb := range []struct {
+				name string
+				call func() error
+			}{
+				{"ListByID", func() error { _, _, err := db.List(ctx, quoter.Filter{}, quoter.Page{}); return err }},
+				{"ListByAuthorDesc", func() error {
+					_, _, err := db.List(ctx, quoter.Filter{}, quoter.Page{Sort: quoter.SortAuthor, Desc: true})
+					return err
+				}},
+				{"ListDeepPage", func() error {
+					_, _, err := db.List(ctx, quoter.Filter{}, quoter.Page{Offset: size.n / 2})
+					return err
+				}},
+				{"ListByTagAndLength", func() error {
+					_, _, err := db.List(ctx, quoter.Filter{Tag: "rare"}, quoter.Page{Sort: quoter.SortLength})
+					return err
+				}},
+				{"Authors", func() error { _, _, err := db.Authors(ctx, quoter.Page{}); return err }},
+				{"Tags", func() error { _, err := db.Tags(ctx); return err }},
+				{"Stats", func() error { _, err := db.Stats(ctx); return err }},
+			} {
+				b.Run(bb.name, func(b *testing.B) {
+					b.ReportAllocs()
+					defer measureCPU(b)()
+					for b.Loop() {
+						if err := bb.call(); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			}
+		})
+	}
+}

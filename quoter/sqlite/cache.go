@@ -53,6 +53,7 @@ type cache struct {
 	lru     *list.List
 	today   map[todayKey]*quoter.Quote
 	stat    *quoter.Stats
+	counts  map[string][]quoter.Count // "authors", "tags": full listings
 }
 
 type filterEntry struct {
@@ -71,6 +72,7 @@ func (c *cache) reset() {
 	c.lru.Init()
 	c.today = make(map[todayKey]*quoter.Quote)
 	c.stat = nil
+	c.counts = make(map[string][]quoter.Count)
 }
 
 // invalidate forgets everything: this process has just changed the library.
@@ -177,5 +179,23 @@ func (c *cache) setStats(gen int64, s quoter.Stats) {
 	defer c.mu.Unlock()
 	if c.valid && c.st.gen == gen {
 		c.stat = &s
+	}
+}
+
+func (c *cache) countList(gen int64, name string) ([]quoter.Count, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.valid || c.st.gen != gen {
+		return nil, false
+	}
+	cs, ok := c.counts[name]
+	return cs, ok
+}
+
+func (c *cache) setCountList(gen int64, name string, cs []quoter.Count) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.valid && c.st.gen == gen {
+		c.counts[name] = cs
 	}
 }

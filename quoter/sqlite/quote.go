@@ -185,6 +185,16 @@ func (db *DB) List(ctx context.Context, f quoter.Filter, p quoter.Page) ([]*quot
 		return nil, 0, err
 	}
 	cond, args := where(f)
+	if f.Tag != "" && p.Sort != "" && p.Sort != quoter.SortID {
+		// Scanning quotes in the sort order and checking the tag of
+		// each is fast while the tag is common, and scans almost the
+		// whole library for a rare tag whose quotes sort last. So a rare
+		// tag drives the query from its own list, sorted afterwards:
+		// cost in proportion to the quotes that carry it.
+		if n, err := db.count(ctx, quoter.Filter{}); err == nil && 16*total <= n {
+			cond = strings.Replace(cond, filterConds[4], `q.id IN (SELECT quote_id FROM tags WHERE tag = ?)`, 1)
+		}
+	}
 	rows, err := db.rdb.QueryContext(ctx, `SELECT `+db.sql.cols+` FROM quotes q WHERE `+cond+
 		` ORDER BY `+order+` LIMIT ? OFFSET ?`, append(args, limit, offset)...)
 	if err != nil {
@@ -210,40 +220,74 @@ func scanQuotes(rows *sql.Rows) ([]*quoter.Quote, error) {
 	return qs, rows.Err()
 }
 
+// maxCachedCounts bounds the listings of authors and tags kept in memory:
+// a library with more distinct names is asked each time instead.
+const maxCachedCounts = 20_000
+
 // Authors returns authors with their quote counts, most quoted first, then
-// by name. Names that differ only in ASCII case count as one author.
+// by name. Names that differ only in ASCII case count as one author. The
+// full listing is counted once per library generation (it is a pass over
+// the whole library) unless there are over maxCachedCounts authors.
 func (db *DB) Authors(ctx context.Context, p quoter.Page) ([]quoter.Count, int, error) {
 	limit, offset, err := page(p)
 	if err != nil {
 		return nil, 0, err
 	}
-	st, err := db.Stats(ctx)
+	st, err := db.state(ctx)
 	if err != nil {
 		return nil, 0, err
 	}
-	rows, err := db.rdb.QueryContext(ctx, `SELECT min(author), count(*) AS n FROM quotes
-		GROUP BY author COLLATE NOCASE ORDER BY n DESC, author COLLATE NOCASE LIMIT ? OFFSET ?`, limit, offset)
+	stats, err := db.Stats(ctx)
 	if err != nil {
-		return nil, 0, quoter.Internal("list authors", err)
+		return nil, 0, err
 	}
-	cs, err := scanCounts(rows)
-	if err != nil {
-		return nil, 0, quoter.Internal("list authors", err)
+	const byCount = `SELECT min(author), count(*) AS n FROM quotes
+		GROUP BY author COLLATE NOCASE ORDER BY n DESC, author COLLATE NOCASE`
+	if stats.Authors > maxCachedCounts {
+		cs, err := db.counts(ctx, byCount+` LIMIT ? OFFSET ?`, limit, offset)
+		if err != nil {
+			return nil, 0, quoter.Internal("list authors", err)
+		}
+		return cs, stats.Authors, nil
 	}
-	return cs, st.Authors, nil
+	all, ok := db.cache.countList(st.gen, "authors")
+	if !ok {
+		if all, err = db.counts(ctx, byCount); err != nil {
+			return nil, 0, quoter.Internal("list authors", err)
+		}
+		db.cache.setCountList(st.gen, "authors", all)
+	}
+	lo, hi := min(offset, len(all)), min(offset+limit, len(all))
+	return slices.Clone(all[lo:hi]), stats.Authors, nil
 }
 
-// Tags returns every tag with its quote count, most used first.
+// Tags returns every tag with its quote count, most used first. The
+// listing is counted once per library generation.
 func (db *DB) Tags(ctx context.Context) ([]quoter.Count, error) {
-	rows, err := db.rdb.QueryContext(ctx, `SELECT tag, count(*) AS n FROM tags GROUP BY tag ORDER BY n DESC, tag`)
+	st, err := db.state(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if all, ok := db.cache.countList(st.gen, "tags"); ok {
+		return slices.Clone(all), nil
+	}
+	all, err := db.counts(ctx, `SELECT tag, count(*) AS n FROM tags GROUP BY tag ORDER BY n DESC, tag`)
 	if err != nil {
 		return nil, quoter.Internal("list tags", err)
 	}
-	cs, err := scanCounts(rows)
-	if err != nil {
-		return nil, quoter.Internal("list tags", err)
+	if len(all) <= maxCachedCounts {
+		db.cache.setCountList(st.gen, "tags", all)
 	}
-	return cs, nil
+	return slices.Clone(all), nil
+}
+
+// counts runs a query of (name, count) rows.
+func (db *DB) counts(ctx context.Context, query string, args ...any) ([]quoter.Count, error) {
+	rows, err := db.rdb.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return scanCounts(rows)
 }
 
 func scanCounts(rows *sql.Rows) ([]quoter.Count, error) {
