@@ -35,7 +35,7 @@ func (db *DB) Search(ctx context.Context, query string, p quoter.Page) ([]*quote
 	}
 	// One pass over the matches ranks them and counts them: the window
 	// count is taken before LIMIT applies.
-	rows, err := db.rdb.QueryContext(ctx, `SELECT `+quoteCols+`, count(*) OVER () FROM (
+	rows, err := db.rdb.QueryContext(ctx, `SELECT `+db.sql.cols+`, count(*) OVER () FROM (
 			SELECT docid, quotesd_rank(matchinfo(quotes_fts, 'pcx')) AS score
 			FROM quotes_fts WHERE quotes_fts MATCH ?
 		) m JOIN quotes q ON q.id = m.docid

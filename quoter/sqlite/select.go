@@ -50,22 +50,28 @@ func errNoMatch() error {
 	return quoter.Errorf(quoter.ENOTFOUND, "no quote matches the filter")
 }
 
-// byRankSQL[mask] selects the quote at a rank if it passes the filter
-// conditions in mask.
-var byRankSQL = func() (q [len(condSQL)]string) {
-	for mask, cond := range condSQL {
-		q[mask] = `SELECT ` + quoteCols + ` FROM quotes q WHERE q.rank = ? AND ` + cond
-	}
-	return q
-}()
+// queries are the SQL texts of the hot paths, built once per DB for the
+// schema version of its file, so that no call builds SQL.
+type queries struct {
+	cols   string               // see quoteCols
+	byRank [len(condSQL)]string // the quote at a rank if it passes the conditions in the mask
+	byID   string
+}
 
-const byIDSQL = `SELECT ` + quoteCols + ` FROM quotes q WHERE q.id = ?`
+func newQueries(version int) *queries {
+	q := &queries{cols: quoteCols(version)}
+	for mask, cond := range condSQL {
+		q.byRank[mask] = `SELECT ` + q.cols + ` FROM quotes q WHERE q.rank = ? AND ` + cond
+	}
+	q.byID = `SELECT ` + q.cols + ` FROM quotes q WHERE q.id = ?`
+	return q
+}
 
 // byRank returns the quote at rank r if it passes f, and (nil, nil) if it
 // does not or r is no longer a rank (the library shrank since st was read).
 func (db *DB) byRank(ctx context.Context, r int, f quoter.Filter) (*quoter.Quote, error) {
 	mask, args := filterArgs(f, r)
-	stmt, err := db.stmt(ctx, byRankSQL[mask])
+	stmt, err := db.stmt(ctx, db.sql.byRank[mask])
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +86,7 @@ func (db *DB) byRank(ctx context.Context, r int, f quoter.Filter) (*quoter.Quote
 
 // byID returns the quote with the given id, or (nil, nil) if there is none.
 func (db *DB) byID(ctx context.Context, id int64) (*quoter.Quote, error) {
-	stmt, err := db.stmt(ctx, byIDSQL)
+	stmt, err := db.stmt(ctx, db.sql.byID)
 	if err != nil {
 		return nil, err
 	}

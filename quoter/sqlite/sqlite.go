@@ -37,7 +37,7 @@ var _ quoter.Quoter = (*DB)(nil)
 var migrationFS embed.FS
 
 // driverName is go-sqlite3 with the Go functions the queries need
-// registered on every connection (see rank.go).
+// registered on every connection (see matchRank in search.go).
 const driverName = "sqlite3_quotesd"
 
 func init() {
@@ -70,6 +70,7 @@ type DB struct {
 	wdb *sql.DB // the one writer; nil when read-only
 
 	cache *cache
+	sql   *queries
 
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt // prepared on rdb, by SQL text
@@ -138,10 +139,12 @@ func Open(path string, opts ...Option) (*DB, error) {
 		if err != nil {
 			return nil, quoter.Internal("open "+path, err)
 		}
-		if err := db.checkVersion(context.Background()); err != nil {
+		v, err := db.checkVersion(context.Background())
+		if err != nil {
 			db.Close()
 			return nil, err
 		}
+		db.sql = newQueries(v)
 	} else {
 		mode := "rw"
 		if o.create {
@@ -161,6 +164,7 @@ func Open(path string, opts ...Option) (*DB, error) {
 			db.Close()
 			return nil, err
 		}
+		db.sql = newQueries(SchemaVersion())
 		db.rdb, err = sql.Open(driverName, dsn(path, "ro", false))
 		if err != nil {
 			db.Close()
@@ -243,7 +247,7 @@ func openError(path string, err error) error {
 func (db *DB) Path() string { return db.path }
 
 // stmt returns the statement for query prepared on the reader pool,
-// preparing it on first use. Only queries from a fixed set (see byRankSQL)
+// preparing it on first use. Only queries from a fixed set (see queries)
 // come here, so the map stays small. database/sql prepares a statement
 // again on each connection that runs it, once.
 func (db *DB) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
@@ -290,7 +294,7 @@ type migration struct {
 
 // migrations returns the embedded migrations ordered by version. Each file
 // is named NNN_description.sql.
-func migrations() []migration {
+var migrations = sync.OnceValue(func() []migration {
 	names, err := fs.Glob(migrationFS, "migration/*.sql")
 	if err != nil {
 		panic(err)
@@ -310,7 +314,7 @@ func migrations() []migration {
 		ms = append(ms, migration{version: v, name: base, sql: string(b)})
 	}
 	return ms
-}
+})
 
 // SchemaVersion is the newest schema this package knows.
 func SchemaVersion() int { return len(migrations()) }
@@ -360,12 +364,21 @@ func (db *DB) migrate(ctx context.Context, seed *uint64) error {
 	return nil
 }
 
+// applyMigration applies m and records it, in one transaction.
 func (db *DB) applyMigration(ctx context.Context, m migration) error {
 	tx, err := db.wdb.BeginTx(ctx, nil)
 	if err != nil {
 		return quoter.Internal("begin migration "+m.name, err)
 	}
 	defer tx.Rollback()
+	// Another process may have applied it since the version was read;
+	// inside this (IMMEDIATE) transaction no one else can.
+	var done int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_version WHERE version >= ?`, m.version).Scan(&done); err != nil {
+		return quoter.Internal("read schema version of "+db.path, err)
+	} else if done > 0 {
+		return nil
+	}
 	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 		return quoter.Internal(fmt.Sprintf("migrate %s to version %d (%s)", db.path, m.version, m.name), err)
 	}
@@ -391,34 +404,35 @@ func newerError(path string, v int) error {
 	return quoter.Errorf(quoter.EINVALID, "%s: library schema version %d is newer than this quotesd supports (%d); upgrade quotesd", path, v, SchemaVersion())
 }
 
-// minReadVersion is the oldest schema that read-only opens accept as is.
-// Migrations so far only changed how writes work (version 2: how imports
-// index for search), so a library of any version from 1 reads correctly
-// without an upgrade, which a read-only open cannot do. A migration that
-// changes what the queries read must raise it to its own version.
+// minReadVersion is the oldest schema that read-only opens accept as is,
+// since they cannot upgrade a file (the shipped quotes.db may be older than
+// the binary). Version 2 changed only how imports index for search; for
+// version 3's tag_list the queries fall back to reading tags (see
+// quoteCols). A migration that the read queries cannot do without must
+// raise it to its own version.
 const minReadVersion = 1
 
 // checkVersion is migrate for read-only opens: it cannot upgrade, so the
 // schema must be one this quotesd reads.
-func (db *DB) checkVersion(ctx context.Context) error {
+func (db *DB) checkVersion(ctx context.Context) (int, error) {
 	var hasVersion int
 	if err := db.rdb.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'`).Scan(&hasVersion); err != nil {
-		return openError(db.path, err)
+		return 0, openError(db.path, err)
 	}
 	if hasVersion == 0 {
-		return quoter.Errorf(quoter.EINVALID, "%s is a SQLite database but not a quote library: `quotesd init` creates one", db.path)
+		return 0, quoter.Errorf(quoter.EINVALID, "%s is a SQLite database but not a quote library: `quotesd init` creates one", db.path)
 	}
 	v, err := db.version(ctx, db.rdb)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	switch {
 	case v > SchemaVersion():
-		return newerError(db.path, v)
+		return 0, newerError(db.path, v)
 	case v < minReadVersion:
-		return quoter.Errorf(quoter.EINVALID, "%s: library schema version %d is too old for this quotesd to read (it reads %d to %d); run any command that changes the library once to upgrade it", db.path, v, minReadVersion, SchemaVersion())
+		return 0, quoter.Errorf(quoter.EINVALID, "%s: library schema version %d is too old for this quotesd to read (it reads %d to %d); run any command that changes the library once to upgrade it", db.path, v, minReadVersion, SchemaVersion())
 	}
-	return nil
+	return v, nil
 }
 
 // Finalize prepares the file to be shipped or copied as a single file and

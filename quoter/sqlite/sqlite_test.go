@@ -257,9 +257,9 @@ func TestOpen_ReadWriteUsesWAL(t *testing.T) {
 	}
 }
 
-// A database made by the frozen version 1 schema opens, is upgraded to the
-// current version, and keeps its quotes; the version table says what was
-// applied.
+// A database made by the frozen version 1 schema opens read-only as it is,
+// then read-write is upgraded to the current version and keeps its quotes
+// and tags; the version table says what was applied.
 func TestMigration_FromV1(t *testing.T) {
 	schema, err := os.ReadFile("testdata/schema_v1.sql")
 	if err != nil {
@@ -288,7 +288,7 @@ func TestMigration_FromV1(t *testing.T) {
 	// be older than the binary), and left as it is.
 	before, _ := os.ReadFile(path)
 	ro := mustOpen(t, path, sqlite.ReadOnly())
-	if q, err := ro.Today(ctx, quoter.Date{Year: 2026, Month: 1, Day: 1}, quoter.Filter{}); err != nil || q.Author != "Socrates" {
+	if q, err := ro.Today(ctx, quoter.Date{Year: 2026, Month: 1, Day: 1}, quoter.Filter{}); err != nil || q.Author != "Socrates" || fmt.Sprint(q.Tags) != "[wisdom]" {
 		t.Errorf("read-only v1: Today = %v, %v", q, err)
 	}
 	if _, n, err := ro.Search(ctx, "thyself", quoter.Page{}); err != nil || n != 1 {
@@ -423,5 +423,30 @@ func TestQuotertest_Sample(t *testing.T) {
 	}
 	if qs, _, err := db.Search(ctx, "script alert", quoter.Page{}); err != nil || len(qs) != 1 || qs[0].Text != quotertest.Script {
 		t.Errorf("the markup fixture is not stored as is: %v, %v", qs, err)
+	}
+}
+
+// Several processes opening a new library at once (say, serve and a
+// cron job) all succeed and apply each migration once.
+func TestOpen_ConcurrentFirstOpens(t *testing.T) {
+	path := tempPath(t)
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			db, err := sqlite.Open(path, sqlite.Create())
+			if err == nil {
+				err = db.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Errorf("concurrent Open: %v", err)
+		}
+	}
+	var n, v int
+	if err := raw(t, path).QueryRow(`SELECT count(*), max(version) FROM schema_version`).Scan(&n, &v); err != nil || n != sqlite.SchemaVersion() || v != n {
+		t.Errorf("schema_version has %d rows up to %d (%v), want %d", n, v, err, sqlite.SchemaVersion())
 	}
 }
