@@ -37,7 +37,7 @@ const (
 	DefaultUDPRate       = 1
 	DefaultUDPGlobalRate = 100
 	DefaultWriteTimeout  = 5 * time.Second
-	DefaultLinger        = 2 * time.Second
+	DefaultLinger        = time.Second
 	// cacheTTL bounds how long the rendered quote of the day is reused. The
 	// library may change under us (the web admin API, another process), and
 	// the store itself shows such changes within about a second.

@@ -125,6 +125,7 @@ func (t *TCPService) handle(ctx context.Context, conn net.Conn) {
 		t.s.log.Debug("writing the quote failed", "remote", conn.RemoteAddr().String(), "err", err)
 		return
 	}
+	took := time.Since(start)
 	t.s.metrics.served.WithLabelValues("tcp").Inc()
 	release() // lingering costs a goroutine, not a slot
 	if cw, ok := conn.(interface{ CloseWrite() error }); ok {
@@ -142,7 +143,7 @@ func (t *TCPService) handle(ctx context.Context, conn net.Conn) {
 		}
 	}
 	if t.s.log.Enabled(ctx, slog.LevelDebug) { // spare the hot path the formatting
-		t.s.log.Debug("served", "remote", conn.RemoteAddr().String(), "bytes", len(reply), "took", time.Since(start))
+		t.s.log.Debug("served", "remote", conn.RemoteAddr().String(), "bytes", len(reply), "took", took)
 	}
 }
 
