@@ -128,6 +128,9 @@ func (t *TCPService) handle(ctx context.Context, conn net.Conn) {
 	took := time.Since(start)
 	t.s.metrics.served.WithLabelValues("tcp").Inc()
 	release() // lingering costs a goroutine, not a slot
+	if t.s.log.Enabled(ctx, slog.LevelDebug) { // spare the hot path the formatting
+		t.s.log.Debug("served", "remote", conn.RemoteAddr().String(), "bytes", len(reply), "took", took)
+	}
 	if cw, ok := conn.(interface{ CloseWrite() error }); ok {
 		if cw.CloseWrite() == nil {
 			conn.SetReadDeadline(time.Now().Add(t.s.linger()))
@@ -141,9 +144,6 @@ func (t *TCPService) handle(ctx context.Context, conn net.Conn) {
 			}
 			discardPool.Put(buf)
 		}
-	}
-	if t.s.log.Enabled(ctx, slog.LevelDebug) { // spare the hot path the formatting
-		t.s.log.Debug("served", "remote", conn.RemoteAddr().String(), "bytes", len(reply), "took", took)
 	}
 }
 
