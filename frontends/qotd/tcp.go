@@ -127,7 +127,7 @@ func (t *TCPService) handle(ctx context.Context, conn net.Conn) {
 	}
 	took := time.Since(start)
 	t.s.metrics.served.WithLabelValues("tcp").Inc()
-	release() // lingering costs a goroutine, not a slot
+	release()                                  // lingering costs a goroutine, not a slot
 	if t.s.log.Enabled(ctx, slog.LevelDebug) { // spare the hot path the formatting
 		t.s.log.Debug("served", "remote", conn.RemoteAddr().String(), "bytes", len(reply), "took", took)
 	}
