@@ -52,7 +52,6 @@ func newTestServer(t *testing.T, q quoter.Quoter, cfg Config) (*Server, *logBuff
 	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	cal := &quoter.Calendar{Location: time.UTC, Now: func() time.Time { return fixedDay }}
 	s := NewServer(q, cal, log, prometheus.NewRegistry(), cfg)
-	s.Linger = 200 * time.Millisecond
 	return s, &buf
 }
 

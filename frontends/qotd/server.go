@@ -37,7 +37,6 @@ const (
 	DefaultUDPRate       = 1
 	DefaultUDPGlobalRate = 100
 	DefaultWriteTimeout  = 5 * time.Second
-	DefaultLinger        = time.Second
 	// cacheTTL bounds how long the rendered quote of the day is reused. The
 	// library may change under us (the web admin API, another process), and
 	// the store itself shows such changes within about a second.
@@ -52,12 +51,8 @@ type Server struct {
 	calendar *quoter.Calendar
 	log      *slog.Logger
 
-	// WriteTimeout bounds writing one reply; Linger bounds how long a TCP
-	// connection is kept after the reply so that input the client sent is
-	// read and discarded rather than answered with a reset (which can
-	// destroy the reply in the client's receive buffer). Set before serving.
+	// WriteTimeout bounds writing one reply. Set before serving.
 	WriteTimeout time.Duration
-	Linger       time.Duration
 
 	cfg     atomic.Pointer[Config]
 	cfgGen  atomic.Uint64 // bumped by SetConfig, to invalidate the cache
@@ -158,18 +153,13 @@ func (s *Server) writeTimeout() time.Duration {
 	return DefaultWriteTimeout
 }
 
-func (s *Server) linger() time.Duration {
-	if s.Linger > 0 {
-		return s.Linger
-	}
-	return DefaultLinger
-}
-
 // metrics counts what the frontend did, for /metrics.
 type metrics struct {
 	served   *prometheus.CounterVec // by proto
 	rejected *prometheus.CounterVec // by proto and reason
 	errors   *prometheus.CounterVec // by proto
+
+	tcpServed, tcpErrors prometheus.Counter // resolved once: the hot path
 }
 
 // Reasons a request got no reply, as the "reason" label of
@@ -197,6 +187,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "QOTD requests that failed (library error, write error), by protocol.",
 		}, []string{"proto"}),
 	}
+	m.tcpServed = m.served.WithLabelValues("tcp")
+	m.tcpErrors = m.errors.WithLabelValues("tcp")
 	if reg != nil {
 		reg.MustRegister(m.served, m.rejected, m.errors)
 	}
