@@ -7,7 +7,8 @@
 #
 # usage: bench/qotd/run.sh [LIBRARY.db]     (default: the shipped quotes.db)
 # env:   C (concurrent clients, 32), D (duration per run, 5s), ROUNDS (3),
-#        IDLE (10000), PYTHON (python3 with twisted; default /usr/bin/python3)
+#        IDLE (10000), PYTHON (python3 with twisted; default /usr/bin/python3),
+#        BARE_FLAGS (e.g. -keepalive=false: the bare server without keep-alive, as quotesd)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DB=${1:-quotes.db}
@@ -37,7 +38,7 @@ QUOTESD_WEB_ADDR= QUOTESD_SMTP_ADDR= QUOTESD_IRC_ADDR= QUOTESD_IRC_SERVER= \
 pids+=($!)
 for _ in $(seq 100); do (exec 3<>"/dev/tcp/${Q%:*}/${Q#*:}") 2>/dev/null && break; sleep 0.1; done
 size=$( (exec 3<>"/dev/tcp/${Q%:*}/${Q#*:}"; cat <&3) | wc -c)
-"$tmp/bare" -addr "$B" -size "$size" 2>/dev/null &
+"$tmp/bare" -addr "$B" -size "$size" ${BARE_FLAGS:-} 2>/dev/null &
 pids+=($!)
 qpid=${pids[0]} bpid=$!
 have_twisted=0
