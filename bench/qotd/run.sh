@@ -43,7 +43,7 @@ pids+=($!)
 qpid=${pids[0]} bpid=$!
 have_twisted=0
 if "$PYTHON" -c 'import twisted' 2>/dev/null; then
-  "$PYTHON" bench/qotd/twisted_qotd.py "$T" >/dev/null 2>&1 &
+  "$PYTHON" bench/qotd/twisted_qotd.py "$T" "$size" >/dev/null 2>&1 &
   pids+=($!)
   tpid=$!
   have_twisted=1
