@@ -5,7 +5,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"io"
 	"net"
@@ -292,31 +291,6 @@ func TestServe_SIGHUPReloadsSettingsAndLibraryKeepingTheSocket(t *testing.T) {
 	if got := telnet(t, addr, ""); got != want {
 		t.Errorf("after a failed reload: reply = %q, want %q", got, want)
 	}
-}
-
-func TestServe_SecondSignalExitsAtOnce(t *testing.T) {
-	db := writeLibrary(t, filepath.Join(t.TempDir(), "quotes.db"), shortQuotes...)
-	s := startQOTD(t, db, "--shutdown-timeout", "1m")
-	// A client that got its quote but does not close keeps the drain busy.
-	c, err := net.Dial("tcp", s.Addr("qotd"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	s.WaitLog(5*time.Second, "served", nil)
-	s.Signal(syscall.SIGTERM)
-	s.WaitLog(5*time.Second, "shutting down: no new connections; finishing those in flight", nil)
-	s.Signal(syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(5 * time.Second):
-		t.Fatal("still running 5s after the second signal")
-	}
-	var ee *exec.ExitError
-	if !errors.As(s.err, &ee) || ee.ExitCode() != 1 {
-		t.Errorf("exit = %v, want status 1", s.err)
-	}
-	s.WaitLog(time.Second, "second signal: exiting at once", nil)
 }
 
 // TestServe_SystemdSocketActivation passes already-bound sockets to a

@@ -249,10 +249,10 @@ func openLibrary(path string, write bool) (*sqlite.DB, error) {
 	return sqlite.Open(path, sqlite.ReadOnly())
 }
 
-// exitNow ends the process at a second SIGINT/SIGTERM; tests replace it.
+// exitNow ends the process at a second SIGINT/SIGTERM.
 var exitNow = os.Exit
 
-// signals is where serve learns of signals; tests replace it.
+// notifySignals is where serve learns of signals.
 var notifySignals = func(c chan<- os.Signal) (stop func()) {
 	signal.Notify(c, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	return func() { signal.Stop(c) }
@@ -260,6 +260,11 @@ var notifySignals = func(c chan<- os.Signal) (stop func()) {
 
 // runServe is the serve subcommand.
 func runServe(ctx context.Context, g *globals, args []string) error {
+	// Catch signals from the start: SIGHUP's default action would end the
+	// process if it came while the listeners are being bound.
+	sigs := make(chan os.Signal, 4)
+	stopSignals := notifySignals(sigs)
+	defer stopSignals()
 	o, configText, err := parseServe(args, nil)
 	if err != nil {
 		return err
@@ -304,7 +309,7 @@ func runServe(ctx context.Context, g *globals, args []string) error {
 	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	sockets := reactor.NewSockets(log)
 	sup := &reactor.Supervisor{Log: log, ShutdownTimeout: o.shutdownTimeout}
-	var envs []*serveEnv
+	var configured []configuredComponent
 	var started []string
 	for _, c := range sortedComponents() {
 		env := &serveEnv{
@@ -316,7 +321,7 @@ func runServe(ctx context.Context, g *globals, args []string) error {
 			Metrics:   metrics,
 			Writable:  writable,
 		}
-		envs = append(envs, env)
+		configured = append(configured, configuredComponent{c, env})
 		svcs, err := c.start(env)
 		if err != nil {
 			sockets.CloseUnused()
@@ -346,13 +351,10 @@ func runServe(ctx context.Context, g *globals, args []string) error {
 	parent := ctx
 	ctx, cancel := context.WithCancel(context.WithoutCancel(parent))
 	defer cancel()
-	sigs := make(chan os.Signal, 4)
-	stopSignals := notifySignals(sigs)
-	defer stopSignals()
 	sdNotify(log, daemon.SdNotifyReady)
 	log.Info("ready", "frontends", strings.Join(started, ","))
 
-	r := &reloader{g: g, args: args, log: log, level: level, lib: lib, writable: writable, configText: configText, envs: envs}
+	r := &reloader{g: g, args: args, log: log, level: level, lib: lib, writable: writable, configText: configText, components: configured}
 	served := make(chan struct{})
 	defer close(served)
 	go r.signalLoop(parent, cancel, sigs, served, o.shutdownTimeout)
@@ -367,10 +369,11 @@ func runServe(ctx context.Context, g *globals, args []string) error {
 // drains; a second signal exits at once.
 func (r *reloader) signalLoop(parent context.Context, cancel context.CancelFunc, sigs <-chan os.Signal, served <-chan struct{}, timeout time.Duration) {
 	done := parent.Done()
-	stops := 0
-	stopping := func() {
-		if done != nil {
-			done = nil
+	stopping, signals := false, 0
+	stop := func() {
+		if !stopping {
+			stopping = true
+			done = nil // seen: stop selecting on it
 			sdNotify(r.log, daemon.SdNotifyStopping)
 			cancel()
 		}
@@ -381,23 +384,23 @@ func (r *reloader) signalLoop(parent context.Context, cancel context.CancelFunc,
 			return
 		case <-done:
 			r.log.Info("shutting down: no new connections; finishing those in flight", "timeout", timeout)
-			stopping()
+			stop()
 		case sig := <-sigs:
 			if sig == syscall.SIGHUP {
-				if done != nil {
+				if !stopping {
 					r.reload()
 				}
 				continue
 			}
-			if stops++; stops > 1 {
+			if signals++; signals > 1 {
 				r.log.Warn("second signal: exiting at once", "signal", sig.String())
 				exitNow(1)
 				return
 			}
-			if done != nil {
+			if !stopping {
 				r.log.Info("shutting down: no new connections; finishing those in flight", "signal", sig.String(), "timeout", timeout)
 			}
-			stopping()
+			stop()
 		}
 	}
 }
@@ -420,7 +423,13 @@ type reloader struct {
 	lib        *reactor.Library
 	writable   bool
 	configText string // of the last good parse
-	envs       []*serveEnv
+	components []configuredComponent
+}
+
+// configuredComponent is a component with the env its start was given.
+type configuredComponent struct {
+	component
+	env *serveEnv
 }
 
 func (r *reloader) reload() {
@@ -448,12 +457,11 @@ func (r *reloader) reload() {
 	} else if err := r.lib.Swap(db, db); err != nil {
 		r.log.Warn("reload: closing the previous library", "err", err)
 	}
-	sorted := sortedComponents()
-	for i, c := range sorted {
+	for _, c := range r.components {
 		if c.reload == nil {
 			continue
 		}
-		if err := c.reload(r.envs[i]); err != nil {
+		if err := c.reload(c.env); err != nil {
 			r.log.Error("reload failed", "frontend", c.name, "err", err)
 		}
 	}

@@ -1,10 +1,17 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
+	"time"
+
+	"quotesd/quoter/sqlite"
+	"quotesd/reactor"
 )
 
 func TestServeSettings_PrecedenceIsFileThenEnvThenCommandLine(t *testing.T) {
@@ -72,4 +79,138 @@ func TestServeSettings_DefaultStateDirFollowsSystemd(t *testing.T) {
 	if got := defaultStateDir(); got != "/home/u/.state/quotesd" {
 		t.Errorf("defaultStateDir() = %q, want $XDG_STATE_HOME/quotesd", got)
 	}
+}
+
+// signalHarness runs signalLoop with a fake exit and a reloader over a
+// temporary library, and records what the loop did.
+type signalHarness struct {
+	sigs      chan os.Signal
+	served    chan struct{}
+	cancelled chan struct{}
+	exited    chan int
+	log       *logBuffer
+	done      chan struct{}
+}
+
+func startSignalLoop(t *testing.T, parent context.Context) *signalHarness {
+	t.Helper()
+	h := &signalHarness{
+		sigs:      make(chan os.Signal, 4),
+		served:    make(chan struct{}),
+		cancelled: make(chan struct{}),
+		exited:    make(chan int, 1),
+		log:       &logBuffer{},
+		done:      make(chan struct{}),
+	}
+	old := exitNow
+	exitNow = func(code int) { h.exited <- code }
+	t.Cleanup(func() { exitNow = old })
+	db := writeLibrary(t, filepath.Join(t.TempDir(), "quotes.db"), shortQuotes...)
+	q, err := sqlite.Open(db, sqlite.ReadOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	lib := reactor.NewLibrary(q, q)
+	t.Cleanup(func() { lib.Close() })
+	log, level, err := newLogger(h.log, "text", "info")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &reloader{g: &globals{DB: db}, log: log, level: level, lib: lib}
+	var once sync.Once
+	cancel := func() { once.Do(func() { close(h.cancelled) }) }
+	go func() {
+		defer close(h.done)
+		r.signalLoop(parent, cancel, h.sigs, h.served, time.Second)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-h.done:
+		default:
+			close(h.served)
+			<-h.done
+		}
+	})
+	return h
+}
+
+func (h *signalHarness) waitCancelled(t *testing.T) {
+	t.Helper()
+	select {
+	case <-h.cancelled:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the supervisor's context was not cancelled")
+	}
+}
+
+func TestServeSignals_FirstStopsGracefullySecondExitsAtOnce(t *testing.T) {
+	h := startSignalLoop(t, context.Background())
+	h.sigs <- syscall.SIGTERM
+	h.waitCancelled(t)
+	select {
+	case code := <-h.exited:
+		t.Fatalf("exited with %d at the first signal", code)
+	case <-time.After(50 * time.Millisecond):
+	}
+	h.sigs <- syscall.SIGINT
+	select {
+	case code := <-h.exited:
+		if code != 1 {
+			t.Errorf("exit status %d at the second signal, want 1", code)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no exit at the second signal")
+	}
+	if !strings.Contains(h.log.String(), "second signal: exiting at once") {
+		t.Errorf("log %q does not say why it exited", h.log.String())
+	}
+}
+
+func TestServeSignals_OneSignalSeenByMainAndServeIsOneSignal(t *testing.T) {
+	// main's NotifyContext and serve's handler both see the first SIGTERM.
+	parent, stop := context.WithCancel(context.Background())
+	h := startSignalLoop(t, parent)
+	stop()
+	h.waitCancelled(t)
+	h.sigs <- syscall.SIGTERM
+	select {
+	case code := <-h.exited:
+		t.Fatalf("exited with %d: one signal counted twice", code)
+	case <-time.After(100 * time.Millisecond):
+	}
+}
+
+func TestServeSignals_HangUpReloads(t *testing.T) {
+	h := startSignalLoop(t, context.Background())
+	h.sigs <- syscall.SIGHUP
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(h.log.String(), "msg=reloaded") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no reload logged: %q", h.log.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	select {
+	case <-h.cancelled:
+		t.Error("SIGHUP stopped the server")
+	default:
+	}
+}
+
+// logBuffer collects log output from several goroutines.
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
