@@ -494,3 +494,113 @@ func TestQOTD_SetConfigAppliesLive(t *testing.T) {
 		t.Errorf("after SetConfig(ASCII): reply %q, want ASCII quotes", got)
 	}
 }
+
+// panicQuoter panics on every call, as a bug in the library would.
+type panicQuoter struct{ quoter.Quoter }
+
+func (panicQuoter) Today(context.Context, quoter.Date, quoter.Filter) (*quoter.Quote, error) {
+	panic("bug in the library")
+}
+
+func TestQOTD_PanicInOneConnectionIsLoggedWithStackAndServingGoesOn(t *testing.T) {
+	s, log := newTestServer(t, panicQuoter{}, Config{})
+	addr := serveTCP(t, s, "127.0.0.1:0")
+	for i := 0; i < 2; i++ {
+		if got := fetch(t, addr, ""); len(got) != 0 {
+			t.Errorf("connection %d: got %q, want it closed without a reply", i, got)
+		}
+	}
+	out := log.String()
+	if strings.Count(out, "panic while serving a connection") != 2 || !strings.Contains(out, "bug in the library") || !strings.Contains(out, "stack=") {
+		t.Errorf("log %q does not report both panics with their stack", out)
+	}
+	if n := counter(t, s.metrics.errors, "tcp"); n != 2 {
+		t.Errorf("errors counted = %v, want 2", n)
+	}
+}
+
+// flakyListener fails its first Accept calls with a temporary error, as
+// accept(2) does when the process is out of file descriptors.
+type flakyListener struct {
+	net.Listener
+	failures int
+}
+
+type tempError struct{}
+
+func (tempError) Error() string   { return "accept: too many open files" }
+func (tempError) Timeout() bool   { return false }
+func (tempError) Temporary() bool { return true }
+
+func (l *flakyListener) Accept() (net.Conn, error) {
+	if l.failures > 0 {
+		l.failures--
+		return nil, tempError{}
+	}
+	return l.Listener.Accept()
+}
+
+func TestQOTD_AcceptRetriesTemporaryErrors(t *testing.T) {
+	s, log := newTestServer(t, nil, Config{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.TCP(&flakyListener{Listener: ln, failures: 3}).Serve(ctx) }()
+	if got := fetch(t, ln.Addr().String(), ""); len(got) == 0 {
+		t.Error("no reply after the accept errors")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Serve = %v, want nil", err)
+	}
+	if n := strings.Count(log.String(), "accept failed; retrying"); n != 3 {
+		t.Errorf("logged %d accept retries, want 3", n)
+	}
+}
+
+func TestQOTD_DailyReplyFollowsChangesToTheLibrary(t *testing.T) {
+	lib := quotertest.NewLibrary(t)
+	s, _ := newTestServer(t, lib, Config{})
+	ctx := context.Background()
+	before, err := s.Reply(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := lib.Today(ctx, quoter.DateOf(fixedDay), quoter.Filter{MaxLen: MaxReply - 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lib.Delete(ctx, q.ID); err != nil { // today's quote is gone
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		after, err := s.Reply(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(after, before) {
+			if want := wantTodayFitting(t, lib); !bytes.Equal(after, want) {
+				t.Errorf("after the change: reply = %q, want %q", after, want)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the reply still shows a deleted quote 10s later")
+		}
+	}
+}
+
+// wantTodayFitting is today's quote as the length filter picks it.
+func wantTodayFitting(t *testing.T, q quoter.Quoter) []byte {
+	t.Helper()
+	b, _, err := fitting(context.Background(), func(ctx context.Context, f quoter.Filter) (*quoter.Quote, error) {
+		return q.Today(ctx, quoter.DateOf(fixedDay), f)
+	}, false, MaxReply)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
