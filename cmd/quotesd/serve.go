@@ -236,13 +236,13 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, *slog.LevelVar,
 	return nil, nil, usagef("invalid --log-format %q: want text or json", format)
 }
 
-// openLibrary opens the library file. It is opened read-only unless a
+// openServeLibrary opens the library file for serve. It is opened read-only unless a
 // component needs to write: the default --db is the quotes.db shipped in
 // the repository, and `quotesd serve` on a fresh clone must not modify a
 // tracked file (SQLite would at least rewrite its header and leave -wal and
 // -shm files beside it). An operator who enables writes (the web admin
 // token) is expected to point --db at their own copy (`quotesd init`).
-func openLibrary(path string, write bool) (*sqlite.DB, error) {
+func openServeLibrary(path string, write bool) (*sqlite.DB, error) {
 	if write {
 		return sqlite.Open(path)
 	}
@@ -289,7 +289,7 @@ func runServe(ctx context.Context, g *globals, args []string) error {
 			writable = true
 		}
 	}
-	db, err := openLibrary(g.DB, writable)
+	db, err := openServeLibrary(g.DB, writable)
 	if err != nil {
 		return fmt.Errorf("opening the library: %w", err)
 	}
@@ -452,7 +452,7 @@ func (r *reloader) reload() {
 			r.level.Set(lv.Level())
 		}
 	}
-	if db, err := openLibrary(r.g.DB, r.writable); err != nil {
+	if db, err := openServeLibrary(r.g.DB, r.writable); err != nil {
 		r.log.Error("reload: cannot reopen the library; keeping the open one", "db", r.g.DB, "err", err)
 	} else if err := r.lib.Swap(db, db); err != nil {
 		r.log.Warn("reload: closing the previous library", "err", err)
