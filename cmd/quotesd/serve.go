@@ -236,8 +236,8 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, *slog.LevelVar,
 	return nil, nil, usagef("invalid --log-format %q: want text or json", format)
 }
 
-// openServeLibrary opens the library file for serve. It is opened read-only unless a
-// component needs to write: the default --db is the quotes.db shipped in
+// openServeLibrary opens the library file for serve: read-only unless a
+// component needs to write. The default --db is the quotes.db shipped in
 // the repository, and `quotesd serve` on a fresh clone must not modify a
 // tracked file (SQLite would at least rewrite its header and leave -wal and
 // -shm files beside it). An operator who enables writes (the web admin
