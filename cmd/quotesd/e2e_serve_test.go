@@ -367,3 +367,44 @@ func TestServe_StateDirIsCreated(t *testing.T) {
 		t.Errorf("state directory from $STATE_DIRECTORY: %v", err)
 	}
 }
+
+func TestServe_NotifiesSystemdReadyReloadingAndStopping(t *testing.T) {
+	db := writeLibrary(t, filepath.Join(t.TempDir(), "quotes.db"), shortQuotes...)
+	sock := filepath.Join(t.TempDir(), "notify")
+	nc, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	cmd := exec.Command(quotesdBinary(t), append([]string{"--db", db, "serve", "--log-format", "json",
+		"--qotd-addr", "127.0.0.1:0", "--state-dir", t.TempDir()}, offExcept("qotd")...)...)
+	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+sock)
+	s := startProcess(t, cmd, []string{"qotd"})
+	next := func() string {
+		t.Helper()
+		nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+		buf := make([]byte, 256)
+		n, err := nc.Read(buf)
+		if err != nil {
+			t.Fatalf("no notification: %v", err)
+		}
+		return string(buf[:n])
+	}
+	if got := next(); got != "READY=1" {
+		t.Errorf("first notification %q, want READY=1", got)
+	}
+	s.Signal(syscall.SIGHUP)
+	if got := next(); got != "RELOADING=1" {
+		t.Errorf("at SIGHUP: %q, want RELOADING=1", got)
+	}
+	if got := next(); got != "READY=1" {
+		t.Errorf("after reloading: %q, want READY=1", got)
+	}
+	s.Signal(syscall.SIGTERM)
+	if got := next(); got != "STOPPING=1" {
+		t.Errorf("at SIGTERM: %q, want STOPPING=1", got)
+	}
+	if err := s.Stop(); err != nil {
+		t.Errorf("exit: %v, want status 0", err)
+	}
+}

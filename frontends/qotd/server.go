@@ -20,6 +20,8 @@ type Config struct {
 
 	// MaxConns caps TCP connections being answered at once; an excess
 	// connection is closed at once, without a reply. 0 means no cap.
+	// Answering takes microseconds, so the cap only bites in a flood, and
+	// then closing sheds the load for less than making clients wait would.
 	MaxConns int
 	// ConnRate, when positive, caps TCP connections per second from one IP
 	// address (burst: the rate rounded up); excess connections are closed.
