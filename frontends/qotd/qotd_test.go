@@ -308,13 +308,13 @@ func TestQOTD_MaxConnsClosesExcessWithoutReply(t *testing.T) {
 }
 
 func TestQOTD_ConnRateLimitsEachAddress(t *testing.T) {
-	s, _ := newTestServer(t, nil, Config{ConnRate: 1})
+	s, _ := newTestServer(t, nil, Config{ConnRate: 0.1})
 	addr := serveTCP(t, s, "127.0.0.1:0")
 	if got := fetch(t, addr, ""); len(got) == 0 {
 		t.Fatal("first connection: no reply")
 	}
 	if got := fetch(t, addr, ""); len(got) != 0 {
-		t.Errorf("second connection within the second: got %q, want no reply", got)
+		t.Errorf("second connection within 10s at 1 per 10s: got %q, want no reply", got)
 	}
 	if n := counter(t, s.metrics.rejected, "tcp", reasonRate); n != 1 {
 		t.Errorf("rate rejections counted = %v, want 1", n)
