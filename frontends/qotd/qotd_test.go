@@ -604,3 +604,27 @@ func wantTodayFitting(t *testing.T, q quoter.Quoter) []byte {
 	}
 	return b
 }
+
+func TestQOTD_EmptyLibraryClosesWithoutReplyAndLogsOnce(t *testing.T) {
+	lib := quotertest.NewLibrary(t, quoter.Quote{Text: "Soon gone.", Author: "Anon", Lang: "en"})
+	q, err := lib.Today(context.Background(), quoter.DateOf(fixedDay), quoter.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lib.Delete(context.Background(), q.ID); err != nil {
+		t.Fatal(err)
+	}
+	s, log := newTestServer(t, lib, Config{})
+	addr := serveTCP(t, s, "127.0.0.1:0")
+	for i := 0; i < 5; i++ {
+		if got := fetch(t, addr, ""); len(got) != 0 {
+			t.Errorf("empty library: got %q, want no reply", got)
+		}
+	}
+	if n := strings.Count(log.String(), "no quote to send"); n != 1 {
+		t.Errorf("logged %d failures within a second, want 1:\n%s", n, log.String())
+	}
+	if n := counter(t, s.metrics.errors, "tcp"); n != 5 {
+		t.Errorf("errors counted = %v, want 5", n)
+	}
+}

@@ -62,6 +62,9 @@ type Server struct {
 	cache   atomic.Pointer[cachedReply]
 
 	metrics *metrics
+
+	lastFailLog atomic.Int64 // unix nanoseconds of the last "no quote to send"
+	failsSince  atomic.Int64 // failures not logged since then
 }
 
 // cachedReply is the wire form of the quote of the day, reused by every
@@ -141,6 +144,19 @@ func (s *Server) render(ctx context.Context, cfg *Config, sel selector) ([]byte,
 		s.log.Warn("no quote in the library fits the 512-byte QOTD limit; sent one cut on a word boundary", "mode", cfg.Mode)
 	}
 	return b, nil
+}
+
+// replyFailed logs that no reply could be made (an empty library, a
+// storage error): at most once a second, with the number of failures left
+// unlogged, so that a flood of clients cannot flood the log too.
+func (s *Server) replyFailed(err error) {
+	now := time.Now().UnixNano()
+	last := s.lastFailLog.Load()
+	if now-last < int64(time.Second) || !s.lastFailLog.CompareAndSwap(last, now) {
+		s.failsSince.Add(1)
+		return
+	}
+	s.log.Error("no quote to send", "err", err, "more_failures_unlogged", s.failsSince.Swap(0))
 }
 
 // burst is the token bucket size for a rate: the rate rounded up, at least 1.

@@ -166,7 +166,7 @@ func (t *TCPService) handle(ctx context.Context, conn net.Conn) {
 	reply, err := t.s.Reply(ctx)
 	if err != nil {
 		t.s.metrics.tcpErrors.Inc()
-		t.s.log.Error("no quote to send", "remote", conn.RemoteAddr().String(), "err", err)
+		t.s.replyFailed(err)
 		return
 	}
 	if err := writeReply(conn, reply, t.s.writeTimeout()); err != nil {

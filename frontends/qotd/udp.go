@@ -114,7 +114,7 @@ func (u *UDPService) answer(ctx context.Context, addr net.Addr) {
 	reply, err := u.s.Reply(ctx)
 	if err != nil {
 		u.s.metrics.errors.WithLabelValues("udp").Inc()
-		u.s.log.Error("no quote to send", "remote", addr.String(), "err", err)
+		u.s.replyFailed(err)
 		return
 	}
 	u.pc.SetWriteDeadline(now.Add(u.s.writeTimeout()))
