@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"net"
-	"net/netip"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -36,8 +35,8 @@ func (t *TCPService) Addr() net.Addr { return t.ln.Addr() }
 
 // Serve accepts connections until ctx ends, then closes the listener and
 // waits for the connections in flight (each bounded by the write timeout)
-// and returns nil. Temporary accept errors (out of
-// file descriptors) are retried with back-off; any other is returned.
+// and returns nil. Temporary accept errors (out of file descriptors) are
+// retried with back-off; any other is returned.
 func (t *TCPService) Serve(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, func() { t.ln.Close() })
 	defer stop()
@@ -76,19 +75,27 @@ func (t *TCPService) admit(conn net.Conn) bool {
 	cfg := t.s.cfg.Load()
 	if cfg.ConnRate > 0 {
 		t.rate.setRate(cfg.ConnRate)
-		if ap, err := netip.ParseAddrPort(conn.RemoteAddr().String()); err == nil && !t.rate.allow(ap.Addr().Unmap(), time.Now()) {
-			t.s.metrics.rejected.WithLabelValues("tcp", reasonRate).Inc()
-			t.s.log.Debug("connection over the per-address rate; closed", "remote", conn.RemoteAddr().String())
+		if ta, ok := conn.RemoteAddr().(*net.TCPAddr); ok && !t.rate.allow(ta.AddrPort().Addr().Unmap(), time.Now()) {
+			t.reject(conn, reasonRate, "connection over the per-address rate; closed")
 			return false
 		}
 	}
 	if n := t.active.Add(1); cfg.MaxConns > 0 && n > int64(cfg.MaxConns) {
 		t.active.Add(-1)
-		t.s.metrics.rejected.WithLabelValues("tcp", reasonMaxConns).Inc()
-		t.s.log.Debug("too many connections; closed", "remote", conn.RemoteAddr().String(), "max", cfg.MaxConns)
+		t.reject(conn, reasonMaxConns, "too many connections at once; closed")
 		return false
 	}
 	return true
+}
+
+// reject counts a refused connection; the caller closes it. In a flood
+// this runs for every connection, so the debug line is built only when
+// debug logging is on.
+func (t *TCPService) reject(conn net.Conn, reason, msg string) {
+	t.s.metrics.rejected.WithLabelValues("tcp", reason).Inc()
+	if t.s.log.Enabled(context.Background(), slog.LevelDebug) {
+		t.s.log.Debug(msg, "remote", conn.RemoteAddr().String())
+	}
 }
 
 // discardPool holds the buffers that swallow what clients send.
