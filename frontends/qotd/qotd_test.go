@@ -18,6 +18,7 @@ import (
 
 	"quotesd/quoter"
 	"quotesd/quoter/quotertest"
+	"quotesd/reactor"
 )
 
 // logBuffer collects log output safely from many goroutines.
@@ -626,5 +627,19 @@ func TestQOTD_EmptyLibraryClosesWithoutReplyAndLogsOnce(t *testing.T) {
 	}
 	if n := counter(t, s.metrics.errors, "tcp"); n != 5 {
 		t.Errorf("errors counted = %v, want 5", n)
+	}
+}
+
+func TestQOTD_ReopenedLibraryIsServedAtOnce(t *testing.T) {
+	first := quotertest.NewLibrary(t, quoter.Quote{Text: "First.", Author: "One", Lang: "en"})
+	lib := reactor.NewLibrary(first, nil)
+	s, _ := newTestServer(t, lib, Config{})
+	ctx := context.Background()
+	if got, _ := s.Reply(ctx); !bytes.HasPrefix(got, []byte("First.")) {
+		t.Fatalf("reply %q, want the first library's quote", got)
+	}
+	lib.Swap(quotertest.NewLibrary(t, quoter.Quote{Text: "Second.", Author: "Two", Lang: "en"}), nil)
+	if got, _ := s.Reply(ctx); !bytes.HasPrefix(got, []byte("Second.")) {
+		t.Errorf("right after the swap: reply %q, want the new library's quote", got)
 	}
 }

@@ -71,7 +71,8 @@ type Server struct {
 // client until the day, the config or the TTL changes.
 type cachedReply struct {
 	day     quoter.Date
-	gen     uint64
+	gen     uint64 // of the settings
+	libGen  uint64 // of the library, when it has generations
 	expires time.Time
 	b       []byte
 }
@@ -115,14 +116,17 @@ func (s *Server) Reply(ctx context.Context) ([]byte, error) {
 		})
 	}
 	day := s.calendar.Today()
-	gen := s.cfgGen.Load()
+	gen, libGen := s.cfgGen.Load(), s.libGeneration()
 	now := time.Now()
-	if c := s.cache.Load(); c != nil && c.day == day && c.gen == gen && now.Before(c.expires) {
+	fresh := func(c *cachedReply) bool {
+		return c != nil && c.day == day && c.gen == gen && c.libGen == libGen && now.Before(c.expires)
+	}
+	if c := s.cache.Load(); fresh(c) {
 		return c.b, nil
 	}
 	s.cacheMu.Lock()
 	defer s.cacheMu.Unlock()
-	if c := s.cache.Load(); c != nil && c.day == day && c.gen == gen && now.Before(c.expires) {
+	if c := s.cache.Load(); fresh(c) {
 		return c.b, nil // another connection refilled it while we waited
 	}
 	b, err := s.render(ctx, cfg, func(ctx context.Context, f quoter.Filter) (*quoter.Quote, error) {
@@ -131,8 +135,17 @@ func (s *Server) Reply(ctx context.Context) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.cache.Store(&cachedReply{day: day, gen: gen, expires: time.Now().Add(cacheTTL), b: b})
+	s.cache.Store(&cachedReply{day: day, gen: gen, libGen: libGen, expires: time.Now().Add(cacheTTL), b: b})
 	return b, nil
+}
+
+// libGeneration is the generation of the quoter when it counts them (as
+// reactor.Library does, once per reopened library), else 0.
+func (s *Server) libGeneration() uint64 {
+	if g, ok := s.quoter.(interface{ Generation() uint64 }); ok {
+		return g.Generation()
+	}
+	return 0
 }
 
 func (s *Server) render(ctx context.Context, cfg *Config, sel selector) ([]byte, error) {
