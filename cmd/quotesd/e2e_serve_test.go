@@ -266,10 +266,11 @@ func TestServe_SIGHUPReloadsSettingsAndLibraryKeepingTheSocket(t *testing.T) {
 	if err := os.Rename(next, db); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(config, []byte("qotd-ascii = true\nlog-level = debug\n"), 0o644); err != nil {
+	if err := os.WriteFile(config, []byte("qotd-ascii = true\nlog-level = debug\nshutdown-timeout = 30s\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	s.Signal(syscall.SIGHUP)
+	s.WaitLog(10*time.Second, "reload: this setting changes only at a restart", map[string]string{"setting": "shutdown-timeout", "new": "30s"})
 	s.WaitLog(10*time.Second, "reloaded", map[string]string{"level": "DEBUG"})
 
 	want := "\"Hope\" is the thing with feathers --\r\nThat perches in the soul --\r\n    -- Emily Dickinson\r\n"

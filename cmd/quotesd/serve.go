@@ -108,7 +108,8 @@ type serveOptions struct {
 	stateDir        string
 	config          string
 	shutdownTimeout time.Duration
-	rest            []string // arguments after the flags
+	rest            []string          // arguments after the flags
+	values          map[string]string // every flag's value, to tell what a reload changed
 }
 
 // newServeFlags returns serve's flag set, every component's flags included.
@@ -160,7 +161,7 @@ func parseServe(args []string, config *string) (*serveOptions, string, error) {
 	if err := parseFlags(fs, args); err != nil {
 		return nil, "", err
 	}
-	o.rest = fs.Args()
+	o.rest, o.values = fs.Args(), flagValues(fs)
 	if o.config == "" {
 		return o, "", nil
 	}
@@ -183,8 +184,25 @@ func parseServe(args []string, config *string) (*serveOptions, string, error) {
 	if err := parseFlags(fs, args); err != nil {
 		return nil, "", err
 	}
-	o.rest = fs.Args()
+	o.rest, o.values = fs.Args(), flagValues(fs)
 	return o, text, nil
+}
+
+func flagValues(fs *flag.FlagSet) map[string]string {
+	m := map[string]string{}
+	fs.VisitAll(func(f *flag.Flag) { m[f.Name] = f.Value.String() })
+	return m
+}
+
+// restartOnly reports whether the setting name takes effect only at a
+// restart: the sockets (every --*-addr) and how serve itself is set up.
+// Other settings are applied by their component's reload, if it has one.
+func restartOnly(name string) bool {
+	switch name {
+	case "log-format", "state-dir", "shutdown-timeout", "config":
+		return true
+	}
+	return strings.HasSuffix(name, "-addr")
 }
 
 // applyConfig sets flags from the lines of a settings file: "name = value",
@@ -354,7 +372,7 @@ func runServe(ctx context.Context, g *globals, args []string) error {
 	sdNotify(log, daemon.SdNotifyReady)
 	log.Info("ready", "frontends", strings.Join(started, ","))
 
-	r := &reloader{g: g, args: args, log: log, level: level, lib: lib, writable: writable, configText: configText, components: configured}
+	r := &reloader{g: g, args: args, log: log, level: level, lib: lib, writable: writable, configText: configText, values: o.values, components: configured}
 	served := make(chan struct{})
 	defer close(served)
 	go r.signalLoop(parent, cancel, sigs, served, o.shutdownTimeout)
@@ -422,7 +440,8 @@ type reloader struct {
 	level      *slog.LevelVar
 	lib        *reactor.Library
 	writable   bool
-	configText string // of the last good parse
+	configText string            // of the last good parse
+	values     map[string]string // the settings in force (restart-only ones as at start)
 	components []configuredComponent
 }
 
@@ -445,6 +464,11 @@ func (r *reloader) reload() {
 		}
 	} else {
 		r.configText = text
+		for name, v := range o.values {
+			if old := r.values[name]; old != v && restartOnly(name) {
+				r.log.Warn("reload: this setting changes only at a restart", "setting", name, "in_force", old, "new", v)
+			}
+		}
 		var lv slog.LevelVar
 		if err := lv.UnmarshalText([]byte(o.logLevel)); err != nil {
 			r.log.Error("reload: invalid log level; keeping the current one", "level", o.logLevel)
