@@ -12,6 +12,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -407,5 +409,57 @@ func TestServe_NotifiesSystemdReadyReloadingAndStopping(t *testing.T) {
 	}
 	if err := s.Stop(); err != nil {
 		t.Errorf("exit: %v, want status 0", err)
+	}
+}
+
+func TestServe_GracefulShutdownWhile1000ClientsConnect(t *testing.T) {
+	db := writeLibrary(t, filepath.Join(t.TempDir(), "quotes.db"), shortQuotes...)
+	s := startQOTD(t, db, "--log-level", "info")
+	addr := s.Addr("qotd")
+	want := todaysReply(t, db, "")
+	const clients = 1000
+	var full, refused atomic.Int64
+	partial := make(chan string, clients)
+	var wg sync.WaitGroup
+	for i := 0; i < clients; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			time.Sleep(time.Duration(i) * 200 * time.Microsecond) // arrivals over 200ms
+			c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+			if err != nil {
+				refused.Add(1)
+				return
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			got, _ := io.ReadAll(c)
+			switch {
+			case string(got) == want:
+				full.Add(1)
+			case len(got) == 0:
+				refused.Add(1)
+			default:
+				partial <- string(got)
+			}
+		}()
+	}
+	for deadline := time.Now().Add(20 * time.Second); full.Load() < 100; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("fewer than 100 clients served within 20s")
+		}
+	}
+	s.Signal(syscall.SIGTERM) // while the others are still connecting
+	wg.Wait()
+	close(partial)
+	for p := range partial {
+		t.Errorf("partial reply %q: a connection was cut while being answered", p)
+	}
+	if got := full.Load() + refused.Load(); got != clients {
+		t.Errorf("served %d + refused %d, want %d in all", full.Load(), refused.Load(), clients)
+	}
+	t.Logf("%d served in full, %d refused once the server stopped accepting", full.Load(), refused.Load())
+	if err := s.Stop(); err != nil {
+		t.Errorf("exit after SIGTERM: %v, want status 0", err)
 	}
 }
