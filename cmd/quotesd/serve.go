@@ -27,9 +27,11 @@ package main
 //     library with the settings given (the web admin API when a token is
 //     set): the library is opened read-only unless one says so.
 //   - Log with env.Log (it carries frontend=<name>); count with env.Metrics.
-//   - e2e tests: pass every frontend's address flag explicitly (your own
-//     127.0.0.1:0, the others "") and wait for the "listening" log line of
-//     your socket name.
+//   - A protocol whose connections carry one short exchange may bind with
+//     reactor.ListenOneShot(env.Listeners, name, addr): no TCP keep-alive.
+//   - e2e tests: bind your own address to 127.0.0.1:0, turn every other
+//     frontend off with offExcept("<name>") (e2e_serve_test.go), and wait
+//     for the "listening" log line of your socket name (startServe does).
 
 import (
 	"bufio"
