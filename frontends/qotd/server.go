@@ -1,0 +1,227 @@
+package qotd
+
+import (
+	"context"
+	"log/slog"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"quotesd/quoter"
+)
+
+// Config holds the settings that may change while serving (SIGHUP).
+type Config struct {
+	Mode  Mode // Daily (the zero value) or Random
+	ASCII bool // transliterate replies to ASCII
+
+	// MaxConns caps TCP connections being answered at once; an excess
+	// connection is closed at once, without a reply. 0 means no cap.
+	// Answering takes microseconds, so the cap only bites in a flood, and
+	// then closing sheds the load for less than making clients wait would.
+	MaxConns int
+	// ConnRate, when positive, caps TCP connections per second from one IP
+	// address (burst: the rate rounded up); excess connections are closed.
+	ConnRate float64
+
+	// UDPRate caps replies per second to one source address (burst: the
+	// rate rounded up); UDPGlobalRate caps replies per second overall.
+	// Excess datagrams are dropped silently, and counted. 0 means 1 and 100.
+	UDPRate       float64
+	UDPGlobalRate float64
+}
+
+// Defaults for Config and Server fields left zero.
+const (
+	DefaultUDPRate       = 1
+	DefaultUDPGlobalRate = 100
+	DefaultWriteTimeout  = 5 * time.Second
+	// cacheTTL bounds how long the rendered quote of the day is reused. The
+	// library may change under us (the web admin API, another process), and
+	// the store itself shows such changes within about a second.
+	cacheTTL = time.Second
+)
+
+// Server answers QOTD requests from one quoter. Its TCP and UDP services
+// (see TCP and UDP) share the settings, the cache of today's reply and the
+// metrics.
+type Server struct {
+	quoter   quoter.Quoter
+	calendar *quoter.Calendar
+	log      *slog.Logger
+
+	// WriteTimeout bounds writing one reply. Set before serving.
+	WriteTimeout time.Duration
+
+	cfg     atomic.Pointer[Config]
+	cfgGen  atomic.Uint64 // bumped by SetConfig, to invalidate the cache
+	cacheMu sync.Mutex    // serialises refills of cache
+	cache   atomic.Pointer[cachedReply]
+
+	metrics *metrics
+
+	lastFailLog atomic.Int64 // unix nanoseconds of the last "no quote to send"
+	failsSince  atomic.Int64 // failures not logged since then
+}
+
+// cachedReply is the wire form of the quote of the day, reused by every
+// client until the day, the config or the TTL changes.
+type cachedReply struct {
+	day     quoter.Date
+	gen     uint64 // of the settings
+	libGen  uint64 // of the library, when it has generations
+	expires time.Time
+	b       []byte
+}
+
+// NewServer returns a Server answering from q, with "today" decided by cal
+// and logs on log. Its counters are registered on reg when reg is not nil.
+func NewServer(q quoter.Quoter, cal *quoter.Calendar, log *slog.Logger, reg prometheus.Registerer, cfg Config) *Server {
+	if log == nil {
+		log = slog.Default()
+	}
+	s := &Server{quoter: q, calendar: cal, log: log, metrics: newMetrics(reg)}
+	s.SetConfig(cfg)
+	return s
+}
+
+// SetConfig applies cfg to connections and datagrams from now on.
+func (s *Server) SetConfig(cfg Config) {
+	if cfg.Mode == "" {
+		cfg.Mode = Daily
+	}
+	if cfg.UDPRate <= 0 {
+		cfg.UDPRate = DefaultUDPRate
+	}
+	if cfg.UDPGlobalRate <= 0 {
+		cfg.UDPGlobalRate = DefaultUDPGlobalRate
+	}
+	s.cfg.Store(&cfg)
+	s.cfgGen.Add(1)
+}
+
+// Config returns the settings in force.
+func (s *Server) Config() Config { return *s.cfg.Load() }
+
+// Reply returns the bytes a client gets now: the wire form of today's quote
+// (or a random one) that fits MaxReply. The slice is shared: do not modify.
+func (s *Server) Reply(ctx context.Context) ([]byte, error) {
+	cfg := s.cfg.Load()
+	if cfg.Mode == Random {
+		return s.render(ctx, cfg, func(ctx context.Context, f quoter.Filter) (*quoter.Quote, error) {
+			return s.quoter.Random(ctx, f)
+		})
+	}
+	day := s.calendar.Today()
+	gen, libGen := s.cfgGen.Load(), s.libGeneration()
+	now := time.Now()
+	fresh := func(c *cachedReply) bool {
+		return c != nil && c.day == day && c.gen == gen && c.libGen == libGen && now.Before(c.expires)
+	}
+	if c := s.cache.Load(); fresh(c) {
+		return c.b, nil
+	}
+	s.cacheMu.Lock()
+	defer s.cacheMu.Unlock()
+	if c := s.cache.Load(); fresh(c) {
+		return c.b, nil // another connection refilled it while we waited
+	}
+	b, err := s.render(ctx, cfg, func(ctx context.Context, f quoter.Filter) (*quoter.Quote, error) {
+		return s.quoter.Today(ctx, day, f)
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.cache.Store(&cachedReply{day: day, gen: gen, libGen: libGen, expires: time.Now().Add(cacheTTL), b: b})
+	return b, nil
+}
+
+// libGeneration is the generation of the quoter when it counts them (as
+// reactor.Library does, once per reopened library), else 0.
+func (s *Server) libGeneration() uint64 {
+	if g, ok := s.quoter.(interface{ Generation() uint64 }); ok {
+		return g.Generation()
+	}
+	return 0
+}
+
+func (s *Server) render(ctx context.Context, cfg *Config, sel selector) ([]byte, error) {
+	b, truncated, err := fitting(ctx, sel, cfg.ASCII, MaxReply)
+	if err != nil {
+		return nil, err
+	}
+	if truncated {
+		s.log.Warn("no quote in the library fits the 512-byte QOTD limit; sent one cut on a word boundary", "mode", cfg.Mode)
+	}
+	return b, nil
+}
+
+// replyFailed logs that no reply could be made (an empty library, a
+// storage error): at most once a second, with the number of failures left
+// unlogged, so that a flood of clients cannot flood the log too.
+func (s *Server) replyFailed(err error) {
+	now := time.Now().UnixNano()
+	last := s.lastFailLog.Load()
+	if now-last < int64(time.Second) || !s.lastFailLog.CompareAndSwap(last, now) {
+		s.failsSince.Add(1)
+		return
+	}
+	s.log.Error("no quote to send", "err", err, "more_failures_unlogged", s.failsSince.Swap(0))
+}
+
+// burst is the token bucket size for a rate: the rate rounded up, at least 1.
+func burst(r float64) int {
+	return int(math.Max(1, math.Ceil(r)))
+}
+
+func (s *Server) writeTimeout() time.Duration {
+	if s.WriteTimeout > 0 {
+		return s.WriteTimeout
+	}
+	return DefaultWriteTimeout
+}
+
+// metrics counts what the frontend did, for /metrics.
+type metrics struct {
+	served   *prometheus.CounterVec // by proto
+	rejected *prometheus.CounterVec // by proto and reason
+	errors   *prometheus.CounterVec // by proto
+
+	tcpServed, tcpErrors prometheus.Counter // resolved once: the hot path
+}
+
+// Reasons a request got no reply, as the "reason" label of
+// quotesd_qotd_rejected_total.
+const (
+	reasonMaxConns   = "max_conns"   // TCP: too many connections at once
+	reasonRate       = "rate"        // per-source rate limit
+	reasonGlobalRate = "global_rate" // UDP: overall rate limit
+	reasonLoopPort   = "loop_port"   // UDP: source port of a small service (ping-pong)
+	reasonBadSource  = "bad_source"  // UDP: unspecified, multicast or broadcast source
+)
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		served: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "quotesd_qotd_replies_total",
+			Help: "QOTD replies sent, by protocol.",
+		}, []string{"proto"}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "quotesd_qotd_rejected_total",
+			Help: "QOTD requests dropped without a reply, by protocol and reason.",
+		}, []string{"proto", "reason"}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "quotesd_qotd_errors_total",
+			Help: "QOTD requests that failed (library error, write error), by protocol.",
+		}, []string{"proto"}),
+	}
+	m.tcpServed = m.served.WithLabelValues("tcp")
+	m.tcpErrors = m.errors.WithLabelValues("tcp")
+	if reg != nil {
+		reg.MustRegister(m.served, m.rejected, m.errors)
+	}
+	return m
+}
