@@ -295,6 +295,13 @@ func (d *Delivery) deliver(ctx context.Context, dest string, ms []Message, fails
 		return outcome{dest: dest}
 	}
 	c, err := d.connect(ctx, live[0].Rcpt)
+	var perm permanentError
+	if errors.As(err, &perm) {
+		for _, m := range live {
+			d.drop(ctx, m, "rejected", err.Error())
+		}
+		return outcome{dest: dest}
+	}
 	if err != nil {
 		retry := d.q.now().Add(d.backoff(fails + 1))
 		d.log.Warn("smtp delivery deferred: cannot connect", "dest", dest, "replies", len(live), "retry_in", retry.Sub(now).Round(time.Millisecond), "err", err)
@@ -382,6 +389,11 @@ func (d *Delivery) drop(ctx context.Context, m Message, reason, detail string) {
 	}
 }
 
+// permanentError marks a destination that will never take mail.
+type permanentError struct{ error }
+
+func (e permanentError) Unwrap() error { return e.error }
+
 // send runs one mail transaction with the null reverse path, as RFC 3834
 // §3.3 recommends for automatic replies: nothing bounces back to us.
 func send(c *smtp.Client, rcpt string, data []byte) error {
@@ -454,8 +466,7 @@ func (d *Delivery) mxHosts(ctx context.Context, domain string) ([]string, error)
 		hosts = append(hosts, h)
 	}
 	if len(hosts) == 0 {
-		return nil, &smtp.SMTPError{Code: 556, EnhancedCode: smtp.EnhancedCode{5, 1, 10},
-			Message: domain + " accepts no mail (null MX)"}
+		return nil, permanentError{fmt.Errorf("%s accepts no mail (null MX, RFC 7505)", domain)}
 	}
 	return hosts, nil
 }
