@@ -160,6 +160,9 @@ func New(ln net.Listener, cfg Config, c *Composer, q Recorder, reg prometheus.Re
 	return s
 }
 
+// String names the service in the supervisor's logs.
+func (s *Server) String() string { return "smtp" }
+
 // Addr returns the address the server listens on.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 

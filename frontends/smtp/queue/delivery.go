@@ -154,6 +154,9 @@ func NewDelivery(q *Queue, cfg Config) *Delivery {
 	return &Delivery{q: q, cfg: cfg, log: log}
 }
 
+// String names the service in the supervisor's logs.
+func (d *Delivery) String() string { return "smtp-queue" }
+
 // perConnection bounds the replies one connection carries before the
 // scheduler looks at the queue again.
 const perConnection = 100
