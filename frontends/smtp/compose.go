@@ -1,19 +1,24 @@
 package smtp
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"hash/fnv"
 	"html"
+	"io"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/emersion/go-message/mail"
+	"github.com/emersion/go-message/textproto"
 	"github.com/emersion/go-msgauth/dkim"
 
 	"quotesd/quoter"
@@ -61,6 +66,9 @@ type DKIM struct {
 // Composer writes replies: it turns a Request into a complete RFC 5322
 // message, asking the library for the quote.
 type Composer struct {
+	mu     sync.Mutex
+	bodies map[uint64]body // see cachedBody
+
 	Quoter    quoter.Quoter
 	Calendar  *quoter.Calendar
 	LocalPart string // our local part, for the From address and the help text
@@ -143,6 +151,7 @@ func SanitizeSubject(s string) string {
 
 // reply is the content of a reply before it is formatted.
 type reply struct {
+	shared bool   // the same for every request to a domain (no echo of the request)
 	intro  string // a line above the quotes, "" for none
 	quotes []*quoter.Quote
 	note   string // a line below the quotes, "" for none
@@ -177,36 +186,104 @@ func (c *Composer) Compose(ctx context.Context, r Request, now time.Time) ([]byt
 	h.Set("Auto-Submitted", "auto-replied")
 	h.Set("MIME-Version", "1.0")
 
-	var buf bytes.Buffer
-	alt, err := mail.CreateInlineWriter(&buf, h)
+	b, err := c.cachedBody(content, r.Domain)
 	if err != nil {
+		return nil, err
+	}
+	h.Set("Content-Type", b.contentType)
+	var buf bytes.Buffer
+	buf.Grow(len(b.data) + 1024)
+	if err := textproto.WriteHeader(&buf, h.Header.Header); err != nil {
 		return nil, fmt.Errorf("composing reply: %w", err)
 	}
+	buf.Write(b.data)
+	if c.DKIM == nil {
+		return buf.Bytes(), nil
+	}
+	return c.sign(buf.Bytes(), r.Domain)
+}
+
+// body is the MIME body of a reply, ready to follow its header, and the
+// Content-Type (with the multipart boundary) that goes in that header.
+type body struct {
+	contentType string
+	data        []byte
+}
+
+// maxCachedBodies bounds the body cache; it is emptied when full.
+const maxCachedBodies = 256
+
+// cachedBody returns the body for content. Bodies that do not depend on
+// the request (today's quote, help) are the same for every request of a
+// day to a domain, so they are composed once and reused: composing MIME is
+// most of the cost of a reply.
+func (c *Composer) cachedBody(content reply, domain string) (body, error) {
+	if !content.shared {
+		return c.body(content, domain)
+	}
+	h := fnv.New64a()
+	h.Write([]byte(domain + "\x00" + content.intro + "\x00" + content.note))
+	for _, q := range content.quotes {
+		h.Write([]byte("\x00" + q.Render()))
+	}
+	key := h.Sum64()
+	c.mu.Lock()
+	b, ok := c.bodies[key]
+	c.mu.Unlock()
+	if ok {
+		return b, nil
+	}
+	b, err := c.body(content, domain)
+	if err != nil {
+		return body{}, err
+	}
+	c.mu.Lock()
+	if c.bodies == nil || len(c.bodies) >= maxCachedBodies {
+		c.bodies = make(map[uint64]body)
+	}
+	c.bodies[key] = b
+	c.mu.Unlock()
+	return b, nil
+}
+
+// body composes the multipart/alternative body of a reply: text/plain and
+// an HTML rendering, both UTF-8 in quoted-printable.
+func (c *Composer) body(content reply, domain string) (body, error) {
+	var buf bytes.Buffer
+	alt, err := mail.CreateInlineWriter(&buf, mail.Header{})
+	if err != nil {
+		return body{}, fmt.Errorf("composing reply: %w", err)
+	}
 	for _, part := range []struct{ typ, body string }{
-		{"text/plain", content.text(c.help(r.Domain))},
-		{"text/html", content.html(c.help(r.Domain))},
+		{"text/plain", content.text(c.help(domain))},
+		{"text/html", content.html(c.help(domain))},
 	} {
 		var ph mail.InlineHeader
 		ph.SetContentType(part.typ, map[string]string{"charset": "utf-8"})
 		ph.Set("Content-Transfer-Encoding", "quoted-printable")
 		pw, err := alt.CreatePart(ph)
 		if err != nil {
-			return nil, fmt.Errorf("composing reply: %w", err)
+			return body{}, fmt.Errorf("composing reply: %w", err)
 		}
 		if _, err := pw.Write([]byte(part.body)); err != nil {
-			return nil, fmt.Errorf("composing reply: %w", err)
+			return body{}, fmt.Errorf("composing reply: %w", err)
 		}
 		if err := pw.Close(); err != nil {
-			return nil, fmt.Errorf("composing reply: %w", err)
+			return body{}, fmt.Errorf("composing reply: %w", err)
 		}
 	}
 	if err := alt.Close(); err != nil {
-		return nil, fmt.Errorf("composing reply: %w", err)
+		return body{}, fmt.Errorf("composing reply: %w", err)
 	}
-	if c.DKIM == nil {
-		return buf.Bytes(), nil
+	// Split what go-message wrote into its header (one Content-Type
+	// field) and the body proper.
+	br := bufio.NewReader(&buf)
+	h, err := textproto.ReadHeader(br)
+	if err != nil {
+		return body{}, fmt.Errorf("composing reply: %w", err)
 	}
-	return c.sign(buf.Bytes(), r.Domain)
+	data, _ := io.ReadAll(br)
+	return body{contentType: h.Get("Content-Type"), data: data}, nil
 }
 
 // signedHeaders are the fields a DKIM signature covers (RFC 6376 §5.4.1).
@@ -252,7 +329,7 @@ func (c *Composer) content(ctx context.Context, r Request) (reply, error) {
 		}
 		return reply{intro: "A random quote:", quotes: []*quoter.Quote{q}}, nil
 	case CmdHelp:
-		return reply{intro: "Here is what I can do."}, nil
+		return reply{intro: "Here is what I can do.", shared: true}, nil
 	case CmdSearch:
 		if len(arg) > 200 {
 			arg = arg[:200]
@@ -279,7 +356,7 @@ func (c *Composer) content(ctx context.Context, r Request) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
-	out := reply{quotes: []*quoter.Quote{q}}
+	out := reply{quotes: []*quoter.Quote{q}, shared: cmd == CmdToday}
 	if cmd == CmdUnknown {
 		out.intro = "Today's quote (I did not understand the command, see below):"
 		out.note = fmt.Sprintf("Unknown command %q.", SanitizeSubject(arg))

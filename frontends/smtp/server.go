@@ -396,13 +396,57 @@ func (l *limitListener) Accept() (net.Conn, error) {
 	}
 }
 
+// limitConn is a connection of limitListener. It also coalesces the
+// server's replies: go-smtp writes (and so sends) each reply on its own,
+// which for a pipelining client (RFC 2920) means one packet and one system
+// call per command. limitConn holds replies in a buffer and sends them all
+// when the server next waits for input, or closes: the moment a reply must
+// be on its way, since the client may be waiting for it.
 type limitConn struct {
 	net.Conn
 	once    sync.Once
 	release func()
+	mu      sync.Mutex
+	out     []byte
+	werr    error
+}
+
+func (c *limitConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.werr != nil {
+		return 0, c.werr
+	}
+	c.out = append(c.out, p...)
+	if len(c.out) >= 16<<10 {
+		c.flushLocked()
+	}
+	return len(p), nil
+}
+
+func (c *limitConn) flushLocked() {
+	if len(c.out) == 0 || c.werr != nil {
+		return
+	}
+	_, c.werr = c.Conn.Write(c.out)
+	c.out = c.out[:0]
+}
+
+func (c *limitConn) Read(p []byte) (int, error) {
+	c.mu.Lock()
+	c.flushLocked()
+	err := c.werr
+	c.mu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	return c.Conn.Read(p)
 }
 
 func (c *limitConn) Close() error {
+	c.mu.Lock()
+	c.flushLocked()
+	c.mu.Unlock()
 	err := c.Conn.Close()
 	c.once.Do(c.release)
 	return err

@@ -66,7 +66,7 @@ func (h *harness) Logs() string {
 	return h.logs.String()
 }
 
-func newHarness(t *testing.T, opts ...func(*setup)) *harness {
+func newHarness(t testing.TB, opts ...func(*setup)) *harness {
 	t.Helper()
 	s := setup{cfg: smtpfe.Config{Addresses: smtpfe.Addresses{LocalPart: "quote", Domains: []string{"quotes.test", "localhost"}}}}
 	for _, o := range opts {

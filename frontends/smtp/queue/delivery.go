@@ -181,9 +181,13 @@ func (d *Delivery) Serve(ctx context.Context) error {
 	defer timer.Stop()
 	for {
 		now := d.q.now()
-		msgs, err := d.q.due(ctx, now, 1000)
-		if err != nil && ctx.Err() == nil {
-			d.log.Error("smtp queue scan failed", "err", err)
+		var msgs []Message
+		var err error
+		if skip, all := d.unavailable(now, busy, notBefore); !all && len(busy) < d.cfg.Concurrency {
+			msgs, err = d.q.due(ctx, now, 1000, skip)
+			if err != nil && ctx.Err() == nil {
+				d.log.Error("smtp queue scan failed", "err", err)
+			}
 		}
 		// Group due messages by destination, keeping arrival order.
 		var order []string
@@ -254,6 +258,25 @@ func (d *Delivery) Serve(ctx context.Context) error {
 	}
 }
 
+// unavailable lists the recipient domains whose messages cannot be sent
+// now, because their destination is busy or backing off; all reports that
+// no message can be (the relay is).
+func (d *Delivery) unavailable(now time.Time, busy map[string]bool, notBefore map[string]time.Time) (domains []string, all bool) {
+	if d.cfg.Relay != nil {
+		dest := d.destination("")
+		return nil, busy[dest] || now.Before(notBefore[dest])
+	}
+	for dest := range busy {
+		domains = append(domains, dest)
+	}
+	for dest, t := range notBefore {
+		if now.Before(t) && !busy[dest] {
+			domains = append(domains, dest)
+		}
+	}
+	return domains, false
+}
+
 // destination is the key messages are grouped and backed off by: the relay,
 // or the recipient's domain.
 func (d *Delivery) destination(rcpt string) string {
@@ -261,11 +284,6 @@ func (d *Delivery) destination(rcpt string) string {
 		return "relay " + d.cfg.Relay.Addr
 	}
 	return strings.ToLower(domainOf(rcpt))
-}
-
-// domainOf returns the part of an address after its last "@".
-func domainOf(addr string) string {
-	return addr[strings.LastIndexByte(addr, '@')+1:]
 }
 
 // backoff is the wait before attempt n+1 after n failures: doubling from
@@ -312,22 +330,36 @@ func (d *Delivery) deliver(ctx context.Context, dest string, ms []Message, fails
 		return outcome{dest: dest, retry: retry}
 	}
 	defer c.Close()
+	// Sent markers are committed in the background, sharing the writer's
+	// batches, and waited for before the scheduler hears of this batch, so
+	// it never dispatches a reply whose marker is not yet durable.
+	var marks []func() error
+	defer func() {
+		for _, wait := range marks {
+			if err := wait(); err != nil {
+				d.log.Error("smtp delivery: recording delivery", "err", err)
+			}
+		}
+	}()
+	texts, err := d.q.bodies(ctx, live)
+	if err != nil {
+		d.log.Error("smtp delivery: reading queued replies", "err", err)
+		return outcome{dest: dest, retry: d.q.now().Add(d.cfg.MinBackoff)}
+	}
 	for i, m := range live {
 		if ctx.Err() != nil {
 			return outcome{dest: dest} // still queued: delivered after restart
 		}
-		data, err := d.q.data(ctx, m.ID)
-		if err != nil {
-			d.log.Error("smtp delivery: reading queued reply", "id", m.ID, "err", err)
+		data, ok := texts[m.ID]
+		if !ok {
+			d.drop(ctx, m, "lost", "the queued reply has no text")
 			continue
 		}
 		err = send(c, m.Rcpt, data)
 		var se *smtp.SMTPError
 		switch {
 		case err == nil:
-			if err := d.q.markSent(context.WithoutCancel(ctx), m.ID); err != nil {
-				d.log.Error("smtp delivery: recording delivery", "id", m.ID, "err", err)
-			}
+			marks = append(marks, d.q.markSent(m.ID))
 			if d.cfg.Metrics != nil {
 				d.cfg.Metrics.Delivered.Inc()
 			}

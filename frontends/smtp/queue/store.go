@@ -34,7 +34,7 @@ var migrations = []string{
 	`CREATE TABLE messages (
 		id           INTEGER PRIMARY KEY,          -- arrival order
 		rcpt         TEXT    NOT NULL,             -- envelope recipient of the reply
-		data         BLOB    NOT NULL,             -- the complete reply, signed if DKIM is on
+		domain       TEXT    NOT NULL,             -- its domain, lower case: a destination without a relay
 		created      INTEGER NOT NULL,             -- unix milliseconds
 		next_attempt INTEGER NOT NULL,             -- unix milliseconds
 		attempts     INTEGER NOT NULL DEFAULT 0,
@@ -43,6 +43,13 @@ var migrations = []string{
 		last_error   TEXT    NOT NULL DEFAULT ''
 	);
 	CREATE INDEX messages_due ON messages (state, next_attempt, id);
+	-- The text of a reply lives apart from its small, often updated state
+	-- row, so that recording an attempt does not rewrite the text, and is
+	-- deleted once the reply is sent or dropped.
+	CREATE TABLE bodies (
+		id   INTEGER PRIMARY KEY REFERENCES messages (id),
+		data BLOB    NOT NULL                      -- the complete reply, signed if DKIM is on
+	);
 	CREATE TABLE reply_counts (
 		key TEXT NOT NULL,                         -- "rcpt:<address>" or "ip:<address>"
 		day TEXT NOT NULL,                         -- YYYY-MM-DD, UTC
@@ -90,6 +97,7 @@ type Entry struct {
 // Queue is the durable store of replies. Open one per state directory.
 type Queue struct {
 	db     *sql.DB
+	wconn  *sql.Conn // the writer's own connection: every write goes through it
 	path   string
 	now    func() time.Time
 	limits Limits
@@ -97,6 +105,10 @@ type Queue struct {
 	ops     chan *op
 	stopped chan struct{} // closed when the writer has exited
 	wake    chan struct{} // tells the scheduler that something was queued
+
+	stmts           struct{ insert, body, count, bump, skip, sent, unbody *sql.Stmt }
+	stopCheckpoints chan struct{}
+	checkpoints     sync.WaitGroup
 
 	mu      sync.Mutex
 	closing bool
@@ -152,6 +164,38 @@ func Open(dir string, opts ...Option) (*Queue, error) {
 		db.Close()
 		return nil, fmt.Errorf("mail queue: %s: %w", path, err)
 	}
+	// The accept path runs these for every message: prepare them once.
+	for _, p := range []struct {
+		stmt **sql.Stmt
+		sql  string
+	}{
+		{&q.stmts.insert, `INSERT INTO messages (rcpt, domain, created, next_attempt) VALUES (?, ?, ?, ?)`},
+		{&q.stmts.body, `INSERT INTO bodies (id, data) VALUES (?, ?)`},
+		{&q.stmts.unbody, `DELETE FROM bodies WHERE id = ?`},
+		{&q.stmts.count, `SELECT n FROM reply_counts WHERE key = ? AND day = ?`},
+		{&q.stmts.bump, `INSERT INTO reply_counts (key, day, n) VALUES (?, ?, 1) ON CONFLICT (key, day) DO UPDATE SET n = n + 1`},
+		{&q.stmts.skip, `INSERT INTO skipped (at, ip, sender, reason) VALUES (?, ?, ?, ?)`},
+		{&q.stmts.sent, `UPDATE messages SET state = 'sent', done_at = ?, attempts = attempts + 1, last_error = '' WHERE id = ?`},
+	} {
+		if *p.stmt, err = db.Prepare(p.sql); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("mail queue: %s: preparing %q: %w", path, p.sql, err)
+		}
+	}
+	// The writer keeps one connection for itself, on which checkpoints are
+	// off: a commit then only appends to the WAL and fsyncs it, and never
+	// stalls for a checkpoint that copies megabytes into the database file
+	// and fsyncs that too. A background goroutine checkpoints instead.
+	if q.wconn, err = db.Conn(context.Background()); err == nil {
+		_, err = q.wconn.ExecContext(context.Background(), `PRAGMA wal_autocheckpoint = 0`)
+	}
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("mail queue: %s: %w", path, err)
+	}
+	q.stopCheckpoints = make(chan struct{})
+	q.checkpoints.Add(1)
+	go q.checkpointer()
 	go q.writer()
 	return q, nil
 }
@@ -204,7 +248,32 @@ func (q *Queue) Close() error {
 	q.mu.Unlock()
 	close(q.ops)
 	<-q.stopped
-	return q.db.Close()
+	close(q.stopCheckpoints)
+	q.checkpoints.Wait()
+	q.wconn.Close()
+	// Fold the WAL into the database, so the files at rest are one.
+	_, err := q.db.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
+	return errors.Join(err, q.db.Close())
+}
+
+// checkpointInterval is how often the background checkpointer copies the
+// WAL into the database file.
+const checkpointInterval = time.Second
+
+// checkpointer runs passive checkpoints, which never block the writer, in
+// place of the automatic ones the writer's connection does not do.
+func (q *Queue) checkpointer() {
+	defer q.checkpoints.Done()
+	t := time.NewTicker(checkpointInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-q.stopCheckpoints:
+			return
+		case <-t.C:
+			_, _ = q.db.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
+		}
+	}
 }
 
 // op is one unit of work for the writer, applied inside a shared
@@ -246,7 +315,7 @@ func (q *Queue) writer() {
 }
 
 func (q *Queue) commit(batch []*op) error {
-	tx, err := q.db.Begin()
+	tx, err := q.wconn.BeginTx(context.Background(), nil)
 	if err != nil {
 		return fmt.Errorf("mail queue: begin: %w", err)
 	}
@@ -260,6 +329,28 @@ func (q *Queue) commit(batch []*op) error {
 		return fmt.Errorf("mail queue: commit: %w", err)
 	}
 	return nil
+}
+
+// submit queues apply for the writer's next transaction and returns a
+// function that waits for its commit and must be called.
+func (q *Queue) submit(apply func(tx *sql.Tx) error) (wait func() error) {
+	q.mu.Lock()
+	if q.closing {
+		q.mu.Unlock()
+		return func() error { return ErrClosed }
+	}
+	q.active++
+	q.mu.Unlock()
+	o := &op{apply: apply, done: make(chan error, 1)}
+	q.ops <- o
+	return func() error {
+		err := <-o.done
+		q.mu.Lock()
+		q.active--
+		q.idle.Broadcast()
+		q.mu.Unlock()
+		return err
+	}
 }
 
 // do runs apply in the writer's next transaction and waits for its commit.
@@ -290,6 +381,11 @@ func (q *Queue) do(ctx context.Context, apply func(tx *sql.Tx) error) error {
 
 func millis(t time.Time) int64 { return t.UnixMilli() }
 
+// domainOf returns the part of an address after its last "@".
+func domainOf(addr string) string {
+	return addr[strings.LastIndexByte(addr, '@')+1:]
+}
+
 // Record durably stores what was decided about one received message: the
 // reply to send, or the reason not to. It applies the daily reply limits in
 // the same transaction, so concurrent sessions and restarts cannot exceed
@@ -308,8 +404,7 @@ func (q *Queue) Record(ctx context.Context, e Entry) (skip string, err error) {
 			skip = s
 		}
 		if skip != "" {
-			_, err := tx.Exec(`INSERT INTO skipped (at, ip, sender, reason) VALUES (?, ?, ?, ?)`,
-				millis(now), e.IP, e.Sender, skip)
+			_, err := tx.Stmt(q.stmts.skip).Exec(millis(now), e.IP, e.Sender, skip)
 			return err
 		}
 		return nil
@@ -334,7 +429,7 @@ func (q *Queue) queueReply(tx *sql.Tx, e Entry, now time.Time) (skip string, err
 			continue
 		}
 		var n int
-		err := tx.QueryRow(`SELECT n FROM reply_counts WHERE key = ? AND day = ?`, c.key, day).Scan(&n)
+		err := tx.Stmt(q.stmts.count).QueryRow(c.key, day).Scan(&n)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return "", fmt.Errorf("reading reply count: %w", err)
 		}
@@ -342,14 +437,27 @@ func (q *Queue) queueReply(tx *sql.Tx, e Entry, now time.Time) (skip string, err
 			return c.reason, nil
 		}
 	}
-	for _, key := range []string{rcptKey, ipKey} {
-		if _, err := tx.Exec(`INSERT INTO reply_counts (key, day, n) VALUES (?, ?, 1)
-			ON CONFLICT (key, day) DO UPDATE SET n = n + 1`, key, day); err != nil {
+	// Count only what a limit uses: a cap of 0 means no cap, and no count.
+	for _, c := range []struct {
+		key   string
+		limit int
+	}{{rcptKey, q.limits.PerRecipient}, {ipKey, q.limits.PerIP}} {
+		if c.limit <= 0 {
+			continue
+		}
+		if _, err := tx.Stmt(q.stmts.bump).Exec(c.key, day); err != nil {
 			return "", fmt.Errorf("counting reply: %w", err)
 		}
 	}
-	if _, err := tx.Exec(`INSERT INTO messages (rcpt, data, created, next_attempt) VALUES (?, ?, ?, ?)`,
-		e.Rcpt, e.Data, millis(now), millis(now)); err != nil {
+	res, err := tx.Stmt(q.stmts.insert).Exec(e.Rcpt, strings.ToLower(domainOf(e.Rcpt)), millis(now), millis(now))
+	if err != nil {
+		return "", fmt.Errorf("queueing reply: %w", err)
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return "", fmt.Errorf("queueing reply: %w", err)
+	}
+	if _, err := tx.Stmt(q.stmts.body).Exec(id, e.Data); err != nil {
 		return "", fmt.Errorf("queueing reply: %w", err)
 	}
 	return "", nil
@@ -371,10 +479,19 @@ type Message struct {
 }
 
 // due returns queued messages whose next attempt is at or before now, in
-// arrival order, at most limit of them.
-func (q *Queue) due(ctx context.Context, now time.Time, limit int) ([]Message, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT id, rcpt, created, attempts FROM messages
-		WHERE state = 'queued' AND next_attempt <= ? ORDER BY id LIMIT ?`, millis(now), limit)
+// arrival order, at most limit of them, leaving out those for the domains
+// in skip (destinations busy or backing off: listing their messages again
+// and again would cost the scheduler most of its time under load).
+func (q *Queue) due(ctx context.Context, now time.Time, limit int, skip []string) ([]Message, error) {
+	query := `SELECT id, rcpt, created, attempts FROM messages WHERE state = 'queued' AND next_attempt <= ?`
+	args := []any{millis(now)}
+	if len(skip) > 0 {
+		query += ` AND domain NOT IN (?` + strings.Repeat(`, ?`, len(skip)-1) + `)`
+		for _, d := range skip {
+			args = append(args, d)
+		}
+	}
+	rows, err := q.db.QueryContext(ctx, query+` ORDER BY id LIMIT ?`, append(args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("mail queue: listing due messages: %w", err)
 	}
@@ -403,23 +520,43 @@ func (q *Queue) nextDue(ctx context.Context, now time.Time) (time.Time, bool, er
 	return time.UnixMilli(next.Int64), next.Valid, nil
 }
 
-// data returns the text of a queued message.
-func (q *Queue) data(ctx context.Context, id int64) ([]byte, error) {
-	var b []byte
-	if err := q.db.QueryRowContext(ctx, `SELECT data FROM messages WHERE id = ?`, id).Scan(&b); err != nil {
-		return nil, fmt.Errorf("mail queue: reading message %d: %w", id, err)
+// bodies returns the texts of the queued messages ms, by id, in one query.
+func (q *Queue) bodies(ctx context.Context, ms []Message) (map[int64][]byte, error) {
+	if len(ms) == 0 {
+		return nil, nil
 	}
-	return b, nil
+	args := make([]any, len(ms))
+	for i, m := range ms {
+		args[i] = m.ID
+	}
+	rows, err := q.db.QueryContext(ctx, `SELECT id, data FROM bodies WHERE id IN (?`+strings.Repeat(`, ?`, len(ms)-1)+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("mail queue: reading replies: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[int64][]byte, len(ms))
+	for rows.Next() {
+		var id int64
+		var b []byte
+		if err := rows.Scan(&id, &b); err != nil {
+			return nil, fmt.Errorf("mail queue: reading replies: %w", err)
+		}
+		out[id] = b
+	}
+	return out, rows.Err()
 }
 
-// markSent records a delivery. It is the "sent marker" of at-least-once
+// markSent records a delivery, without waiting for the commit: it returns
+// a function that waits. It is the "sent marker" of at-least-once
 // delivery: a crash between the relay's 250 and this commit is the one case
 // in which a reply can be sent twice.
-func (q *Queue) markSent(ctx context.Context, id int64) error {
+func (q *Queue) markSent(id int64) (wait func() error) {
 	now := millis(q.now())
-	return q.do(ctx, func(tx *sql.Tx) error {
-		_, err := tx.Exec(`UPDATE messages SET state = 'sent', done_at = ?, attempts = attempts + 1,
-			last_error = '' WHERE id = ?`, now, id)
+	return q.submit(func(tx *sql.Tx) error {
+		if _, err := tx.Stmt(q.stmts.sent).Exec(now, id); err != nil {
+			return err
+		}
+		_, err := tx.Stmt(q.stmts.unbody).Exec(id)
 		return err
 	})
 }
@@ -428,8 +565,11 @@ func (q *Queue) markSent(ctx context.Context, id int64) error {
 func (q *Queue) markFailed(ctx context.Context, id int64, reason string) error {
 	now := millis(q.now())
 	return q.do(ctx, func(tx *sql.Tx) error {
-		_, err := tx.Exec(`UPDATE messages SET state = 'failed', done_at = ?, attempts = attempts + 1,
-			last_error = ? WHERE id = ?`, now, reason, id)
+		if _, err := tx.Exec(`UPDATE messages SET state = 'failed', done_at = ?, attempts = attempts + 1,
+			last_error = ? WHERE id = ?`, now, reason, id); err != nil {
+			return err
+		}
+		_, err := tx.Stmt(q.stmts.unbody).Exec(id)
 		return err
 	})
 }
