@@ -6,15 +6,23 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/emersion/go-message/mail"
+	"github.com/emersion/go-msgauth/dkim"
 	gosmtp "github.com/emersion/go-smtp"
 
 	"quotesd/frontends/smtp/smtptest"
@@ -147,5 +155,61 @@ func TestE2E_SMTP_KilledWithQueuedRepliesDeliversThemOnceAfterRestart(t *testing
 		if rcpt := fmt.Sprintf("user%d@example.org", i); seen[rcpt] != 1 {
 			t.Errorf("%s got %d replies, want 1", rcpt, seen[rcpt])
 		}
+	}
+}
+
+func TestE2E_SMTP_DKIMSignsRepliesWithKeyFile(t *testing.T) {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(t.TempDir(), "dkim.pem")
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sink := smtptest.NewSink(t, smtptest.Options{})
+	s := smtpServe(t, smtpLibrary(t), t.TempDir(), sink.Addr, "--smtp-dkim-key", keyFile, "--smtp-dkim-selector", "s1")
+	sendRequest(t, s.Addr("smtp"), "alice@example.org")
+	m := sink.Wait(t, 1, 30*time.Second)[0]
+	vs, err := dkim.VerifyWithOptions(bytes.NewReader(m.Data), &dkim.VerifyOptions{
+		LookupTXT: func(domain string) ([]string, error) {
+			if domain != "s1._domainkey.localhost" {
+				return nil, fmt.Errorf("unexpected TXT lookup of %s", domain)
+			}
+			return []string{"v=DKIM1; k=ed25519; p=" + base64.StdEncoding.EncodeToString(pub)}, nil
+		},
+	})
+	if err != nil || len(vs) != 1 || vs[0].Err != nil {
+		t.Fatalf("DKIM verification: %v %+v\n%s", err, vs, m.Data)
+	}
+}
+
+func TestE2E_SMTP_BadSettingsFailTheStart(t *testing.T) {
+	db := smtpLibrary(t)
+	base := append([]string{"--db", db, "serve", "--smtp-addr", "127.0.0.1:0", "--state-dir", t.TempDir()}, offExcept("smtp")...)
+	tests := []struct {
+		name string
+		env  []string
+		args []string
+		code int
+		want string
+	}{
+		{"RelayTLSMode", nil, []string{"--smtp-relay", "127.0.0.1:1", "--smtp-relay-tls", "sometimes"}, 2, "--smtp-relay-tls"},
+		{"RelayUserWithoutPassword", []string{"QUOTESD_SMTP_RELAY_PASSWORD="}, []string{"--smtp-relay", "127.0.0.1:1", "--smtp-relay-user", "q"}, 2, "no password"},
+		{"EmptyDomain", nil, []string{"--smtp-domain", " , "}, 2, "--smtp-domain"},
+		{"LocalPartWithAt", nil, []string{"--smtp-local-part", "a@b"}, 2, "--smtp-local-part"},
+		{"MissingDKIMKey", nil, []string{"--smtp-dkim-key", "/nonexistent/key.pem"}, 1, "--smtp-dkim-key"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, stderr, code := runQuotesd(t, tt.env, append(slices.Clone(base), tt.args...)...)
+			if code != tt.code || !strings.Contains(stderr, tt.want) {
+				t.Errorf("exit %d, stderr %q; want exit %d mentioning %q", code, stderr, tt.code, tt.want)
+			}
+		})
 	}
 }

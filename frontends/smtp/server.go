@@ -166,8 +166,10 @@ func (s *Server) String() string { return "smtp" }
 // Addr returns the address the server listens on.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
-// shutdownGrace is how long Serve lets sessions finish after ctx ends.
-const shutdownGrace = 10 * time.Second
+// shutdownGrace is how long Serve lets sessions finish after ctx ends;
+// less than serve's default --shutdown-timeout, so that idle clients are
+// cut off before the supervisor gives up on the service.
+const shutdownGrace = 5 * time.Second
 
 // Serve accepts connections until ctx ends, then stops accepting, gives
 // sessions in progress a few seconds to finish, and returns nil.

@@ -3,8 +3,11 @@ package queue_test
 import (
 	"context"
 	"crypto/tls"
+	"database/sql"
 	"fmt"
 	"net"
+	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -456,5 +459,28 @@ func waitCounts(t *testing.T, q *queue.Queue, queued, sent, failed int) {
 			t.Fatalf("queue: queued %d sent %d failed %d, want %d %d %d", a, b, c, queued, sent, failed)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestQueue_RefusesDatabaseFromNewerVersion(t *testing.T) {
+	dir := t.TempDir()
+	q := openQueue(t, dir)
+	q.Close()
+	db, err := sql.Open("sqlite3", filepath.Join(dir, queue.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`PRAGMA user_version = 99`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if _, err := queue.Open(dir); err == nil || !strings.Contains(err.Error(), "newer") {
+		t.Errorf("Open of a schema from the future: err = %v, want one saying it is newer", err)
+	}
+}
+
+func TestQueue_OpenRequiresStateDir(t *testing.T) {
+	if _, err := queue.Open(""); err == nil || !strings.Contains(err.Error(), "--state-dir") {
+		t.Errorf("Open(\"\"): err = %v, want one naming --state-dir", err)
 	}
 }
