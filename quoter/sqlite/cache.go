@@ -45,6 +45,7 @@ type todayKey struct {
 type cache struct {
 	mu      sync.Mutex
 	valid   bool
+	epoch   uint64    // bumped by invalidate; see begin and update
 	checked time.Time // when gen was last read from the file
 	st      libState
 
@@ -52,6 +53,7 @@ type cache struct {
 	lru     *list.List
 	today   map[todayKey]*quoter.Quote
 	stat    *quoter.Stats
+	counts  map[string][]quoter.Count // "authors", "tags": full listings
 }
 
 type filterEntry struct {
@@ -70,30 +72,38 @@ func (c *cache) reset() {
 	c.lru.Init()
 	c.today = make(map[todayKey]*quoter.Quote)
 	c.stat = nil
+	c.counts = make(map[string][]quoter.Count)
 }
 
 // invalidate forgets everything: this process has just changed the library.
 func (c *cache) invalidate() {
 	c.mu.Lock()
 	c.valid = false
+	c.epoch++
 	c.mu.Unlock()
 }
 
-// fresh returns the cached state if it was checked recently.
-func (c *cache) fresh(now time.Time) (libState, bool) {
+// fresh returns the cached state if it was checked recently; otherwise it
+// returns the epoch to pass to update with the state read from the file.
+func (c *cache) fresh(now time.Time) (st libState, epoch uint64, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.valid && now.Sub(c.checked) < checkEvery {
-		return c.st, true
+		return c.st, c.epoch, true
 	}
-	return libState{}, false
+	return libState{}, c.epoch, false
 }
 
 // update records the state read from the file at time now, dropping all
-// derived data if the generation moved.
-func (c *cache) update(st libState, now time.Time) {
+// derived data if the generation moved. If the cache was invalidated since
+// fresh returned epoch, st may predate a write of this process and is not
+// kept: the next call reads the state again.
+func (c *cache) update(st libState, now time.Time, epoch uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if epoch != c.epoch {
+		return
+	}
 	if !c.valid || st != c.st {
 		c.reset()
 	}
@@ -169,5 +179,23 @@ func (c *cache) setStats(gen int64, s quoter.Stats) {
 	defer c.mu.Unlock()
 	if c.valid && c.st.gen == gen {
 		c.stat = &s
+	}
+}
+
+func (c *cache) countList(gen int64, name string) ([]quoter.Count, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.valid || c.st.gen != gen {
+		return nil, false
+	}
+	cs, ok := c.counts[name]
+	return cs, ok
+}
+
+func (c *cache) setCountList(gen int64, name string, cs []quoter.Count) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.valid && c.st.gen == gen {
+		c.counts[name] = cs
 	}
 }
