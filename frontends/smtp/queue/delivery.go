@@ -182,8 +182,10 @@ func (d *Delivery) Serve(ctx context.Context) error {
 	for {
 		now := d.q.now()
 		var msgs []Message
-		var err error
-		if skip, all := d.unavailable(now, busy, notBefore); !all && len(busy) < d.cfg.Concurrency {
+		skip, all := d.unavailable(now, busy, notBefore)
+		scan := !all && len(busy) < d.cfg.Concurrency
+		if scan {
+			var err error
 			msgs, err = d.q.due(ctx, now, 1000, skip)
 			if err != nil && ctx.Err() == nil {
 				d.log.Error("smtp queue scan failed", "err", err)
@@ -213,9 +215,14 @@ func (d *Delivery) Serve(ctx context.Context) error {
 			}(dest, groups[dest], fails[dest])
 		}
 
+		// When nothing could be sent (all busy: a delivery ending wakes
+		// us; or backing off: the timer below does), the queue need not
+		// be asked when its next message is due.
 		wake := now.Add(time.Hour)
-		if next, ok, err := d.q.nextDue(ctx, now); err == nil && ok && next.Before(wake) {
-			wake = next
+		if scan {
+			if next, ok, err := d.q.nextDue(ctx, now); err == nil && ok && next.Before(wake) {
+				wake = next
+			}
 		}
 		for _, t := range notBefore {
 			if t.After(now) && t.Before(wake) {

@@ -287,31 +287,63 @@ type op struct {
 // never holds back an answer for long.
 const maxBatch = 512
 
+// gatherDelay is how long the writer waits for more operations before a
+// commit when several arrived together: under load a slightly later commit
+// that carries many messages costs far less than many small ones (each is
+// an fsync and a WAL header); alone, a message is committed at once.
+const gatherDelay = 500 * time.Microsecond
+
 // writer is the single goroutine that writes the database. It takes every
-// operation already waiting, applies them all in one transaction, commits
-// once, and then tells each caller: group commit.
+// operation already waiting (and, under load, those arriving within
+// gatherDelay), applies them all in one transaction, commits once, and then
+// tells each caller: group commit.
 func (q *Queue) writer() {
 	defer close(q.stopped)
 	batch := make([]*op, 0, maxBatch)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	last := 0 // size of the previous batch
 	for first := range q.ops {
 		batch = append(batch[:0], first)
-	fill:
-		for len(batch) < maxBatch {
-			select {
-			case o, ok := <-q.ops:
-				if !ok {
-					break fill
+		batch = drain(q.ops, batch)
+		if len(batch) < maxBatch && (len(batch) > 1 || last > 1) {
+			timer.Reset(gatherDelay)
+		gather:
+			for len(batch) < maxBatch {
+				select {
+				case o, ok := <-q.ops:
+					if !ok {
+						break gather
+					}
+					batch = append(batch, o)
+				case <-timer.C:
+					break gather
 				}
-				batch = append(batch, o)
-			default:
-				break fill
 			}
+			timer.Stop()
 		}
+		last = len(batch)
 		err := q.commit(batch)
 		for _, o := range batch {
 			o.done <- err
 		}
 	}
+}
+
+// drain appends to batch what ops holds now, up to maxBatch.
+func drain(ops chan *op, batch []*op) []*op {
+	for len(batch) < maxBatch {
+		select {
+		case o, ok := <-ops:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, o)
+		default:
+			return batch
+		}
+	}
+	return batch
 }
 
 func (q *Queue) commit(batch []*op) error {
