@@ -341,7 +341,13 @@ func (c *Composer) content(ctx context.Context, r Request) (reply, error) {
 		case err != nil:
 			return reply{}, err
 		case total == 0:
-			return reply{intro: fmt.Sprintf("No quote matches %q.", arg)}, nil
+			// Nothing found is still worth a quote: today's, with a note.
+			intro := fmt.Sprintf("No quote matches %q.", arg)
+			q, err := c.Quoter.Today(ctx, c.Calendar.Today(), quoter.Filter{})
+			if err != nil {
+				return reply{intro: intro}, nil
+			}
+			return reply{intro: intro + " Here is today's quote instead:", quotes: []*quoter.Quote{q}}, nil
 		}
 		intro := fmt.Sprintf("%d quotes match %q", total, arg)
 		if total == 1 {

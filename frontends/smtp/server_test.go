@@ -327,7 +327,7 @@ func TestSMTP_SubjectCommands(t *testing.T) {
 	}{
 		{"random", []string{"A random quote:", "    -- "}},
 		{"search Lincoln", []string{`quotes match "Lincoln"`, "Abraham Lincoln"}},
-		{"search zzyzx", []string{`No quote matches "zzyzx".`}},
+		{"search zzyzx", []string{`No quote matches "zzyzx".`, h.today(t).Render()}},
 		{"help", []string{"Here is what I can do.", "search WORDS"}},
 		{"Re: HELP", []string{"Here is what I can do."}},
 		{"hello there", []string{h.today(t).Render(), `Unknown command "hello".`, "random"}},
