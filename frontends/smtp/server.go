@@ -66,9 +66,10 @@ type Config struct {
 	Now func() time.Time
 }
 
-// Recorder is what the server needs from the queue.
+// Recorder is what the server needs from the queue (*queue.Queue).
 type Recorder interface {
 	Record(ctx context.Context, e queue.Entry) (skip string, err error)
+	Receiving(delta int)
 }
 
 // Server is the SMTP frontend: a go-smtp server whose sessions turn
@@ -255,6 +256,17 @@ func (ss *session) Logout() error { return nil }
 // go-smtp answers 250) only once the queue has committed the decision.
 func (ss *session) Data(r io.Reader) error {
 	s := ss.s
+	// Let the queue's writer know a Record is coming, so that a commit
+	// under way can wait a moment for it (group commit).
+	s.queue.Receiving(1)
+	receiving := true
+	stopReceiving := func() {
+		if receiving {
+			receiving = false
+			s.queue.Receiving(-1)
+		}
+	}
+	defer stopReceiving()
 	msg, err := io.ReadAll(r)
 	if err != nil {
 		if errors.Is(err, smtp.ErrDataTooLarge) {
@@ -287,6 +299,7 @@ func (ss *session) Data(r io.Reader) error {
 			entry.Rcpt, entry.Data = ss.from, data
 		}
 	}
+	stopReceiving()
 	skip, err := s.queue.Record(ctx, entry)
 	if err != nil {
 		s.log.Error("smtp reply not queued", "sender", ss.from, "err", err)

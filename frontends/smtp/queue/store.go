@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/mattn/go-sqlite3" // the database/sql driver "sqlite3"
@@ -107,6 +108,7 @@ type Queue struct {
 	wake    chan struct{} // tells the scheduler that something was queued
 
 	stmts           struct{ insert, body, count, bump, skip, sent, unbody *sql.Stmt }
+	receiving       atomic.Int64 // sessions receiving a message (see Receiving)
 	stopCheckpoints chan struct{}
 	checkpoints     sync.WaitGroup
 
@@ -287,48 +289,52 @@ type op struct {
 // never holds back an answer for long.
 const maxBatch = 512
 
-// gatherDelay is how long the writer waits for more operations before a
-// commit when several arrived together: under load a slightly later commit
-// that carries many messages costs far less than many small ones (each is
-// an fsync and a WAL header); alone, a message is committed at once.
-const gatherDelay = 500 * time.Microsecond
+// gatherDelay bounds how long the writer waits, before a commit, for
+// messages that sessions are receiving right now (see Receiving): a commit
+// a little later that carries them too costs far less than one more commit
+// (each is an fsync). When no session is receiving, it commits at once.
+const gatherDelay = time.Millisecond
 
 // writer is the single goroutine that writes the database. It takes every
-// operation already waiting (and, under load, those arriving within
-// gatherDelay), applies them all in one transaction, commits once, and then
-// tells each caller: group commit.
+// operation already waiting, and those of messages being received that
+// arrive within gatherDelay, applies them all in one transaction, commits
+// once, and then tells each caller: group commit.
 func (q *Queue) writer() {
 	defer close(q.stopped)
 	batch := make([]*op, 0, maxBatch)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
-	last := 0 // size of the previous batch
 	for first := range q.ops {
 		batch = append(batch[:0], first)
 		batch = drain(q.ops, batch)
-		if len(batch) < maxBatch && (len(batch) > 1 || last > 1) {
+		if len(batch) < maxBatch && q.receiving.Load() > 0 {
 			timer.Reset(gatherDelay)
 		gather:
-			for len(batch) < maxBatch {
+			for len(batch) < maxBatch && q.receiving.Load() > 0 {
 				select {
 				case o, ok := <-q.ops:
 					if !ok {
 						break gather
 					}
-					batch = append(batch, o)
+					batch = drain(q.ops, append(batch, o))
 				case <-timer.C:
 					break gather
 				}
 			}
 			timer.Stop()
 		}
-		last = len(batch)
 		err := q.commit(batch)
 		for _, o := range batch {
 			o.done <- err
 		}
 	}
 }
+
+// Receiving tells the writer that a session started (+1) or stopped (-1)
+// receiving a message whose Record will follow: while any is, the writer
+// holds a commit back for up to gatherDelay so that it carries them too.
+// A session calls Receiving(-1) just before Record, or when it gives up.
+func (q *Queue) Receiving(delta int) { q.receiving.Add(int64(delta)) }
 
 // drain appends to batch what ops holds now, up to maxBatch.
 func drain(ops chan *op, batch []*op) []*op {
