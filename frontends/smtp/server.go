@@ -15,6 +15,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -331,11 +332,21 @@ func (ss *session) request(h textproto.Header) Request {
 	return Request{Sender: ss.from, Domain: ss.domain, Command: ss.command, Subject: subject, MessageID: id}
 }
 
-// slogPrintf adapts go-smtp's Printf-style error log to slog.
+// slogPrintf adapts go-smtp's Printf-style error log to slog. Most of what
+// go-smtp reports there are clients dropping connections, which is routine
+// for a public mail server (debug); a panic in a session is an error.
 type slogPrintf struct{ log *slog.Logger }
 
-func (l slogPrintf) Printf(format string, v ...any) { l.log.Warn(fmt.Sprintf(format, v...)) }
-func (l slogPrintf) Println(v ...any)               { l.log.Warn(fmt.Sprint(v...)) }
+func (l slogPrintf) Printf(format string, v ...any) { l.print(fmt.Sprintf(format, v...)) }
+func (l slogPrintf) Println(v ...any)               { l.print(fmt.Sprint(v...)) }
+
+func (l slogPrintf) print(msg string) {
+	if strings.Contains(msg, "panic") {
+		l.log.Error("smtp session panicked", "err", msg)
+		return
+	}
+	l.log.Debug("smtp connection error", "err", msg)
+}
 
 // ipLimiter is a token bucket per client IP. Buckets idle long enough to be
 // full again are forgotten, so the map stays as small as the set of

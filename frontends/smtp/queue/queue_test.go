@@ -484,3 +484,23 @@ func TestQueue_OpenRequiresStateDir(t *testing.T) {
 		t.Errorf("Open(\"\"): err = %v, want one naming --state-dir", err)
 	}
 }
+
+func TestQueue_RecordCompletesWhileAnotherSessionStillReceives(t *testing.T) {
+	q := openQueue(t, t.TempDir())
+	defer q.Close()
+	q.Receiving(1) // a session that never gets to Record (a client gone quiet)
+	defer q.Receiving(-1)
+	done := make(chan error, 1)
+	go func() {
+		_, err := q.Record(context.Background(), reply("a@example.org", 1))
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Record is held back by a session that never records")
+	}
+}
