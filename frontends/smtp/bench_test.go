@@ -13,7 +13,7 @@ import (
 // 250 means the reply is committed to the queue (group commit), while the
 // queue delivers to a go-smtp sink.
 func BenchmarkSMTP_AcceptAndQueue(b *testing.B) {
-	h := newBenchHarness(b)
+	h := newHarness(b)
 	msg := strings.ReplaceAll(request("today"), "\n", "\r\n")
 	var failed atomic.Int64
 	b.SetParallelism(16)
@@ -35,8 +35,4 @@ func BenchmarkSMTP_AcceptAndQueue(b *testing.B) {
 	if n := failed.Load(); n > 0 {
 		b.Errorf("%d messages refused", n)
 	}
-}
-
-func newBenchHarness(b *testing.B) *harness {
-	return newHarness(b)
 }

@@ -504,3 +504,30 @@ func TestQueue_RecordCompletesWhileAnotherSessionStillReceives(t *testing.T) {
 		t.Fatal("Record is held back by a session that never records")
 	}
 }
+
+func TestDelivery_FallsBackToNextMXWhenBestRefuses(t *testing.T) {
+	sink := smtptest.NewSink(t, smtptest.Options{})
+	_, port, _ := net.SplitHostPort(sink.Addr)
+	res := &fakeResolver{
+		mx: map[string][]*net.MX{"example.org": {{Host: "mx1.example.org.", Pref: 10}, {Host: "mx2.example.org.", Pref: 20}}},
+		// 192.0.2.1 (TEST-NET-1) is never dialled: the dialler below
+		// refuses it, as a host that is down would.
+		hosts: map[string][]string{"mx1.example.org": {"192.0.2.1"}, "mx2.example.org": {"127.0.0.1"}},
+	}
+	var refused atomic.Int32
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if host, _, _ := net.SplitHostPort(addr); host != "127.0.0.1" {
+			refused.Add(1)
+			return nil, &net.OpError{Op: "dial", Net: network, Err: fmt.Errorf("connection refused")}
+		}
+		var d net.Dialer
+		return d.DialContext(ctx, network, addr)
+	}
+	q := openQueue(t, t.TempDir())
+	delivery(t, q, queue.Config{Resolver: res, MXPort: port, Dial: dial})
+	record(t, q, reply("alice@example.org", 1))
+	sink.Wait(t, 1, 10*time.Second)
+	if refused.Load() == 0 {
+		t.Error("the preferred MX was never tried")
+	}
+}
