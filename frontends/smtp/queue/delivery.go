@@ -401,24 +401,29 @@ func (d *Delivery) lost(ctx context.Context, dest string, rest []Message, fails 
 }
 
 func (d *Delivery) deferAll(ctx context.Context, ms []Message, retry time.Time, err error) {
+	var ids []int64
 	for _, m := range ms {
-		d.deferOne(ctx, m, retry, err)
+		if retry.Sub(m.Created) > d.cfg.MaxAge {
+			d.drop(ctx, m, "expired", fmt.Sprintf("not delivered within %v; last error: %v", d.cfg.MaxAge, err))
+			continue
+		}
+		ids = append(ids, m.ID)
+	}
+	if len(ids) == 0 {
+		return
+	}
+	if e := d.q.reschedule(context.WithoutCancel(ctx), ids, retry, err.Error()); e != nil {
+		d.log.Error("smtp delivery: rescheduling replies", "replies", len(ids), "err", e)
+	}
+	if d.cfg.Metrics != nil {
+		d.cfg.Metrics.Deferred.Add(float64(len(ids)))
 	}
 }
 
 // deferOne reschedules m, or drops it when the retry would come after its
 // maximum age.
 func (d *Delivery) deferOne(ctx context.Context, m Message, retry time.Time, err error) {
-	if retry.Sub(m.Created) > d.cfg.MaxAge {
-		d.drop(ctx, m, "expired", fmt.Sprintf("not delivered within %v; last error: %v", d.cfg.MaxAge, err))
-		return
-	}
-	if e := d.q.reschedule(context.WithoutCancel(ctx), m.ID, retry, err.Error()); e != nil {
-		d.log.Error("smtp delivery: rescheduling reply", "id", m.ID, "err", e)
-	}
-	if d.cfg.Metrics != nil {
-		d.cfg.Metrics.Deferred.Inc()
-	}
+	d.deferAll(ctx, []Message{m}, retry, err)
 }
 
 func (d *Delivery) drop(ctx context.Context, m Message, reason, detail string) {

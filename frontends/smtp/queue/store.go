@@ -612,12 +612,22 @@ func (q *Queue) markFailed(ctx context.Context, id int64, reason string) error {
 	})
 }
 
-// reschedule records a failed attempt and when to try again.
-func (q *Queue) reschedule(ctx context.Context, id int64, next time.Time, reason string) error {
+// reschedule records a failed attempt of each of ids (in one commit) and
+// when to try again.
+func (q *Queue) reschedule(ctx context.Context, ids []int64, next time.Time, reason string) error {
 	return q.do(ctx, func(tx *sql.Tx) error {
-		_, err := tx.Exec(`UPDATE messages SET next_attempt = ?, attempts = attempts + 1,
-			last_error = ? WHERE id = ?`, millis(next), reason, id)
-		return err
+		stmt, err := tx.Prepare(`UPDATE messages SET next_attempt = ?, attempts = attempts + 1,
+			last_error = ? WHERE id = ?`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, id := range ids {
+			if _, err := stmt.Exec(millis(next), reason, id); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 
