@@ -268,7 +268,15 @@ func (ss *session) Data(r io.Reader) error {
 		}
 	}
 	defer stopReceiving()
-	msg, err := io.ReadAll(r)
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer func() {
+		if buf.Cap() <= 1<<20 {
+			bufPool.Put(buf)
+		}
+	}()
+	_, err := buf.ReadFrom(r)
+	msg := buf.Bytes()
 	if err != nil {
 		if errors.Is(err, smtp.ErrDataTooLarge) {
 			s.metrics.rejected.WithLabelValues("size").Inc()
@@ -316,6 +324,10 @@ func (ss *session) Data(r io.Reader) error {
 	s.log.Debug("smtp reply queued", "rcpt", ss.from, "ip", ss.ip, "command", ss.command)
 	return nil
 }
+
+// bufPool holds buffers for received messages, which are dropped once
+// Data has decided about them: no allocation per message under load.
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // request extracts what the reply needs from the message header.
 func (ss *session) request(h textproto.Header) Request {
