@@ -14,9 +14,12 @@ import (
 // quotesd serve runs) are seen within this delay.
 const checkEvery = 500 * time.Millisecond
 
-// Sizes of the caches: filters seen recently, and memoised quotes of the day.
+// Sizes of the caches: filters seen recently, the ids listed for them in
+// all (8 bytes each: 32 MiB; filters come from users of the web API, so
+// their number and size must be bounded), and memoised quotes of the day.
 const (
 	maxFilters = 64
+	maxIDs     = 4 << 20
 	maxToday   = 256
 )
 
@@ -51,6 +54,7 @@ type cache struct {
 
 	filters map[quoter.Filter]*list.Element // of *filterEntry, most recent first
 	lru     *list.List
+	ids     int // ids listed in all filterInfo
 	today   map[todayKey]*quoter.Quote
 	stat    *quoter.Stats
 	counts  map[string][]quoter.Count // "authors", "tags": full listings
@@ -70,6 +74,7 @@ func newCache() *cache {
 func (c *cache) reset() {
 	c.filters = make(map[quoter.Filter]*list.Element)
 	c.lru.Init()
+	c.ids = 0
 	c.today = make(map[todayKey]*quoter.Quote)
 	c.stat = nil
 	c.counts = make(map[string][]quoter.Count)
@@ -131,15 +136,20 @@ func (c *cache) setFilter(gen int64, f quoter.Filter, info *filterInfo) {
 		return
 	}
 	if e, ok := c.filters[f]; ok {
+		c.ids -= len(e.Value.(*filterEntry).info.ids)
 		e.Value.(*filterEntry).info = info
 		c.lru.MoveToFront(e)
-		return
+	} else {
+		c.filters[f] = c.lru.PushFront(&filterEntry{f, info})
 	}
-	c.filters[f] = c.lru.PushFront(&filterEntry{f, info})
-	if c.lru.Len() > maxFilters {
+	c.ids += len(info.ids)
+	// Evict the least recently used, but never the entry just stored.
+	for c.lru.Len() > 1 && (c.lru.Len() > maxFilters || c.ids > maxIDs) {
 		last := c.lru.Back()
 		c.lru.Remove(last)
-		delete(c.filters, last.Value.(*filterEntry).f)
+		e := last.Value.(*filterEntry)
+		delete(c.filters, e.f)
+		c.ids -= len(e.info.ids)
 	}
 }
 

@@ -130,10 +130,8 @@ func (db *DB) Quote(ctx context.Context, id int64) (*quoter.Quote, error) {
 	q, err := db.byID(ctx, id)
 	if err == nil && q == nil {
 		return nil, quoter.Errorf(quoter.ENOTFOUND, "no quote with id %d", id)
-	} else if err != nil {
-		return nil, quoter.Internal(fmt.Sprintf("read quote %d", id), err)
 	}
-	return q, nil
+	return q, err
 }
 
 // sortColumns maps Page.Sort to ORDER BY keys; id breaks ties so pages are

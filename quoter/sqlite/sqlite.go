@@ -37,7 +37,7 @@ var _ quoter.Quoter = (*DB)(nil)
 var migrationFS embed.FS
 
 // driverName is go-sqlite3 with the Go functions the queries need
-// registered on every connection (see rank.go).
+// registered on every connection (see matchRank in search.go).
 const driverName = "sqlite3_quotesd"
 
 func init() {
@@ -294,7 +294,7 @@ type migration struct {
 
 // migrations returns the embedded migrations ordered by version. Each file
 // is named NNN_description.sql.
-func migrations() []migration {
+var migrations = sync.OnceValue(func() []migration {
 	names, err := fs.Glob(migrationFS, "migration/*.sql")
 	if err != nil {
 		panic(err)
@@ -314,7 +314,7 @@ func migrations() []migration {
 		ms = append(ms, migration{version: v, name: base, sql: string(b)})
 	}
 	return ms
-}
+})
 
 // SchemaVersion is the newest schema this package knows.
 func SchemaVersion() int { return len(migrations()) }
@@ -364,12 +364,21 @@ func (db *DB) migrate(ctx context.Context, seed *uint64) error {
 	return nil
 }
 
+// applyMigration applies m and records it, in one transaction.
 func (db *DB) applyMigration(ctx context.Context, m migration) error {
 	tx, err := db.wdb.BeginTx(ctx, nil)
 	if err != nil {
 		return quoter.Internal("begin migration "+m.name, err)
 	}
 	defer tx.Rollback()
+	// Another process may have applied it since the version was read;
+	// inside this (IMMEDIATE) transaction no one else can.
+	var done int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_version WHERE version >= ?`, m.version).Scan(&done); err != nil {
+		return quoter.Internal("read schema version of "+db.path, err)
+	} else if done > 0 {
+		return nil
+	}
 	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 		return quoter.Internal(fmt.Sprintf("migrate %s to version %d (%s)", db.path, m.version, m.name), err)
 	}

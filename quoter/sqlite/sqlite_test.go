@@ -425,3 +425,28 @@ func TestQuotertest_Sample(t *testing.T) {
 		t.Errorf("the markup fixture is not stored as is: %v, %v", qs, err)
 	}
 }
+
+// Several processes opening a new library at once (say, serve and a
+// cron job) all succeed and apply each migration once.
+func TestOpen_ConcurrentFirstOpens(t *testing.T) {
+	path := tempPath(t)
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			db, err := sqlite.Open(path, sqlite.Create())
+			if err == nil {
+				err = db.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Errorf("concurrent Open: %v", err)
+		}
+	}
+	var n, v int
+	if err := raw(t, path).QueryRow(`SELECT count(*), max(version) FROM schema_version`).Scan(&n, &v); err != nil || n != sqlite.SchemaVersion() || v != n {
+		t.Errorf("schema_version has %d rows up to %d (%v), want %d", n, v, err, sqlite.SchemaVersion())
+	}
+}
