@@ -5,7 +5,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/x509"
@@ -26,9 +25,7 @@ import (
 	gosmtp "github.com/emersion/go-smtp"
 
 	"quotesd/frontends/smtp/smtptest"
-	"quotesd/quoter"
 	"quotesd/quoter/quotertest"
-	"quotesd/quoter/sqlite"
 )
 
 // smtpServe starts `quotesd serve` with only the mail frontend, on
@@ -46,30 +43,10 @@ func smtpLibrary(t *testing.T) string {
 	return writeLibrary(t, filepath.Join(t.TempDir(), "quotes.db"), quotertest.Sample()...)
 }
 
-// todaysQuote is what `quotesd today` prints for the library at path: the
-// quote of the day in the local zone (serve runs without --tz here too).
-func todaysQuote(t *testing.T, path string) *quoter.Quote {
-	t.Helper()
-	db, err := sqlite.Open(path, sqlite.ReadOnly())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	cal, err := quoter.LoadCalendar("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	q, err := db.Today(context.Background(), cal.Today(), quoter.Filter{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return q
-}
-
 func TestE2E_SMTP_SwaksRequestGetsReplyAtRelay(t *testing.T) {
 	swaks := e2eTool(t, "swaks")
 	sink := smtptest.NewSink(t, smtptest.Options{})
-	db := smtpLibrary(t)
+	db := tempLibrary(t) // the shipped library, by `quotesd init`
 	s := smtpServe(t, db, t.TempDir(), sink.Addr)
 	host, port, _ := strings.Cut(s.Addr("smtp"), ":")
 
@@ -107,8 +84,12 @@ func TestE2E_SMTP_SwaksRequestGetsReplyAtRelay(t *testing.T) {
 	}
 	body, _ := io.ReadAll(p.Body)
 	text := strings.ReplaceAll(string(body), "\r\n", "\n")
-	if want := todaysQuote(t, db).Render(); !strings.Contains(text, want) {
-		t.Errorf("reply lacks today's quote %q:\n%s", want, text)
+	today, stderr, code := runQuotesd(t, nil, "--db", db, "today")
+	if code != 0 {
+		t.Fatalf("quotesd today: exit %d: %s", code, stderr)
+	}
+	if want := strings.TrimSuffix(today, "\n"); !strings.Contains(text, want) {
+		t.Errorf("reply lacks what `quotesd today` prints, %q:\n%s", want, text)
 	}
 }
 
