@@ -1,0 +1,136 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"quotesd/quoter"
+)
+
+// httpMetrics are the web frontend's Prometheus collectors. Routes are
+// labelled by chi's route pattern ("/quotes/{id}"), never by the raw path,
+// so a crawler walking ids cannot blow up the number of series.
+type httpMetrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newHTTPMetrics(reg prometheus.Registerer) (*httpMetrics, error) {
+	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "quotesd", Subsystem: "web", Name: "requests_total",
+		Help: "HTTP requests answered, by route pattern, method and status code.",
+	}, []string{"route", "method", "code"})
+	duration := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: "quotesd", Subsystem: "web", Name: "request_duration_seconds",
+		Help:    "Time to answer HTTP requests, by route pattern and method.",
+		Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+	}, []string{"route", "method"})
+	var err error
+	if requests, err = register(reg, requests); err != nil {
+		return nil, err
+	}
+	if duration, err = register(reg, duration); err != nil {
+		return nil, err
+	}
+	return &httpMetrics{requests: requests, duration: duration}, nil
+}
+
+// register adds c to reg, or returns the collector already registered under
+// the same name (a second handler on the same registry, as in tests).
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(C); ok {
+				return existing, nil
+			}
+		}
+		return c, err
+	}
+	return c, nil
+}
+
+// observe writes the access log line and the metrics of every request.
+func (h *Handler) observe(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+		next.ServeHTTP(ww, r)
+		d := time.Since(start)
+		status := ww.Status()
+		if status == 0 {
+			status = http.StatusOK // nothing written: net/http sends 200
+		}
+		route := "unmatched"
+		if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
+			route = rc.RoutePattern()
+		}
+		h.metrics.requests.WithLabelValues(route, r.Method, strconv.Itoa(status)).Inc()
+		h.metrics.duration.WithLabelValues(route, r.Method).Observe(d.Seconds())
+		h.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("method", r.Method),
+			slog.String("path", r.URL.Path),
+			slog.Int("status", status),
+			slog.Int("bytes", ww.BytesWritten()),
+			slog.Duration("duration", d),
+			slog.String("client_ip", middleware.GetClientIP(r.Context())),
+		)
+	})
+}
+
+// recoverPanics turns a panic in a handler into a logged stack trace and a
+// 500, so one bad request cannot take the whole service down.
+func (h *Handler) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			if v == http.ErrAbortHandler { //nolint:errorlint // the sentinel is compared as a value by net/http too
+				panic(v) // net/http's way to abort a response on purpose
+			}
+			h.log.Error("panic serving request", "method", r.Method, "path", r.URL.Path,
+				"panic", v, "stack", string(debug.Stack()))
+			h.fail(w, r, quoter.Internal("handler panicked", nil))
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// livez says the process is up and serving HTTP; nothing else.
+func (h *Handler) livez(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+// readyz says the library answers: it asks for the library's counts, one
+// cheap query, with a short deadline.
+func (h *Handler) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if _, err := h.q.Stats(ctx); err != nil {
+		h.log.Warn("readiness check failed", "err", err)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte("library unavailable\n"))
+		return
+	}
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+// slogPromLogger sends promhttp's error log to slog.
+type slogPromLogger struct{ log *slog.Logger }
+
+func (l slogPromLogger) Println(v ...any) { l.log.Error("metrics", "err", slog.AnyValue(v)) }
