@@ -17,7 +17,6 @@ import (
 // users can move over, and adds what quotable never had: a quote of the day.
 func (h *Handler) apiRoutes(r chi.Router) {
 	r.Use(cors)
-	r.Options("/*", preflight)
 	r.Get("/today", h.apiToday)
 	r.Get("/random", h.apiRandom)
 	r.Get("/quotes", h.apiQuotes)
@@ -40,6 +39,10 @@ func cors(next http.Handler) http.Handler {
 		hd := w.Header()
 		hd.Set("Access-Control-Allow-Origin", "*")
 		hd.Set("Access-Control-Expose-Headers", "ETag, Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset")
+		if r.Method == http.MethodOptions {
+			preflight(w, r)
+			return
+		}
 		next.ServeHTTP(w, r)
 	})
 }

@@ -83,7 +83,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	f, ferr := negotiate(r)
 	if ferr != nil {
-		f = formatHTML
+		f = negotiateAccept(r) // the bad ?format= is what we are reporting
 	}
 	switch f {
 	case formatJSON:

@@ -47,24 +47,40 @@ func negotiate(r *http.Request) (format, error) {
 		}
 		return formatHTML, badParam("format", "invalid format %q: want text, json or html", v[0])
 	}
+	return negotiateAccept(r), nil
+}
+
+// negotiateAccept picks the representation from the Accept header alone.
+func negotiateAccept(r *http.Request) format {
 	accept := r.Header.Get("Accept")
 	if accept == "" {
-		return formatText, nil
+		return formatText
 	}
-	for _, clause := range goautoneg.ParseAccept(accept) {
+	clauses := goautoneg.ParseAccept(accept)
+	// "q=0" means "not this": such types are never chosen, even through a
+	// wildcard elsewhere in the header.
+	excluded := func(typ string) bool {
+		for _, c := range clauses {
+			if c.Q <= 0 && c.Type != "*" && c.SubType != "*" && match(c, typ) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, clause := range clauses {
 		if clause.Q <= 0 {
-			continue // "q=0" means "not this"
+			continue
 		}
 		for _, m := range mediaTypes {
-			if match(clause, m.typ) {
-				return m.f, nil
+			if match(clause, m.typ) && !excluded(m.typ) {
+				return m.f
 			}
 		}
 	}
 	// Nothing we have is acceptable. Serving HTML anyway is friendlier than
 	// a 406 (RFC 9110 allows either), and browsers are the clients most
 	// likely to send odd Accept headers.
-	return formatHTML, nil
+	return formatHTML
 }
 
 func match(c goautoneg.Accept, typ string) bool {
