@@ -114,14 +114,15 @@ func (h *Handler) livez(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte("ok\n"))
 }
 
-// readyz says the library answers: it asks for the library's counts, one
-// cheap query, with a short deadline.
+// readyz says the library answers: it looks up quote 1, a primary-key read
+// that reaches the database (counts may be served from a cache), with a
+// short deadline. "No such quote" is an answer too, so it means ready.
 func (h *Handler) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	if _, err := h.q.Stats(ctx); err != nil {
+	if _, err := h.q.Quote(ctx, 1); err != nil && quoter.ErrorCode(err) != quoter.ENOTFOUND {
 		h.log.Warn("readiness check failed", "err", err)
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = w.Write([]byte("library unavailable\n"))
