@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -30,17 +31,21 @@ type Server struct {
 	log   *slog.Logger
 }
 
-// NewServer returns a server for h on ln, which the caller has bound
-// already (so a busy address failed at start, with a clear message).
-// drain <= 0 means DefaultDrain.
-func NewServer(ln net.Listener, h *Handler, drain time.Duration) *Server {
+// NewServer returns a server for h (a *Handler, or something that swaps
+// Handlers on reload) on ln, which the caller has bound already, so a busy
+// address failed at start with a clear message. drain <= 0 means
+// DefaultDrain; log nil means slog.Default().
+func NewServer(ln net.Listener, h http.Handler, log *slog.Logger, drain time.Duration) *Server {
 	if drain <= 0 {
 		drain = DefaultDrain
+	}
+	if log == nil {
+		log = slog.Default()
 	}
 	return &Server{
 		ln:    ln,
 		drain: drain,
-		log:   h.log,
+		log:   log,
 		srv: &http.Server{
 			Handler:           h,
 			ReadHeaderTimeout: readHeaderTimeout,
@@ -48,7 +53,7 @@ func NewServer(ln net.Listener, h *Handler, drain time.Duration) *Server {
 			WriteTimeout:      writeTimeout,
 			IdleTimeout:       idleTimeout,
 			MaxHeaderBytes:    maxHeaderBytes,
-			ErrorLog:          slog.NewLogLogger(h.log.Handler(), slog.LevelWarn),
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		},
 	}
 }
@@ -63,7 +68,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	go func() { errc <- s.srv.Serve(s.ln) }()
 	select {
 	case err := <-errc:
-		return err // the listener failed: the supervisor decides
+		// The listener failed. Serving again on it cannot work, and the
+		// caller owns the socket; say so plainly.
+		return fmt.Errorf("web: serving on %s: %w", s.ln.Addr(), err)
 	case <-ctx.Done():
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), s.drain)

@@ -36,7 +36,7 @@ func serveOnLoopback(t *testing.T, h *web.Handler) (string, func() error) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := web.NewServer(ln, h, 5*time.Second)
+	srv := web.NewServer(ln, h, nil, 5*time.Second)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx) }()
