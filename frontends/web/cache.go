@@ -27,19 +27,21 @@ const (
 // ETag (a hash of the bytes, so equal bodies get equal tags across
 // processes and restarts).
 type rendition struct {
-	ctype  string
-	body   []byte
-	etag   string
-	length string // Content-Length, formatted once
+	body []byte
+	etag string
+	// Header values, made once: Content-Type, ETag, Content-Length.
+	ctypeH, etagH, lengthH []string
 }
 
 func newRendition(ctype string, body []byte) rendition {
 	sum := sha256.Sum256(body)
+	etag := `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`
 	return rendition{
-		ctype:  ctype,
-		body:   body,
-		etag:   `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`,
-		length: strconv.Itoa(len(body)),
+		body:    body,
+		etag:    etag,
+		ctypeH:  []string{ctype},
+		etagH:   []string{etag},
+		lengthH: []string{strconv.Itoa(len(body))},
 	}
 }
 
@@ -47,22 +49,35 @@ func newRendition(ctype string, body []byte) rendition {
 // Modified when the client's copy is current. negotiated resources vary
 // by Accept.
 func serve(w http.ResponseWriter, r *http.Request, rend rendition, cacheControl string, lastMod time.Time, negotiated bool) {
-	hd := w.Header()
-	hd["Content-Type"] = []string{rend.ctype}
-	hd["Etag"] = []string{rend.etag}
-	hd["Cache-Control"] = []string{cacheControl}
-	if negotiated {
-		hd["Vary"] = []string{"Accept"}
-	}
+	var lm []string
 	if !lastMod.IsZero() {
-		hd["Last-Modified"] = []string{lastMod.UTC().Format(http.TimeFormat)}
+		lm = []string{lastMod.UTC().Format(http.TimeFormat)}
+	}
+	serveRendition(w, r, &rend, []string{cacheControl}, lastMod, lm, negotiated)
+}
+
+var varyAccept = []string{"Accept"}
+
+// serveRendition is serve with the Last-Modified header preformatted (lm),
+// for the memoised hot path. Headers are assigned with canonical keys and
+// the rendition's own slices, which nothing modifies.
+func serveRendition(w http.ResponseWriter, r *http.Request, rend *rendition, cacheControl []string, lastMod time.Time, lm []string, negotiated bool) {
+	hd := w.Header()
+	hd["Content-Type"] = rend.ctypeH
+	hd["Etag"] = rend.etagH
+	hd["Cache-Control"] = cacheControl
+	if negotiated {
+		hd["Vary"] = varyAccept
+	}
+	if lm != nil {
+		hd["Last-Modified"] = lm
 	}
 	if notModified(r, rend.etag, lastMod) {
 		delete(hd, "Content-Type")
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	hd["Content-Length"] = []string{rend.length}
+	hd["Content-Length"] = rend.lengthH
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(rend.body)
@@ -111,21 +126,43 @@ const todayTTL = time.Second
 // generation): the page, the JSON and the text are encoded once and then
 // served as bytes, so the hottest resource costs a map-free pointer load.
 type todayMemo struct {
-	h   *Handler
-	gen atomic.Uint64 // bumped by every write through the admin API
-	mu  sync.Mutex    // serialises rebuilds
-	cur atomic.Pointer[todayEntry]
+	h      *Handler
+	gen    atomic.Uint64 // bumped by every write through the admin API
+	mu     sync.Mutex    // serialises rebuilds
+	cur    atomic.Pointer[todayEntry]
+	maxAge atomic.Pointer[maxAgeValue]
+}
+
+// maxAgeValue is today's Cache-Control value, formatted at most once a
+// second (it counts down whole seconds to the rollover).
+type maxAgeValue struct {
+	sec   int64    // Unix second it was computed for
+	until int64    // Unix second of the rollover it counts down to
+	value []string // the header value
+}
+
+// cacheControl returns the Cache-Control header value for e at now.
+func (m *todayMemo) cacheControl(e *todayEntry, now time.Time) []string {
+	sec := now.Unix()
+	if v := m.maxAge.Load(); v != nil && v.sec == sec && v.until == e.rollover {
+		return v.value
+	}
+	v := &maxAgeValue{sec: sec, until: e.rollover, value: []string{maxAgeUntil(now, time.Unix(e.rollover, 0))}}
+	m.maxAge.Store(v)
+	return v.value
 }
 
 type todayEntry struct {
-	day     quoter.Date
-	gen     uint64
-	checked time.Time // when the library was last asked
-	lastMod time.Time // when this content became today's
-	quote   *quoter.Quote
-	text    rendition
-	html    rendition
-	json    rendition
+	day      quoter.Date
+	gen      uint64
+	checked  time.Time // when the library was last asked
+	lastMod  time.Time // when this content became today's
+	lastModH []string  // lastMod as an HTTP date
+	rollover int64     // Unix second when day stops being today
+	quote    *quoter.Quote
+	text     rendition
+	html     rendition
+	json     rendition
 }
 
 // invalidate makes the next request rebuild, after a write.
@@ -134,7 +171,11 @@ func (m *todayMemo) invalidate() { m.gen.Add(1) }
 // get returns today's entry, rebuilding it when the day rolled over, the
 // library changed through this frontend, or the copy is older than todayTTL.
 func (m *todayMemo) get(ctx context.Context) (*todayEntry, error) {
-	now := m.h.cal.Time()
+	return m.getAt(ctx, m.h.cal.Time())
+}
+
+// getAt is get at the instant now (read once per request by the caller).
+func (m *todayMemo) getAt(ctx context.Context, now time.Time) (*todayEntry, error) {
 	day := quoter.DateOf(now)
 	gen := m.gen.Load()
 	if e := m.cur.Load(); e != nil && e.day == day && e.gen == gen && now.Sub(e.checked) < todayTTL {
@@ -160,6 +201,8 @@ func (m *todayMemo) get(ctx context.Context) (*todayEntry, error) {
 	if prev != nil && prev.day == day {
 		e.lastMod = now.Truncate(time.Second) // edited during the day
 	}
+	e.lastModH = []string{e.lastMod.UTC().Format(http.TimeFormat)}
+	e.rollover = m.h.cal.Rollover(day).Unix()
 	for _, f := range []struct {
 		f   format
 		dst *rendition
@@ -174,13 +217,13 @@ func (m *todayMemo) get(ctx context.Context) (*todayEntry, error) {
 
 // serveToday writes today's quote in format f with today's cache policy:
 // fresh until the next rollover in the configured zone.
-func (h *Handler) serveToday(w http.ResponseWriter, r *http.Request, e *todayEntry, f format, negotiated bool) {
-	rend := e.html
+func (h *Handler) serveToday(w http.ResponseWriter, r *http.Request, e *todayEntry, now time.Time, f format, negotiated bool) {
+	rend := &e.html
 	switch f {
 	case formatText:
-		rend = e.text
+		rend = &e.text
 	case formatJSON:
-		rend = e.json
+		rend = &e.json
 	}
-	serve(w, r, rend, maxAgeUntil(h.cal.Time(), h.cal.Rollover(e.day)), e.lastMod, negotiated)
+	serveRendition(w, r, rend, h.today.cacheControl(e, now), e.lastMod, e.lastModH, negotiated)
 }

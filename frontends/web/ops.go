@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -22,6 +23,31 @@ import (
 type httpMetrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	// The children of the vectors, looked up once per label set: the
+	// lookup hashes every label value, on every request otherwise.
+	counters  sync.Map // metricKey -> prometheus.Counter
+	observers sync.Map // metricKey (code 0) -> prometheus.Observer
+}
+
+type metricKey struct {
+	route, method string
+	code          int
+}
+
+// observe counts one request and its duration.
+func (m *httpMetrics) observe(route, method string, code int, d time.Duration) {
+	k := metricKey{route, method, code}
+	c, ok := m.counters.Load(k)
+	if !ok {
+		c, _ = m.counters.LoadOrStore(k, m.requests.WithLabelValues(route, method, strconv.Itoa(code)))
+	}
+	c.(prometheus.Counter).Inc()
+	k.code = 0
+	o, ok := m.observers.Load(k)
+	if !ok {
+		o, _ = m.observers.LoadOrStore(k, m.duration.WithLabelValues(route, method))
+	}
+	o.(prometheus.Observer).Observe(d.Seconds())
 }
 
 func newHTTPMetrics(reg prometheus.Registerer) (*httpMetrics, error) {
@@ -60,12 +86,17 @@ func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error)
 }
 
 // observe writes the access log line and the metrics of every request.
+//
+// The log record is built by hand rather than with Logger.LogAttrs: that
+// would walk the stack for the caller's PC on every request, which the
+// access log never shows, and read the clock once more.
 func (h *Handler) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
 		next.ServeHTTP(ww, r)
-		d := time.Since(start)
+		end := time.Now()
+		d := end.Sub(start)
 		status := ww.Status()
 		if status == 0 {
 			status = http.StatusOK // nothing written: net/http sends 200
@@ -74,16 +105,19 @@ func (h *Handler) observe(next http.Handler) http.Handler {
 		if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
 			route = rc.RoutePattern()
 		}
-		h.metrics.requests.WithLabelValues(route, r.Method, strconv.Itoa(status)).Inc()
-		h.metrics.duration.WithLabelValues(route, r.Method).Observe(d.Seconds())
-		h.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
-			slog.String("method", r.Method),
-			slog.String("path", r.URL.Path),
-			slog.Int("status", status),
-			slog.Int("bytes", ww.BytesWritten()),
-			slog.Duration("duration", d),
-			slog.String("client_ip", middleware.GetClientIP(r.Context())),
-		)
+		h.metrics.observe(route, r.Method, status, d)
+		if ctx := r.Context(); h.log.Enabled(ctx, slog.LevelInfo) {
+			rec := slog.NewRecord(end, slog.LevelInfo, "request", 0)
+			rec.AddAttrs(
+				slog.String("method", r.Method),
+				slog.String("path", r.URL.Path),
+				slog.Int("status", status),
+				slog.Int("bytes", ww.BytesWritten()),
+				slog.Duration("duration", d),
+				slog.String("client_ip", middleware.GetClientIP(ctx)),
+			)
+			_ = h.log.Handler().Handle(ctx, rec)
+		}
 	})
 }
 

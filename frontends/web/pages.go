@@ -156,12 +156,13 @@ func (h *Handler) todayPage(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	e, err := h.today.get(r.Context())
+	now := h.cal.Time()
+	e, err := h.today.getAt(r.Context(), now)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	h.serveToday(w, r, e, f, true)
+	h.serveToday(w, r, e, now, f, true)
 }
 
 // dayPage is /day/{date}: the archive. Today's date is served as "/" is;
@@ -184,12 +185,13 @@ func (h *Handler) dayPage(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, quoter.Errorf(quoter.ENOTFOUND, "%s has not come yet: come back that day for its quote", day))
 		return
 	case day == today:
-		e, err := h.today.get(r.Context())
+		now := h.cal.Time()
+		e, err := h.today.getAt(r.Context(), now)
 		if err != nil {
 			h.fail(w, r, err)
 			return
 		}
-		h.serveToday(w, r, e, f, true)
+		h.serveToday(w, r, e, now, f, true)
 		return
 	}
 	q, err := h.q.Today(r.Context(), day, quoter.Filter{})

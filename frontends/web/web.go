@@ -130,7 +130,7 @@ func (h *Handler) routes(cfg Config, reg *prometheus.Registry) chi.Router {
 	} else {
 		r.Use(middleware.ClientIPFromRemoteAddr)
 	}
-	r.Use(h.observe, h.recoverPanics, securityHeaders, middleware.GetHead)
+	r.Use(h.observe, h.recoverPanics, securityHeaders, cors, middleware.GetHead)
 	r.NotFound(h.notFound)
 	r.MethodNotAllowed(h.methodNotAllowed)
 
@@ -148,8 +148,11 @@ func (h *Handler) routes(cfg Config, reg *prometheus.Registry) chi.Router {
 			if window <= 0 {
 				window = time.Minute
 			}
+			// Only Retry-After, on 429s: X-RateLimit-* on every response
+			// would cost more than the whole quote of the day to serve.
 			r.Use(httprate.LimitBy(cfg.RateLimit, window, clientKey,
-				httprate.WithLimitHandler(h.tooManyRequests)))
+				httprate.WithLimitHandler(h.tooManyRequests),
+				httprate.WithResponseHeaders(httprate.ResponseHeaders{RetryAfter: "Retry-After"})))
 		}
 		r.Get("/", h.todayPage)
 		r.Get("/random", h.randomPage)
@@ -162,7 +165,7 @@ func (h *Handler) routes(cfg Config, reg *prometheus.Registry) chi.Router {
 		r.Get("/static/*", h.static)
 		r.Get("/favicon.ico", h.favicon)
 		r.Get("/api/openapi.json", h.openAPI)
-		r.Route("/api/v1", h.apiRoutes)
+		h.apiRoutes(r)
 	})
 	return r
 }
@@ -181,17 +184,28 @@ func clientKey(r *http.Request) (string, error) {
 
 // securityHeaders sets the headers every response carries. The pages use no
 // scripts, no inline styles and no third-party resources, so the policy can
-// be this strict.
+// be this strict; its frame-ancestors replaces X-Frame-Options. API
+// responses are never documents, so they skip Referrer-Policy (which only
+// documents apply), keeping the JSON hot path within eight headers, the
+// size up to which Go's header map stays a single small group.
+//
+// The values are shared slices assigned with canonical keys: this runs on
+// every request, and Header.Set would canonicalise and allocate each time.
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hd := w.Header()
-		hd.Set("Content-Security-Policy", contentSecurityPolicy)
-		hd.Set("X-Content-Type-Options", "nosniff")
-		hd.Set("Referrer-Policy", "no-referrer")
-		hd.Set("X-Frame-Options", "DENY")
+		hd["Content-Security-Policy"] = contentSecurityPolicy
+		hd["X-Content-Type-Options"] = nosniff
+		if !isAPI(r) {
+			hd["Referrer-Policy"] = noReferrer
+		}
 		next.ServeHTTP(w, r)
 	})
 }
 
-const contentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'self'; " +
-	"base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+var (
+	contentSecurityPolicy = []string{"default-src 'none'; style-src 'self'; img-src 'self'; " +
+		"base-uri 'none'; form-action 'self'; frame-ancestors 'none'"}
+	nosniff    = []string{"nosniff"}
+	noReferrer = []string{"no-referrer"}
+)

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Web benchmark: wrk against quotesd's /api/v1/today and / (the HTML page),
+# a bare net/http handler writing the same JSON body, and Twisted web
+# serving the same bytes, one after the other in one run on loopback.
+#
+#   bench/web/run.sh [duration, default 10s] [connections, default 32] [rounds, default 3]
+#
+# The machine is shared and noisy, so the targets are measured in rounds,
+# interleaved (bare, quotesd, ..., bare, quotesd, ...), and each target's
+# best round is reported: noise only ever slows a run down.
+#
+# Needs wrk and python3-twisted (Debian packages wrk, python3-twisted).
+# Prints one line per target and the ratio quotesd/bare for the API.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+DUR=${1:-10s}
+CONNS=${2:-32}
+ROUNDS=${3:-3}
+THREADS=${THREADS:-1}
+PY=${PYTHON:-/usr/bin/python3}
+command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+go build -o "$work/quotesd" ./cmd/quotesd
+go build -o "$work/bare" bench/web/bare.go
+cp "${DB:-quotes.db}" "$work/quotes.db" # DB=path to bench another library
+
+# Every frontend but web is switched off, whatever frontends exist.
+off=()
+for f in $("$work/quotesd" serve -h 2>&1 | grep -oE -- '-[a-z]+(-[a-z]+)*-addr' | sort -u); do
+	[ "$f" = "-web-addr" ] || off+=("-$f=")
+done
+
+Q=127.0.0.1:18080 B=127.0.0.1:18081 T=18082
+# The access log (one JSON line per request) goes to /dev/null but is
+# still formatted and written: it is part of the cost measured.
+"$work/quotesd" --db "$work/quotes.db" serve "${off[@]}" --web-addr "$Q" --web-rate 0 \
+	--log-format json --state-dir "$work/state" 2>/dev/null &
+pids+=($!)
+waitfor() { for _ in $(seq 100); do curl -fsS -o /dev/null "$1" 2>/dev/null && return; sleep 0.1; done; echo "no answer from $1" >&2; exit 1; }
+waitfor "http://$Q/livez"
+curl -fsS "http://$Q/api/v1/today" >"$work/today.json"
+"$work/bare" -addr "$B" -body "$work/today.json" &
+pids+=($!)
+if "$PY" -c 'import twisted' 2>/dev/null; then
+	"$PY" bench/web/twisted_quote.py "$T" "$work/today.json" &
+	pids+=($!)
+	twisted=1
+else
+	echo "python3-twisted is not installed: skipping Twisted" >&2
+	twisted=0
+fi
+waitfor "http://$B/"
+[ $twisted = 1 ] && waitfor "http://127.0.0.1:$T/"
+
+# measure NAME URL [HEADER]: one wrk run; appends req/s, p50, p99 to NAME's file.
+measure() {
+	local name=$1 url=$2 hdr=${3:-}
+	local args=(-t"$THREADS" -c"$CONNS" -d"$DUR" --latency)
+	[ -n "$hdr" ] && args+=(-H "$hdr")
+	local out
+	out=$(wrk "${args[@]}" "$url")
+	grep -q "Non-2xx" <<<"$out" && { echo "$name: non-2xx answers:" >&2; echo "$out" >&2; exit 1; }
+	awk '/Requests\/sec/ {r=$2} $1=="50%" {p50=$2} $1=="99%" {p99=$2} END {print r, p50, p99}' <<<"$out" >>"$work/$name.runs"
+}
+
+targets=(bare quotesd-api-today quotesd-page-html quotesd-page-text)
+url_bare="http://$B/api/v1/today"
+url_quotesd_api_today="http://$Q/api/v1/today"
+url_quotesd_page_html="http://$Q/"
+url_quotesd_page_text="http://$Q/"
+if [ $twisted = 1 ]; then
+	targets+=(twisted)
+	url_twisted="http://127.0.0.1:$T/api/v1/today"
+fi
+run_target() {
+	local t=$1 v="url_${1//-/_}"
+	case $t in
+	quotesd-page-html) measure "$t" "${!v}" "Accept: text/html" ;;
+	*) measure "$t" "${!v}" ;;
+	esac
+}
+
+echo "wrk -t$THREADS -c$CONNS -d$DUR, best of $ROUNDS interleaved rounds, $(nproc) cores, $(go env GOVERSION), load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+for t in "${targets[@]}"; do # warm up
+	DUR=2s run_target "$t"
+	rm -f "$work/$t.runs"
+done
+for _ in $(seq "$ROUNDS"); do
+	for t in "${targets[@]}"; do run_target "$t"; done
+done
+for t in "${targets[@]}"; do
+	sort -k1,1 -g -r "$work/$t.runs" | head -1 | {
+		read -r r p50 p99
+		printf '%-20s %10s req/s  p50 %-8s p99 %-8s (rounds: %s)\n' "$t" "$r" "$p50" "$p99" "$(awk '{printf "%s ", $1}' "$work/$t.runs")"
+		echo "$r" >"$work/$t.best"
+	}
+done
+awk -v q="$(cat "$work/quotesd-api-today.best")" -v b="$(cat "$work/bare.best")" \
+	'BEGIN { printf "quotesd /api/v1/today / bare: %.2fx\n", q / b }'
