@@ -3,19 +3,20 @@
 # a bare net/http handler writing the same JSON body, and Twisted web
 # serving the same bytes, one after the other in one run on loopback.
 #
-#   bench/web/run.sh [duration, default 10s] [connections, default 32] [rounds, default 3]
+#   bench/web/run.sh [duration, default 5s] [connections, default 32] [rounds, default 5]
 #
-# The machine is shared and noisy, so the targets are measured in rounds,
-# interleaved (bare, quotesd, ..., bare, quotesd, ...), and each target's
-# best round is reported: noise only ever slows a run down.
+# The machine may be shared and noisy, so the targets are measured in
+# rounds, interleaved (bare, quotesd, ..., bare, quotesd, ...), and each
+# target's best and median rounds are reported: noise only ever slows a
+# run down, and interleaving spreads it over every target alike.
 #
 # Needs wrk and python3-twisted (Debian packages wrk, python3-twisted).
 # Prints one line per target and the ratio quotesd/bare for the API.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-DUR=${1:-10s}
+DUR=${1:-5s}
 CONNS=${2:-32}
-ROUNDS=${3:-3}
+ROUNDS=${3:-5}
 THREADS=${THREADS:-1}
 PY=${PYTHON:-/usr/bin/python3}
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
@@ -39,14 +40,26 @@ for f in $("$work/quotesd" serve -h 2>&1 | grep -oE -- '-[a-z]+(-[a-z]+)*-addr' 
 	[ "$f" = "-web-addr" ] || off+=("-$f=")
 done
 
-Q=127.0.0.1:18080 B=127.0.0.1:18081 T=18082
+Q=127.0.0.1:18080 B=127.0.0.1:18081 T=18082 L=127.0.0.1:18083 N=127.0.0.1:18084
 # The access log (one JSON line per request) goes to /dev/null but is
-# still formatted and written: it is part of the cost measured.
+# still formatted and written: it is part of the cost measured. The rate
+# limit is off: wrk is one client, and a per-IP limit would stop it.
 "$work/quotesd" --db "$work/quotes.db" serve "${off[@]}" --web-addr "$Q" --web-rate 0 \
 	--log-format json --state-dir "$work/state" 2>/dev/null &
 pids+=($!)
+# The same with the per-IP rate limit on, at a limit wrk cannot reach, to
+# show what the limiter (and deciding the client IP) costs.
+"$work/quotesd" --db "$work/quotes.db" serve "${off[@]}" --web-addr "$L" --web-rate 1000000000 \
+	--log-format json --state-dir "$work/state2" 2>/dev/null &
+pids+=($!)
+# And without the access log (--web-access-log=false), to show its cost.
+"$work/quotesd" --db "$work/quotes.db" serve "${off[@]}" --web-addr "$N" --web-rate 0 --web-access-log=false \
+	--log-format json --state-dir "$work/state3" 2>/dev/null &
+pids+=($!)
 waitfor() { for _ in $(seq 100); do curl -fsS -o /dev/null "$1" 2>/dev/null && return; sleep 0.1; done; echo "no answer from $1" >&2; exit 1; }
 waitfor "http://$Q/livez"
+waitfor "http://$L/livez"
+waitfor "http://$N/livez"
 curl -fsS "http://$Q/api/v1/today" >"$work/today.json"
 "$work/bare" -addr "$B" -body "$work/today.json" &
 pids+=($!)
@@ -72,9 +85,11 @@ measure() {
 	awk '/Requests\/sec/ {r=$2} $1=="50%" {p50=$2} $1=="99%" {p99=$2} END {print r, p50, p99}' <<<"$out" >>"$work/$name.runs"
 }
 
-targets=(bare quotesd-api-today quotesd-page-html quotesd-page-text)
+targets=(bare quotesd-api-today quotesd-api-nolog quotesd-api-limited quotesd-page-html quotesd-page-text)
 url_bare="http://$B/api/v1/today"
 url_quotesd_api_today="http://$Q/api/v1/today"
+url_quotesd_api_limited="http://$L/api/v1/today"
+url_quotesd_api_nolog="http://$N/api/v1/today"
 url_quotesd_page_html="http://$Q/"
 url_quotesd_page_text="http://$Q/"
 if [ $twisted = 1 ]; then
@@ -98,11 +113,16 @@ for _ in $(seq "$ROUNDS"); do
 	for t in "${targets[@]}"; do run_target "$t"; done
 done
 for t in "${targets[@]}"; do
-	sort -k1,1 -g -r "$work/$t.runs" | head -1 | {
-		read -r r p50 p99
-		printf '%-20s %10s req/s  p50 %-8s p99 %-8s (rounds: %s)\n' "$t" "$r" "$p50" "$p99" "$(awk '{printf "%s ", $1}' "$work/$t.runs")"
-		echo "$r" >"$work/$t.best"
-	}
+	sort -k1,1 -g -r "$work/$t.runs" >"$work/$t.sorted"
+	best=$(head -1 "$work/$t.sorted")
+	median=$(awk '{r[NR]=$1} END {print r[int((NR+1)/2)]}' "$work/$t.sorted")
+	read -r r p50 p99 <<<"$best"
+	printf '%-20s best %10s req/s (p50 %-8s p99 %-8s)  median %10s req/s\n' "$t" "$r" "$p50" "$p99" "$median"
+	echo "$r" >"$work/$t.best"
+	echo "$median" >"$work/$t.median"
 done
-awk -v q="$(cat "$work/quotesd-api-today.best")" -v b="$(cat "$work/bare.best")" \
-	'BEGIN { printf "quotesd /api/v1/today / bare: %.2fx\n", q / b }'
+for t in quotesd-api-today quotesd-api-nolog quotesd-api-limited; do
+	awk -v t="$t" -v qb="$(cat "$work/$t.best")" -v bb="$(cat "$work/bare.best")" \
+		-v qm="$(cat "$work/$t.median")" -v bm="$(cat "$work/bare.median")" \
+		'BEGIN { printf "%s / bare: %.2fx (best), %.2fx (median)\n", t, qb / bb, qm / bm }'
+done

@@ -24,6 +24,7 @@ var webFlags struct {
 	trustedProxies string
 	rate           int
 	baseURL        string
+	accessLog      bool
 }
 
 // webTokenEnv is read directly, not through a flag.
@@ -47,6 +48,7 @@ func webRegister(fs *flag.FlagSet) {
 	fs.StringVar(&f.adminTokenFile, "web-admin-token-file", "", "`file` holding the admin API's bearer token (or set "+webTokenEnv+"); without a token the admin API does not exist (live)")
 	fs.StringVar(&f.trustedProxies, "web-trusted-proxies", "", "comma-separated `CIDRs` of reverse proxies whose X-Forwarded-For is believed, e.g. 127.0.0.1/32,::1/128; empty: the TCP peer is the client (live)")
 	fs.IntVar(&f.rate, "web-rate", 300, "most requests per minute from one client IP (IPv6: one /64); 0 for no limit (live)")
+	fs.BoolVar(&f.accessLog, "web-access-log", true, "log one line per request (method, path, status, bytes, duration, client IP) at INFO (live)")
 	fs.StringVar(&f.baseURL, "web-base-url", "", "public `URL` of the site, e.g. https://quotes.example.org, for the Atom feed's links and ids; empty: from each request (live)")
 }
 
@@ -73,12 +75,13 @@ func webToken() (string, error) {
 func webConfig(env *serveEnv) (web.Config, error) {
 	f := &webFlags
 	cfg := web.Config{
-		Quoter:    env.Quoter,
-		Calendar:  env.Calendar,
-		Log:       env.Log,
-		Metrics:   env.Metrics,
-		RateLimit: f.rate,
-		BaseURL:   f.baseURL,
+		Quoter:      env.Quoter,
+		Calendar:    env.Calendar,
+		Log:         env.Log,
+		Metrics:     env.Metrics,
+		RateLimit:   f.rate,
+		BaseURL:     f.baseURL,
+		NoAccessLog: !f.accessLog,
 	}
 	if f.rate < 0 {
 		return cfg, fmt.Errorf("invalid --web-rate %d: want 0 (no limit) or more", f.rate)
@@ -135,7 +138,7 @@ func webStart(env *serveEnv) ([]reactor.Service, error) {
 	live := &webLive{}
 	live.h.Store(h)
 	env.Data = live
-	env.Log.Info("web settings", "admin_api", cfg.AdminToken != "", "rate_per_minute", cfg.RateLimit, "trusted_proxies", len(cfg.TrustedProxies))
+	env.Log.Info("web settings", "admin_api", cfg.AdminToken != "", "rate_per_minute", cfg.RateLimit, "trusted_proxies", len(cfg.TrustedProxies), "access_log", !cfg.NoAccessLog)
 	return []reactor.Service{web.NewServer(ln, live, env.Log, web.DefaultDrain)}, nil
 }
 

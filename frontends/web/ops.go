@@ -102,11 +102,15 @@ func (h *Handler) observe(next http.Handler) http.Handler {
 			status = http.StatusOK // nothing written: net/http sends 200
 		}
 		route := "unmatched"
-		if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
-			route = rc.RoutePattern()
+		if rc := chi.RouteContext(r.Context()); rc != nil {
+			if ps := rc.RoutePatterns; len(ps) == 1 {
+				route = ps[0] // one tree: the common case, without building a string
+			} else if p := rc.RoutePattern(); p != "" {
+				route = p
+			}
 		}
 		h.metrics.observe(route, r.Method, status, d)
-		if ctx := r.Context(); h.log.Enabled(ctx, slog.LevelInfo) {
+		if ctx := r.Context(); h.access && h.log.Enabled(ctx, slog.LevelInfo) {
 			rec := slog.NewRecord(end, slog.LevelInfo, "request", 0)
 			rec.AddAttrs(
 				slog.String("method", r.Method),
@@ -114,7 +118,7 @@ func (h *Handler) observe(next http.Handler) http.Handler {
 				slog.Int("status", status),
 				slog.Int("bytes", ww.BytesWritten()),
 				slog.Duration("duration", d),
-				slog.String("client_ip", middleware.GetClientIP(ctx)),
+				slog.String("client_ip", clientIP(r)),
 			)
 			_ = h.log.Handler().Handle(ctx, rec)
 		}

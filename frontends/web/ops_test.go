@@ -98,6 +98,17 @@ func TestAccessLog_OneLinePerRequest(t *testing.T) {
 	}
 }
 
+func TestAccessLog_CanBeTurnedOff(t *testing.T) {
+	e := newEnv(t, func(c *web.Config) { c.NoAccessLog = true })
+	want(t, e.get("/api/v1/today"), http.StatusOK)
+	if strings.Contains(e.logs.String(), `"msg":"request"`) {
+		t.Errorf("access log written although turned off:\n%s", e.logs.String())
+	}
+	if e.requests("/api/v1/today", "GET", "200") != 1 {
+		t.Error("metrics stopped with the access log")
+	}
+}
+
 // panicky is a library whose Today panics, as a bug would.
 type panicky struct{ quoter.Quoter }
 

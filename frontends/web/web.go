@@ -55,6 +55,10 @@ type Config struct {
 	RateLimit  int
 	RateWindow time.Duration // 0 means one minute
 
+	// NoAccessLog turns off the access log line of every request (on by
+	// default): for sites whose proxy logs already, where it would only cost.
+	NoAccessLog bool
+
 	// BaseURL, when set (e.g. "https://quotes.example.org"), is used for the
 	// absolute links and ids of the Atom feed, so they do not change with
 	// the Host a client happened to use. Empty means "from the request".
@@ -66,6 +70,7 @@ type Handler struct {
 	q       quoter.Quoter
 	cal     *quoter.Calendar
 	log     *slog.Logger
+	access  bool // write the access log
 	token   []byte
 	baseURL *url.URL
 	today   *todayMemo
@@ -79,7 +84,7 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Quoter == nil {
 		return nil, errors.New("web: Config.Quoter is nil")
 	}
-	h := &Handler{q: cfg.Quoter, cal: cfg.Calendar, log: cfg.Log}
+	h := &Handler{q: cfg.Quoter, cal: cfg.Calendar, log: cfg.Log, access: !cfg.NoAccessLog}
 	if h.cal == nil {
 		h.cal = &quoter.Calendar{}
 	}
@@ -121,13 +126,19 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // and logged as the 500 it became.
 func (h *Handler) routes(cfg Config, reg *prometheus.Registry) chi.Router {
 	r := chi.NewRouter()
-	if len(cfg.TrustedProxies) > 0 {
+	// The client IP is decided by chi's ClientIPFrom* middleware: from
+	// X-Forwarded-For only through the trusted proxies, else the TCP peer.
+	// Without proxies and without a rate limit, nothing needs more than the
+	// TCP peer, which clientIP reads straight from the request: the
+	// middleware would copy every request just to store it.
+	switch {
+	case len(cfg.TrustedProxies) > 0:
 		prefixes := make([]string, len(cfg.TrustedProxies))
 		for i, p := range cfg.TrustedProxies {
 			prefixes[i] = p.String()
 		}
 		r.Use(middleware.ClientIPFromXFF(prefixes...))
-	} else {
+	case cfg.RateLimit > 0:
 		r.Use(middleware.ClientIPFromRemoteAddr)
 	}
 	r.Use(h.observe, h.recoverPanics, securityHeaders, cors, middleware.GetHead)
@@ -168,6 +179,19 @@ func (h *Handler) routes(cfg Config, reg *prometheus.Registry) chi.Router {
 		h.apiRoutes(r)
 	})
 	return r
+}
+
+// clientIP is the client's address for the access log: as decided by the
+// ClientIPFrom* middleware when it ran, else the TCP peer (which is what
+// ClientIPFromRemoteAddr would have decided, v4-mapped addresses folded).
+func clientIP(r *http.Request) string {
+	if a := middleware.GetClientIPAddr(r.Context()); a.IsValid() {
+		return a.String()
+	}
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		return ap.Addr().Unmap().String()
+	}
+	return ""
 }
 
 // clientKey is the rate-limit key: the client IP decided by chi's
