@@ -40,7 +40,7 @@ for f in $("$work/quotesd" serve -h 2>&1 | grep -oE -- '-[a-z]+(-[a-z]+)*-addr' 
 	[ "$f" = "-web-addr" ] || off+=("-$f=")
 done
 
-Q=127.0.0.1:18080 B=127.0.0.1:18081 T=18082 L=127.0.0.1:18083 N=127.0.0.1:18084
+H=127.0.0.1:18085 Q=127.0.0.1:18080 B=127.0.0.1:18081 T=18082 L=127.0.0.1:18083 N=127.0.0.1:18084
 # The access log (one JSON line per request) goes to /dev/null but is
 # still formatted and written: it is part of the cost measured. The rate
 # limit is off: wrk is one client, and a per-IP limit would stop it.
@@ -63,6 +63,11 @@ waitfor "http://$N/livez"
 curl -fsS "http://$Q/api/v1/today" >"$work/today.json"
 "$work/bare" -addr "$B" -body "$work/today.json" &
 pids+=($!)
+# The bare handler again, behind the same http.Server timeouts as quotesd
+# (a read and a write deadline set on every request): what hardening the
+# server costs, apart from the handler.
+"$work/bare" -addr "$H" -body "$work/today.json" -hardened &
+pids+=($!)
 if "$PY" -c 'import twisted' 2>/dev/null; then
 	"$PY" bench/web/twisted_quote.py "$T" "$work/today.json" &
 	pids+=($!)
@@ -72,6 +77,7 @@ else
 	twisted=0
 fi
 waitfor "http://$B/"
+waitfor "http://$H/"
 [ $twisted = 1 ] && waitfor "http://127.0.0.1:$T/"
 
 # measure NAME URL [HEADER]: one wrk run; appends req/s, p50, p99 to NAME's file.
@@ -85,8 +91,9 @@ measure() {
 	awk '/Requests\/sec/ {r=$2} $1=="50%" {p50=$2} $1=="99%" {p99=$2} END {print r, p50, p99}' <<<"$out" >>"$work/$name.runs"
 }
 
-targets=(bare quotesd-api-today quotesd-api-nolog quotesd-api-limited quotesd-page-html quotesd-page-text)
+targets=(bare bare-hardened quotesd-api-today quotesd-api-nolog quotesd-api-limited quotesd-page-html quotesd-page-text)
 url_bare="http://$B/api/v1/today"
+url_bare_hardened="http://$H/api/v1/today"
 url_quotesd_api_today="http://$Q/api/v1/today"
 url_quotesd_api_limited="http://$L/api/v1/today"
 url_quotesd_api_nolog="http://$N/api/v1/today"
@@ -121,7 +128,7 @@ for t in "${targets[@]}"; do
 	echo "$r" >"$work/$t.best"
 	echo "$median" >"$work/$t.median"
 done
-for t in quotesd-api-today quotesd-api-nolog quotesd-api-limited; do
+for t in bare-hardened quotesd-api-today quotesd-api-nolog quotesd-api-limited; do
 	awk -v t="$t" -v qb="$(cat "$work/$t.best")" -v bb="$(cat "$work/bare.best")" \
 		-v qm="$(cat "$work/$t.median")" -v bm="$(cat "$work/bare.median")" \
 		'BEGIN { printf "%s / bare: %.2fx (best), %.2fx (median)\n", t, qb / bb, qm / bm }'

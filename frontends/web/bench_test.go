@@ -14,8 +14,10 @@ import (
 	"quotesd/quoter/quotertest"
 )
 
-// benchHandler is the handler as quotesd serve builds it: access log on
-// (to io.Discard, but formatted), metrics on, rate limit on.
+// benchHandler is the handler as bench/web/run.sh measures it: access log
+// on (to io.Discard, but formatted), metrics on, no rate limit (wrk is one
+// client). These benchmarks find where the time goes; the figures that
+// count are wrk's, against a bare handler (BENCHMARKS.md).
 func benchHandler(b *testing.B) http.Handler {
 	b.Helper()
 	h, err := web.New(web.Config{
