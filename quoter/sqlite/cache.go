@@ -1,0 +1,173 @@
+package sqlite
+
+import (
+	"container/list"
+	"sync"
+	"time"
+
+	"quotesd/quoter"
+)
+
+// checkEvery is how long the cached library state is trusted before the
+// generation counter is read again. Changes made through this DB invalidate
+// the cache at once; changes by another process (quotesd import while
+// quotesd serve runs) are seen within this delay.
+const checkEvery = 500 * time.Millisecond
+
+// Sizes of the caches: filters seen recently, and memoised quotes of the day.
+const (
+	maxFilters = 64
+	maxToday   = 256
+)
+
+// libState is what every selection needs to know about the library: its
+// generation, shuffle seed and number of quotes (= 1 + the highest rank).
+type libState struct {
+	gen  int64
+	seed uint64
+	n    int
+}
+
+// filterInfo is what is known about one filter at one generation.
+type filterInfo struct {
+	count int     // quotes that pass the filter
+	ids   []int64 // their ids in id order; nil until needed
+}
+
+type todayKey struct {
+	day int64
+	f   quoter.Filter
+}
+
+// cache holds everything derived from the library that is costly to
+// recompute and valid for one generation: counts and id lists per filter,
+// quotes of the day, stats. It is emptied whenever the generation changes.
+type cache struct {
+	mu      sync.Mutex
+	valid   bool
+	checked time.Time // when gen was last read from the file
+	st      libState
+
+	filters map[quoter.Filter]*list.Element // of *filterEntry, most recent first
+	lru     *list.List
+	today   map[todayKey]*quoter.Quote
+	stat    *quoter.Stats
+}
+
+type filterEntry struct {
+	f    quoter.Filter
+	info *filterInfo
+}
+
+func newCache() *cache {
+	c := &cache{lru: list.New()}
+	c.reset()
+	return c
+}
+
+func (c *cache) reset() {
+	c.filters = make(map[quoter.Filter]*list.Element)
+	c.lru.Init()
+	c.today = make(map[todayKey]*quoter.Quote)
+	c.stat = nil
+}
+
+// invalidate forgets everything: this process has just changed the library.
+func (c *cache) invalidate() {
+	c.mu.Lock()
+	c.valid = false
+	c.mu.Unlock()
+}
+
+// fresh returns the cached state if it was checked recently.
+func (c *cache) fresh(now time.Time) (libState, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.valid && now.Sub(c.checked) < checkEvery {
+		return c.st, true
+	}
+	return libState{}, false
+}
+
+// update records the state read from the file at time now, dropping all
+// derived data if the generation moved.
+func (c *cache) update(st libState, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.valid || st != c.st {
+		c.reset()
+	}
+	c.st, c.valid, c.checked = st, true, now
+}
+
+func (c *cache) filter(gen int64, f quoter.Filter) (*filterInfo, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.valid || c.st.gen != gen {
+		return nil, false
+	}
+	e, ok := c.filters[f]
+	if !ok {
+		return nil, false
+	}
+	c.lru.MoveToFront(e)
+	return e.Value.(*filterEntry).info, true
+}
+
+func (c *cache) setFilter(gen int64, f quoter.Filter, info *filterInfo) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.valid || c.st.gen != gen {
+		return
+	}
+	if e, ok := c.filters[f]; ok {
+		e.Value.(*filterEntry).info = info
+		c.lru.MoveToFront(e)
+		return
+	}
+	c.filters[f] = c.lru.PushFront(&filterEntry{f, info})
+	if c.lru.Len() > maxFilters {
+		last := c.lru.Back()
+		c.lru.Remove(last)
+		delete(c.filters, last.Value.(*filterEntry).f)
+	}
+}
+
+func (c *cache) todayQuote(gen int64, k todayKey) (*quoter.Quote, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.valid || c.st.gen != gen {
+		return nil, false
+	}
+	q, ok := c.today[k]
+	return q, ok
+}
+
+func (c *cache) setToday(gen int64, k todayKey, q *quoter.Quote) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.valid || c.st.gen != gen {
+		return
+	}
+	if len(c.today) >= maxToday {
+		clear(c.today) // rarely: many archive days or filters in one generation
+	}
+	c.today[k] = q
+}
+
+func (c *cache) stats(gen int64) (quoter.Stats, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.valid || c.st.gen != gen || c.stat == nil {
+		return quoter.Stats{}, false
+	}
+	return *c.stat, true
+}
+
+func (c *cache) setStats(gen int64, s quoter.Stats) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.valid && c.st.gen == gen {
+		c.stat = &s
+	}
+}

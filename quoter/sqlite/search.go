@@ -1,0 +1,121 @@
+package sqlite
+
+import (
+	"context"
+	"encoding/binary"
+	"strings"
+	"unicode"
+
+	"quotesd/quoter"
+)
+
+// Limits on search queries, so one request cannot make SQLite work hard.
+const (
+	maxQueryLen   = 1000 // bytes
+	maxQueryWords = 16
+)
+
+// Search returns the quotes whose text, author or source contain every
+// word of query, best matches first, and how many match in all.
+//
+// User input never reaches FTS syntax: each word is split into the tokens
+// the index holds (letters, digits and marks) and written as a quoted
+// phrase, so quotes, stars, dashes, parentheses and the operators OR, AND,
+// NOT and NEAR are searched for as plain words, or dropped when they are
+// punctuation. A word ending in '*' matches as a prefix.
+// Errors: EINVALID for a query with no words or too many.
+func (db *DB) Search(ctx context.Context, query string, p quoter.Page) ([]*quoter.Quote, int, error) {
+	limit, offset, err := page(p)
+	if err != nil {
+		return nil, 0, err
+	}
+	match, err := ftsQuery(query)
+	if err != nil {
+		return nil, 0, err
+	}
+	var total int
+	if err := db.rdb.QueryRowContext(ctx, `SELECT count(*) FROM quotes_fts WHERE quotes_fts MATCH ?`, match).Scan(&total); err != nil {
+		return nil, 0, quoter.Internal("count search results", err)
+	}
+	if total == 0 || offset >= total {
+		return []*quoter.Quote{}, total, nil
+	}
+	rows, err := db.rdb.QueryContext(ctx, `SELECT `+quoteCols+` FROM (
+			SELECT docid, quotesd_rank(matchinfo(quotes_fts, 'pcx')) AS score
+			FROM quotes_fts WHERE quotes_fts MATCH ?
+		) m JOIN quotes q ON q.id = m.docid
+		ORDER BY m.score DESC, q.id LIMIT ? OFFSET ?`, match, limit, offset)
+	if err != nil {
+		return nil, 0, quoter.Internal("search", err)
+	}
+	qs, err := scanQuotes(rows)
+	if err != nil {
+		return nil, 0, quoter.Internal("search", err)
+	}
+	return qs, total, nil
+}
+
+// ftsQuery turns what a person typed into an FTS4 MATCH expression that
+// ANDs their words, each as a quoted phrase.
+func ftsQuery(query string) (string, error) {
+	if len(query) > maxQueryLen {
+		return "", quoter.Errorf(quoter.EINVALID, "search query is over %d bytes", maxQueryLen)
+	}
+	var phrases []string
+	for _, word := range strings.Fields(query) {
+		prefix := strings.HasSuffix(word, "*")
+		tokens := strings.FieldsFunc(word, func(r rune) bool {
+			return !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.IsMark(r)
+		})
+		if len(tokens) == 0 {
+			continue
+		}
+		phrase := `"` + strings.Join(tokens, " ")
+		if prefix {
+			phrase += "*"
+		}
+		phrases = append(phrases, phrase+`"`)
+	}
+	switch {
+	case len(phrases) == 0:
+		return "", quoter.Errorf(quoter.EINVALID, "search query has no words to look for")
+	case len(phrases) > maxQueryWords:
+		return "", quoter.Errorf(quoter.EINVALID, "search query has %d words, over the limit of %d", len(phrases), maxQueryWords)
+	}
+	return strings.Join(phrases, " "), nil
+}
+
+// columnWeights rank a match in the author (someone searching "Twain")
+// above the same word in a quote's text, and the source in between.
+var columnWeights = [...]float64{1, 2, 1.5} // text, author, source
+
+// matchRank scores one row from FTS4's matchinfo(…, 'pcx'): for each phrase
+// and column, the hits in this row relative to the hits in all rows, so a
+// rare word found counts for more than a common one, summed with column
+// weights. It is the ranking function from the SQLite FTS3/4
+// documentation, registered as quotesd_rank on every connection.
+func matchRank(info []byte) float64 {
+	if len(info) < 8 {
+		return 0
+	}
+	u := func(i int) uint32 { return binary.NativeEndian.Uint32(info[4*i:]) }
+	phrases, cols := int(u(0)), int(u(1))
+	if len(info) < 4*(2+3*phrases*cols) {
+		return 0
+	}
+	var score float64
+	for p := range phrases {
+		for c := range cols {
+			x := 2 + 3*(p*cols+c)
+			here, all := u(x), u(x+1)
+			if here > 0 && all > 0 {
+				w := 1.0
+				if c < len(columnWeights) {
+					w = columnWeights[c]
+				}
+				score += w * float64(here) / float64(all)
+			}
+		}
+	}
+	return score
+}

@@ -1,0 +1,270 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"quotesd/quoter"
+)
+
+// state returns the library's generation, seed and size, from the cache if
+// it was checked within checkEvery, else with one query: every value in it
+// is a lookup in a small table or one step down the rank index, so it costs
+// the same at a thousand quotes as at a million.
+func (db *DB) state(ctx context.Context) (libState, error) {
+	now := time.Now()
+	if st, ok := db.cache.fresh(now); ok {
+		return st, nil
+	}
+	var st libState
+	var seed int64
+	err := db.rdb.QueryRowContext(ctx, `SELECT
+		(SELECT value FROM meta WHERE key = 'generation'),
+		(SELECT value FROM meta WHERE key = 'seed'),
+		(SELECT coalesce(max(rank) + 1, 0) FROM quotes)`).Scan(&st.gen, &seed, &st.n)
+	if err != nil {
+		return libState{}, quoter.Internal("read library state of "+db.path, err)
+	}
+	st.seed = uint64(seed)
+	db.cache.update(st, now)
+	return st, nil
+}
+
+// errEmpty is the ENOTFOUND of an empty library, worded so a person knows
+// what to do about it.
+func (db *DB) errEmpty() error {
+	return quoter.Errorf(quoter.ENOTFOUND, "the library is empty: add quotes with `quotesd add` or `quotesd import`")
+}
+
+func errNoMatch() error {
+	return quoter.Errorf(quoter.ENOTFOUND, "no quote matches the filter")
+}
+
+// byRank returns the quote at rank r if it passes f, and (nil, nil) if it
+// does not or r is no longer a rank (the library shrank since st was read).
+func (db *DB) byRank(ctx context.Context, r int, f quoter.Filter) (*quoter.Quote, error) {
+	cond, args := where(f)
+	q, err := scanQuote(db.rdb.QueryRowContext(ctx,
+		`SELECT `+quoteCols+` FROM quotes q WHERE q.rank = ? AND `+cond, append([]any{r}, args...)...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	} else if err != nil {
+		return nil, quoter.Internal("read quote by rank", err)
+	}
+	return q, nil
+}
+
+// byID is byRank for an id from a cached id list.
+func (db *DB) byID(ctx context.Context, id int64) (*quoter.Quote, error) {
+	q, err := scanQuote(db.rdb.QueryRowContext(ctx, `SELECT `+quoteCols+` FROM quotes q WHERE q.id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	} else if err != nil {
+		return nil, quoter.Internal("read quote", err)
+	}
+	return q, nil
+}
+
+// count returns how many quotes pass f: the library size for the zero
+// filter, else a count computed once per filter and generation.
+func (db *DB) count(ctx context.Context, f quoter.Filter) (int, error) {
+	st, err := db.state(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if f.IsZero() {
+		return st.n, nil
+	}
+	info, err := db.filterInfo(ctx, st, f, false)
+	if err != nil {
+		return 0, err
+	}
+	return info.count, nil
+}
+
+// filterInfo returns what is known of f at generation st.gen, counting the
+// matching quotes on first use and listing their ids when withIDs is set.
+func (db *DB) filterInfo(ctx context.Context, st libState, f quoter.Filter, withIDs bool) (*filterInfo, error) {
+	if info, ok := db.cache.filter(st.gen, f); ok && (info.ids != nil || !withIDs) {
+		return info, nil
+	}
+	cond, args := where(f)
+	info := &filterInfo{}
+	if withIDs {
+		rows, err := db.rdb.QueryContext(ctx, `SELECT q.id FROM quotes q WHERE `+cond+` ORDER BY q.id`, args...)
+		if err != nil {
+			return nil, quoter.Internal("list matching quotes", err)
+		}
+		defer rows.Close()
+		info.ids = []int64{}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return nil, quoter.Internal("list matching quotes", err)
+			}
+			info.ids = append(info.ids, id)
+		}
+		if err := rows.Err(); err != nil {
+			return nil, quoter.Internal("list matching quotes", err)
+		}
+		info.count = len(info.ids)
+	} else {
+		if err := db.rdb.QueryRowContext(ctx, `SELECT count(*) FROM quotes q WHERE `+cond, args...).Scan(&info.count); err != nil {
+			return nil, quoter.Internal("count matching quotes", err)
+		}
+	}
+	db.cache.setFilter(st.gen, f, info)
+	return info, nil
+}
+
+// todayWalk is how many days Today looks ahead for a quote that passes a
+// filter before it falls back to choosing among the matching quotes.
+const todayWalk = 64
+
+// Today returns the quote of the day for day.
+//
+// The library's quotes are numbered by a dense rank 0..N-1, and day maps to
+// rank quoter.DailyIndex(seed, day, N): a fixed permutation, so N
+// consecutive days show N different quotes, and every process reading the
+// same file (or a copy) agrees. With a filter, Today walks the days from day
+// onwards and takes the first day's quote that passes, so when today's
+// quote passes the filter it is exactly today's quote (QOTD's "fits in 512
+// bytes" then equals `quotesd today`). If none of the next todayWalk days
+// has one, it picks among all matching quotes by the same permutation, so
+// the answer is still a function of the library and the day.
+// Results are memoised per day, filter and generation.
+// Errors: ENOTFOUND for an empty library or when no quote passes f.
+func (db *DB) Today(ctx context.Context, day quoter.Date, f quoter.Filter) (*quoter.Quote, error) {
+	if err := checkFilter(f); err != nil {
+		return nil, err
+	}
+	st, err := db.state(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if st.n == 0 {
+		return nil, db.errEmpty()
+	}
+	k := todayKey{day.DayNumber(), f}
+	if q, ok := db.cache.todayQuote(st.gen, k); ok {
+		return clone(q), nil
+	}
+	q, err := db.today(ctx, st, k.day, f)
+	if err != nil {
+		return nil, err
+	}
+	db.cache.setToday(st.gen, k, q)
+	return clone(q), nil
+}
+
+func (db *DB) today(ctx context.Context, st libState, day int64, f quoter.Filter) (*quoter.Quote, error) {
+	steps := todayWalk
+	if f.IsZero() {
+		steps = 1
+	}
+	for i := range steps {
+		q, err := db.byRank(ctx, quoter.DailyIndex(st.seed, day+int64(i), st.n), f)
+		if err != nil || q != nil {
+			return q, err
+		}
+	}
+	if f.IsZero() {
+		// The library shrank under us; the next call sees its new size.
+		db.cache.invalidate()
+		return nil, quoter.Internal("library changed while reading today's quote", errors.New("rank out of range"))
+	}
+	info, err := db.filterInfo(ctx, st, f, true)
+	if err != nil {
+		return nil, err
+	}
+	if info.count == 0 {
+		return nil, errNoMatch()
+	}
+	q, err := db.byID(ctx, info.ids[quoter.DailyIndex(st.seed, day, info.count)])
+	if err == nil && q == nil {
+		db.cache.invalidate()
+		err = quoter.Internal("library changed while reading today's quote", errors.New("id vanished"))
+	}
+	return q, err
+}
+
+// clone copies q so that callers may change what they get without touching
+// the memoised value.
+func clone(q *quoter.Quote) *quoter.Quote {
+	c := *q
+	c.Tags = slices.Clone(q.Tags)
+	return &c
+}
+
+// rejectionTries bounds rejection sampling in Random. With at least half of
+// the quotes matching, 64 misses in a row happen with probability under
+// 2^-64; it only guards against a library changed by another process.
+const rejectionTries = 64
+
+// Random returns a quote chosen uniformly among those that pass f.
+//
+// It never scans the library per call. The zero filter draws a rank in
+// [0, N) and fetches it: one index lookup. Otherwise the number M of
+// matching quotes is counted once per filter and library generation. When
+// M >= N/2, Random draws ranks uniformly and keeps the first quote that
+// passes (rejection sampling: exactly uniform, at most 2 draws expected).
+// When fewer match, the ids of the matching quotes are listed once, and
+// Random draws from that list. Errors: ENOTFOUND when no quote passes f.
+func (db *DB) Random(ctx context.Context, f quoter.Filter) (*quoter.Quote, error) {
+	if err := checkFilter(f); err != nil {
+		return nil, err
+	}
+	for attempt := 0; ; attempt++ {
+		q, err := db.random(ctx, f)
+		if err != nil || q != nil {
+			return q, err
+		}
+		// The library changed under us (a quote vanished between reading
+		// the state and fetching it): read the state again.
+		db.cache.invalidate()
+		if attempt == 3 {
+			return nil, quoter.Internal("random quote", errors.New("library keeps changing"))
+		}
+	}
+}
+
+func (db *DB) random(ctx context.Context, f quoter.Filter) (*quoter.Quote, error) {
+	st, err := db.state(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if st.n == 0 {
+		return nil, db.errEmpty()
+	}
+	if f.IsZero() {
+		return db.byRank(ctx, rand.IntN(st.n), f)
+	}
+	info, err := db.filterInfo(ctx, st, f, false)
+	if err != nil {
+		return nil, err
+	}
+	if info.count == 0 {
+		return nil, errNoMatch()
+	}
+	if 2*info.count >= st.n {
+		for range rejectionTries {
+			q, err := db.byRank(ctx, rand.IntN(st.n), f)
+			if err != nil || q != nil {
+				return q, err
+			}
+		}
+	}
+	if info.ids == nil {
+		if info, err = db.filterInfo(ctx, st, f, true); err != nil {
+			return nil, err
+		}
+		if info.count == 0 {
+			return nil, errNoMatch()
+		}
+	}
+	return db.byID(ctx, info.ids[rand.IntN(len(info.ids))])
+}
