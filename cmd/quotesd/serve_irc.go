@@ -99,6 +99,9 @@ func ircConfig(env *serveEnv) (irc.Config, error) {
 		ChannelCooldown: noneIfZero(f.channelCooldown),
 		SendInterval:    noneIfZero(f.sendInterval),
 	}
+	if env.Metrics != nil {
+		cfg.Metrics = env.Metrics
+	}
 	if f.tlsInsecure {
 		cfg.TLSConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // asked for, for tests
 	}

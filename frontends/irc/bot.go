@@ -22,6 +22,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"quotesd/quoter"
 )
 
@@ -97,6 +99,9 @@ type Config struct {
 	HealthyAfter   time.Duration // a session this long resets the backoff; default 1m
 
 	Version string // answered to CTCP VERSION
+
+	// Metrics, when set, gets the bot's counters (quotesd_irc_*).
+	Metrics prometheus.Registerer
 
 	// Dial opens the TCP connection; nil uses a net.Dialer. Tests inject
 	// one; the bot never resolves names itself.
@@ -210,6 +215,7 @@ type Bot struct {
 	cal   *quoter.Calendar
 	log   *slog.Logger
 	daily *daily // nil when no daily post is configured
+	stats *metrics
 
 	userCD, chanCD, ctcpCD *cooldown
 }
@@ -227,7 +233,11 @@ func New(cfg Config, q quoter.Quoter, cal *quoter.Calendar, log *slog.Logger) (*
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	b := &Bot{cfg: cfg, q: q, cal: cal, log: log}
+	stats, err := newMetrics(cfg.Metrics)
+	if err != nil {
+		return nil, fmt.Errorf("irc metrics: %w", err)
+	}
+	b := &Bot{cfg: cfg, q: q, cal: cal, log: log, stats: stats}
 	now := cal.Time
 	b.userCD = newCooldown(cfg.UserCooldown, now)
 	b.chanCD = newCooldown(cfg.ChannelCooldown, now)

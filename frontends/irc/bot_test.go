@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"quotesd/quoter"
 	"quotesd/quoter/quotertest"
 )
@@ -408,4 +410,60 @@ func TestJoinParams_KeyedFirst(t *testing.T) {
 	if len(got) != 1 || strings.Join(got[0], " ") != "#b,#a k" {
 		t.Errorf("joinParams = %q, want [[#b,#a k]]", got)
 	}
+}
+
+func TestBot_CountsAnsweredAndDroppedCommands(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	cfg := testConfig("")
+	srv := newFakeServer(t, nil)
+	cfg.Server = srv.Addr()
+	cfg.UserCooldown = time.Hour
+	cfg.Metrics = reg
+	runBot(t, cfg, nil, nil)
+	c := srv.accept()
+	c.register("quotesd", "#q")
+	c.send(":alice!a@host PRIVMSG #q :!quote #1")
+	c.send(":alice!a@host PRIVMSG #q :!quote #1")
+	c.expect("PRIVMSG #q :Brevity")
+	c.send(":bob!b@host PRIVMSG #q :!help")
+	c.expect("PRIVMSG #q :!quote")
+	for _, tt := range []struct {
+		name, label string
+		want        float64
+	}{
+		{"quotesd_irc_commands_total", "id", 1},
+		{"quotesd_irc_commands_total", "help", 1},
+		{"quotesd_irc_dropped_total", "user_cooldown", 1},
+		{"quotesd_irc_connected", "", 1},
+		{"quotesd_irc_connects_total", "", 1},
+	} {
+		if got := metricValue(t, reg, tt.name, tt.label); got != tt.want {
+			t.Errorf("%s{%s} = %v, want %v", tt.name, tt.label, got, tt.want)
+		}
+	}
+}
+
+// metricValue returns the value of the metric name whose one label has
+// the value label ("" for a metric without labels).
+func metricValue(t *testing.T, reg *prometheus.Registry, name, label string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			if len(m.GetLabel()) > 0 && m.GetLabel()[0].GetValue() != label {
+				continue
+			}
+			if m.GetCounter() != nil {
+				return m.GetCounter().GetValue()
+			}
+			return m.GetGauge().GetValue()
+		}
+	}
+	return -1
 }

@@ -152,9 +152,13 @@ func (c *lineConn) Read(p []byte) (int, error) {
 
 // Write writes p (one or more whole lines) with a deadline.
 func (c *lineConn) Write(p []byte) (int, error) {
+	return c.writeWithin(p, writeTimeout)
+}
+
+func (c *lineConn) writeWithin(p []byte, d time.Duration) (int, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	if err := c.conn.SetWriteDeadline(time.Now().Add(writeTimeout)); err != nil {
+	if err := c.conn.SetWriteDeadline(time.Now().Add(d)); err != nil {
 		return 0, err
 	}
 	return c.conn.Write(p)
@@ -164,6 +168,12 @@ func (c *lineConn) Write(p []byte) (int, error) {
 func (c *lineConn) writeLine(line string) error {
 	_, err := c.Write([]byte(line + "\r\n"))
 	return err
+}
+
+// quit says goodbye, waiting at most a second: it is sent on the way out,
+// and a server that does not read must not hold up the shutdown.
+func (c *lineConn) quit(reason string) {
+	_, _ = c.writeWithin([]byte("QUIT :"+reason+"\r\n"), time.Second)
 }
 
 // Close closes the connection.

@@ -58,10 +58,12 @@ type session struct {
 // session runs one connection until it breaks or ctx ends. It reports
 // whether registration completed, and why the connection ended.
 func (b *Bot) session(ctx context.Context) (registered bool, err error) {
+	b.stats.connects.Inc()
 	conn, err := b.dial(ctx)
 	if err != nil {
 		return false, err
 	}
+	defer b.stats.connected.Set(0)
 	b.log.Info("irc connected", "server", b.cfg.Server, "tls", b.cfg.TLS)
 	lc := newLineConn(conn, b.log, b.cfg.PingInterval+b.cfg.PingTimeout)
 	// The session's context is not derived from ctx: when ctx ends, QUIT
@@ -81,7 +83,7 @@ func (b *Bot) session(ctx context.Context) (registered bool, err error) {
 	wg.Go(func() {
 		select {
 		case <-ctx.Done():
-			_ = lc.writeLine("QUIT :" + sanitize(b.cfg.Version) + " shutting down")
+			lc.quit(sanitize(b.cfg.Version) + " shutting down")
 			cancel()
 		case <-sctx.Done():
 		}
@@ -216,6 +218,7 @@ func (s *session) handle(_ *ircv4.Client, m *ircv4.Message) {
 		s.nick = m.Params[0]
 		s.mu.Unlock()
 		s.b.log.Info("irc registered", "nick", m.Params[0])
+		s.b.stats.connected.Set(1)
 		for _, params := range joinParams(s.b.cfg.Channels) {
 			s.control("JOIN", params...)
 		}
@@ -502,17 +505,20 @@ func (s *session) privmsg(p *ircv4.Prefix, target, text string) {
 		user = strings.ToLower(p.User + "@" + p.Host)
 	}
 	if !s.b.userCD.allow(user) {
+		s.b.stats.dropped.WithLabelValues("user_cooldown").Inc()
 		s.b.log.Debug("irc command dropped", "reason", "user cooldown", "nick", sanitize(p.Name))
 		return
 	}
 	if isChannel(target) && !s.b.chanCD.allow(strings.ToLower(target)) {
 		s.b.userCD.undo(user)
+		s.b.stats.dropped.WithLabelValues("channel_cooldown").Inc()
 		s.b.log.Debug("irc command dropped", "reason", "channel cooldown", "channel", sanitize(target))
 		return
 	}
 	select {
 	case s.jobs <- job{target: replyTo, cmd: cmd}:
 	default:
+		s.b.stats.dropped.WithLabelValues("queue_full").Inc()
 		s.b.log.Debug("irc command dropped", "reason", "queue full", "nick", sanitize(p.Name))
 	}
 }
@@ -548,6 +554,7 @@ func (s *session) writer() {
 		case <-s.dailyC:
 			s.postDaily()
 		case j := <-s.jobs:
+			s.b.stats.commands.WithLabelValues(j.cmd.Kind).Inc()
 			lines := s.answer(j)
 			for _, l := range lines {
 				if s.ctx.Err() != nil || s.privmsgLine(j.target, l) != nil {
