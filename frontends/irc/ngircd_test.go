@@ -127,3 +127,19 @@ func TestNgircd_BurstOfCommandsDoesNotGetTheBotDisconnected(t *testing.T) {
 		t.Errorf("the bot lost its connection during the burst:\n%s", logs.String())
 	}
 }
+
+func TestNgircd_NickInUseFallsBackThenRegainsOnQuit(t *testing.T) {
+	srv := ircdtest.Start(t)
+	holder := ircdtest.Dial(t, srv.Addr, "quotesd")
+	holder.Join("#quotes")
+	watcher := ircdtest.Dial(t, srv.Addr, "watcher")
+	watcher.Join("#quotes")
+	startNgircdBot(t, srv, nil)
+	if !watcher.WaitMember(30*time.Second, "#quotes", "quotesd_") {
+		t.Fatal("the bot did not join as quotesd_ while quotesd was taken")
+	}
+	holder.Send("QUIT :bye")
+	if got := watcher.Expect(10*time.Second, " NICK "); !strings.HasPrefix(got, ":quotesd_!") || !strings.HasSuffix(got, "quotesd") {
+		t.Errorf("after the holder quit, saw %q; want quotesd_ to change its nick to quotesd", got)
+	}
+}
