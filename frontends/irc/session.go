@@ -117,10 +117,13 @@ func (b *Bot) session(ctx context.Context) (registered bool, err error) {
 		SendLimit: sendLimit,
 		SendBurst: b.cfg.SendBurst,
 		Handler:   ircv4.HandlerFunc(s.handle),
-		// PingFrequency stays 0: irc.v4 keys its PINGs by the second, so
-		// two in one second (or a late tick) mistake an answered PING for a
-		// lost one, its PING waits behind the send pacing, and its write
-		// has no deadline. lineConn's read deadline and s.pinger replace it.
+		// PingFrequency stays 0. irc.v4's own ping loop does work against
+		// a server that answers (checked), but its PING waits behind the
+		// send pacing, so a queue of replies delays it; its timer starts
+		// only once the write returns, and the write has no deadline, so
+		// a server that stops reading is never noticed; and it keys PINGs
+		// by the second, so two outstanding in one second make one look
+		// lost. lineConn's read deadline and s.pinger replace it.
 	})
 	wg.Go(s.writer)
 	wg.Go(s.pinger)
