@@ -253,6 +253,20 @@ func (c *Client) Expect(d time.Duration, substr string) string {
 	return line
 }
 
+// Drain discards the lines received so far.
+func (c *Client) Drain() {
+	for {
+		select {
+		case _, ok := <-c.lines:
+			if !ok {
+				return
+			}
+		default:
+			return
+		}
+	}
+}
+
 // Wait is Expect that reports failure instead of failing the test.
 func (c *Client) Wait(d time.Duration, substr string) (string, bool) {
 	timeout := time.NewTimer(d)
