@@ -14,9 +14,12 @@ import (
 // quotesd serve runs) are seen within this delay.
 const checkEvery = 500 * time.Millisecond
 
-// Sizes of the caches: filters seen recently, and memoised quotes of the day.
+// Sizes of the caches: filters seen recently, the ids listed for them in
+// all (8 bytes each: 32 MiB; filters come from users of the web API, so
+// their number and size must be bounded), and memoised quotes of the day.
 const (
 	maxFilters = 64
+	maxIDs     = 4 << 20
 	maxToday   = 256
 )
 
@@ -45,13 +48,16 @@ type todayKey struct {
 type cache struct {
 	mu      sync.Mutex
 	valid   bool
+	epoch   uint64    // bumped by invalidate; see begin and update
 	checked time.Time // when gen was last read from the file
 	st      libState
 
 	filters map[quoter.Filter]*list.Element // of *filterEntry, most recent first
 	lru     *list.List
+	ids     int // ids listed in all filterInfo
 	today   map[todayKey]*quoter.Quote
 	stat    *quoter.Stats
+	counts  map[string][]quoter.Count // "authors", "tags": full listings
 }
 
 type filterEntry struct {
@@ -68,32 +74,41 @@ func newCache() *cache {
 func (c *cache) reset() {
 	c.filters = make(map[quoter.Filter]*list.Element)
 	c.lru.Init()
+	c.ids = 0
 	c.today = make(map[todayKey]*quoter.Quote)
 	c.stat = nil
+	c.counts = make(map[string][]quoter.Count)
 }
 
 // invalidate forgets everything: this process has just changed the library.
 func (c *cache) invalidate() {
 	c.mu.Lock()
 	c.valid = false
+	c.epoch++
 	c.mu.Unlock()
 }
 
-// fresh returns the cached state if it was checked recently.
-func (c *cache) fresh(now time.Time) (libState, bool) {
+// fresh returns the cached state if it was checked recently; otherwise it
+// returns the epoch to pass to update with the state read from the file.
+func (c *cache) fresh(now time.Time) (st libState, epoch uint64, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.valid && now.Sub(c.checked) < checkEvery {
-		return c.st, true
+		return c.st, c.epoch, true
 	}
-	return libState{}, false
+	return libState{}, c.epoch, false
 }
 
 // update records the state read from the file at time now, dropping all
-// derived data if the generation moved.
-func (c *cache) update(st libState, now time.Time) {
+// derived data if the generation moved. If the cache was invalidated since
+// fresh returned epoch, st may predate a write of this process and is not
+// kept: the next call reads the state again.
+func (c *cache) update(st libState, now time.Time, epoch uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if epoch != c.epoch {
+		return
+	}
 	if !c.valid || st != c.st {
 		c.reset()
 	}
@@ -121,15 +136,20 @@ func (c *cache) setFilter(gen int64, f quoter.Filter, info *filterInfo) {
 		return
 	}
 	if e, ok := c.filters[f]; ok {
+		c.ids -= len(e.Value.(*filterEntry).info.ids)
 		e.Value.(*filterEntry).info = info
 		c.lru.MoveToFront(e)
-		return
+	} else {
+		c.filters[f] = c.lru.PushFront(&filterEntry{f, info})
 	}
-	c.filters[f] = c.lru.PushFront(&filterEntry{f, info})
-	if c.lru.Len() > maxFilters {
+	c.ids += len(info.ids)
+	// Evict the least recently used, but never the entry just stored.
+	for c.lru.Len() > 1 && (c.lru.Len() > maxFilters || c.ids > maxIDs) {
 		last := c.lru.Back()
 		c.lru.Remove(last)
-		delete(c.filters, last.Value.(*filterEntry).f)
+		e := last.Value.(*filterEntry)
+		delete(c.filters, e.f)
+		c.ids -= len(e.info.ids)
 	}
 }
 
@@ -169,5 +189,23 @@ func (c *cache) setStats(gen int64, s quoter.Stats) {
 	defer c.mu.Unlock()
 	if c.valid && c.st.gen == gen {
 		c.stat = &s
+	}
+}
+
+func (c *cache) countList(gen int64, name string) ([]quoter.Count, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.valid || c.st.gen != gen {
+		return nil, false
+	}
+	cs, ok := c.counts[name]
+	return cs, ok
+}
+
+func (c *cache) setCountList(gen int64, name string, cs []quoter.Count) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.valid && c.st.gen == gen {
+		c.counts[name] = cs
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"iter"
 	"slices"
 	"strings"
 	"time"
@@ -15,9 +16,16 @@ import (
 )
 
 // quoteCols are the columns scanQuote reads, for a quotes table aliased q.
-// Tags come along as one space-separated string: a tag never holds a space.
-const quoteCols = `q.id, q.text, q.author, q.source, q.year, q.lang, q.added,
-	coalesce((SELECT group_concat(t.tag, ' ') FROM tags t WHERE t.quote_id = q.id), '')`
+// Tags come as one space-separated string (a tag never holds a space): the
+// tag_list column since schema version 3, collected from tags before it
+// (read-only opens read older libraries as they are).
+func quoteCols(version int) string {
+	tags := `q.tag_list`
+	if version < 3 {
+		tags = `coalesce((SELECT group_concat(t.tag, ' ') FROM tags t WHERE t.quote_id = q.id), '')`
+	}
+	return `q.id, q.text, q.author, q.source, q.year, q.lang, q.added, ` + tags
+}
 
 // timeLayout stores times in UTC at a fixed width, so they sort as text.
 const timeLayout = "2006-01-02T15:04:05.000Z"
@@ -46,37 +54,67 @@ func splitTags(s string) []string {
 	return tags
 }
 
-// where is the SQL condition and arguments for a filter, over quotes q.
-// It is the only definition of what passing a filter means in SQL, used by
-// counts, listings and by the checks in Today and Random alike, so they can
-// never disagree.
-func where(f quoter.Filter) (string, []any) {
-	var conds []string
-	var args []any
+// filterConds are the SQL conditions, over quotes q, for the fields of a
+// Filter, in the order filterArgs binds them. They are the only definition
+// of what passing a filter means in SQL, used by counts, listings and the
+// checks in Today and Random alike, so these can never disagree.
+var filterConds = [...]string{
+	"q.rendered_len >= ?",
+	"q.rendered_len <= ?",
+	"q.author = ? COLLATE NOCASE",
+	"q.lang = ? COLLATE NOCASE",
+	"EXISTS (SELECT 1 FROM tags t WHERE t.quote_id = q.id AND t.tag = ?)",
+}
+
+// condSQL[mask] is the conjunction of the filterConds whose bits are set in
+// mask, built once so that the hot paths concatenate no SQL.
+var condSQL = func() (c [1 << len(filterConds)]string) {
+	for mask := range c {
+		var conds []string
+		for i, cond := range filterConds {
+			if mask&(1<<i) != 0 {
+				conds = append(conds, cond)
+			}
+		}
+		c[mask] = "1"
+		if len(conds) > 0 {
+			c[mask] = strings.Join(conds, " AND ")
+		}
+	}
+	return c
+}()
+
+// filterArgs returns which filterConds apply to f, as a bit mask, and the
+// arguments they bind, after lead.
+func filterArgs(f quoter.Filter, lead ...any) (mask int, args []any) {
+	args = lead
 	if f.MinLen > 0 {
-		conds = append(conds, "q.rendered_len >= ?")
+		mask |= 1 << 0
 		args = append(args, f.MinLen)
 	}
 	if f.MaxLen > 0 {
-		conds = append(conds, "q.rendered_len <= ?")
+		mask |= 1 << 1
 		args = append(args, f.MaxLen)
 	}
 	if f.Author != "" {
-		conds = append(conds, "q.author = ? COLLATE NOCASE")
+		mask |= 1 << 2
 		args = append(args, f.Author)
 	}
 	if f.Lang != "" {
-		conds = append(conds, "q.lang = ? COLLATE NOCASE")
+		mask |= 1 << 3
 		args = append(args, f.Lang)
 	}
 	if f.Tag != "" {
-		conds = append(conds, "EXISTS (SELECT 1 FROM tags t WHERE t.quote_id = q.id AND t.tag = ?)")
+		mask |= 1 << 4
 		args = append(args, strings.ToLower(f.Tag))
 	}
-	if len(conds) == 0 {
-		return "1", nil
-	}
-	return strings.Join(conds, " AND "), args
+	return mask, args
+}
+
+// where is the SQL condition and arguments for f.
+func where(f quoter.Filter) (string, []any) {
+	mask, args := filterArgs(f)
+	return condSQL[mask], args
 }
 
 // checkFilter rejects filters no quote could sensibly pass.
@@ -89,13 +127,11 @@ func checkFilter(f quoter.Filter) error {
 
 // Quote returns the quote with the given id. Errors: ENOTFOUND.
 func (db *DB) Quote(ctx context.Context, id int64) (*quoter.Quote, error) {
-	q, err := scanQuote(db.rdb.QueryRowContext(ctx, `SELECT `+quoteCols+` FROM quotes q WHERE q.id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
+	q, err := db.byID(ctx, id)
+	if err == nil && q == nil {
 		return nil, quoter.Errorf(quoter.ENOTFOUND, "no quote with id %d", id)
-	} else if err != nil {
-		return nil, quoter.Internal(fmt.Sprintf("read quote %d", id), err)
 	}
-	return q, nil
+	return q, err
 }
 
 // sortColumns maps Page.Sort to ORDER BY keys; id breaks ties so pages are
@@ -147,7 +183,17 @@ func (db *DB) List(ctx context.Context, f quoter.Filter, p quoter.Page) ([]*quot
 		return nil, 0, err
 	}
 	cond, args := where(f)
-	rows, err := db.rdb.QueryContext(ctx, `SELECT `+quoteCols+` FROM quotes q WHERE `+cond+
+	if f.Tag != "" && p.Sort != "" && p.Sort != quoter.SortID {
+		// Scanning quotes in the sort order and checking the tag of
+		// each is fast while the tag is common, and scans almost the
+		// whole library for a rare tag whose quotes sort last. So a rare
+		// tag drives the query from its own list, sorted afterwards:
+		// cost in proportion to the quotes that carry it.
+		if n, err := db.count(ctx, quoter.Filter{}); err == nil && 16*total <= n {
+			cond = strings.Replace(cond, filterConds[4], `q.id IN (SELECT quote_id FROM tags WHERE tag = ?)`, 1)
+		}
+	}
+	rows, err := db.rdb.QueryContext(ctx, `SELECT `+db.sql.cols+` FROM quotes q WHERE `+cond+
 		` ORDER BY `+order+` LIMIT ? OFFSET ?`, append(args, limit, offset)...)
 	if err != nil {
 		return nil, 0, quoter.Internal("list quotes", err)
@@ -172,40 +218,74 @@ func scanQuotes(rows *sql.Rows) ([]*quoter.Quote, error) {
 	return qs, rows.Err()
 }
 
+// maxCachedCounts bounds the listings of authors and tags kept in memory:
+// a library with more distinct names is asked each time instead.
+const maxCachedCounts = 20_000
+
 // Authors returns authors with their quote counts, most quoted first, then
-// by name. Names that differ only in ASCII case count as one author.
+// by name. Names that differ only in ASCII case count as one author. The
+// full listing is counted once per library generation (it is a pass over
+// the whole library) unless there are over maxCachedCounts authors.
 func (db *DB) Authors(ctx context.Context, p quoter.Page) ([]quoter.Count, int, error) {
 	limit, offset, err := page(p)
 	if err != nil {
 		return nil, 0, err
 	}
-	st, err := db.Stats(ctx)
+	st, err := db.state(ctx)
 	if err != nil {
 		return nil, 0, err
 	}
-	rows, err := db.rdb.QueryContext(ctx, `SELECT min(author), count(*) AS n FROM quotes
-		GROUP BY author COLLATE NOCASE ORDER BY n DESC, author COLLATE NOCASE LIMIT ? OFFSET ?`, limit, offset)
+	stats, err := db.Stats(ctx)
 	if err != nil {
-		return nil, 0, quoter.Internal("list authors", err)
+		return nil, 0, err
 	}
-	cs, err := scanCounts(rows)
-	if err != nil {
-		return nil, 0, quoter.Internal("list authors", err)
+	const byCount = `SELECT min(author), count(*) AS n FROM quotes
+		GROUP BY author COLLATE NOCASE ORDER BY n DESC, author COLLATE NOCASE`
+	if stats.Authors > maxCachedCounts {
+		cs, err := db.counts(ctx, byCount+` LIMIT ? OFFSET ?`, limit, offset)
+		if err != nil {
+			return nil, 0, quoter.Internal("list authors", err)
+		}
+		return cs, stats.Authors, nil
 	}
-	return cs, st.Authors, nil
+	all, ok := db.cache.countList(st.gen, "authors")
+	if !ok {
+		if all, err = db.counts(ctx, byCount); err != nil {
+			return nil, 0, quoter.Internal("list authors", err)
+		}
+		db.cache.setCountList(st.gen, "authors", all)
+	}
+	lo, hi := min(offset, len(all)), min(offset+limit, len(all))
+	return slices.Clone(all[lo:hi]), stats.Authors, nil
 }
 
-// Tags returns every tag with its quote count, most used first.
+// Tags returns every tag with its quote count, most used first. The
+// listing is counted once per library generation.
 func (db *DB) Tags(ctx context.Context) ([]quoter.Count, error) {
-	rows, err := db.rdb.QueryContext(ctx, `SELECT tag, count(*) AS n FROM tags GROUP BY tag ORDER BY n DESC, tag`)
+	st, err := db.state(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if all, ok := db.cache.countList(st.gen, "tags"); ok {
+		return slices.Clone(all), nil
+	}
+	all, err := db.counts(ctx, `SELECT tag, count(*) AS n FROM tags GROUP BY tag ORDER BY n DESC, tag`)
 	if err != nil {
 		return nil, quoter.Internal("list tags", err)
 	}
-	cs, err := scanCounts(rows)
-	if err != nil {
-		return nil, quoter.Internal("list tags", err)
+	if len(all) <= maxCachedCounts {
+		db.cache.setCountList(st.gen, "tags", all)
 	}
-	return cs, nil
+	return slices.Clone(all), nil
+}
+
+// counts runs a query of (name, count) rows.
+func (db *DB) counts(ctx context.Context, query string, args ...any) ([]quoter.Count, error) {
+	rows, err := db.rdb.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return scanCounts(rows)
 }
 
 func scanCounts(rows *sql.Rows) ([]quoter.Count, error) {
@@ -334,12 +414,12 @@ func nextRank(ctx context.Context, tx *sql.Tx) (int64, error) {
 	return n, nil
 }
 
-const insertQuoteSQL = `INSERT INTO quotes (text, author, source, year, lang, added, rendered_len, fingerprint, rank)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+const insertQuoteSQL = `INSERT INTO quotes (text, author, source, year, lang, added, rendered_len, fingerprint, rank, tag_list)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 func insertQuote(ctx context.Context, tx *sql.Tx, q *quoter.Quote, fp []byte, rank int64) (int64, error) {
 	res, err := tx.ExecContext(ctx, insertQuoteSQL, q.Text, q.Author, q.Source, q.Year, q.Lang,
-		formatTime(q.Added), q.Len(), fp, rank)
+		formatTime(q.Added), q.Len(), fp, rank, strings.Join(q.Tags, " "))
 	if err != nil {
 		return 0, mapWriteError("store quote", err)
 	}
@@ -373,7 +453,7 @@ func (db *DB) Update(ctx context.Context, id int64, u quoter.Update) (*quoter.Qu
 	var q *quoter.Quote
 	err := db.write(ctx, "update quote", func(tx *sql.Tx) error {
 		var err error
-		q, err = scanQuote(tx.QueryRowContext(ctx, `SELECT `+quoteCols+` FROM quotes q WHERE q.id = ?`, id))
+		q, err = scanQuote(tx.QueryRowContext(ctx, `SELECT `+db.sql.cols+` FROM quotes q WHERE q.id = ?`, id))
 		if errors.Is(err, sql.ErrNoRows) {
 			return quoter.Errorf(quoter.ENOTFOUND, "no quote with id %d", id)
 		} else if err != nil {
@@ -388,8 +468,8 @@ func (db *DB) Update(ctx context.Context, id int64, u quoter.Update) (*quoter.Qu
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE quotes SET text = ?, author = ?, source = ?, year = ?, lang = ?,
-			rendered_len = ?, fingerprint = ? WHERE id = ?`,
-			q.Text, q.Author, q.Source, q.Year, q.Lang, q.Len(), fp[:], id); err != nil {
+			rendered_len = ?, fingerprint = ?, tag_list = ? WHERE id = ?`,
+			q.Text, q.Author, q.Source, q.Year, q.Lang, q.Len(), fp[:], strings.Join(q.Tags, " "), id); err != nil {
 			return mapWriteError(fmt.Sprintf("update quote %d", id), err)
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM tags WHERE quote_id = ?`, id); err != nil {
@@ -481,6 +561,17 @@ func (db *DB) Import(ctx context.Context, qs []quoter.Quote, progress func(done 
 		if err != nil {
 			return err
 		}
+		// New rows get ids above the highest now stored (ids are rowids,
+		// allocated as max+1), which is how the new rows are indexed for
+		// search at the end in one statement, instead of row by row by the
+		// insert trigger (see migration/002_bulk_fts.sql).
+		var lastID int64
+		if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM quotes`).Scan(&lastID); err != nil {
+			return quoter.Internal("import: read last id", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('fts_bulk', 1)`); err != nil {
+			return quoter.Internal("import: defer indexing", err)
+		}
 		// INSERT OR IGNORE skips a quote whose fingerprint is stored
 		// already; the rank is unique too, but always free here.
 		ins, err := tx.PrepareContext(ctx, strings.Replace(insertQuoteSQL, "INSERT", "INSERT OR IGNORE", 1))
@@ -505,7 +596,7 @@ func (db *DB) Import(ctx context.Context, qs []quoter.Quote, progress func(done 
 			}
 			fp := quoter.Fingerprint(q.Text)
 			r, err := ins.ExecContext(ctx, q.Text, q.Author, q.Source, q.Year, q.Lang,
-				formatTime(q.Added), q.Len(), fp[:], rank)
+				formatTime(q.Added), q.Len(), fp[:], rank, strings.Join(q.Tags, " "))
 			if err != nil {
 				return quoter.Internal(fmt.Sprintf("import: store record %d", i+1), err)
 			}
@@ -525,6 +616,13 @@ func (db *DB) Import(ctx context.Context, qs []quoter.Quote, progress func(done 
 			rank++
 			res.Added++
 		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM meta WHERE key = 'fts_bulk'`); err != nil {
+			return quoter.Internal("import: end deferred indexing", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO quotes_fts (docid, text, author, source)
+			SELECT id, text, author, source FROM quotes WHERE id > ?`, lastID); err != nil {
+			return quoter.Internal("import: index new quotes for search", err)
+		}
 		return nil
 	})
 	if err != nil {
@@ -534,4 +632,32 @@ func (db *DB) Import(ctx context.Context, qs []quoter.Quote, progress func(done 
 		progress(len(qs))
 	}
 	return res, nil
+}
+
+// All yields every quote in id order, streaming from one query, for
+// exports and for checks of a whole library (paging with List would cost
+// time quadratic in the library size). It is not part of quoter.Quoter:
+// frontends page. An error ends the sequence, yielded with a nil quote.
+func (db *DB) All(ctx context.Context) iter.Seq2[*quoter.Quote, error] {
+	return func(yield func(*quoter.Quote, error) bool) {
+		rows, err := db.rdb.QueryContext(ctx, `SELECT `+db.sql.cols+` FROM quotes q ORDER BY q.id`)
+		if err != nil {
+			yield(nil, quoter.Internal("read all quotes", err))
+			return
+		}
+		defer rows.Close()
+		for rows.Next() {
+			q, err := scanQuote(rows)
+			if err != nil {
+				yield(nil, quoter.Internal("read all quotes", err))
+				return
+			}
+			if !yield(q, nil) {
+				return
+			}
+		}
+		if err := rows.Err(); err != nil {
+			yield(nil, quoter.Internal("read all quotes", err))
+		}
+	}
 }

@@ -153,12 +153,16 @@ func TestDB_Update(t *testing.T) {
 
 func TestDB_Delete(t *testing.T) {
 	t.Run("OK", func(t *testing.T) {
-		db := seeded(t, 10)
-		if err := db.Delete(ctx, 3); err != nil {
+		db := seeded(t, 10) // ids 1 and 6 are tagged "five"
+		if err := db.Delete(ctx, 1); err != nil {
 			t.Fatalf("Delete: %v", err)
 		}
-		_, err := db.Quote(ctx, 3)
+		_, err := db.Quote(ctx, 1)
 		wantCode(t, err, quoter.ENOTFOUND)
+		if tags, _ := db.Tags(ctx); len(tags) != 1 || tags[0] != (quoter.Count{Name: "five", Count: 1}) {
+			t.Errorf("Tags() after deleting a tagged quote = %v, want five: 1", tags)
+		}
+		checkDenseRanks(t, db)
 		if _, n, _ := db.Search(ctx, "number", quoter.Page{}); n != 9 {
 			t.Errorf("search finds %d quotes after a delete, want 9", n)
 		}
@@ -288,6 +292,23 @@ func TestDB_List(t *testing.T) {
 			t.Errorf("List(default) = %d quotes, want %d", len(qs), quoter.DefaultLimit)
 		}
 	})
+	t.Run("RareTagSorted", func(t *testing.T) {
+		db := seeded(t, 60)
+		for _, text := range []string{"Solo, the longer one of the two.", "Solo."} {
+			if err := db.Add(ctx, &quoter.Quote{Text: text, Author: "A", Tags: []string{"solo"}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, sort := range []string{quoter.SortLength, quoter.SortAdded, quoter.SortAuthor} {
+			qs, total, err := db.List(ctx, quoter.Filter{Tag: "solo"}, quoter.Page{Sort: sort, Desc: true})
+			if err != nil || total != 2 || len(qs) != 2 {
+				t.Fatalf("List(tag solo, %s) = %d quotes, total %d, %v", sort, len(qs), total, err)
+			}
+			if sort == quoter.SortLength && qs[0].Text != "Solo, the longer one of the two." {
+				t.Errorf("List(tag solo, length desc) starts with %q", qs[0].Text)
+			}
+		}
+	})
 	t.Run("ErrInvalidSort", func(t *testing.T) {
 		_, _, err := db.List(ctx, quoter.Filter{}, quoter.Page{Sort: "text; DROP TABLE quotes"})
 		wantCode(t, err, quoter.EINVALID)
@@ -332,6 +353,36 @@ func TestDB_AuthorsTagsStats(t *testing.T) {
 			t.Errorf("tags not most used first: %v", tags)
 		}
 	}
+	t.Run("OK_SeeChangesAtOnce", func(t *testing.T) {
+		q := &quoter.Quote{Text: "A new voice.", Author: "Newcomer", Tags: []string{"brand-new"}}
+		if err := db.Add(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+		if _, n, _ := db.Authors(ctx, quoter.Page{}); n != total+1 {
+			t.Errorf("Authors total after an add = %d, want %d", n, total+1)
+		}
+		if tags, _ := db.Tags(ctx); !slices.Contains(tags, quoter.Count{Name: "brand-new", Count: 1}) {
+			t.Errorf("Tags after an add = %v, want brand-new among them", tags)
+		}
+		if err := db.Delete(ctx, q.ID); err != nil {
+			t.Fatal(err)
+		}
+		if tags, _ := db.Tags(ctx); len(tags) != st.Tags {
+			t.Errorf("Tags after the delete = %d, want %d", len(tags), st.Tags)
+		}
+	})
+	t.Run("OK_ResultsAreCopies", func(t *testing.T) {
+		tags, _ := db.Tags(ctx)
+		tags[0].Name = "changed"
+		authors, _, _ := db.Authors(ctx, quoter.Page{Limit: 1})
+		authors[0].Name = "changed"
+		if tags, _ := db.Tags(ctx); tags[0].Name == "changed" {
+			t.Error("Tags returned the cached slice itself")
+		}
+		if authors, _, _ := db.Authors(ctx, quoter.Page{Limit: 1}); authors[0].Name == "changed" {
+			t.Error("Authors returned the cached slice itself")
+		}
+	})
 	t.Run("ErrNegative", func(t *testing.T) {
 		_, _, err := db.Authors(ctx, quoter.Page{Limit: -1})
 		wantCode(t, err, quoter.EINVALID)

@@ -33,14 +33,9 @@ func (db *DB) Search(ctx context.Context, query string, p quoter.Page) ([]*quote
 	if err != nil {
 		return nil, 0, err
 	}
-	var total int
-	if err := db.rdb.QueryRowContext(ctx, `SELECT count(*) FROM quotes_fts WHERE quotes_fts MATCH ?`, match).Scan(&total); err != nil {
-		return nil, 0, quoter.Internal("count search results", err)
-	}
-	if total == 0 || offset >= total {
-		return []*quoter.Quote{}, total, nil
-	}
-	rows, err := db.rdb.QueryContext(ctx, `SELECT `+quoteCols+` FROM (
+	// One pass over the matches ranks them and counts them: the window
+	// count is taken before LIMIT applies.
+	rows, err := db.rdb.QueryContext(ctx, `SELECT `+db.sql.cols+`, count(*) OVER () FROM (
 			SELECT docid, quotesd_rank(matchinfo(quotes_fts, 'pcx')) AS score
 			FROM quotes_fts WHERE quotes_fts MATCH ?
 		) m JOIN quotes q ON q.id = m.docid
@@ -48,12 +43,35 @@ func (db *DB) Search(ctx context.Context, query string, p quoter.Page) ([]*quote
 	if err != nil {
 		return nil, 0, quoter.Internal("search", err)
 	}
-	qs, err := scanQuotes(rows)
-	if err != nil {
+	defer rows.Close()
+	qs := []*quoter.Quote{}
+	total := 0
+	for rows.Next() {
+		var q *quoter.Quote
+		if q, err = scanQuote(rowWithTotal{rows, &total}); err != nil {
+			return nil, 0, quoter.Internal("search", err)
+		}
+		qs = append(qs, q)
+	}
+	if err := rows.Err(); err != nil {
 		return nil, 0, quoter.Internal("search", err)
+	}
+	if len(qs) == 0 && offset > 0 {
+		// A page past the end has no row to carry the total.
+		if err := db.rdb.QueryRowContext(ctx, `SELECT count(*) FROM quotes_fts WHERE quotes_fts MATCH ?`, match).Scan(&total); err != nil {
+			return nil, 0, quoter.Internal("count search results", err)
+		}
 	}
 	return qs, total, nil
 }
+
+// rowWithTotal scans a quote followed by one more column, the total.
+type rowWithTotal struct {
+	s     scanner
+	total *int
+}
+
+func (r rowWithTotal) Scan(dest ...any) error { return r.s.Scan(append(dest, r.total)...) }
 
 // ftsQuery turns what a person typed into an FTS4 MATCH expression that
 // ANDs their words, each as a quoted phrase.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"time"
@@ -11,26 +12,31 @@ import (
 	"quotesd/quoter"
 )
 
+const stateSQL = `SELECT
+	(SELECT value FROM meta WHERE key = 'generation'),
+	(SELECT value FROM meta WHERE key = 'seed'),
+	(SELECT coalesce(max(rank) + 1, 0) FROM quotes)`
+
 // state returns the library's generation, seed and size, from the cache if
 // it was checked within checkEvery, else with one query: every value in it
 // is a lookup in a small table or one step down the rank index, so it costs
 // the same at a thousand quotes as at a million.
 func (db *DB) state(ctx context.Context) (libState, error) {
 	now := time.Now()
-	if st, ok := db.cache.fresh(now); ok {
+	st, epoch, ok := db.cache.fresh(now)
+	if ok {
 		return st, nil
 	}
-	var st libState
 	var seed int64
-	err := db.rdb.QueryRowContext(ctx, `SELECT
-		(SELECT value FROM meta WHERE key = 'generation'),
-		(SELECT value FROM meta WHERE key = 'seed'),
-		(SELECT coalesce(max(rank) + 1, 0) FROM quotes)`).Scan(&st.gen, &seed, &st.n)
+	stmt, err := db.stmt(ctx, stateSQL)
 	if err != nil {
+		return libState{}, err
+	}
+	if err := stmt.QueryRowContext(ctx).Scan(&st.gen, &seed, &st.n); err != nil {
 		return libState{}, quoter.Internal("read library state of "+db.path, err)
 	}
 	st.seed = uint64(seed)
-	db.cache.update(st, now)
+	db.cache.update(st, now, epoch)
 	return st, nil
 }
 
@@ -44,12 +50,32 @@ func errNoMatch() error {
 	return quoter.Errorf(quoter.ENOTFOUND, "no quote matches the filter")
 }
 
+// queries are the SQL texts of the hot paths, built once per DB for the
+// schema version of its file, so that no call builds SQL.
+type queries struct {
+	cols   string               // see quoteCols
+	byRank [len(condSQL)]string // the quote at a rank if it passes the conditions in the mask
+	byID   string
+}
+
+func newQueries(version int) *queries {
+	q := &queries{cols: quoteCols(version)}
+	for mask, cond := range condSQL {
+		q.byRank[mask] = `SELECT ` + q.cols + ` FROM quotes q WHERE q.rank = ? AND ` + cond
+	}
+	q.byID = `SELECT ` + q.cols + ` FROM quotes q WHERE q.id = ?`
+	return q
+}
+
 // byRank returns the quote at rank r if it passes f, and (nil, nil) if it
 // does not or r is no longer a rank (the library shrank since st was read).
 func (db *DB) byRank(ctx context.Context, r int, f quoter.Filter) (*quoter.Quote, error) {
-	cond, args := where(f)
-	q, err := scanQuote(db.rdb.QueryRowContext(ctx,
-		`SELECT `+quoteCols+` FROM quotes q WHERE q.rank = ? AND `+cond, append([]any{r}, args...)...))
+	mask, args := filterArgs(f, r)
+	stmt, err := db.stmt(ctx, db.sql.byRank[mask])
+	if err != nil {
+		return nil, err
+	}
+	q, err := scanQuote(stmt.QueryRowContext(ctx, args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	} else if err != nil {
@@ -58,13 +84,17 @@ func (db *DB) byRank(ctx context.Context, r int, f quoter.Filter) (*quoter.Quote
 	return q, nil
 }
 
-// byID is byRank for an id from a cached id list.
+// byID returns the quote with the given id, or (nil, nil) if there is none.
 func (db *DB) byID(ctx context.Context, id int64) (*quoter.Quote, error) {
-	q, err := scanQuote(db.rdb.QueryRowContext(ctx, `SELECT `+quoteCols+` FROM quotes q WHERE q.id = ?`, id))
+	stmt, err := db.stmt(ctx, db.sql.byID)
+	if err != nil {
+		return nil, err
+	}
+	q, err := scanQuote(stmt.QueryRowContext(ctx, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	} else if err != nil {
-		return nil, quoter.Internal("read quote", err)
+		return nil, quoter.Internal(fmt.Sprintf("read quote %d", id), err)
 	}
 	return q, nil
 }
@@ -142,25 +172,37 @@ func (db *DB) Today(ctx context.Context, day quoter.Date, f quoter.Filter) (*quo
 	if err := checkFilter(f); err != nil {
 		return nil, err
 	}
-	st, err := db.state(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if st.n == 0 {
-		return nil, db.errEmpty()
-	}
 	k := todayKey{day.DayNumber(), f}
-	if q, ok := db.cache.todayQuote(st.gen, k); ok {
-		return clone(q), nil
+	for attempt := 0; ; attempt++ {
+		st, err := db.state(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if st.n == 0 {
+			return nil, db.errEmpty()
+		}
+		if q, ok := db.cache.todayQuote(st.gen, k); ok {
+			return clone(q), nil
+		}
+		q, err := db.today(ctx, st, k.day, f)
+		if err != nil {
+			return nil, err
+		}
+		if q != nil {
+			db.cache.setToday(st.gen, k, q)
+			return clone(q), nil
+		}
+		// Another process changed the library since st was read: read
+		// the state again.
+		db.cache.invalidate()
+		if attempt == 3 {
+			return nil, quoter.Internal("quote of the day", errors.New("library keeps changing"))
+		}
 	}
-	q, err := db.today(ctx, st, k.day, f)
-	if err != nil {
-		return nil, err
-	}
-	db.cache.setToday(st.gen, k, q)
-	return clone(q), nil
 }
 
+// today selects the quote for day number day, or returns (nil, nil) if the
+// library changed since st was read.
 func (db *DB) today(ctx context.Context, st libState, day int64, f quoter.Filter) (*quoter.Quote, error) {
 	steps := todayWalk
 	if f.IsZero() {
@@ -173,9 +215,7 @@ func (db *DB) today(ctx context.Context, st libState, day int64, f quoter.Filter
 		}
 	}
 	if f.IsZero() {
-		// The library shrank under us; the next call sees its new size.
-		db.cache.invalidate()
-		return nil, quoter.Internal("library changed while reading today's quote", errors.New("rank out of range"))
+		return nil, nil // the library shrank since st was read
 	}
 	info, err := db.filterInfo(ctx, st, f, true)
 	if err != nil {
@@ -184,12 +224,7 @@ func (db *DB) today(ctx context.Context, st libState, day int64, f quoter.Filter
 	if info.count == 0 {
 		return nil, errNoMatch()
 	}
-	q, err := db.byID(ctx, info.ids[quoter.DailyIndex(st.seed, day, info.count)])
-	if err == nil && q == nil {
-		db.cache.invalidate()
-		err = quoter.Internal("library changed while reading today's quote", errors.New("id vanished"))
-	}
-	return q, err
+	return db.byID(ctx, info.ids[quoter.DailyIndex(st.seed, day, info.count)])
 }
 
 // clone copies q so that callers may change what they get without touching

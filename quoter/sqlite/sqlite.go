@@ -22,6 +22,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
@@ -36,12 +37,18 @@ var _ quoter.Quoter = (*DB)(nil)
 var migrationFS embed.FS
 
 // driverName is go-sqlite3 with the Go functions the queries need
-// registered on every connection (see rank.go).
+// registered on every connection (see matchRank in search.go).
 const driverName = "sqlite3_quotesd"
 
 func init() {
 	sql.Register(driverName, &sqlite3.SQLiteDriver{
 		ConnectHook: func(c *sqlite3.SQLiteConn) error {
+			// Memory-mapped reads spare a system call per page: random
+			// quotes touch random pages of a file that may be large.
+			// Mapping a file read-only does not change it.
+			if _, err := c.Exec("PRAGMA mmap_size = 1073741824", nil); err != nil {
+				return err
+			}
 			return c.RegisterFunc("quotesd_rank", matchRank, true)
 		},
 	})
@@ -63,6 +70,10 @@ type DB struct {
 	wdb *sql.DB // the one writer; nil when read-only
 
 	cache *cache
+	sql   *queries
+
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt // prepared on rdb, by SQL text
 }
 
 // Option configures Open.
@@ -86,7 +97,9 @@ func ReadOnly() Option { return func(o *options) { o.readOnly = true } }
 // Without it a missing file is an error.
 func Create() Option { return func(o *options) { o.create = true } }
 
-// WithClock sets the clock that stamps Quote.Added; tests inject a fixed one.
+// WithClock sets the clock that stamps Quote.Added and the migrations it
+// applies; tests inject a fixed one, and so does the build of the shipped
+// library, to be reproducible.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
 // WithSeed fixes the shuffle seed of the daily selection when Open creates
@@ -119,17 +132,19 @@ func Open(path string, opts ...Option) (*DB, error) {
 		return nil, err
 	}
 
-	db := &DB{path: path, readOnly: o.readOnly, now: o.now, cache: newCache()}
+	db := &DB{path: path, readOnly: o.readOnly, now: o.now, cache: newCache(), stmts: map[string]*sql.Stmt{}}
 	var err error
 	if o.readOnly {
 		db.rdb, err = sql.Open(driverName, dsn(path, "ro", false))
 		if err != nil {
 			return nil, quoter.Internal("open "+path, err)
 		}
-		if err := db.checkVersion(context.Background()); err != nil {
+		v, err := db.checkVersion(context.Background())
+		if err != nil {
 			db.Close()
 			return nil, err
 		}
+		db.sql = newQueries(v)
 	} else {
 		mode := "rw"
 		if o.create {
@@ -149,6 +164,7 @@ func Open(path string, opts ...Option) (*DB, error) {
 			db.Close()
 			return nil, err
 		}
+		db.sql = newQueries(SchemaVersion())
 		db.rdb, err = sql.Open(driverName, dsn(path, "ro", false))
 		if err != nil {
 			db.Close()
@@ -173,10 +189,14 @@ func Open(path string, opts ...Option) (*DB, error) {
 // read-only keeps whatever journal mode it has, and the shipped quotes.db is
 // stored in rollback (DELETE) mode (see Finalize) so that reading it leaves
 // neither -wal/-shm files nor a changed header.
+//
+// The writer gets a page cache of up to 64 MiB: an import touches pages of
+// every index at random, and a small cache would spill them to the log
+// before the commit.
 func dsn(path, mode string, writer bool) string {
 	v := "file:" + escapePath(path) + "?mode=" + mode + "&_busy_timeout=5000&_foreign_keys=1"
 	if writer {
-		v += "&_journal_mode=WAL&_synchronous=NORMAL&_txlock=immediate"
+		v += "&_journal_mode=WAL&_synchronous=NORMAL&_txlock=immediate&_cache_size=-65536"
 	}
 	return v
 }
@@ -226,9 +246,33 @@ func openError(path string, err error) error {
 // Path returns the file the library is in.
 func (db *DB) Path() string { return db.path }
 
+// stmt returns the statement for query prepared on the reader pool,
+// preparing it on first use. Only queries from a fixed set (see queries)
+// come here, so the map stays small. database/sql prepares a statement
+// again on each connection that runs it, once.
+func (db *DB) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	db.stmtMu.Lock()
+	defer db.stmtMu.Unlock()
+	if s, ok := db.stmts[query]; ok {
+		return s, nil
+	}
+	s, err := db.rdb.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, quoter.Internal("prepare query", err)
+	}
+	db.stmts[query] = s
+	return s, nil
+}
+
 // Close closes the library. The methods of a closed DB fail.
 func (db *DB) Close() error {
 	var errs []error
+	db.stmtMu.Lock()
+	for _, s := range db.stmts {
+		errs = append(errs, s.Close())
+	}
+	clear(db.stmts)
+	db.stmtMu.Unlock()
 	if db.rdb != nil {
 		errs = append(errs, db.rdb.Close())
 	}
@@ -250,7 +294,7 @@ type migration struct {
 
 // migrations returns the embedded migrations ordered by version. Each file
 // is named NNN_description.sql.
-func migrations() []migration {
+var migrations = sync.OnceValue(func() []migration {
 	names, err := fs.Glob(migrationFS, "migration/*.sql")
 	if err != nil {
 		panic(err)
@@ -270,7 +314,7 @@ func migrations() []migration {
 		ms = append(ms, migration{version: v, name: base, sql: string(b)})
 	}
 	return ms
-}
+})
 
 // SchemaVersion is the newest schema this package knows.
 func SchemaVersion() int { return len(migrations()) }
@@ -320,17 +364,26 @@ func (db *DB) migrate(ctx context.Context, seed *uint64) error {
 	return nil
 }
 
+// applyMigration applies m and records it, in one transaction.
 func (db *DB) applyMigration(ctx context.Context, m migration) error {
 	tx, err := db.wdb.BeginTx(ctx, nil)
 	if err != nil {
 		return quoter.Internal("begin migration "+m.name, err)
 	}
 	defer tx.Rollback()
+	// Another process may have applied it since the version was read;
+	// inside this (IMMEDIATE) transaction no one else can.
+	var done int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_version WHERE version >= ?`, m.version).Scan(&done); err != nil {
+		return quoter.Internal("read schema version of "+db.path, err)
+	} else if done > 0 {
+		return nil
+	}
 	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 		return quoter.Internal(fmt.Sprintf("migrate %s to version %d (%s)", db.path, m.version, m.name), err)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version, name, applied) VALUES (?, ?, ?)`,
-		m.version, m.name, formatTime(time.Now())); err != nil {
+		m.version, m.name, formatTime(db.now())); err != nil {
 		return quoter.Internal("record migration "+m.name, err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -351,27 +404,35 @@ func newerError(path string, v int) error {
 	return quoter.Errorf(quoter.EINVALID, "%s: library schema version %d is newer than this quotesd supports (%d); upgrade quotesd", path, v, SchemaVersion())
 }
 
+// minReadVersion is the oldest schema that read-only opens accept as is,
+// since they cannot upgrade a file (the shipped quotes.db may be older than
+// the binary). Version 2 changed only how imports index for search; for
+// version 3's tag_list the queries fall back to reading tags (see
+// quoteCols). A migration that the read queries cannot do without must
+// raise it to its own version.
+const minReadVersion = 1
+
 // checkVersion is migrate for read-only opens: it cannot upgrade, so the
-// schema must be exactly the one this quotesd knows.
-func (db *DB) checkVersion(ctx context.Context) error {
+// schema must be one this quotesd reads.
+func (db *DB) checkVersion(ctx context.Context) (int, error) {
 	var hasVersion int
 	if err := db.rdb.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'`).Scan(&hasVersion); err != nil {
-		return openError(db.path, err)
+		return 0, openError(db.path, err)
 	}
 	if hasVersion == 0 {
-		return quoter.Errorf(quoter.EINVALID, "%s is a SQLite database but not a quote library: `quotesd init` creates one", db.path)
+		return 0, quoter.Errorf(quoter.EINVALID, "%s is a SQLite database but not a quote library: `quotesd init` creates one", db.path)
 	}
 	v, err := db.version(ctx, db.rdb)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	switch want := SchemaVersion(); {
-	case v > want:
-		return newerError(db.path, v)
-	case v < want:
-		return quoter.Errorf(quoter.EINVALID, "%s: library schema version %d is older than this quotesd (%d); run any command that changes the library once to upgrade it", db.path, v, want)
+	switch {
+	case v > SchemaVersion():
+		return 0, newerError(db.path, v)
+	case v < minReadVersion:
+		return 0, quoter.Errorf(quoter.EINVALID, "%s: library schema version %d is too old for this quotesd to read (it reads %d to %d); run any command that changes the library once to upgrade it", db.path, v, minReadVersion, SchemaVersion())
 	}
-	return nil
+	return v, nil
 }
 
 // Finalize prepares the file to be shipped or copied as a single file and

@@ -257,9 +257,9 @@ func TestOpen_ReadWriteUsesWAL(t *testing.T) {
 	}
 }
 
-// A database made by the frozen version 1 schema opens, and the version
-// table says what was applied. When version 2 exists this test checks the
-// upgrade of the old data.
+// A database made by the frozen version 1 schema opens read-only as it is,
+// then read-write is upgraded to the current version and keeps its quotes
+// and tags; the version table says what was applied.
 func TestMigration_FromV1(t *testing.T) {
 	schema, err := os.ReadFile("testdata/schema_v1.sql")
 	if err != nil {
@@ -284,6 +284,21 @@ func TestMigration_FromV1(t *testing.T) {
 	}
 	w.Close()
 
+	// Read-only, a v1 library is read as it is (the shipped quotes.db may
+	// be older than the binary), and left as it is.
+	before, _ := os.ReadFile(path)
+	ro := mustOpen(t, path, sqlite.ReadOnly())
+	if q, err := ro.Today(ctx, quoter.Date{Year: 2026, Month: 1, Day: 1}, quoter.Filter{}); err != nil || q.Author != "Socrates" || fmt.Sprint(q.Tags) != "[wisdom]" {
+		t.Errorf("read-only v1: Today = %v, %v", q, err)
+	}
+	if _, n, err := ro.Search(ctx, "thyself", quoter.Page{}); err != nil || n != 1 {
+		t.Errorf("read-only v1: Search(thyself) = total %d, %v", n, err)
+	}
+	ro.Close()
+	if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
+		t.Error("a read-only open of a v1 library changed the file")
+	}
+
 	db := mustOpen(t, path)
 	q, err := db.Quote(ctx, 1)
 	if err != nil || q.Text != "Know thyself." || q.Author != "Socrates" || fmt.Sprint(q.Tags) != "[wisdom]" {
@@ -292,6 +307,18 @@ func TestMigration_FromV1(t *testing.T) {
 	if qs, n, err := db.Search(ctx, "thyself", quoter.Page{}); err != nil || n != 1 || len(qs) != 1 {
 		t.Errorf("Search(thyself) = %d results, total %d, %v; want 1", len(qs), n, err)
 	}
+	// Version 2 changed how imports index quotes for search: both ways
+	// of adding a quote must still make it findable.
+	if _, err := db.Import(ctx, []quoter.Quote{{Text: "Imported after the upgrade.", Author: "Upgrader"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Add(ctx, &quoter.Quote{Text: "Added after the upgrade.", Author: "Upgrader"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, n, err := db.Search(ctx, "upgrade", quoter.Page{}); err != nil || n != 2 {
+		t.Errorf("Search(upgrade) = total %d, %v; want 2", n, err)
+	}
+	checkDenseRanks(t, db)
 	rows, err := raw(t, path).Query(`SELECT version, name FROM schema_version ORDER BY version`)
 	if err != nil {
 		t.Fatal(err)
@@ -342,6 +369,30 @@ func TestBackup(t *testing.T) {
 			t.Errorf("backup stats = %+v, want %+v", s2, s1)
 		}
 	})
+	t.Run("OK_WhileWriting", func(t *testing.T) {
+		db := quotertest.NewLibrary(t)
+		done := make(chan error)
+		go func() {
+			var err error
+			for i := 0; i < 50 && err == nil; i++ {
+				err = db.Add(ctx, &quoter.Quote{Text: fmt.Sprintf("Written during the backup, %d.", i), Author: "Writer"})
+			}
+			done <- err
+		}()
+		dest := filepath.Join(t.TempDir(), "backup.db")
+		if err := db.Backup(ctx, dest); err != nil {
+			t.Fatalf("Backup: %v", err)
+		}
+		if err := <-done; err != nil {
+			t.Fatalf("Add during backup: %v", err)
+		}
+		cp := mustOpen(t, dest, sqlite.ReadOnly())
+		st, err := cp.Stats(ctx)
+		if n := len(quotertest.Sample()); err != nil || st.Quotes < n || st.Quotes > n+50 {
+			t.Errorf("backup holds %d quotes (%v), want between %d and %d", st.Quotes, err, n, n+50)
+		}
+		checkDenseRanks(t, cp)
+	})
 	t.Run("ErrExists", func(t *testing.T) {
 		db := quotertest.NewLibrary(t)
 		dest := filepath.Join(t.TempDir(), "backup.db")
@@ -372,5 +423,30 @@ func TestQuotertest_Sample(t *testing.T) {
 	}
 	if qs, _, err := db.Search(ctx, "script alert", quoter.Page{}); err != nil || len(qs) != 1 || qs[0].Text != quotertest.Script {
 		t.Errorf("the markup fixture is not stored as is: %v, %v", qs, err)
+	}
+}
+
+// Several processes opening a new library at once (say, serve and a
+// cron job) all succeed and apply each migration once.
+func TestOpen_ConcurrentFirstOpens(t *testing.T) {
+	path := tempPath(t)
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			db, err := sqlite.Open(path, sqlite.Create())
+			if err == nil {
+				err = db.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Errorf("concurrent Open: %v", err)
+		}
+	}
+	var n, v int
+	if err := raw(t, path).QueryRow(`SELECT count(*), max(version) FROM schema_version`).Scan(&n, &v); err != nil || n != sqlite.SchemaVersion() || v != n {
+		t.Errorf("schema_version has %d rows up to %d (%v), want %d", n, v, err, sqlite.SchemaVersion())
 	}
 }

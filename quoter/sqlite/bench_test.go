@@ -1,0 +1,284 @@
+package sqlite_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"quotesd/quoter"
+	"quotesd/quoter/sqlite"
+)
+
+// Library sizes the benchmarks run at. The cost of Today and Random must
+// not grow with the size: at 1M quotes they stay within 2x of 1k.
+var benchSizes = []struct {
+	name string
+	n    int
+}{{"1k", 1_000}, {"100k", 100_000}, {"1M", 1_000_000}}
+
+// benchWords is a vocabulary of 8000 made-up words, so synthetic quotes
+// give the full-text index a realistic spread of terms.
+var benchWords = func() []string {
+	syl := []string{"ka", "lo", "mi", "ren", "sa", "tor", "vel", "qu", "ni", "der", "pa", "sto", "be", "ga", "fi", "mu", "zo", "ran", "te", "wy"}
+	var ws []string
+	for _, a := range syl {
+		for _, b := range syl {
+			for _, c := range syl {
+				ws = append(ws, a+b+c)
+			}
+		}
+	}
+	return ws
+}()
+
+// benchQuotes returns quotes [from, to) of the synthetic benchmark library:
+// 8 to 24 words each, one in ten long (over 512 bytes rendered, so a QOTD
+// length filter rejects it), 50 authors, one in twenty tagged "rare".
+func benchQuotes(from, to int) []quoter.Quote {
+	qs := make([]quoter.Quote, 0, to-from)
+	for i := from; i < to; i++ {
+		r := rand.New(rand.NewPCG(uint64(i), 7))
+		n := 8 + r.IntN(17)
+		if i%10 == 0 {
+			n = 90
+		}
+		var sb strings.Builder
+		for w := range n {
+			if w > 0 {
+				sb.WriteByte(' ')
+			}
+			sb.WriteString(benchWords[r.IntN(len(benchWords))])
+		}
+		fmt.Fprintf(&sb, " (%d).", i) // unique text whatever the words
+		q := quoter.Quote{Text: sb.String(), Author: fmt.Sprintf("Author %d", i%50), Lang: "en", Tags: []string{"bench"}}
+		if i%20 == 0 {
+			q.Tags = append(q.Tags, "rare")
+		}
+		qs = append(qs, q)
+	}
+	return qs
+}
+
+// cpuTime returns the CPU time this process has used, user and system.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// measureCPU reports, next to ns/op (wall clock), cpu-ns/op: the CPU time
+// used per operation. On a shared machine the wall clock also counts time
+// spent waiting for a core; the CPU time does not, so the ratio between
+// library sizes reads more reliably from it. Call as defer measureCPU(b)().
+func measureCPU(b *testing.B) func() {
+	start := cpuTime()
+	return func() {
+		b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
+	}
+}
+
+var benchMu sync.Mutex
+
+// benchDB opens (read-only) a synthetic library of n quotes. Libraries are
+// built once, with Import in batches, and kept in os.TempDir() keyed by
+// size and schema version, so repeated benchmark runs start at once.
+func benchDB(b *testing.B, n int) *sqlite.DB {
+	b.Helper()
+	benchMu.Lock()
+	defer benchMu.Unlock()
+	path := filepath.Join(os.TempDir(), fmt.Sprintf("quotesd-bench-v%d-%d.db", sqlite.SchemaVersion(), n))
+	if _, err := os.Stat(path); err != nil {
+		tmp := path + ".building"
+		for _, f := range []string{tmp, tmp + "-wal", tmp + "-shm"} {
+			os.Remove(f)
+		}
+		db, err := sqlite.Open(tmp, sqlite.Create(), sqlite.WithSeed(1))
+		if err != nil {
+			b.Fatal(err)
+		}
+		const batch = 50_000
+		for i := 0; i < n; i += batch {
+			if _, err := db.Import(ctx, benchQuotes(i, min(n, i+batch)), nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+		// Close, not Finalize: rewriting the file in rollback mode would
+		// double the build's I/O, and benchmarks do not need it.
+		if err := db.Close(); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := os.Stat(tmp + "-wal"); err == nil {
+			b.Fatalf("%s-wal is left after closing: the library was not checkpointed", tmp)
+		}
+		if err := os.Rename(tmp, path); err != nil {
+			b.Fatal(err)
+		}
+	}
+	db, err := sqlite.Open(path, sqlite.ReadOnly())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	return db
+}
+
+// BenchmarkToday asks for the quote of the day as a QOTD server does on
+// every connection: today, with its 512-byte filter, and a new day each
+// time (the cost of a miss of the memo).
+func BenchmarkToday(b *testing.B) {
+	for _, size := range benchSizes {
+		b.Run(size.name, func(b *testing.B) {
+			db := benchDB(b, size.n)
+			for _, bb := range []struct {
+				name string
+				f    quoter.Filter
+				new  bool
+			}{
+				{"Memo", quoter.Filter{MaxLen: 512}, false},
+				{"NewDay", quoter.Filter{}, true},
+				{"NewDayMaxLen", quoter.Filter{MaxLen: 512}, true},
+			} {
+				b.Run(bb.name, func(b *testing.B) {
+					day := day0
+					b.ReportAllocs()
+					defer measureCPU(b)()
+					for i := 0; b.Loop(); i++ {
+						if bb.new {
+							day = day0.AddDays(i)
+						}
+						if _, err := db.Today(ctx, day, bb.f); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			}
+		})
+	}
+}
+
+// BenchmarkRandom draws random quotes on each path of Random: no filter
+// (one rank lookup), a filter most quotes pass (rejection sampling) and one
+// that few pass (a cached id list).
+func BenchmarkRandom(b *testing.B) {
+	for _, size := range benchSizes {
+		b.Run(size.name, func(b *testing.B) {
+			db := benchDB(b, size.n)
+			for _, bb := range []struct {
+				name string
+				f    quoter.Filter
+			}{
+				{"NoFilter", quoter.Filter{}},
+				{"MaxLen512", quoter.Filter{MaxLen: 512}},
+				{"RareTag", quoter.Filter{Tag: "rare"}},
+			} {
+				b.Run(bb.name, func(b *testing.B) {
+					if _, err := db.Random(ctx, bb.f); err != nil { // count once, outside the loop
+						b.Fatal(err)
+					}
+					b.ReportAllocs()
+					defer measureCPU(b)()
+					for b.Loop() {
+						if _, err := db.Random(ctx, bb.f); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			}
+		})
+	}
+}
+
+// BenchmarkSearch runs two-word searches (first page of 20) over words of
+// the synthetic vocabulary, as whole words and with the second as a prefix
+// ("word ab*": twenty words of the vocabulary start so). Its cost follows
+// the number of matches, as in any full-text index.
+func BenchmarkSearch(b *testing.B) {
+	for _, size := range benchSizes {
+		b.Run(size.name, func(b *testing.B) {
+			db := benchDB(b, size.n)
+			for _, prefix := range []bool{false, true} {
+				name := "Words"
+				if prefix {
+					name = "Prefix"
+				}
+				b.Run(name, func(b *testing.B) {
+					r := rand.New(rand.NewPCG(3, 4))
+					b.ReportAllocs()
+					defer measureCPU(b)()
+					for b.Loop() {
+						q := benchWords[r.IntN(len(benchWords))] + " " + benchWords[r.IntN(len(benchWords))]
+						if prefix {
+							q = q[:len(q)-2] + "*"
+						}
+						if _, _, err := db.Search(ctx, q, quoter.Page{}); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			}
+		})
+	}
+}
+
+// BenchmarkImport imports b.N new quotes in one Import into an empty
+// library: ns/op is the cost of one quote. Run it with a large count, e.g.
+// -bench Import -benchtime 100000x, to see what a 100k import costs.
+func BenchmarkImport(b *testing.B) {
+	qs := benchQuotes(0, b.N)
+	db := newDB(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	defer measureCPU(b)()
+	res, err := db.Import(ctx, qs, nil)
+	if err != nil || res.Added != b.N {
+		b.Fatalf("Import = %+v, %v", res, err)
+	}
+}
+
+// BenchmarkBrowse runs the listings behind the web pages and the JSON API:
+// a page of quotes in each sort order, a page deep into the library, a
+// filtered page, authors and tags with their counts.
+func BenchmarkBrowse(b *testing.B) {
+	for _, size := range benchSizes {
+		b.Run(size.name, func(b *testing.B) {
+			db := benchDB(b, size.n)
+			for _, bb := range []struct {
+				name string
+				call func() error
+			}{
+				{"ListByID", func() error { _, _, err := db.List(ctx, quoter.Filter{}, quoter.Page{}); return err }},
+				{"ListByAuthorDesc", func() error {
+					_, _, err := db.List(ctx, quoter.Filter{}, quoter.Page{Sort: quoter.SortAuthor, Desc: true})
+					return err
+				}},
+				{"ListDeepPage", func() error {
+					_, _, err := db.List(ctx, quoter.Filter{}, quoter.Page{Offset: size.n / 2})
+					return err
+				}},
+				{"ListByTagAndLength", func() error {
+					_, _, err := db.List(ctx, quoter.Filter{Tag: "rare"}, quoter.Page{Sort: quoter.SortLength})
+					return err
+				}},
+				{"Authors", func() error { _, _, err := db.Authors(ctx, quoter.Page{}); return err }},
+				{"Tags", func() error { _, err := db.Tags(ctx); return err }},
+				{"Stats", func() error { _, err := db.Stats(ctx); return err }},
+			} {
+				b.Run(bb.name, func(b *testing.B) {
+					b.ReportAllocs()
+					defer measureCPU(b)()
+					for b.Loop() {
+						if err := bb.call(); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			}
+		})
+	}
+}
