@@ -326,3 +326,32 @@ func TestLibrary_SwapWaitsForCallsInFlightThenClosesOld(t *testing.T) {
 		t.Errorf("Today after Close: err = %v, want EINTERNAL", err)
 	}
 }
+
+func TestSockets_ListenOneShotServesLikeListen(t *testing.T) {
+	log, buf := testLogger(t)
+	s := newSockets(log, nil)
+	l, err := ListenOneShot(s, "qotd", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if !strings.Contains(buf.String(), "listener=qotd addr="+l.Addr().String()) {
+		t.Errorf("log %q lacks the listening line", buf.String())
+	}
+	go func() {
+		c, err := l.Accept()
+		if err == nil {
+			c.Write([]byte("ok"))
+			c.Close()
+		}
+	}()
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	got := make([]byte, 2)
+	if _, err := c.Read(got); err != nil || string(got) != "ok" {
+		t.Errorf("read %q, %v; want ok", got, err)
+	}
+}

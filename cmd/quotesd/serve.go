@@ -27,9 +27,11 @@ package main
 //     library with the settings given (the web admin API when a token is
 //     set): the library is opened read-only unless one says so.
 //   - Log with env.Log (it carries frontend=<name>); count with env.Metrics.
-//   - e2e tests: pass every frontend's address flag explicitly (your own
-//     127.0.0.1:0, the others "") and wait for the "listening" log line of
-//     your socket name.
+//   - A protocol whose connections carry one short exchange may bind with
+//     reactor.ListenOneShot(env.Listeners, name, addr): no TCP keep-alive.
+//   - e2e tests: bind your own address to 127.0.0.1:0, turn every other
+//     frontend off with offExcept("<name>") (e2e_serve_test.go), and wait
+//     for the "listening" log line of your socket name (startServe does).
 
 import (
 	"bufio"
@@ -108,7 +110,8 @@ type serveOptions struct {
 	stateDir        string
 	config          string
 	shutdownTimeout time.Duration
-	rest            []string // arguments after the flags
+	rest            []string          // arguments after the flags
+	values          map[string]string // every flag's value, to tell what a reload changed
 }
 
 // newServeFlags returns serve's flag set, every component's flags included.
@@ -160,7 +163,7 @@ func parseServe(args []string, config *string) (*serveOptions, string, error) {
 	if err := parseFlags(fs, args); err != nil {
 		return nil, "", err
 	}
-	o.rest = fs.Args()
+	o.rest, o.values = fs.Args(), flagValues(fs)
 	if o.config == "" {
 		return o, "", nil
 	}
@@ -183,8 +186,25 @@ func parseServe(args []string, config *string) (*serveOptions, string, error) {
 	if err := parseFlags(fs, args); err != nil {
 		return nil, "", err
 	}
-	o.rest = fs.Args()
+	o.rest, o.values = fs.Args(), flagValues(fs)
 	return o, text, nil
+}
+
+func flagValues(fs *flag.FlagSet) map[string]string {
+	m := map[string]string{}
+	fs.VisitAll(func(f *flag.Flag) { m[f.Name] = f.Value.String() })
+	return m
+}
+
+// restartOnly reports whether the setting name takes effect only at a
+// restart: the sockets (every --*-addr) and how serve itself is set up.
+// Other settings are applied by their component's reload, if it has one.
+func restartOnly(name string) bool {
+	switch name {
+	case "log-format", "state-dir", "shutdown-timeout", "config":
+		return true
+	}
+	return strings.HasSuffix(name, "-addr")
 }
 
 // applyConfig sets flags from the lines of a settings file: "name = value",
@@ -236,23 +256,23 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, *slog.LevelVar,
 	return nil, nil, usagef("invalid --log-format %q: want text or json", format)
 }
 
-// openLibrary opens the library file. It is opened read-only unless a
-// component needs to write: the default --db is the quotes.db shipped in
+// openServeLibrary opens the library file for serve: read-only unless a
+// component needs to write. The default --db is the quotes.db shipped in
 // the repository, and `quotesd serve` on a fresh clone must not modify a
 // tracked file (SQLite would at least rewrite its header and leave -wal and
 // -shm files beside it). An operator who enables writes (the web admin
 // token) is expected to point --db at their own copy (`quotesd init`).
-func openLibrary(path string, write bool) (*sqlite.DB, error) {
+func openServeLibrary(path string, write bool) (*sqlite.DB, error) {
 	if write {
 		return sqlite.Open(path)
 	}
 	return sqlite.Open(path, sqlite.ReadOnly())
 }
 
-// exitNow ends the process at a second SIGINT/SIGTERM; tests replace it.
+// exitNow ends the process at a second SIGINT/SIGTERM.
 var exitNow = os.Exit
 
-// signals is where serve learns of signals; tests replace it.
+// notifySignals is where serve learns of signals.
 var notifySignals = func(c chan<- os.Signal) (stop func()) {
 	signal.Notify(c, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	return func() { signal.Stop(c) }
@@ -260,6 +280,11 @@ var notifySignals = func(c chan<- os.Signal) (stop func()) {
 
 // runServe is the serve subcommand.
 func runServe(ctx context.Context, g *globals, args []string) error {
+	// Catch signals from the start: SIGHUP's default action would end the
+	// process if it came while the listeners are being bound.
+	sigs := make(chan os.Signal, 4)
+	stopSignals := notifySignals(sigs)
+	defer stopSignals()
 	o, configText, err := parseServe(args, nil)
 	if err != nil {
 		return err
@@ -284,7 +309,7 @@ func runServe(ctx context.Context, g *globals, args []string) error {
 			writable = true
 		}
 	}
-	db, err := openLibrary(g.DB, writable)
+	db, err := openServeLibrary(g.DB, writable)
 	if err != nil {
 		return fmt.Errorf("opening the library: %w", err)
 	}
@@ -304,7 +329,7 @@ func runServe(ctx context.Context, g *globals, args []string) error {
 	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	sockets := reactor.NewSockets(log)
 	sup := &reactor.Supervisor{Log: log, ShutdownTimeout: o.shutdownTimeout}
-	var envs []*serveEnv
+	var configured []configuredComponent
 	var started []string
 	for _, c := range sortedComponents() {
 		env := &serveEnv{
@@ -316,7 +341,7 @@ func runServe(ctx context.Context, g *globals, args []string) error {
 			Metrics:   metrics,
 			Writable:  writable,
 		}
-		envs = append(envs, env)
+		configured = append(configured, configuredComponent{c, env})
 		svcs, err := c.start(env)
 		if err != nil {
 			sockets.CloseUnused()
@@ -346,13 +371,10 @@ func runServe(ctx context.Context, g *globals, args []string) error {
 	parent := ctx
 	ctx, cancel := context.WithCancel(context.WithoutCancel(parent))
 	defer cancel()
-	sigs := make(chan os.Signal, 4)
-	stopSignals := notifySignals(sigs)
-	defer stopSignals()
 	sdNotify(log, daemon.SdNotifyReady)
 	log.Info("ready", "frontends", strings.Join(started, ","))
 
-	r := &reloader{g: g, args: args, log: log, level: level, lib: lib, writable: writable, configText: configText, envs: envs}
+	r := &reloader{g: g, args: args, log: log, level: level, lib: lib, writable: writable, configText: configText, values: o.values, components: configured}
 	served := make(chan struct{})
 	defer close(served)
 	go r.signalLoop(parent, cancel, sigs, served, o.shutdownTimeout)
@@ -367,10 +389,11 @@ func runServe(ctx context.Context, g *globals, args []string) error {
 // drains; a second signal exits at once.
 func (r *reloader) signalLoop(parent context.Context, cancel context.CancelFunc, sigs <-chan os.Signal, served <-chan struct{}, timeout time.Duration) {
 	done := parent.Done()
-	stops := 0
-	stopping := func() {
-		if done != nil {
-			done = nil
+	stopping, signals := false, 0
+	stop := func() {
+		if !stopping {
+			stopping = true
+			done = nil // seen: stop selecting on it
 			sdNotify(r.log, daemon.SdNotifyStopping)
 			cancel()
 		}
@@ -381,23 +404,23 @@ func (r *reloader) signalLoop(parent context.Context, cancel context.CancelFunc,
 			return
 		case <-done:
 			r.log.Info("shutting down: no new connections; finishing those in flight", "timeout", timeout)
-			stopping()
+			stop()
 		case sig := <-sigs:
 			if sig == syscall.SIGHUP {
-				if done != nil {
+				if !stopping {
 					r.reload()
 				}
 				continue
 			}
-			if stops++; stops > 1 {
+			if signals++; signals > 1 {
 				r.log.Warn("second signal: exiting at once", "signal", sig.String())
 				exitNow(1)
 				return
 			}
-			if done != nil {
+			if !stopping {
 				r.log.Info("shutting down: no new connections; finishing those in flight", "signal", sig.String(), "timeout", timeout)
 			}
-			stopping()
+			stop()
 		}
 	}
 }
@@ -419,8 +442,15 @@ type reloader struct {
 	level      *slog.LevelVar
 	lib        *reactor.Library
 	writable   bool
-	configText string // of the last good parse
-	envs       []*serveEnv
+	configText string            // of the last good parse
+	values     map[string]string // the settings in force (restart-only ones as at start)
+	components []configuredComponent
+}
+
+// configuredComponent is a component with the env its start was given.
+type configuredComponent struct {
+	component
+	env *serveEnv
 }
 
 func (r *reloader) reload() {
@@ -436,6 +466,11 @@ func (r *reloader) reload() {
 		}
 	} else {
 		r.configText = text
+		for name, v := range o.values {
+			if old := r.values[name]; old != v && restartOnly(name) {
+				r.log.Warn("reload: this setting changes only at a restart", "setting", name, "in_force", old, "new", v)
+			}
+		}
 		var lv slog.LevelVar
 		if err := lv.UnmarshalText([]byte(o.logLevel)); err != nil {
 			r.log.Error("reload: invalid log level; keeping the current one", "level", o.logLevel)
@@ -443,17 +478,16 @@ func (r *reloader) reload() {
 			r.level.Set(lv.Level())
 		}
 	}
-	if db, err := openLibrary(r.g.DB, r.writable); err != nil {
+	if db, err := openServeLibrary(r.g.DB, r.writable); err != nil {
 		r.log.Error("reload: cannot reopen the library; keeping the open one", "db", r.g.DB, "err", err)
 	} else if err := r.lib.Swap(db, db); err != nil {
 		r.log.Warn("reload: closing the previous library", "err", err)
 	}
-	sorted := sortedComponents()
-	for i, c := range sorted {
+	for _, c := range r.components {
 		if c.reload == nil {
 			continue
 		}
-		if err := c.reload(r.envs[i]); err != nil {
+		if err := c.reload(c.env); err != nil {
 			r.log.Error("reload failed", "frontend", c.name, "err", err)
 		}
 	}

@@ -74,7 +74,7 @@ func qotdStart(env *serveEnv) ([]reactor.Service, error) {
 	env.Data = srv
 	var svcs []reactor.Service
 	if f.addr != "" {
-		ln, err := env.Listeners.Listen("qotd", f.addr)
+		ln, err := reactor.ListenOneShot(env.Listeners, "qotd", f.addr)
 		if err != nil {
 			return nil, err
 		}

@@ -18,6 +18,7 @@ import (
 
 	"quotesd/quoter"
 	"quotesd/quoter/quotertest"
+	"quotesd/reactor"
 )
 
 // logBuffer collects log output safely from many goroutines.
@@ -52,7 +53,6 @@ func newTestServer(t *testing.T, q quoter.Quoter, cfg Config) (*Server, *logBuff
 	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	cal := &quoter.Calendar{Location: time.UTC, Now: func() time.Time { return fixedDay }}
 	s := NewServer(q, cal, log, prometheus.NewRegistry(), cfg)
-	s.Linger = 200 * time.Millisecond
 	return s, &buf
 }
 
@@ -309,13 +309,13 @@ func TestQOTD_MaxConnsClosesExcessWithoutReply(t *testing.T) {
 }
 
 func TestQOTD_ConnRateLimitsEachAddress(t *testing.T) {
-	s, _ := newTestServer(t, nil, Config{ConnRate: 1})
+	s, _ := newTestServer(t, nil, Config{ConnRate: 0.1})
 	addr := serveTCP(t, s, "127.0.0.1:0")
 	if got := fetch(t, addr, ""); len(got) == 0 {
 		t.Fatal("first connection: no reply")
 	}
 	if got := fetch(t, addr, ""); len(got) != 0 {
-		t.Errorf("second connection within the second: got %q, want no reply", got)
+		t.Errorf("second connection within 10s at 1 per 10s: got %q, want no reply", got)
 	}
 	if n := counter(t, s.metrics.rejected, "tcp", reasonRate); n != 1 {
 		t.Errorf("rate rejections counted = %v, want 1", n)
@@ -493,5 +493,153 @@ func TestQOTD_SetConfigAppliesLive(t *testing.T) {
 	s.SetConfig(Config{ASCII: true})
 	if got := string(fetch(t, addr, "")); !strings.Contains(got, `"curly"`) {
 		t.Errorf("after SetConfig(ASCII): reply %q, want ASCII quotes", got)
+	}
+}
+
+// panicQuoter panics on every call, as a bug in the library would.
+type panicQuoter struct{ quoter.Quoter }
+
+func (panicQuoter) Today(context.Context, quoter.Date, quoter.Filter) (*quoter.Quote, error) {
+	panic("bug in the library")
+}
+
+func TestQOTD_PanicInOneConnectionIsLoggedWithStackAndServingGoesOn(t *testing.T) {
+	s, log := newTestServer(t, panicQuoter{}, Config{})
+	addr := serveTCP(t, s, "127.0.0.1:0")
+	for i := 0; i < 2; i++ {
+		if got := fetch(t, addr, ""); len(got) != 0 {
+			t.Errorf("connection %d: got %q, want it closed without a reply", i, got)
+		}
+	}
+	out := log.String()
+	if strings.Count(out, "panic while serving a connection") != 2 || !strings.Contains(out, "bug in the library") || !strings.Contains(out, "stack=") {
+		t.Errorf("log %q does not report both panics with their stack", out)
+	}
+	if n := counter(t, s.metrics.errors, "tcp"); n != 2 {
+		t.Errorf("errors counted = %v, want 2", n)
+	}
+}
+
+// flakyListener fails its first Accept calls with a temporary error, as
+// accept(2) does when the process is out of file descriptors.
+type flakyListener struct {
+	net.Listener
+	failures int
+}
+
+type tempError struct{}
+
+func (tempError) Error() string   { return "accept: too many open files" }
+func (tempError) Timeout() bool   { return false }
+func (tempError) Temporary() bool { return true }
+
+func (l *flakyListener) Accept() (net.Conn, error) {
+	if l.failures > 0 {
+		l.failures--
+		return nil, tempError{}
+	}
+	return l.Listener.Accept()
+}
+
+func TestQOTD_AcceptRetriesTemporaryErrors(t *testing.T) {
+	s, log := newTestServer(t, nil, Config{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.TCP(&flakyListener{Listener: ln, failures: 3}).Serve(ctx) }()
+	if got := fetch(t, ln.Addr().String(), ""); len(got) == 0 {
+		t.Error("no reply after the accept errors")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Serve = %v, want nil", err)
+	}
+	if n := strings.Count(log.String(), "accept failed; retrying"); n != 3 {
+		t.Errorf("logged %d accept retries, want 3", n)
+	}
+}
+
+func TestQOTD_DailyReplyFollowsChangesToTheLibrary(t *testing.T) {
+	lib := quotertest.NewLibrary(t)
+	s, _ := newTestServer(t, lib, Config{})
+	ctx := context.Background()
+	before, err := s.Reply(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := lib.Today(ctx, quoter.DateOf(fixedDay), quoter.Filter{MaxLen: MaxReply - 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lib.Delete(ctx, q.ID); err != nil { // today's quote is gone
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		after, err := s.Reply(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(after, before) {
+			if want := wantTodayFitting(t, lib); !bytes.Equal(after, want) {
+				t.Errorf("after the change: reply = %q, want %q", after, want)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the reply still shows a deleted quote 10s later")
+		}
+	}
+}
+
+// wantTodayFitting is today's quote as the length filter picks it.
+func wantTodayFitting(t *testing.T, q quoter.Quoter) []byte {
+	t.Helper()
+	b, _, err := fitting(context.Background(), func(ctx context.Context, f quoter.Filter) (*quoter.Quote, error) {
+		return q.Today(ctx, quoter.DateOf(fixedDay), f)
+	}, false, MaxReply)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestQOTD_EmptyLibraryClosesWithoutReplyAndLogsOnce(t *testing.T) {
+	lib := quotertest.NewLibrary(t, quoter.Quote{Text: "Soon gone.", Author: "Anon", Lang: "en"})
+	q, err := lib.Today(context.Background(), quoter.DateOf(fixedDay), quoter.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lib.Delete(context.Background(), q.ID); err != nil {
+		t.Fatal(err)
+	}
+	s, log := newTestServer(t, lib, Config{})
+	addr := serveTCP(t, s, "127.0.0.1:0")
+	for i := 0; i < 5; i++ {
+		if got := fetch(t, addr, ""); len(got) != 0 {
+			t.Errorf("empty library: got %q, want no reply", got)
+		}
+	}
+	if n := strings.Count(log.String(), "no quote to send"); n != 1 {
+		t.Errorf("logged %d failures within a second, want 1:\n%s", n, log.String())
+	}
+	if n := counter(t, s.metrics.errors, "tcp"); n != 5 {
+		t.Errorf("errors counted = %v, want 5", n)
+	}
+}
+
+func TestQOTD_ReopenedLibraryIsServedAtOnce(t *testing.T) {
+	first := quotertest.NewLibrary(t, quoter.Quote{Text: "First.", Author: "One", Lang: "en"})
+	lib := reactor.NewLibrary(first, nil)
+	s, _ := newTestServer(t, lib, Config{})
+	ctx := context.Background()
+	if got, _ := s.Reply(ctx); !bytes.HasPrefix(got, []byte("First.")) {
+		t.Fatalf("reply %q, want the first library's quote", got)
+	}
+	lib.Swap(quotertest.NewLibrary(t, quoter.Quote{Text: "Second.", Author: "Two", Lang: "en"}), nil)
+	if got, _ := s.Reply(ctx); !bytes.HasPrefix(got, []byte("Second.")) {
+		t.Errorf("right after the swap: reply %q, want the new library's quote", got)
 	}
 }

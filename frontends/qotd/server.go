@@ -20,6 +20,8 @@ type Config struct {
 
 	// MaxConns caps TCP connections being answered at once; an excess
 	// connection is closed at once, without a reply. 0 means no cap.
+	// Answering takes microseconds, so the cap only bites in a flood, and
+	// then closing sheds the load for less than making clients wait would.
 	MaxConns int
 	// ConnRate, when positive, caps TCP connections per second from one IP
 	// address (burst: the rate rounded up); excess connections are closed.
@@ -37,7 +39,6 @@ const (
 	DefaultUDPRate       = 1
 	DefaultUDPGlobalRate = 100
 	DefaultWriteTimeout  = 5 * time.Second
-	DefaultLinger        = time.Second
 	// cacheTTL bounds how long the rendered quote of the day is reused. The
 	// library may change under us (the web admin API, another process), and
 	// the store itself shows such changes within about a second.
@@ -52,12 +53,8 @@ type Server struct {
 	calendar *quoter.Calendar
 	log      *slog.Logger
 
-	// WriteTimeout bounds writing one reply; Linger bounds how long a TCP
-	// connection is kept after the reply so that input the client sent is
-	// read and discarded rather than answered with a reset (which can
-	// destroy the reply in the client's receive buffer). Set before serving.
+	// WriteTimeout bounds writing one reply. Set before serving.
 	WriteTimeout time.Duration
-	Linger       time.Duration
 
 	cfg     atomic.Pointer[Config]
 	cfgGen  atomic.Uint64 // bumped by SetConfig, to invalidate the cache
@@ -65,13 +62,17 @@ type Server struct {
 	cache   atomic.Pointer[cachedReply]
 
 	metrics *metrics
+
+	lastFailLog atomic.Int64 // unix nanoseconds of the last "no quote to send"
+	failsSince  atomic.Int64 // failures not logged since then
 }
 
 // cachedReply is the wire form of the quote of the day, reused by every
 // client until the day, the config or the TTL changes.
 type cachedReply struct {
 	day     quoter.Date
-	gen     uint64
+	gen     uint64 // of the settings
+	libGen  uint64 // of the library, when it has generations
 	expires time.Time
 	b       []byte
 }
@@ -115,14 +116,17 @@ func (s *Server) Reply(ctx context.Context) ([]byte, error) {
 		})
 	}
 	day := s.calendar.Today()
-	gen := s.cfgGen.Load()
+	gen, libGen := s.cfgGen.Load(), s.libGeneration()
 	now := time.Now()
-	if c := s.cache.Load(); c != nil && c.day == day && c.gen == gen && now.Before(c.expires) {
+	fresh := func(c *cachedReply) bool {
+		return c != nil && c.day == day && c.gen == gen && c.libGen == libGen && now.Before(c.expires)
+	}
+	if c := s.cache.Load(); fresh(c) {
 		return c.b, nil
 	}
 	s.cacheMu.Lock()
 	defer s.cacheMu.Unlock()
-	if c := s.cache.Load(); c != nil && c.day == day && c.gen == gen && now.Before(c.expires) {
+	if c := s.cache.Load(); fresh(c) {
 		return c.b, nil // another connection refilled it while we waited
 	}
 	b, err := s.render(ctx, cfg, func(ctx context.Context, f quoter.Filter) (*quoter.Quote, error) {
@@ -131,8 +135,17 @@ func (s *Server) Reply(ctx context.Context) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.cache.Store(&cachedReply{day: day, gen: gen, expires: time.Now().Add(cacheTTL), b: b})
+	s.cache.Store(&cachedReply{day: day, gen: gen, libGen: libGen, expires: time.Now().Add(cacheTTL), b: b})
 	return b, nil
+}
+
+// libGeneration is the generation of the quoter when it counts them (as
+// reactor.Library does, once per reopened library), else 0.
+func (s *Server) libGeneration() uint64 {
+	if g, ok := s.quoter.(interface{ Generation() uint64 }); ok {
+		return g.Generation()
+	}
+	return 0
 }
 
 func (s *Server) render(ctx context.Context, cfg *Config, sel selector) ([]byte, error) {
@@ -144,6 +157,19 @@ func (s *Server) render(ctx context.Context, cfg *Config, sel selector) ([]byte,
 		s.log.Warn("no quote in the library fits the 512-byte QOTD limit; sent one cut on a word boundary", "mode", cfg.Mode)
 	}
 	return b, nil
+}
+
+// replyFailed logs that no reply could be made (an empty library, a
+// storage error): at most once a second, with the number of failures left
+// unlogged, so that a flood of clients cannot flood the log too.
+func (s *Server) replyFailed(err error) {
+	now := time.Now().UnixNano()
+	last := s.lastFailLog.Load()
+	if now-last < int64(time.Second) || !s.lastFailLog.CompareAndSwap(last, now) {
+		s.failsSince.Add(1)
+		return
+	}
+	s.log.Error("no quote to send", "err", err, "more_failures_unlogged", s.failsSince.Swap(0))
 }
 
 // burst is the token bucket size for a rate: the rate rounded up, at least 1.
@@ -158,18 +184,13 @@ func (s *Server) writeTimeout() time.Duration {
 	return DefaultWriteTimeout
 }
 
-func (s *Server) linger() time.Duration {
-	if s.Linger > 0 {
-		return s.Linger
-	}
-	return DefaultLinger
-}
-
 // metrics counts what the frontend did, for /metrics.
 type metrics struct {
 	served   *prometheus.CounterVec // by proto
 	rejected *prometheus.CounterVec // by proto and reason
 	errors   *prometheus.CounterVec // by proto
+
+	tcpServed, tcpErrors prometheus.Counter // resolved once: the hot path
 }
 
 // Reasons a request got no reply, as the "reason" label of
@@ -197,6 +218,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "QOTD requests that failed (library error, write error), by protocol.",
 		}, []string{"proto"}),
 	}
+	m.tcpServed = m.served.WithLabelValues("tcp")
+	m.tcpErrors = m.errors.WithLabelValues("tcp")
 	if reg != nil {
 		reg.MustRegister(m.served, m.rejected, m.errors)
 	}

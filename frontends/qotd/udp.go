@@ -62,20 +62,26 @@ func (u *UDPService) Serve(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, func() { u.pc.Close() })
 	defer stop()
 	buf := make([]byte, 2048) // the request's content is ignored
+	var delay time.Duration
 	for {
 		_, addr, err := u.pc.ReadFrom(buf)
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
 				return nil
 			}
-			if ne, ok := err.(net.Error); ok && ne.Timeout() {
-				continue
+			// ICMP errors from earlier replies can surface here; they
+			// concern one peer, not the socket. Back off all the same, so
+			// that an error that persists cannot spin.
+			delay = min(max(2*delay, time.Millisecond), time.Second)
+			u.s.log.Debug("reading a datagram failed", "err", err, "retry_in", delay)
+			select {
+			case <-time.After(delay):
+			case <-ctx.Done():
+				return nil
 			}
-			// ICMP errors from earlier replies surface here on some systems;
-			// they concern one peer, not the socket.
-			u.s.log.Debug("reading a datagram failed", "err", err)
 			continue
 		}
+		delay = 0
 		u.answer(ctx, addr)
 	}
 }
@@ -114,7 +120,7 @@ func (u *UDPService) answer(ctx context.Context, addr net.Addr) {
 	reply, err := u.s.Reply(ctx)
 	if err != nil {
 		u.s.metrics.errors.WithLabelValues("udp").Inc()
-		u.s.log.Error("no quote to send", "remote", addr.String(), "err", err)
+		u.s.replyFailed(err)
 		return
 	}
 	u.pc.SetWriteDeadline(now.Add(u.s.writeTimeout()))

@@ -85,7 +85,7 @@ func TestQOTD_UDPRepliesWithOneDatagram(t *testing.T) {
 }
 
 func TestQOTD_UDPRateCapDropsExcessSilently(t *testing.T) {
-	s, _ := newTestServer(t, nil, Config{UDPRate: 1, UDPGlobalRate: 1000})
+	s, _ := newTestServer(t, nil, Config{UDPRate: 0.1, UDPGlobalRate: 1000})
 	srv := serveUDP(t, s, "127.0.0.1:0")
 	c := udpClient(t, "127.0.0.1:0")
 	for i := 0; i < 5; i++ {
@@ -98,7 +98,7 @@ func TestQOTD_UDPRateCapDropsExcessSilently(t *testing.T) {
 		replies++
 	}
 	if replies != 1 {
-		t.Errorf("5 requests within a second at 1/s: %d replies, want 1", replies)
+		t.Errorf("5 requests at 1 per 10s: %d replies, want 1", replies)
 	}
 	if n := counter(t, s.metrics.rejected, "udp", reasonRate); n != 4 {
 		t.Errorf("rate drops counted = %v, want 4", n)
@@ -110,7 +110,7 @@ func TestQOTD_UDPRateCapDropsExcessSilently(t *testing.T) {
 }
 
 func TestQOTD_UDPGlobalCapDropsAcrossSources(t *testing.T) {
-	s, _ := newTestServer(t, nil, Config{UDPRate: 100, UDPGlobalRate: 1})
+	s, _ := newTestServer(t, nil, Config{UDPRate: 100, UDPGlobalRate: 0.1})
 	srv := serveUDP(t, s, "127.0.0.1:0")
 	replies := 0
 	for i := 0; i < 3; i++ {
@@ -119,7 +119,7 @@ func TestQOTD_UDPGlobalCapDropsAcrossSources(t *testing.T) {
 		}
 	}
 	if replies != 1 {
-		t.Errorf("3 sources within a second at a global 1/s: %d replies, want 1", replies)
+		t.Errorf("3 sources at a global 1 per 10s: %d replies, want 1", replies)
 	}
 	if n := counter(t, s.metrics.rejected, "udp", reasonGlobalRate); n != 2 {
 		t.Errorf("global drops counted = %v, want 2", n)
