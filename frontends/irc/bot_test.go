@@ -467,3 +467,17 @@ func metricValue(t *testing.T, reg *prometheus.Registry, name, label string) flo
 	}
 	return -1
 }
+
+func TestBot_LibraryFailureIsAnsweredWithSilence(t *testing.T) {
+	lib := quotertest.NewLibrary(t)
+	srv := newFakeServer(t, nil)
+	runBot(t, testConfig(srv.Addr()), lib, nil)
+	c := srv.accept()
+	c.register("quotesd", "#q")
+	if err := lib.Close(); err != nil { // every lookup now fails inside the store
+		t.Fatal(err)
+	}
+	c.send(":alice!a@host PRIVMSG #q :!quote")
+	c.send(":alice!a@host PRIVMSG #q :!quote #1")
+	c.none(300*time.Millisecond, "PRIVMSG")
+}

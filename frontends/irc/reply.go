@@ -113,8 +113,9 @@ func (s *session) quoteOfDay(channel string, day quoter.Date) []string {
 }
 
 // failure maps a library error to what the user is told: the not-found
-// text given, the library's own message for invalid input, and an apology
-// (with the details only in the log) for anything else.
+// text given, or the library's own message for invalid input. Anything
+// else is logged and answered with silence: a channel gains nothing from
+// an apology per request while storage is broken.
 func (s *session) failure(err error, notFound string) string {
 	switch quoter.ErrorCode(err) {
 	case quoter.ENOTFOUND:
@@ -123,5 +124,5 @@ func (s *session) failure(err error, notFound string) string {
 		return quoter.ErrorMessage(err)
 	}
 	s.b.log.Error("irc quote lookup failed", "err", err)
-	return "sorry, the quote library is not answering right now"
+	return ""
 }
