@@ -5,6 +5,11 @@ package main
 // second, bare IRC client.
 
 import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -124,5 +129,48 @@ func TestIRC_BadSettingsFailTheStart(t *testing.T) {
 				t.Errorf("exit %d, stderr %q; want exit 2 and a message naming %q", code, stderr, tt.want)
 			}
 		})
+	}
+}
+
+// A refused server password cannot be fixed by reconnecting: quotesd
+// stops with status 1 and says why, instead of retrying for ever.
+func TestIRC_RefusedPasswordStopsQuotesd(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		r := bufio.NewReader(c)
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			if strings.HasPrefix(line, "USER ") {
+				io.WriteString(c, ":irc.test 464 * :Password incorrect\r\nERROR :Closing link\r\n")
+				return
+			}
+		}
+	}()
+	db := writeLibrary(t, filepath.Join(t.TempDir(), "quotes.db"), shortQuotes...)
+	args := append(offExcept("irc"), "--state-dir", t.TempDir(), "--irc-server", ln.Addr().String(), "--irc-tls=false", "--irc-password", "wrong")
+	s := startServe(t, db, nil, args...)
+	select {
+	case <-s.done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("quotesd still running 30s after the server refused its password")
+	}
+	var ee *exec.ExitError
+	if !errors.As(s.err, &ee) || ee.ExitCode() != 1 {
+		t.Errorf("exit = %v, want status 1", s.err)
+	}
+	if logs := strings.Join(s.Logs(), "\n"); !strings.Contains(logs, "password refused") {
+		t.Errorf("no log line says the password was refused:\n%s", logs)
 	}
 }
