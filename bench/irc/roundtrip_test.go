@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -132,6 +133,31 @@ func BenchmarkRoundTrip_Unpaced(b *testing.B) {
 	srv := ircdtest.Start(b)
 	clients := dialClients(b, srv, 8)
 	startBot(b, srv, irc.Config{SendInterval: -1, UserCooldown: -1, ChannelCooldown: -1}, clients[0])
+	b.ResetTimer()
+	report(b, roundTrips(b, clients, "#bench", b.N, time.Second))
+}
+
+// BenchmarkRoundTrip_BareEcho is the baseline: instead of quotesd, a bare
+// client named quotesd that answers every !quote in the channel at once
+// with a fixed 200-byte line, no library, no checks. Same pace and clients
+// as Unpaced: the difference between the two is what quotesd adds.
+func BenchmarkRoundTrip_BareEcho(b *testing.B) {
+	srv := ircdtest.Start(b)
+	clients := dialClients(b, srv, 8)
+	echo := ircdtest.Dial(b, srv.Addr, "quotesd")
+	echo.Join("#bench")
+	reply := "PRIVMSG #bench :" + strings.Repeat("All work and no play makes Jack a dull boy. ", 4) + "— James Howell [#1]"
+	go func() {
+		for {
+			if _, ok := echo.Wait(time.Hour, ":!quote"); !ok {
+				return
+			}
+			if echo.Raw(reply) != nil {
+				return
+			}
+		}
+	}()
+	time.Sleep(2500 * time.Millisecond) // past ngircd's JOIN penalty, as in startBot
 	b.ResetTimer()
 	report(b, roundTrips(b, clients, "#bench", b.N, time.Second))
 }

@@ -9,5 +9,5 @@ if [ $# -ge 1 ]; then
 	QUOTESD_BENCH_DB=$(realpath "$1")
 	export QUOTESD_BENCH_DB
 fi
-go test -run '^$' -bench 'RoundTrip_Unpaced' -benchtime "${UNPACED:-150}x" ./bench/irc
+go test -run '^$' -bench 'RoundTrip_(BareEcho|Unpaced)$' -benchtime "${UNPACED:-150}x" ./bench/irc
 go test -run '^$' -bench 'RoundTrip_Production' -benchtime "${PRODUCTION:-40}x" ./bench/irc

@@ -227,6 +227,10 @@ func (c *Client) Send(format string, args ...any) {
 	}
 }
 
+// Raw writes one line and returns any error, for goroutines other than
+// the test's own (which may not call Fatal).
+func (c *Client) Raw(line string) error { return c.write(line) }
+
 func (c *Client) write(line string) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
