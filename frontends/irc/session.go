@@ -287,6 +287,11 @@ func (s *session) handle(_ *ircv4.Client, m *ircv4.Message) {
 		}
 	case "ERROR":
 		s.b.log.Warn("irc server closed the link", "reason", sanitize(m.Trailing()))
+	case "403", "405", "471", "473", "474", "475", "477":
+		// No such channel, too many, full, invite only, banned, bad key,
+		// needs a registered nick: not retried (a ban is not to be
+		// fought), but the operator must be able to see why.
+		s.b.log.Warn("irc cannot join", "channel", sanitize(m.Param(1)), "code", m.Command, "reason", sanitize(m.Trailing()))
 	}
 	// NOTICE is deliberately not handled: RFC 2812 forbids automatic
 	// replies to it, which is what keeps two bots from talking forever.
