@@ -45,7 +45,7 @@ func ParseChannels(s string) ([]Channel, error) {
 		}
 		name, key, _ := strings.Cut(f, " ")
 		key = strings.TrimSpace(key)
-		if !isChannel(name) || !validMiddle(name) || strings.ContainsRune(name, '\a') {
+		if !isChannel(name) || !validMiddle(name) {
 			return nil, fmt.Errorf("irc channel %q: want a name such as #quotes, optionally followed by a space and the key", f)
 		}
 		if key != "" && !validMiddle(key) {
