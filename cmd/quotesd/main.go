@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+
+	"quotesd/quoter"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -116,7 +118,14 @@ func fail(stderr io.Writer, err error) int {
 	if err == nil {
 		return 0
 	}
-	fmt.Fprintf(stderr, "quotesd: %v\n", err)
+	msg := err.Error()
+	// A quoter error's message is written for people; its Error() adds a
+	// "quoter:" prefix (and, for EINTERNAL, the cause) meant for logs.
+	var qe *quoter.Error
+	if errors.As(err, &qe) && qe.Code != quoter.EINTERNAL {
+		msg = strings.Replace(msg, qe.Error(), qe.Message, 1)
+	}
+	fmt.Fprintf(stderr, "quotesd: %s\n", msg)
 	var ue *usageError
 	if errors.As(err, &ue) {
 		return 2

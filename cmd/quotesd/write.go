@@ -1,0 +1,172 @@
+package main
+
+// The commands that change the library: init, add, import.
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"quotesd"
+	"quotesd/quoter"
+	"quotesd/quoter/importer"
+	"quotesd/quoter/sqlite"
+)
+
+func init() {
+	subcommands["init"] = &subcommand{summary: "create the --db file: the shipped library, or --empty", run: runInit}
+	subcommands["add"] = &subcommand{summary: "add one quote", run: runAdd}
+	subcommands["import"] = &subcommand{summary: "add quotes from fortune, CSV or JSON files", run: runImport}
+}
+
+func runInit(ctx context.Context, g *globals, args []string) error {
+	fs := newFlagSet("init [--empty]")
+	empty := fs.Bool("empty", false, "create an empty library instead of a copy of the shipped one")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("init takes no arguments; choose the file with --db")
+	}
+	if g.DB == "" {
+		return usagef("--db (or QUOTESD_DB) is empty: name the file to create, e.g. --db quotes.db")
+	}
+	if !*empty {
+		if err := writeNewFile(g.DB, quotesd.Library); err != nil {
+			return err
+		}
+		fmt.Fprintf(g.Stdout, "created %s: a copy of the shipped library\n", g.DB)
+		return nil
+	}
+	// Claim the name with an empty file first, so that an existing file is
+	// never opened, let alone changed; the store turns an empty file into
+	// an empty library.
+	if err := writeNewFile(g.DB, nil); err != nil {
+		return err
+	}
+	db, err := sqlite.Open(g.DB, sqlite.Create())
+	if err != nil {
+		os.Remove(g.DB)
+		return err
+	}
+	if err := db.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintf(g.Stdout, "created %s: an empty library\n", g.DB)
+	return nil
+}
+
+// stringsFlag is a flag that may be given more than once.
+type stringsFlag []string
+
+func (s *stringsFlag) String() string { return strings.Join(*s, ",") }
+func (s *stringsFlag) Set(v string) error {
+	*s = append(*s, v)
+	return nil
+}
+
+func runAdd(ctx context.Context, g *globals, args []string) error {
+	fs := newFlagSet("add --author A [flags] TEXT (- reads it from stdin)")
+	var q quoter.Quote
+	var tags stringsFlag
+	fs.StringVar(&q.Author, "author", "", "who said or wrote it (required)")
+	fs.StringVar(&q.Source, "source", "", "the `work` it comes from")
+	fs.IntVar(&q.Year, "year", 0, "the `year` of the work (negative for BC)")
+	fs.Var(&tags, "tag", "a `tag` (repeat for more)")
+	fs.StringVar(&q.Lang, "lang", "", "BCP 47 `language` tag (default en)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if q.Author == "" {
+		return usagef("add needs --author: write --author Anonymous when no one is known")
+	}
+	switch {
+	case fs.NArg() == 0:
+		return usagef("add needs the quote's text as an argument, or - to read it from stdin")
+	case fs.NArg() == 1 && fs.Arg(0) == "-":
+		b, err := io.ReadAll(io.LimitReader(g.Stdin, quoter.MaxTextLen*4))
+		if err != nil {
+			return fmt.Errorf("reading the quote from stdin: %w", err)
+		}
+		q.Text = string(b)
+	default:
+		q.Text = strings.Join(fs.Args(), " ")
+	}
+	q.Tags = tags
+	quoter.Normalize(&q)
+	if err := q.Validate(); err != nil {
+		return err
+	}
+	db, err := openLibrary(g, false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.Add(ctx, &q); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(g.Stdout, "added quote %d to %s\n", q.ID, g.DB)
+	return err
+}
+
+func runImport(ctx context.Context, g *globals, args []string) error {
+	fs := newFlagSet("import [--format fortune|csv|json] FILE... (- is stdin)")
+	format := fs.String("format", "", "input `format`: fortune, csv or json (default: guessed from each file's name and content)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	f, err := importer.ParseFormat(*format)
+	if err != nil {
+		return usagef("--format: %s", quoter.ErrorMessage(err))
+	}
+	if fs.NArg() == 0 {
+		return usagef("import needs one or more files (- for stdin), e.g. 'quotesd import /usr/share/games/fortunes/literature'")
+	}
+	prog := newProgress(g.Stderr)
+	var qs []quoter.Quote
+	for _, name := range fs.Args() {
+		data, err := readInput(g, name)
+		if err != nil {
+			return err
+		}
+		rs, err := importer.Parse(name, data, f)
+		if err != nil {
+			return fmt.Errorf("%s\nnothing was imported", quoter.ErrorMessage(err))
+		}
+		qs = append(qs, importer.Quotes(rs)...)
+		prog.printf("read %d quotes", len(qs))
+	}
+	db, err := openLibrary(g, false)
+	if err != nil {
+		prog.done()
+		return err
+	}
+	defer db.Close()
+	res, err := db.Import(ctx, qs, func(done int) {
+		prog.printf("importing: %d of %d quotes", done, len(qs))
+	})
+	prog.done()
+	if err != nil {
+		return fmt.Errorf("%w\nnothing was imported", err)
+	}
+	_, err = fmt.Fprintf(g.Stdout, "imported %d quotes into %s (%d already there or repeated)\n", res.Added, g.DB, res.Skipped)
+	return err
+}
+
+// readInput reads a whole input file, or stdin for "-".
+func readInput(g *globals, name string) ([]byte, error) {
+	if name == "-" {
+		b, err := io.ReadAll(g.Stdin)
+		if err != nil {
+			return nil, fmt.Errorf("reading stdin: %w", err)
+		}
+		return b, nil
+	}
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read %s: %w; nothing was imported", name, unwrapPath(err))
+	}
+	return b, nil
+}

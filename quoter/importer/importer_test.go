@@ -1,0 +1,268 @@
+package importer_test
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"quotesd/quoter"
+	"quotesd/quoter/importer"
+)
+
+// brief is what a test compares: the fields a parser fills, with the line.
+type brief struct {
+	Line   int
+	Text   string
+	Author string
+	Source string
+	Year   int
+	Tags   []string
+	Lang   string
+}
+
+func briefs(rs []importer.Record) []brief {
+	out := make([]brief, len(rs))
+	for i, r := range rs {
+		q := r.Quote
+		out[i] = brief{r.Pos.Line, q.Text, q.Author, q.Source, q.Year, q.Tags, q.Lang}
+	}
+	return out
+}
+
+func mustParse(t *testing.T, name, data string, f importer.Format) []importer.Record {
+	t.Helper()
+	rs, err := importer.Parse(name, []byte(data), f)
+	if err != nil {
+		t.Fatalf("Parse(%s): %v", name, err)
+	}
+	return rs
+}
+
+// wantError checks that parsing fails with an EINVALID error whose user
+// message is exactly want.
+func wantError(t *testing.T, name, data string, f importer.Format, want string) {
+	t.Helper()
+	rs, err := importer.Parse(name, []byte(data), f)
+	if err == nil {
+		t.Fatalf("Parse(%s) = %d records, want error %q", name, len(rs), want)
+	}
+	if got := quoter.ErrorCode(err); got != quoter.EINVALID {
+		t.Errorf("error code = %q, want %q", got, quoter.EINVALID)
+	}
+	if got := quoter.ErrorMessage(err); got != want {
+		t.Errorf("error = %q, want %q", got, want)
+	}
+}
+
+func TestFortune_SplitsRecordsAndAttributions(t *testing.T) {
+	in := "\n\n" + // leading blank lines
+		"Simplify, simplify.\r\n" +
+		"\t\t-- Henry David Thoreau, \"Walden\", 1854\r\n" +
+		"%\r\n" +
+		"A day for firm decisions!!!!!  Or is it?\n" +
+		"%\n" +
+		"%\n" + // an empty record
+		"Two roads diverged in a wood, and I --\n" +
+		"I took the one less traveled by.\n" +
+		"    ― Robert Frost, The Road Not Taken (1916)\n" +
+		"%\n" +
+		"Be yourself.\n" +
+		"~ Oscar Wilde\n" +
+		"%\n" // trailing %
+	got := briefs(mustParse(t, "q.fortune", in, importer.Fortune))
+	want := []brief{
+		{3, "Simplify, simplify.", "Henry David Thoreau", "Walden", 1854, []string{}, "en"},
+		{6, "A day for firm decisions!!!!!  Or is it?", "Anonymous", "", 0, []string{}, "en"},
+		{9, "Two roads diverged in a wood, and I --\nI took the one less traveled by.", "Robert Frost", "The Road Not Taken", 1916, []string{}, "en"},
+		{13, "Be yourself.", "Oscar Wilde", "", 0, []string{}, "en"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got  %+v\nwant %+v", got, want)
+	}
+}
+
+func TestFortune_AttributionContinuesOnDeeperIndentedLines(t *testing.T) {
+	in := "It was a dark and stormy night.\n" +
+		"\t\t-- Grand Panjandrum's Special Award, 1984 Bulwer-Lytton\n" +
+		"\t\t   bad fiction contest.\n"
+	got := briefs(mustParse(t, "f", in, importer.Fortune))
+	want := []brief{{1, "It was a dark and stormy night.", "Grand Panjandrum's Special Award", "1984 Bulwer-Lytton bad fiction contest.", 0, []string{}, "en"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got  %+v\nwant %+v", got, want)
+	}
+}
+
+func TestFortune_DashLinesInsideTheTextAreText(t *testing.T) {
+	in := "A Tale of Two Cities LITE(tm)\n" +
+		"\t-- by Charles Dickens\n" +
+		"\n" +
+		"\tA lawyer who looks like a French Nobleman is executed in his place.\n" +
+		"%\n" +
+		"Here is a letter, read it at your leisure.\n" +
+		"\t\t-- Shakespeare, \"Merchant of Venice\" 5,1\n" +
+		"\t[Quoted in \"VMS Internals and Data Structures\"]\n" +
+		"%\n" +
+		"-- I mean negative capability, that is, when a man is\n" +
+		"capable of being in uncertainties.\n"
+	rs := mustParse(t, "f", in, importer.Fortune)
+	if len(rs) != 3 {
+		t.Fatalf("got %d records, want 3", len(rs))
+	}
+	for i, r := range rs {
+		if r.Quote.Author != importer.Unattributed {
+			t.Errorf("record %d: author = %q, want %q (the dash line is not the last)", i+1, r.Quote.Author, importer.Unattributed)
+		}
+	}
+	if !strings.Contains(rs[0].Quote.Text, "-- by Charles Dickens") {
+		t.Errorf("record 1 lost its inner dash line: %q", rs[0].Quote.Text)
+	}
+}
+
+func TestFortune_SplitsAttributionAtFirstCommaOutsideQuotes(t *testing.T) {
+	for _, tt := range []struct{ line, author, source string }{
+		{"-- Mark Twain", "Mark Twain", ""},
+		{"-- Mark Twain, \"The Disappearance of Literature\"", "Mark Twain", "The Disappearance of Literature"},
+		{"-- Harry Peck (Editor, \"The Bookman\"), January 1901.", "Harry Peck (Editor, \"The Bookman\")", "January 1901."},
+		{"-- Bilbo Baggins [J.R.R. Tolkien, \"The Hobbit\"]", "Bilbo Baggins [J.R.R. Tolkien, \"The Hobbit\"]", ""},
+		{"— Seneca, Letters", "Seneca", "Letters"},
+		{"--Confucius", "Confucius", ""},
+		{"-- , Anonymous work", "Anonymous", "Anonymous work"},
+		{"-- \"Mark Twain, Pudd'nhead Wilson's Calendar\"", "Mark Twain", "Pudd'nhead Wilson's Calendar"},
+		{"-- Mark Twain \"A Connecticut Yankee\"", "Mark Twain", "A Connecticut Yankee"},
+		{"-- Emily Dickinson “Hope”", "Emily Dickinson", "Hope"},
+		{"-- \"Quoted\" Person", "\"Quoted\" Person", ""},
+	} {
+		rs := mustParse(t, "f", "Words.\n"+tt.line+"\n", importer.Fortune)
+		if q := rs[0].Quote; q.Author != tt.author || q.Source != tt.source {
+			t.Errorf("%q: author, source = %q, %q; want %q, %q", tt.line, q.Author, q.Source, tt.author, tt.source)
+		}
+	}
+}
+
+func TestFortune_AppliesBackspaceOverstriking(t *testing.T) {
+	rs := mustParse(t, "f", "It's a very *__\b\bUN*lucky week.\n", importer.Fortune)
+	if got, want := rs[0].Quote.Text, "It's a very *UN*lucky week."; got != want {
+		t.Errorf("text = %q, want %q", got, want)
+	}
+}
+
+func TestFortune_RejectsBinaryJunk(t *testing.T) {
+	wantError(t, "fortunes.dat", "A quote\n%\n\x00\x00\x02\x13\xff", importer.Fortune,
+		"fortunes.dat:3: binary data (a NUL byte): this is not a text file of quotes")
+	wantError(t, "latin1", "Ok\n%\nCaf\xe9 au lait\n", importer.Fortune,
+		"latin1:3: invalid UTF-8: convert the file first, e.g. iconv -f LATIN1 -t UTF-8")
+}
+
+func TestFortune_NamesTheLineOfAnInvalidRecord(t *testing.T) {
+	long := strings.Repeat("word ", quoter.MaxTextLen/5+1)
+	wantError(t, "big", "fine\n%\n\n"+long+"\n", importer.Fortune,
+		"big:4: text is 4099 bytes, over the limit of 4096")
+	wantError(t, "ctl", "fine\n%\nbell \x07 here\n", importer.Fortune,
+		"ctl:3: text contains control characters")
+}
+
+func TestFortune_EmptyInputHasNoRecords(t *testing.T) {
+	for _, in := range []string{"", "\n\n", "%\n%\n", "\ufeff"} {
+		if rs := mustParse(t, "f", in, importer.Fortune); len(rs) != 0 {
+			t.Errorf("%q: got %d records, want none", in, len(rs))
+		}
+	}
+}
+
+func TestCSV_ReadsHeaderColumnsInAnyOrder(t *testing.T) {
+	in := "\ufeffAuthor,Text,tags,year,source,lang,extra\r\n" +
+		"Seneca,\"Luck is what happens when preparation meets opportunity.\",luck;work,65,Letters,la,1\r\n" +
+		"Sappho,\"Multi\nline\",\"love, poetry|greek\",-600,,,\r\n" +
+		"Aesop,No act of kindness is ever wasted.,,,,,\r\n"
+	got := briefs(mustParse(t, "q.csv", in, ""))
+	want := []brief{
+		{2, "Luck is what happens when preparation meets opportunity.", "Seneca", "Letters", 65, []string{"luck", "work"}, "la"},
+		{3, "Multi\nline", "Sappho", "", -600, []string{"love", "poetry", "greek"}, "en"},
+		{5, "No act of kindness is ever wasted.", "Aesop", "", 0, []string{}, "en"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got  %+v\nwant %+v", got, want)
+	}
+}
+
+func TestCSV_ErrorsNameFileAndLine(t *testing.T) {
+	for _, tt := range []struct{ name, in, want string }{
+		{"no-text.csv", "author,source\nA,B\n", "no-text.csv:1: the header has no text column: want a first row such as text,author,source,year,tags,lang"},
+		{"empty.csv", "text,author\nfine,A\n\"\",B\n", "empty.csv:3: text is empty"},
+		{"fields.csv", "text,author\nfine,A\nx,y,z\n", "fields.csv:3: wrong number of fields"},
+		{"year.csv", "text,author,year\nfine,A,1850s\n", `year.csv:2: year "1850s" is not a number (write -500 for 500 BC)`},
+		{"quote.csv", "text,author\n\"unclosed,A\n", `quote.csv:2: extraneous or missing " in quoted-field`},
+		{"tag.csv", "text,author,tags\nfine,A,Has Space;c++\n", `tag.csv:2: tag "c++": want lower-case letters, digits and dashes, at most 32 bytes`},
+	} {
+		wantError(t, tt.name, tt.in, importer.CSV, tt.want)
+	}
+}
+
+func TestJSON_ReadsOwnAndQuotableShapes(t *testing.T) {
+	in := `[
+  {"text": "Simplify, simplify.", "author": "Henry David Thoreau", "source": "Walden", "year": 1854, "tags": ["life"], "lang": "en"},
+  {"_id": "abc", "content": "Be yourself.", "author": "Oscar Wilde", "authorSlug": "oscar-wilde", "length": 12, "tags": ["Famous Quotes"]},
+  {"text": "Carpe diem.", "author": "Horace", "year": "-23", "tags": "time;latin", "language": "la", "source": null}
+]`
+	want := []brief{
+		{2, "Simplify, simplify.", "Henry David Thoreau", "Walden", 1854, []string{"life"}, "en"},
+		{3, "Be yourself.", "Oscar Wilde", "", 0, []string{"famous-quotes"}, "en"},
+		{4, "Carpe diem.", "Horace", "", -23, []string{"time", "latin"}, "la"},
+	}
+	// quotable's tags have spaces and capitals; they become the library's
+	// tag syntax.
+	got := briefs(mustParse(t, "q.json", in, ""))
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got  %+v\nwant %+v", got, want)
+	}
+}
+
+func TestJSON_ErrorsNameRecordAndLine(t *testing.T) {
+	for _, tt := range []struct{ name, in, want string }{
+		{"obj.json", `{"text": "x"}`, `obj.json:1: want a JSON array of quote objects, [{"text": ..., "author": ...}, ...]`},
+		{"empty.json", "[\n{\"text\": \"a\", \"author\": \"A\"},\n{\"text\": \" \", \"author\": \"B\"}\n]", "empty.json:3: record 2: text is empty"},
+		{"noauthor.json", `[{"text": "a"}]`, "noauthor.json:1: record 1: author is empty"},
+		{"type.json", `[{"text": 5, "author": "A"}]`, "type.json:1: record 1: text: want a string"},
+		{"tags.json", `[{"text": "t", "author": "A", "tags": [1]}]`, "tags.json:1: record 1: tags: want an array of strings"},
+		{"year.json", `[{"text": "t", "author": "A", "year": 1.5}]`, "year.json:1: record 1: year: want a whole number (-500 for 500 BC)"},
+		{"notobj.json", "[\n\"just text\"]", "notobj.json:2: record 1: want an object with text and author"},
+		{"null.json", "[null]", "null.json:1: record 1: want an object with text and author, not null"},
+		{"syntax.json", "[\n{\"text\": \"a\", \"author\": \"A\"},\n{\"text\" \"b\"}]", "syntax.json:3: record 2: invalid character '\"' after object key"},
+		{"open.json", "[{\"text\": \"a\", \"author\": \"A\"}", "open.json:1: unexpected end of file: the JSON array is not closed"},
+		{"trailing.json", "[]\n[]", "trailing.json:2: unexpected data after the array"},
+		{"utf8.json", "[{\"text\": \"caf\xe9\", \"author\": \"A\"}]", "utf8.json:1: invalid UTF-8: convert the file first, e.g. iconv -f LATIN1 -t UTF-8"},
+	} {
+		wantError(t, tt.name, tt.in, importer.JSON, tt.want)
+	}
+}
+
+func TestGuess_ByExtensionThenContent(t *testing.T) {
+	for _, tt := range []struct {
+		name, data string
+		want       importer.Format
+	}{
+		{"a.csv", "[", importer.CSV},
+		{"a.JSON", "x", importer.JSON},
+		{"a.txt", "[", importer.Fortune},
+		{"-", "  \n[{}]", importer.JSON},
+		{"-", "\ufefftext,author\nx,y", importer.CSV},
+		{"quotes", "Quote,Author\r\nx,y", importer.CSV},
+		{"fortunes", "Some words, with a comma\n%\n", importer.Fortune},
+		{"literature", "", importer.Fortune},
+	} {
+		if got := importer.Guess(tt.name, []byte(tt.data)); got != tt.want {
+			t.Errorf("Guess(%q, %q) = %q, want %q", tt.name, tt.data, got, tt.want)
+		}
+	}
+}
+
+func TestParseFormat(t *testing.T) {
+	for _, s := range []string{"", "fortune", "CSV", "json"} {
+		if _, err := importer.ParseFormat(s); err != nil {
+			t.Errorf("ParseFormat(%q): %v", s, err)
+		}
+	}
+	if _, err := importer.ParseFormat("xml"); quoter.ErrorMessage(err) != `unknown format "xml": want fortune, csv or json` {
+		t.Errorf("ParseFormat(xml) error = %v", err)
+	}
+}
