@@ -121,10 +121,10 @@ func TestE2E_SMTP_KilledWithQueuedRepliesDeliversThemOnceAfterRestart(t *testing
 	s.Kill() // kill -9 with every reply queued
 
 	sink := smtptest.NewSink(t, smtptest.Options{Addr: relay}) // the relay is back
-	s = smtpServe(t, db, state, relay)
-	ms := sink.Wait(t, n, 30*time.Second)
+	smtpServe(t, db, state, relay)
+	sink.Wait(t, n, 30*time.Second)
 	time.Sleep(time.Second) // time enough for a duplicate to arrive
-	ms = sink.Messages()
+	ms := sink.Messages()
 	seen := map[string]int{}
 	for _, m := range ms {
 		seen[strings.Join(m.To, ",")]++

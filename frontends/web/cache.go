@@ -168,13 +168,9 @@ type todayEntry struct {
 // invalidate makes the next request rebuild, after a write.
 func (m *todayMemo) invalidate() { m.gen.Add(1) }
 
-// get returns today's entry, rebuilding it when the day rolled over, the
-// library changed through this frontend, or the copy is older than todayTTL.
-func (m *todayMemo) get(ctx context.Context) (*todayEntry, error) {
-	return m.getAt(ctx, m.h.cal.Time())
-}
-
-// getAt is get at the instant now (read once per request by the caller).
+// getAt returns today's entry at the instant now (read once per request by
+// the caller), rebuilding it when the day rolled over, the library changed
+// through this frontend, or the copy is older than todayTTL.
 func (m *todayMemo) getAt(ctx context.Context, now time.Time) (*todayEntry, error) {
 	day := quoter.DateOf(now)
 	gen := m.gen.Load()

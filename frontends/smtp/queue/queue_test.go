@@ -258,9 +258,9 @@ func TestDelivery_RelayDownThenUp_AllDeliveredInArrivalOrder(t *testing.T) {
 		t.Fatalf("while the relay is down: queued %d sent %d, want %d and 0", queued, sent, n)
 	}
 	sink := smtptest.NewSink(t, smtptest.Options{Addr: addr})
-	ms := sink.Wait(t, n, 10*time.Second)
+	sink.Wait(t, n, 10*time.Second)
 	time.Sleep(200 * time.Millisecond) // room for duplicates to show up
-	ms = sink.Messages()
+	ms := sink.Messages()
 	if len(ms) != n {
 		t.Fatalf("delivered %d messages, want %d", len(ms), n)
 	}
