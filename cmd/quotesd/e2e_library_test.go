@@ -270,4 +270,3 @@ func writeToken(t *testing.T) string {
 	}
 	return p
 }
-
