@@ -7,9 +7,11 @@ package main
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -269,4 +271,50 @@ func writeToken(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// A disk that fills up during an import (simulated with a file size limit
+// on the importing process, which makes its writes fail with EFBIG the way
+// a full disk fails them with ENOSPC): the import fails clearly, and the
+// library is exactly as before and still works.
+func TestLibrary_DiskFullDuringImportLeavesTheLibraryUnchanged(t *testing.T) {
+	dir := t.TempDir()
+	db := tempLibrary(t)
+	before, _, code := runQuotesd(t, nil, "--db", db, "export")
+	if code != 0 {
+		t.Fatal("export failed")
+	}
+	st, err := os.Stat(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	b.WriteString("text,author\n")
+	for i := range 20000 {
+		fmt.Fprintf(&b, "\"Imported quote number %d, padded to take room in the library: %s\",Author %d\n", i, strings.Repeat("words ", 12), i%300)
+	}
+	csv := filepath.Join(dir, "big.csv")
+	if err := os.WriteFile(csv, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// ulimit -f counts 512-byte blocks in POSIX sh (1024 in bash): either
+	// way the limit lets the library grow a little, not by 20,000 quotes.
+	limit := strconv.FormatInt(st.Size()/512+256, 10)
+	cmd := exec.Command("/bin/sh", "-c", `ulimit -f "$1" && exec "$2" --db "$3" import "$4"`, "sh", limit, quotesdBinary(t), db, csv)
+	out, err := cmd.CombinedOutput()
+	t.Logf("import with the disk full: %s", out)
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+		t.Fatalf("import onto a full disk: %v, want exit 1; output %q", err, out)
+	}
+	if !strings.Contains(string(out), db+": no space left") || !strings.Contains(string(out), "nothing was imported") {
+		t.Errorf("import onto a full disk: %q, want a message that %s has no space left and nothing was imported", out, db)
+	}
+	wantNoCrash(t, "import", string(out))
+	after, _, _ := runQuotesd(t, nil, "--db", db, "export")
+	if after != before {
+		t.Errorf("the library changed after the failed import: %d bytes of export, want %d", len(after), len(before))
+	}
+	if _, stderr, code := runQuotesd(t, nil, "--db", db, "import", csv); code != 0 {
+		t.Errorf("import once there is room: exit %d: %s", code, stderr)
+	}
 }
