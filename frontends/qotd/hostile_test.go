@@ -318,9 +318,11 @@ func TestQOTD_UDPFloodFromOneSourceIsCappedAndOthersServed(t *testing.T) {
 	if max := 5 + int(5*elapsed) + 1; replies == 0 || replies > max {
 		t.Errorf("%d datagrams from one source in %.1fs: %d replies, want 1 to %d", flood, elapsed, replies, max)
 	}
+	// The kernel may drop part of the flood before the server reads it;
+	// what the server read beyond the bucket it dropped and counted.
 	dropped := counter(t, s.metrics.rejected, "udp", reasonRate)
-	if int(dropped)+replies > flood || dropped < float64(flood/2) {
-		t.Errorf("rate drops counted = %v with %d replies, want most of %d", dropped, replies, flood)
+	if int(dropped)+replies > flood || dropped == 0 {
+		t.Errorf("rate drops counted = %v with %d replies, want the rest of %d, at least one", dropped, replies, flood)
 	}
 	if got := udpAsk(t, udpClient(t, "127.0.0.3:0"), srv, time.Second); got == nil {
 		t.Error("another source got no reply during the flood's aftermath")
