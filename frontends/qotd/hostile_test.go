@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"sync"
 	"syscall"
@@ -235,6 +236,7 @@ func holdSlowClients(spec string) int {
 	}
 	fmt.Println("ready")
 	io.Copy(io.Discard, os.Stdin)
+	runtime.KeepAlive(conns) // else the collector may close them early
 	return 0
 }
 
