@@ -407,7 +407,7 @@ func TestServe_NotifiesSystemdReadyReloadingAndStopping(t *testing.T) {
 	if got := next(); got != "STOPPING=1" {
 		t.Errorf("at SIGTERM: %q, want STOPPING=1", got)
 	}
-	if err := s.Stop(); err != nil {
+	if err := s.Wait(30 * time.Second); err != nil {
 		t.Errorf("exit: %v, want status 0", err)
 	}
 }

@@ -262,6 +262,20 @@ func (s *server) Stop() error {
 	return s.err
 }
 
+// Wait waits up to d for the process to exit by itself (after a signal the
+// test sent) and returns its exit error; unlike Stop it sends nothing, so
+// it never turns a graceful shutdown into a second-signal exit.
+func (s *server) Wait(d time.Duration) error {
+	s.t.Helper()
+	select {
+	case <-s.done:
+		return s.err
+	case <-time.After(d):
+		s.t.Fatalf("quotesd serve still running %v after it was told to stop", d)
+		return nil
+	}
+}
+
 // Kill ends the process with SIGKILL, as a crash would.
 func (s *server) Kill() {
 	_ = s.cmd.Process.Kill()

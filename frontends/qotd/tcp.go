@@ -48,7 +48,8 @@ func (t *TCPService) Serve(ctx context.Context) error {
 			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
 				return nil
 			}
-			if ne, ok := err.(net.Error); ok && ne.Temporary() { //nolint:staticcheck // Temporary is right for accept(2): EMFILE, ECONNABORTED
+			//lint:ignore SA1019 Temporary is right for accept(2): EMFILE, ENFILE, ECONNABORTED
+			if ne, ok := err.(net.Error); ok && ne.Temporary() {
 				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
 				t.s.log.Warn("accept failed; retrying", "err", err, "in", delay)
 				select {

@@ -1,0 +1,244 @@
+// Command smtp measures the mail frontend against postfix's smtp-source
+// load generator, side by side with postfix's smtp-sink (a server that
+// accepts and discards everything: the ceiling of what smtp-source can
+// push through one machine). It reports messages accepted per second by
+// each, and replies delivered per second by quotesd to a second smtp-sink
+// acting as its relay, with the durable queue on (WAL, synchronous=FULL,
+// one fsync per group commit).
+//
+// Run it through run.sh, which fetches smtp-source and smtp-sink from
+// Debian's postfix package without installing postfix.
+package main
+
+import (
+	"context"
+	"database/sql"
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "github.com/mattn/go-sqlite3"
+
+	"quotesd/frontends/smtp/queue"
+	"quotesd/quoter/quotertest"
+	"quotesd/quoter/sqlite"
+)
+
+func main() {
+	postfix := flag.String("postfix", "", "`dir` where the postfix package is extracted (holds usr/sbin/smtp-source)")
+	quotesd := flag.String("quotesd", "", "quotesd `binary`")
+	msgs := flag.Int("m", 20000, "messages per run")
+	runs := flag.Int("runs", 5, "runs of each server, alternating (the machine may be shared: compare medians)")
+	sessions := flag.Int("s", 20, "parallel SMTP sessions")
+	reuse := flag.Bool("d", true, "send many messages per connection (smtp-source -d)")
+	logPath := flag.String("log", "", "write quotesd's log to `file` (default: discarded with the temporary directory)")
+	stateDir := flag.String("state", "", "`dir` for quotesd's queue (default: a new temporary directory on the same disk as /tmp)")
+	flag.Parse()
+	if *postfix == "" || *quotesd == "" {
+		log.Fatal("usage: smtp -postfix DIR -quotesd BINARY [-m N] [-s N]")
+	}
+	tmp, err := os.MkdirTemp("", "quotesd-bench-smtp-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(tmp)
+	if *stateDir == "" {
+		*stateDir = filepath.Join(tmp, "state")
+	}
+	if *logPath == "" {
+		*logPath = filepath.Join(tmp, "quotesd.log")
+	}
+	b := &bench{postfix: *postfix, quotesd: *quotesd, tmp: tmp, msgs: *msgs, sessions: *sessions, reuse: *reuse, logPath: *logPath}
+
+	// A library for quotesd: the test sample.
+	b.lib = filepath.Join(tmp, "quotes.db")
+	db, err := sqlite.Open(b.lib, sqlite.Create())
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, err := db.Import(context.Background(), quotertest.Sample(), nil); err != nil {
+		log.Fatal(err)
+	}
+	db.Close()
+
+	mode := "a new connection per message"
+	if b.reuse {
+		mode = "many messages per connection (-d)"
+	}
+	fmt.Printf("smtp-source: %d messages per run, %d sessions, %s; %d CPUs; runs alternate\n\n", b.msgs, b.sessions, mode, runtime.NumCPU())
+	fmt.Println("| run | smtp-sink msg/s | quotesd accepted msg/s (delivering) | replies delivered/s | ratio | quotesd accepted msg/s (relay down) | ratio |")
+	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|")
+	var sinks, accepts, delivers, ratios, queues, qratios []float64
+	for i := 1; i <= *runs; i++ {
+		// The ceiling: smtp-source straight into smtp-sink.
+		ceiling := freeAddr()
+		stop := b.sink(ceiling)
+		sinkRate := b.source(ceiling)
+		stop()
+		acc, del := b.quotesdRun(filepath.Join(*stateDir, fmt.Sprintf("run%d", i)), true)
+		q, _ := b.quotesdRun(filepath.Join(*stateDir, fmt.Sprintf("run%d-down", i)), false)
+		fmt.Printf("| %d | %.0f | %.0f | %.0f | %.2f | %.0f | %.2f |\n", i, sinkRate, acc, del, acc/sinkRate, q, q/sinkRate)
+		sinks, accepts, delivers, ratios = append(sinks, sinkRate), append(accepts, acc), append(delivers, del), append(ratios, acc/sinkRate)
+		queues, qratios = append(queues, q), append(qratios, q/sinkRate)
+	}
+	fmt.Printf("| median | %.0f | %.0f | %.0f | %.2f | %.0f | %.2f |\n", median(sinks), median(accepts), median(delivers), median(ratios), median(queues), median(qratios))
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 0
+	}
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// quotesdRun starts quotesd with a fresh queue in stateDir, relaying to a
+// fresh smtp-sink, runs smtp-source against it and returns messages
+// accepted per second and replies delivered per second (from the first
+// message sent until the relay had them all). With relayUp false nothing
+// listens at the relay address and retries are an hour apart: that
+// measures receiving and durable queueing alone.
+func (b *bench) quotesdRun(stateDir string, relayUp bool) (accepted, delivered float64) {
+	relay := freeAddr()
+	if relayUp {
+		stop := b.sink(relay)
+		defer stop()
+	}
+	addr := freeAddr()
+	logf, err := os.OpenFile(b.logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer logf.Close()
+	cmd := exec.Command(b.quotesd, "--db", b.lib, "serve", "--log-level", "warn", "--state-dir", stateDir,
+		"--smtp-addr", addr, "--smtp-domain", "localhost", "--smtp-relay", relay, "--smtp-relay-tls", "none",
+		"--smtp-reply-limit", "0", "--smtp-ip-reply-limit", "0", "--smtp-ip-rate", "0",
+		"--smtp-max-conns", "1000", "--smtp-retry-min", "1h")
+	// Turn off every other frontend, whichever this binary has; unknown
+	// variables are ignored.
+	cmd.Env = append(os.Environ(), "QUOTESD_QOTD_ADDR=", "QUOTESD_QOTD_UDP_ADDR=", "QUOTESD_WEB_ADDR=", "QUOTESD_IRC_ADDR=", "QUOTESD_IRC_SERVER=")
+	cmd.Stderr = logf
+	if err := cmd.Start(); err != nil {
+		log.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Signal(os.Interrupt)
+		cmd.Wait()
+	}()
+	waitListening(addr)
+	start := time.Now()
+	accepted = b.source(addr)
+	if !relayUp {
+		return accepted, 0
+	}
+	n, last := waitDelivered(filepath.Join(stateDir, queue.FileName), b.msgs, 5*time.Minute)
+	if n < b.msgs {
+		log.Printf("only %d of %d replies delivered", n, b.msgs)
+	}
+	return accepted, float64(n) / last.Sub(start).Seconds()
+}
+
+type bench struct {
+	postfix  string
+	quotesd  string
+	lib      string
+	logPath  string
+	tmp      string
+	msgs     int
+	sessions int
+	reuse    bool
+}
+
+func (b *bench) tool(name string, args ...string) *exec.Cmd {
+	cmd := exec.Command(filepath.Join(b.postfix, "usr/sbin", name), args...)
+	cmd.Env = append(os.Environ(), "LD_LIBRARY_PATH="+filepath.Join(b.postfix, "usr/lib/postfix"))
+	return cmd
+}
+
+// sink starts smtp-sink on addr and returns a function that stops it.
+func (b *bench) sink(addr string) func() {
+	args := []string{addr, "1024"}
+	if os.Geteuid() == 0 {
+		args = append([]string{"-u", "nobody"}, args...) // it refuses to run as root
+	}
+	cmd := b.tool("smtp-sink", args...)
+	if err := cmd.Start(); err != nil {
+		log.Fatalf("smtp-sink: %v", err)
+	}
+	waitListening(addr)
+	return func() { cmd.Process.Kill(); cmd.Wait() }
+}
+
+// source runs smtp-source against addr and returns messages per second.
+func (b *bench) source(addr string) float64 {
+	args := []string{"-s", strconv.Itoa(b.sessions), "-m", strconv.Itoa(b.msgs),
+		"-f", "bench@example.org", "-t", "quote@localhost", "-M", "client.test", "-S", "today"}
+	if b.reuse {
+		args = append([]string{"-d"}, args...)
+	}
+	cmd := b.tool("smtp-source", append(args, addr)...)
+	start := time.Now()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		log.Fatalf("smtp-source against %s: %v\n%s", addr, err, out)
+	}
+	return float64(b.msgs) / time.Since(start).Seconds()
+}
+
+func freeAddr() string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func waitListening(addr string) {
+	for i := 0; i < 500; i++ {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	log.Fatalf("nothing listens on %s", addr)
+}
+
+// waitDelivered polls the queue until n replies are sent (or timeout) and
+// returns how many were, and when the count last grew.
+func waitDelivered(path string, n int, timeout time.Duration) (int, time.Time) {
+	db, err := sql.Open("sqlite3", "file:"+path+"?mode=ro&_busy_timeout=5000")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+	deadline := time.Now().Add(timeout)
+	sent, last := 0, time.Now()
+	for time.Now().Before(deadline) {
+		var s int
+		if err := db.QueryRow(`SELECT COUNT(*) FROM messages WHERE state = 'sent'`).Scan(&s); err != nil && !strings.Contains(err.Error(), "no such table") {
+			log.Fatal(err)
+		}
+		if s > sent {
+			sent, last = s, time.Now()
+		}
+		if sent >= n {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return sent, last
+}

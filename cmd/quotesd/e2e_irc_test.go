@@ -1,0 +1,176 @@
+package main
+
+// End-to-end tests of the IRC frontend: the real quotesd binary as a bot on
+// a real IRC server no one here wrote (Debian's ngircd), talked to by a
+// second, bare IRC client.
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"quotesd/frontends/irc/ircdtest"
+	"quotesd/quoter/quotertest"
+)
+
+// startIRCBot runs `quotesd serve` with only the IRC bot, on srv, in
+// #quotes, and waits until it has joined.
+func startIRCBot(t *testing.T, srv *ircdtest.Server, extra ...string) *server {
+	t.Helper()
+	db := writeLibrary(t, filepath.Join(t.TempDir(), "quotes.db"), quotertest.Sample()...)
+	args := append(offExcept("irc"),
+		"--state-dir", t.TempDir(),
+		"--irc-server", srv.Addr,
+		"--irc-tls=false",
+		"--irc-channels", "#quotes",
+	)
+	s := startServe(t, db, nil, append(args, extra...)...)
+	s.WaitLog(30*time.Second, "joined", map[string]string{"channel": "#quotes", "frontend": "irc"})
+	return s
+}
+
+func TestIRC_AnswersQuoteAndRejoinsAfterServerRestart(t *testing.T) {
+	e2eTool(t, "ngircd")
+	srv := ircdtest.Start(t)
+	// No cooldowns: alice's second request and bob's after the restart
+	// would otherwise (rightly) be dropped, coming so soon.
+	s := startIRCBot(t, srv, "--irc-user-cooldown=0", "--irc-channel-cooldown=0")
+
+	alice := ircdtest.Dial(t, srv.Addr, "alice")
+	alice.Join("#quotes")
+	alice.Send("PRIVMSG #quotes :!quote #1")
+	if got, want := alice.Expect(10*time.Second, "PRIVMSG #quotes :"), "PRIVMSG #quotes :Brevity is the soul of wit. — William Shakespeare, Hamlet [#1]"; !strings.HasPrefix(got, ":quotesd!") || !strings.HasSuffix(got, want) {
+		t.Errorf("reply = %q, want one from quotesd ending %q", got, want)
+	}
+	alice.Send("PRIVMSG quotesd :!quote simplify")
+	if got := alice.Expect(10*time.Second, "PRIVMSG alice :"); !strings.Contains(got, "Simplify, simplify.") {
+		t.Errorf("private reply = %q, want Thoreau", got)
+	}
+
+	srv.Restart() // SIGKILL: the bot sees its connection drop
+	restarted := time.Now()
+	s.WaitLog(time.Minute, "joined", map[string]string{"channel": "#quotes", "frontend": "irc"})
+	t.Logf("the bot was back in #quotes %v after the server restart", time.Since(restarted).Round(time.Millisecond))
+	bob := ircdtest.Dial(t, srv.Addr, "bob")
+	bob.Join("#quotes")
+	if !bob.WaitMember(10*time.Second, "#quotes", "quotesd") {
+		t.Fatal("the bot logged that it joined, but the server does not list it in #quotes")
+	}
+	bob.Send("PRIVMSG #quotes :!quote")
+	bob.Expect(10*time.Second, "PRIVMSG #quotes :")
+
+	if err := s.Stop(); err != nil {
+		t.Errorf("quotesd serve exited with %v, want status 0", err)
+	}
+	if got := bob.Expect(10*time.Second, " QUIT "); !strings.HasPrefix(got, ":quotesd!") {
+		t.Errorf("on SIGTERM the bot should QUIT politely; bob saw %q", got)
+	}
+}
+
+func TestIRC_BurstOfTwentyQuotesDoesNotGetTheBotDisconnected(t *testing.T) {
+	e2eTool(t, "ngircd")
+	srv := ircdtest.Start(t)
+	// Cooldowns off so that every request the queue holds is answered:
+	// only the default send pacing keeps the bot within ngircd's limits.
+	s := startIRCBot(t, srv, "--irc-user-cooldown=0", "--irc-channel-cooldown=0")
+	alice := ircdtest.Dial(t, srv.Addr, "alice")
+	alice.Join("#quotes")
+	for i := 0; i < 20; i++ {
+		alice.Send("PRIVMSG #quotes :!quote")
+	}
+	replies := 0
+	for {
+		line, ok := alice.Wait(8*time.Second, ":quotesd!")
+		if !ok {
+			break
+		}
+		if strings.Contains(line, " QUIT ") {
+			t.Fatalf("the bot was disconnected: %s", line)
+		}
+		replies++
+	}
+	if replies < 5 {
+		t.Errorf("%d reply lines to 20 requests, want at least 5", replies)
+	}
+	alice.Send("PRIVMSG #quotes :!quote #1")
+	alice.Expect(15*time.Second, "PRIVMSG #quotes :Brevity")
+	for _, l := range s.Logs() {
+		if strings.Contains(l, `"irc disconnected"`) {
+			t.Errorf("the bot lost its connection: %s", l)
+		}
+	}
+}
+
+func TestIRC_BadSettingsFailTheStart(t *testing.T) {
+	db := writeLibrary(t, filepath.Join(t.TempDir(), "quotes.db"), shortQuotes...)
+	tests := []struct {
+		name string
+		env  []string
+		args []string
+		want string
+	}{
+		{"SASL without password", nil, []string{"--irc-sasl-user", "bot"}, "QUOTESD_IRC_SASL_PASSWORD"},
+		{"SASL without TLS", []string{"QUOTESD_IRC_SASL_PASSWORD=pw"}, []string{"--irc-tls=false", "--irc-sasl-user", "bot"}, "needs TLS"},
+		{"bad channel", nil, []string{"--irc-channels", "quotes"}, "--irc-channels"},
+		{"bad daily time", nil, []string{"--irc-daily", "9am"}, "HH:MM"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"--db", db, "serve", "--state-dir", t.TempDir()}, offExcept("irc")...)
+			args = append(args, "--irc-server", "127.0.0.1:1")
+			_, stderr, code := runQuotesd(t, tt.env, append(args, tt.args...)...)
+			if code != 2 || !strings.Contains(stderr, tt.want) {
+				t.Errorf("exit %d, stderr %q; want exit 2 and a message naming %q", code, stderr, tt.want)
+			}
+		})
+	}
+}
+
+// A refused server password cannot be fixed by reconnecting: quotesd
+// stops with status 1 and says why, instead of retrying for ever.
+func TestIRC_RefusedPasswordStopsQuotesd(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		r := bufio.NewReader(c)
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			if strings.HasPrefix(line, "USER ") {
+				io.WriteString(c, ":irc.test 464 * :Password incorrect\r\nERROR :Closing link\r\n")
+				return
+			}
+		}
+	}()
+	db := writeLibrary(t, filepath.Join(t.TempDir(), "quotes.db"), shortQuotes...)
+	args := append(offExcept("irc"), "--state-dir", t.TempDir(), "--irc-server", ln.Addr().String(), "--irc-tls=false", "--irc-password", "wrong")
+	s := startServe(t, db, nil, args...)
+	select {
+	case <-s.done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("quotesd still running 30s after the server refused its password")
+	}
+	var ee *exec.ExitError
+	if !errors.As(s.err, &ee) || ee.ExitCode() != 1 {
+		t.Errorf("exit = %v, want status 1", s.err)
+	}
+	if logs := strings.Join(s.Logs(), "\n"); !strings.Contains(logs, "password refused") {
+		t.Errorf("no log line says the password was refused:\n%s", logs)
+	}
+}

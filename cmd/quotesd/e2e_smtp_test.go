@@ -1,0 +1,196 @@
+package main
+
+// End-to-end tests of the mail frontend: the real binary, a real client no
+// one here wrote (swaks), and a go-smtp sink on loopback as the relay.
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-message/mail"
+	"github.com/emersion/go-msgauth/dkim"
+	gosmtp "github.com/emersion/go-smtp"
+
+	"quotesd/frontends/smtp/smtptest"
+	"quotesd/quoter/quotertest"
+)
+
+// smtpServe starts `quotesd serve` with only the mail frontend, on
+// 127.0.0.1:0, relaying to relay, with its queue in stateDir.
+func smtpServe(t *testing.T, db, stateDir, relay string, args ...string) *server {
+	t.Helper()
+	all := append([]string{"--smtp-addr", "127.0.0.1:0", "--state-dir", stateDir,
+		"--smtp-domain", "localhost", "--smtp-relay", relay, "--smtp-relay-tls", "none",
+		"--smtp-retry-min", "100ms", "--smtp-retry-max", "300ms"}, offExcept("smtp")...)
+	return startServe(t, db, []string{"smtp"}, append(all, args...)...)
+}
+
+func smtpLibrary(t *testing.T) string {
+	t.Helper()
+	return writeLibrary(t, filepath.Join(t.TempDir(), "quotes.db"), quotertest.Sample()...)
+}
+
+func TestE2E_SMTP_SwaksRequestGetsReplyAtRelay(t *testing.T) {
+	swaks := e2eTool(t, "swaks")
+	sink := smtptest.NewSink(t, smtptest.Options{})
+	db := tempLibrary(t) // the shipped library, by `quotesd init`
+	s := smtpServe(t, db, t.TempDir(), sink.Addr)
+	host, port, _ := strings.Cut(s.Addr("smtp"), ":")
+
+	cmd := exec.Command(swaks, "--server", host, "--port", port, "--helo", "client.test",
+		"--from", "alice@example.org", "--to", "quote@localhost",
+		"--header", "Subject: today", "--header", "Message-Id: <swaks-1@example.org>",
+		"--body", "A quote, please.", "--timeout", "30")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("swaks: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "<-  250 2.0.0") {
+		t.Errorf("swaks transcript lacks a 250 to DATA:\n%s", out)
+	}
+
+	m := sink.Wait(t, 1, 30*time.Second)[0]
+	if m.From != "" || len(m.To) != 1 || m.To[0] != "alice@example.org" {
+		t.Errorf("envelope: from <%s> to %v, want <> and [alice@example.org]", m.From, m.To)
+	}
+	mr, err := mail.CreateReader(bytes.NewReader(m.Data))
+	if err != nil {
+		t.Fatalf("parsing reply: %v\n%s", err, m.Data)
+	}
+	for k, want := range map[string]string{
+		"From": `"Quote of the Day" <quote@localhost>`, "To": "<alice@example.org>", "Subject": "Re: today",
+		"In-Reply-To": "<swaks-1@example.org>", "Auto-Submitted": "auto-replied",
+	} {
+		if got := mr.Header.Get(k); got != want {
+			t.Errorf("%s: %q, want %q", k, got, want)
+		}
+	}
+	p, err := mr.NextPart()
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(p.Body)
+	text := strings.ReplaceAll(string(body), "\r\n", "\n")
+	today, stderr, code := runQuotesd(t, nil, "--db", db, "today")
+	if code != 0 {
+		t.Fatalf("quotesd today: exit %d: %s", code, stderr)
+	}
+	if want := strings.TrimSuffix(today, "\n"); !strings.Contains(text, want) {
+		t.Errorf("reply lacks what `quotesd today` prints, %q:\n%s", want, text)
+	}
+}
+
+// sendRequest sends one request with a go-smtp client.
+func sendRequest(t *testing.T, addr, from string) {
+	t.Helper()
+	c, err := gosmtp.Dial(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	msg := fmt.Sprintf("From: %s\r\nTo: quote@localhost\r\nSubject: today\r\n\r\nhi\r\n", from)
+	if err := c.SendMail(from, []string{"quote@localhost"}, strings.NewReader(msg)); err != nil {
+		t.Fatalf("sending from %s: %v", from, err)
+	}
+}
+
+func TestE2E_SMTP_KilledWithQueuedRepliesDeliversThemOnceAfterRestart(t *testing.T) {
+	db := smtpLibrary(t)
+	state := t.TempDir()
+	relay := smtptest.FreeAddr(t) // the relay is down
+
+	s := smtpServe(t, db, state, relay)
+	const n = 5
+	for i := 1; i <= n; i++ {
+		sendRequest(t, s.Addr("smtp"), fmt.Sprintf("user%d@example.org", i))
+	}
+	s.WaitLog(30*time.Second, "smtp delivery deferred: cannot connect", nil)
+	s.Kill() // kill -9 with every reply queued
+
+	sink := smtptest.NewSink(t, smtptest.Options{Addr: relay}) // the relay is back
+	smtpServe(t, db, state, relay)
+	sink.Wait(t, n, 30*time.Second)
+	time.Sleep(time.Second) // time enough for a duplicate to arrive
+	ms := sink.Messages()
+	seen := map[string]int{}
+	for _, m := range ms {
+		seen[strings.Join(m.To, ",")]++
+	}
+	if len(ms) != n || len(seen) != n {
+		t.Errorf("after restart: %d messages to %v, want %d, one per requester", len(ms), seen, n)
+	}
+	for i := 1; i <= n; i++ {
+		if rcpt := fmt.Sprintf("user%d@example.org", i); seen[rcpt] != 1 {
+			t.Errorf("%s got %d replies, want 1", rcpt, seen[rcpt])
+		}
+	}
+}
+
+func TestE2E_SMTP_DKIMSignsRepliesWithKeyFile(t *testing.T) {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(t.TempDir(), "dkim.pem")
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sink := smtptest.NewSink(t, smtptest.Options{})
+	s := smtpServe(t, smtpLibrary(t), t.TempDir(), sink.Addr, "--smtp-dkim-key", keyFile, "--smtp-dkim-selector", "s1")
+	sendRequest(t, s.Addr("smtp"), "alice@example.org")
+	m := sink.Wait(t, 1, 30*time.Second)[0]
+	vs, err := dkim.VerifyWithOptions(bytes.NewReader(m.Data), &dkim.VerifyOptions{
+		LookupTXT: func(domain string) ([]string, error) {
+			if domain != "s1._domainkey.localhost" {
+				return nil, fmt.Errorf("unexpected TXT lookup of %s", domain)
+			}
+			return []string{"v=DKIM1; k=ed25519; p=" + base64.StdEncoding.EncodeToString(pub)}, nil
+		},
+	})
+	if err != nil || len(vs) != 1 || vs[0].Err != nil {
+		t.Fatalf("DKIM verification: %v %+v\n%s", err, vs, m.Data)
+	}
+}
+
+func TestE2E_SMTP_BadSettingsFailTheStart(t *testing.T) {
+	db := smtpLibrary(t)
+	base := append([]string{"--db", db, "serve", "--smtp-addr", "127.0.0.1:0", "--state-dir", t.TempDir()}, offExcept("smtp")...)
+	tests := []struct {
+		name string
+		env  []string
+		args []string
+		code int
+		want string
+	}{
+		{"RelayTLSMode", nil, []string{"--smtp-relay", "127.0.0.1:1", "--smtp-relay-tls", "sometimes"}, 2, "--smtp-relay-tls"},
+		{"RelayUserWithoutPassword", []string{"QUOTESD_SMTP_RELAY_PASSWORD="}, []string{"--smtp-relay", "127.0.0.1:1", "--smtp-relay-user", "q"}, 2, "no password"},
+		{"EmptyDomain", nil, []string{"--smtp-domain", " , "}, 2, "--smtp-domain"},
+		{"LocalPartWithAt", nil, []string{"--smtp-local-part", "a@b"}, 2, "--smtp-local-part"},
+		{"MissingDKIMKey", nil, []string{"--smtp-dkim-key", "/nonexistent/key.pem"}, 1, "--smtp-dkim-key"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, stderr, code := runQuotesd(t, tt.env, append(slices.Clone(base), tt.args...)...)
+			if code != tt.code || !strings.Contains(stderr, tt.want) {
+				t.Errorf("exit %d, stderr %q; want exit %d mentioning %q", code, stderr, tt.code, tt.want)
+			}
+		})
+	}
+}

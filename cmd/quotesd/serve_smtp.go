@@ -1,0 +1,226 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	smtpfe "quotesd/frontends/smtp"
+	"quotesd/frontends/smtp/queue"
+	"quotesd/reactor"
+)
+
+// smtpFlags are the --smtp-* flags (see the contract at the top of serve.go).
+var smtpFlags struct {
+	addr           string
+	localPart      string
+	domains        string
+	hostname       string
+	replyLimit     int
+	ipReplyLimit   int
+	ipRate         float64
+	ipBurst        int
+	maxSize        int64
+	maxRecipients  int
+	maxLine        int
+	readTimeout    time.Duration
+	writeTimeout   time.Duration
+	maxConns       int
+	relay          string
+	relayTLS       string
+	relayUser      string
+	relayPassFile  string
+	maxAge         time.Duration
+	retryMin       time.Duration
+	retryMax       time.Duration
+	concurrency    int
+	deliverTimeout time.Duration
+	dkimKey        string
+	dkimSelector   string
+	dkimDomain     string
+}
+
+// smtpPasswordEnv holds the relay password, so that it appears neither on
+// command lines (ps) nor in the settings file.
+const smtpPasswordEnv = "QUOTESD_SMTP_RELAY_PASSWORD"
+
+func init() {
+	components = append(components, component{
+		name:  "smtp",
+		flags: smtpRegister,
+		start: smtpStart,
+	})
+}
+
+func smtpRegister(fs *flag.FlagSet) {
+	f := &smtpFlags
+	fs.StringVar(&f.addr, "smtp-addr", ":2525", "mail frontend: `address` to listen on for SMTP (systemd socket name: smtp); empty disables")
+	fs.StringVar(&f.localPart, "smtp-local-part", "quote", "the `local part` mail is accepted for, at each --smtp-domain; local+command@ subaddresses select commands")
+	fs.StringVar(&f.domains, "smtp-domain", defaultSMTPDomains(), "comma-separated `domains` mail is accepted for: this host's name (from the system, not DNS) and localhost by default")
+	fs.StringVar(&f.hostname, "smtp-hostname", "", "`name` in the SMTP greeting and in EHLO when delivering (default: the first --smtp-domain)")
+	fs.IntVar(&f.replyLimit, "smtp-reply-limit", 3, "most replies per recipient address per day (UTC); 0 for no cap")
+	fs.IntVar(&f.ipReplyLimit, "smtp-ip-reply-limit", 50, "most replies caused by one client IP per day (UTC); 0 for no cap")
+	fs.Float64Var(&f.ipRate, "smtp-ip-rate", 30, "most messages per minute from one client IP (450 past it); 0 for no limit")
+	fs.IntVar(&f.ipBurst, "smtp-ip-burst", 10, "messages one client IP may send at once before --smtp-ip-rate applies")
+	fs.Int64Var(&f.maxSize, "smtp-max-size", 64<<10, "largest message accepted, in `bytes` (552 past it): a request is a short mail")
+	fs.IntVar(&f.maxRecipients, "smtp-max-recipients", 10, "most recipients per message")
+	fs.IntVar(&f.maxLine, "smtp-max-line-length", 2000, "longest command or message line, in bytes")
+	fs.DurationVar(&f.readTimeout, "smtp-read-timeout", time.Minute, "how long the server waits for a client's next command or data")
+	fs.DurationVar(&f.writeTimeout, "smtp-write-timeout", time.Minute, "how long writing one reply to a client may take")
+	fs.IntVar(&f.maxConns, "smtp-max-conns", 100, "most SMTP connections at once; more get 421")
+	fs.StringVar(&f.relay, "smtp-relay", "", "deliver replies through this relay `host:port`; empty delivers to the recipients' MX hosts")
+	fs.StringVar(&f.relayTLS, "smtp-relay-tls", queue.TLSStartTLS, "TLS to the relay: none, starttls (required and verified) or tls (implicit, port 465)")
+	fs.StringVar(&f.relayUser, "smtp-relay-user", "", "AUTH PLAIN `user` at the relay; the password comes from "+smtpPasswordEnv+" or --smtp-relay-password-file")
+	fs.StringVar(&f.relayPassFile, "smtp-relay-password-file", "", "`file` holding the relay password (trailing newline ignored)")
+	fs.DurationVar(&f.maxAge, "smtp-max-age", 48*time.Hour, "how long a reply may wait for delivery before it is dropped")
+	fs.DurationVar(&f.retryMin, "smtp-retry-min", time.Minute, "wait before the first retry of a failed delivery; it doubles, with jitter, up to --smtp-retry-max")
+	fs.DurationVar(&f.retryMax, "smtp-retry-max", time.Hour, "longest wait between delivery attempts")
+	fs.IntVar(&f.concurrency, "smtp-delivery-concurrency", 4, "most destinations (relay or recipient domains) delivered to at once")
+	fs.DurationVar(&f.deliverTimeout, "smtp-delivery-timeout", 2*time.Minute, "bound on connecting and on each SMTP command when delivering")
+	fs.StringVar(&f.dkimKey, "smtp-dkim-key", "", "PEM `file` of a private key (RSA or Ed25519) to DKIM-sign replies with; empty: no signing")
+	fs.StringVar(&f.dkimSelector, "smtp-dkim-selector", "quotesd", "DKIM `selector`: the key's TXT record is <selector>._domainkey.<domain>")
+	fs.StringVar(&f.dkimDomain, "smtp-dkim-domain", "", "DKIM signing `domain` (d=); default the domain of each reply's From address")
+}
+
+// defaultSMTPDomains is this host's name and localhost. The name comes from
+// os.Hostname, never from DNS: quotesd resolves nothing at start.
+func defaultSMTPDomains() string {
+	ds := []string{}
+	if h, err := os.Hostname(); err == nil && h != "" && h != "localhost" {
+		ds = append(ds, strings.ToLower(h))
+	}
+	return strings.Join(append(ds, "localhost"), ",")
+}
+
+// smtpDomains parses --smtp-domain.
+func smtpDomains(s string) ([]string, error) {
+	var ds []string
+	for _, d := range strings.Split(s, ",") {
+		d = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(d)), ".")
+		if d == "" {
+			continue
+		}
+		if strings.ContainsAny(d, "@ <>\"") {
+			return nil, usagef("invalid --smtp-domain %q: want domain names separated by commas", d)
+		}
+		if !slices.Contains(ds, d) {
+			ds = append(ds, d)
+		}
+	}
+	if len(ds) == 0 {
+		return nil, usagef("--smtp-domain is empty: name at least one domain to accept mail for")
+	}
+	return ds, nil
+}
+
+// smtpRelay builds the relay settings, or nil for direct delivery.
+func smtpRelay() (*queue.Relay, error) {
+	f := &smtpFlags
+	if f.relay == "" {
+		return nil, nil
+	}
+	switch f.relayTLS {
+	case queue.TLSNone, queue.TLSStartTLS, queue.TLSImplicit:
+	default:
+		return nil, usagef("invalid --smtp-relay-tls %q: want none, starttls or tls", f.relayTLS)
+	}
+	r := &queue.Relay{Addr: f.relay, TLS: f.relayTLS, Username: f.relayUser}
+	if f.relayUser != "" {
+		r.Password = os.Getenv(smtpPasswordEnv)
+		if f.relayPassFile != "" {
+			b, err := os.ReadFile(f.relayPassFile)
+			if err != nil {
+				return nil, fmt.Errorf("reading --smtp-relay-password-file: %w", err)
+			}
+			r.Password = strings.TrimRight(string(b), "\r\n")
+		}
+		if r.Password == "" {
+			return nil, usagef("--smtp-relay-user is set but no password: set %s or --smtp-relay-password-file", smtpPasswordEnv)
+		}
+	}
+	return r, nil
+}
+
+func smtpStart(env *serveEnv) ([]reactor.Service, error) {
+	f := &smtpFlags
+	if f.addr == "" {
+		return nil, nil
+	}
+	if f.localPart == "" || strings.ContainsAny(f.localPart, "@+ <>\"") {
+		return nil, usagef("invalid --smtp-local-part %q: want a plain local part such as quote", f.localPart)
+	}
+	domains, err := smtpDomains(f.domains)
+	if err != nil {
+		return nil, err
+	}
+	hostname := f.hostname
+	if hostname == "" {
+		hostname = domains[0]
+	}
+	relay, err := smtpRelay()
+	if err != nil {
+		return nil, err
+	}
+	composer := &smtpfe.Composer{Quoter: env.Quoter, Calendar: env.Calendar, LocalPart: f.localPart}
+	if f.dkimKey != "" {
+		b, err := os.ReadFile(f.dkimKey)
+		if err != nil {
+			return nil, fmt.Errorf("reading --smtp-dkim-key: %w", err)
+		}
+		key, err := smtpfe.ParseDKIMKey(b)
+		if err != nil {
+			return nil, fmt.Errorf("--smtp-dkim-key %s: %w", f.dkimKey, err)
+		}
+		if f.dkimSelector == "" {
+			return nil, usagef("--smtp-dkim-selector is empty but --smtp-dkim-key is set")
+		}
+		composer.DKIM = &smtpfe.DKIM{Signer: key, Selector: f.dkimSelector, Domain: f.dkimDomain}
+	}
+
+	q, err := queue.Open(env.StateDir, queue.WithLimits(queue.Limits{PerRecipient: f.replyLimit, PerIP: f.ipReplyLimit}))
+	if err != nil {
+		return nil, err
+	}
+	ln, err := env.Listeners.Listen("smtp", f.addr)
+	if err != nil {
+		return nil, errors.Join(err, q.Close())
+	}
+	cfg := smtpfe.Config{
+		Addresses:       smtpfe.Addresses{LocalPart: f.localPart, Domains: domains},
+		Hostname:        hostname,
+		MaxMessageBytes: f.maxSize,
+		MaxRecipients:   f.maxRecipients,
+		MaxLineLength:   f.maxLine,
+		ReadTimeout:     f.readTimeout,
+		WriteTimeout:    f.writeTimeout,
+		MaxConns:        f.maxConns,
+		IPRate:          rate.Limit(f.ipRate / 60),
+		IPBurst:         f.ipBurst,
+		Log:             env.Log,
+	}
+	srv := smtpfe.New(ln, cfg, composer, q, env.Metrics)
+	delivery := queue.NewDelivery(q, queue.Config{
+		Relay:       relay,
+		HeloName:    hostname,
+		Concurrency: f.concurrency,
+		MaxAge:      f.maxAge,
+		MinBackoff:  f.retryMin,
+		MaxBackoff:  f.retryMax,
+		Timeout:     f.deliverTimeout,
+		Log:         env.Log,
+		Metrics:     queue.NewMetrics(env.Metrics),
+	})
+	how := "mx"
+	if relay != nil {
+		how = "relay " + relay.Addr + " (" + relay.TLS + ")"
+	}
+	env.Log.Info("mail frontend configured", "addresses", f.localPart+"@{"+strings.Join(domains, ",")+"}",
+		"queue", q.Path(), "delivery", how, "dkim", composer.DKIM != nil)
+	return []reactor.Service{srv, delivery}, nil
+}

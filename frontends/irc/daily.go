@@ -1,0 +1,147 @@
+package irc
+
+import (
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"quotesd/quoter"
+)
+
+// daily remembers, per channel, the last day whose quote was posted there,
+// so that the daily post happens once per day whatever the connection does:
+// a session that comes up after the posting time catches up, and one that
+// comes up again the same day does not repeat it. With a state file the
+// memory also survives restarts; without one, a process that starts after
+// the day's posting time counts the day as done (a restart must not post a
+// second time).
+type daily struct {
+	hour, minute int
+	cal          *quoter.Calendar
+	file         string
+	log          *slog.Logger
+
+	mu   sync.Mutex
+	last map[string]quoter.Date // channel (lower case) -> day last posted
+}
+
+func newDaily(clock, file string, channels []Channel, cal *quoter.Calendar, log *slog.Logger) (*daily, error) {
+	h, m, err := parseClock(clock)
+	if err != nil {
+		return nil, err
+	}
+	d := &daily{hour: h, minute: m, cal: cal, file: file, log: log, last: make(map[string]quoter.Date)}
+	loaded := false
+	if file != "" {
+		loaded, err = d.load()
+		if err != nil {
+			return nil, err
+		}
+	}
+	if !loaded {
+		today := cal.Today()
+		if !cal.Time().Before(d.at(today)) {
+			for _, c := range channels {
+				d.last[strings.ToLower(c.Name)] = today
+			}
+		}
+	}
+	return d, nil
+}
+
+// at returns the posting instant of day in the calendar's zone.
+func (d *daily) at(day quoter.Date) time.Time {
+	return time.Date(day.Year, day.Month, day.Day, d.hour, d.minute, 0, 0, d.cal.Zone())
+}
+
+// due reports whether channel still needs today's post, and which day that is.
+func (d *daily) due(channel string) (quoter.Date, bool) {
+	today := d.cal.Today()
+	if d.cal.Time().Before(d.at(today)) {
+		return today, false
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	last, ok := d.last[strings.ToLower(channel)]
+	return today, !ok || last.Before(today)
+}
+
+// done records that channel got day's post.
+func (d *daily) done(channel string, day quoter.Date) {
+	d.mu.Lock()
+	d.last[strings.ToLower(channel)] = day
+	d.mu.Unlock()
+	if d.file != "" {
+		if err := d.save(); err != nil {
+			d.log.Error("irc daily state not saved", "file", d.file, "err", err)
+		}
+	}
+}
+
+// next returns when a post will next be due: today's posting time, or
+// tomorrow's once that has passed.
+func (d *daily) next() time.Time {
+	today := d.cal.Today()
+	if t := d.at(today); d.cal.Time().Before(t) {
+		return t
+	}
+	return d.at(today.AddDays(1))
+}
+
+func (d *daily) load() (bool, error) {
+	b, err := os.ReadFile(d.file)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	var m map[string]string
+	if err := json.Unmarshal(b, &m); err != nil {
+		d.log.Warn("irc daily state unreadable: starting afresh", "file", d.file, "err", err)
+		return false, nil
+	}
+	for ch, s := range m {
+		if day, err := quoter.ParseDate(s); err == nil {
+			d.last[strings.ToLower(ch)] = day
+		}
+	}
+	return true, nil
+}
+
+// save writes the state to a temporary file and renames it into place, so
+// a crash leaves the old state or the new one, never half of one.
+func (d *daily) save() error {
+	d.mu.Lock()
+	m := make(map[string]string, len(d.last))
+	for ch, day := range d.last {
+		m[ch] = day.String()
+	}
+	d.mu.Unlock()
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(d.file), ".irc-daily-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), d.file)
+}

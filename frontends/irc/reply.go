@@ -1,0 +1,128 @@
+package irc
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"quotesd/quoter"
+)
+
+// maxReplyLines is the most lines one answer takes.
+const maxReplyLines = 3
+
+// lookupTimeout bounds one call to the quote library.
+const lookupTimeout = 5 * time.Second
+
+// formatQuote renders q as one line of IRC text:
+// "text — Author, Source (Year) [#id]". Line breaks in the text become
+// " / ", as verse is quoted inline; everything is sanitized.
+func formatQuote(q *quoter.Quote) string {
+	text := strings.ReplaceAll(q.Text, "\r\n", "\n")
+	text = strings.ReplaceAll(text, "\n", " / ")
+	return fmt.Sprintf("%s — %s [#%d]", sanitize(text), sanitize(q.Attribution()), q.ID)
+}
+
+// fitLen is the longest quote (quoter.Quote.Len, which is close to the
+// length of formatQuote) that fits in a reply of maxReplyLines lines of
+// width bytes, with room for word wrapping and the id.
+func fitLen(width int) int {
+	return max(maxReplyLines*width-64, 64)
+}
+
+// answer works out the lines replying to j.
+func (s *session) answer(j job) []string {
+	ctx, cancel := context.WithTimeout(s.ctx, lookupTimeout)
+	defer cancel()
+	width := s.width(j.target)
+	text := s.answerText(ctx, j.cmd, width)
+	return split(sanitize(text), width, maxReplyLines)
+}
+
+func (s *session) answerText(ctx context.Context, c command, width int) string {
+	if c.Err != "" {
+		return c.Err
+	}
+	q, b := s.b.q, s.b
+	switch c.Kind {
+	case cmdHelp:
+		return helpText(b.cfg.Prefix)
+	case cmdRandom:
+		quote, err := q.Random(ctx, quoter.Filter{MaxLen: fitLen(width)})
+		if quoter.ErrorCode(err) == quoter.ENOTFOUND {
+			quote, err = q.Random(ctx, quoter.Filter{}) // only long ones: cut one
+		}
+		if err != nil {
+			return s.failure(err, "the library is empty")
+		}
+		return formatQuote(quote)
+	case cmdByID:
+		quote, err := q.Quote(ctx, c.ID)
+		if err != nil {
+			return s.failure(err, fmt.Sprintf("no quote #%d", c.ID))
+		}
+		return formatQuote(quote)
+	case cmdSearch:
+		quotes, _, err := q.Search(ctx, c.Query, quoter.Page{Limit: 5})
+		if err != nil {
+			return s.failure(err, "no quote matches")
+		}
+		if len(quotes) == 0 {
+			return "no quote matches"
+		}
+		best := quotes[0] // the best match, unless it is too long and a close one fits
+		for _, quote := range quotes {
+			if quote.Len() <= fitLen(width) {
+				best = quote
+				break
+			}
+		}
+		return formatQuote(best)
+	case cmdToday:
+		today := b.cal.Today()
+		day, label := c.Date, ""
+		if day == (quoter.Date{}) {
+			day = today.AddDays(c.Offset)
+		}
+		if today.Before(day) {
+			return "that day has not come yet: try " + b.cfg.Prefix + "today"
+		}
+		if day != today {
+			label = day.String() + ": "
+		}
+		quote, err := q.Today(ctx, day, quoter.Filter{})
+		if err != nil {
+			return s.failure(err, "the library is empty")
+		}
+		return label + formatQuote(quote)
+	}
+	return ""
+}
+
+// quoteOfDay is the daily post for channel.
+func (s *session) quoteOfDay(channel string, day quoter.Date) []string {
+	ctx, cancel := context.WithTimeout(s.ctx, lookupTimeout)
+	defer cancel()
+	quote, err := s.b.q.Today(ctx, day, quoter.Filter{})
+	if err != nil {
+		s.b.log.Error("irc daily quote failed", "day", day.String(), "err", err)
+		return nil
+	}
+	return split("Quote of the day: "+formatQuote(quote), s.width(channel), maxReplyLines)
+}
+
+// failure maps a library error to what the user is told: the not-found
+// text given, or the library's own message for invalid input. Anything
+// else is logged and answered with silence: a channel gains nothing from
+// an apology per request while storage is broken.
+func (s *session) failure(err error, notFound string) string {
+	switch quoter.ErrorCode(err) {
+	case quoter.ENOTFOUND:
+		return notFound
+	case quoter.EINVALID:
+		return quoter.ErrorMessage(err)
+	}
+	s.b.log.Error("irc quote lookup failed", "err", err)
+	return ""
+}

@@ -1,0 +1,698 @@
+package irc
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	ircv4 "gopkg.in/irc.v4"
+)
+
+// maxNickTries bounds how many alternative nicks one registration tries
+// before the session gives up (and the next one starts from the wanted nick).
+const maxNickTries = 10
+
+// jobQueue is how many commands may wait for the send pacing; more are
+// dropped in silence. With 3 lines a reply and 2 s a line after the burst,
+// a full queue is already half a minute of talking.
+const jobQueue = 4
+
+// job is a command to answer.
+type job struct {
+	target string // the channel, or the nick of a private message
+	cmd    command
+}
+
+// session is one connection to the server, from dial to disconnect. Every
+// reconnect makes a new session with a new irc.v4 client; what must
+// outlive a connection (the backoff, the daily post memory, cooldowns)
+// lives in the Bot.
+type session struct {
+	b      *Bot
+	lc     *lineConn
+	client *ircv4.Client
+	ctx    context.Context // ends with the session
+	cancel context.CancelFunc
+
+	ctrl   chan *ircv4.Message // JOIN, NICK, ...: small, never dropped
+	jobs   chan job            // commands waiting to be answered
+	dailyC chan struct{}       // "check whether the daily post is due"
+
+	mu         sync.Mutex
+	err        error // why the session was ended from inside
+	registered bool
+	nick       string            // our nick as the server knows it
+	userhost   string            // our user@host as the server relays it ("" until our first JOIN echo)
+	joined     map[string]string // lower-cased channel -> name
+	nickTries  int
+	nickBad    bool // the server refused the wanted nick as erroneous: stop asking for it
+}
+
+// session runs one connection until it breaks or ctx ends. It reports
+// whether registration completed, and why the connection ended.
+func (b *Bot) session(ctx context.Context) (registered bool, err error) {
+	b.stats.connects.Inc()
+	conn, err := b.dial(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer b.stats.connected.Set(0)
+	b.log.Info("irc connected", "server", b.cfg.Server, "tls", b.cfg.TLS)
+	lc := newLineConn(conn, b.log, b.cfg.PingInterval+b.cfg.PingTimeout)
+	// The session's context is not derived from ctx: when ctx ends, QUIT
+	// is sent first and only then is the connection torn down.
+	sctx, cancel := context.WithCancel(context.Background())
+	s := &session{
+		b: b, lc: lc, ctx: sctx, cancel: cancel,
+		ctrl:   make(chan *ircv4.Message, 64),
+		jobs:   make(chan job, jobQueue),
+		dailyC: make(chan struct{}, 1),
+		nick:   b.cfg.Nick,
+		joined: make(map[string]string),
+	}
+	defer cancel()
+
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		select {
+		case <-ctx.Done():
+			lc.quit(sanitize(b.cfg.Version) + " shutting down")
+			cancel()
+		case <-sctx.Done():
+		}
+		lc.Close() // unblocks a read in the SASL exchange
+	})
+	reg := time.AfterFunc(b.cfg.RegisterWait, func() {
+		if !s.isRegistered() {
+			s.fail(fmt.Errorf("registration not finished after %v", b.cfg.RegisterWait))
+		}
+	})
+	defer reg.Stop()
+
+	pass := b.cfg.Password
+	if b.cfg.SASLUser != "" {
+		if err := s.negotiateSASL(lc); err != nil {
+			cancel()
+			wg.Wait()
+			return false, s.firstErr(err)
+		}
+		pass = "" // already sent, before CAP LS
+	}
+	sendLimit := b.cfg.SendInterval
+	if sendLimit < 0 {
+		sendLimit = 0
+	}
+	s.client = ircv4.NewClient(lc, ircv4.ClientConfig{
+		Nick:      b.cfg.Nick,
+		Pass:      pass,
+		User:      b.cfg.User,
+		Name:      b.cfg.RealName,
+		SendLimit: sendLimit,
+		SendBurst: b.cfg.SendBurst,
+		Handler:   ircv4.HandlerFunc(s.handle),
+		// PingFrequency stays 0. irc.v4's own ping loop does work against
+		// a server that answers (checked), but its PING waits behind the
+		// send pacing, so a queue of replies delays it; its timer starts
+		// only once the write returns, and the write has no deadline, so
+		// a server that stops reading is never noticed; and it keys PINGs
+		// by the second, so two outstanding in one second make one look
+		// lost. lineConn's read deadline and s.pinger replace it.
+	})
+	wg.Go(s.writer)
+	wg.Go(s.pinger)
+	wg.Go(s.regainer)
+	if b.daily != nil {
+		wg.Go(s.dailyTimer)
+	}
+	runErr := s.client.RunContext(sctx)
+	cancel()
+	wg.Wait()
+	if runErr == nil {
+		runErr = errors.New("connection closed")
+	}
+	return s.isRegistered(), s.firstErr(runErr)
+}
+
+// dial connects to the server, with TLS when configured.
+func (b *Bot) dial(ctx context.Context) (net.Conn, error) {
+	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	conn, err := b.cfg.Dial(dctx, "tcp", b.cfg.Server)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to %s: %w", b.cfg.Server, err)
+	}
+	if !b.cfg.TLS {
+		return conn, nil
+	}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if b.cfg.TLSConfig != nil {
+		tc = b.cfg.TLSConfig.Clone()
+	}
+	if tc.ServerName == "" {
+		tc.ServerName, _, _ = net.SplitHostPort(b.cfg.Server)
+	}
+	tlsConn := tls.Client(conn, tc)
+	if err := tlsConn.HandshakeContext(dctx); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("TLS handshake with %s: %w", b.cfg.Server, err)
+	}
+	return tlsConn, nil
+}
+
+// fail ends the session from inside, remembering why.
+func (s *session) fail(err error) {
+	s.mu.Lock()
+	if s.err == nil {
+		s.err = err
+	}
+	s.mu.Unlock()
+	s.cancel()
+}
+
+// firstErr is the reason the session ended: the one given to fail, if any.
+func (s *session) firstErr(err error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return s.err
+	}
+	return err
+}
+
+func (s *session) isRegistered() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.registered
+}
+
+// control queues a line that must be sent (JOIN, NICK).
+func (s *session) control(cmd string, params ...string) {
+	select {
+	case s.ctrl <- &ircv4.Message{Command: cmd, Params: params}:
+	default:
+		s.b.log.Warn("irc control queue full: line dropped", "command", cmd)
+	}
+}
+
+// handle is irc.v4's handler: it runs on irc.v4's read goroutine, so it
+// never writes (which may wait for the send pacing) but queues, and a bug
+// in it is recovered and logged rather than taking the process down.
+func (s *session) handle(_ *ircv4.Client, m *ircv4.Message) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.b.log.Error("irc handler panicked", "command", m.Command, "panic", r, "stack", string(debug.Stack()))
+		}
+	}()
+	from := ""
+	if m.Prefix != nil {
+		from = m.Prefix.Name
+	}
+	switch m.Command {
+	case ircv4.RPL_WELCOME:
+		s.mu.Lock()
+		s.registered = true
+		s.nick = m.Params[0]
+		s.mu.Unlock()
+		s.b.log.Info("irc registered", "nick", m.Params[0])
+		s.b.stats.connected.Set(1)
+		for _, params := range joinParams(s.b.cfg.Channels) {
+			s.control("JOIN", params...)
+		}
+	case "396": // RPL_HOSTHIDDEN: <nick> <host> :is now your hidden host
+		if len(m.Params) >= 2 {
+			s.mu.Lock()
+			if u, _, ok := strings.Cut(s.userhost, "@"); ok {
+				s.userhost = u + "@" + m.Params[1]
+			}
+			s.mu.Unlock()
+		}
+	case ircv4.ERR_NICKNAMEINUSE, ircv4.ERR_ERRONEUSNICKNAME, ircv4.ERR_NICKCOLLISION, ircv4.ERR_UNAVAILRESOURCE:
+		s.nickRefused(m)
+	case "464": // ERR_PASSWDMISMATCH
+		s.fail(permanent("irc server password refused: %s", sanitize(m.Trailing())))
+	case "NICK":
+		if len(m.Params) < 1 {
+			return
+		}
+		s.mu.Lock()
+		ours := strings.EqualFold(from, s.nick)
+		if ours {
+			s.nick = m.Params[0]
+		}
+		s.mu.Unlock()
+		if ours {
+			s.b.log.Info("irc nick changed", "nick", m.Params[0])
+		} else if strings.EqualFold(from, s.b.cfg.Nick) {
+			s.regain() // the holder of our nick moved off it
+		}
+	case "QUIT":
+		if strings.EqualFold(from, s.b.cfg.Nick) {
+			s.regain()
+		}
+	case "JOIN":
+		if len(m.Params) < 1 || !s.isMe(from) {
+			return
+		}
+		ch := m.Params[0]
+		s.mu.Lock()
+		s.joined[strings.ToLower(ch)] = ch
+		if m.Prefix.User != "" && m.Prefix.Host != "" {
+			s.userhost = m.Prefix.User + "@" + m.Prefix.Host
+		}
+		s.mu.Unlock()
+		s.b.log.Info("joined", "channel", ch)
+		s.checkDaily()
+	case "PART":
+		if len(m.Params) >= 1 && s.isMe(from) {
+			s.leave(m.Params[0])
+		}
+	case "KICK":
+		if len(m.Params) >= 2 && s.isMe(m.Params[1]) {
+			s.kicked(m.Params[0], from, m.Param(2))
+		}
+	case "INVITE":
+		if len(m.Params) >= 2 {
+			s.invited(m.Params[1], from)
+		}
+	case "PRIVMSG":
+		if len(m.Params) >= 2 && from != "" && !s.isMe(from) {
+			s.privmsg(m.Prefix, m.Params[0], m.Params[1])
+		}
+	case "ERROR":
+		s.b.log.Warn("irc server closed the link", "reason", sanitize(m.Trailing()))
+	case "403", "405", "471", "473", "474", "475", "477":
+		// No such channel, too many, full, invite only, banned, bad key,
+		// needs a registered nick: not retried (a ban is not to be
+		// fought), but the operator must be able to see why.
+		s.b.log.Warn("irc cannot join", "channel", sanitize(m.Param(1)), "code", m.Command, "reason", sanitize(m.Trailing()))
+	}
+	// NOTICE is deliberately not handled: RFC 2812 forbids automatic
+	// replies to it, which is what keeps two bots from talking forever.
+}
+
+func (s *session) isMe(nick string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return nick != "" && strings.EqualFold(nick, s.nick)
+}
+
+// nickRefused handles 433 (in use), 432 (erroneous), 436 (collision) and
+// 437 (held). Before registration irc.v4 itself answers 433 and 437 by
+// appending "_"; 432 and 436 get a numbered alternative here
+// ("quotesd1"), cut to the 9 characters every server allows, since an
+// erroneous nick is often just too long. After registration these only
+// answer our attempts to regain the wanted nick: we stay where we are.
+func (s *session) nickRefused(m *ircv4.Message) {
+	s.mu.Lock()
+	registered := s.registered
+	s.nickTries++
+	tries := s.nickTries
+	if registered && m.Command == ircv4.ERR_ERRONEUSNICKNAME {
+		s.nickBad = true
+	}
+	s.mu.Unlock()
+	if registered {
+		return
+	}
+	s.b.log.Warn("irc nick refused", "code", m.Command, "nick", sanitize(m.Param(1)))
+	if tries > maxNickTries {
+		s.fail(fmt.Errorf("no acceptable nick after %d tries", maxNickTries))
+		return
+	}
+	if m.Command == ircv4.ERR_ERRONEUSNICKNAME || m.Command == ircv4.ERR_NICKCOLLISION {
+		// Written directly: irc.v4 writes its own 433 answer from this
+		// goroutine too, and registration cannot go on without it.
+		_ = s.client.Write("NICK " + altNick(s.b.cfg.Nick, tries))
+	}
+}
+
+// altNick returns the n-th alternative to nick: nick with n appended, the
+// whole at most 9 characters (RFC 2812's minimum NICKLEN).
+func altNick(nick string, n int) string {
+	suffix := strconv.Itoa(n)
+	if len(nick)+len(suffix) > 9 {
+		nick = nick[:max(1, 9-len(suffix))]
+	}
+	return nick + suffix
+}
+
+// regain asks for the wanted nick when we are on an alternative.
+func (s *session) regain() {
+	s.mu.Lock()
+	want := s.registered && !s.nickBad && !strings.EqualFold(s.nick, s.b.cfg.Nick)
+	s.mu.Unlock()
+	if want {
+		s.control("NICK", s.b.cfg.Nick)
+	}
+}
+
+// regainer tries to get the wanted nick back now and then, for servers
+// whose QUIT or NICK of the holder we do not see (it shares no channel).
+func (s *session) regainer() {
+	t := time.NewTicker(s.b.cfg.RegainInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-t.C:
+			s.regain()
+		}
+	}
+}
+
+// pinger sends our own PING after PingInterval of silence. If the server
+// does not answer within PingTimeout, lineConn's read deadline fails the
+// read and the session ends; a server that keeps talking needs no PING.
+// The PING goes around the send pacing: it is rare, and a PING stuck
+// behind queued replies would measure the queue, not the server.
+func (s *session) pinger() {
+	every := max(s.b.cfg.PingInterval/4, 10*time.Millisecond)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	var last time.Time
+	n := 0
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-t.C:
+			if s.lc.idleFor() >= s.b.cfg.PingInterval && time.Since(last) >= s.b.cfg.PingInterval {
+				n++
+				last = time.Now()
+				if err := s.lc.writeLine("PING :quotesd-" + strconv.Itoa(n)); err != nil {
+					s.fail(fmt.Errorf("sending PING: %w", err))
+					return
+				}
+			}
+		}
+	}
+}
+
+// joinParams groups channels into JOIN parameter lists of at most ~400
+// bytes, channels with keys first (the keys list matches them in order).
+func joinParams(chs []Channel) [][]string {
+	var keyed, open []Channel
+	for _, c := range chs {
+		if c.Key != "" {
+			keyed = append(keyed, c)
+		} else {
+			open = append(open, c)
+		}
+	}
+	var out [][]string
+	var names, keys []string
+	size := 0
+	flush := func() {
+		if len(names) == 0 {
+			return
+		}
+		p := []string{strings.Join(names, ",")}
+		if len(keys) > 0 {
+			p = append(p, strings.Join(keys, ","))
+		}
+		out = append(out, p)
+		names, keys, size = nil, nil, 0
+	}
+	for _, c := range append(keyed, open...) {
+		if size+len(c.Name)+len(c.Key)+2 > 400 {
+			flush()
+		}
+		names = append(names, c.Name)
+		if c.Key != "" {
+			keys = append(keys, c.Key)
+		}
+		size += len(c.Name) + len(c.Key) + 2
+	}
+	flush()
+	return out
+}
+
+// configured returns the configured channel named ch (any case).
+func (s *session) configured(ch string) (Channel, bool) {
+	for _, c := range s.b.cfg.Channels {
+		if strings.EqualFold(c.Name, ch) {
+			return c, true
+		}
+	}
+	return Channel{}, false
+}
+
+func (s *session) leave(ch string) {
+	s.mu.Lock()
+	delete(s.joined, strings.ToLower(ch))
+	s.mu.Unlock()
+}
+
+// kicked rejoins a configured channel after RejoinDelay: soon enough to
+// come back from a mistake, late enough not to fight an operator.
+func (s *session) kicked(ch, by, reason string) {
+	s.leave(ch)
+	c, ok := s.configured(ch)
+	s.b.log.Warn("irc kicked", "channel", sanitize(ch), "by", sanitize(by), "reason", sanitize(reason), "rejoin", ok)
+	if !ok {
+		return
+	}
+	time.AfterFunc(s.b.cfg.RejoinDelay, func() {
+		if s.ctx.Err() == nil {
+			s.join(c)
+		}
+	})
+}
+
+func (s *session) join(c Channel) {
+	if c.Key != "" {
+		s.control("JOIN", c.Name, c.Key)
+	} else {
+		s.control("JOIN", c.Name)
+	}
+}
+
+// invited joins a configured channel we are not in (it may be +i); an
+// invitation anywhere else is ignored, so strangers cannot drag the bot
+// into their channels.
+func (s *session) invited(ch, by string) {
+	c, ok := s.configured(ch)
+	s.mu.Lock()
+	_, in := s.joined[strings.ToLower(ch)]
+	s.mu.Unlock()
+	if !ok || in {
+		s.b.log.Info("irc invitation ignored", "channel", sanitize(ch), "by", sanitize(by))
+		return
+	}
+	s.join(c)
+}
+
+// privmsg handles a message to a channel or to us: CTCP, or a command.
+// Requests over a cooldown or past the queue are dropped in silence.
+func (s *session) privmsg(p *ircv4.Prefix, target, text string) {
+	if strings.HasPrefix(text, "\x01") {
+		s.ctcp(p.Name, text)
+		return
+	}
+	cmd, ok := parseCommand(text, s.b.cfg.Prefix)
+	if !ok {
+		return
+	}
+	replyTo := p.Name
+	if isChannel(target) {
+		replyTo = target
+	}
+	if !validMiddle(replyTo) {
+		return
+	}
+	user := strings.ToLower(p.Name)
+	if p.Host != "" {
+		user = strings.ToLower(p.User + "@" + p.Host)
+	}
+	if !s.b.userCD.allow(user) {
+		s.b.stats.dropped.WithLabelValues("user_cooldown").Inc()
+		s.b.log.Debug("irc command dropped", "reason", "user cooldown", "nick", sanitize(p.Name))
+		return
+	}
+	if isChannel(target) && !s.b.chanCD.allow(strings.ToLower(target)) {
+		s.b.userCD.undo(user)
+		s.b.stats.dropped.WithLabelValues("channel_cooldown").Inc()
+		s.b.log.Debug("irc command dropped", "reason", "channel cooldown", "channel", sanitize(target))
+		return
+	}
+	select {
+	case s.jobs <- job{target: replyTo, cmd: cmd}:
+	default:
+		s.b.stats.dropped.WithLabelValues("queue_full").Inc()
+		s.b.log.Debug("irc command dropped", "reason", "queue full", "nick", sanitize(p.Name))
+	}
+}
+
+// ctcp answers VERSION, at most once per 10 s whoever asks, and ignores
+// every other CTCP (PING, TIME, CLIENTINFO, ACTION...).
+func (s *session) ctcp(nick, text string) {
+	body := strings.Trim(text, "\x01")
+	if name, _, _ := strings.Cut(body, " "); !strings.EqualFold(name, "VERSION") {
+		return
+	}
+	if !validMiddle(nick) || !s.b.ctcpCD.allow("VERSION") {
+		return
+	}
+	s.control("NOTICE", nick, "\x01VERSION "+sanitize(s.b.cfg.Version)+"\x01")
+}
+
+// writer is the one goroutine that sends what the bot says: control lines
+// first, then daily posts, then answers. Sends wait for irc.v4's pacing.
+func (s *session) writer() {
+	for {
+		select {
+		case m := <-s.ctrl:
+			s.send(m)
+			continue
+		default:
+		}
+		select {
+		case <-s.ctx.Done():
+			return
+		case m := <-s.ctrl:
+			s.send(m)
+		case <-s.dailyC:
+			s.postDaily()
+		case j := <-s.jobs:
+			s.b.stats.commands.WithLabelValues(j.cmd.Kind).Inc()
+			lines := s.answer(j)
+			for _, l := range lines {
+				if s.ctx.Err() != nil || s.privmsgLine(j.target, l) != nil {
+					break
+				}
+			}
+		}
+	}
+}
+
+// privmsgLine sends one line of text to target.
+func (s *session) privmsgLine(target, text string) error {
+	return s.send(&ircv4.Message{Command: "PRIVMSG", Params: []string{target, text}})
+}
+
+// send writes m after making it safe: every parameter but the last must
+// be one clean word, the last is sanitized (CR, LF, NUL, control and
+// formatting codes removed; CTCP's \x01 framing is kept for our own
+// NOTICE replies), and the line is cut so that, as the server relays it
+// with our prefix, it stays within 512 bytes.
+func (s *session) send(m *ircv4.Message) error {
+	if len(m.Params) == 0 {
+		return s.client.WriteMessage(m)
+	}
+	last := len(m.Params) - 1
+	for _, p := range m.Params[:last] {
+		if !validMiddle(p) {
+			s.b.log.Error("irc line not sent: bad parameter", "command", m.Command, "param", sanitize(p))
+			return nil
+		}
+	}
+	trailing := m.Params[last]
+	ctcp := m.Command == "NOTICE" && strings.HasPrefix(trailing, "\x01") && strings.HasSuffix(trailing, "\x01") && len(trailing) >= 2
+	if ctcp {
+		trailing = "\x01" + sanitize(trailing[1:len(trailing)-1]) + "\x01"
+	} else {
+		trailing = sanitize(trailing)
+	}
+	if trailing == "" && (m.Command == "PRIVMSG" || m.Command == "NOTICE") {
+		return nil
+	}
+	out := &ircv4.Message{Command: m.Command, Params: append(append([]string(nil), m.Params[:last]...), trailing)}
+	line := out.String()
+	if room := MaxLine - 2 - s.relayOverhead(); len(line) > room {
+		// Should not happen: replies are split to fit. Cut at a character
+		// boundary rather than let the server cut mid-character.
+		cut := len(line) - room
+		t := trailing[:breakAt(trailing, max(0, len(trailing)-cut))]
+		if ctcp {
+			t = strings.TrimSuffix(t, "\x01") + "\x01"
+		}
+		out.Params[last] = t
+		line = out.String()
+	}
+	err := s.client.Write(line)
+	if err != nil {
+		s.b.log.Debug("irc write failed", "err", err)
+	}
+	return err
+}
+
+// relayOverhead is what a server adds in front of our line when it relays
+// it: ":nick!user@host ".
+func (s *session) relayOverhead() int {
+	s.mu.Lock()
+	nick, uh := s.nick, s.userhost
+	s.mu.Unlock()
+	if uh == "" {
+		return 1 + len(nick) + 1 + assumedUserLen + 1 + assumedHostLen + 1
+	}
+	return 1 + len(nick) + 1 + len(uh) + 1
+}
+
+// width is how many bytes of text fit in one PRIVMSG to target.
+func (s *session) width(target string) int {
+	return MaxLine - 2 - s.relayOverhead() - len("PRIVMSG ") - len(target) - len(" :")
+}
+
+// checkDaily asks the writer to post the daily quote where it is due.
+func (s *session) checkDaily() {
+	if s.b.daily == nil {
+		return
+	}
+	select {
+	case s.dailyC <- struct{}{}:
+	default:
+	}
+}
+
+// dailyTimer wakes the writer at the posting time. It sleeps at most an
+// hour at a time, so a clock change (DST) costs at most that much delay.
+func (s *session) dailyTimer() {
+	for {
+		wait := min(s.b.daily.next().Sub(s.b.cal.Time()), time.Hour)
+		t := time.NewTimer(max(wait, 0) + 100*time.Millisecond)
+		select {
+		case <-s.ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+			s.checkDaily()
+		}
+	}
+}
+
+// postDaily posts the quote of the day in every joined channel that has
+// not had it today, and records each success.
+func (s *session) postDaily() {
+	d := s.b.daily
+	s.mu.Lock()
+	chans := make([]string, 0, len(s.joined))
+	for _, name := range s.joined {
+		chans = append(chans, name)
+	}
+	s.mu.Unlock()
+	for _, ch := range chans {
+		day, due := d.due(ch)
+		if !due {
+			continue
+		}
+		lines := s.quoteOfDay(ch, day)
+		if len(lines) == 0 {
+			continue
+		}
+		for _, l := range lines {
+			if err := s.privmsgLine(ch, l); err != nil {
+				return
+			}
+		}
+		d.done(ch, day)
+		s.b.log.Info("irc daily quote posted", "channel", ch, "day", day.String())
+	}
+}

@@ -1,0 +1,168 @@
+package irc
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// MaxLine is the longest line IRC allows, counting the final CR LF
+// (RFC 1459 section 2.3).
+const MaxLine = 512
+
+// Worst-case sizes of the parts of our own prefix, as a server prepends it
+// when it relays our PRIVMSG to others (":nick!user@host "), used until the
+// server has shown us the real one (the echo of our JOIN). 63 is the longest
+// host name DNS allows in one label run that ircds accept (HOSTLEN); 10 is
+// USERLEN on most servers, plus one for the "~" of an unverified ident.
+const (
+	assumedUserLen = 11
+	assumedHostLen = 63
+)
+
+// sanitize makes s safe to send as one IRC parameter: CR, LF and NUL would
+// end or corrupt the line (a quote containing "\r\nQUIT" would otherwise be
+// sent as a command), so line breaks become spaces and every other control
+// character, including the mIRC formatting codes (bold, colour with its
+// digits, reverse, italics, underline, strike, monospace, reset) and the CTCP
+// delimiter \x01, is removed; invalid UTF-8 becomes U+FFFD; runs of spaces
+// fold into one and the ends are trimmed.
+func sanitize(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	space := false
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+		switch {
+		case r == utf8.RuneError && size == 1:
+			r = '\uFFFD'
+		case r == '\x03': // colour: \x03[fg[,bg]] with one or two digits each
+			i += colourDigits(s[i:])
+			continue
+		case r == '\x04': // hex colour: \x04[RRGGBB[,RRGGBB]]
+			i += hexColour(s[i:])
+			continue
+		case r == '\r' || r == '\n' || r == '\t' || r == ' ':
+			space = true
+			continue
+		case r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0:
+			continue // other C0 controls (formatting, CTCP, NUL), DEL and C1 controls
+		case r == '\u2028' || r == '\u2029':
+			space = true
+			continue
+		}
+		if space && b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		space = false
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// colourDigits returns how many bytes of s (just after \x03) are the colour
+// numbers "fg" or "fg,bg", with one or two digits each.
+func colourDigits(s string) int {
+	n := digits(s, 2)
+	if n == 0 {
+		return 0
+	}
+	if n < len(s) && s[n] == ',' {
+		if m := digits(s[n+1:], 2); m > 0 {
+			return n + 1 + m
+		}
+	}
+	return n
+}
+
+func digits(s string, max int) int {
+	n := 0
+	for n < len(s) && n < max && s[n] >= '0' && s[n] <= '9' {
+		n++
+	}
+	return n
+}
+
+// hexColour returns how many bytes of s (just after \x04) are "RRGGBB" or
+// "RRGGBB,RRGGBB".
+func hexColour(s string) int {
+	if !isHex6(s) {
+		return 0
+	}
+	if len(s) >= 7 && s[6] == ',' && isHex6(s[7:]) {
+		return 13
+	}
+	return 6
+}
+
+func isHex6(s string) bool {
+	if len(s) < 6 {
+		return false
+	}
+	for i := 0; i < 6; i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// validMiddle reports whether s can be sent as a parameter other than the
+// last one: not empty, no space, not starting with ':' (which would make it
+// the trailing parameter), and clean of what sanitize removes.
+func validMiddle(s string) bool {
+	return s != "" && s[0] != ':' && !strings.ContainsAny(s, " \r\n\x00") && s == sanitize(s)
+}
+
+// split cuts text into at most maxLines pieces of at most width bytes each,
+// breaking between words where it can and inside a word (at a UTF-8
+// boundary, never in the middle of a character) only when a word alone is
+// wider than a line. When the text needs more lines than allowed, the last
+// line ends with "…" and the rest is dropped. text should be sanitized
+// first, so that it holds no line breaks.
+func split(text string, width, maxLines int) []string {
+	const ellipsis = "…"
+	if width < 8 || maxLines < 1 {
+		return nil
+	}
+	var lines []string
+	rest := strings.TrimSpace(text)
+	for rest != "" {
+		if len(lines) == maxLines-1 && len(rest) > width {
+			// Last allowed line and the text does not fit: cut and mark.
+			cut := breakAt(rest, width-len(ellipsis))
+			lines = append(lines, strings.TrimRight(rest[:cut], " ")+ellipsis)
+			return lines
+		}
+		if len(rest) <= width {
+			lines = append(lines, rest)
+			break
+		}
+		cut := breakAt(rest, width)
+		lines = append(lines, strings.TrimRight(rest[:cut], " "))
+		rest = strings.TrimLeft(rest[cut:], " ")
+	}
+	return lines
+}
+
+// breakAt returns where to cut s so that s[:n] is at most width bytes: after
+// the last space that fits, or else at the last UTF-8 character boundary
+// that fits. It never returns 0 for a non-empty s and width >= 4, so split
+// always makes progress.
+func breakAt(s string, width int) int {
+	if len(s) <= width {
+		return len(s)
+	}
+	if i := strings.LastIndexByte(s[:width+1], ' '); i > 0 {
+		return i
+	}
+	n := width
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	if n == 0 { // cannot happen for valid UTF-8 and width >= 4
+		n = width
+	}
+	return n
+}

@@ -1,0 +1,123 @@
+package irc
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestSanitize(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"plain", "hello world", "hello world"},
+		{"CRLF injection", "line one\r\nQUIT :bye", "line one QUIT :bye"},
+		{"NUL", "a\x00b", "ab"},
+		{"bold italics underline reverse reset strike mono", "\x02b\x02 \x1di\x1d \x1fu\x1f \x16r\x16 \x0f\x1es\x1e \x11m", "b i u r s m"},
+		{"colour with numbers", "\x034red\x03 \x0304,12both\x03 \x03,5comma", "red both ,5comma"},
+		{"hex colour", "\x04FF0000red\x04 \x04ff0000,00ff00two", "red two"},
+		{"CTCP delimiter", "\x01ACTION waves\x01", "ACTION waves"},
+		{"C1 control and DEL", "a\u0085b\x7fc", "abc"},
+		{"tabs and runs of space", "  a\t\tb   c  ", "a b c"},
+		{"invalid UTF-8", "a\xffb", "a\uFFFDb"},
+		{"line separator", "a\u2028b", "a b"},
+		{"non-ASCII kept", "“Ça va” — naïve", "“Ça va” — naïve"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := sanitize(tt.in); got != tt.want {
+				t.Errorf("sanitize(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestSplit_BreaksOnWordsWithinWidth(t *testing.T) {
+	got := split("the quick brown fox jumps over the lazy dog", 16, 3)
+	want := []string{"the quick brown", "fox jumps over", "the lazy dog"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("split = %q, want %q", got, want)
+	}
+}
+
+func TestSplit_TruncatesWithEllipsisAfterMaxLines(t *testing.T) {
+	got := split(strings.Repeat("word ", 40), 20, 3)
+	if len(got) != 3 {
+		t.Fatalf("got %d lines, want 3: %q", len(got), got)
+	}
+	if !strings.HasSuffix(got[2], "…") {
+		t.Errorf("last line %q does not end with an ellipsis", got[2])
+	}
+	for _, l := range got {
+		if len(l) > 20 {
+			t.Errorf("line %q is %d bytes, over 20", l, len(l))
+		}
+	}
+}
+
+func TestSplit_LongWordCutOnRuneBoundary(t *testing.T) {
+	word := strings.Repeat("é", 30) // 60 bytes, no space
+	got := split(word, 15, 10)
+	if strings.Join(got, "") != word {
+		t.Errorf("pieces %q do not rejoin to the word", got)
+	}
+	for _, l := range got {
+		if !utf8.ValidString(l) || len(l) > 15 {
+			t.Errorf("piece %q: valid=%v len=%d, want valid and <= 15", l, utf8.ValidString(l), len(l))
+		}
+	}
+}
+
+func TestSplit_ShortTextIsOneLine(t *testing.T) {
+	if got := split("  short  ", 100, 3); len(got) != 1 || got[0] != "short" {
+		t.Errorf("split = %q, want [short]", got)
+	}
+	if got := split("", 100, 3); len(got) != 0 {
+		t.Errorf("split of empty text = %q, want none", got)
+	}
+}
+
+// FuzzSanitizeSplit checks the promises the bot's output rests on, for any
+// input: no CR, LF, NUL or other control byte survives, the result is valid
+// UTF-8, and split never exceeds its width or line count nor loses text
+// when it does not have to truncate.
+func FuzzSanitizeSplit(f *testing.F) {
+	for _, s := range []string{"hello", "a\r\nQUIT :x", "\x0304,05col\x03", "é\xff\x00", strings.Repeat("word ", 100), strings.Repeat("長", 200)} {
+		f.Add(s, 40, 3)
+	}
+	f.Fuzz(func(t *testing.T, s string, width, lines int) {
+		clean := sanitize(s)
+		if !utf8.ValidString(clean) {
+			t.Fatalf("sanitize(%q) = %q: invalid UTF-8", s, clean)
+		}
+		for _, r := range clean {
+			if r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0 {
+				t.Fatalf("sanitize(%q) = %q: control %U survives", s, clean, r)
+			}
+		}
+		if sanitize(clean) != clean {
+			t.Fatalf("sanitize is not idempotent on %q", s)
+		}
+		width = 8 + abs(width)%600
+		lines = 1 + abs(lines)%5
+		out := split(clean, width, lines)
+		if len(out) > lines {
+			t.Fatalf("split gave %d lines, max %d", len(out), lines)
+		}
+		for _, l := range out {
+			if len(l) > width || l == "" || !utf8.ValidString(l) {
+				t.Fatalf("split line %q: len %d (width %d), valid %v", l, len(l), width, utf8.ValidString(l))
+			}
+		}
+		if len(out) > 0 && !strings.HasSuffix(out[len(out)-1], "…") {
+			if got, want := strings.Join(strings.Fields(strings.Join(out, "")), ""), strings.Join(strings.Fields(clean), ""); got != want {
+				t.Fatalf("split lost text: %q -> %q", clean, out)
+			}
+		}
+	})
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
+}

@@ -1,0 +1,417 @@
+package smtp
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"hash/fnv"
+	"html"
+	"io"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/emersion/go-message/mail"
+	"github.com/emersion/go-message/textproto"
+	"github.com/emersion/go-msgauth/dkim"
+
+	"quotesd/quoter"
+)
+
+// MaxSubjectLen caps, in bytes, the part of the original subject echoed
+// after "Re: ", so a sender cannot make the reply carry a huge header.
+const MaxSubjectLen = 200
+
+// maxSearchResults is how many quotes a "search" reply lists.
+const maxSearchResults = 5
+
+// DisplayName is the name in the From header of every reply.
+const DisplayName = "Quote of the Day"
+
+// Commands a request may carry, in its subaddress (quote+random@) or as the
+// first word of its subject.
+const (
+	CmdToday   = "today"
+	CmdRandom  = "random"
+	CmdSearch  = "search"
+	CmdHelp    = "help"
+	CmdUnknown = "unknown"
+)
+
+// Request is one message that asked for a quote, reduced to what the reply
+// needs.
+type Request struct {
+	Sender    string // envelope sender: the reply goes there (RFC 3834 §4)
+	Domain    string // our domain the message was addressed to
+	Command   string // subaddress of the recipient, "" for none
+	Subject   string // decoded subject of the message
+	MessageID string // Message-ID of the message without <>, "" if none or malformed
+}
+
+// DKIM configures signing of replies.
+type DKIM struct {
+	Signer   crypto.Signer // an RSA or Ed25519 private key
+	Selector string
+	// Domain is the signing domain (d=); "" means the domain of the reply's
+	// From address, which is what DMARC alignment wants.
+	Domain string
+}
+
+// Composer writes replies: it turns a Request into a complete RFC 5322
+// message, asking the library for the quote.
+type Composer struct {
+	mu     sync.Mutex
+	bodies map[uint64]body // see cachedBody
+
+	Quoter    quoter.Quoter
+	Calendar  *quoter.Calendar
+	LocalPart string // our local part, for the From address and the help text
+	DKIM      *DKIM  // nil: replies are not signed
+}
+
+// Command parses what a request asks for from its subaddress and subject:
+// the command and its argument (the words of a search).
+func Command(subaddress, subject string) (cmd, arg string) {
+	subject = stripReplyPrefixes(subject)
+	words := strings.Fields(subject)
+	first := ""
+	if len(words) > 0 {
+		first = strings.ToLower(words[0])
+	}
+	if subaddress != "" {
+		switch subaddress {
+		case CmdToday, CmdRandom, CmdHelp:
+			return subaddress, ""
+		case CmdSearch:
+			if first == CmdSearch {
+				words = words[1:]
+			}
+			return CmdSearch, strings.Join(words, " ")
+		}
+		return CmdUnknown, subaddress
+	}
+	switch first {
+	case "", CmdToday:
+		return CmdToday, ""
+	case CmdRandom, CmdHelp:
+		return first, ""
+	case CmdSearch:
+		return CmdSearch, strings.Join(words[1:], " ")
+	}
+	return CmdUnknown, words[0]
+}
+
+// stripReplyPrefixes removes leading "Re:", "Fwd:" and the like, so that
+// "Re: Re: random" is still the random command and replies do not pile up
+// prefixes.
+func stripReplyPrefixes(s string) string {
+	for {
+		s = strings.TrimSpace(s)
+		i := strings.IndexByte(s, ':')
+		if i < 0 || i > 4 {
+			return s
+		}
+		switch strings.ToLower(s[:i]) {
+		case "re", "fw", "fwd", "aw", "sv", "tr":
+			s = s[i+1:]
+		default:
+			return s
+		}
+	}
+}
+
+// SanitizeSubject makes the original subject safe to echo in a header: no
+// control characters (so no CR or LF to inject a header with), white space
+// collapsed, reply prefixes removed, and at most MaxSubjectLen bytes, cut
+// on a character boundary.
+func SanitizeSubject(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r == utf8.RuneError || unicode.IsControl(r) || unicode.Is(unicode.Zl, r) || unicode.Is(unicode.Zp, r) {
+			return ' '
+		}
+		return r
+	}, s)
+	s = strings.Join(strings.Fields(s), " ")
+	s = stripReplyPrefixes(s)
+	if len(s) > MaxSubjectLen {
+		cut := MaxSubjectLen
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = strings.TrimSpace(s[:cut]) + "…"
+	}
+	return s
+}
+
+// reply is the content of a reply before it is formatted.
+type reply struct {
+	shared bool   // the same for every request to a domain (no echo of the request)
+	intro  string // a line above the quotes, "" for none
+	quotes []*quoter.Quote
+	note   string // a line below the quotes, "" for none
+}
+
+// Compose writes the reply to r. now is the Date of the reply.
+func (c *Composer) Compose(ctx context.Context, r Request, now time.Time) ([]byte, error) {
+	content, err := c.content(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	self := c.LocalPart + "@" + r.Domain
+
+	var h mail.Header
+	h.SetAddressList("From", []*mail.Address{{Name: DisplayName, Address: self}})
+	h.SetAddressList("To", []*mail.Address{{Address: r.Sender}})
+	subject := SanitizeSubject(r.Subject)
+	if subject == "" {
+		subject = "(no subject)"
+	}
+	h.SetSubject("Re: " + subject)
+	h.SetDate(now)
+	id, err := messageID(r.Domain)
+	if err != nil {
+		return nil, err
+	}
+	h.SetMessageID(id)
+	if r.MessageID != "" {
+		h.SetMsgIDList("In-Reply-To", []string{r.MessageID})
+		h.SetMsgIDList("References", []string{r.MessageID})
+	}
+	h.Set("Auto-Submitted", "auto-replied")
+	h.Set("MIME-Version", "1.0")
+
+	b, err := c.cachedBody(content, r.Domain)
+	if err != nil {
+		return nil, err
+	}
+	h.Set("Content-Type", b.contentType)
+	var buf bytes.Buffer
+	buf.Grow(len(b.data) + 1024)
+	if err := textproto.WriteHeader(&buf, h.Header.Header); err != nil {
+		return nil, fmt.Errorf("composing reply: %w", err)
+	}
+	buf.Write(b.data)
+	if c.DKIM == nil {
+		return buf.Bytes(), nil
+	}
+	return c.sign(buf.Bytes(), r.Domain)
+}
+
+// body is the MIME body of a reply, ready to follow its header, and the
+// Content-Type (with the multipart boundary) that goes in that header.
+type body struct {
+	contentType string
+	data        []byte
+}
+
+// maxCachedBodies bounds the body cache; it is emptied when full.
+const maxCachedBodies = 256
+
+// cachedBody returns the body for content. Bodies that do not depend on
+// the request (today's quote, help) are the same for every request of a
+// day to a domain, so they are composed once and reused: composing MIME is
+// most of the cost of a reply.
+func (c *Composer) cachedBody(content reply, domain string) (body, error) {
+	if !content.shared {
+		return c.body(content, domain)
+	}
+	h := fnv.New64a()
+	h.Write([]byte(domain + "\x00" + content.intro + "\x00" + content.note))
+	for _, q := range content.quotes {
+		h.Write([]byte("\x00" + q.Render()))
+	}
+	key := h.Sum64()
+	c.mu.Lock()
+	b, ok := c.bodies[key]
+	c.mu.Unlock()
+	if ok {
+		return b, nil
+	}
+	b, err := c.body(content, domain)
+	if err != nil {
+		return body{}, err
+	}
+	c.mu.Lock()
+	if c.bodies == nil || len(c.bodies) >= maxCachedBodies {
+		c.bodies = make(map[uint64]body)
+	}
+	c.bodies[key] = b
+	c.mu.Unlock()
+	return b, nil
+}
+
+// body composes the multipart/alternative body of a reply: text/plain and
+// an HTML rendering, both UTF-8 in quoted-printable.
+func (c *Composer) body(content reply, domain string) (body, error) {
+	var buf bytes.Buffer
+	alt, err := mail.CreateInlineWriter(&buf, mail.Header{})
+	if err != nil {
+		return body{}, fmt.Errorf("composing reply: %w", err)
+	}
+	for _, part := range []struct{ typ, body string }{
+		{"text/plain", content.text(c.help(domain))},
+		{"text/html", content.html(c.help(domain))},
+	} {
+		var ph mail.InlineHeader
+		ph.SetContentType(part.typ, map[string]string{"charset": "utf-8"})
+		ph.Set("Content-Transfer-Encoding", "quoted-printable")
+		pw, err := alt.CreatePart(ph)
+		if err != nil {
+			return body{}, fmt.Errorf("composing reply: %w", err)
+		}
+		if _, err := pw.Write([]byte(part.body)); err != nil {
+			return body{}, fmt.Errorf("composing reply: %w", err)
+		}
+		if err := pw.Close(); err != nil {
+			return body{}, fmt.Errorf("composing reply: %w", err)
+		}
+	}
+	if err := alt.Close(); err != nil {
+		return body{}, fmt.Errorf("composing reply: %w", err)
+	}
+	// Split what go-message wrote into its header (one Content-Type
+	// field) and the body proper.
+	br := bufio.NewReader(&buf)
+	h, err := textproto.ReadHeader(br)
+	if err != nil {
+		return body{}, fmt.Errorf("composing reply: %w", err)
+	}
+	data, _ := io.ReadAll(br)
+	return body{contentType: h.Get("Content-Type"), data: data}, nil
+}
+
+// signedHeaders are the fields a DKIM signature covers (RFC 6376 §5.4.1).
+var signedHeaders = []string{"From", "To", "Subject", "Date", "Message-Id", "In-Reply-To",
+	"References", "Auto-Submitted", "Mime-Version", "Content-Type"}
+
+func (c *Composer) sign(msg []byte, domain string) ([]byte, error) {
+	if c.DKIM.Domain != "" {
+		domain = c.DKIM.Domain
+	}
+	var out bytes.Buffer
+	err := dkim.Sign(&out, bytes.NewReader(msg), &dkim.SignOptions{
+		Domain:                 domain,
+		Selector:               c.DKIM.Selector,
+		Signer:                 c.DKIM.Signer,
+		HeaderCanonicalization: dkim.CanonicalizationRelaxed,
+		BodyCanonicalization:   dkim.CanonicalizationRelaxed,
+		HeaderKeys:             signedHeaders,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("signing reply with DKIM (selector %q, domain %q): %w", c.DKIM.Selector, domain, err)
+	}
+	return out.Bytes(), nil
+}
+
+// messageID returns a fresh, unguessable Message-ID at domain.
+func messageID(domain string) (string, error) {
+	var b [12]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("making a Message-ID: %w", err)
+	}
+	return "qotd." + hex.EncodeToString(b[:]) + "@" + domain, nil
+}
+
+// content asks the library for what the request wants.
+func (c *Composer) content(ctx context.Context, r Request) (reply, error) {
+	cmd, arg := Command(r.Command, r.Subject)
+	switch cmd {
+	case CmdRandom:
+		q, err := c.Quoter.Random(ctx, quoter.Filter{})
+		if err != nil {
+			return reply{}, err
+		}
+		return reply{intro: "A random quote:", quotes: []*quoter.Quote{q}}, nil
+	case CmdHelp:
+		return reply{intro: "Here is what I can do.", shared: true}, nil
+	case CmdSearch:
+		if len(arg) > 200 {
+			arg = arg[:200]
+		}
+		qs, total, err := c.Quoter.Search(ctx, arg, quoter.Page{Limit: maxSearchResults})
+		switch {
+		case quoter.ErrorCode(err) == quoter.EINVALID:
+			return reply{intro: "I could not search for that: " + quoter.ErrorMessage(err) + "."}, nil
+		case err != nil:
+			return reply{}, err
+		case total == 0:
+			// Nothing found is still worth a quote: today's, with a note.
+			intro := fmt.Sprintf("No quote matches %q.", arg)
+			q, err := c.Quoter.Today(ctx, c.Calendar.Today(), quoter.Filter{})
+			if err != nil {
+				return reply{intro: intro}, nil
+			}
+			return reply{intro: intro + " Here is today's quote instead:", quotes: []*quoter.Quote{q}}, nil
+		}
+		intro := fmt.Sprintf("%d quotes match %q", total, arg)
+		if total == 1 {
+			intro = fmt.Sprintf("1 quote matches %q", arg)
+		}
+		if total > len(qs) {
+			intro += fmt.Sprintf("; here are the first %d", len(qs))
+		}
+		return reply{intro: intro + ":", quotes: qs}, nil
+	}
+	q, err := c.Quoter.Today(ctx, c.Calendar.Today(), quoter.Filter{})
+	if err != nil {
+		return reply{}, err
+	}
+	out := reply{quotes: []*quoter.Quote{q}, shared: cmd == CmdToday}
+	if cmd == CmdUnknown {
+		out.intro = "Today's quote (I did not understand the command, see below):"
+		out.note = fmt.Sprintf("Unknown command %q.", SanitizeSubject(arg))
+	}
+	return out, nil
+}
+
+// help is the usage text at the end of every reply.
+func (c *Composer) help(domain string) []string {
+	at := "@" + domain
+	return []string{
+		"Mail " + c.LocalPart + at + " with one of these subjects:",
+		"  (empty) or today   the quote of the day",
+		"  random             a random quote",
+		"  search WORDS       quotes containing WORDS",
+		"  help               this text",
+		"or write to " + c.LocalPart + "+random" + at + ", " + c.LocalPart + "+help" + at + " and so on.",
+	}
+}
+
+func (r reply) text(help []string) string {
+	var b strings.Builder
+	if r.intro != "" {
+		b.WriteString(r.intro + "\n\n")
+	}
+	for _, q := range r.quotes {
+		b.WriteString(q.Render() + "\n\n")
+	}
+	if r.note != "" {
+		b.WriteString(r.note + "\n\n")
+	}
+	b.WriteString("-- \n")
+	b.WriteString(strings.Join(help, "\n") + "\n")
+	return b.String()
+}
+
+func (r reply) html(help []string) string {
+	var b strings.Builder
+	b.WriteString("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"></head><body>\n")
+	if r.intro != "" {
+		b.WriteString("<p>" + html.EscapeString(r.intro) + "</p>\n")
+	}
+	for _, q := range r.quotes {
+		b.WriteString("<blockquote style=\"white-space: pre-wrap\">" + html.EscapeString(q.Text) + "</blockquote>\n")
+		b.WriteString("<p>&mdash; " + html.EscapeString(q.Attribution()) + "</p>\n")
+	}
+	if r.note != "" {
+		b.WriteString("<p>" + html.EscapeString(r.note) + "</p>\n")
+	}
+	b.WriteString("<hr>\n<pre>" + html.EscapeString(strings.Join(help, "\n")) + "</pre>\n</body></html>\n")
+	return b.String()
+}

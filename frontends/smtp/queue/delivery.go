@@ -1,0 +1,610 @@
+package queue
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Resolver is the part of *net.Resolver that direct delivery needs. Tests
+// inject one that answers with loopback addresses, so no test ever asks the
+// real DNS.
+type Resolver interface {
+	LookupMX(ctx context.Context, name string) ([]*net.MX, error)
+	LookupHost(ctx context.Context, host string) ([]string, error)
+}
+
+// TLS modes of a relay connection.
+const (
+	TLSNone     = "none"     // plain SMTP (a relay on localhost)
+	TLSStartTLS = "starttls" // STARTTLS, required and verified (submission, port 587)
+	TLSImplicit = "tls"      // TLS from the first byte (submissions, port 465)
+)
+
+// Relay is a smarthost all replies go through.
+type Relay struct {
+	Addr     string // host:port
+	TLS      string // TLSNone, TLSStartTLS or TLSImplicit
+	Username string // AUTH PLAIN when not empty
+	Password string
+	// TLSConfig verifies the relay; nil means the system roots and the
+	// host of Addr as server name.
+	TLSConfig *tls.Config
+}
+
+// Config configures delivery.
+type Config struct {
+	// Relay, when set, receives every reply. Without it replies go to the
+	// MX hosts of the recipient's domain (or its address records when it
+	// has no MX), with opportunistic STARTTLS.
+	Relay *Relay
+	// Resolver looks up MX and address records for direct delivery; nil
+	// means net.DefaultResolver.
+	Resolver Resolver
+	// MXPort is the port of MX hosts, "25" unless a test says otherwise.
+	MXPort string
+	// HeloName is the name quotesd gives in EHLO.
+	HeloName string
+	// Concurrency bounds the destinations (the relay, or recipient domains)
+	// delivered to at once; each gets one connection that carries its
+	// messages in arrival order. Default 4.
+	Concurrency int
+	// MaxAge is how long a reply may wait before it is dropped. Default 48h.
+	MaxAge time.Duration
+	// MinBackoff and MaxBackoff bound the wait between attempts, which
+	// doubles after each failure, with jitter. Defaults 1 minute and 1 hour.
+	MinBackoff, MaxBackoff time.Duration
+	// Timeout bounds connecting and each SMTP command. Default 2 minutes.
+	Timeout time.Duration
+	// Keep is how long delivered and dropped replies stay in the database
+	// (for audit). Default 7 days.
+	Keep time.Duration
+	// Dial opens connections; nil means a net.Dialer with Timeout.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	Log  *slog.Logger
+	// Metrics, when not nil, counts deliveries.
+	Metrics *Metrics
+}
+
+// Metrics counts what delivery does.
+type Metrics struct {
+	Delivered prometheus.Counter
+	Deferred  prometheus.Counter
+	Dropped   *prometheus.CounterVec // label reason: rejected, expired
+}
+
+// NewMetrics creates the delivery counters and registers them on reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		Delivered: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "quotesd_smtp_replies_delivered_total", Help: "Replies accepted by the next hop.",
+		}),
+		Deferred: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "quotesd_smtp_delivery_deferred_total", Help: "Delivery attempts that failed temporarily and will be retried.",
+		}),
+		Dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "quotesd_smtp_replies_dropped_total", Help: "Replies given up on, by reason.",
+		}, []string{"reason"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.Delivered, m.Deferred, m.Dropped)
+	}
+	return m
+}
+
+// Delivery is the scheduler of the queue: it finds due replies, hands each
+// destination's replies to one delivery goroutine (at most Concurrency at
+// once), and records each outcome through the queue's writer. Run it with
+// Serve; it is the service that owns the queue's lifetime.
+type Delivery struct {
+	q   *Queue
+	cfg Config
+	log *slog.Logger
+}
+
+// NewDelivery returns the delivery service for q.
+func NewDelivery(q *Queue, cfg Config) *Delivery {
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 4
+	}
+	if cfg.MaxAge <= 0 {
+		cfg.MaxAge = 48 * time.Hour
+	}
+	if cfg.MinBackoff <= 0 {
+		cfg.MinBackoff = time.Minute
+	}
+	if cfg.MaxBackoff < cfg.MinBackoff {
+		cfg.MaxBackoff = max(time.Hour, cfg.MinBackoff)
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 2 * time.Minute
+	}
+	if cfg.Keep <= 0 {
+		cfg.Keep = 7 * 24 * time.Hour
+	}
+	if cfg.MXPort == "" {
+		cfg.MXPort = "25"
+	}
+	if cfg.HeloName == "" {
+		cfg.HeloName = "localhost"
+	}
+	if cfg.Resolver == nil {
+		cfg.Resolver = net.DefaultResolver
+	}
+	if cfg.Dial == nil {
+		d := &net.Dialer{Timeout: cfg.Timeout}
+		cfg.Dial = d.DialContext
+	}
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Delivery{q: q, cfg: cfg, log: log}
+}
+
+// String names the service in the supervisor's logs.
+func (d *Delivery) String() string { return "smtp-queue" }
+
+// perConnection bounds the replies one connection carries before the
+// scheduler looks at the queue again.
+const perConnection = 100
+
+// outcome is what a delivery goroutine reports to the scheduler.
+type outcome struct {
+	dest  string
+	retry time.Time // zero: the destination works; else not before this
+}
+
+// Serve delivers until ctx ends, then lets deliveries in progress finish
+// their current message, and closes the queue.
+func (d *Delivery) Serve(ctx context.Context) error {
+	var wg sync.WaitGroup
+	done := make(chan outcome, d.cfg.Concurrency)
+	busy := map[string]bool{}
+	notBefore := map[string]time.Time{} // destinations backing off
+	fails := map[string]int{}           // their consecutive failures
+	prune := time.NewTicker(time.Hour)
+	defer prune.Stop()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		now := d.q.now()
+		var msgs []Message
+		skip, all := d.unavailable(now, busy, notBefore)
+		scan := !all && len(busy) < d.cfg.Concurrency
+		if scan {
+			var err error
+			msgs, err = d.q.due(ctx, now, 1000, skip)
+			if err != nil && ctx.Err() == nil {
+				d.log.Error("smtp queue scan failed", "err", err)
+			}
+		}
+		// Group due messages by destination, keeping arrival order.
+		var order []string
+		groups := map[string][]Message{}
+		for _, m := range msgs {
+			dest := d.destination(m.Rcpt)
+			if _, ok := groups[dest]; !ok {
+				order = append(order, dest)
+			}
+			if len(groups[dest]) < perConnection {
+				groups[dest] = append(groups[dest], m)
+			}
+		}
+		for _, dest := range order {
+			if busy[dest] || now.Before(notBefore[dest]) || len(busy) >= d.cfg.Concurrency || ctx.Err() != nil {
+				continue
+			}
+			busy[dest] = true
+			wg.Add(1)
+			go func(dest string, ms []Message, fails int) {
+				defer wg.Done()
+				done <- d.deliver(ctx, dest, ms, fails)
+			}(dest, groups[dest], fails[dest])
+		}
+
+		// When nothing could be sent (all busy: a delivery ending wakes
+		// us; or backing off: the timer below does), the queue need not
+		// be asked when its next message is due.
+		wake := now.Add(time.Hour)
+		if scan {
+			if next, ok, err := d.q.nextDue(ctx, now); err == nil && ok && next.Before(wake) {
+				wake = next
+			}
+		}
+		for _, t := range notBefore {
+			if t.After(now) && t.Before(wake) {
+				wake = t
+			}
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+		timer.Reset(max(wake.Sub(now), time.Millisecond))
+
+		select {
+		case <-ctx.Done():
+			go func() {
+				for range done {
+				}
+			}()
+			wg.Wait()
+			close(done)
+			return d.q.Close()
+		case <-d.q.wake:
+		case o := <-done:
+			delete(busy, o.dest)
+			if o.retry.IsZero() {
+				delete(notBefore, o.dest)
+				delete(fails, o.dest)
+			} else {
+				notBefore[o.dest] = o.retry
+				fails[o.dest]++
+			}
+		case <-timer.C:
+		case <-prune.C:
+			if err := d.q.prune(ctx, d.cfg.Keep); err != nil && ctx.Err() == nil {
+				d.log.Error("smtp queue prune failed", "err", err)
+			}
+		}
+	}
+}
+
+// unavailable lists the recipient domains whose messages cannot be sent
+// now, because their destination is busy or backing off; all reports that
+// no message can be (the relay is).
+func (d *Delivery) unavailable(now time.Time, busy map[string]bool, notBefore map[string]time.Time) (domains []string, all bool) {
+	if d.cfg.Relay != nil {
+		dest := d.destination("")
+		return nil, busy[dest] || now.Before(notBefore[dest])
+	}
+	for dest := range busy {
+		domains = append(domains, dest)
+	}
+	for dest, t := range notBefore {
+		if now.Before(t) && !busy[dest] {
+			domains = append(domains, dest)
+		}
+	}
+	return domains, false
+}
+
+// destination is the key messages are grouped and backed off by: the relay,
+// or the recipient's domain.
+func (d *Delivery) destination(rcpt string) string {
+	if d.cfg.Relay != nil {
+		return "relay " + d.cfg.Relay.Addr
+	}
+	return strings.ToLower(domainOf(rcpt))
+}
+
+// backoff is the wait before attempt n+1 after n failures: doubling from
+// MinBackoff up to MaxBackoff, the upper half of it randomised so that
+// retries from many queues do not arrive in step.
+func (d *Delivery) backoff(n int) time.Duration {
+	b := d.cfg.MinBackoff
+	for i := 1; i < n && b < d.cfg.MaxBackoff; i++ {
+		b *= 2
+	}
+	b = min(b, d.cfg.MaxBackoff)
+	return b/2 + rand.N(b/2+1)
+}
+
+// deliver sends ms (all for dest, in arrival order) over one connection and
+// records each outcome. fails is the destination's count of consecutive
+// failed connections, which sets the backoff when this one fails too.
+func (d *Delivery) deliver(ctx context.Context, dest string, ms []Message, fails int) outcome {
+	now := d.q.now()
+	// Replies past their age are dropped before any connection is made.
+	live := ms[:0:0]
+	for _, m := range ms {
+		if now.Sub(m.Created) > d.cfg.MaxAge {
+			d.drop(ctx, m, "expired", fmt.Sprintf("not delivered within %v", d.cfg.MaxAge))
+			continue
+		}
+		live = append(live, m)
+	}
+	if len(live) == 0 {
+		return outcome{dest: dest}
+	}
+	c, err := d.connect(ctx, live[0].Rcpt)
+	var perm permanentError
+	if errors.As(err, &perm) {
+		for _, m := range live {
+			d.drop(ctx, m, "rejected", err.Error())
+		}
+		return outcome{dest: dest}
+	}
+	if err != nil {
+		retry := d.q.now().Add(d.backoff(fails + 1))
+		d.log.Warn("smtp delivery deferred: cannot connect", "dest", dest, "replies", len(live), "retry_in", retry.Sub(now).Round(time.Millisecond), "err", err)
+		d.deferAll(ctx, live, retry, err)
+		return outcome{dest: dest, retry: retry}
+	}
+	defer c.Close()
+	// Sent markers are committed in the background, sharing the writer's
+	// batches, and waited for before the scheduler hears of this batch, so
+	// it never dispatches a reply whose marker is not yet durable.
+	var marks []func() error
+	defer func() {
+		for _, wait := range marks {
+			if err := wait(); err != nil {
+				d.log.Error("smtp delivery: recording delivery", "err", err)
+			}
+		}
+	}()
+	texts, err := d.q.bodies(ctx, live)
+	if err != nil {
+		d.log.Error("smtp delivery: reading queued replies", "err", err)
+		return outcome{dest: dest, retry: d.q.now().Add(d.cfg.MinBackoff)}
+	}
+	for i, m := range live {
+		if ctx.Err() != nil {
+			return outcome{dest: dest} // still queued: delivered after restart
+		}
+		data, ok := texts[m.ID]
+		if !ok {
+			d.drop(ctx, m, "lost", "the queued reply has no text")
+			continue
+		}
+		err = send(c, m.Rcpt, data)
+		var se *smtp.SMTPError
+		switch {
+		case err == nil:
+			marks = append(marks, d.q.markSent(m.ID))
+			if d.cfg.Metrics != nil {
+				d.cfg.Metrics.Delivered.Inc()
+			}
+			d.log.Debug("reply delivered", "id", m.ID, "rcpt", m.Rcpt, "dest", dest)
+		case errors.As(err, &se) && se.Code >= 500:
+			d.drop(ctx, m, "rejected", err.Error())
+			if c.Reset() != nil {
+				return d.lost(ctx, dest, live[i+1:], fails, err)
+			}
+		case errors.As(err, &se):
+			retry := d.q.now().Add(d.backoff(m.Attempts + 1))
+			d.deferOne(ctx, m, retry, err)
+			if c.Reset() != nil {
+				return d.lost(ctx, dest, live[i+1:], fails, err)
+			}
+		default:
+			return d.lost(ctx, dest, live[i:], fails, err)
+		}
+	}
+	_ = c.Quit()
+	return outcome{dest: dest}
+}
+
+// lost handles a connection that broke: the rest of the batch waits for
+// the destination's next attempt.
+func (d *Delivery) lost(ctx context.Context, dest string, rest []Message, fails int, err error) outcome {
+	now := d.q.now()
+	retry := now.Add(d.backoff(fails + 1))
+	d.log.Warn("smtp delivery deferred: connection lost", "dest", dest, "replies", len(rest), "retry_in", retry.Sub(now).Round(time.Millisecond), "err", err)
+	d.deferAll(ctx, rest, retry, err)
+	return outcome{dest: dest, retry: retry}
+}
+
+func (d *Delivery) deferAll(ctx context.Context, ms []Message, retry time.Time, err error) {
+	var ids []int64
+	for _, m := range ms {
+		if retry.Sub(m.Created) > d.cfg.MaxAge {
+			d.drop(ctx, m, "expired", fmt.Sprintf("not delivered within %v; last error: %v", d.cfg.MaxAge, err))
+			continue
+		}
+		ids = append(ids, m.ID)
+	}
+	if len(ids) == 0 {
+		return
+	}
+	if e := d.q.reschedule(context.WithoutCancel(ctx), ids, retry, err.Error()); e != nil {
+		d.log.Error("smtp delivery: rescheduling replies", "replies", len(ids), "err", e)
+	}
+	if d.cfg.Metrics != nil {
+		d.cfg.Metrics.Deferred.Add(float64(len(ids)))
+	}
+}
+
+// deferOne reschedules m, or drops it when the retry would come after its
+// maximum age.
+func (d *Delivery) deferOne(ctx context.Context, m Message, retry time.Time, err error) {
+	d.deferAll(ctx, []Message{m}, retry, err)
+}
+
+func (d *Delivery) drop(ctx context.Context, m Message, reason, detail string) {
+	d.log.Warn("smtp reply dropped", "id", m.ID, "rcpt", m.Rcpt, "reason", reason, "err", detail)
+	if err := d.q.markFailed(context.WithoutCancel(ctx), m.ID, reason+": "+detail); err != nil {
+		d.log.Error("smtp delivery: recording drop", "id", m.ID, "err", err)
+	}
+	if d.cfg.Metrics != nil {
+		d.cfg.Metrics.Dropped.WithLabelValues(reason).Inc()
+	}
+}
+
+// permanentError marks a destination that will never take mail.
+type permanentError struct{ error }
+
+func (e permanentError) Unwrap() error { return e.error }
+
+// send runs one mail transaction with the null reverse path, as RFC 3834
+// §3.3 recommends for automatic replies: nothing bounces back to us.
+func send(c *smtp.Client, rcpt string, data []byte) error {
+	if err := c.Mail("", nil); err != nil {
+		return err
+	}
+	if err := c.Rcpt(rcpt, nil); err != nil {
+		return err
+	}
+	w, err := c.Data()
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(data); err != nil {
+		w.Close()
+		return err
+	}
+	return w.Close()
+}
+
+// connect opens an SMTP session to the relay, or to the MX of rcpt's domain.
+func (d *Delivery) connect(ctx context.Context, rcpt string) (*smtp.Client, error) {
+	if d.cfg.Relay != nil {
+		return d.connectRelay(ctx, d.cfg.Relay)
+	}
+	domain := domainOf(rcpt)
+	hosts, err := d.mxHosts(ctx, domain)
+	if err != nil {
+		return nil, err
+	}
+	var errs []error
+	for _, host := range hosts {
+		addrs, err := d.cfg.Resolver.LookupHost(ctx, host)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("looking up %s: %w", host, err))
+			continue
+		}
+		for _, a := range addrs {
+			c, err := d.connectMX(ctx, host, net.JoinHostPort(a, d.cfg.MXPort))
+			if err == nil {
+				return c, nil
+			}
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) == 0 {
+		return nil, fmt.Errorf("no address for the mail hosts of %s", domain)
+	}
+	return nil, errors.Join(errs...)
+}
+
+// mxHosts returns the hosts that take mail for domain, best first: its MX
+// records, or the domain itself when it has none (RFC 5321 §5.1).
+func (d *Delivery) mxHosts(ctx context.Context, domain string) ([]string, error) {
+	mxs, err := d.cfg.Resolver.LookupMX(ctx, domain)
+	var dnsErr *net.DNSError
+	if err != nil && !(errors.As(err, &dnsErr) && dnsErr.IsNotFound) {
+		return nil, fmt.Errorf("looking up MX of %s: %w", domain, err)
+	}
+	if len(mxs) == 0 {
+		return []string{domain}, nil
+	}
+	sort.SliceStable(mxs, func(i, j int) bool { return mxs[i].Pref < mxs[j].Pref })
+	hosts := make([]string, 0, len(mxs))
+	for _, mx := range mxs {
+		h := strings.TrimSuffix(mx.Host, ".")
+		if h == "" {
+			continue // a null MX (RFC 7505) names no host
+		}
+		hosts = append(hosts, h)
+	}
+	if len(hosts) == 0 {
+		return nil, permanentError{fmt.Errorf("%s accepts no mail (null MX, RFC 7505)", domain)}
+	}
+	return hosts, nil
+}
+
+// connectMX connects to one MX address with opportunistic STARTTLS: TLS
+// when the host offers it, without verifying the certificate (without DANE
+// or MTA-STS nothing says which certificate to expect; encryption still
+// defeats passive eavesdropping, RFC 7435), and plain SMTP on a new
+// connection when the TLS attempt fails.
+func (d *Delivery) connectMX(ctx context.Context, host, addr string) (*smtp.Client, error) {
+	conn, err := d.cfg.Dial(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	cfg := &tls.Config{ServerName: host, InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}
+	c, tlsErr := smtp.NewClientStartTLS(conn, cfg)
+	if tlsErr == nil {
+		if err := d.hello(c); err != nil {
+			c.Close()
+			return nil, err
+		}
+		return c, nil
+	}
+	conn, err = d.cfg.Dial(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	c = d.client(conn)
+	if err := d.hello(c); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("%s (%s): %w", host, addr, err)
+	}
+	return c, nil
+}
+
+func (d *Delivery) connectRelay(ctx context.Context, r *Relay) (*smtp.Client, error) {
+	conn, err := d.cfg.Dial(ctx, "tcp", r.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("relay %s: %w", r.Addr, err)
+	}
+	cfg := r.TLSConfig
+	if cfg == nil {
+		cfg = &tls.Config{}
+	} else {
+		cfg = cfg.Clone()
+	}
+	if cfg.ServerName == "" {
+		cfg.ServerName, _, _ = net.SplitHostPort(r.Addr)
+	}
+	var c *smtp.Client
+	switch r.TLS {
+	case TLSImplicit:
+		tc := tls.Client(conn, cfg)
+		_ = tc.SetDeadline(time.Now().Add(d.cfg.Timeout))
+		if err := tc.HandshakeContext(ctx); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("relay %s: TLS: %w", r.Addr, err)
+		}
+		_ = tc.SetDeadline(time.Time{})
+		c = d.client(tc)
+	case TLSStartTLS:
+		c, err = smtp.NewClientStartTLS(conn, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("relay %s: STARTTLS: %w", r.Addr, err)
+		}
+	default:
+		c = d.client(conn)
+	}
+	c.CommandTimeout, c.SubmissionTimeout = d.cfg.Timeout, d.cfg.Timeout
+	if err := d.hello(c); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("relay %s: %w", r.Addr, err)
+	}
+	if r.Username != "" {
+		if err := c.Auth(sasl.NewPlainClient("", r.Username, r.Password)); err != nil {
+			c.Close()
+			return nil, fmt.Errorf("relay %s: AUTH PLAIN as %s: %w", r.Addr, r.Username, err)
+		}
+	}
+	return c, nil
+}
+
+func (d *Delivery) client(conn net.Conn) *smtp.Client {
+	c := smtp.NewClient(conn)
+	c.CommandTimeout, c.SubmissionTimeout = d.cfg.Timeout, d.cfg.Timeout
+	return c
+}
+
+// hello greets with our name. After STARTTLS the client must greet again
+// (the greeting before it said "localhost"), and this is where it does.
+func (d *Delivery) hello(c *smtp.Client) error {
+	c.CommandTimeout, c.SubmissionTimeout = d.cfg.Timeout, d.cfg.Timeout
+	return c.Hello(d.cfg.HeloName)
+}

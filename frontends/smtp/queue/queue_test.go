@@ -1,0 +1,533 @@
+package queue_test
+
+import (
+	"context"
+	"crypto/tls"
+	"database/sql"
+	"fmt"
+	"net"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"quotesd/frontends/smtp/queue"
+	"quotesd/frontends/smtp/smtptest"
+)
+
+// clock is an adjustable time source for tests of limits and ages.
+type clock struct{ ns atomic.Int64 }
+
+func newClock(t time.Time) *clock { c := &clock{}; c.ns.Store(t.UnixNano()); return c }
+func (c *clock) Now() time.Time   { return time.Unix(0, c.ns.Load()) }
+func (c *clock) Add(d time.Duration) {
+	c.ns.Add(int64(d))
+}
+
+func openQueue(t *testing.T, dir string, opts ...queue.Option) *queue.Queue {
+	t.Helper()
+	q, err := queue.Open(dir, opts...)
+	if err != nil {
+		t.Fatalf("queue.Open(%s): %v", dir, err)
+	}
+	return q
+}
+
+func reply(rcpt string, n int) queue.Entry {
+	return queue.Entry{IP: "192.0.2.1", Sender: rcpt, Rcpt: rcpt,
+		Data: fmt.Appendf(nil, "Subject: reply %d\r\nX-Seq: %d\r\n\r\nbody %d\r\n", n, n, n)}
+}
+
+func record(t *testing.T, q *queue.Queue, e queue.Entry) string {
+	t.Helper()
+	skip, err := q.Record(context.Background(), e)
+	if err != nil {
+		t.Fatalf("Record: %v", err)
+	}
+	return skip
+}
+
+func counts(t *testing.T, q *queue.Queue) (queued, sent, failed int) {
+	t.Helper()
+	queued, sent, failed, err := q.Counts(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return queued, sent, failed
+}
+
+func TestQueue_RecordSurvivesReopen(t *testing.T) {
+	dir := t.TempDir()
+	q := openQueue(t, dir)
+	if skip := record(t, q, reply("a@example.org", 1)); skip != "" {
+		t.Fatalf("Record skipped: %q", skip)
+	}
+	if err := q.Close(); err != nil {
+		t.Fatal(err)
+	}
+	q = openQueue(t, dir)
+	defer q.Close()
+	if queued, _, _ := counts(t, q); queued != 1 {
+		t.Errorf("queued after reopen = %d, want 1", queued)
+	}
+}
+
+func TestQueue_RecordAfterCloseFails(t *testing.T) {
+	q := openQueue(t, t.TempDir())
+	q.Close()
+	if _, err := q.Record(context.Background(), reply("a@example.org", 1)); err != queue.ErrClosed {
+		t.Errorf("Record after Close: err = %v, want ErrClosed", err)
+	}
+}
+
+func TestQueue_ReplyLimitPerRecipientPerDay(t *testing.T) {
+	dir := t.TempDir()
+	clk := newClock(time.Date(2026, 3, 1, 23, 0, 0, 0, time.UTC))
+	opts := []queue.Option{queue.WithClock(clk.Now), queue.WithLimits(queue.Limits{PerRecipient: 2})}
+	q := openQueue(t, dir, opts...)
+	for i := 1; i <= 2; i++ {
+		if skip := record(t, q, reply("A@example.org", i)); skip != "" {
+			t.Fatalf("reply %d skipped: %q", i, skip)
+		}
+	}
+	// The count is per address, whatever its case, and survives a restart.
+	q.Close()
+	q = openQueue(t, dir, opts...)
+	defer q.Close()
+	if skip := record(t, q, reply("a@EXAMPLE.org", 3)); skip != queue.SkipRecipientLimit {
+		t.Errorf("third reply of the day: skip = %q, want %q", skip, queue.SkipRecipientLimit)
+	}
+	if skip := record(t, q, reply("b@example.org", 4)); skip != "" {
+		t.Errorf("another recipient: skip = %q, want none", skip)
+	}
+	clk.Add(2 * time.Hour) // the next UTC day
+	if skip := record(t, q, reply("a@example.org", 5)); skip != "" {
+		t.Errorf("next day: skip = %q, want none", skip)
+	}
+	if queued, _, _ := counts(t, q); queued != 4 {
+		t.Errorf("queued = %d, want 4", queued)
+	}
+}
+
+func TestQueue_ReplyLimitPerIPPerDay(t *testing.T) {
+	q := openQueue(t, t.TempDir(), queue.WithLimits(queue.Limits{PerIP: 3}))
+	defer q.Close()
+	for i := 1; i <= 3; i++ {
+		if skip := record(t, q, reply(fmt.Sprintf("r%d@example.org", i), i)); skip != "" {
+			t.Fatalf("reply %d skipped: %q", i, skip)
+		}
+	}
+	if skip := record(t, q, reply("r4@example.org", 4)); skip != queue.SkipIPLimit {
+		t.Errorf("fourth reply from one IP: skip = %q, want %q", skip, queue.SkipIPLimit)
+	}
+	other := reply("r5@example.org", 5)
+	other.IP = "2001:db8::1"
+	if skip := record(t, q, other); skip != "" {
+		t.Errorf("another IP: skip = %q, want none", skip)
+	}
+}
+
+func TestQueue_PolicySkipIsRecordedNotQueued(t *testing.T) {
+	q := openQueue(t, t.TempDir())
+	defer q.Close()
+	skip := record(t, q, queue.Entry{IP: "192.0.2.1", Sender: "", Skip: "null-sender"})
+	if skip != "null-sender" {
+		t.Errorf("skip = %q, want null-sender", skip)
+	}
+	if queued, _, _ := counts(t, q); queued != 0 {
+		t.Errorf("queued = %d, want 0", queued)
+	}
+}
+
+func TestQueue_ConcurrentRecordsAllCommitted(t *testing.T) {
+	q := openQueue(t, t.TempDir())
+	defer q.Close()
+	var wg sync.WaitGroup
+	for i := range 200 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := q.Record(context.Background(), reply(fmt.Sprintf("r%d@example.org", i), i)); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if queued, _, _ := counts(t, q); queued != 200 {
+		t.Errorf("queued = %d, want 200", queued)
+	}
+}
+
+// BenchmarkRecord_Parallel measures durable enqueueing with many sessions
+// at once: the group-commit writer shares each fsync among them.
+func BenchmarkRecord_Parallel(b *testing.B) {
+	q, err := queue.Open(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer q.Close()
+	var n atomic.Int64
+	b.SetParallelism(32)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := n.Add(1)
+			if _, err := q.Record(context.Background(), reply(fmt.Sprintf("r%d@example.org", i), int(i))); err != nil {
+				b.Error(err)
+			}
+		}
+	})
+}
+
+// delivery runs a Delivery for q until the test ends.
+func delivery(t *testing.T, q *queue.Queue, cfg queue.Config) {
+	t.Helper()
+	if cfg.MinBackoff == 0 {
+		cfg.MinBackoff, cfg.MaxBackoff = 20*time.Millisecond, 100*time.Millisecond
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 5 * time.Second
+	}
+	d := queue.NewDelivery(q, cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Serve(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Delivery.Serve: %v", err)
+		}
+	})
+}
+
+func seq(m smtptest.Message) string {
+	for _, line := range splitLines(string(m.Data)) {
+		if len(line) > 7 && line[:7] == "X-Seq: " {
+			return line[7:]
+		}
+	}
+	return ""
+}
+
+func splitLines(s string) []string {
+	var out []string
+	for len(s) > 0 {
+		i := 0
+		for i < len(s) && s[i] != '\n' {
+			i++
+		}
+		line := s[:i]
+		if len(line) > 0 && line[len(line)-1] == '\r' {
+			line = line[:len(line)-1]
+		}
+		out = append(out, line)
+		if i < len(s) {
+			i++
+		}
+		s = s[i:]
+	}
+	return out
+}
+
+func TestDelivery_RelayDeliversWithNullSender(t *testing.T) {
+	sink := smtptest.NewSink(t, smtptest.Options{})
+	q := openQueue(t, t.TempDir())
+	delivery(t, q, queue.Config{Relay: &queue.Relay{Addr: sink.Addr, TLS: queue.TLSNone}})
+	record(t, q, reply("alice@example.org", 1))
+	m := sink.Wait(t, 1, 10*time.Second)[0]
+	if m.From != "" || len(m.To) != 1 || m.To[0] != "alice@example.org" {
+		t.Errorf("envelope = from %q to %v, want from <> to [alice@example.org]", m.From, m.To)
+	}
+}
+
+func TestDelivery_RelayDownThenUp_AllDeliveredInArrivalOrder(t *testing.T) {
+	addr := smtptest.FreeAddr(t)
+	q := openQueue(t, t.TempDir())
+	delivery(t, q, queue.Config{Relay: &queue.Relay{Addr: addr, TLS: queue.TLSNone}})
+	const n = 20
+	for i := 1; i <= n; i++ {
+		record(t, q, reply(fmt.Sprintf("r%d@example.org", i), i))
+		time.Sleep(5 * time.Millisecond) // arrivals spread over retries
+	}
+	time.Sleep(150 * time.Millisecond) // a few failed attempts
+	if queued, sent, _ := counts(t, q); queued != n || sent != 0 {
+		t.Fatalf("while the relay is down: queued %d sent %d, want %d and 0", queued, sent, n)
+	}
+	sink := smtptest.NewSink(t, smtptest.Options{Addr: addr})
+	sink.Wait(t, n, 10*time.Second)
+	time.Sleep(200 * time.Millisecond) // room for duplicates to show up
+	ms := sink.Messages()
+	if len(ms) != n {
+		t.Fatalf("delivered %d messages, want %d", len(ms), n)
+	}
+	for i, m := range ms {
+		if got, want := seq(m), fmt.Sprint(i+1); got != want {
+			t.Errorf("message %d has X-Seq %s, want %s (arrival order)", i, got, want)
+		}
+	}
+	if queued, sent, _ := counts(t, q); queued != 0 || sent != n {
+		t.Errorf("after delivery: queued %d sent %d, want 0 and %d", queued, sent, n)
+	}
+}
+
+func TestDelivery_QueuedRepliesDeliveredOnceAfterRestart(t *testing.T) {
+	dir := t.TempDir()
+	addr := smtptest.FreeAddr(t)
+	q := openQueue(t, dir)
+	for i := 1; i <= 5; i++ {
+		record(t, q, reply(fmt.Sprintf("r%d@example.org", i), i))
+	}
+	q.Close() // as if the process died with replies queued
+
+	sink := smtptest.NewSink(t, smtptest.Options{Addr: addr})
+	q = openQueue(t, dir)
+	delivery(t, q, queue.Config{Relay: &queue.Relay{Addr: addr, TLS: queue.TLSNone}})
+	sink.Wait(t, 5, 10*time.Second)
+	time.Sleep(200 * time.Millisecond)
+	if got := len(sink.Messages()); got != 5 {
+		t.Errorf("delivered %d, want 5", got)
+	}
+}
+
+func TestDelivery_PermanentRejectionDropsReply(t *testing.T) {
+	sink := smtptest.NewSink(t, smtptest.Options{Reject: func(rcpt string) error {
+		if rcpt == "gone@example.org" {
+			return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
+		}
+		return nil
+	}})
+	q := openQueue(t, t.TempDir())
+	delivery(t, q, queue.Config{Relay: &queue.Relay{Addr: sink.Addr, TLS: queue.TLSNone}})
+	record(t, q, reply("gone@example.org", 1))
+	record(t, q, reply("here@example.org", 2))
+	ms := sink.Wait(t, 1, 10*time.Second)
+	waitCounts(t, q, 0, 1, 1)
+	if ms[0].To[0] != "here@example.org" {
+		t.Errorf("delivered to %v, want here@example.org", ms[0].To)
+	}
+}
+
+func TestDelivery_TemporaryRejectionRetries(t *testing.T) {
+	var tries atomic.Int32
+	sink := smtptest.NewSink(t, smtptest.Options{Reject: func(string) error {
+		if tries.Add(1) <= 2 {
+			return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try later"}
+		}
+		return nil
+	}})
+	q := openQueue(t, t.TempDir())
+	delivery(t, q, queue.Config{Relay: &queue.Relay{Addr: sink.Addr, TLS: queue.TLSNone}})
+	record(t, q, reply("alice@example.org", 1))
+	sink.Wait(t, 1, 10*time.Second)
+	if n := tries.Load(); n != 3 {
+		t.Errorf("RCPT tried %d times, want 3", n)
+	}
+	waitCounts(t, q, 0, 1, 0)
+}
+
+func TestDelivery_DropsReplyPastMaxAge(t *testing.T) {
+	clk := newClock(time.Now())
+	addr := smtptest.FreeAddr(t)
+	q := openQueue(t, t.TempDir(), queue.WithClock(clk.Now))
+	record(t, q, reply("alice@example.org", 1))
+	clk.Add(49 * time.Hour)
+	delivery(t, q, queue.Config{Relay: &queue.Relay{Addr: addr, TLS: queue.TLSNone}, MaxAge: 48 * time.Hour})
+	waitCounts(t, q, 0, 0, 1)
+}
+
+func TestDelivery_RelayStartTLSWithAuthPlain(t *testing.T) {
+	srvTLS, roots := smtptest.SelfSignedTLS(t)
+	sink := smtptest.NewSink(t, smtptest.Options{TLS: srvTLS, Username: "quotes", Password: "s3cret"})
+	q := openQueue(t, t.TempDir())
+	delivery(t, q, queue.Config{Relay: &queue.Relay{Addr: sink.Addr, TLS: queue.TLSStartTLS,
+		Username: "quotes", Password: "s3cret", TLSConfig: &tls.Config{RootCAs: roots}}})
+	record(t, q, reply("alice@example.org", 1))
+	m := sink.Wait(t, 1, 10*time.Second)[0]
+	if !m.TLS || m.User != "quotes" {
+		t.Errorf("delivered with TLS=%v user=%q, want TLS and user quotes", m.TLS, m.User)
+	}
+}
+
+func TestDelivery_RelayImplicitTLS(t *testing.T) {
+	srvTLS, roots := smtptest.SelfSignedTLS(t)
+	sink := smtptest.NewSink(t, smtptest.Options{TLS: srvTLS, Implicit: true})
+	q := openQueue(t, t.TempDir())
+	delivery(t, q, queue.Config{Relay: &queue.Relay{Addr: sink.Addr, TLS: queue.TLSImplicit, TLSConfig: &tls.Config{RootCAs: roots}}})
+	record(t, q, reply("alice@example.org", 1))
+	if m := sink.Wait(t, 1, 10*time.Second)[0]; !m.TLS {
+		t.Error("delivered without TLS")
+	}
+}
+
+func TestDelivery_RelayWrongPasswordKeepsReplyQueued(t *testing.T) {
+	sink := smtptest.NewSink(t, smtptest.Options{Username: "quotes", Password: "right"})
+	q := openQueue(t, t.TempDir())
+	delivery(t, q, queue.Config{Relay: &queue.Relay{Addr: sink.Addr, TLS: queue.TLSNone, Username: "quotes", Password: "wrong"}})
+	record(t, q, reply("alice@example.org", 1))
+	time.Sleep(300 * time.Millisecond)
+	if queued, sent, failed := counts(t, q); queued != 1 || sent != 0 || failed != 0 {
+		t.Errorf("queued %d sent %d failed %d, want the reply still queued", queued, sent, failed)
+	}
+}
+
+// fakeResolver answers MX and address queries from maps; it never asks DNS.
+type fakeResolver struct {
+	mx    map[string][]*net.MX
+	hosts map[string][]string
+}
+
+func (r *fakeResolver) LookupMX(_ context.Context, name string) ([]*net.MX, error) {
+	if mx, ok := r.mx[name]; ok {
+		return mx, nil
+	}
+	return nil, &net.DNSError{Err: "no such host", Name: name, IsNotFound: true}
+}
+
+func (r *fakeResolver) LookupHost(_ context.Context, host string) ([]string, error) {
+	if a, ok := r.hosts[host]; ok {
+		return a, nil
+	}
+	return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+}
+
+func TestDelivery_DirectToMXThroughInjectedResolver(t *testing.T) {
+	sink := smtptest.NewSink(t, smtptest.Options{})
+	_, port, _ := net.SplitHostPort(sink.Addr)
+	res := &fakeResolver{
+		mx: map[string][]*net.MX{"example.org": {
+			{Host: "mx2.example.org.", Pref: 20},
+			{Host: "mx1.example.org.", Pref: 10},
+		}},
+		// The best MX has no address; the second one is the sink.
+		hosts: map[string][]string{"mx2.example.org": {"127.0.0.1"}},
+	}
+	q := openQueue(t, t.TempDir())
+	delivery(t, q, queue.Config{Resolver: res, MXPort: port})
+	record(t, q, reply("alice@example.org", 1))
+	m := sink.Wait(t, 1, 10*time.Second)[0]
+	if m.To[0] != "alice@example.org" {
+		t.Errorf("delivered to %v", m.To)
+	}
+}
+
+func TestDelivery_DirectFallsBackToAddressRecordWithoutMX(t *testing.T) {
+	sink := smtptest.NewSink(t, smtptest.Options{})
+	_, port, _ := net.SplitHostPort(sink.Addr)
+	res := &fakeResolver{hosts: map[string][]string{"example.net": {"127.0.0.1"}}}
+	q := openQueue(t, t.TempDir())
+	delivery(t, q, queue.Config{Resolver: res, MXPort: port})
+	record(t, q, reply("bob@example.net", 1))
+	sink.Wait(t, 1, 10*time.Second)
+}
+
+func TestDelivery_DirectUsesOpportunisticSTARTTLS(t *testing.T) {
+	srvTLS, _ := smtptest.SelfSignedTLS(t) // not trusted: opportunistic TLS does not verify
+	sink := smtptest.NewSink(t, smtptest.Options{TLS: srvTLS})
+	_, port, _ := net.SplitHostPort(sink.Addr)
+	res := &fakeResolver{mx: map[string][]*net.MX{"example.org": {{Host: "mx.example.org.", Pref: 10}}},
+		hosts: map[string][]string{"mx.example.org": {"127.0.0.1"}}}
+	q := openQueue(t, t.TempDir())
+	delivery(t, q, queue.Config{Resolver: res, MXPort: port})
+	record(t, q, reply("alice@example.org", 1))
+	if m := sink.Wait(t, 1, 10*time.Second)[0]; !m.TLS {
+		t.Error("delivered without TLS although the MX offers STARTTLS")
+	}
+}
+
+func TestDelivery_NullMXDropsReply(t *testing.T) {
+	res := &fakeResolver{mx: map[string][]*net.MX{"example.com": {{Host: ".", Pref: 0}}}}
+	q := openQueue(t, t.TempDir())
+	delivery(t, q, queue.Config{Resolver: res, MXPort: "1"})
+	record(t, q, reply("alice@example.com", 1))
+	waitCounts(t, q, 0, 0, 1)
+}
+
+// waitCounts waits for the queue to reach the given state counts.
+func waitCounts(t *testing.T, q *queue.Queue, queued, sent, failed int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		a, b, c := counts(t, q)
+		if a == queued && b == sent && c == failed {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("queue: queued %d sent %d failed %d, want %d %d %d", a, b, c, queued, sent, failed)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestQueue_RefusesDatabaseFromNewerVersion(t *testing.T) {
+	dir := t.TempDir()
+	q := openQueue(t, dir)
+	q.Close()
+	db, err := sql.Open("sqlite3", filepath.Join(dir, queue.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`PRAGMA user_version = 99`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if _, err := queue.Open(dir); err == nil || !strings.Contains(err.Error(), "newer") {
+		t.Errorf("Open of a schema from the future: err = %v, want one saying it is newer", err)
+	}
+}
+
+func TestQueue_OpenRequiresStateDir(t *testing.T) {
+	if _, err := queue.Open(""); err == nil || !strings.Contains(err.Error(), "--state-dir") {
+		t.Errorf("Open(\"\"): err = %v, want one naming --state-dir", err)
+	}
+}
+
+func TestQueue_RecordCompletesWhileAnotherSessionStillReceives(t *testing.T) {
+	q := openQueue(t, t.TempDir())
+	defer q.Close()
+	q.Receiving(1) // a session that never gets to Record (a client gone quiet)
+	defer q.Receiving(-1)
+	done := make(chan error, 1)
+	go func() {
+		_, err := q.Record(context.Background(), reply("a@example.org", 1))
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Record is held back by a session that never records")
+	}
+}
+
+func TestDelivery_FallsBackToNextMXWhenBestRefuses(t *testing.T) {
+	sink := smtptest.NewSink(t, smtptest.Options{})
+	_, port, _ := net.SplitHostPort(sink.Addr)
+	res := &fakeResolver{
+		mx: map[string][]*net.MX{"example.org": {{Host: "mx1.example.org.", Pref: 10}, {Host: "mx2.example.org.", Pref: 20}}},
+		// 192.0.2.1 (TEST-NET-1) is never dialled: the dialler below
+		// refuses it, as a host that is down would.
+		hosts: map[string][]string{"mx1.example.org": {"192.0.2.1"}, "mx2.example.org": {"127.0.0.1"}},
+	}
+	var refused atomic.Int32
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if host, _, _ := net.SplitHostPort(addr); host != "127.0.0.1" {
+			refused.Add(1)
+			return nil, &net.OpError{Op: "dial", Net: network, Err: fmt.Errorf("connection refused")}
+		}
+		var d net.Dialer
+		return d.DialContext(ctx, network, addr)
+	}
+	q := openQueue(t, t.TempDir())
+	delivery(t, q, queue.Config{Resolver: res, MXPort: port, Dial: dial})
+	record(t, q, reply("alice@example.org", 1))
+	sink.Wait(t, 1, 10*time.Second)
+	if refused.Load() == 0 {
+		t.Error("the preferred MX was never tried")
+	}
+}

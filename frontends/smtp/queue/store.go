@@ -1,0 +1,675 @@
+// Package queue is the durable outgoing mail queue of the SMTP frontend: the
+// Active Object of quotesd's design. Receiving sessions call Record, which
+// returns only once the reply (or the decision not to send one) is committed
+// to an SQLite database; a scheduler goroutine then delivers queued replies
+// to a relay or to the recipients' MX hosts, retrying with backoff, so a
+// reply survives a crash at any moment and is delivered after restart.
+//
+// Durability costs an fsync per commit, so commits are grouped: one writer
+// goroutine owns every write and puts all requests that arrived while the
+// previous commit was in progress into the next transaction. Under load many
+// messages share one fsync; an idle server still commits each at once.
+package queue
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	_ "github.com/mattn/go-sqlite3" // the database/sql driver "sqlite3"
+)
+
+// migrations are the schema, one step each, applied in order in their own
+// transaction and recorded in PRAGMA user_version. Never edit a released
+// step: append a new one.
+var migrations = []string{
+	// 1: messages waiting for or done with delivery; daily reply counts per
+	// recipient and per sending IP; decisions not to reply.
+	`CREATE TABLE messages (
+		id           INTEGER PRIMARY KEY,          -- arrival order
+		rcpt         TEXT    NOT NULL,             -- envelope recipient of the reply
+		domain       TEXT    NOT NULL,             -- its domain, lower case: a destination without a relay
+		created      INTEGER NOT NULL,             -- unix milliseconds
+		next_attempt INTEGER NOT NULL,             -- unix milliseconds
+		attempts     INTEGER NOT NULL DEFAULT 0,
+		state        TEXT    NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'sent', 'failed')),
+		done_at      INTEGER,                      -- when sent or given up, unix milliseconds
+		last_error   TEXT    NOT NULL DEFAULT ''
+	);
+	CREATE INDEX messages_due ON messages (state, next_attempt, id);
+	-- The text of a reply lives apart from its small, often updated state
+	-- row, so that recording an attempt does not rewrite the text, and is
+	-- deleted once the reply is sent or dropped.
+	CREATE TABLE bodies (
+		id   INTEGER PRIMARY KEY REFERENCES messages (id),
+		data BLOB    NOT NULL                      -- the complete reply, signed if DKIM is on
+	);
+	CREATE TABLE reply_counts (
+		key TEXT NOT NULL,                         -- "rcpt:<address>" or "ip:<address>"
+		day TEXT NOT NULL,                         -- YYYY-MM-DD, UTC
+		n   INTEGER NOT NULL,
+		PRIMARY KEY (key, day)
+	) WITHOUT ROWID;
+	CREATE TABLE skipped (
+		id     INTEGER PRIMARY KEY,
+		at     INTEGER NOT NULL,                   -- unix milliseconds
+		ip     TEXT    NOT NULL,
+		sender TEXT    NOT NULL,
+		reason TEXT    NOT NULL
+	);`,
+}
+
+// ErrClosed is returned by Record once the queue is shutting down; the
+// receiving side answers with a temporary failure so the client retries.
+var ErrClosed = errors.New("mail queue is closed")
+
+// Reasons Record gives for not queueing a reply (the policy's own reasons
+// come from the caller).
+const (
+	SkipRecipientLimit = "recipient-limit" // the recipient had its replies for today
+	SkipIPLimit        = "ip-limit"        // the sending IP had its replies for today
+)
+
+// Limits cap replies per UTC day. Zero means no cap.
+type Limits struct {
+	PerRecipient int // replies to one address
+	PerIP        int // replies caused by mail from one client IP
+}
+
+// Entry is one received message as the queue records it.
+type Entry struct {
+	IP     string // the client's IP address
+	Sender string // the envelope sender, for the log of skipped replies
+	// Rcpt and Data are the reply: its envelope recipient and its complete
+	// text. Data is nil when no reply is due.
+	Rcpt string
+	Data []byte
+	// Skip is why no reply is due, when Data is nil (a policy reason).
+	Skip string
+}
+
+// Queue is the durable store of replies. Open one per state directory.
+type Queue struct {
+	db     *sql.DB
+	wconn  *sql.Conn // the writer's own connection: every write goes through it
+	path   string
+	now    func() time.Time
+	limits Limits
+
+	ops     chan *op
+	stopped chan struct{} // closed when the writer has exited
+	wake    chan struct{} // tells the scheduler that something was queued
+
+	stmts           struct{ insert, body, count, bump, skip, sent, unbody *sql.Stmt }
+	receiving       atomic.Int64 // sessions receiving a message (see Receiving)
+	stopCheckpoints chan struct{}
+	checkpoints     sync.WaitGroup
+
+	mu      sync.Mutex
+	closing bool
+	active  int // Record calls in progress
+	idle    *sync.Cond
+}
+
+// Option configures Open.
+type Option func(*Queue)
+
+// WithClock replaces time.Now, for tests of retries and daily limits.
+func WithClock(now func() time.Time) Option { return func(q *Queue) { q.now = now } }
+
+// WithLimits sets the daily reply caps.
+func WithLimits(l Limits) Option { return func(q *Queue) { q.limits = l } }
+
+// FileName is the queue database's name inside the state directory.
+const FileName = "smtp-queue.db"
+
+// Open opens (creating if needed) the queue database in dir and starts its
+// writer. Close it, or let Delivery.Serve close it at shutdown.
+func Open(dir string, opts ...Option) (*Queue, error) {
+	if dir == "" {
+		return nil, errors.New("mail queue: no state directory (set --state-dir)")
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("mail queue: creating state directory: %w", err)
+	}
+	path := filepath.Join(dir, FileName)
+	// WAL lets the scheduler read while the writer commits; synchronous=FULL
+	// makes each commit an fsync, which is what "durably stored" means (the
+	// writer groups commits to pay for it once per batch); _txlock=immediate
+	// takes the write lock at BEGIN so a transaction never fails half way on
+	// a busy database.
+	dsn := "file:" + path + "?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=10000&_txlock=immediate"
+	db, err := sql.Open("sqlite3", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("mail queue: opening %s: %w", path, err)
+	}
+	q := &Queue{
+		db:      db,
+		path:    path,
+		now:     time.Now,
+		ops:     make(chan *op, 4096),
+		stopped: make(chan struct{}),
+		wake:    make(chan struct{}, 1),
+	}
+	q.idle = sync.NewCond(&q.mu)
+	for _, o := range opts {
+		o(q)
+	}
+	if err := q.migrate(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("mail queue: %s: %w", path, err)
+	}
+	// The accept path runs these for every message: prepare them once.
+	for _, p := range []struct {
+		stmt **sql.Stmt
+		sql  string
+	}{
+		{&q.stmts.insert, `INSERT INTO messages (rcpt, domain, created, next_attempt) VALUES (?, ?, ?, ?)`},
+		{&q.stmts.body, `INSERT INTO bodies (id, data) VALUES (?, ?)`},
+		{&q.stmts.unbody, `DELETE FROM bodies WHERE id = ?`},
+		{&q.stmts.count, `SELECT n FROM reply_counts WHERE key = ? AND day = ?`},
+		{&q.stmts.bump, `INSERT INTO reply_counts (key, day, n) VALUES (?, ?, 1) ON CONFLICT (key, day) DO UPDATE SET n = n + 1`},
+		{&q.stmts.skip, `INSERT INTO skipped (at, ip, sender, reason) VALUES (?, ?, ?, ?)`},
+		{&q.stmts.sent, `UPDATE messages SET state = 'sent', done_at = ?, attempts = attempts + 1, last_error = '' WHERE id = ?`},
+	} {
+		if *p.stmt, err = db.Prepare(p.sql); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("mail queue: %s: preparing %q: %w", path, p.sql, err)
+		}
+	}
+	// The writer keeps one connection for itself, on which checkpoints are
+	// off: a commit then only appends to the WAL and fsyncs it, and never
+	// stalls for a checkpoint that copies megabytes into the database file
+	// and fsyncs that too. A background goroutine checkpoints instead.
+	if q.wconn, err = db.Conn(context.Background()); err == nil {
+		_, err = q.wconn.ExecContext(context.Background(), `PRAGMA wal_autocheckpoint = 0`)
+	}
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("mail queue: %s: %w", path, err)
+	}
+	q.stopCheckpoints = make(chan struct{})
+	q.checkpoints.Add(1)
+	go q.checkpointer()
+	go q.writer()
+	return q, nil
+}
+
+// Path returns the database file's path.
+func (q *Queue) Path() string { return q.path }
+
+func (q *Queue) migrate() error {
+	var version int
+	if err := q.db.QueryRow(`PRAGMA user_version`).Scan(&version); err != nil {
+		return fmt.Errorf("reading schema version: %w", err)
+	}
+	if version > len(migrations) {
+		return fmt.Errorf("schema version %d is newer than this quotesd knows (%d)", version, len(migrations))
+	}
+	for i := version; i < len(migrations); i++ {
+		tx, err := q.db.Begin()
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(migrations[i]); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+		if _, err := tx.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, i+1)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+	}
+	return nil
+}
+
+// Close stops accepting records, waits for those in progress, stops the writer and closes the database.
+func (q *Queue) Close() error {
+	q.mu.Lock()
+	if q.closing {
+		q.mu.Unlock()
+		<-q.stopped
+		return nil
+	}
+	q.closing = true
+	// Calls in progress finish quickly: the writer still runs and commits
+	// them. Only then may ops be closed, or they would send on it.
+	for q.active > 0 {
+		q.idle.Wait()
+	}
+	q.mu.Unlock()
+	close(q.ops)
+	<-q.stopped
+	close(q.stopCheckpoints)
+	q.checkpoints.Wait()
+	q.wconn.Close()
+	// Fold the WAL into the database, so the files at rest are one.
+	_, err := q.db.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
+	return errors.Join(err, q.db.Close())
+}
+
+// checkpointInterval is how often the background checkpointer copies the
+// WAL into the database file.
+const checkpointInterval = time.Second
+
+// checkpointer runs passive checkpoints, which never block the writer, in
+// place of the automatic ones the writer's connection does not do.
+func (q *Queue) checkpointer() {
+	defer q.checkpoints.Done()
+	t := time.NewTicker(checkpointInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-q.stopCheckpoints:
+			return
+		case <-t.C:
+			_, _ = q.db.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
+		}
+	}
+}
+
+// op is one unit of work for the writer, applied inside a shared
+// transaction; done receives the outcome of that transaction's commit.
+type op struct {
+	apply func(tx *sql.Tx) error
+	done  chan error
+}
+
+// maxBatch bounds how many operations share one transaction, so one commit
+// never holds back an answer for long.
+const maxBatch = 512
+
+// gatherDelay bounds how long the writer waits, before a commit, for
+// messages that sessions are receiving right now (see Receiving): a commit
+// a little later that carries them too costs far less than one more commit
+// (each is an fsync). When no session is receiving, it commits at once.
+const gatherDelay = time.Millisecond
+
+// writer is the single goroutine that writes the database. It takes every
+// operation already waiting, and those of messages being received that
+// arrive within gatherDelay, applies them all in one transaction, commits
+// once, and then tells each caller: group commit.
+func (q *Queue) writer() {
+	defer close(q.stopped)
+	batch := make([]*op, 0, maxBatch)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for first := range q.ops {
+		batch = append(batch[:0], first)
+		batch = drain(q.ops, batch)
+		if len(batch) < maxBatch && q.receiving.Load() > 0 {
+			timer.Reset(gatherDelay)
+		gather:
+			for len(batch) < maxBatch && q.receiving.Load() > 0 {
+				select {
+				case o, ok := <-q.ops:
+					if !ok {
+						break gather
+					}
+					batch = drain(q.ops, append(batch, o))
+				case <-timer.C:
+					break gather
+				}
+			}
+			timer.Stop()
+		}
+		err := q.commit(batch)
+		for _, o := range batch {
+			o.done <- err
+		}
+	}
+}
+
+// Receiving tells the writer that a session started (+1) or stopped (-1)
+// receiving a message whose Record will follow: while any is, the writer
+// holds a commit back for up to gatherDelay so that it carries them too.
+// A session calls Receiving(-1) just before Record, or when it gives up.
+func (q *Queue) Receiving(delta int) { q.receiving.Add(int64(delta)) }
+
+// drain appends to batch what ops holds now, up to maxBatch.
+func drain(ops chan *op, batch []*op) []*op {
+	for len(batch) < maxBatch {
+		select {
+		case o, ok := <-ops:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, o)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+func (q *Queue) commit(batch []*op) error {
+	tx, err := q.wconn.BeginTx(context.Background(), nil)
+	if err != nil {
+		return fmt.Errorf("mail queue: begin: %w", err)
+	}
+	defer tx.Rollback()
+	for _, o := range batch {
+		if err := o.apply(tx); err != nil {
+			return fmt.Errorf("mail queue: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("mail queue: commit: %w", err)
+	}
+	return nil
+}
+
+// submit queues apply for the writer's next transaction and returns a
+// function that waits for its commit and must be called.
+func (q *Queue) submit(apply func(tx *sql.Tx) error) (wait func() error) {
+	q.mu.Lock()
+	if q.closing {
+		q.mu.Unlock()
+		return func() error { return ErrClosed }
+	}
+	q.active++
+	q.mu.Unlock()
+	o := &op{apply: apply, done: make(chan error, 1)}
+	q.ops <- o
+	return func() error {
+		err := <-o.done
+		q.mu.Lock()
+		q.active--
+		q.idle.Broadcast()
+		q.mu.Unlock()
+		return err
+	}
+}
+
+// do runs apply in the writer's next transaction and waits for its commit.
+func (q *Queue) do(ctx context.Context, apply func(tx *sql.Tx) error) error {
+	q.mu.Lock()
+	if q.closing {
+		q.mu.Unlock()
+		return ErrClosed
+	}
+	q.active++
+	q.mu.Unlock()
+	defer func() {
+		q.mu.Lock()
+		q.active--
+		q.idle.Broadcast()
+		q.mu.Unlock()
+	}()
+	o := &op{apply: apply, done: make(chan error, 1)}
+	select {
+	case q.ops <- o:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// Once submitted, wait for the commit even if ctx ends: the caller must
+	// learn whether the record is durable.
+	return <-o.done
+}
+
+func millis(t time.Time) int64 { return t.UnixMilli() }
+
+// domainOf returns the part of an address after its last "@".
+func domainOf(addr string) string {
+	return addr[strings.LastIndexByte(addr, '@')+1:]
+}
+
+// Record durably stores what was decided about one received message: the
+// reply to send, or the reason not to. It applies the daily reply limits in
+// the same transaction, so concurrent sessions and restarts cannot exceed
+// them. It returns "" when the reply is queued, or the reason it is not
+// (e.Skip, or SkipRecipientLimit/SkipIPLimit), once the decision is
+// committed.
+func (q *Queue) Record(ctx context.Context, e Entry) (skip string, err error) {
+	now := q.now()
+	err = q.do(ctx, func(tx *sql.Tx) error {
+		skip = e.Skip
+		if e.Data != nil {
+			s, err := q.queueReply(tx, e, now)
+			if err != nil {
+				return err
+			}
+			skip = s
+		}
+		if skip != "" {
+			_, err := tx.Stmt(q.stmts.skip).Exec(millis(now), e.IP, e.Sender, skip)
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	if skip == "" {
+		q.notify()
+	}
+	return skip, nil
+}
+
+func (q *Queue) queueReply(tx *sql.Tx, e Entry, now time.Time) (skip string, err error) {
+	day := now.UTC().Format(time.DateOnly)
+	rcptKey, ipKey := "rcpt:"+strings.ToLower(e.Rcpt), "ip:"+e.IP
+	for _, c := range []struct {
+		key, reason string
+		limit       int
+	}{{rcptKey, SkipRecipientLimit, q.limits.PerRecipient}, {ipKey, SkipIPLimit, q.limits.PerIP}} {
+		if c.limit <= 0 {
+			continue
+		}
+		var n int
+		err := tx.Stmt(q.stmts.count).QueryRow(c.key, day).Scan(&n)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return "", fmt.Errorf("reading reply count: %w", err)
+		}
+		if n >= c.limit {
+			return c.reason, nil
+		}
+	}
+	// Count only what a limit uses: a cap of 0 means no cap, and no count.
+	for _, c := range []struct {
+		key   string
+		limit int
+	}{{rcptKey, q.limits.PerRecipient}, {ipKey, q.limits.PerIP}} {
+		if c.limit <= 0 {
+			continue
+		}
+		if _, err := tx.Stmt(q.stmts.bump).Exec(c.key, day); err != nil {
+			return "", fmt.Errorf("counting reply: %w", err)
+		}
+	}
+	res, err := tx.Stmt(q.stmts.insert).Exec(e.Rcpt, strings.ToLower(domainOf(e.Rcpt)), millis(now), millis(now))
+	if err != nil {
+		return "", fmt.Errorf("queueing reply: %w", err)
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return "", fmt.Errorf("queueing reply: %w", err)
+	}
+	if _, err := tx.Stmt(q.stmts.body).Exec(id, e.Data); err != nil {
+		return "", fmt.Errorf("queueing reply: %w", err)
+	}
+	return "", nil
+}
+
+func (q *Queue) notify() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Message is a queued reply as the scheduler sees it.
+type Message struct {
+	ID       int64
+	Rcpt     string
+	Created  time.Time
+	Attempts int
+}
+
+// due returns queued messages whose next attempt is at or before now, in
+// arrival order, at most limit of them, leaving out those for the domains
+// in skip (destinations busy or backing off: listing their messages again
+// and again would cost the scheduler most of its time under load).
+func (q *Queue) due(ctx context.Context, now time.Time, limit int, skip []string) ([]Message, error) {
+	query := `SELECT id, rcpt, created, attempts FROM messages WHERE state = 'queued' AND next_attempt <= ?`
+	args := []any{millis(now)}
+	if len(skip) > 0 {
+		query += ` AND domain NOT IN (?` + strings.Repeat(`, ?`, len(skip)-1) + `)`
+		for _, d := range skip {
+			args = append(args, d)
+		}
+	}
+	rows, err := q.db.QueryContext(ctx, query+` ORDER BY id LIMIT ?`, append(args, limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("mail queue: listing due messages: %w", err)
+	}
+	defer rows.Close()
+	var ms []Message
+	for rows.Next() {
+		var m Message
+		var created int64
+		if err := rows.Scan(&m.ID, &m.Rcpt, &created, &m.Attempts); err != nil {
+			return nil, fmt.Errorf("mail queue: listing due messages: %w", err)
+		}
+		m.Created = time.UnixMilli(created)
+		ms = append(ms, m)
+	}
+	return ms, rows.Err()
+}
+
+// nextDue returns when the earliest queued message not due yet becomes due.
+func (q *Queue) nextDue(ctx context.Context, now time.Time) (time.Time, bool, error) {
+	var next sql.NullInt64
+	err := q.db.QueryRowContext(ctx, `SELECT MIN(next_attempt) FROM messages
+		WHERE state = 'queued' AND next_attempt > ?`, millis(now)).Scan(&next)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("mail queue: finding next attempt: %w", err)
+	}
+	return time.UnixMilli(next.Int64), next.Valid, nil
+}
+
+// bodies returns the texts of the queued messages ms, by id, in one query.
+func (q *Queue) bodies(ctx context.Context, ms []Message) (map[int64][]byte, error) {
+	if len(ms) == 0 {
+		return nil, nil
+	}
+	args := make([]any, len(ms))
+	for i, m := range ms {
+		args[i] = m.ID
+	}
+	rows, err := q.db.QueryContext(ctx, `SELECT id, data FROM bodies WHERE id IN (?`+strings.Repeat(`, ?`, len(ms)-1)+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("mail queue: reading replies: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[int64][]byte, len(ms))
+	for rows.Next() {
+		var id int64
+		var b []byte
+		if err := rows.Scan(&id, &b); err != nil {
+			return nil, fmt.Errorf("mail queue: reading replies: %w", err)
+		}
+		out[id] = b
+	}
+	return out, rows.Err()
+}
+
+// markSent records a delivery, without waiting for the commit: it returns
+// a function that waits. It is the "sent marker" of at-least-once
+// delivery: a crash between the relay's 250 and this commit is the one case
+// in which a reply can be sent twice.
+func (q *Queue) markSent(id int64) (wait func() error) {
+	now := millis(q.now())
+	return q.submit(func(tx *sql.Tx) error {
+		if _, err := tx.Stmt(q.stmts.sent).Exec(now, id); err != nil {
+			return err
+		}
+		_, err := tx.Stmt(q.stmts.unbody).Exec(id)
+		return err
+	})
+}
+
+// markFailed records that a message will never be delivered.
+func (q *Queue) markFailed(ctx context.Context, id int64, reason string) error {
+	now := millis(q.now())
+	return q.do(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.Exec(`UPDATE messages SET state = 'failed', done_at = ?, attempts = attempts + 1,
+			last_error = ? WHERE id = ?`, now, reason, id); err != nil {
+			return err
+		}
+		_, err := tx.Stmt(q.stmts.unbody).Exec(id)
+		return err
+	})
+}
+
+// reschedule records a failed attempt of each of ids (in one commit) and
+// when to try again.
+func (q *Queue) reschedule(ctx context.Context, ids []int64, next time.Time, reason string) error {
+	return q.do(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.Prepare(`UPDATE messages SET next_attempt = ?, attempts = attempts + 1,
+			last_error = ? WHERE id = ?`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, id := range ids {
+			if _, err := stmt.Exec(millis(next), reason, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// prune deletes finished messages and old counts and skip records, keeping
+// the database small. keep is how long finished records stay, for audit.
+func (q *Queue) prune(ctx context.Context, keep time.Duration) error {
+	now := q.now()
+	before := millis(now.Add(-keep))
+	day := now.Add(-keep).UTC().Format(time.DateOnly)
+	return q.do(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.Exec(`DELETE FROM messages WHERE state != 'queued' AND done_at < ?`, before); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(`DELETE FROM skipped WHERE at < ?`, before); err != nil {
+			return err
+		}
+		_, err := tx.Exec(`DELETE FROM reply_counts WHERE day < ?`, day)
+		return err
+	})
+}
+
+// Counts reports how many messages are in each state, for tests and metrics.
+func (q *Queue) Counts(ctx context.Context) (queued, sent, failed int, err error) {
+	rows, err := q.db.QueryContext(ctx, `SELECT state, COUNT(*) FROM messages GROUP BY state`)
+	if err != nil {
+		return 0, 0, 0, fmt.Errorf("mail queue: counting: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var state string
+		var n int
+		if err := rows.Scan(&state, &n); err != nil {
+			return 0, 0, 0, err
+		}
+		switch state {
+		case "queued":
+			queued = n
+		case "sent":
+			sent = n
+		case "failed":
+			failed = n
+		}
+	}
+	return queued, sent, failed, rows.Err()
+}

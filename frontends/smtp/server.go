@@ -1,0 +1,491 @@
+// Package smtp is the mail frontend of quotesd: mail to quote@<domain> gets
+// a quote back. It is an SMTP server (github.com/emersion/go-smtp) that
+// accepts mail only for its own addresses, decides by RFC 3834 whether a
+// message deserves an automatic reply, composes the reply with
+// github.com/emersion/go-message, and hands it to the durable queue in
+// package queue, answering 250 only once the queue has committed it.
+package smtp
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-message"
+	"github.com/emersion/go-message/mail"
+	"github.com/emersion/go-message/textproto"
+	"github.com/emersion/go-smtp"
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/time/rate"
+
+	"quotesd/frontends/smtp/queue"
+	"quotesd/quoter"
+)
+
+// MaxReceived is the number of Received header fields past which a message
+// is taken to be looping (RFC 5321 §6.3 suggests a limit; 30 is common).
+const MaxReceived = 30
+
+// SkipMalformed is the reason for not answering a message whose header
+// cannot be parsed: what it says about itself cannot be trusted.
+const SkipMalformed = "malformed"
+
+// Config holds the limits and names of the server. Zero values take the
+// defaults noted.
+type Config struct {
+	Addresses Addresses
+	// Hostname is the name in the greeting; default the first domain.
+	Hostname string
+	// MaxMessageBytes is the largest message accepted (552 past it): a
+	// request is a short mail. Default 64 KiB.
+	MaxMessageBytes int64
+	// MaxRecipients per message (452 past it). Default 10.
+	MaxRecipients int
+	// MaxLineLength of a command or message line. Default 2000 (RFC 5321
+	// §4.5.3.1.6, doubled as go-smtp does).
+	MaxLineLength int
+	// ReadTimeout and WriteTimeout bound each command read and reply
+	// written. Default 1 minute each.
+	ReadTimeout, WriteTimeout time.Duration
+	// MaxConns bounds concurrent connections; more get 421 at once.
+	// Default 100.
+	MaxConns int
+	// IPRate and IPBurst limit messages per client IP (450 past it). Zero
+	// IPRate means no limit.
+	IPRate  rate.Limit
+	IPBurst int
+	Log     *slog.Logger
+	// Now is the clock for reply dates; nil means time.Now.
+	Now func() time.Time
+}
+
+// Recorder is what the server needs from the queue (*queue.Queue).
+type Recorder interface {
+	Record(ctx context.Context, e queue.Entry) (skip string, err error)
+	Receiving(delta int)
+}
+
+// Server is the SMTP frontend: a go-smtp server whose sessions turn
+// requests into queued replies. Create it with New and run it with Serve.
+type Server struct {
+	cfg      Config
+	composer *Composer
+	queue    Recorder
+	log      *slog.Logger
+	srv      *smtp.Server
+	ln       net.Listener
+	limiter  *ipLimiter
+	metrics  metrics
+}
+
+type metrics struct {
+	received prometheus.Counter
+	queued   prometheus.Counter
+	skipped  *prometheus.CounterVec
+	rejected *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer) metrics {
+	m := metrics{
+		received: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "quotesd_smtp_messages_received_total", Help: "Messages accepted with 250 at the end of DATA.",
+		}),
+		queued: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "quotesd_smtp_replies_queued_total", Help: "Replies durably queued for delivery.",
+		}),
+		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "quotesd_smtp_replies_skipped_total", Help: "Accepted messages that got no reply, by reason.",
+		}, []string{"reason"}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "quotesd_smtp_rejected_total", Help: "Commands or messages refused, by reason.",
+		}, []string{"reason"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.received, m.queued, m.skipped, m.rejected)
+	}
+	return m
+}
+
+// New returns a server that will serve ln. Replies are composed by c and
+// recorded in q. Counters are registered on reg when it is not nil.
+func New(ln net.Listener, cfg Config, c *Composer, q Recorder, reg prometheus.Registerer) *Server {
+	if cfg.MaxMessageBytes <= 0 {
+		cfg.MaxMessageBytes = 64 << 10
+	}
+	if cfg.MaxRecipients <= 0 {
+		cfg.MaxRecipients = 10
+	}
+	if cfg.MaxLineLength <= 0 {
+		cfg.MaxLineLength = 2000
+	}
+	if cfg.ReadTimeout <= 0 {
+		cfg.ReadTimeout = time.Minute
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = time.Minute
+	}
+	if cfg.MaxConns <= 0 {
+		cfg.MaxConns = 100
+	}
+	if cfg.Hostname == "" && len(cfg.Addresses.Domains) > 0 {
+		cfg.Hostname = cfg.Addresses.Domains[0]
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{cfg: cfg, composer: c, queue: q, log: log, metrics: newMetrics(reg)}
+	if cfg.IPRate > 0 {
+		s.limiter = newIPLimiter(cfg.IPRate, max(cfg.IPBurst, 1))
+	}
+	srv := smtp.NewServer(smtp.BackendFunc(s.newSession))
+	srv.Domain = cfg.Hostname
+	srv.MaxMessageBytes = cfg.MaxMessageBytes
+	srv.MaxRecipients = cfg.MaxRecipients
+	srv.MaxLineLength = cfg.MaxLineLength
+	srv.ReadTimeout = cfg.ReadTimeout
+	srv.WriteTimeout = cfg.WriteTimeout
+	srv.ErrorLog = slogPrintf{log}
+	s.srv = srv
+	s.ln = newLimitListener(ln, cfg.MaxConns, func() { s.metrics.rejected.WithLabelValues("max-conns").Inc() })
+	return s
+}
+
+// String names the service in the supervisor's logs.
+func (s *Server) String() string { return "smtp" }
+
+// Addr returns the address the server listens on.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// shutdownGrace is how long Serve lets sessions finish after ctx ends;
+// less than serve's default --shutdown-timeout, so that idle clients are
+// cut off before the supervisor gives up on the service.
+const shutdownGrace = 5 * time.Second
+
+// Serve accepts connections until ctx ends, then stops accepting, gives
+// sessions in progress a few seconds to finish, and returns nil.
+func (s *Server) Serve(ctx context.Context) error {
+	errc := make(chan error, 1)
+	go func() { errc <- s.srv.Serve(s.ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("smtp: serving %s: %w", s.ln.Addr(), err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
+	defer cancel()
+	if err := s.srv.Shutdown(sctx); err != nil {
+		s.srv.Close()
+	}
+	<-errc
+	return nil
+}
+
+// session is one SMTP connection's state.
+type session struct {
+	s       *Server
+	ip      string
+	from    string
+	hasMail bool
+	// The first of our addresses the message was sent to decides the
+	// reply; a message gets one reply however many of them it names.
+	domain  string
+	command string
+	rcpts   int
+}
+
+func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
+	ip := c.Conn().RemoteAddr().String()
+	if host, _, err := net.SplitHostPort(ip); err == nil {
+		ip = host
+	}
+	return &session{s: s, ip: ip}, nil
+}
+
+var (
+	errNoSuchUser = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1},
+		Message: "No such user here; this server does not relay"}
+	errRateLimited = &smtp.SMTPError{Code: 450, EnhancedCode: smtp.EnhancedCode{4, 7, 1},
+		Message: "Too many messages from your address; try again later"}
+	errLoop = &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 4, 6},
+		Message: "Too many Received headers: mail loop"}
+	errTemporary = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0},
+		Message: "Cannot store the message now; try again later"}
+)
+
+func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
+	if ss.s.limiter != nil && !ss.s.limiter.allow(ss.ip, ss.s.cfg.Now()) {
+		ss.s.metrics.rejected.WithLabelValues("ip-rate").Inc()
+		ss.s.log.Info("smtp message refused: rate limit", "ip", ss.ip)
+		return errRateLimited
+	}
+	ss.from, ss.hasMail = from, true
+	return nil
+}
+
+func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	domain, command, ok := ss.s.cfg.Addresses.Match(to)
+	if !ok {
+		ss.s.metrics.rejected.WithLabelValues("recipient").Inc()
+		return errNoSuchUser
+	}
+	if ss.rcpts == 0 {
+		ss.domain, ss.command = domain, command
+	}
+	ss.rcpts++
+	return nil
+}
+
+func (ss *session) Reset() {
+	ss.from, ss.hasMail, ss.domain, ss.command, ss.rcpts = "", false, "", "", 0
+}
+
+func (ss *session) Logout() error { return nil }
+
+// Data reads the message, decides about the reply, and returns (so that
+// go-smtp answers 250) only once the queue has committed the decision.
+func (ss *session) Data(r io.Reader) error {
+	s := ss.s
+	// Let the queue's writer know a Record is coming, so that a commit
+	// under way can wait a moment for it (group commit).
+	s.queue.Receiving(1)
+	receiving := true
+	stopReceiving := func() {
+		if receiving {
+			receiving = false
+			s.queue.Receiving(-1)
+		}
+	}
+	defer stopReceiving()
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer func() {
+		if buf.Cap() <= 1<<20 {
+			bufPool.Put(buf)
+		}
+	}()
+	_, err := buf.ReadFrom(r)
+	msg := buf.Bytes()
+	if err != nil {
+		if errors.Is(err, smtp.ErrDataTooLarge) {
+			s.metrics.rejected.WithLabelValues("size").Inc()
+		}
+		return err
+	}
+	ctx := context.Background()
+	entry := queue.Entry{IP: ss.ip, Sender: ss.from}
+	h, herr := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(msg)))
+	switch {
+	case herr != nil:
+		entry.Skip = SkipMalformed
+	case len(h.Values("Received")) > MaxReceived:
+		s.metrics.rejected.WithLabelValues("loop").Inc()
+		s.log.Info("smtp message refused: loop", "sender", ss.from, "ip", ss.ip, "received", len(h.Values("Received")))
+		return errLoop
+	default:
+		entry.Skip = ShouldReply(Inbound{Sender: ss.from, Header: h}, s.cfg.Addresses.IsOwn)
+	}
+	if entry.Skip == "" {
+		data, err := s.composer.Compose(ctx, ss.request(h), s.cfg.Now())
+		switch {
+		case quoter.ErrorCode(err) == quoter.ENOTFOUND:
+			entry.Skip = SkipNoQuote
+		case err != nil:
+			s.log.Error("smtp reply not composed", "sender", ss.from, "err", err)
+			return errTemporary
+		default:
+			entry.Rcpt, entry.Data = ss.from, data
+		}
+	}
+	stopReceiving()
+	skip, err := s.queue.Record(ctx, entry)
+	if err != nil {
+		s.log.Error("smtp reply not queued", "sender", ss.from, "err", err)
+		return errTemporary
+	}
+	s.metrics.received.Inc()
+	if skip != "" {
+		s.metrics.skipped.WithLabelValues(skip).Inc()
+		s.log.Info("smtp reply skipped", "reason", skip, "sender", ss.from, "ip", ss.ip)
+		return nil
+	}
+	s.metrics.queued.Inc()
+	s.log.Debug("smtp reply queued", "rcpt", ss.from, "ip", ss.ip, "command", ss.command)
+	return nil
+}
+
+// bufPool holds buffers for received messages, which are dropped once
+// Data has decided about them: no allocation per message under load.
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// request extracts what the reply needs from the message header.
+func (ss *session) request(h textproto.Header) Request {
+	mh := mail.Header{Header: message.Header{Header: h}}
+	subject, err := mh.Subject()
+	if err != nil {
+		// An unknown charset: keep the raw text; SanitizeSubject makes it safe.
+		subject = h.Get("Subject")
+	}
+	id, err := mh.MessageID()
+	if err != nil || len(id) > 250 {
+		id = "" // malformed: better no In-Reply-To than a broken one
+	}
+	return Request{Sender: ss.from, Domain: ss.domain, Command: ss.command, Subject: subject, MessageID: id}
+}
+
+// slogPrintf adapts go-smtp's Printf-style error log to slog. Most of what
+// go-smtp reports there are clients dropping connections, which is routine
+// for a public mail server (debug); a panic in a session is an error.
+type slogPrintf struct{ log *slog.Logger }
+
+func (l slogPrintf) Printf(format string, v ...any) { l.print(fmt.Sprintf(format, v...)) }
+func (l slogPrintf) Println(v ...any)               { l.print(fmt.Sprint(v...)) }
+
+func (l slogPrintf) print(msg string) {
+	if strings.Contains(msg, "panic") {
+		l.log.Error("smtp session panicked", "err", msg)
+		return
+	}
+	l.log.Debug("smtp connection error", "err", msg)
+}
+
+// ipLimiter is a token bucket per client IP. Buckets idle long enough to be
+// full again are forgotten, so the map stays as small as the set of
+// recently active clients.
+type ipLimiter struct {
+	mu      sync.Mutex
+	r       rate.Limit
+	burst   int
+	buckets map[string]*bucket
+	swept   time.Time
+}
+
+type bucket struct {
+	l    *rate.Limiter
+	seen time.Time
+}
+
+func newIPLimiter(r rate.Limit, burst int) *ipLimiter {
+	return &ipLimiter{r: r, burst: burst, buckets: map[string]*bucket{}}
+}
+
+func (l *ipLimiter) allow(ip string, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	full := time.Duration(float64(l.burst) / float64(l.r) * float64(time.Second))
+	if now.Sub(l.swept) > time.Minute {
+		for k, b := range l.buckets {
+			if now.Sub(b.seen) > full {
+				delete(l.buckets, k)
+			}
+		}
+		l.swept = now
+	}
+	b, ok := l.buckets[ip]
+	if !ok {
+		b = &bucket{l: rate.NewLimiter(l.r, l.burst)}
+		l.buckets[ip] = b
+	}
+	b.seen = now
+	return b.l.AllowN(now, 1)
+}
+
+// limitListener bounds concurrent connections. Past the bound it answers
+// 421 at once and closes, rather than leaving clients waiting in the
+// kernel's accept queue with no word.
+type limitListener struct {
+	net.Listener
+	sem      chan struct{}
+	rejected func()
+}
+
+func newLimitListener(ln net.Listener, n int, rejected func()) net.Listener {
+	return &limitListener{Listener: ln, sem: make(chan struct{}, n), rejected: rejected}
+}
+
+func (l *limitListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		select {
+		case l.sem <- struct{}{}:
+			return &limitConn{Conn: c, release: func() { <-l.sem }}, nil
+		default:
+			l.rejected()
+			go func() {
+				_ = c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+				_, _ = io.WriteString(c, "421 4.7.0 Too many connections, try again later\r\n")
+				c.Close()
+			}()
+		}
+	}
+}
+
+// limitConn is a connection of limitListener. It also coalesces the
+// server's replies: go-smtp writes (and so sends) each reply on its own,
+// which for a pipelining client (RFC 2920) means one packet and one system
+// call per command. limitConn holds replies in a buffer and sends them all
+// when the server next waits for input, or closes: the moment a reply must
+// be on its way, since the client may be waiting for it.
+type limitConn struct {
+	net.Conn
+	once    sync.Once
+	release func()
+	mu      sync.Mutex
+	out     []byte
+	werr    error
+}
+
+func (c *limitConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.werr != nil {
+		return 0, c.werr
+	}
+	c.out = append(c.out, p...)
+	if len(c.out) >= 16<<10 {
+		c.flushLocked()
+	}
+	return len(p), nil
+}
+
+func (c *limitConn) flushLocked() {
+	if len(c.out) == 0 || c.werr != nil {
+		return
+	}
+	_, c.werr = c.Conn.Write(c.out)
+	c.out = c.out[:0]
+}
+
+func (c *limitConn) Read(p []byte) (int, error) {
+	c.mu.Lock()
+	c.flushLocked()
+	err := c.werr
+	c.mu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	return c.Conn.Read(p)
+}
+
+func (c *limitConn) Close() error {
+	c.mu.Lock()
+	c.flushLocked()
+	c.mu.Unlock()
+	err := c.Conn.Close()
+	c.once.Do(c.release)
+	return err
+}

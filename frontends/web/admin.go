@@ -1,0 +1,195 @@
+package web
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"quotesd/quoter"
+)
+
+// maxBody caps admin request bodies: a quote is at most 4 KiB of text plus
+// a few short fields, so 64 KiB leaves room for escapes and nothing more.
+const maxBody = 64 << 10
+
+// admin guards a write handler. Without a configured token the admin API
+// does not exist (404, the same answer as any unknown path); with one, the
+// request must carry it as a Bearer token. The comparison is in constant
+// time over SHA-256 digests, so neither the token's bytes nor its length
+// leak through timing.
+func (h *Handler) admin(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if h.token == nil {
+			h.notFound(w, r)
+			return
+		}
+		auth := r.Header.Get("Authorization")
+		scheme, token, ok := strings.Cut(auth, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") || !tokenEqual([]byte(strings.TrimSpace(token)), h.token) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="quotesd admin"`)
+			h.fail(w, r, &httpError{http.StatusUnauthorized, "missing or wrong admin token: send Authorization: Bearer <token>"})
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		next(w, r)
+	}
+}
+
+func tokenEqual(got, want []byte) bool {
+	a, b := sha256.Sum256(got), sha256.Sum256(want)
+	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
+}
+
+// quoteInput is the JSON body of POST, PUT and PATCH. Pointers tell "absent"
+// from "empty", which PATCH needs.
+type quoteInput struct {
+	Text   *string   `json:"text"`
+	Author *string   `json:"author"`
+	Source *string   `json:"source"`
+	Year   *int      `json:"year"`
+	Tags   *[]string `json:"tags"`
+	Lang   *string   `json:"lang"`
+}
+
+// decodeQuote reads the request body as a quoteInput. Errors name what is
+// wrong: the body, or the field.
+func decodeQuote(r *http.Request) (quoteInput, error) {
+	var in quoteInput
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+			return in, &httpError{http.StatusUnsupportedMediaType, "unsupported Content-Type " + strconv.Quote(ct) + ": send application/json"}
+		}
+	}
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		var mbe *http.MaxBytesError
+		var ute *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &mbe):
+			return in, &httpError{http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes", mbe.Limit)}
+		case errors.As(err, &ute):
+			return in, badParam(ute.Field, "invalid %s: want a JSON %s", ute.Field, ute.Type)
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+			return in, badParam(field, "unknown field %q: a quote has text, author, source, year, tags and lang", field)
+		case errors.Is(err, io.EOF):
+			return in, badParam("body", "empty body: send the quote as a JSON object")
+		}
+		return in, badParam("body", "invalid JSON body: %v", err)
+	}
+	if dec.More() {
+		return in, badParam("body", "invalid JSON body: one object expected")
+	}
+	return in, nil
+}
+
+func (in quoteInput) quote() quoter.Quote {
+	var q quoter.Quote
+	if in.Text != nil {
+		q.Text = *in.Text
+	}
+	if in.Author != nil {
+		q.Author = *in.Author
+	}
+	if in.Source != nil {
+		q.Source = *in.Source
+	}
+	if in.Year != nil {
+		q.Year = *in.Year
+	}
+	if in.Tags != nil {
+		q.Tags = *in.Tags
+	}
+	if in.Lang != nil {
+		q.Lang = *in.Lang
+	}
+	return q
+}
+
+// changed is called after every successful write: pages memoised from the
+// old library must not be served again.
+func (h *Handler) changed() {
+	h.today.invalidate()
+}
+
+// apiAdd is POST /api/v1/quotes: 201 with the stored quote and its
+// Location; 409 for a duplicate.
+func (h *Handler) apiAdd(w http.ResponseWriter, r *http.Request) {
+	in, err := decodeQuote(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	q := in.quote()
+	if err := h.q.Add(r.Context(), &q); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.changed()
+	h.log.Info("quote added", "id", q.ID, "author", q.Author)
+	w.Header().Set("Location", "/api/v1/quotes/"+strconv.FormatInt(q.ID, 10))
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusCreated, toAPI(&q))
+}
+
+// apiReplace is PUT /api/v1/quotes/{id}: every field is replaced; absent
+// ones become empty (and fail validation if required).
+func (h *Handler) apiReplace(w http.ResponseWriter, r *http.Request) {
+	h.update(w, r, true)
+}
+
+// apiPatch is PATCH /api/v1/quotes/{id}: only the fields sent change.
+func (h *Handler) apiPatch(w http.ResponseWriter, r *http.Request) {
+	h.update(w, r, false)
+}
+
+func (h *Handler) update(w http.ResponseWriter, r *http.Request, replace bool) {
+	id, err := idParam(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	in, err := decodeQuote(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	u := quoter.Update{Text: in.Text, Author: in.Author, Source: in.Source, Year: in.Year, Tags: in.Tags, Lang: in.Lang}
+	if replace {
+		full := in.quote()
+		u = quoter.Update{Text: &full.Text, Author: &full.Author, Source: &full.Source, Year: &full.Year, Tags: &full.Tags, Lang: &full.Lang}
+	}
+	q, err := h.q.Update(r.Context(), id, u)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.changed()
+	h.log.Info("quote updated", "id", q.ID)
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, toAPI(q))
+}
+
+// apiDelete is DELETE /api/v1/quotes/{id}: 204, or 404.
+func (h *Handler) apiDelete(w http.ResponseWriter, r *http.Request) {
+	id, err := idParam(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if err := h.q.Delete(r.Context(), id); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.changed()
+	h.log.Info("quote deleted", "id", id)
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,436 @@
+package web
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"quotesd/quoter"
+)
+
+// The JSON API under /api/v1 follows quotable's shapes (paged envelopes
+// with count, totalCount, page, totalPages, lastItemIndex, results) so its
+// users can move over, and adds what quotable never had: a quote of the day.
+// The routes are registered in a group of the main router rather than a
+// mounted subrouter: one tree walk per request instead of two.
+func (h *Handler) apiRoutes(r chi.Router) {
+	const v1 = "/api/v1"
+	r.Get(v1+"/today", h.apiToday)
+	r.Get(v1+"/random", h.apiRandom)
+	r.Get(v1+"/quotes", h.apiQuotes)
+	r.Get(v1+"/quotes/{id}", h.apiQuote)
+	r.Get(v1+"/search", h.apiSearch)
+	r.Get(v1+"/authors", h.apiAuthors)
+	r.Get(v1+"/tags", h.apiTags)
+	r.Post(v1+"/quotes", h.admin(h.apiAdd))
+	r.Put(v1+"/quotes/{id}", h.admin(h.apiReplace))
+	r.Patch(v1+"/quotes/{id}", h.admin(h.apiPatch))
+	r.Delete(v1+"/quotes/{id}", h.admin(h.apiDelete))
+}
+
+// corsOrigin is the header value set on every API response; shared,
+// never modified.
+var corsOrigin = []string{"*"}
+
+// cors opens the API to every origin for reading: it serves public data and
+// never uses cookies, so there is nothing a foreign page could steal. It
+// runs before routing, so preflight requests to any API path get their
+// answer and unknown paths still get 404.
+func cors(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !isAPI(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		hd := w.Header()
+		hd["Access-Control-Allow-Origin"] = corsOrigin
+		if r.Method == http.MethodOptions {
+			preflight(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// preflight answers CORS preflight requests: reading is allowed from any
+// origin; the admin methods are not offered, so browsers on other sites
+// cannot be used to send the admin token.
+func preflight(w http.ResponseWriter, r *http.Request) {
+	hd := w.Header()
+	hd.Set("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
+	hd.Set("Access-Control-Allow-Headers", "Accept, Accept-Language, Content-Language, If-None-Match, If-Modified-Since")
+	hd.Set("Access-Control-Max-Age", "86400")
+	hd.Set("Access-Control-Expose-Headers", "ETag, Retry-After")
+	hd.Set("Allow", "GET, HEAD, OPTIONS")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// apiQuote is a quote as the API returns it.
+type apiQuoteJSON struct {
+	ID        int64     `json:"id"`
+	Text      string    `json:"text"`
+	Author    string    `json:"author"`
+	Source    string    `json:"source,omitempty"`
+	Year      int       `json:"year,omitempty"`
+	Tags      []string  `json:"tags"`
+	Lang      string    `json:"lang"`
+	Length    int       `json:"length"` // bytes of the plain-text form, as minLength/maxLength measure
+	Added     time.Time `json:"added,omitzero"`
+	Permalink string    `json:"permalink"`
+	Date      string    `json:"date,omitempty"` // the day, for a quote of the day
+}
+
+func toAPI(q *quoter.Quote) apiQuoteJSON {
+	tags := q.Tags
+	if tags == nil {
+		tags = []string{}
+	}
+	return apiQuoteJSON{
+		ID: q.ID, Text: q.Text, Author: q.Author, Source: q.Source, Year: q.Year,
+		Tags: tags, Lang: q.Lang, Length: q.Len(), Added: q.Added,
+		Permalink: "/quotes/" + strconv.FormatInt(q.ID, 10),
+	}
+}
+
+func toAPIDay(q *quoter.Quote, day quoter.Date) apiQuoteJSON {
+	a := toAPI(q)
+	a.Date = day.String()
+	return a
+}
+
+func marshal(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, quoter.Internal("encoding JSON", err)
+	}
+	return append(b, '\n'), nil
+}
+
+// listJSON is the paged envelope of listings, as quotable's.
+type listJSON[T any] struct {
+	Count         int  `json:"count"`         // results on this page
+	TotalCount    int  `json:"totalCount"`    // results on every page
+	Page          int  `json:"page"`          // this page, from 1
+	TotalPages    int  `json:"totalPages"`    // pages in all
+	LastItemIndex *int `json:"lastItemIndex"` // offset of the next page; null on the last one
+	Results       []T  `json:"results"`
+}
+
+func envelope[T any](results []T, page, limit, total int) listJSON[T] {
+	if results == nil {
+		results = []T{}
+	}
+	l := listJSON[T]{Count: len(results), TotalCount: total, Page: page,
+		TotalPages: (total + limit - 1) / limit, Results: results}
+	if next := (page-1)*limit + len(results); next < total && len(results) > 0 {
+		l.LastItemIndex = &next
+	}
+	return l
+}
+
+func quotesJSON(qs []*quoter.Quote) []apiQuoteJSON {
+	out := make([]apiQuoteJSON, len(qs))
+	for i, q := range qs {
+		out[i] = toAPI(q)
+	}
+	return out
+}
+
+// maxPage bounds ?page= so that offsets cannot overflow.
+const maxPage = 1_000_000
+
+// intParam reads an integer query parameter within [lo, hi], def when
+// absent. Errors name the parameter and the accepted range.
+func intParam(r *http.Request, name string, def, lo, hi int) (int, error) {
+	v, ok := r.URL.Query()[name]
+	if !ok || v[0] == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v[0])
+	if err != nil || n < lo || n > hi {
+		return 0, badParam(name, "invalid %s %q: want an integer from %d to %d", name, v[0], lo, hi)
+	}
+	return n, nil
+}
+
+// parseFilter reads the filter parameters shared by /random, /api/v1/random
+// and /api/v1/quotes.
+func parseFilter(r *http.Request) (quoter.Filter, error) {
+	qs := r.URL.Query()
+	f := quoter.Filter{Tag: qs.Get("tag"), Author: qs.Get("author"), Lang: qs.Get("lang")}
+	var err error
+	if f.MinLen, err = intParam(r, "minLength", 0, 0, 1<<20); err != nil {
+		return f, err
+	}
+	if f.MaxLen, err = intParam(r, "maxLength", 0, 0, 1<<20); err != nil {
+		return f, err
+	}
+	if f.MaxLen > 0 && f.MinLen > f.MaxLen {
+		return f, badParam("maxLength", "invalid maxLength %d: less than minLength %d", f.MaxLen, f.MinLen)
+	}
+	return f, nil
+}
+
+// apiToday is GET /api/v1/today[?date=YYYY-MM-DD].
+func (h *Handler) apiToday(w http.ResponseWriter, r *http.Request) {
+	now := h.cal.Time()
+	if r.URL.RawQuery != "" { // the hot path, without a query, skips parsing
+		if s := r.URL.Query().Get("date"); s != "" {
+			today := quoter.DateOf(now)
+			day, err := quoter.ParseDate(s)
+			if err != nil {
+				h.fail(w, r, badParam("date", "invalid date %q: want YYYY-MM-DD, a real calendar day", s))
+				return
+			}
+			if today.Before(day) {
+				h.fail(w, r, quoter.Errorf(quoter.ENOTFOUND, "no quote for %s yet: that day has not come", day))
+				return
+			}
+			if day != today {
+				h.pastDayJSON(w, r, day)
+				return
+			}
+		}
+	}
+	e, err := h.today.getAt(r.Context(), now)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.serveToday(w, r, e, now, formatJSON, false)
+}
+
+// pastDayJSON answers /api/v1/today?date= for a past day: immutable.
+func (h *Handler) pastDayJSON(w http.ResponseWriter, r *http.Request, day quoter.Date) {
+	q, err := h.q.Today(r.Context(), day, quoter.Filter{})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	b, err := marshal(toAPIDay(q, day))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	serve(w, r, newRendition(contentJSON, b), "public, max-age=31536000, immutable", day.Time(h.cal.Zone()), false)
+}
+
+const maxRandom = 50
+
+// apiRandom is GET /api/v1/random: one quote, or with ?limit= an array of
+// up to 50 distinct quotes, passing the filter parameters.
+func (h *Handler) apiRandom(w http.ResponseWriter, r *http.Request) {
+	f, err := parseFilter(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	if _, ok := r.URL.Query()["limit"]; !ok {
+		q, err := h.q.Random(r.Context(), f)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, toAPI(q))
+		return
+	}
+	limit, err := intParam(r, "limit", 1, 1, maxRandom)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	qs, err := h.randomDistinct(r, f, limit)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, quotesJSON(qs))
+}
+
+// randomDistinct picks up to limit distinct quotes passing f. When no more
+// than limit quotes pass, it returns all of them shuffled; otherwise it
+// draws at random, skipping repeats, for a bounded number of tries.
+func (h *Handler) randomDistinct(r *http.Request, f quoter.Filter, limit int) ([]*quoter.Quote, error) {
+	all, total, err := h.q.List(r.Context(), f, quoter.Page{Limit: limit})
+	if err != nil {
+		return nil, err
+	}
+	if total <= limit {
+		shuffle(all)
+		return all, nil
+	}
+	seen := make(map[int64]bool, limit)
+	out := make([]*quoter.Quote, 0, limit)
+	for tries := 0; len(out) < limit && tries < 10*limit; tries++ {
+		q, err := h.q.Random(r.Context(), f)
+		if err != nil {
+			return nil, err
+		}
+		if !seen[q.ID] {
+			seen[q.ID] = true
+			out = append(out, q)
+		}
+	}
+	return out, nil
+}
+
+// paging reads ?page= and ?limit= (up to MaxLimit).
+func paging(r *http.Request) (page, limit int, err error) {
+	if page, err = intParam(r, "page", 1, 1, maxPage); err != nil {
+		return
+	}
+	limit, err = intParam(r, "limit", quoter.DefaultLimit, 1, quoter.MaxLimit)
+	return
+}
+
+var sortKeys = map[string]string{
+	"id": quoter.SortID, "added": quoter.SortAdded, "dateAdded": quoter.SortAdded,
+	"author": quoter.SortAuthor, "length": quoter.SortLength,
+}
+
+// apiQuotes is GET /api/v1/quotes: every quote passing the filter, paged
+// and sorted.
+func (h *Handler) apiQuotes(w http.ResponseWriter, r *http.Request) {
+	f, err := parseFilter(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	page, limit, err := paging(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	p := quoter.Page{Offset: (page - 1) * limit, Limit: limit, Sort: quoter.SortID}
+	if s := r.URL.Query().Get("sort"); s != "" {
+		key, ok := sortKeys[s]
+		if !ok {
+			h.fail(w, r, badParam("sort", "invalid sort %q: want id, added, author or length", s))
+			return
+		}
+		p.Sort = key
+	}
+	switch o := strings.ToLower(r.URL.Query().Get("order")); o {
+	case "", "asc":
+	case "desc":
+		p.Desc = true
+	default:
+		h.fail(w, r, badParam("order", "invalid order %q: want asc or desc", o))
+		return
+	}
+	qs, total, err := h.q.List(r.Context(), f, p)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "public, max-age=60")
+	writeJSON(w, http.StatusOK, envelope(quotesJSON(qs), page, limit, total))
+}
+
+// apiQuote is GET /api/v1/quotes/{id}.
+func (h *Handler) apiQuote(w http.ResponseWriter, r *http.Request) {
+	id, err := idParam(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	q, err := h.q.Quote(r.Context(), id)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	b, err := marshal(toAPI(q))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	serve(w, r, newRendition(contentJSON, b), "public, max-age=300", time.Time{}, false)
+}
+
+func idParam(r *http.Request) (int64, error) {
+	s := chi.URLParam(r, "id")
+	id, err := parseID(s)
+	if err != nil {
+		return 0, badParam("id", "invalid id %q: want a positive integer", s)
+	}
+	return id, nil
+}
+
+// apiSearch is GET /api/v1/search?q=: best matches first, paged.
+func (h *Handler) apiSearch(w http.ResponseWriter, r *http.Request) {
+	query := strings.TrimSpace(r.URL.Query().Get("q"))
+	if query == "" {
+		h.fail(w, r, badParam("q", "missing q: give the words to search for"))
+		return
+	}
+	page, limit, err := paging(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	qs, total, err := h.q.Search(r.Context(), query, quoter.Page{Offset: (page - 1) * limit, Limit: limit})
+	if err != nil {
+		if quoter.ErrorCode(err) == quoter.EINVALID {
+			err = badParam("q", "invalid q: %s", quoter.ErrorMessage(err))
+		}
+		h.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "public, max-age=60")
+	writeJSON(w, http.StatusOK, envelope(quotesJSON(qs), page, limit, total))
+}
+
+// countJSON is an author or tag with its number of quotes.
+type countJSON struct {
+	Name       string `json:"name"`
+	QuoteCount int    `json:"quoteCount"`
+}
+
+func countsJSON(cs []quoter.Count) []countJSON {
+	out := make([]countJSON, len(cs))
+	for i, c := range cs {
+		out[i] = countJSON{c.Name, c.Count}
+	}
+	return out
+}
+
+// apiAuthors is GET /api/v1/authors: authors with quote counts, most
+// quoted first, paged.
+func (h *Handler) apiAuthors(w http.ResponseWriter, r *http.Request) {
+	page, limit, err := paging(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	as, total, err := h.q.Authors(r.Context(), quoter.Page{Offset: (page - 1) * limit, Limit: limit})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	writeJSON(w, http.StatusOK, envelope(countsJSON(as), page, limit, total))
+}
+
+// apiTags is GET /api/v1/tags: every tag with its quote count, as a plain
+// array (as quotable's /tags).
+func (h *Handler) apiTags(w http.ResponseWriter, r *http.Request) {
+	ts, err := h.q.Tags(r.Context())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	writeJSON(w, http.StatusOK, countsJSON(ts))
+}
+
+// openAPI serves the hand-written OpenAPI 3 description of the API.
+func (h *Handler) openAPI(w http.ResponseWriter, r *http.Request) {
+	b, _ := assets.ReadFile("assets/openapi.json")
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	serve(w, r, newRendition(contentJSON, b), "public, max-age=3600", time.Time{}, false)
+}

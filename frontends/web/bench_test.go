@@ -1,0 +1,82 @@
+package web_test
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"quotesd/frontends/web"
+	"quotesd/quoter"
+	"quotesd/quoter/quotertest"
+)
+
+// benchHandler is the handler as bench/web/run.sh measures it: access log
+// on (to io.Discard, but formatted), metrics on, no rate limit (wrk is one
+// client). These benchmarks find where the time goes; the figures that
+// count are wrk's, against a bare handler (BENCHMARKS.md).
+func benchHandler(b *testing.B) http.Handler {
+	b.Helper()
+	h, err := web.New(web.Config{
+		Quoter:    quotertest.NewLibrary(b),
+		Calendar:  &quoter.Calendar{},
+		Log:       slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		Metrics:   prometheus.NewRegistry(),
+		RateLimit: 0,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return h
+}
+
+func benchGet(b *testing.B, target, accept string) {
+	h := benchHandler(b)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		r := httptest.NewRequest(http.MethodGet, target, nil)
+		r.RemoteAddr = "192.0.2.1:1234"
+		if accept != "" {
+			r.Header.Set("Accept", accept)
+		}
+		for pb.Next() {
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != http.StatusOK {
+				b.Fatalf("status %d", w.Code)
+			}
+		}
+	})
+}
+
+func BenchmarkAPIToday(b *testing.B)  { benchGet(b, "/api/v1/today", "") }
+func BenchmarkPageToday(b *testing.B) { benchGet(b, "/", browserAccept) }
+func BenchmarkTextToday(b *testing.B) { benchGet(b, "/", "*/*") }
+
+// nopWriter is a ResponseWriter that keeps nothing, so the benchmark
+// measures the handler rather than httptest's recorder.
+type nopWriter struct {
+	h    http.Header
+	code int
+}
+
+func (w *nopWriter) Header() http.Header         { return w.h }
+func (w *nopWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (w *nopWriter) WriteHeader(code int)        { w.code = code }
+
+func BenchmarkAPITodayHandlerOnly(b *testing.B) {
+	h := benchHandler(b)
+	r := httptest.NewRequest(http.MethodGet, "/api/v1/today", nil)
+	r.RemoteAddr = "192.0.2.1:1234"
+	b.ReportAllocs()
+	for b.Loop() {
+		w := &nopWriter{h: make(http.Header)}
+		h.ServeHTTP(w, r)
+		if w.code != http.StatusOK {
+			b.Fatalf("status %d", w.code)
+		}
+	}
+}

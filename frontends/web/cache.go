@@ -1,0 +1,225 @@
+package web
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"math"
+	"net/http"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"quotesd/quoter"
+)
+
+const (
+	contentText = "text/plain; charset=utf-8"
+	contentHTML = "text/html; charset=utf-8"
+	contentJSON = "application/json; charset=utf-8"
+	contentAtom = "application/atom+xml; charset=utf-8"
+)
+
+// rendition is one encoded representation of a resource, with its strong
+// ETag (a hash of the bytes, so equal bodies get equal tags across
+// processes and restarts).
+type rendition struct {
+	body []byte
+	etag string
+	// Header values, made once: Content-Type, ETag, Content-Length.
+	ctypeH, etagH, lengthH []string
+}
+
+func newRendition(ctype string, body []byte) rendition {
+	sum := sha256.Sum256(body)
+	etag := `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`
+	return rendition{
+		body:    body,
+		etag:    etag,
+		ctypeH:  []string{ctype},
+		etagH:   []string{etag},
+		lengthH: []string{strconv.Itoa(len(body))},
+	}
+}
+
+// serve writes rend with its validators and cache policy, or 304 Not
+// Modified when the client's copy is current. negotiated resources vary
+// by Accept.
+func serve(w http.ResponseWriter, r *http.Request, rend rendition, cacheControl string, lastMod time.Time, negotiated bool) {
+	var lm []string
+	if !lastMod.IsZero() {
+		lm = []string{lastMod.UTC().Format(http.TimeFormat)}
+	}
+	serveRendition(w, r, &rend, []string{cacheControl}, lastMod, lm, negotiated)
+}
+
+var varyAccept = []string{"Accept"}
+
+// serveRendition is serve with the Last-Modified header preformatted (lm),
+// for the memoised hot path. Headers are assigned with canonical keys and
+// the rendition's own slices, which nothing modifies.
+func serveRendition(w http.ResponseWriter, r *http.Request, rend *rendition, cacheControl []string, lastMod time.Time, lm []string, negotiated bool) {
+	hd := w.Header()
+	hd["Content-Type"] = rend.ctypeH
+	hd["Etag"] = rend.etagH
+	hd["Cache-Control"] = cacheControl
+	if negotiated {
+		hd["Vary"] = varyAccept
+	}
+	if lm != nil {
+		hd["Last-Modified"] = lm
+	}
+	if notModified(r, rend.etag, lastMod) {
+		delete(hd, "Content-Type")
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	hd["Content-Length"] = rend.lengthH
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(rend.body)
+	}
+}
+
+// notModified evaluates a conditional GET (RFC 9110 §13.2.2): If-None-Match
+// when present (weak comparison), else If-Modified-Since.
+func notModified(r *http.Request, etag string, lastMod time.Time) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	if inm := r.Header.Get("If-None-Match"); inm != "" {
+		for _, t := range strings.Split(inm, ",") {
+			t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
+			if t == "*" || t == etag {
+				return true
+			}
+		}
+		return false
+	}
+	if ims := r.Header.Get("If-Modified-Since"); ims != "" && !lastMod.IsZero() {
+		t, err := http.ParseTime(ims)
+		return err == nil && !lastMod.Truncate(time.Second).After(t)
+	}
+	return false
+}
+
+// maxAgeUntil is a Cache-Control for a resource that changes at t: public,
+// fresh for the whole seconds left until then.
+func maxAgeUntil(now, t time.Time) string {
+	secs := int64(math.Floor(t.Sub(now).Seconds()))
+	if secs < 0 {
+		secs = 0
+	}
+	return "public, max-age=" + strconv.FormatInt(secs, 10)
+}
+
+// todayTTL bounds how long the memo trusts its copy of today's quote before
+// asking the library again: changes made through this frontend clear it at
+// once (the generation), changes by another process (`quotesd add`) show
+// within this long.
+const todayTTL = time.Second
+
+// todayMemo keeps today's quote rendered in every format, keyed by (day,
+// generation): the page, the JSON and the text are encoded once and then
+// served as bytes, so the hottest resource costs a map-free pointer load.
+type todayMemo struct {
+	h      *Handler
+	gen    atomic.Uint64 // bumped by every write through the admin API
+	mu     sync.Mutex    // serialises rebuilds
+	cur    atomic.Pointer[todayEntry]
+	maxAge atomic.Pointer[maxAgeValue]
+}
+
+// maxAgeValue is today's Cache-Control value, formatted at most once a
+// second (it counts down whole seconds to the rollover).
+type maxAgeValue struct {
+	sec   int64    // Unix second it was computed for
+	until int64    // Unix second of the rollover it counts down to
+	value []string // the header value
+}
+
+// cacheControl returns the Cache-Control header value for e at now.
+func (m *todayMemo) cacheControl(e *todayEntry, now time.Time) []string {
+	sec := now.Unix()
+	if v := m.maxAge.Load(); v != nil && v.sec == sec && v.until == e.rollover {
+		return v.value
+	}
+	v := &maxAgeValue{sec: sec, until: e.rollover, value: []string{maxAgeUntil(now, time.Unix(e.rollover, 0))}}
+	m.maxAge.Store(v)
+	return v.value
+}
+
+type todayEntry struct {
+	day      quoter.Date
+	gen      uint64
+	checked  time.Time // when the library was last asked
+	lastMod  time.Time // when this content became today's
+	lastModH []string  // lastMod as an HTTP date
+	rollover int64     // Unix second when day stops being today
+	quote    *quoter.Quote
+	text     rendition
+	html     rendition
+	json     rendition
+}
+
+// invalidate makes the next request rebuild, after a write.
+func (m *todayMemo) invalidate() { m.gen.Add(1) }
+
+// getAt returns today's entry at the instant now (read once per request by
+// the caller), rebuilding it when the day rolled over, the library changed
+// through this frontend, or the copy is older than todayTTL.
+func (m *todayMemo) getAt(ctx context.Context, now time.Time) (*todayEntry, error) {
+	day := quoter.DateOf(now)
+	gen := m.gen.Load()
+	if e := m.cur.Load(); e != nil && e.day == day && e.gen == gen && now.Sub(e.checked) < todayTTL {
+		return e, nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	prev := m.cur.Load()
+	if prev != nil && prev.day == day && prev.gen == gen && now.Sub(prev.checked) < todayTTL {
+		return prev, nil // another request rebuilt it while we waited
+	}
+	q, err := m.h.q.Today(ctx, day, quoter.Filter{})
+	if err != nil {
+		return nil, err
+	}
+	if prev != nil && prev.day == day && reflect.DeepEqual(prev.quote, q) {
+		e := *prev // same quote: keep the bytes and validators
+		e.gen, e.checked = gen, now
+		m.cur.Store(&e)
+		return &e, nil
+	}
+	e := &todayEntry{day: day, gen: gen, checked: now, quote: q, lastMod: day.Time(m.h.cal.Zone())}
+	if prev != nil && prev.day == day {
+		e.lastMod = now.Truncate(time.Second) // edited during the day
+	}
+	e.lastModH = []string{e.lastMod.UTC().Format(http.TimeFormat)}
+	e.rollover = m.h.cal.Rollover(day).Unix()
+	for _, f := range []struct {
+		f   format
+		dst *rendition
+	}{{formatText, &e.text}, {formatHTML, &e.html}, {formatJSON, &e.json}} {
+		if *f.dst, err = m.h.renderDay(q, day, day, f.f); err != nil {
+			return nil, err
+		}
+	}
+	m.cur.Store(e)
+	return e, nil
+}
+
+// serveToday writes today's quote in format f with today's cache policy:
+// fresh until the next rollover in the configured zone.
+func (h *Handler) serveToday(w http.ResponseWriter, r *http.Request, e *todayEntry, now time.Time, f format, negotiated bool) {
+	rend := &e.html
+	switch f {
+	case formatText:
+		rend = &e.text
+	case formatJSON:
+		rend = &e.json
+	}
+	serveRendition(w, r, rend, h.today.cacheControl(e, now), e.lastMod, e.lastModH, negotiated)
+}

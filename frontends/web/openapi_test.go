@@ -1,0 +1,102 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers/legacy"
+)
+
+// TestOpenAPI_DescribesTheRealResponses loads the served description,
+// validates it as OpenAPI 3, then checks real responses of every operation,
+// successes and errors, against it. kin-openapi does both: the document
+// rules and JSON Schema validation of bodies, which a hand-written checker
+// would only approximate.
+func TestOpenAPI_DescribesTheRealResponses(t *testing.T) {
+	e := newEnv(t, withToken)
+	ctx := context.Background()
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(e.get("/api/openapi.json").Body.Bytes())
+	if err != nil {
+		t.Fatalf("loading the OpenAPI description: %v", err)
+	}
+	if err := doc.Validate(ctx); err != nil {
+		t.Fatalf("the OpenAPI description is invalid: %v", err)
+	}
+	router, err := legacy.NewRouter(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := e.todays(today)
+	id := strconv.FormatInt(q.ID, 10)
+	for _, tc := range []struct {
+		method, target, body string
+		status               int
+	}{
+		{"GET", "/api/v1/today", "", 200},
+		{"GET", "/api/v1/today?date=2026-01-01", "", 200},
+		{"GET", "/api/v1/today?date=2026-02-30", "", 400},
+		{"GET", "/api/v1/today?date=2027-01-01", "", 404},
+		{"GET", "/api/v1/random", "", 200},
+		{"GET", "/api/v1/random?limit=5&tag=poetry", "", 200},
+		{"GET", "/api/v1/random?tag=nothing", "", 404},
+		{"GET", "/api/v1/quotes?page=2&limit=5&sort=author&order=desc", "", 200},
+		{"GET", "/api/v1/quotes?page=1000", "", 200},
+		{"GET", "/api/v1/quotes/" + id, "", 200},
+		{"GET", "/api/v1/quotes/999999", "", 404},
+		{"GET", "/api/v1/search?q=life", "", 200},
+		{"GET", "/api/v1/authors?limit=3", "", 200},
+		{"GET", "/api/v1/tags", "", 200},
+		{"POST", "/api/v1/quotes", `{"text":"Validated by the spec.","author":"Spec Tester","tags":["spec"],"year":-44}`, 201},
+		{"POST", "/api/v1/quotes", `{"text":"Validated by the spec.","author":"Spec Tester"}`, 409},
+		{"PATCH", "/api/v1/quotes/" + id, `{"tags":["patched"]}`, 200},
+		{"PUT", "/api/v1/quotes/" + id, `{"text":"Put in place.","author":"Spec Tester"}`, 200},
+		{"DELETE", "/api/v1/quotes/" + id, "", 204},
+		{"DELETE", "/api/v1/quotes/" + id, "", 404},
+	} {
+		t.Run(tc.method+" "+tc.target, func(t *testing.T) {
+			var body io.Reader
+			if tc.body != "" {
+				body = strings.NewReader(tc.body)
+			}
+			w := e.do(tc.method, tc.target, body, bearer...)
+			want(t, w, tc.status)
+
+			req := httptest.NewRequest(tc.method, tc.target, strings.NewReader(tc.body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+token)
+			route, params, err := router.FindRoute(req)
+			if err != nil {
+				t.Fatalf("the description has no operation for %s %s: %v", tc.method, tc.target, err)
+			}
+			in := &openapi3filter.RequestValidationInput{
+				Request: req, PathParams: params, Route: route,
+				Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc},
+			}
+			if tc.status < 400 { // requests that succeed must be valid as described
+				if err := openapi3filter.ValidateRequest(ctx, in); err != nil {
+					t.Errorf("request does not match the description: %v", err)
+				}
+			}
+			err = openapi3filter.ValidateResponse(ctx, &openapi3filter.ResponseValidationInput{
+				RequestValidationInput: in,
+				Status:                 w.Code,
+				Header:                 w.Header(),
+				Body:                   io.NopCloser(bytes.NewReader(w.Body.Bytes())),
+				Options:                &openapi3filter.Options{IncludeResponseStatus: true},
+			})
+			if err != nil {
+				t.Errorf("response does not match the description: %v\n%s", err, truncate(w.Body.String()))
+			}
+		})
+	}
+	_ = http.StatusOK
+}

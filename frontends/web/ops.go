@@ -1,0 +1,175 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"quotesd/quoter"
+)
+
+// httpMetrics are the web frontend's Prometheus collectors. Routes are
+// labelled by chi's route pattern ("/quotes/{id}"), never by the raw path,
+// so a crawler walking ids cannot blow up the number of series.
+type httpMetrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	// The children of the vectors, looked up once per label set: the
+	// lookup hashes every label value, on every request otherwise.
+	counters  sync.Map // metricKey -> prometheus.Counter
+	observers sync.Map // metricKey (code 0) -> prometheus.Observer
+}
+
+type metricKey struct {
+	route, method string
+	code          int
+}
+
+// observe counts one request and its duration.
+func (m *httpMetrics) observe(route, method string, code int, d time.Duration) {
+	k := metricKey{route, method, code}
+	c, ok := m.counters.Load(k)
+	if !ok {
+		c, _ = m.counters.LoadOrStore(k, m.requests.WithLabelValues(route, method, strconv.Itoa(code)))
+	}
+	c.(prometheus.Counter).Inc()
+	k.code = 0
+	o, ok := m.observers.Load(k)
+	if !ok {
+		o, _ = m.observers.LoadOrStore(k, m.duration.WithLabelValues(route, method))
+	}
+	o.(prometheus.Observer).Observe(d.Seconds())
+}
+
+func newHTTPMetrics(reg prometheus.Registerer) (*httpMetrics, error) {
+	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "quotesd", Subsystem: "web", Name: "requests_total",
+		Help: "HTTP requests answered, by route pattern, method and status code.",
+	}, []string{"route", "method", "code"})
+	duration := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: "quotesd", Subsystem: "web", Name: "request_duration_seconds",
+		Help:    "Time to answer HTTP requests, by route pattern and method.",
+		Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+	}, []string{"route", "method"})
+	var err error
+	if requests, err = register(reg, requests); err != nil {
+		return nil, err
+	}
+	if duration, err = register(reg, duration); err != nil {
+		return nil, err
+	}
+	return &httpMetrics{requests: requests, duration: duration}, nil
+}
+
+// register adds c to reg, or returns the collector already registered under
+// the same name (a second handler on the same registry, as in tests).
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(C); ok {
+				return existing, nil
+			}
+		}
+		return c, err
+	}
+	return c, nil
+}
+
+// observe writes the access log line and the metrics of every request.
+//
+// The log record is built by hand rather than with Logger.LogAttrs: that
+// would walk the stack for the caller's PC on every request, which the
+// access log never shows, and read the clock once more.
+func (h *Handler) observe(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+		next.ServeHTTP(ww, r)
+		end := time.Now()
+		d := end.Sub(start)
+		status := ww.Status()
+		if status == 0 {
+			status = http.StatusOK // nothing written: net/http sends 200
+		}
+		route := "unmatched"
+		if rc := chi.RouteContext(r.Context()); rc != nil {
+			if ps := rc.RoutePatterns; len(ps) == 1 {
+				route = ps[0] // one tree: the common case, without building a string
+			} else if p := rc.RoutePattern(); p != "" {
+				route = p
+			}
+		}
+		h.metrics.observe(route, r.Method, status, d)
+		if ctx := r.Context(); h.access && h.log.Enabled(ctx, slog.LevelInfo) {
+			rec := slog.NewRecord(end, slog.LevelInfo, "request", 0)
+			rec.AddAttrs(
+				slog.String("method", r.Method),
+				slog.String("path", r.URL.Path),
+				slog.Int("status", status),
+				slog.Int("bytes", ww.BytesWritten()),
+				slog.Duration("duration", d),
+				slog.String("client_ip", clientIP(r)),
+			)
+			_ = h.log.Handler().Handle(ctx, rec)
+		}
+	})
+}
+
+// recoverPanics turns a panic in a handler into a logged stack trace and a
+// 500, so one bad request cannot take the whole service down.
+func (h *Handler) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			if v == http.ErrAbortHandler { //nolint:errorlint // the sentinel is compared as a value by net/http too
+				panic(v) // net/http's way to abort a response on purpose
+			}
+			h.log.Error("panic serving request", "method", r.Method, "path", r.URL.Path,
+				"panic", v, "stack", string(debug.Stack()))
+			h.fail(w, r, quoter.Internal("handler panicked", nil))
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// livez says the process is up and serving HTTP; nothing else.
+func (h *Handler) livez(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+// readyz says the library answers: it looks up quote 1, a primary-key read
+// that reaches the database (counts may be served from a cache), with a
+// short deadline. "No such quote" is an answer too, so it means ready.
+func (h *Handler) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if _, err := h.q.Quote(ctx, 1); err != nil && quoter.ErrorCode(err) != quoter.ENOTFOUND {
+		h.log.Warn("readiness check failed", "err", err)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte("library unavailable\n"))
+		return
+	}
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+// slogPromLogger sends promhttp's error log to slog.
+type slogPromLogger struct{ log *slog.Logger }
+
+func (l slogPromLogger) Println(v ...any) { l.log.Error("metrics", "err", slog.AnyValue(v)) }

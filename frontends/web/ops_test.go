@@ -1,0 +1,230 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"quotesd/frontends/web"
+	"quotesd/quoter"
+	"quotesd/quoter/quotertest"
+)
+
+func TestLivez_Answers(t *testing.T) {
+	e := newEnv(t)
+	w := e.get("/livez")
+	want(t, w, http.StatusOK)
+	wantHeader(t, w, "Cache-Control", "no-store")
+}
+
+func TestReadyz_ChecksTheLibrary(t *testing.T) {
+	lib := quotertest.NewLibrary(t)
+	e := newEnvWith(t, lib)
+	want(t, e.get("/readyz"), http.StatusOK)
+	if err := lib.Close(); err != nil {
+		t.Fatal(err)
+	}
+	want(t, e.get("/readyz"), http.StatusServiceUnavailable)
+	want(t, e.get("/livez"), http.StatusOK)
+}
+
+func TestMetrics_CountsByRoutePattern(t *testing.T) {
+	e := newEnv(t)
+	e.get("/quotes/1", "Accept", "*/*")
+	e.get("/quotes/2", "Accept", "*/*")
+	e.get("/quotes/999999", "Accept", "*/*")
+	e.get("/no/such/path")
+	if got := e.requests("/quotes/{id}", "GET", "200"); got != 2 {
+		t.Errorf("requests_total{route=/quotes/{id},code=200} = %v, want 2", got)
+	}
+	if got := e.requests("/quotes/{id}", "GET", "404"); got != 1 {
+		t.Errorf("requests_total{route=/quotes/{id},code=404} = %v, want 1", got)
+	}
+	w := e.get("/metrics")
+	want(t, w, http.StatusOK)
+	body := w.Body.String()
+	for _, s := range []string{
+		`quotesd_web_request_duration_seconds_bucket{method="GET",route="/quotes/{id}"`,
+		`quotesd_web_requests_total{code="404",method="GET",route="unmatched"} 1`,
+	} {
+		if !strings.Contains(body, s) {
+			t.Errorf("metrics lack %s", s)
+		}
+	}
+	if strings.Contains(body, `route="/quotes/1"`) || strings.Contains(body, "/no/such/path") {
+		t.Error("metrics are labelled by raw path")
+	}
+}
+
+// TestMetrics_ServesOtherFrontendsCounters: one registry for the process;
+// whatever another frontend registers shows at /metrics.
+func TestMetrics_ServesOtherFrontendsCounters(t *testing.T) {
+	e := newEnv(t)
+	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "quotesd_qotd_connections_total", Help: "test"})
+	e.reg.MustRegister(c)
+	c.Add(3)
+	if body := e.get("/metrics").Body.String(); !strings.Contains(body, "quotesd_qotd_connections_total 3") {
+		t.Errorf("another frontend's counter is missing from /metrics")
+	}
+	// A second handler on the same registry (a restart of the component)
+	// reuses the collectors instead of failing.
+	if _, err := web.New(web.Config{Quoter: e.lib, Metrics: e.reg}); err != nil {
+		t.Errorf("second handler on the same registry: %v", err)
+	}
+}
+
+func TestAccessLog_OneLinePerRequest(t *testing.T) {
+	e := newEnv(t)
+	w := e.get("/api/v1/today")
+	var found []map[string]any
+	for _, l := range e.logs.lines(t) {
+		if l["msg"] == "request" {
+			found = append(found, l)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("%d request log lines, want 1", len(found))
+	}
+	l := found[0]
+	if l["method"] != "GET" || l["path"] != "/api/v1/today" || l["status"] != float64(200) ||
+		l["bytes"] != float64(w.Body.Len()) || l["client_ip"] != "192.0.2.10" || l["duration"] == nil {
+		t.Errorf("access log line = %v", l)
+	}
+}
+
+func TestAccessLog_CanBeTurnedOff(t *testing.T) {
+	e := newEnv(t, func(c *web.Config) { c.NoAccessLog = true })
+	want(t, e.get("/api/v1/today"), http.StatusOK)
+	if strings.Contains(e.logs.String(), `"msg":"request"`) {
+		t.Errorf("access log written although turned off:\n%s", e.logs.String())
+	}
+	if e.requests("/api/v1/today", "GET", "200") != 1 {
+		t.Error("metrics stopped with the access log")
+	}
+}
+
+// panicky is a library whose Today panics, as a bug would.
+type panicky struct{ quoter.Quoter }
+
+func (panicky) Today(context.Context, quoter.Date, quoter.Filter) (*quoter.Quote, error) {
+	panic("boom")
+}
+
+func TestPanics_AreRecoveredAs500(t *testing.T) {
+	e := newEnvWith(t, panicky{quotertest.NewLibrary(t)})
+	w := e.get("/api/v1/today")
+	wantAPIError(t, w, http.StatusInternalServerError, "")
+	if strings.Contains(w.Body.String(), "boom") {
+		t.Error("panic value leaked to the client")
+	}
+	logs := e.logs.String()
+	if !strings.Contains(logs, "panic serving request") || !strings.Contains(logs, "goroutine") {
+		t.Errorf("panic not logged with a stack:\n%s", logs)
+	}
+	want(t, e.get("/livez"), http.StatusOK) // still serving
+}
+
+func TestInternalErrors_HideDetails(t *testing.T) {
+	lib := quotertest.NewLibrary(t)
+	e := newEnvWith(t, lib)
+	_ = lib.Close()
+	w := e.get("/api/v1/random")
+	e2 := wantAPIError(t, w, http.StatusInternalServerError, "")
+	if e2.StatusMessage != "internal error" {
+		t.Errorf("message = %q, want the generic one", e2.StatusMessage)
+	}
+	if !strings.Contains(e.logs.String(), "request failed") {
+		t.Error("the internal error was not logged")
+	}
+}
+
+func TestRateLimit_PerClientIP(t *testing.T) {
+	e := newEnv(t, func(c *web.Config) { c.RateLimit = 3; c.RateWindow = time.Hour })
+	// Without trusted proxies the TCP peer is the client, so a forged
+	// X-Forwarded-For changes nothing.
+	for _, xff := range []string{"203.0.113.9", "198.51.100.77", "203.0.113.10"} {
+		want(t, e.get("/api/v1/today", "X-Forwarded-For", xff), http.StatusOK)
+	}
+	w := e.get("/api/v1/today", "X-Forwarded-For", "198.51.100.78")
+	wantAPIError(t, w, http.StatusTooManyRequests, "")
+	if w.Header().Get("Retry-After") == "" {
+		t.Error("429 without Retry-After")
+	}
+	// Operational endpoints are never limited.
+	want(t, e.get("/livez"), http.StatusOK)
+	want(t, e.get("/metrics"), http.StatusOK)
+	// Another client has its own budget.
+	r := httptest.NewRequest(http.MethodGet, "/api/v1/today", nil)
+	r.RemoteAddr = "192.0.2.99:4000"
+	other := httptest.NewRecorder()
+	e.handler.ServeHTTP(other, r)
+	want(t, other, http.StatusOK)
+}
+
+func TestRateLimit_TrustsXForwardedForOnlyFromTrustedProxies(t *testing.T) {
+	e := newEnv(t, func(c *web.Config) {
+		c.RateLimit = 2
+		c.RateWindow = time.Hour
+		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}
+	})
+	// Through the trusted proxy (192.0.2.10), clients are told apart by XFF.
+	for _, client := range []string{"203.0.113.1", "203.0.113.2"} {
+		for range 2 {
+			want(t, e.get("/api/v1/today", "X-Forwarded-For", client), http.StatusOK)
+		}
+	}
+	want(t, e.get("/api/v1/today", "X-Forwarded-For", "203.0.113.1"), http.StatusTooManyRequests)
+	// A client spoofing its chain still ends at its real address.
+	want(t, e.get("/api/v1/today", "X-Forwarded-For", "203.0.113.1, 203.0.113.3"), http.StatusOK)
+	// The access log carries the client, not the proxy.
+	if !strings.Contains(e.logs.String(), `"client_ip":"203.0.113.2"`) {
+		t.Error("access log does not show the client IP from X-Forwarded-For")
+	}
+}
+
+func TestSecurityHeaders_OnEveryResponse(t *testing.T) {
+	e := newEnv(t)
+	for _, target := range []string{"/", "/nope", "/api/v1/today", "/feed.atom", "/static/style.css", "/metrics"} {
+		w := e.get(target, "Accept", browserAccept)
+		csp := w.Header().Get("Content-Security-Policy")
+		for _, d := range []string{"default-src 'none'", "style-src 'self'", "img-src 'self'", "base-uri 'none'", "form-action 'self'", "frame-ancestors 'none'"} {
+			if !strings.Contains(csp, d) {
+				t.Errorf("%s: CSP %q lacks %s", target, csp, d)
+			}
+		}
+		wantHeader(t, w, "X-Content-Type-Options", "nosniff")
+		if !strings.HasPrefix(target, "/api/") {
+			wantHeader(t, w, "Referrer-Policy", "no-referrer")
+		}
+	}
+}
+
+// requests reads quotesd_web_requests_total for the given labels.
+func (e *testEnv) requests(route, method, code string) float64 {
+	e.t.Helper()
+	mfs, err := e.reg.Gather()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "quotesd_web_requests_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["route"] == route && labels["method"] == method && labels["code"] == code {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	return 0
+}

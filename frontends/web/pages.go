@@ -1,0 +1,435 @@
+package web
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"quotesd/quoter"
+)
+
+//go:embed assets
+var assets embed.FS
+
+// staticFS holds the stylesheet and icon; assetVersion (a hash of them)
+// goes into their URLs so browsers can cache them for a year.
+var (
+	staticFS, _  = fs.Sub(assets, "assets/static")
+	assetVersion = hashFS(staticFS)
+)
+
+// templates holds one template set per page, each made of the shared
+// layout plus the page's own "content".
+var templates = func() map[string]*template.Template {
+	funcs := template.FuncMap{
+		"assetVersion": func() string { return assetVersion },
+		"year":         formatYear,
+		"longDate":     func(d quoter.Date) string { return d.Time(time.UTC).Format("Monday, 2 January 2006") },
+	}
+	base := template.Must(template.New("").Funcs(funcs).ParseFS(assets,
+		"assets/templates/layout.html", "assets/templates/pagination.html"))
+	sets := map[string]*template.Template{}
+	for _, name := range []string{"day", "quote", "search", "authors", "tags", "error"} {
+		t := template.Must(base.Clone())
+		sets[name] = template.Must(t.ParseFS(assets, "assets/templates/"+name+".html"))
+	}
+	return sets
+}()
+
+// page is what every page's layout needs.
+type page struct {
+	Title       string
+	Description string
+	Nav         string // which main navigation entry is current
+	Canonical   string
+}
+
+type dayPage struct {
+	page
+	Quote       *quoter.Quote
+	Day         quoter.Date
+	IsToday     bool
+	Prev        quoter.Date
+	Next        string // "" on today's page
+	NextIsToday bool
+}
+
+type quotePage struct {
+	page
+	Quote    *quoter.Quote
+	Heading  string
+	IsRandom bool
+	Again    string // link for another random quote
+}
+
+type searchPage struct {
+	page
+	Query   string
+	Total   int
+	Results []*quoter.Quote
+	Pages   pagination
+}
+
+type authorsPage struct {
+	page
+	Authors []quoter.Count
+	Total   int
+	Pages   pagination
+}
+
+type tagsPage struct {
+	page
+	Tags []quoter.Count
+}
+
+type errorPage struct {
+	page
+	Status  int
+	Message string
+}
+
+// pagination is the pager of a paged listing; Prev and Next are links, ""
+// at either end.
+type pagination struct {
+	Page, Last int
+	Prev, Next string
+}
+
+func paginate(r *http.Request, page, limit, total int) pagination {
+	last := (total + limit - 1) / limit
+	p := pagination{Page: page, Last: last}
+	link := func(n int) string {
+		q := r.URL.Query()
+		q.Set("page", strconv.Itoa(n))
+		return r.URL.Path + "?" + q.Encode()
+	}
+	if page > 1 {
+		p.Prev = link(min(page-1, max(last, 1)))
+	}
+	if page < last {
+		p.Next = link(page + 1)
+	}
+	return p
+}
+
+// render executes the named page into a buffer, so a template error becomes
+// a clean 500 rather than half a page.
+func render(name string, data any) ([]byte, error) {
+	var b bytes.Buffer
+	if err := templates[name].ExecuteTemplate(&b, "layout", data); err != nil {
+		return nil, quoter.Internal("rendering page "+name, err)
+	}
+	return b.Bytes(), nil
+}
+
+func (h *Handler) renderPage(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
+	b, err := render(name, data)
+	if err != nil {
+		if name == "error" { // do not recurse
+			h.log.Error("rendering error page", "err", err)
+			http.Error(w, "internal error", http.StatusInternalServerError)
+			return
+		}
+		h.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// todayPage is "/": today's quote, negotiated.
+func (h *Handler) todayPage(w http.ResponseWriter, r *http.Request) {
+	f, err := negotiate(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	now := h.cal.Time()
+	e, err := h.today.getAt(r.Context(), now)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.serveToday(w, r, e, now, f, true)
+}
+
+// dayPage is /day/{date}: the archive. Today's date is served as "/" is;
+// future and impossible dates are a friendly 404.
+func (h *Handler) dayPage(w http.ResponseWriter, r *http.Request) {
+	f, err := negotiate(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	s := chi.URLParam(r, "date")
+	day, err := quoter.ParseDate(s)
+	if err != nil {
+		h.fail(w, r, quoter.Errorf(quoter.ENOTFOUND, "there is no day %q: dates are written YYYY-MM-DD and must exist", s))
+		return
+	}
+	today := h.cal.Today()
+	switch {
+	case today.Before(day):
+		h.fail(w, r, quoter.Errorf(quoter.ENOTFOUND, "%s has not come yet: come back that day for its quote", day))
+		return
+	case day == today:
+		now := h.cal.Time()
+		e, err := h.today.getAt(r.Context(), now)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		h.serveToday(w, r, e, now, f, true)
+		return
+	}
+	q, err := h.q.Today(r.Context(), day, quoter.Filter{})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	rend, err := h.renderDay(q, day, today, f)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	// A past day's quote does not change: let every cache keep it.
+	serve(w, r, rend, "public, max-age=31536000, immutable", day.Time(h.cal.Zone()), true)
+}
+
+// renderDay renders day's quote q in format f.
+func (h *Handler) renderDay(q *quoter.Quote, day, today quoter.Date, f format) (rendition, error) {
+	switch f {
+	case formatText:
+		return newRendition(contentText, []byte(q.Render()+"\n")), nil
+	case formatJSON:
+		b, err := marshal(toAPIDay(q, day))
+		return newRendition(contentJSON, b), err
+	}
+	p := dayPage{
+		page:    page{Title: "Quote of " + day.String(), Nav: "", Description: q.Text},
+		Quote:   q,
+		Day:     day,
+		IsToday: day == today,
+		Prev:    day.AddDays(-1),
+	}
+	if p.IsToday {
+		p.Title, p.Nav = "Quote of the day", "today"
+	} else {
+		next := day.AddDays(1)
+		p.Next, p.NextIsToday = next.String(), next == today
+	}
+	b, err := render("day", p)
+	return newRendition(contentHTML, b), err
+}
+
+// quotePage is /quotes/{id}, negotiated.
+func (h *Handler) quotePage(w http.ResponseWriter, r *http.Request) {
+	f, err := negotiate(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	id, err := parseID(chi.URLParam(r, "id"))
+	if err != nil {
+		h.fail(w, r, quoter.Errorf(quoter.ENOTFOUND, "there is no quote %q", chi.URLParam(r, "id")))
+		return
+	}
+	q, err := h.q.Quote(r.Context(), id)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	rend, err := renderQuote(q, f, quotePage{
+		page:    page{Title: "Quote #" + strconv.FormatInt(q.ID, 10) + " by " + q.Author, Description: q.Text},
+		Quote:   q,
+		Heading: "Quote #" + strconv.FormatInt(q.ID, 10),
+		Again:   "/random",
+	})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	// Quotes can be edited by the admin API, so caches keep them briefly
+	// and revalidate with the ETag.
+	serve(w, r, rend, "public, max-age=300", time.Time{}, true)
+}
+
+// randomPage is /random, negotiated, narrowed by the same filter
+// parameters as /api/v1/random (tag, author, lang, minLength, maxLength).
+func (h *Handler) randomPage(w http.ResponseWriter, r *http.Request) {
+	f, err := negotiate(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	flt, err := parseFilter(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	q, err := h.q.Random(r.Context(), flt)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	again := "/random"
+	if qs := r.URL.Query(); len(qs) > 0 {
+		qs.Del("format")
+		if len(qs) > 0 {
+			again += "?" + qs.Encode()
+		}
+	}
+	heading := "A random quote"
+	if flt.Tag != "" {
+		heading = "A random quote tagged #" + flt.Tag
+	} else if flt.Author != "" {
+		heading = "A random quote by " + flt.Author
+	}
+	rend, err := renderQuote(q, f, quotePage{
+		page:     page{Title: "A random quote", Nav: "random", Description: q.Text},
+		Quote:    q,
+		Heading:  heading,
+		IsRandom: true,
+		Again:    again,
+	})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	serve(w, r, rend, "no-store", time.Time{}, true)
+}
+
+func renderQuote(q *quoter.Quote, f format, p quotePage) (rendition, error) {
+	switch f {
+	case formatText:
+		return newRendition(contentText, []byte(q.Render()+"\n")), nil
+	case formatJSON:
+		b, err := marshal(toAPI(q))
+		return newRendition(contentJSON, b), err
+	}
+	b, err := render("quote", p)
+	return newRendition(contentHTML, b), err
+}
+
+const searchPageSize = 20
+
+// searchPage is /search?q=&page=: a form, and when there is a query, the
+// matching quotes, paged.
+func (h *Handler) searchPage(w http.ResponseWriter, r *http.Request) {
+	query := strings.TrimSpace(r.URL.Query().Get("q"))
+	n, err := intParam(r, "page", 1, 1, maxPage)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	p := searchPage{page: page{Title: "Search", Nav: "search"}, Query: query}
+	if query != "" {
+		p.Title = "Search: " + query
+		res, total, err := h.q.Search(r.Context(), query, quoter.Page{Offset: (n - 1) * searchPageSize, Limit: searchPageSize})
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		p.Results, p.Total, p.Pages = res, total, paginate(r, n, searchPageSize, total)
+	}
+	w.Header().Set("Cache-Control", "public, max-age=60")
+	h.renderPage(w, r, http.StatusOK, "search", p)
+}
+
+const authorsPageSize = 100
+
+func (h *Handler) authorsPage(w http.ResponseWriter, r *http.Request) {
+	n, err := intParam(r, "page", 1, 1, maxPage)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	as, total, err := h.q.Authors(r.Context(), quoter.Page{Offset: (n - 1) * authorsPageSize, Limit: authorsPageSize})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	h.renderPage(w, r, http.StatusOK, "authors", authorsPage{
+		page:    page{Title: "Authors", Nav: "authors"},
+		Authors: as, Total: total, Pages: paginate(r, n, authorsPageSize, total),
+	})
+}
+
+func (h *Handler) tagsPage(w http.ResponseWriter, r *http.Request) {
+	ts, err := h.q.Tags(r.Context())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	h.renderPage(w, r, http.StatusOK, "tags", tagsPage{page: page{Title: "Tags", Nav: "tags"}, Tags: ts})
+}
+
+// static serves the embedded stylesheet and icon. A URL carrying the
+// current asset version may be cached forever; it changes with the files.
+func (h *Handler) static(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Query().Get("v") == assetVersion {
+		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	} else {
+		w.Header().Set("Cache-Control", "public, max-age=86400")
+	}
+	name := strings.TrimPrefix(r.URL.Path, "/static/")
+	if _, err := fs.Stat(staticFS, name); err != nil || name == "" || strings.HasSuffix(name, "/") {
+		h.notFound(w, r)
+		return
+	}
+	http.ServeFileFS(w, r, staticFS, name)
+}
+
+func (h *Handler) favicon(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "public, max-age=86400")
+	http.ServeFileFS(w, r, staticFS, "favicon.svg")
+}
+
+// formatYear writes a year for people: 1854, 44 BCE.
+func formatYear(y int) string {
+	if y < 0 {
+		return strconv.Itoa(-y) + " BCE"
+	}
+	return strconv.Itoa(y)
+}
+
+func hashFS(fsys fs.FS) string {
+	sum := sha256.New()
+	_ = fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			b, _ := fs.ReadFile(fsys, p)
+			fmt.Fprintf(sum, "%s\x00%d\x00", p, len(b))
+			sum.Write(b)
+		}
+		return nil
+	})
+	return hex.EncodeToString(sum.Sum(nil))[:12]
+}
+
+func parseID(s string) (int64, error) {
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, fmt.Errorf("bad id %q", s)
+	}
+	return id, nil
+}
+
+// shuffle puts qs in random order (for random?limit= when the filter
+// matches few quotes).
+func shuffle(qs []*quoter.Quote) {
+	rand.Shuffle(len(qs), func(i, j int) { qs[i], qs[j] = qs[j], qs[i] })
+}

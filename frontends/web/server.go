@@ -1,0 +1,87 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+)
+
+// Server timeouts and limits. A quote page is small and a quote body is at
+// most 64 KiB, so anything slower than this is a broken or hostile client.
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 15 * time.Second
+	writeTimeout      = 30 * time.Second
+	idleTimeout       = 120 * time.Second
+	maxHeaderBytes    = 32 << 10
+	// DefaultDrain is how long Serve lets requests in flight finish after
+	// its context ends.
+	DefaultDrain = 10 * time.Second
+)
+
+// Server serves a Handler on a listener as a reactor.Service.
+type Server struct {
+	ln    net.Listener
+	srv   *http.Server
+	drain time.Duration
+	log   *slog.Logger
+}
+
+// NewServer returns a server for h (a *Handler, or something that swaps
+// Handlers on reload) on ln, which the caller has bound already, so a busy
+// address failed at start with a clear message. drain <= 0 means
+// DefaultDrain; log nil means slog.Default().
+func NewServer(ln net.Listener, h http.Handler, log *slog.Logger, drain time.Duration) *Server {
+	if drain <= 0 {
+		drain = DefaultDrain
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Server{
+		ln:    ln,
+		drain: drain,
+		log:   log,
+		srv: &http.Server{
+			Handler:           h,
+			ReadHeaderTimeout: readHeaderTimeout,
+			ReadTimeout:       readTimeout,
+			WriteTimeout:      writeTimeout,
+			IdleTimeout:       idleTimeout,
+			MaxHeaderBytes:    maxHeaderBytes,
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		},
+	}
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Serve serves until ctx ends, then stops accepting and gives requests in
+// flight up to the drain time to finish before closing their connections.
+func (s *Server) Serve(ctx context.Context) error {
+	errc := make(chan error, 1)
+	go func() { errc <- s.srv.Serve(s.ln) }()
+	select {
+	case err := <-errc:
+		// The listener failed. Serving again on it cannot work, and the
+		// caller owns the socket; say so plainly.
+		return fmt.Errorf("web: serving on %s: %w", s.ln.Addr(), err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), s.drain)
+	defer cancel()
+	err := s.srv.Shutdown(sctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		s.log.Warn("requests still running after the drain time; closing them", "drain", s.drain)
+		err = s.srv.Close()
+	}
+	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+		return serr
+	}
+	return err
+}

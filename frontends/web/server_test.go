@@ -1,0 +1,140 @@
+package web_test
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"quotesd/frontends/web"
+	"quotesd/quoter"
+	"quotesd/quoter/quotertest"
+)
+
+// slowToday is a library whose Today waits for a signal, to hold a request
+// in flight.
+type slowToday struct {
+	quoter.Quoter
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (s *slowToday) Today(ctx context.Context, d quoter.Date, f quoter.Filter) (*quoter.Quote, error) {
+	s.entered <- struct{}{}
+	<-s.release
+	return s.Quoter.Today(ctx, d, f)
+}
+
+// serveOnLoopback starts h on 127.0.0.1:0 and returns its base URL and a
+// function that stops it and returns Serve's result.
+func serveOnLoopback(t *testing.T, h *web.Handler) (string, func() error) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := web.NewServer(ln, h, nil, 5*time.Second)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx) }()
+	stop := func() error {
+		cancel()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(10 * time.Second):
+			t.Fatal("Serve did not return after its context ended")
+			return nil
+		}
+	}
+	t.Cleanup(func() { cancel() })
+	return "http://" + srv.Addr().String(), stop
+}
+
+func TestServer_ServesCurlOnARealListener(t *testing.T) {
+	e := newEnv(t)
+	base, stop := serveOnLoopback(t, e.handler)
+	resp, err := http.Get(base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || string(body) != e.todays(today).Render()+"\n" {
+		t.Errorf("GET / = %d %q, want today's quote as text", resp.StatusCode, body)
+	}
+	if err := stop(); err != nil {
+		t.Errorf("Serve returned %v, want nil after its context ended", err)
+	}
+}
+
+func TestServer_DrainsRequestsInFlight(t *testing.T) {
+	slow := &slowToday{Quoter: quotertest.NewLibrary(t), entered: make(chan struct{}, 1), release: make(chan struct{})}
+	e := newEnvWith(t, slow)
+	base, stop := serveOnLoopback(t, e.handler)
+
+	type result struct {
+		status int
+		err    error
+	}
+	got := make(chan result, 1)
+	go func() {
+		resp, err := http.Get(base + "/api/v1/today")
+		if err != nil {
+			got <- result{err: err}
+			return
+		}
+		resp.Body.Close()
+		got <- result{status: resp.StatusCode}
+	}()
+	<-slow.entered
+	stopped := make(chan error, 1)
+	go func() { stopped <- stop() }()
+	select {
+	case err := <-stopped:
+		t.Fatalf("Serve returned (%v) while a request was in flight", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	close(slow.release)
+	if r := <-got; r.err != nil || r.status != http.StatusOK {
+		t.Errorf("request in flight during shutdown: %d, %v; want 200", r.status, r.err)
+	}
+	if err := <-stopped; err != nil {
+		t.Errorf("Serve = %v, want nil", err)
+	}
+}
+
+func TestServer_RejectsHugeHeaders(t *testing.T) {
+	e := newEnv(t)
+	base, _ := serveOnLoopback(t, e.handler)
+	req, _ := http.NewRequest(http.MethodGet, base+"/", nil)
+	req.Header.Set("X-Huge", strings.Repeat("a", 64<<10))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("64 KiB header: %d, want 431", resp.StatusCode)
+	}
+}
+
+func TestServer_ClientIPIsTheTCPPeer(t *testing.T) {
+	e := newEnv(t)
+	base, _ := serveOnLoopback(t, e.handler)
+	req, _ := http.NewRequest(http.MethodGet, base+"/livez", nil)
+	req.Header.Set("X-Forwarded-For", "203.0.113.66")
+	req.Header.Set("X-Real-IP", "203.0.113.67")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	logs := e.logs.String()
+	if !strings.Contains(logs, `"client_ip":"127.0.0.1"`) || strings.Contains(logs, "203.0.113.6") {
+		t.Errorf("access log does not carry the TCP peer as client:\n%s", logs)
+	}
+}

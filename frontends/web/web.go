@@ -1,0 +1,235 @@
+// Package web is the HTTP frontend of quotesd: today's quote as a page, a
+// JSON API modelled on quotable's, an Atom feed, an authenticated admin API,
+// and the operational endpoints (/livez, /readyz, /metrics).
+//
+// It is a thin adapter: every handler turns a request into quoter.Quoter
+// calls and the results into HTML, JSON or plain text. The only state it
+// keeps is a memo of today's rendered quote (see todayMemo), because the
+// quote of the day is by far the most requested resource and it changes
+// once a day.
+package web
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/go-chi/httprate"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"quotesd/quoter"
+)
+
+// Config is what the web frontend needs. Quoter is required; the zero value
+// of every other field is a working default.
+type Config struct {
+	Quoter   quoter.Quoter
+	Calendar *quoter.Calendar // decides "today"; nil means the local zone
+	Log      *slog.Logger     // nil means slog.Default()
+
+	// Metrics is the registry served at /metrics. The web frontend adds its
+	// per-route counters and histograms; other frontends register theirs in
+	// the same registry. nil means a private registry.
+	Metrics *prometheus.Registry
+
+	// AdminToken enables the admin API (POST, PUT, PATCH, DELETE on
+	// /api/v1/quotes) for requests carrying "Authorization: Bearer <token>".
+	// Empty disables it: those routes answer 404, as if they did not exist.
+	AdminToken string
+
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
+	// believed when deciding the client IP (for the rate limit and the
+	// access log). Empty means the TCP peer is the client.
+	TrustedProxies []netip.Prefix
+
+	// RateLimit is the number of requests a client IP may make per
+	// RateWindow; 0 disables the limit.
+	RateLimit  int
+	RateWindow time.Duration // 0 means one minute
+
+	// NoAccessLog turns off the access log line of every request (on by
+	// default): for sites whose proxy logs already, where it would only cost.
+	NoAccessLog bool
+
+	// BaseURL, when set (e.g. "https://quotes.example.org"), is used for the
+	// absolute links and ids of the Atom feed, so they do not change with
+	// the Host a client happened to use. Empty means "from the request".
+	BaseURL string
+}
+
+// Handler is the web frontend as an http.Handler.
+type Handler struct {
+	q       quoter.Quoter
+	cal     *quoter.Calendar
+	log     *slog.Logger
+	access  bool // write the access log
+	token   []byte
+	baseURL *url.URL
+	today   *todayMemo
+	feed    *feedMemo
+	metrics *httpMetrics
+	router  chi.Router
+}
+
+// New returns the web frontend's handler.
+func New(cfg Config) (*Handler, error) {
+	if cfg.Quoter == nil {
+		return nil, errors.New("web: Config.Quoter is nil")
+	}
+	h := &Handler{q: cfg.Quoter, cal: cfg.Calendar, log: cfg.Log, access: !cfg.NoAccessLog}
+	if h.cal == nil {
+		h.cal = &quoter.Calendar{}
+	}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	if cfg.AdminToken != "" {
+		h.token = []byte(cfg.AdminToken)
+	}
+	if cfg.BaseURL != "" {
+		u, err := url.Parse(strings.TrimRight(cfg.BaseURL, "/"))
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("web: base URL %q: want an absolute http(s) URL", cfg.BaseURL)
+		}
+		h.baseURL = u
+	}
+	reg := cfg.Metrics
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	m, err := newHTTPMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	h.metrics = m
+	h.today = &todayMemo{h: h}
+	h.feed = &feedMemo{}
+	h.router = h.routes(cfg, reg)
+	return h, nil
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.router.ServeHTTP(w, r)
+}
+
+// routes builds the router. The order of middleware matters: the client IP
+// is decided first (everything after it logs and limits by it); the access
+// log and metrics wrap the panic recovery, so a recovered panic is counted
+// and logged as the 500 it became.
+func (h *Handler) routes(cfg Config, reg *prometheus.Registry) chi.Router {
+	r := chi.NewRouter()
+	// The client IP is decided by chi's ClientIPFrom* middleware: from
+	// X-Forwarded-For only through the trusted proxies, else the TCP peer.
+	// Without proxies and without a rate limit, nothing needs more than the
+	// TCP peer, which clientIP reads straight from the request: the
+	// middleware would copy every request just to store it.
+	switch {
+	case len(cfg.TrustedProxies) > 0:
+		prefixes := make([]string, len(cfg.TrustedProxies))
+		for i, p := range cfg.TrustedProxies {
+			prefixes[i] = p.String()
+		}
+		r.Use(middleware.ClientIPFromXFF(prefixes...))
+	case cfg.RateLimit > 0:
+		r.Use(middleware.ClientIPFromRemoteAddr)
+	}
+	r.Use(h.observe, h.recoverPanics, securityHeaders, cors, middleware.GetHead)
+	r.NotFound(h.notFound)
+	r.MethodNotAllowed(h.methodNotAllowed)
+
+	// Operational endpoints stay outside the rate limit: a monitoring
+	// system polling them must never be throttled into a false alarm.
+	r.Get("/livez", h.livez)
+	r.Get("/readyz", h.readyz)
+	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+		ErrorLog: slogPromLogger{h.log}, Registry: reg,
+	}))
+
+	r.Group(func(r chi.Router) {
+		if cfg.RateLimit > 0 {
+			window := cfg.RateWindow
+			if window <= 0 {
+				window = time.Minute
+			}
+			// Only Retry-After, on 429s: X-RateLimit-* on every response
+			// would cost more than the whole quote of the day to serve.
+			r.Use(httprate.LimitBy(cfg.RateLimit, window, clientKey,
+				httprate.WithLimitHandler(h.tooManyRequests),
+				httprate.WithResponseHeaders(httprate.ResponseHeaders{RetryAfter: "Retry-After"})))
+		}
+		r.Get("/", h.todayPage)
+		r.Get("/random", h.randomPage)
+		r.Get("/quotes/{id}", h.quotePage)
+		r.Get("/day/{date}", h.dayPage)
+		r.Get("/search", h.searchPage)
+		r.Get("/authors", h.authorsPage)
+		r.Get("/tags", h.tagsPage)
+		r.Get("/feed.atom", h.atomFeed)
+		r.Get("/static/*", h.static)
+		r.Get("/favicon.ico", h.favicon)
+		r.Get("/api/openapi.json", h.openAPI)
+		h.apiRoutes(r)
+	})
+	return r
+}
+
+// clientIP is the client's address for the access log: as decided by the
+// ClientIPFrom* middleware when it ran, else the TCP peer (which is what
+// ClientIPFromRemoteAddr would have decided, v4-mapped addresses folded).
+func clientIP(r *http.Request) string {
+	if a := middleware.GetClientIPAddr(r.Context()); a.IsValid() {
+		return a.String()
+	}
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		return ap.Addr().Unmap().String()
+	}
+	return ""
+}
+
+// clientKey is the rate-limit key: the client IP decided by chi's
+// ClientIPFrom* middleware (never a header the client could forge), with
+// IPv6 clients bucketed by their /64. When no IP could be decided (a
+// malformed X-Forwarded-For chain) all such requests share one bucket.
+func clientKey(r *http.Request) (string, error) {
+	ip := middleware.GetClientIP(r.Context())
+	if ip == "" {
+		return "unknown", nil
+	}
+	return httprate.CanonicalizeIP(ip), nil
+}
+
+// securityHeaders sets the headers every response carries. The pages use no
+// scripts, no inline styles and no third-party resources, so the policy can
+// be this strict; its frame-ancestors replaces X-Frame-Options. API
+// responses are never documents, so they skip Referrer-Policy (which only
+// documents apply), keeping the JSON hot path within eight headers, the
+// size up to which Go's header map stays a single small group.
+//
+// The values are shared slices assigned with canonical keys: this runs on
+// every request, and Header.Set would canonicalise and allocate each time.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd["Content-Security-Policy"] = contentSecurityPolicy
+		hd["X-Content-Type-Options"] = nosniff
+		if !isAPI(r) {
+			hd["Referrer-Policy"] = noReferrer
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+var (
+	contentSecurityPolicy = []string{"default-src 'none'; style-src 'self'; img-src 'self'; " +
+		"base-uri 'none'; form-action 'self'; frame-ancestors 'none'"}
+	nosniff    = []string{"nosniff"}
+	noReferrer = []string{"no-referrer"}
+)
