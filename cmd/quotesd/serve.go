@@ -328,6 +328,12 @@ func runServe(ctx context.Context, g *globals, args []string) error {
 			writable = true
 		}
 	}
+	// Like the other commands, a serve run where the default quotes.db does
+	// not exist (a go-installed binary, a fresh directory) starts from the
+	// shipped library instead of failing.
+	if err := ensureLibrary(g); err != nil {
+		return err
+	}
 	db, err := openServeLibrary(g.DB, writable)
 	if err != nil {
 		return fmt.Errorf("opening the library: %w", err)
