@@ -181,6 +181,7 @@ func TestE2E_SMTP_BadSettingsFailTheStart(t *testing.T) {
 	}{
 		{"RelayTLSMode", nil, []string{"--smtp-relay", "127.0.0.1:1", "--smtp-relay-tls", "sometimes"}, 2, "--smtp-relay-tls"},
 		{"RelayUserWithoutPassword", []string{"QUOTESD_SMTP_RELAY_PASSWORD="}, []string{"--smtp-relay", "127.0.0.1:1", "--smtp-relay-user", "q"}, 2, "no password"},
+		{"RelayAndDirectMX", nil, []string{"--smtp-relay", "127.0.0.1:1", "--smtp-direct-mx"}, 2, "--smtp-direct-mx"},
 		{"EmptyDomain", nil, []string{"--smtp-domain", " , "}, 2, "--smtp-domain"},
 		{"LocalPartWithAt", nil, []string{"--smtp-local-part", "a@b"}, 2, "--smtp-local-part"},
 		{"MissingDKIMKey", nil, []string{"--smtp-dkim-key", "/nonexistent/key.pem"}, 1, "--smtp-dkim-key"},
@@ -192,5 +193,39 @@ func TestE2E_SMTP_BadSettingsFailTheStart(t *testing.T) {
 				t.Errorf("exit %d, stderr %q; want exit %d mentioning %q", code, stderr, tt.code, tt.want)
 			}
 		})
+	}
+}
+
+func TestE2E_SMTP_WithoutRelayRepliesAreHeldNotDelivered(t *testing.T) {
+	t.Parallel()
+	db := smtpLibrary(t)
+	state := t.TempDir()
+	args := append([]string{"--smtp-addr", "127.0.0.1:0", "--state-dir", state, "--smtp-domain", "localhost"}, offExcept("smtp")...)
+	s := startServe(t, db, []string{"smtp"}, args...)
+	s.WaitLog(10*time.Second, "ready", nil)
+	if !slices.ContainsFunc(s.Logs(), func(l string) bool {
+		return strings.Contains(l, `"level":"WARN"`) &&
+			strings.Contains(l, `"msg":"smtp: no --smtp-relay and --smtp-direct-mx is off: replies are queued, not delivered"`)
+	}) {
+		t.Errorf("no WARN that replies are held; logs:\n%s", strings.Join(s.Logs(), "\n"))
+	}
+	sendRequest(t, s.Addr("smtp"), "alice@example.org")
+	sendRequest(t, s.Addr("smtp"), "bob@example.org")
+	time.Sleep(500 * time.Millisecond) // a delivery attempt would be logged by now
+	for _, l := range s.Logs() {
+		if strings.Contains(l, "smtp delivery") || strings.Contains(l, "reply delivered") {
+			t.Errorf("held reply went to delivery: %s", l)
+		}
+	}
+	if err := s.Stop(); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+
+	// Restarted with a relay, the held replies go out, in order.
+	sink := smtptest.NewSink(t, smtptest.Options{})
+	smtpServe(t, db, state, sink.Addr)
+	ms := sink.Wait(t, 2, 30*time.Second)
+	if ms[0].To[0] != "alice@example.org" || ms[1].To[0] != "bob@example.org" {
+		t.Errorf("delivered to %v then %v, want alice then bob", ms[0].To, ms[1].To)
 	}
 }

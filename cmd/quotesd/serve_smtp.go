@@ -33,6 +33,7 @@ var smtpFlags struct {
 	writeTimeout   time.Duration
 	maxConns       int
 	relay          string
+	directMX       bool
 	relayTLS       string
 	relayUser      string
 	relayPassFile  string
@@ -74,7 +75,8 @@ func smtpRegister(fs *flag.FlagSet) {
 	fs.DurationVar(&f.readTimeout, "smtp-read-timeout", time.Minute, "how long the server waits for a client's next command or data")
 	fs.DurationVar(&f.writeTimeout, "smtp-write-timeout", time.Minute, "how long writing one reply to a client may take")
 	fs.IntVar(&f.maxConns, "smtp-max-conns", 100, "most SMTP connections at once; more get 421")
-	fs.StringVar(&f.relay, "smtp-relay", "", "deliver replies through this relay `host:port`; empty delivers to the recipients' MX hosts")
+	fs.StringVar(&f.relay, "smtp-relay", "", "deliver replies through this relay `host:port`; with neither it nor --smtp-direct-mx, replies are kept in the queue, not delivered")
+	fs.BoolVar(&f.directMX, "smtp-direct-mx", false, "deliver replies straight to the recipients' MX hosts, looked up in the system's DNS (not with --smtp-relay)")
 	fs.StringVar(&f.relayTLS, "smtp-relay-tls", queue.TLSStartTLS, "TLS to the relay: none, starttls (required and verified) or tls (implicit, port 465)")
 	fs.StringVar(&f.relayUser, "smtp-relay-user", "", "AUTH PLAIN `user` at the relay; the password comes from "+smtpPasswordEnv+" or --smtp-relay-password-file")
 	fs.StringVar(&f.relayPassFile, "smtp-relay-password-file", "", "`file` holding the relay password (trailing newline ignored)")
@@ -167,6 +169,9 @@ func smtpStart(env *serveEnv) ([]reactor.Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	if relay != nil && f.directMX {
+		return nil, usagef("--smtp-relay and --smtp-direct-mx both set: choose one way to deliver replies")
+	}
 	composer := &smtpfe.Composer{Quoter: env.Quoter, Calendar: env.Calendar, LocalPart: f.localPart}
 	if f.dkimKey != "" {
 		b, err := os.ReadFile(f.dkimKey)
@@ -207,6 +212,7 @@ func smtpStart(env *serveEnv) ([]reactor.Service, error) {
 	srv := smtpfe.New(ln, cfg, composer, q, env.Metrics)
 	delivery := queue.NewDelivery(q, queue.Config{
 		Relay:       relay,
+		DirectMX:    f.directMX,
 		HeloName:    hostname,
 		Concurrency: f.concurrency,
 		MaxAge:      f.maxAge,
@@ -216,9 +222,16 @@ func smtpStart(env *serveEnv) ([]reactor.Service, error) {
 		Log:         env.Log,
 		Metrics:     queue.NewMetrics(env.Metrics),
 	})
-	how := "mx"
-	if relay != nil {
+	how := "hold"
+	switch {
+	case relay != nil:
 		how = "relay " + relay.Addr + " (" + relay.TLS + ")"
+	case f.directMX:
+		how = "mx"
+	default:
+		// quotesd's defaults never resolve or contact a host outside this
+		// machine: without a way to deliver, replies wait in the queue.
+		env.Log.Warn("smtp: no --smtp-relay and --smtp-direct-mx is off: replies are queued, not delivered")
 	}
 	env.Log.Info("mail frontend configured", "addresses", f.localPart+"@{"+strings.Join(domains, ",")+"}",
 		"queue", q.Path(), "delivery", how, "dkim", composer.DKIM != nil)
