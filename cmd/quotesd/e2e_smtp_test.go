@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -17,6 +18,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -227,5 +229,68 @@ func TestE2E_SMTP_WithoutRelayRepliesAreHeldNotDelivered(t *testing.T) {
 	ms := sink.Wait(t, 2, 30*time.Second)
 	if ms[0].To[0] != "alice@example.org" || ms[1].To[0] != "bob@example.org" {
 		t.Errorf("delivered to %v then %v, want alice then bob", ms[0].To, ms[1].To)
+	}
+}
+
+// trySend sends one request and returns the server's answer to it.
+func trySend(t *testing.T, addr, from string) error {
+	t.Helper()
+	c, err := gosmtp.Dial(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	msg := fmt.Sprintf("From: %s\r\nTo: quote@localhost\r\nSubject: today\r\n\r\nhi\r\n", from)
+	return c.SendMail(from, []string{"quote@localhost"}, strings.NewReader(msg))
+}
+
+func TestE2E_SMTP_SIGHUPAppliesRateAndReplyLimitsLive(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	config := filepath.Join(dir, "quotesd.conf")
+	write := func(text string) {
+		t.Helper()
+		if err := os.WriteFile(config, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("smtp-reply-limit = 1\nsmtp-ip-rate = 0.001\nsmtp-ip-burst = 3\n")
+	sink := smtptest.NewSink(t, smtptest.Options{})
+	s := smtpServe(t, smtpLibrary(t), t.TempDir(), sink.Addr, "--config", config)
+	addr := s.Addr("smtp")
+
+	// Before: one reply a day for alice, three messages per IP.
+	sendRequest(t, addr, "alice@example.org")
+	sendRequest(t, addr, "alice@example.org")
+	s.WaitLog(10*time.Second, "smtp reply skipped", map[string]string{"reason": "recipient-limit"})
+	sendRequest(t, addr, "bob@example.org")
+	var se *gosmtp.SMTPError
+	if err := trySend(t, addr, "carol@example.org"); !errors.As(err, &se) || se.Code != 450 {
+		t.Fatalf("fourth message from one IP: %v, want 450", err)
+	}
+
+	write("smtp-reply-limit = 3\nsmtp-ip-rate = 6000\nsmtp-ip-burst = 100\n")
+	s.Signal(syscall.SIGHUP)
+	s.WaitLog(10*time.Second, "settings applied", map[string]string{"frontend": "smtp"})
+	s.WaitLog(10*time.Second, "reloaded", nil)
+
+	// After, on the same socket: the rate no longer refuses, and alice
+	// gets her second and third replies, not a fourth.
+	for i := 0; i < 3; i++ {
+		if err := trySend(t, addr, "alice@example.org"); err != nil {
+			t.Fatalf("after reload, message %d: %v", i+1, err)
+		}
+	}
+	s.WaitLog(10*time.Second, "smtp reply skipped", map[string]string{"reason": "recipient-limit"})
+	ms := sink.Wait(t, 4, 30*time.Second) // alice once before, bob, alice twice after
+	time.Sleep(500 * time.Millisecond)
+	n := 0
+	for _, m := range sink.Messages() {
+		if m.To[0] == "alice@example.org" {
+			n++
+		}
+	}
+	if n != 3 || len(ms) < 4 {
+		t.Errorf("alice got %d replies, want 3 (the raised daily cap)", n)
 	}
 }

@@ -53,9 +53,10 @@ const smtpPasswordEnv = "QUOTESD_SMTP_RELAY_PASSWORD"
 
 func init() {
 	components = append(components, component{
-		name:  "smtp",
-		flags: smtpRegister,
-		start: smtpStart,
+		name:   "smtp",
+		flags:  smtpRegister,
+		start:  smtpStart,
+		reload: smtpReload,
 	})
 }
 
@@ -65,10 +66,10 @@ func smtpRegister(fs *flag.FlagSet) {
 	fs.StringVar(&f.localPart, "smtp-local-part", "quote", "the `local part` mail is accepted for, at each --smtp-domain; local+command@ subaddresses select commands")
 	fs.StringVar(&f.domains, "smtp-domain", defaultSMTPDomains(), "comma-separated `domains` mail is accepted for: this host's name (from the system, not DNS) and localhost by default")
 	fs.StringVar(&f.hostname, "smtp-hostname", "", "`name` in the SMTP greeting and in EHLO when delivering (default: the first --smtp-domain)")
-	fs.IntVar(&f.replyLimit, "smtp-reply-limit", 3, "most replies per recipient address per day (UTC); 0 for no cap")
-	fs.IntVar(&f.ipReplyLimit, "smtp-ip-reply-limit", 50, "most replies caused by one client IP per day (UTC); 0 for no cap")
-	fs.Float64Var(&f.ipRate, "smtp-ip-rate", 30, "most messages per minute from one client IP (450 past it); 0 for no limit")
-	fs.IntVar(&f.ipBurst, "smtp-ip-burst", 10, "messages one client IP may send at once before --smtp-ip-rate applies")
+	fs.IntVar(&f.replyLimit, "smtp-reply-limit", 3, "most replies per recipient address per day (UTC); 0 for no cap (live)")
+	fs.IntVar(&f.ipReplyLimit, "smtp-ip-reply-limit", 50, "most replies caused by one client IP per day (UTC); 0 for no cap (live)")
+	fs.Float64Var(&f.ipRate, "smtp-ip-rate", 30, "most messages per minute from one client IP (450 past it); 0 for no limit (live)")
+	fs.IntVar(&f.ipBurst, "smtp-ip-burst", 10, "messages one client IP may send at once before --smtp-ip-rate applies (live)")
 	fs.Int64Var(&f.maxSize, "smtp-max-size", 64<<10, "largest message accepted, in `bytes` (552 past it): a request is a short mail")
 	fs.IntVar(&f.maxRecipients, "smtp-max-recipients", 10, "most recipients per message")
 	fs.IntVar(&f.maxLine, "smtp-max-line-length", 2000, "longest command or message line, in bytes")
@@ -210,6 +211,7 @@ func smtpStart(env *serveEnv) ([]reactor.Service, error) {
 		Log:             env.Log,
 	}
 	srv := smtpfe.New(ln, cfg, composer, q, env.Metrics)
+	env.Data = &smtpLive{srv: srv, q: q}
 	delivery := queue.NewDelivery(q, queue.Config{
 		Relay:       relay,
 		DirectMX:    f.directMX,
@@ -236,4 +238,26 @@ func smtpStart(env *serveEnv) ([]reactor.Service, error) {
 	env.Log.Info("mail frontend configured", "addresses", f.localPart+"@{"+strings.Join(domains, ",")+"}",
 		"queue", q.Path(), "delivery", how, "dkim", composer.DKIM != nil)
 	return []reactor.Service{srv, delivery}, nil
+}
+
+// smtpLive is what reload changes in the running frontend.
+type smtpLive struct {
+	srv *smtpfe.Server
+	q   *queue.Queue
+}
+
+// smtpReload applies the settings that can change live: the per-IP message
+// rate and burst, and the daily reply caps. The others (sizes, timeouts,
+// names, delivery) take effect at the next start.
+func smtpReload(env *serveEnv) error {
+	live, ok := env.Data.(*smtpLive)
+	if !ok {
+		return nil // disabled at start
+	}
+	f := &smtpFlags
+	live.srv.SetIPRate(rate.Limit(f.ipRate/60), f.ipBurst)
+	live.q.SetLimits(queue.Limits{PerRecipient: f.replyLimit, PerIP: f.ipReplyLimit})
+	env.Log.Info("settings applied", "ip_rate_per_minute", f.ipRate, "ip_burst", f.ipBurst,
+		"reply_limit", f.replyLimit, "ip_reply_limit", f.ipReplyLimit)
+	return nil
 }

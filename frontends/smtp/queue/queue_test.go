@@ -583,3 +583,21 @@ func TestDelivery_WithoutRelayOrDirectMXHoldsRepliesAndContactsNoOne(t *testing.
 		t.Errorf("delivered %v, want the held replies 2 then 3", got)
 	}
 }
+
+func TestQueue_SetLimitsAppliesToLaterRecords(t *testing.T) {
+	q := openQueue(t, t.TempDir(), queue.WithLimits(queue.Limits{PerRecipient: 1}))
+	defer q.Close()
+	if skip := record(t, q, reply("alice@example.org", 1)); skip != "" {
+		t.Fatalf("first reply skipped: %s", skip)
+	}
+	if skip := record(t, q, reply("alice@example.org", 2)); skip != queue.SkipRecipientLimit {
+		t.Fatalf("second reply under a cap of 1: skip %q, want %q", skip, queue.SkipRecipientLimit)
+	}
+	q.SetLimits(queue.Limits{PerRecipient: 2})
+	if skip := record(t, q, reply("alice@example.org", 3)); skip != "" {
+		t.Fatalf("after raising the cap to 2: skipped %s", skip)
+	}
+	if skip := record(t, q, reply("alice@example.org", 4)); skip != queue.SkipRecipientLimit {
+		t.Fatalf("third reply under a cap of 2: skip %q, want %q", skip, queue.SkipRecipientLimit)
+	}
+}
