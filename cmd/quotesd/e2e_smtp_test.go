@@ -294,3 +294,47 @@ func TestE2E_SMTP_SIGHUPAppliesRateAndReplyLimitsLive(t *testing.T) {
 		t.Errorf("alice got %d replies, want 3 (the raised daily cap)", n)
 	}
 }
+
+func TestE2E_SMTP_RelayDownForAMinuteThenUpDeliversAllOnceInOrder(t *testing.T) {
+	t.Parallel() // a minute of waiting: let other tests run meanwhile
+	db := smtpLibrary(t)
+	relay := smtptest.FreeAddr(t) // down
+	s := smtpServe(t, db, t.TempDir(), relay, "--smtp-retry-min", "2s", "--smtp-retry-max", "8s")
+	addr := s.Addr("smtp")
+
+	// Requests keep coming while the relay is down.
+	const n = 6
+	down := time.Now()
+	for i := 1; i <= n; i++ {
+		sendRequest(t, addr, fmt.Sprintf("user%d@example.org", i))
+		if i == 1 {
+			s.WaitLog(30*time.Second, "smtp delivery deferred: cannot connect", nil)
+		}
+		time.Sleep(8 * time.Second)
+	}
+	time.Sleep(time.Minute - time.Since(down))
+	deferred := 0
+	for _, l := range s.Logs() {
+		if strings.Contains(l, `"msg":"smtp delivery deferred: cannot connect"`) {
+			deferred++
+		}
+	}
+	if deferred < 3 {
+		t.Errorf("%d deferred attempts in a minute of relay outage, want several (retries with backoff)", deferred)
+	}
+
+	sink := smtptest.NewSink(t, smtptest.Options{Addr: relay}) // the relay is back
+	up := time.Now()
+	ms := sink.Wait(t, n, 30*time.Second)
+	t.Logf("all %d replies delivered %v after the relay came back", n, time.Since(up).Round(time.Millisecond))
+	time.Sleep(2 * time.Second) // time enough for a duplicate to arrive
+	ms = sink.Messages()
+	if len(ms) != n {
+		t.Errorf("%d messages at the relay, want %d (each reply once)", len(ms), n)
+	}
+	for i, m := range ms {
+		if want := fmt.Sprintf("user%d@example.org", i+1); len(m.To) != 1 || m.To[0] != want {
+			t.Errorf("message %d went to %v, want %s: replies out of arrival order", i+1, m.To, want)
+		}
+	}
+}
