@@ -87,6 +87,22 @@ func TestSMTP_ClientTalkingBeforeTheGreetingGetsOrderlyReplies(t *testing.T) {
 	h.sink.Wait(t, 1, 10*time.Second)
 }
 
+func TestSMTP_HELOClientPipeliningWithoutTheExtensionIsServedInOrder(t *testing.T) {
+	h := newHarness(t)
+	msg := strings.ReplaceAll(request("today"), "\n", "\r\n")
+	// HELO, not EHLO: PIPELINING was never offered, yet the client sends
+	// everything at once.
+	lines := rawSession(t, h.addr, "HELO client.test\r\nMAIL FROM:<alice@example.org>\r\nRCPT TO:<quote@quotes.test>\r\n"+
+		"RCPT TO:<victim@example.com>\r\nDATA\r\n"+msg+".\r\nQUIT\r\n")
+	if got := strings.Join(codes(lines), " "); got != "220 250 250 250 550 354 250 221" {
+		t.Errorf("reply codes %q, want 220 250 250 250 550 354 250 221\n%s", got, strings.Join(lines, "\n"))
+	}
+	ms := h.sink.Wait(t, 1, 10*time.Second)
+	if len(ms[0].To) != 1 || ms[0].To[0] != "alice@example.org" {
+		t.Errorf("reply went to %v, want alice only", ms[0].To)
+	}
+}
+
 func TestSMTP_CommandFloodIsAnsweredOrCutNeverHangs(t *testing.T) {
 	h := newHarness(t)
 	var b strings.Builder
