@@ -26,8 +26,11 @@ import (
 
 // offExcept returns flags that disable every registered frontend but the
 // named ones (each --<frontend>-...-addr flag set to ""), so that e2e tests
-// never bind default ports, whichever frontends the binary holds.
+// never bind default ports, whichever frontends the binary holds. Safe
+// for parallel tests: building the flag set writes the flag variables.
 func offExcept(keep ...string) []string {
+	offExceptMu.Lock()
+	defer offExceptMu.Unlock()
 	var args []string
 	fs := newServeFlags(&serveOptions{})
 	for _, c := range sortedComponents() {
@@ -47,6 +50,8 @@ func offExcept(keep ...string) []string {
 	}
 	return args
 }
+
+var offExceptMu sync.Mutex
 
 func flagNames(fs *flag.FlagSet) []string {
 	var names []string
