@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -71,6 +72,7 @@ type Handler struct {
 	cal     *quoter.Calendar
 	log     *slog.Logger
 	access  bool // write the access log
+	proxied bool // the client IP comes from X-Forwarded-For (ClientIPFromXFF)
 	token   []byte
 	baseURL *url.URL
 	today   *todayMemo
@@ -126,20 +128,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // and logged as the 500 it became.
 func (h *Handler) routes(cfg Config, reg *prometheus.Registry) chi.Router {
 	r := chi.NewRouter()
-	// The client IP is decided by chi's ClientIPFrom* middleware: from
-	// X-Forwarded-For only through the trusted proxies, else the TCP peer.
-	// Without proxies and without a rate limit, nothing needs more than the
-	// TCP peer, which clientIP reads straight from the request: the
-	// middleware would copy every request just to store it.
-	switch {
-	case len(cfg.TrustedProxies) > 0:
+	// The client IP is decided by chi's ClientIPFrom* middleware from
+	// X-Forwarded-For, only through the trusted proxies. Without proxies the
+	// client is the TCP peer, which peerIP reads straight from the request,
+	// as ClientIPFromRemoteAddr would decide it: that middleware copies
+	// every request (and its context) just to store the address.
+	if len(cfg.TrustedProxies) > 0 {
 		prefixes := make([]string, len(cfg.TrustedProxies))
 		for i, p := range cfg.TrustedProxies {
 			prefixes[i] = p.String()
 		}
 		r.Use(middleware.ClientIPFromXFF(prefixes...))
-	case cfg.RateLimit > 0:
-		r.Use(middleware.ClientIPFromRemoteAddr)
+		h.proxied = true
 	}
 	r.Use(h.observe, h.recoverPanics, securityHeaders, cors, middleware.GetHead)
 	r.NotFound(h.notFound)
@@ -161,9 +161,10 @@ func (h *Handler) routes(cfg Config, reg *prometheus.Registry) chi.Router {
 			}
 			// Only Retry-After, on 429s: X-RateLimit-* on every response
 			// would cost more than the whole quote of the day to serve.
-			r.Use(httprate.LimitBy(cfg.RateLimit, window, clientKey,
+			rl := httprate.NewRateLimiter(cfg.RateLimit, window,
 				httprate.WithLimitHandler(h.tooManyRequests),
-				httprate.WithResponseHeaders(httprate.ResponseHeaders{RetryAfter: "Retry-After"})))
+				httprate.WithResponseHeaders(httprate.ResponseHeaders{RetryAfter: "Retry-After"}))
+			r.Use(h.limit(rl))
 		}
 		r.Get("/", h.todayPage)
 		r.Get("/random", h.randomPage)
@@ -181,29 +182,69 @@ func (h *Handler) routes(cfg Config, reg *prometheus.Registry) chi.Router {
 	return r
 }
 
+// limit is httprate.LimitBy(…, clientKey) without its key-joining wrapper:
+// LimitBy passes even a single key function through httprate.JoinKeys,
+// which builds a new "key:" string on every request. The limiter, its
+// sliding-window counter and its 429 are httprate's own.
+func (h *Handler) limit(rl *httprate.RateLimiter) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if rl.RespondOnLimit(w, r, h.clientKey(r)) {
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
 // clientIP is the client's address for the access log: as decided by the
-// ClientIPFrom* middleware when it ran, else the TCP peer (which is what
-// ClientIPFromRemoteAddr would have decided, v4-mapped addresses folded).
-func clientIP(r *http.Request) string {
-	if a := middleware.GetClientIPAddr(r.Context()); a.IsValid() {
-		return a.String()
+// ClientIPFromXFF middleware behind trusted proxies, else (or when it
+// could decide none) the TCP peer.
+func (h *Handler) clientIP(r *http.Request) string {
+	if h.proxied {
+		if a := middleware.GetClientIPAddr(r.Context()); a.IsValid() {
+			return a.String()
+		}
 	}
-	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
-		return ap.Addr().Unmap().String()
+	return peerIP(r.RemoteAddr)
+}
+
+// peerIP is the address in a RemoteAddr ("192.0.2.1:4321", "[::1]:4321"),
+// as chi's ClientIPFromRemoteAddr decides it (v4-mapped addresses folded
+// to IPv4), or "" if there is none. An IPv4 peer, the common case, is
+// returned as a substring of remote, without allocating: the kernel's
+// dotted form is the canonical one (ParseAddr rejects any other).
+func peerIP(remote string) string {
+	host, _, err := net.SplitHostPort(remote)
+	if err != nil {
+		host = remote // a bare address, as in some tests
 	}
-	return ""
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return ""
+	}
+	if a.Is4() {
+		return host
+	}
+	return a.Unmap().String()
 }
 
 // clientKey is the rate-limit key: the client IP decided by chi's
-// ClientIPFrom* middleware (never a header the client could forge), with
-// IPv6 clients bucketed by their /64. When no IP could be decided (a
-// malformed X-Forwarded-For chain) all such requests share one bucket.
-func clientKey(r *http.Request) (string, error) {
-	ip := middleware.GetClientIP(r.Context())
-	if ip == "" {
-		return "unknown", nil
+// ClientIPFromXFF middleware behind trusted proxies, else the TCP peer
+// (never a header the client could forge), with IPv6 clients bucketed by
+// their /64. When no IP could be decided (a malformed X-Forwarded-For
+// chain) all such requests share one bucket.
+func (h *Handler) clientKey(r *http.Request) string {
+	var ip string
+	if h.proxied {
+		ip = middleware.GetClientIP(r.Context())
+	} else {
+		ip = peerIP(r.RemoteAddr)
 	}
-	return httprate.CanonicalizeIP(ip), nil
+	if ip == "" {
+		return "unknown"
+	}
+	return httprate.CanonicalizeIP(ip)
 }
 
 // securityHeaders sets the headers every response carries. The pages use no

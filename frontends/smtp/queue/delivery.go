@@ -322,7 +322,7 @@ func (d *Delivery) deliver(ctx context.Context, dest string, ms []Message, fails
 	if len(live) == 0 {
 		return outcome{dest: dest}
 	}
-	c, err := d.connect(ctx, live[0].Rcpt)
+	c, conn, err := d.connect(ctx, live[0].Rcpt)
 	var perm permanentError
 	if errors.As(err, &perm) {
 		for _, m := range live {
@@ -353,6 +353,10 @@ func (d *Delivery) deliver(ctx context.Context, dest string, ms []Message, fails
 		d.log.Error("smtp delivery: reading queued replies", "err", err)
 		return outcome{dest: dest, retry: d.q.now().Add(d.cfg.MinBackoff)}
 	}
+	if p := newPipeline(c, conn, d.cfg.Timeout); p != nil {
+		defer p.done()
+		return d.deliverPipelined(ctx, p, c, dest, live, texts, fails, &marks)
+	}
 	for i, m := range live {
 		if ctx.Err() != nil {
 			return outcome{dest: dest} // still queued: delivered after restart
@@ -363,29 +367,98 @@ func (d *Delivery) deliver(ctx context.Context, dest string, ms []Message, fails
 			continue
 		}
 		err = send(c, m.Rcpt, data)
-		var se *smtp.SMTPError
-		switch {
-		case err == nil:
-			marks = append(marks, d.q.markSent(m.ID))
-			if d.cfg.Metrics != nil {
-				d.cfg.Metrics.Delivered.Inc()
-			}
-			d.log.Debug("reply delivered", "id", m.ID, "rcpt", m.Rcpt, "dest", dest)
-		case errors.As(err, &se) && se.Code >= 500:
-			d.drop(ctx, m, "rejected", err.Error())
-			if c.Reset() != nil {
-				return d.lost(ctx, dest, live[i+1:], fails, err)
-			}
-		case errors.As(err, &se):
-			retry := d.q.now().Add(d.backoff(m.Attempts + 1))
-			d.deferOne(ctx, m, retry, err)
-			if c.Reset() != nil {
-				return d.lost(ctx, dest, live[i+1:], fails, err)
-			}
-		default:
-			return d.lost(ctx, dest, live[i:], fails, err)
+		if out, stop := d.sent(ctx, dest, live, i, fails, err, &marks, c.Reset); stop {
+			return out
 		}
 	}
+	_ = c.Quit()
+	return outcome{dest: dest}
+}
+
+// sent records the outcome err of sending live[i]. After a refusal it ends
+// the transaction with reset; stop says the connection is lost (out is then
+// the outcome of the batch).
+func (d *Delivery) sent(ctx context.Context, dest string, live []Message, i, fails int, err error, marks *[]func() error, reset func() error) (out outcome, stop bool) {
+	m := live[i]
+	var se *smtp.SMTPError
+	switch {
+	case err == nil:
+		*marks = append(*marks, d.q.markSent(m.ID))
+		if d.cfg.Metrics != nil {
+			d.cfg.Metrics.Delivered.Inc()
+		}
+		d.log.Debug("reply delivered", "id", m.ID, "rcpt", m.Rcpt, "dest", dest)
+	case errors.As(err, &se) && se.Code >= 500:
+		d.drop(ctx, m, "rejected", err.Error())
+		if reset != nil && reset() != nil {
+			return d.lost(ctx, dest, live[i+1:], fails, err), true
+		}
+	case errors.As(err, &se):
+		retry := d.q.now().Add(d.backoff(m.Attempts + 1))
+		d.deferOne(ctx, m, retry, err)
+		if reset != nil && reset() != nil {
+			return d.lost(ctx, dest, live[i+1:], fails, err), true
+		}
+	default:
+		return d.lost(ctx, dest, live[i:], fails, err), true
+	}
+	return outcome{}, false
+}
+
+// deliverPipelined is deliver's loop over a pipeline: the envelope of each
+// message goes out with the text of the one before it.
+func (d *Delivery) deliverPipelined(ctx context.Context, p *pipeline, c *smtp.Client, dest string, live []Message, texts map[int64][]byte, fails int, marks *[]func() error) outcome {
+	sentEnvelope := false // live[i]'s envelope went out with the text before it
+	for i, m := range live {
+		if ctx.Err() != nil {
+			// Still queued: delivered after restart. A transaction left
+			// open by a pipelined envelope ends with the connection.
+			return outcome{dest: dest}
+		}
+		data, ok := texts[m.ID]
+		if !ok {
+			d.drop(ctx, m, "lost", "the queued reply has no text")
+			continue
+		}
+		if !sentEnvelope {
+			if err := p.envelope(m.Rcpt); err != nil {
+				d.drop(ctx, m, "rejected", err.Error())
+				continue
+			}
+		}
+		sentEnvelope = false
+		err := p.flush()
+		if err == nil {
+			err = p.envelopeReplies()
+		}
+		var se *smtp.SMTPError
+		if errors.As(err, &se) {
+			if out, stop := d.sent(ctx, dest, live, i, fails, err, marks, p.reset); stop {
+				return out
+			}
+			continue
+		}
+		if err == nil {
+			err = p.text(data)
+		}
+		if err == nil && i+1 < len(live) && ctx.Err() == nil {
+			if _, ok := texts[live[i+1].ID]; ok && p.envelope(live[i+1].Rcpt) == nil {
+				sentEnvelope = true
+			}
+		}
+		if err == nil {
+			err = p.flush()
+		}
+		if err == nil {
+			err = p.reply(25)
+		}
+		// After the reply to the text the transaction is over, refused or
+		// not: no RSET is needed.
+		if out, stop := d.sent(ctx, dest, live, i, fails, err, marks, nil); stop {
+			return out
+		}
+	}
+	p.done()
 	_ = c.Quit()
 	return outcome{dest: dest}
 }
@@ -462,14 +535,17 @@ func send(c *smtp.Client, rcpt string, data []byte) error {
 }
 
 // connect opens an SMTP session to the relay, or to the MX of rcpt's domain.
-func (d *Delivery) connect(ctx context.Context, rcpt string) (*smtp.Client, error) {
+//
+// conn is the connection the client speaks on when quotesd can write to it
+// directly (see pipeline), nil when go-smtp upgraded it to TLS itself.
+func (d *Delivery) connect(ctx context.Context, rcpt string) (c *smtp.Client, conn net.Conn, err error) {
 	if d.cfg.Relay != nil {
 		return d.connectRelay(ctx, d.cfg.Relay)
 	}
 	domain := domainOf(rcpt)
 	hosts, err := d.mxHosts(ctx, domain)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var errs []error
 	for _, host := range hosts {
@@ -479,17 +555,17 @@ func (d *Delivery) connect(ctx context.Context, rcpt string) (*smtp.Client, erro
 			continue
 		}
 		for _, a := range addrs {
-			c, err := d.connectMX(ctx, host, net.JoinHostPort(a, d.cfg.MXPort))
+			c, conn, err := d.connectMX(ctx, host, net.JoinHostPort(a, d.cfg.MXPort))
 			if err == nil {
-				return c, nil
+				return c, conn, nil
 			}
 			errs = append(errs, err)
 		}
 	}
 	if len(errs) == 0 {
-		return nil, fmt.Errorf("no address for the mail hosts of %s", domain)
+		return nil, nil, fmt.Errorf("no address for the mail hosts of %s", domain)
 	}
-	return nil, errors.Join(errs...)
+	return nil, nil, errors.Join(errs...)
 }
 
 // mxHosts returns the hosts that take mail for domain, best first: its MX
@@ -523,36 +599,36 @@ func (d *Delivery) mxHosts(ctx context.Context, domain string) ([]string, error)
 // or MTA-STS nothing says which certificate to expect; encryption still
 // defeats passive eavesdropping, RFC 7435), and plain SMTP on a new
 // connection when the TLS attempt fails.
-func (d *Delivery) connectMX(ctx context.Context, host, addr string) (*smtp.Client, error) {
+func (d *Delivery) connectMX(ctx context.Context, host, addr string) (*smtp.Client, net.Conn, error) {
 	conn, err := d.cfg.Dial(ctx, "tcp", addr)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	cfg := &tls.Config{ServerName: host, InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}
 	c, tlsErr := smtp.NewClientStartTLS(conn, cfg)
 	if tlsErr == nil {
 		if err := d.hello(c); err != nil {
 			c.Close()
-			return nil, err
+			return nil, nil, err
 		}
-		return c, nil
+		return c, nil, nil
 	}
 	conn, err = d.cfg.Dial(ctx, "tcp", addr)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	c = d.client(conn)
 	if err := d.hello(c); err != nil {
 		c.Close()
-		return nil, fmt.Errorf("%s (%s): %w", host, addr, err)
+		return nil, nil, fmt.Errorf("%s (%s): %w", host, addr, err)
 	}
-	return c, nil
+	return c, conn, nil
 }
 
-func (d *Delivery) connectRelay(ctx context.Context, r *Relay) (*smtp.Client, error) {
+func (d *Delivery) connectRelay(ctx context.Context, r *Relay) (*smtp.Client, net.Conn, error) {
 	conn, err := d.cfg.Dial(ctx, "tcp", r.Addr)
 	if err != nil {
-		return nil, fmt.Errorf("relay %s: %w", r.Addr, err)
+		return nil, nil, fmt.Errorf("relay %s: %w", r.Addr, err)
 	}
 	cfg := r.TLSConfig
 	if cfg == nil {
@@ -564,36 +640,38 @@ func (d *Delivery) connectRelay(ctx context.Context, r *Relay) (*smtp.Client, er
 		cfg.ServerName, _, _ = net.SplitHostPort(r.Addr)
 	}
 	var c *smtp.Client
+	raw := conn // what the client speaks on, when not upgraded by go-smtp
 	switch r.TLS {
 	case TLSImplicit:
 		tc := tls.Client(conn, cfg)
 		_ = tc.SetDeadline(time.Now().Add(d.cfg.Timeout))
 		if err := tc.HandshakeContext(ctx); err != nil {
 			conn.Close()
-			return nil, fmt.Errorf("relay %s: TLS: %w", r.Addr, err)
+			return nil, nil, fmt.Errorf("relay %s: TLS: %w", r.Addr, err)
 		}
 		_ = tc.SetDeadline(time.Time{})
-		c = d.client(tc)
+		c, raw = d.client(tc), tc
 	case TLSStartTLS:
 		c, err = smtp.NewClientStartTLS(conn, cfg)
 		if err != nil {
-			return nil, fmt.Errorf("relay %s: STARTTLS: %w", r.Addr, err)
+			return nil, nil, fmt.Errorf("relay %s: STARTTLS: %w", r.Addr, err)
 		}
+		raw = nil
 	default:
 		c = d.client(conn)
 	}
 	c.CommandTimeout, c.SubmissionTimeout = d.cfg.Timeout, d.cfg.Timeout
 	if err := d.hello(c); err != nil {
 		c.Close()
-		return nil, fmt.Errorf("relay %s: %w", r.Addr, err)
+		return nil, nil, fmt.Errorf("relay %s: %w", r.Addr, err)
 	}
 	if r.Username != "" {
 		if err := c.Auth(sasl.NewPlainClient("", r.Username, r.Password)); err != nil {
 			c.Close()
-			return nil, fmt.Errorf("relay %s: AUTH PLAIN as %s: %w", r.Addr, r.Username, err)
+			return nil, nil, fmt.Errorf("relay %s: AUTH PLAIN as %s: %w", r.Addr, r.Username, err)
 		}
 	}
-	return c, nil
+	return c, raw, nil
 }
 
 func (d *Delivery) client(conn net.Conn) *smtp.Client {
