@@ -459,12 +459,17 @@ func markdown(r *results, chartLink string) string {
 		p("### Memory (resident set, VmRSS)\n\n")
 		p("| server | idle | holding 10,000 idle QOTD connections | holding 10,000 idle keep-alive HTTP connections |\n|---|---:|---:|---:|\n")
 		for _, who := range []string{"quotesd", "bare-go-qotd", "bare-go-http"} {
+			idle := r.stat("memory", who, "idle", "rss_kb")
 			cell := func(param string) string {
 				s := r.stat("memory", who, param, "rss_kb")
 				if !s.ok() {
 					return "—"
 				}
-				return fmt.Sprintf("%.1f MiB", s.Median/1024)
+				if param == "idle" || !idle.ok() {
+					return fmt.Sprintf("%.1f MiB", s.Median/1024)
+				}
+				n := r.stat("memory", who, param, "conns").Median
+				return fmt.Sprintf("%.1f MiB (%+.1f KiB per connection)", s.Median/1024, (s.Median-idle.Median)/max(n, 1))
 			}
 			p("| %s | %s | %s | %s |\n", names[who], cell("idle"), cell("qotd-10000"), cell("http-10000"))
 		}
