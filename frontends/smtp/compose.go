@@ -159,6 +159,13 @@ type reply struct {
 
 // Compose writes the reply to r. now is the Date of the reply.
 func (c *Composer) Compose(ctx context.Context, r Request, now time.Time) ([]byte, error) {
+	return c.compose(ctx, new(bytes.Buffer), r, now)
+}
+
+// compose is Compose writing into buf, which the result may share: the
+// receiving path passes a pooled buffer and is done with the reply once
+// the queue has stored it.
+func (c *Composer) compose(ctx context.Context, buf *bytes.Buffer, r Request, now time.Time) ([]byte, error) {
 	content, err := c.content(ctx, r)
 	if err != nil {
 		return nil, err
@@ -191,9 +198,8 @@ func (c *Composer) Compose(ctx context.Context, r Request, now time.Time) ([]byt
 		return nil, err
 	}
 	h.Set("Content-Type", b.contentType)
-	var buf bytes.Buffer
 	buf.Grow(len(b.data) + 1024)
-	if err := textproto.WriteHeader(&buf, h.Header.Header); err != nil {
+	if err := textproto.WriteHeader(buf, h.Header.Header); err != nil {
 		return nil, fmt.Errorf("composing reply: %w", err)
 	}
 	buf.Write(b.data)

@@ -68,6 +68,8 @@ type Config struct {
 }
 
 // Recorder is what the server needs from the queue (*queue.Queue).
+// Record must not keep e.Data once it returns (the queue has copied it into
+// the database by then): the server reuses that buffer for the next reply.
 type Recorder interface {
 	Record(ctx context.Context, e queue.Entry) (skip string, err error)
 	Receiving(delta int)
@@ -285,7 +287,7 @@ func (ss *session) Data(r io.Reader) error {
 	}
 	ctx := context.Background()
 	entry := queue.Entry{IP: ss.ip, Sender: ss.from}
-	h, herr := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(msg)))
+	h, herr := readHeader(msg)
 	switch {
 	case herr != nil:
 		entry.Skip = SkipMalformed
@@ -297,7 +299,16 @@ func (ss *session) Data(r io.Reader) error {
 		entry.Skip = ShouldReply(Inbound{Sender: ss.from, Header: h}, s.cfg.Addresses.IsOwn)
 	}
 	if entry.Skip == "" {
-		data, err := s.composer.Compose(ctx, ss.request(h), s.cfg.Now())
+		// The reply is composed into a pooled buffer: Record has stored
+		// (copied) it by the time it returns.
+		out := bufPool.Get().(*bytes.Buffer)
+		out.Reset()
+		defer func() {
+			if out.Cap() <= 1<<20 {
+				bufPool.Put(out)
+			}
+		}()
+		data, err := s.composer.compose(ctx, out, ss.request(h), s.cfg.Now())
 		switch {
 		case quoter.ErrorCode(err) == quoter.ENOTFOUND:
 			entry.Skip = SkipNoQuote
@@ -325,9 +336,32 @@ func (ss *session) Data(r io.Reader) error {
 	return nil
 }
 
-// bufPool holds buffers for received messages, which are dropped once
-// Data has decided about them: no allocation per message under load.
+// bufPool holds buffers for received messages and composed replies, which
+// are dropped once Data has recorded its decision: no allocation per
+// message under load.
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// headerReader parses the header of a received message; pooled, since its
+// bufio.Reader is 4 KiB, a new one per message otherwise.
+type headerReader struct {
+	src bytes.Reader
+	br  *bufio.Reader
+}
+
+var headerReaders = sync.Pool{New: func() any { return &headerReader{br: bufio.NewReader(nil)} }}
+
+// readHeader parses the header of msg (only the header: the body is never
+// parsed). The header it returns holds copies, not parts of msg.
+func readHeader(msg []byte) (textproto.Header, error) {
+	hr := headerReaders.Get().(*headerReader)
+	hr.src.Reset(msg)
+	hr.br.Reset(&hr.src)
+	h, err := textproto.ReadHeader(hr.br)
+	hr.src.Reset(nil) // keep no reference to msg in the pool
+	hr.br.Reset(&hr.src)
+	headerReaders.Put(hr)
+	return h, err
+}
 
 // request extracts what the reply needs from the message header.
 func (ss *session) request(h textproto.Header) Request {

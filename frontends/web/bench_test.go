@@ -18,14 +18,18 @@ import (
 // on (to io.Discard, but formatted), metrics on, no rate limit (wrk is one
 // client). These benchmarks find where the time goes; the figures that
 // count are wrk's, against a bare handler (BENCHMARKS.md).
-func benchHandler(b *testing.B) http.Handler {
+func benchHandler(b *testing.B) http.Handler { return benchHandlerLimited(b, 0) }
+
+// benchHandlerLimited is benchHandler with a per-IP rate limit of rate
+// requests a minute (0: none), as served by default.
+func benchHandlerLimited(b *testing.B, rate int) http.Handler {
 	b.Helper()
 	h, err := web.New(web.Config{
 		Quoter:    quotertest.NewLibrary(b),
 		Calendar:  &quoter.Calendar{},
 		Log:       slog.New(slog.NewJSONHandler(io.Discard, nil)),
 		Metrics:   prometheus.NewRegistry(),
-		RateLimit: 0,
+		RateLimit: rate,
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -67,8 +71,16 @@ func (w *nopWriter) Header() http.Header         { return w.h }
 func (w *nopWriter) Write(b []byte) (int, error) { return len(b), nil }
 func (w *nopWriter) WriteHeader(code int)        { w.code = code }
 
-func BenchmarkAPITodayHandlerOnly(b *testing.B) {
-	h := benchHandler(b)
+func BenchmarkAPITodayHandlerOnly(b *testing.B) { benchHandlerOnly(b, benchHandler(b)) }
+
+// BenchmarkAPITodayHandlerOnly_RateLimited is the handler as served by
+// default, with the per-IP rate limit on (at a limit the loop never
+// reaches): the client IP, httprate's counter and its key on every request.
+func BenchmarkAPITodayHandlerOnly_RateLimited(b *testing.B) {
+	benchHandlerOnly(b, benchHandlerLimited(b, 1<<30))
+}
+
+func benchHandlerOnly(b *testing.B, h http.Handler) {
 	r := httptest.NewRequest(http.MethodGet, "/api/v1/today", nil)
 	r.RemoteAddr = "192.0.2.1:1234"
 	b.ReportAllocs()

@@ -65,7 +65,7 @@ func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 // flight up to the drain time to finish before closing their connections.
 func (s *Server) Serve(ctx context.Context) error {
 	errc := make(chan error, 1)
-	go func() { errc <- s.srv.Serve(s.ln) }()
+	go func() { errc <- s.srv.Serve(deadlineListener{s.ln}) }()
 	select {
 	case err := <-errc:
 		// The listener failed. Serving again on it cannot work, and the
