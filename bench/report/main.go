@@ -307,11 +307,11 @@ var names = map[string]string{
 
 // chartLabels name the HTTP contenders under the chart's bars.
 var chartLabels = map[string]string{
-	"quotesd-api":  "quotesd API",
-	"quotesd-page": "quotesd page",
-	"bare-go":      "bare net/http",
+	"quotesd-api":  "quotesd\nAPI",
+	"quotesd-page": "quotesd\npage",
+	"bare-go":      "bare\nnet/http",
 	"nginx":        "nginx",
-	"twisted":      "Twisted web",
+	"twisted":      "Twisted\nweb",
 }
 
 func num(x float64) string {
@@ -523,8 +523,8 @@ func chart(r *results, path string) error {
 		return err
 	}
 	m := r.Meta
-	fmt.Fprintf(&script, "set terminal svg size 1200,480 dynamic enhanced font 'sans,12' background rgb 'white'\nset output %q\n", abs)
-	fmt.Fprintf(&script, "set multiplot layout 1,2 title %q\n", fmt.Sprintf("quotesd and its peers, %s, %s CPUs, load average %s at start (medians; bars: min-max of rounds)", m["date"], m["cpus"], m["load_start"]))
+	fmt.Fprintf(&script, "set terminal svg size 1500,480 dynamic enhanced font 'sans,12' background rgb 'white'\nset output %q\n", abs)
+	fmt.Fprintf(&script, "set multiplot layout 1,3 title %q\n", fmt.Sprintf("quotesd and its peers, %s, %s CPUs, load average %s at start (medians; bars: min-max of rounds)", m["date"], m["cpus"], m["load_start"]))
 	plots := 0
 	if r.has("qotd") {
 		var d strings.Builder
@@ -547,7 +547,7 @@ set xrange [5:400]
 set xtics (8, 64, 256)
 set yrange [0:*]
 set grid ytics
-set key bottom right
+set key below
 plot '%[1]s' using 1:2:3:4 with yerrorlines lw 2 pt 7 title 'quotesd', \
      '%[1]s' using 1:5:6:7 with yerrorlines lw 2 pt 5 title 'bare Go', \
      '%[1]s' using 1:8:9:10 with yerrorlines lw 2 pt 9 title 'Twisted'
@@ -578,6 +578,38 @@ set grid ytics
 plot '%[1]s' using 0:2:xtic(1) with boxes lc rgb '#4477aa' notitle, \
      '%[1]s' using 0:2:3:4 with yerrorbars lc rgb 'black' pt 0 notitle
 `, filepath.Join(dir, "http.dat"))
+		plots++
+	}
+	if r.has("qotd") || r.has("http") {
+		// The servers' CPU time per operation: what the rates would be
+		// on a quiet machine with the client elsewhere.
+		var d strings.Builder
+		for _, c := range []struct{ suite, param, who, label string }{
+			{"qotd", "64", "quotesd", "QOTD\nquotesd"}, {"qotd", "64", "bare-go", "QOTD\nbare Go"}, {"qotd", "64", "twisted", "QOTD\nTwisted"},
+			{"http", "64", "quotesd-api", "HTTP\nquotesd"}, {"http", "64", "bare-go", "HTTP\nbare Go"},
+			{"http", "64", "nginx", "HTTP\nnginx"}, {"http", "64", "twisted", "HTTP\nTwisted"},
+		} {
+			if s := r.stat(c.suite, c.who, c.param, "cpu_us"); s.ok() {
+				fmt.Fprintf(&d, "%q %g %g %g\n", c.label, s.Median, s.Min, s.Max)
+			}
+		}
+		if err := os.WriteFile(filepath.Join(dir, "cpu.dat"), []byte(d.String()), 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(&script, `set title "Server CPU time per connection / request (64 clients)"
+set xlabel ""
+set ylabel "µs of CPU (user+system)"
+set yrange [0:*]
+set autoscale x
+set xrange [-0.6:*]
+set style fill solid 0.5
+set boxwidth 0.6
+set xtics norotate noenhanced
+set bmargin 4
+set grid ytics
+plot '%[1]s' using 0:2:xtic(1) with boxes lc rgb '#aa7744' notitle, \
+     '%[1]s' using 0:2:3:4 with yerrorbars lc rgb 'black' pt 0 notitle
+`, filepath.Join(dir, "cpu.dat"))
 		plots++
 	}
 	if plots == 0 {
