@@ -71,7 +71,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if !ok {
 		return fail(stderr, usagef("unknown command %q: run 'quotesd help' for the list", args[0]))
 	}
-	return fail(stderr, cmd.run(ctx, g, args[1:]))
+	return fail(stderr, explainLocked(g.DB, cmd.run(ctx, g, args[1:])))
 }
 
 func (g *globals) register(fs *flag.FlagSet) {

@@ -390,9 +390,18 @@ func TestQOTD_IdleClientsDoNotStopOthersBeingServed(t *testing.T) {
 		}
 		conns = append(conns, c) // never reads, never closes
 	}
+	// A dial returns once the kernel has queued the connection, before the
+	// server took it: wait until it has answered (or, past MaxConns in the
+	// burst, refused) every idle client, so that they hold nothing but
+	// their own sockets when the others come.
+	for deadline := time.Now().Add(20 * time.Second); counter(t, s.metrics.served, "tcp")+counter(t, s.metrics.rejected, "tcp", reasonMaxConns) < idle; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the server took only %v of %d idle clients within 20s", counter(t, s.metrics.served, "tcp")+counter(t, s.metrics.rejected, "tcp", reasonMaxConns), idle)
+		}
+	}
 	for i := 0; i < 20; i++ {
 		if got := fetch(t, addr, ""); len(got) == 0 {
-			t.Fatalf("client %d, with %d idle clients connected: no reply", i, idle)
+			t.Fatalf("client %d, with %d idle clients connected: no reply (rejected %v, errors %v, served %v)", i, idle, counter(t, s.metrics.rejected, "tcp", reasonMaxConns), counter(t, s.metrics.errors, "tcp"), counter(t, s.metrics.served, "tcp"))
 		}
 	}
 }

@@ -100,22 +100,50 @@ func (t *TCPService) reject(conn net.Conn, reason, msg string) {
 }
 
 // discardPool holds the buffers that swallow what clients send.
-var discardPool = sync.Pool{New: func() any { return new([4096]byte) }}
+var discardPool = sync.Pool{New: func() any { return new(discard) }}
 
-// writeReply writes reply to conn and then reads and drops whatever the
-// client has sent so far, without waiting for more.
+// discard is a buffer for input to drop, with what the drop found; the
+// flags live here rather than in writeReply's closure, which would move
+// them to the heap on every connection.
+type discard struct {
+	buf       [4096]byte
+	sent, eof bool // the client sent input; it closed its end
+}
+
+// Bounds on the lingering close of a client that sent something: how long
+// to wait for its end of the stream, and how much of its input to read and
+// drop meanwhile. Past either, the connection is closed regardless.
+const (
+	lingerTimeout = 2 * time.Second
+	lingerMax     = 64 << 10
+)
+
+// writeReply writes reply to conn, ends our half of the stream, and drops
+// whatever the client has sent, lingering for its end of the stream when
+// it sent anything.
 //
 // A reply fits the empty send buffer of a new connection, so one
 // non-blocking write(2) nearly always sends it whole; only when it does not
 // is the write deadline armed (a runtime timer per connection, measurable
 // at tens of thousands of connections per second) for the rest.
 //
-// Closing a socket with unread input makes the kernel answer with a reset
-// instead of a FIN, and a reset can destroy the reply still in flight or
-// unread at the client; so the input is ignored by reading it. Input that
-// comes after the close still draws a reset, but by then the client holds
-// the reply and our FIN. (Waiting for the client to close first would be
-// safer still, and halved the connection rate.)
+// Closing a socket that holds unread input makes the kernel send a reset
+// instead of a FIN, and input arriving after the close draws one too. A
+// reset reaches the client as "connection reset by peer" instead of the
+// end of the quote, and on a real network can overtake a retransmitted
+// reply and destroy it. So, as HTTP servers do (a "lingering close"):
+//
+//  1. shutdown(SHUT_WR) right after the reply: the FIN follows the quote
+//     at once, so the client holds the whole reply and a clean end of
+//     stream before any reset we might still cause;
+//  2. read and drop what the client has sent so far, without waiting;
+//  3. if it sent anything (a telnet user who typed), keep reading and
+//     dropping until it closes its end, within lingerTimeout and
+//     lingerMax, so that the close finds nothing unread.
+//
+// A client that sends nothing (nearly all of them) costs one more
+// syscall, shutdown(2), and no timer: waiting for every client to close
+// first halved the connection rate.
 func writeReply(conn net.Conn, reply []byte, timeout time.Duration) error {
 	var rc syscall.RawConn
 	if sc, ok := conn.(syscall.Conn); ok {
@@ -143,20 +171,44 @@ func writeReply(conn net.Conn, reply []byte, timeout time.Duration) error {
 			return err
 		}
 	}
-	if rc != nil {
-		buf := discardPool.Get().(*[4096]byte)
-		rc.Read(func(fd uintptr) bool {
-			// The socket is non-blocking: read returns EAGAIN once it is empty.
-			for range 16 {
-				if n, err := syscall.Read(int(fd), buf[:]); n <= 0 || err != nil {
-					break
-				}
+	if rc == nil {
+		return nil
+	}
+	d := discardPool.Get().(*discard)
+	defer discardPool.Put(d)
+	d.sent, d.eof = false, false
+	rc.Read(func(fd uintptr) bool {
+		syscall.Shutdown(int(fd), syscall.SHUT_WR)
+		// The socket is non-blocking: read returns EAGAIN once it is empty.
+		for range 16 {
+			n, err := syscall.Read(int(fd), d.buf[:])
+			if n == 0 && err == nil {
+				d.eof = true
 			}
-			return true // never wait for readability
-		})
-		discardPool.Put(buf)
+			if n <= 0 || err != nil {
+				break
+			}
+			d.sent = true
+		}
+		return true // never wait for readability here
+	})
+	if d.sent && !d.eof {
+		linger(conn, d.buf[:])
 	}
 	return nil
+}
+
+// linger reads and drops conn's input until the client closes its end,
+// lingerTimeout passes or lingerMax bytes have been dropped.
+func linger(conn net.Conn, buf []byte) {
+	conn.SetReadDeadline(time.Now().Add(lingerTimeout))
+	for total := 0; total < lingerMax; {
+		n, err := conn.Read(buf)
+		total += n
+		if err != nil {
+			return
+		}
+	}
 }
 
 // handle writes the reply, discards the input and closes.

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
@@ -11,6 +12,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"quotesd/quoter"
 )
@@ -67,14 +69,24 @@ func decodeQuote(r *http.Request) (quoteInput, error) {
 			return in, &httpError{http.StatusUnsupportedMediaType, "unsupported Content-Type " + strconv.Quote(ct) + ": send application/json"}
 		}
 	}
-	dec := json.NewDecoder(r.Body)
+	// The body is read whole (it is capped at maxBody) to check its
+	// encoding first: the JSON decoder would quietly store U+FFFD for
+	// every byte of invalid UTF-8.
+	body, err := io.ReadAll(r.Body)
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return in, &httpError{http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes", mbe.Limit)}
+	} else if err != nil {
+		return in, badParam("body", "reading the body: %v", err)
+	}
+	if !utf8.Valid(body) {
+		return in, badParam("body", "invalid body: not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil {
-		var mbe *http.MaxBytesError
 		var ute *json.UnmarshalTypeError
 		switch {
-		case errors.As(err, &mbe):
-			return in, &httpError{http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes", mbe.Limit)}
 		case errors.As(err, &ute):
 			return in, badParam(ute.Field, "invalid %s: want a JSON %s", ute.Field, ute.Type)
 		case strings.HasPrefix(err.Error(), "json: unknown field "):

@@ -85,3 +85,10 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	return err
 }
+
+// SetReadHeaderTimeout changes how long a client may take to send its
+// request line and headers (5 s by default) before the connection is
+// closed: the bound on slowloris clients. Call it before Serve.
+func (s *Server) SetReadHeaderTimeout(d time.Duration) {
+	s.srv.ReadHeaderTimeout = d
+}

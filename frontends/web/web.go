@@ -118,7 +118,17 @@ func New(cfg Config) (*Handler, error) {
 	return h, nil
 }
 
+// maxURI caps the request target. No URL of this site comes near it (a
+// search query is capped at 1000 bytes); a longer one is refused before
+// any routing with 414. Targets past the 32 KiB header cap are refused by
+// net/http itself, with 431.
+const maxURI = 8 << 10
+
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if len(r.RequestURI) > maxURI {
+		h.fail(w, r, &httpError{http.StatusRequestURITooLong, fmt.Sprintf("request URI over %d bytes", maxURI)})
+		return
+	}
 	h.router.ServeHTTP(w, r)
 }
 
