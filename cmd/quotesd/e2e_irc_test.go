@@ -9,9 +9,11 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -172,5 +174,39 @@ func TestIRC_RefusedPasswordStopsQuotesd(t *testing.T) {
 	}
 	if logs := strings.Join(s.Logs(), "\n"); !strings.Contains(logs, "password refused") {
 		t.Errorf("no log line says the password was refused:\n%s", logs)
+	}
+}
+
+func TestIRC_SIGHUPChangesPrefixAndCooldownsWithoutReconnecting(t *testing.T) {
+	e2eTool(t, "ngircd")
+	t.Parallel()
+	srv := ircdtest.Start(t)
+	config := filepath.Join(t.TempDir(), "quotesd.conf")
+	if err := os.WriteFile(config, []byte("irc-prefix = !\nirc-user-cooldown = 1h\nirc-channel-cooldown = 0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startIRCBot(t, srv, "--config", config)
+	alice := ircdtest.Dial(t, srv.Addr, "alice")
+	alice.Join("#quotes")
+	alice.Send("PRIVMSG #quotes :!quote #1")
+	alice.Expect(10*time.Second, "PRIVMSG #quotes :Brevity")
+
+	if err := os.WriteFile(config, []byte("irc-prefix = ?\nirc-user-cooldown = 0\nirc-channel-cooldown = 0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s.Signal(syscall.SIGHUP)
+	s.WaitLog(10*time.Second, "settings applied", map[string]string{"frontend": "irc", "prefix": "?"})
+	alice.Send("PRIVMSG #quotes :!quote #1") // the old prefix: not a command now
+	alice.Send("PRIVMSG #quotes :?quote #1") // the new one; alice's hour-long cooldown is gone
+	if got := alice.Expect(10*time.Second, "PRIVMSG #quotes :"); !strings.Contains(got, "Brevity") {
+		t.Errorf("after reload: %q, want the answer to ?quote #1", got)
+	}
+	if _, ok := alice.Wait(time.Second, "PRIVMSG #quotes :"); ok {
+		t.Error("the old prefix was still answered after the reload")
+	}
+	for _, l := range s.Logs() {
+		if strings.Contains(l, `"msg":"irc disconnected"`) {
+			t.Errorf("the reload cost the connection: %s", l)
+		}
 	}
 }

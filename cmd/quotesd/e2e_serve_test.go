@@ -4,6 +4,7 @@ package main
 // binary, real sockets on loopback, real signals.
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,8 +26,11 @@ import (
 
 // offExcept returns flags that disable every registered frontend but the
 // named ones (each --<frontend>-...-addr flag set to ""), so that e2e tests
-// never bind default ports, whichever frontends the binary holds.
+// never bind default ports, whichever frontends the binary holds. Safe
+// for parallel tests: building the flag set writes the flag variables.
 func offExcept(keep ...string) []string {
+	offExceptMu.Lock()
+	defer offExceptMu.Unlock()
 	var args []string
 	fs := newServeFlags(&serveOptions{})
 	for _, c := range sortedComponents() {
@@ -45,6 +50,8 @@ func offExcept(keep ...string) []string {
 	}
 	return args
 }
+
+var offExceptMu sync.Mutex
 
 func flagNames(fs *flag.FlagSet) []string {
 	var names []string
@@ -138,6 +145,30 @@ func TestServe_QOTDTalksToTelnet(t *testing.T) {
 		t.Errorf("exit after SIGTERM: %v, want status 0", err)
 	}
 	s.WaitLog(time.Second, "shutting down: no new connections; finishing those in flight", nil)
+}
+
+// A go-installed quotesd serve, run where there is no quotes.db, serves the
+// shipped library it carries, after writing it out as quotes.db.
+func TestServe_WithoutLibraryStartsFromTheShippedOne(t *testing.T) {
+	dir := t.TempDir()
+	cmd := exec.Command(quotesdBinary(t), append([]string{"serve", "--log-format", "json",
+		"--qotd-addr", "127.0.0.1:0", "--state-dir", t.TempDir()}, offExcept("qotd")...)...)
+	cmd.Dir = dir
+	// The default path, whatever the caller's environment says.
+	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "QUOTESD_DB=") })
+	s := startProcess(t, cmd, []string{"qotd"})
+	db := filepath.Join(dir, "quotes.db")
+	want := todaysReply(t, db, "")
+	if got := telnet(t, s.Addr("qotd"), ""); got != want {
+		t.Errorf("reply = %q, want today's quote of the shipped library %q", got, want)
+	}
+	shipped, err := os.ReadFile(filepath.Join("..", "..", "quotes.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if written, err := os.ReadFile(db); err != nil || !bytes.Equal(written, shipped) {
+		t.Errorf("quotes.db written in the working directory differs from the shipped library (err %v)", err)
+	}
 }
 
 func TestServe_QOTDUDPIsOffByDefault(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -17,6 +18,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -181,6 +183,7 @@ func TestE2E_SMTP_BadSettingsFailTheStart(t *testing.T) {
 	}{
 		{"RelayTLSMode", nil, []string{"--smtp-relay", "127.0.0.1:1", "--smtp-relay-tls", "sometimes"}, 2, "--smtp-relay-tls"},
 		{"RelayUserWithoutPassword", []string{"QUOTESD_SMTP_RELAY_PASSWORD="}, []string{"--smtp-relay", "127.0.0.1:1", "--smtp-relay-user", "q"}, 2, "no password"},
+		{"RelayAndDirectMX", nil, []string{"--smtp-relay", "127.0.0.1:1", "--smtp-direct-mx"}, 2, "--smtp-direct-mx"},
 		{"EmptyDomain", nil, []string{"--smtp-domain", " , "}, 2, "--smtp-domain"},
 		{"LocalPartWithAt", nil, []string{"--smtp-local-part", "a@b"}, 2, "--smtp-local-part"},
 		{"MissingDKIMKey", nil, []string{"--smtp-dkim-key", "/nonexistent/key.pem"}, 1, "--smtp-dkim-key"},
@@ -192,5 +195,146 @@ func TestE2E_SMTP_BadSettingsFailTheStart(t *testing.T) {
 				t.Errorf("exit %d, stderr %q; want exit %d mentioning %q", code, stderr, tt.code, tt.want)
 			}
 		})
+	}
+}
+
+func TestE2E_SMTP_WithoutRelayRepliesAreHeldNotDelivered(t *testing.T) {
+	t.Parallel()
+	db := smtpLibrary(t)
+	state := t.TempDir()
+	args := append([]string{"--smtp-addr", "127.0.0.1:0", "--state-dir", state, "--smtp-domain", "localhost"}, offExcept("smtp")...)
+	s := startServe(t, db, []string{"smtp"}, args...)
+	s.WaitLog(10*time.Second, "ready", nil)
+	if !slices.ContainsFunc(s.Logs(), func(l string) bool {
+		return strings.Contains(l, `"level":"WARN"`) &&
+			strings.Contains(l, `"msg":"smtp: no --smtp-relay and --smtp-direct-mx is off: replies are queued, not delivered"`)
+	}) {
+		t.Errorf("no WARN that replies are held; logs:\n%s", strings.Join(s.Logs(), "\n"))
+	}
+	sendRequest(t, s.Addr("smtp"), "alice@example.org")
+	sendRequest(t, s.Addr("smtp"), "bob@example.org")
+	time.Sleep(500 * time.Millisecond) // a delivery attempt would be logged by now
+	for _, l := range s.Logs() {
+		if strings.Contains(l, "smtp delivery") || strings.Contains(l, "reply delivered") {
+			t.Errorf("held reply went to delivery: %s", l)
+		}
+	}
+	if err := s.Stop(); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+
+	// Restarted with a relay, the held replies go out, in order.
+	sink := smtptest.NewSink(t, smtptest.Options{})
+	smtpServe(t, db, state, sink.Addr)
+	ms := sink.Wait(t, 2, 30*time.Second)
+	if ms[0].To[0] != "alice@example.org" || ms[1].To[0] != "bob@example.org" {
+		t.Errorf("delivered to %v then %v, want alice then bob", ms[0].To, ms[1].To)
+	}
+}
+
+// trySend sends one request and returns the server's answer to it.
+func trySend(t *testing.T, addr, from string) error {
+	t.Helper()
+	c, err := gosmtp.Dial(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	msg := fmt.Sprintf("From: %s\r\nTo: quote@localhost\r\nSubject: today\r\n\r\nhi\r\n", from)
+	return c.SendMail(from, []string{"quote@localhost"}, strings.NewReader(msg))
+}
+
+func TestE2E_SMTP_SIGHUPAppliesRateAndReplyLimitsLive(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	config := filepath.Join(dir, "quotesd.conf")
+	write := func(text string) {
+		t.Helper()
+		if err := os.WriteFile(config, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("smtp-reply-limit = 1\nsmtp-ip-rate = 0.001\nsmtp-ip-burst = 3\n")
+	sink := smtptest.NewSink(t, smtptest.Options{})
+	s := smtpServe(t, smtpLibrary(t), t.TempDir(), sink.Addr, "--config", config)
+	addr := s.Addr("smtp")
+
+	// Before: one reply a day for alice, three messages per IP.
+	sendRequest(t, addr, "alice@example.org")
+	sendRequest(t, addr, "alice@example.org")
+	s.WaitLog(10*time.Second, "smtp reply skipped", map[string]string{"reason": "recipient-limit"})
+	sendRequest(t, addr, "bob@example.org")
+	var se *gosmtp.SMTPError
+	if err := trySend(t, addr, "carol@example.org"); !errors.As(err, &se) || se.Code != 450 {
+		t.Fatalf("fourth message from one IP: %v, want 450", err)
+	}
+
+	write("smtp-reply-limit = 3\nsmtp-ip-rate = 6000\nsmtp-ip-burst = 100\n")
+	s.Signal(syscall.SIGHUP)
+	s.WaitLog(10*time.Second, "settings applied", map[string]string{"frontend": "smtp"})
+	s.WaitLog(10*time.Second, "reloaded", nil)
+
+	// After, on the same socket: the rate no longer refuses, and alice
+	// gets her second and third replies, not a fourth.
+	for i := 0; i < 3; i++ {
+		if err := trySend(t, addr, "alice@example.org"); err != nil {
+			t.Fatalf("after reload, message %d: %v", i+1, err)
+		}
+	}
+	s.WaitLog(10*time.Second, "smtp reply skipped", map[string]string{"reason": "recipient-limit"})
+	ms := sink.Wait(t, 4, 30*time.Second) // alice once before, bob, alice twice after
+	time.Sleep(500 * time.Millisecond)
+	n := 0
+	for _, m := range sink.Messages() {
+		if m.To[0] == "alice@example.org" {
+			n++
+		}
+	}
+	if n != 3 || len(ms) < 4 {
+		t.Errorf("alice got %d replies, want 3 (the raised daily cap)", n)
+	}
+}
+
+func TestE2E_SMTP_RelayDownForAMinuteThenUpDeliversAllOnceInOrder(t *testing.T) {
+	t.Parallel() // a minute of waiting: let other tests run meanwhile
+	db := smtpLibrary(t)
+	relay := smtptest.FreeAddr(t) // down
+	s := smtpServe(t, db, t.TempDir(), relay, "--smtp-retry-min", "2s", "--smtp-retry-max", "8s")
+	addr := s.Addr("smtp")
+
+	// Requests keep coming while the relay is down.
+	const n = 6
+	down := time.Now()
+	for i := 1; i <= n; i++ {
+		sendRequest(t, addr, fmt.Sprintf("user%d@example.org", i))
+		if i == 1 {
+			s.WaitLog(30*time.Second, "smtp delivery deferred: cannot connect", nil)
+		}
+		time.Sleep(8 * time.Second)
+	}
+	time.Sleep(time.Minute - time.Since(down))
+	deferred := 0
+	for _, l := range s.Logs() {
+		if strings.Contains(l, `"msg":"smtp delivery deferred: cannot connect"`) {
+			deferred++
+		}
+	}
+	if deferred < 3 {
+		t.Errorf("%d deferred attempts in a minute of relay outage, want several (retries with backoff)", deferred)
+	}
+
+	sink := smtptest.NewSink(t, smtptest.Options{Addr: relay}) // the relay is back
+	up := time.Now()
+	sink.Wait(t, n, 30*time.Second)
+	t.Logf("all %d replies delivered %v after the relay came back", n, time.Since(up).Round(time.Millisecond))
+	time.Sleep(2 * time.Second) // time enough for a duplicate to arrive
+	ms := sink.Messages()
+	if len(ms) != n {
+		t.Errorf("%d messages at the relay, want %d (each reply once)", len(ms), n)
+	}
+	for i, m := range ms {
+		if want := fmt.Sprintf("user%d@example.org", i+1); len(m.To) != 1 || m.To[0] != want {
+			t.Errorf("message %d went to %v, want %s: replies out of arrival order", i+1, m.To, want)
+		}
 	}
 }

@@ -16,35 +16,39 @@ import (
 const defaultDB = "quotes.db"
 
 // openLibrary opens the --db library, read-only when readOnly so that
-// commands that only read leave the file (and `git status`) untouched.
-//
-// A missing file at the default path is first created from the library
-// built into the binary, with a note on stderr: that is what lets a `go
-// install`ed quotesd work in any directory. A missing file at a path the
-// user chose is an error instead, because it is more likely a typo than a
-// wish for a new library; the error says how to create one.
+// commands that only read leave the file (and `git status`) untouched,
+// after ensureLibrary has made sure there is one.
 func openLibrary(g *globals, readOnly bool) (*sqlite.DB, error) {
-	if g.DB == "" {
-		return nil, usagef("--db (or QUOTESD_DB) is empty: name the library file, e.g. --db quotes.db")
-	}
-	if _, err := os.Stat(g.DB); errors.Is(err, fs.ErrNotExist) {
-		if g.DB != defaultDB {
-			return nil, fmt.Errorf("%s does not exist: create it with 'quotesd --db %s init' (the shipped library) or 'init --empty'", g.DB, g.DB)
-		}
-		if err := writeNewFile(g.DB, quotesd.Library); err != nil {
-			return nil, err
-		}
-		fmt.Fprintf(g.Stderr, "quotesd: created %s from the shipped library (%d bytes); pass --db to use another file\n", g.DB, len(quotesd.Library))
+	if err := ensureLibrary(g); err != nil {
+		return nil, err
 	}
 	var opts []sqlite.Option
 	if readOnly {
 		opts = append(opts, sqlite.ReadOnly())
 	}
-	db, err := sqlite.Open(g.DB, opts...)
-	if err != nil {
-		return nil, err
+	return sqlite.Open(g.DB, opts...)
+}
+
+// ensureLibrary creates a missing library file at the default path from
+// the library built into the binary, with a note on stderr: that is what
+// lets a `go install`ed quotesd work in any directory. A missing file at a
+// path the user chose is an error instead, because it is more likely a typo
+// than a wish for a new library; the error says how to create one.
+func ensureLibrary(g *globals) error {
+	if g.DB == "" {
+		return usagef("--db (or QUOTESD_DB) is empty: name the library file, e.g. --db quotes.db")
 	}
-	return db, nil
+	if _, err := os.Stat(g.DB); !errors.Is(err, fs.ErrNotExist) {
+		return nil // there is a file, or a problem Open will explain
+	}
+	if g.DB != defaultDB {
+		return fmt.Errorf("%s does not exist: create it with 'quotesd --db %s init' (the shipped library) or 'init --empty'", g.DB, g.DB)
+	}
+	if err := writeNewFile(g.DB, quotesd.Library); err != nil {
+		return err
+	}
+	fmt.Fprintf(g.Stderr, "quotesd: created %s from the shipped library (%d bytes); pass --db to use another file\n", g.DB, len(quotesd.Library))
+	return nil
 }
 
 // writeNewFile writes data to a new file at path and fails if path exists.

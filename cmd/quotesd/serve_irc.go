@@ -34,6 +34,7 @@ var ircFlags struct {
 	rejoinDelay      time.Duration
 	userCooldown     time.Duration
 	channelCooldown  time.Duration
+	ctcpInterval     time.Duration
 	sendInterval     time.Duration
 	sendBurst        int
 	pingInterval     time.Duration
@@ -41,9 +42,10 @@ var ircFlags struct {
 
 func init() {
 	components = append(components, component{
-		name:  "irc",
-		flags: ircRegister,
-		start: ircStart,
+		name:   "irc",
+		flags:  ircRegister,
+		start:  ircStart,
+		reload: ircReload,
 	})
 }
 
@@ -59,11 +61,12 @@ func ircRegister(fs *flag.FlagSet) {
 	fs.StringVar(&f.password, "irc-password", "", "server `password` (PASS); prefer QUOTESD_IRC_PASSWORD to the command line")
 	fs.StringVar(&f.saslUser, "irc-sasl-user", "", "SASL PLAIN `account` (needs TLS); the password comes from QUOTESD_IRC_SASL_PASSWORD or --irc-sasl-password-file")
 	fs.StringVar(&f.saslPasswordFile, "irc-sasl-password-file", "", "`file` holding the SASL password (one line)")
-	fs.StringVar(&f.prefix, "irc-prefix", "!", "command `prefix`: !quote, !today, !help")
-	fs.StringVar(&f.daily, "irc-daily", "", "post the quote of the day to every channel at this local `HH:MM` (--tz), once a day; empty never")
+	fs.StringVar(&f.prefix, "irc-prefix", "!", "command `prefix`: !quote, !today, !help (live)")
+	fs.StringVar(&f.daily, "irc-daily", "", "post the quote of the day to every channel at this local `HH:MM` (--tz), once a day; empty never (the time is live; turning it on or off needs a restart)")
 	fs.DurationVar(&f.rejoinDelay, "irc-rejoin-delay", 30*time.Second, "wait this long before rejoining a channel after a kick")
-	fs.DurationVar(&f.userCooldown, "irc-user-cooldown", 10*time.Second, "one command per user per this `duration`; more are ignored in silence; 0 for none")
-	fs.DurationVar(&f.channelCooldown, "irc-channel-cooldown", 3*time.Second, "one command per channel per this `duration`; 0 for none")
+	fs.DurationVar(&f.userCooldown, "irc-user-cooldown", 10*time.Second, "one command per user per this `duration`; more are ignored in silence; 0 for none (live)")
+	fs.DurationVar(&f.channelCooldown, "irc-channel-cooldown", 3*time.Second, "one command per channel per this `duration`; 0 for none (live)")
+	fs.DurationVar(&f.ctcpInterval, "irc-ctcp-interval", 10*time.Second, "answer CTCP VERSION at most once per this `duration`, whoever asks; other CTCP is never answered (live)")
 	fs.DurationVar(&f.sendInterval, "irc-send-interval", 2*time.Second, "after a burst, send one line per this `duration` (flood protection); 0 for none, only on a server you run")
 	fs.IntVar(&f.sendBurst, "irc-send-burst", 4, "lines sent at once before the pacing starts")
 	fs.DurationVar(&f.pingInterval, "irc-ping-interval", time.Minute, "after this much silence from the server, PING it; no answer within half as long drops the connection")
@@ -97,6 +100,7 @@ func ircConfig(env *serveEnv) (irc.Config, error) {
 		// irc.Config, whose "none" is negative.
 		UserCooldown:    noneIfZero(f.userCooldown),
 		ChannelCooldown: noneIfZero(f.channelCooldown),
+		CTCPInterval:    noneIfZero(f.ctcpInterval),
 		SendInterval:    noneIfZero(f.sendInterval),
 	}
 	if env.Metrics != nil {
@@ -146,7 +150,32 @@ func ircStart(env *serveEnv) ([]reactor.Service, error) {
 	if ircFlags.tlsInsecure && cfg.TLS {
 		env.Log.Warn("irc TLS certificate checks are off (--irc-tls-insecure)")
 	}
+	env.Data = bot
 	return []reactor.Service{ircService{bot}}, nil
+}
+
+// ircReload applies the bot's live settings: prefix, cooldowns, the CTCP
+// rate and the daily posting time. The connection is kept; the rest
+// (server, nick, channels, TLS, pacing) takes effect at the next start.
+func ircReload(env *serveEnv) error {
+	bot, ok := env.Data.(*irc.Bot)
+	if !ok {
+		return nil // disabled at start
+	}
+	f := &ircFlags
+	err := bot.SetLive(irc.Live{
+		Prefix:          f.prefix,
+		UserCooldown:    noneIfZero(f.userCooldown),
+		ChannelCooldown: noneIfZero(f.channelCooldown),
+		CTCPInterval:    noneIfZero(f.ctcpInterval),
+		Daily:           f.daily,
+	})
+	if err != nil {
+		return err
+	}
+	env.Log.Info("settings applied", "prefix", f.prefix, "user_cooldown", f.userCooldown.String(),
+		"channel_cooldown", f.channelCooldown.String(), "ctcp_interval", f.ctcpInterval.String(), "daily", f.daily)
+	return nil
 }
 
 // ircService runs the bot. The bot reconnects by itself, so whatever its

@@ -33,6 +33,7 @@ var smtpFlags struct {
 	writeTimeout   time.Duration
 	maxConns       int
 	relay          string
+	directMX       bool
 	relayTLS       string
 	relayUser      string
 	relayPassFile  string
@@ -52,9 +53,10 @@ const smtpPasswordEnv = "QUOTESD_SMTP_RELAY_PASSWORD"
 
 func init() {
 	components = append(components, component{
-		name:  "smtp",
-		flags: smtpRegister,
-		start: smtpStart,
+		name:   "smtp",
+		flags:  smtpRegister,
+		start:  smtpStart,
+		reload: smtpReload,
 	})
 }
 
@@ -64,17 +66,18 @@ func smtpRegister(fs *flag.FlagSet) {
 	fs.StringVar(&f.localPart, "smtp-local-part", "quote", "the `local part` mail is accepted for, at each --smtp-domain; local+command@ subaddresses select commands")
 	fs.StringVar(&f.domains, "smtp-domain", defaultSMTPDomains(), "comma-separated `domains` mail is accepted for: this host's name (from the system, not DNS) and localhost by default")
 	fs.StringVar(&f.hostname, "smtp-hostname", "", "`name` in the SMTP greeting and in EHLO when delivering (default: the first --smtp-domain)")
-	fs.IntVar(&f.replyLimit, "smtp-reply-limit", 3, "most replies per recipient address per day (UTC); 0 for no cap")
-	fs.IntVar(&f.ipReplyLimit, "smtp-ip-reply-limit", 50, "most replies caused by one client IP per day (UTC); 0 for no cap")
-	fs.Float64Var(&f.ipRate, "smtp-ip-rate", 30, "most messages per minute from one client IP (450 past it); 0 for no limit")
-	fs.IntVar(&f.ipBurst, "smtp-ip-burst", 10, "messages one client IP may send at once before --smtp-ip-rate applies")
+	fs.IntVar(&f.replyLimit, "smtp-reply-limit", 3, "most replies per recipient address per day (UTC); 0 for no cap (live)")
+	fs.IntVar(&f.ipReplyLimit, "smtp-ip-reply-limit", 50, "most replies caused by one client IP per day (UTC); 0 for no cap (live)")
+	fs.Float64Var(&f.ipRate, "smtp-ip-rate", 30, "most messages per minute from one client IP (450 past it); 0 for no limit (live)")
+	fs.IntVar(&f.ipBurst, "smtp-ip-burst", 10, "messages one client IP may send at once before --smtp-ip-rate applies (live)")
 	fs.Int64Var(&f.maxSize, "smtp-max-size", 64<<10, "largest message accepted, in `bytes` (552 past it): a request is a short mail")
 	fs.IntVar(&f.maxRecipients, "smtp-max-recipients", 10, "most recipients per message")
 	fs.IntVar(&f.maxLine, "smtp-max-line-length", 2000, "longest command or message line, in bytes")
 	fs.DurationVar(&f.readTimeout, "smtp-read-timeout", time.Minute, "how long the server waits for a client's next command or data")
 	fs.DurationVar(&f.writeTimeout, "smtp-write-timeout", time.Minute, "how long writing one reply to a client may take")
 	fs.IntVar(&f.maxConns, "smtp-max-conns", 100, "most SMTP connections at once; more get 421")
-	fs.StringVar(&f.relay, "smtp-relay", "", "deliver replies through this relay `host:port`; empty delivers to the recipients' MX hosts")
+	fs.StringVar(&f.relay, "smtp-relay", "", "deliver replies through this relay `host:port`; with neither it nor --smtp-direct-mx, replies are kept in the queue, not delivered")
+	fs.BoolVar(&f.directMX, "smtp-direct-mx", false, "deliver replies straight to the recipients' MX hosts, looked up in the system's DNS (not with --smtp-relay)")
 	fs.StringVar(&f.relayTLS, "smtp-relay-tls", queue.TLSStartTLS, "TLS to the relay: none, starttls (required and verified) or tls (implicit, port 465)")
 	fs.StringVar(&f.relayUser, "smtp-relay-user", "", "AUTH PLAIN `user` at the relay; the password comes from "+smtpPasswordEnv+" or --smtp-relay-password-file")
 	fs.StringVar(&f.relayPassFile, "smtp-relay-password-file", "", "`file` holding the relay password (trailing newline ignored)")
@@ -167,6 +170,9 @@ func smtpStart(env *serveEnv) ([]reactor.Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	if relay != nil && f.directMX {
+		return nil, usagef("--smtp-relay and --smtp-direct-mx both set: choose one way to deliver replies")
+	}
 	composer := &smtpfe.Composer{Quoter: env.Quoter, Calendar: env.Calendar, LocalPart: f.localPart}
 	if f.dkimKey != "" {
 		b, err := os.ReadFile(f.dkimKey)
@@ -205,8 +211,10 @@ func smtpStart(env *serveEnv) ([]reactor.Service, error) {
 		Log:             env.Log,
 	}
 	srv := smtpfe.New(ln, cfg, composer, q, env.Metrics)
+	env.Data = &smtpLive{srv: srv, q: q}
 	delivery := queue.NewDelivery(q, queue.Config{
 		Relay:       relay,
+		DirectMX:    f.directMX,
 		HeloName:    hostname,
 		Concurrency: f.concurrency,
 		MaxAge:      f.maxAge,
@@ -216,11 +224,40 @@ func smtpStart(env *serveEnv) ([]reactor.Service, error) {
 		Log:         env.Log,
 		Metrics:     queue.NewMetrics(env.Metrics),
 	})
-	how := "mx"
-	if relay != nil {
+	how := "hold"
+	switch {
+	case relay != nil:
 		how = "relay " + relay.Addr + " (" + relay.TLS + ")"
+	case f.directMX:
+		how = "mx"
+	default:
+		// quotesd's defaults never resolve or contact a host outside this
+		// machine: without a way to deliver, replies wait in the queue.
+		env.Log.Warn("smtp: no --smtp-relay and --smtp-direct-mx is off: replies are queued, not delivered")
 	}
 	env.Log.Info("mail frontend configured", "addresses", f.localPart+"@{"+strings.Join(domains, ",")+"}",
 		"queue", q.Path(), "delivery", how, "dkim", composer.DKIM != nil)
 	return []reactor.Service{srv, delivery}, nil
+}
+
+// smtpLive is what reload changes in the running frontend.
+type smtpLive struct {
+	srv *smtpfe.Server
+	q   *queue.Queue
+}
+
+// smtpReload applies the settings that can change live: the per-IP message
+// rate and burst, and the daily reply caps. The others (sizes, timeouts,
+// names, delivery) take effect at the next start.
+func smtpReload(env *serveEnv) error {
+	live, ok := env.Data.(*smtpLive)
+	if !ok {
+		return nil // disabled at start
+	}
+	f := &smtpFlags
+	live.srv.SetIPRate(rate.Limit(f.ipRate/60), f.ipBurst)
+	live.q.SetLimits(queue.Limits{PerRecipient: f.replyLimit, PerIP: f.ipReplyLimit})
+	env.Log.Info("settings applied", "ip_rate_per_minute", f.ipRate, "ip_burst", f.ipBurst,
+		"reply_limit", f.replyLimit, "ip_reply_limit", f.ipReplyLimit)
+	return nil
 }

@@ -20,6 +20,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -87,6 +88,7 @@ type Config struct {
 	RejoinDelay     time.Duration // after a kick; default 30s
 	UserCooldown    time.Duration // one command per user per this; default 10s; negative: none
 	ChannelCooldown time.Duration // one command per channel per this; default 3s; negative: none
+	CTCPInterval    time.Duration // answer CTCP VERSION at most once per this, whoever asks; default 10s; negative: no limit
 	SendInterval    time.Duration // pacing after the burst; default 2s; negative: no pacing (for benchmarks)
 	SendBurst       int           // lines sent without pacing; default 4
 
@@ -132,6 +134,7 @@ func (c *Config) setDefaults() {
 	def(&c.RejoinDelay, 30*time.Second)
 	def(&c.UserCooldown, 10*time.Second)
 	def(&c.ChannelCooldown, 3*time.Second)
+	def(&c.CTCPInterval, 10*time.Second)
 	def(&c.SendInterval, 2*time.Second)
 	def(&c.PingInterval, 60*time.Second)
 	def(&c.PingTimeout, 30*time.Second)
@@ -218,7 +221,51 @@ type Bot struct {
 	stats *metrics
 
 	userCD, chanCD, ctcpCD *cooldown
+	prefix                 atomic.Pointer[string] // Config.Prefix, changed by SetLive
 }
+
+// Live are the settings a running bot can change (SetLive, on SIGHUP).
+type Live struct {
+	Prefix          string
+	UserCooldown    time.Duration // as in Config: 0 the default, negative none
+	ChannelCooldown time.Duration
+	CTCPInterval    time.Duration
+	Daily           string // "HH:MM"; can move the daily post, not turn it on or off
+}
+
+// SetLive applies l to the running bot: commands read from then on use the
+// new prefix and cooldowns, and the daily post moves to the new time (a day
+// already posted is not posted again). It checks l first and changes
+// nothing if a setting is wrong.
+func (b *Bot) SetLive(l Live) error {
+	c := Config{Prefix: l.Prefix, UserCooldown: l.UserCooldown, ChannelCooldown: l.ChannelCooldown,
+		CTCPInterval: l.CTCPInterval, Daily: l.Daily}
+	c.setDefaults()
+	if strings.ContainsAny(c.Prefix, " \r\n\x00") {
+		return fmt.Errorf("irc prefix %q: no spaces", c.Prefix)
+	}
+	if (c.Daily == "") != (b.daily == nil) {
+		return errors.New("irc daily post: turning it on or off takes a restart; the time can change live")
+	}
+	var hour, minute int
+	if c.Daily != "" {
+		var err error
+		if hour, minute, err = parseClock(c.Daily); err != nil {
+			return err
+		}
+	}
+	b.prefix.Store(&c.Prefix)
+	b.userCD.setPeriod(c.UserCooldown)
+	b.chanCD.setPeriod(c.ChannelCooldown)
+	b.ctcpCD.setPeriod(c.CTCPInterval)
+	if b.daily != nil {
+		b.daily.setClock(hour, minute)
+	}
+	return nil
+}
+
+// commandPrefix is the command prefix in force.
+func (b *Bot) commandPrefix() string { return *b.prefix.Load() }
 
 // New checks cfg and returns a Bot that will answer from q, deciding what
 // "today" is with cal. It does not connect: Serve does.
@@ -241,7 +288,8 @@ func New(cfg Config, q quoter.Quoter, cal *quoter.Calendar, log *slog.Logger) (*
 	now := cal.Time
 	b.userCD = newCooldown(cfg.UserCooldown, now)
 	b.chanCD = newCooldown(cfg.ChannelCooldown, now)
-	b.ctcpCD = newCooldown(10*time.Second, now)
+	b.ctcpCD = newCooldown(cfg.CTCPInterval, now)
+	b.prefix.Store(&cfg.Prefix)
 	if cfg.Daily != "" {
 		d, err := newDaily(cfg.Daily, cfg.DailyStateFile, cfg.Channels, cal, log)
 		if err != nil {

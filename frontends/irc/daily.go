@@ -22,13 +22,14 @@ import (
 // the day's posting time counts the day as done (a restart must not post a
 // second time).
 type daily struct {
-	hour, minute int
-	cal          *quoter.Calendar
-	file         string
-	log          *slog.Logger
+	cal     *quoter.Calendar
+	file    string
+	log     *slog.Logger
+	changed chan struct{} // the posting time moved: the timer must look again
 
-	mu   sync.Mutex
-	last map[string]quoter.Date // channel (lower case) -> day last posted
+	mu           sync.Mutex
+	hour, minute int
+	last         map[string]quoter.Date // channel (lower case) -> day last posted
 }
 
 func newDaily(clock, file string, channels []Channel, cal *quoter.Calendar, log *slog.Logger) (*daily, error) {
@@ -36,7 +37,7 @@ func newDaily(clock, file string, channels []Channel, cal *quoter.Calendar, log 
 	if err != nil {
 		return nil, err
 	}
-	d := &daily{hour: h, minute: m, cal: cal, file: file, log: log, last: make(map[string]quoter.Date)}
+	d := &daily{hour: h, minute: m, cal: cal, file: file, log: log, last: make(map[string]quoter.Date), changed: make(chan struct{}, 1)}
 	loaded := false
 	if file != "" {
 		loaded, err = d.load()
@@ -57,7 +58,22 @@ func newDaily(clock, file string, channels []Channel, cal *quoter.Calendar, log 
 
 // at returns the posting instant of day in the calendar's zone.
 func (d *daily) at(day quoter.Date) time.Time {
-	return time.Date(day.Year, day.Month, day.Day, d.hour, d.minute, 0, 0, d.cal.Zone())
+	d.mu.Lock()
+	h, m := d.hour, d.minute
+	d.mu.Unlock()
+	return time.Date(day.Year, day.Month, day.Day, h, m, 0, 0, d.cal.Zone())
+}
+
+// setClock moves the posting time (on SIGHUP). Channels that had today's
+// post keep it: moving the time later does not post twice.
+func (d *daily) setClock(hour, minute int) {
+	d.mu.Lock()
+	d.hour, d.minute = hour, minute
+	d.mu.Unlock()
+	select {
+	case d.changed <- struct{}{}:
+	default:
+	}
 }
 
 // due reports whether channel still needs today's post, and which day that is.

@@ -31,11 +31,11 @@ func newCooldown(period time.Duration, now func() time.Time) *cooldown {
 
 // allow reports whether key may act now, and if so starts its cooldown.
 func (c *cooldown) allow(key string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.period <= 0 {
 		return true
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	now := c.now()
 	if t, ok := c.last[key]; ok && now.Sub(t) < c.period {
 		return false
@@ -54,11 +54,15 @@ func (c *cooldown) allow(key string) bool {
 // undo gives key back the turn allow just took, when a second check
 // (the channel's cooldown after the user's) refused the request.
 func (c *cooldown) undo(key string) {
-	if c.period <= 0 {
-		return
-	}
 	c.mu.Lock()
 	delete(c.last, key)
+	c.mu.Unlock()
+}
+
+// setPeriod changes the period (on SIGHUP); keys keep their last event.
+func (c *cooldown) setPeriod(d time.Duration) {
+	c.mu.Lock()
+	c.period = d
 	c.mu.Unlock()
 }
 

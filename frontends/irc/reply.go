@@ -47,7 +47,7 @@ func (s *session) answerText(ctx context.Context, c command, width int) string {
 	q, b := s.b.q, s.b
 	switch c.Kind {
 	case cmdHelp:
-		return helpText(b.cfg.Prefix)
+		return helpText(b.commandPrefix())
 	case cmdRandom:
 		quote, err := q.Random(ctx, quoter.Filter{MaxLen: fitLen(width)})
 		if quoter.ErrorCode(err) == quoter.ENOTFOUND {
@@ -86,7 +86,7 @@ func (s *session) answerText(ctx context.Context, c command, width int) string {
 			day = today.AddDays(c.Offset)
 		}
 		if today.Before(day) {
-			return "that day has not come yet: try " + b.cfg.Prefix + "today"
+			return "that day has not come yet: try " + b.commandPrefix() + "today"
 		}
 		if day != today {
 			label = day.String() + ": "

@@ -497,7 +497,7 @@ func (s *session) privmsg(p *ircv4.Prefix, target, text string) {
 		s.ctcp(p.Name, text)
 		return
 	}
-	cmd, ok := parseCommand(text, s.b.cfg.Prefix)
+	cmd, ok := parseCommand(text, s.b.commandPrefix())
 	if !ok {
 		return
 	}
@@ -531,7 +531,7 @@ func (s *session) privmsg(p *ircv4.Prefix, target, text string) {
 	}
 }
 
-// ctcp answers VERSION, at most once per 10 s whoever asks, and ignores
+// ctcp answers VERSION, at most once per CTCPInterval whoever asks, and ignores
 // every other CTCP (PING, TIME, CLIENTINFO, ACTION...).
 func (s *session) ctcp(nick, text string) {
 	body := strings.Trim(text, "\x01")
@@ -662,6 +662,9 @@ func (s *session) dailyTimer() {
 		case <-s.ctx.Done():
 			t.Stop()
 			return
+		case <-s.b.daily.changed:
+			t.Stop()
+			s.checkDaily()
 		case <-t.C:
 			s.checkDaily()
 		}

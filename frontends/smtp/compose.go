@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"hash/fnv"
@@ -149,6 +150,31 @@ func SanitizeSubject(s string) string {
 	return s
 }
 
+// setSubject sets the Subject field to s. go-message leaves printable ASCII
+// as it is, but an echoed subject may hold text that only looks like an
+// RFC 2047 encoded word ("=?utf-8?q?a=0D=0Ab?=", or one in a charset that
+// could not be decoded): written raw, a mail reader would decode it, so the
+// reply would show something else than was asked, control characters
+// included. Such a subject is written as encoded words in full.
+func setSubject(h *mail.Header, s string) {
+	if !strings.Contains(s, "=?") {
+		h.SetSubject(s)
+		return
+	}
+	// Each word carries at most 45 bytes (60 in base64), cut on a
+	// character boundary, so folded lines stay under 78 characters.
+	var words []string
+	for s != "" {
+		n := min(len(s), 45)
+		for n < len(s) && n > 1 && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		words = append(words, "=?utf-8?b?"+base64.StdEncoding.EncodeToString([]byte(s[:n]))+"?=")
+		s = s[n:]
+	}
+	h.Set("Subject", strings.Join(words, " "))
+}
+
 // reply is the content of a reply before it is formatted.
 type reply struct {
 	shared bool   // the same for every request to a domain (no echo of the request)
@@ -179,7 +205,7 @@ func (c *Composer) compose(ctx context.Context, buf *bytes.Buffer, r Request, no
 	if subject == "" {
 		subject = "(no subject)"
 	}
-	h.SetSubject("Re: " + subject)
+	setSubject(&h, "Re: "+subject)
 	h.SetDate(now)
 	id, err := messageID(r.Domain)
 	if err != nil {

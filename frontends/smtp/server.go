@@ -17,6 +17,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-message"
@@ -84,7 +85,7 @@ type Server struct {
 	log      *slog.Logger
 	srv      *smtp.Server
 	ln       net.Listener
-	limiter  *ipLimiter
+	limiter  atomic.Pointer[ipLimiter] // nil: no per-IP rate; see SetIPRate
 	metrics  metrics
 }
 
@@ -148,9 +149,7 @@ func New(ln net.Listener, cfg Config, c *Composer, q Recorder, reg prometheus.Re
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{cfg: cfg, composer: c, queue: q, log: log, metrics: newMetrics(reg)}
-	if cfg.IPRate > 0 {
-		s.limiter = newIPLimiter(cfg.IPRate, max(cfg.IPBurst, 1))
-	}
+	s.SetIPRate(cfg.IPRate, cfg.IPBurst)
 	srv := smtp.NewServer(smtp.BackendFunc(s.newSession))
 	srv.Domain = cfg.Hostname
 	srv.MaxMessageBytes = cfg.MaxMessageBytes
@@ -166,6 +165,21 @@ func New(ln net.Listener, cfg Config, c *Composer, q Recorder, reg prometheus.Re
 
 // String names the service in the supervisor's logs.
 func (s *Server) String() string { return "smtp" }
+
+// SetIPRate changes the per-IP message rate and burst of a running server
+// (on SIGHUP); a rate of 0 removes the limit.
+func (s *Server) SetIPRate(r rate.Limit, burst int) {
+	burst = max(burst, 1)
+	if r <= 0 {
+		s.limiter.Store(nil)
+		return
+	}
+	if l := s.limiter.Load(); l != nil {
+		l.set(r, burst)
+		return
+	}
+	s.limiter.Store(newIPLimiter(r, burst))
+}
 
 // Addr returns the address the server listens on.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
@@ -227,7 +241,7 @@ var (
 )
 
 func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
-	if ss.s.limiter != nil && !ss.s.limiter.allow(ss.ip, ss.s.cfg.Now()) {
+	if l := ss.s.limiter.Load(); l != nil && !l.allow(ss.ip, ss.s.cfg.Now()) {
 		ss.s.metrics.rejected.WithLabelValues("ip-rate").Inc()
 		ss.s.log.Info("smtp message refused: rate limit", "ip", ss.ip)
 		return errRateLimited
@@ -412,6 +426,16 @@ type bucket struct {
 
 func newIPLimiter(r rate.Limit, burst int) *ipLimiter {
 	return &ipLimiter{r: r, burst: burst, buckets: map[string]*bucket{}}
+}
+
+// set changes the rate and burst. Every client starts again with a full
+// bucket at the new settings: an operator who raises the limit does so
+// because clients are being refused, and they should get through at once.
+func (l *ipLimiter) set(r rate.Limit, burst int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.r, l.burst = r, burst
+	clear(l.buckets)
 }
 
 func (l *ipLimiter) allow(ip string, now time.Time) bool {

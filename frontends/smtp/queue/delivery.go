@@ -46,10 +46,15 @@ type Relay struct {
 
 // Config configures delivery.
 type Config struct {
-	// Relay, when set, receives every reply. Without it replies go to the
-	// MX hosts of the recipient's domain (or its address records when it
-	// has no MX), with opportunistic STARTTLS.
+	// Relay, when set, receives every reply.
 	Relay *Relay
+	// DirectMX, when set and Relay is not, sends each reply to the MX hosts
+	// of the recipient's domain (or its address records when it has no MX),
+	// with opportunistic STARTTLS. With neither, replies are held: kept in
+	// the queue, not delivered, and dropped only past MaxAge, so that a
+	// default configuration never resolves or contacts an outside host and
+	// a relay configured later (and a restart) still delivers them.
+	DirectMX bool
 	// Resolver looks up MX and address records for direct delivery; nil
 	// means net.DefaultResolver.
 	Resolver Resolver
@@ -170,6 +175,9 @@ type outcome struct {
 // Serve delivers until ctx ends, then lets deliveries in progress finish
 // their current message, and closes the queue.
 func (d *Delivery) Serve(ctx context.Context) error {
+	if d.cfg.Relay == nil && !d.cfg.DirectMX {
+		return d.hold(ctx)
+	}
 	var wg sync.WaitGroup
 	done := make(chan outcome, d.cfg.Concurrency)
 	busy := map[string]bool{}
@@ -261,6 +269,57 @@ func (d *Delivery) Serve(ctx context.Context) error {
 			if err := d.q.prune(ctx, d.cfg.Keep); err != nil && ctx.Err() == nil {
 				d.log.Error("smtp queue prune failed", "err", err)
 			}
+		}
+	}
+}
+
+// holdSweep is how often held replies are checked against MaxAge.
+const holdSweep = time.Minute
+
+// hold is Serve when there is nowhere to deliver to: replies stay queued,
+// those past MaxAge are dropped, and delivered or dropped ones are pruned
+// as usual, until ctx ends.
+func (d *Delivery) hold(ctx context.Context) error {
+	sweep := time.NewTicker(holdSweep)
+	defer sweep.Stop()
+	prune := time.NewTicker(time.Hour)
+	defer prune.Stop()
+	for {
+		d.expireHeld(ctx)
+		select {
+		case <-ctx.Done():
+			return d.q.Close()
+		case <-d.q.wake: // a new reply: nothing to do but keep it
+		case <-sweep.C:
+		case <-prune.C:
+			if err := d.q.prune(ctx, d.cfg.Keep); err != nil && ctx.Err() == nil {
+				d.log.Error("smtp queue prune failed", "err", err)
+			}
+		}
+	}
+}
+
+// expireHeld drops held replies older than MaxAge, oldest first.
+func (d *Delivery) expireHeld(ctx context.Context) {
+	for ctx.Err() == nil {
+		now := d.q.now()
+		ms, err := d.q.due(ctx, now, 1000, nil)
+		if err != nil {
+			if ctx.Err() == nil {
+				d.log.Error("smtp queue scan failed", "err", err)
+			}
+			return
+		}
+		n := 0
+		for _, m := range ms {
+			if now.Sub(m.Created) <= d.cfg.MaxAge {
+				return // arrival order: the rest are younger
+			}
+			d.drop(ctx, m, "expired", fmt.Sprintf("held for %v: no relay and no direct MX delivery configured", d.cfg.MaxAge))
+			n++
+		}
+		if n < 1000 {
+			return
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -406,7 +407,7 @@ func TestDelivery_DirectToMXThroughInjectedResolver(t *testing.T) {
 		hosts: map[string][]string{"mx2.example.org": {"127.0.0.1"}},
 	}
 	q := openQueue(t, t.TempDir())
-	delivery(t, q, queue.Config{Resolver: res, MXPort: port})
+	delivery(t, q, queue.Config{DirectMX: true, Resolver: res, MXPort: port})
 	record(t, q, reply("alice@example.org", 1))
 	m := sink.Wait(t, 1, 10*time.Second)[0]
 	if m.To[0] != "alice@example.org" {
@@ -419,7 +420,7 @@ func TestDelivery_DirectFallsBackToAddressRecordWithoutMX(t *testing.T) {
 	_, port, _ := net.SplitHostPort(sink.Addr)
 	res := &fakeResolver{hosts: map[string][]string{"example.net": {"127.0.0.1"}}}
 	q := openQueue(t, t.TempDir())
-	delivery(t, q, queue.Config{Resolver: res, MXPort: port})
+	delivery(t, q, queue.Config{DirectMX: true, Resolver: res, MXPort: port})
 	record(t, q, reply("bob@example.net", 1))
 	sink.Wait(t, 1, 10*time.Second)
 }
@@ -431,7 +432,7 @@ func TestDelivery_DirectUsesOpportunisticSTARTTLS(t *testing.T) {
 	res := &fakeResolver{mx: map[string][]*net.MX{"example.org": {{Host: "mx.example.org.", Pref: 10}}},
 		hosts: map[string][]string{"mx.example.org": {"127.0.0.1"}}}
 	q := openQueue(t, t.TempDir())
-	delivery(t, q, queue.Config{Resolver: res, MXPort: port})
+	delivery(t, q, queue.Config{DirectMX: true, Resolver: res, MXPort: port})
 	record(t, q, reply("alice@example.org", 1))
 	if m := sink.Wait(t, 1, 10*time.Second)[0]; !m.TLS {
 		t.Error("delivered without TLS although the MX offers STARTTLS")
@@ -441,7 +442,7 @@ func TestDelivery_DirectUsesOpportunisticSTARTTLS(t *testing.T) {
 func TestDelivery_NullMXDropsReply(t *testing.T) {
 	res := &fakeResolver{mx: map[string][]*net.MX{"example.com": {{Host: ".", Pref: 0}}}}
 	q := openQueue(t, t.TempDir())
-	delivery(t, q, queue.Config{Resolver: res, MXPort: "1"})
+	delivery(t, q, queue.Config{DirectMX: true, Resolver: res, MXPort: "1"})
 	record(t, q, reply("alice@example.com", 1))
 	waitCounts(t, q, 0, 0, 1)
 }
@@ -524,10 +525,79 @@ func TestDelivery_FallsBackToNextMXWhenBestRefuses(t *testing.T) {
 		return d.DialContext(ctx, network, addr)
 	}
 	q := openQueue(t, t.TempDir())
-	delivery(t, q, queue.Config{Resolver: res, MXPort: port, Dial: dial})
+	delivery(t, q, queue.Config{DirectMX: true, Resolver: res, MXPort: port, Dial: dial})
 	record(t, q, reply("alice@example.org", 1))
 	sink.Wait(t, 1, 10*time.Second)
 	if refused.Load() == 0 {
 		t.Error("the preferred MX was never tried")
+	}
+}
+
+// spyResolver fails the test if direct delivery asks it anything.
+type spyResolver struct{ t *testing.T }
+
+func (r spyResolver) LookupMX(_ context.Context, name string) ([]*net.MX, error) {
+	r.t.Errorf("held delivery looked up the MX of %s", name)
+	return nil, errors.New("no lookups in hold mode")
+}
+
+func (r spyResolver) LookupHost(_ context.Context, host string) ([]string, error) {
+	r.t.Errorf("held delivery looked up %s", host)
+	return nil, errors.New("no lookups in hold mode")
+}
+
+func TestDelivery_WithoutRelayOrDirectMXHoldsRepliesAndContactsNoOne(t *testing.T) {
+	clk := newClock(time.Now())
+	dir := t.TempDir()
+	q := openQueue(t, dir, queue.WithClock(clk.Now))
+	record(t, q, reply("old@example.org", 1))
+	clk.Add(49 * time.Hour)
+	record(t, q, reply("young@example.org", 2))
+	var dialled atomic.Int32
+	dial := func(context.Context, string, string) (net.Conn, error) {
+		dialled.Add(1)
+		return nil, errors.New("no connections in hold mode")
+	}
+	d := queue.NewDelivery(q, queue.Config{Resolver: spyResolver{t}, Dial: dial, MaxAge: 48 * time.Hour})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Serve(ctx) }()
+	// The reply past its age is dropped; the young one stays queued.
+	waitCounts(t, q, 1, 0, 1)
+	record(t, q, reply("new@example.org", 3))
+	waitCounts(t, q, 2, 0, 1)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Delivery.Serve: %v", err)
+	}
+	if n := dialled.Load(); n != 0 {
+		t.Errorf("held delivery dialled %d times, want none", n)
+	}
+
+	// Held replies are delivered once a relay is configured.
+	sink := smtptest.NewSink(t, smtptest.Options{})
+	q = openQueue(t, dir, queue.WithClock(clk.Now))
+	delivery(t, q, queue.Config{Relay: &queue.Relay{Addr: sink.Addr, TLS: queue.TLSNone}, MaxAge: 48 * time.Hour})
+	ms := sink.Wait(t, 2, 10*time.Second)
+	if got := []string{seq(ms[0]), seq(ms[1])}; got[0] != "2" || got[1] != "3" {
+		t.Errorf("delivered %v, want the held replies 2 then 3", got)
+	}
+}
+
+func TestQueue_SetLimitsAppliesToLaterRecords(t *testing.T) {
+	q := openQueue(t, t.TempDir(), queue.WithLimits(queue.Limits{PerRecipient: 1}))
+	defer q.Close()
+	if skip := record(t, q, reply("alice@example.org", 1)); skip != "" {
+		t.Fatalf("first reply skipped: %s", skip)
+	}
+	if skip := record(t, q, reply("alice@example.org", 2)); skip != queue.SkipRecipientLimit {
+		t.Fatalf("second reply under a cap of 1: skip %q, want %q", skip, queue.SkipRecipientLimit)
+	}
+	q.SetLimits(queue.Limits{PerRecipient: 2})
+	if skip := record(t, q, reply("alice@example.org", 3)); skip != "" {
+		t.Fatalf("after raising the cap to 2: skipped %s", skip)
+	}
+	if skip := record(t, q, reply("alice@example.org", 4)); skip != queue.SkipRecipientLimit {
+		t.Fatalf("third reply under a cap of 2: skip %q, want %q", skip, queue.SkipRecipientLimit)
 	}
 }

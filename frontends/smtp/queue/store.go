@@ -101,7 +101,7 @@ type Queue struct {
 	wconn  *sql.Conn // the writer's own connection: every write goes through it
 	path   string
 	now    func() time.Time
-	limits Limits
+	limits atomic.Pointer[Limits] // swapped by SetLimits; read by the writer
 
 	ops     chan *op
 	stopped chan struct{} // closed when the writer has exited
@@ -125,7 +125,12 @@ type Option func(*Queue)
 func WithClock(now func() time.Time) Option { return func(q *Queue) { q.now = now } }
 
 // WithLimits sets the daily reply caps.
-func WithLimits(l Limits) Option { return func(q *Queue) { q.limits = l } }
+func WithLimits(l Limits) Option { return func(q *Queue) { q.limits.Store(&l) } }
+
+// SetLimits changes the daily reply caps of a running queue (on SIGHUP).
+// Replies recorded from then on obey the new caps. A cap raised from 0
+// (none) starts counting from the moment it is set.
+func (q *Queue) SetLimits(l Limits) { q.limits.Store(&l) }
 
 // FileName is the queue database's name inside the state directory.
 const FileName = "smtp-queue.db"
@@ -158,6 +163,7 @@ func Open(dir string, opts ...Option) (*Queue, error) {
 		stopped: make(chan struct{}),
 		wake:    make(chan struct{}, 1),
 	}
+	q.limits.Store(&Limits{})
 	q.idle = sync.NewCond(&q.mu)
 	for _, o := range opts {
 		o(q)
@@ -459,10 +465,11 @@ func (q *Queue) Record(ctx context.Context, e Entry) (skip string, err error) {
 func (q *Queue) queueReply(tx *sql.Tx, e Entry, now time.Time) (skip string, err error) {
 	day := now.UTC().Format(time.DateOnly)
 	rcptKey, ipKey := "rcpt:"+strings.ToLower(e.Rcpt), "ip:"+e.IP
+	lim := *q.limits.Load()
 	for _, c := range []struct {
 		key, reason string
 		limit       int
-	}{{rcptKey, SkipRecipientLimit, q.limits.PerRecipient}, {ipKey, SkipIPLimit, q.limits.PerIP}} {
+	}{{rcptKey, SkipRecipientLimit, lim.PerRecipient}, {ipKey, SkipIPLimit, lim.PerIP}} {
 		if c.limit <= 0 {
 			continue
 		}
@@ -479,7 +486,7 @@ func (q *Queue) queueReply(tx *sql.Tx, e Entry, now time.Time) (skip string, err
 	for _, c := range []struct {
 		key   string
 		limit int
-	}{{rcptKey, q.limits.PerRecipient}, {ipKey, q.limits.PerIP}} {
+	}{{rcptKey, lim.PerRecipient}, {ipKey, lim.PerIP}} {
 		if c.limit <= 0 {
 			continue
 		}
