@@ -4,6 +4,8 @@
 # (bench/qotd/twisted_qotd.py, Debian python3-twisted), side by side on
 # loopback, in alternating rounds; then quotesd again while 10,000 idle
 # clients hold connections open. Figures go to BENCHMARKS.md, "## QOTD".
+# bench/run --only qotd runs the same comparison at 8, 64 and 256 clients as
+# part of the suite; this script keeps the 10,000-idle-clients case.
 #
 # usage: bench/qotd/run.sh [LIBRARY.db]     (default: the shipped quotes.db)
 # env:   C (concurrent clients, 32), D (duration per run, 5s), ROUNDS (3),

@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
 # Benchmark of the mail frontend: postfix's smtp-source against quotesd and
 # against postfix's smtp-sink, side by side (see main.go). smtp-source and
-# smtp-sink come from Debian's postfix package, extracted, not installed.
-# Usage: bench/smtp/run.sh [-m MESSAGES] [-s SESSIONS] [-d=false]
+# smtp-sink come from Debian's postfix package, extracted (not installed)
+# into the same cache as bench/run's. bench/run --only smtp runs this
+# comparison as part of the suite; this script gives every option.
+# Usage: bench/smtp/run.sh [-m MESSAGES] [-s SESSIONS] [-runs N] [-d=false]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+OUT=$PWD/bench/out
+CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/quotesd-bench
+mkdir -p "$OUT" "$CACHE"
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+postfix_tools
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-(cd "$work" && apt-get download postfix >/dev/null 2>&1) || {
-  echo "apt-get download postfix failed (run apt-get update?)" >&2; exit 1; }
-dpkg-deb -x "$work"/postfix_*.deb "$work/postfix"
 go build -o "$work/quotesd" ./cmd/quotesd
-go run ./bench/smtp -postfix "$work/postfix" -quotesd "$work/quotesd" "$@"
+go run ./bench/smtp -postfix "$POSTFIX" -quotesd "$work/quotesd" "$@"

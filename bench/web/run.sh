@@ -2,6 +2,8 @@
 # Web benchmark: wrk against quotesd's /api/v1/today and / (the HTML page),
 # a bare net/http handler writing the same JSON body, and Twisted web
 # serving the same bytes, one after the other in one run on loopback.
+# bench/run --only http runs the suite's comparison (with nginx as well);
+# this script keeps the variants (access log off, rate limit on, hardened bare).
 #
 #   bench/web/run.sh [duration, default 5s] [connections, default 32] [rounds, default 5]
 #

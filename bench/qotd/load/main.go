@@ -22,6 +22,7 @@ func main() {
 	dur := flag.Duration("d", 5*time.Second, "duration")
 	idle := flag.Int("idle", 0, "idle connections to hold open during the run")
 	label := flag.String("label", "", "name printed with the figures")
+	tsv := flag.Bool("tsv", false, "print one machine-readable line instead: conns/s, p50 ms, p99 ms, served, errors, unanswered (tab-separated)")
 	flag.Parse()
 
 	var idlers []net.Conn
@@ -91,8 +92,13 @@ func main() {
 		}
 		return all[min(len(all)-1, int(float64(len(all))*p))]
 	}
-	fmt.Printf("%-10s conns/s %8.0f  p50 %8v  p99 %8v  served %d  errors %d  unanswered %d  idle %d\n",
-		*label, float64(len(all))/elapsed.Seconds(), pct(0.50).Round(time.Microsecond), pct(0.99).Round(time.Microsecond), len(all), errs, empty, *idle)
+	if *tsv {
+		ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+		fmt.Printf("%.1f\t%.3f\t%.3f\t%d\t%d\t%d\n", float64(len(all))/elapsed.Seconds(), ms(pct(0.50)), ms(pct(0.99)), len(all), errs, empty)
+	} else {
+		fmt.Printf("%-10s conns/s %8.0f  p50 %8v  p99 %8v  served %d  errors %d  unanswered %d  idle %d\n",
+			*label, float64(len(all))/elapsed.Seconds(), pct(0.50).Round(time.Microsecond), pct(0.99).Round(time.Microsecond), len(all), errs, empty, *idle)
+	}
 	if len(all) == 0 || errs > 0 {
 		os.Exit(1)
 	}

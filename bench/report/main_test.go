@@ -1,0 +1,134 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// raw writes raw results lines (fields separated by spaces here, tabs in
+// the file) and loads them.
+func raw(t *testing.T, lines ...string) *results {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "raw.tsv")
+	var b strings.Builder
+	for _, l := range lines {
+		b.WriteString(strings.Join(strings.Fields(l), "\t") + "\n")
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, err := load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Targets = targets(r)
+	return r
+}
+
+func findTarget(t *testing.T, r *results, prefix string) target {
+	t.Helper()
+	for _, tg := range r.Targets {
+		if strings.HasPrefix(tg.Name, prefix) {
+			return tg
+		}
+	}
+	t.Fatalf("no target %q in %+v", prefix, r.Targets)
+	return target{}
+}
+
+func TestRatio_PairsContendersRoundByRound(t *testing.T) {
+	// Round 2 ran on a busy machine: both slowed down alike. A ratio of
+	// medians would mix rounds; round by round it stays 0.5 and 1.0.
+	r := raw(t,
+		"qotd quotesd 64 1 rate=100",
+		"qotd bare-go 64 1 rate=100",
+		"qotd quotesd 64 2 rate=10",
+		"qotd bare-go 64 2 rate=20",
+		"qotd quotesd 64 3 rate=90",
+		"qotd bare-go 64 3 rate=100",
+	)
+	got := r.ratio("qotd", "64", "quotesd", "bare-go", "rate")
+	if got.N != 3 || got.Median != 0.9 || got.Min != 0.5 || got.Max != 1.0 {
+		t.Errorf("ratio = %+v, want median 0.9, min 0.5, max 1.0 over 3 rounds", got)
+	}
+}
+
+func TestTargets_PassAndFailOnTheMedianRatio(t *testing.T) {
+	r := raw(t,
+		"http quotesd-api 64 1 rate=95 cpu_us=10",
+		"http bare-go 64 1 rate=100 cpu_us=10",
+		"http twisted 64 1 rate=30 cpu_us=70",
+	)
+	if got := findTarget(t, r, "HTTP req/s, quotesd /api/v1/today / bare"); got.Status != "pass" || got.Measured != "0.95x" {
+		t.Errorf("vs bare: got %+v, want pass at 0.95x", got)
+	}
+	got := findTarget(t, r, "HTTP req/s, quotesd /api/v1/today / Twisted")
+	if got.Status != "FAIL" || got.CPU != "0.14x" {
+		t.Errorf("vs Twisted: got %+v, want FAIL (3.17x < 5x) with CPU 0.14x", got)
+	}
+	if got := findTarget(t, r, "QOTD"); got.Status != "not run" {
+		t.Errorf("QOTD without figures: status %q, want not run", got.Status)
+	}
+}
+
+func TestTargets_QuickRunSaysWhyCoreAt1MIsMissing(t *testing.T) {
+	r := raw(t,
+		"core Today/NewDay 1k 1 ns=7000 cpu_ns=6000",
+		"core Today/NewDay 100k 1 ns=9000 cpu_ns=8000",
+	)
+	got := findTarget(t, r, "core Today/NewDay,")
+	if !strings.Contains(got.Status, "--quick") {
+		t.Errorf("status %q, want it to say the 1M library is left out by --quick", got.Status)
+	}
+}
+
+func TestTargets_CoreComparesCPUTimeAt1MWith1k(t *testing.T) {
+	r := raw(t,
+		"core Random/NoFilter 1k 1 ns=7000 cpu_ns=5000",
+		"core Random/NoFilter 1M 1 ns=30000 cpu_ns=9000",
+	)
+	if got := findTarget(t, r, "core Random/NoFilter"); got.Status != "pass" || got.Measured != "1.80x" {
+		t.Errorf("got %+v, want pass at 1.80x (CPU time, not the 4.3x of the wall clock)", got)
+	}
+}
+
+func TestSplice_ReplacesOnlyBetweenTheMarkers(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "BENCHMARKS.md")
+	before := "# Benchmarks\n\nintro\n\n" + beginMarker + "\nold figures\n" + endMarker + "\n\n## QOTD\nkept\n"
+	if err := os.WriteFile(path, []byte(before), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := splice(path, "new figures\n"); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	want := "# Benchmarks\n\nintro\n\n" + beginMarker + "\nnew figures\n" + endMarker + "\n\n## QOTD\nkept\n"
+	if string(b) != want {
+		t.Errorf("after splice:\n%s\nwant:\n%s", b, want)
+	}
+}
+
+func TestSplice_RefusesAFileWithoutMarkers(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "BENCHMARKS.md")
+	os.WriteFile(path, []byte("# Benchmarks\n"), 0o644)
+	if err := splice(path, "x"); err == nil || !strings.Contains(err.Error(), "markers") {
+		t.Errorf("splice without markers: err = %v, want one naming the markers", err)
+	}
+}
+
+func TestMarkdown_ShowsMedianAndRangeOfRounds(t *testing.T) {
+	r := raw(t,
+		"meta date - 0 value=2026-11-23T08:00Z",
+		"qotd quotesd 8 1 rate=1000 p50_ms=0.4 p99_ms=2 cpu_us=28",
+		"qotd quotesd 8 2 rate=3000 p50_ms=0.4 p99_ms=2 cpu_us=28",
+		"qotd quotesd 8 3 rate=2000 p50_ms=0.4 p99_ms=2 cpu_us=28",
+	)
+	md := markdown(r, "bench/chart.svg")
+	for _, want := range []string{"2026-11-23T08:00Z", "| 8 | quotesd | 2,000 (1,000–3,000) |", "![Throughput per contender](bench/chart.svg)"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("summary lacks %q:\n%s", want, md)
+		}
+	}
+}
