@@ -179,13 +179,15 @@ func (h *Handler) dayPage(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, quoter.Errorf(quoter.ENOTFOUND, "there is no day %q: dates are written YYYY-MM-DD and must exist", s))
 		return
 	}
-	today := h.cal.Today()
+	// One reading of the clock decides both "is it today?" and which day's
+	// memo to serve, so a request at the rollover cannot mix the two.
+	now := h.cal.Time()
+	today := quoter.DateOf(now)
 	switch {
 	case today.Before(day):
 		h.fail(w, r, quoter.Errorf(quoter.ENOTFOUND, "%s has not come yet: come back that day for its quote", day))
 		return
 	case day == today:
-		now := h.cal.Time()
 		e, err := h.today.getAt(r.Context(), now)
 		if err != nil {
 			h.fail(w, r, err)
