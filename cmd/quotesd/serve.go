@@ -90,6 +90,7 @@ type serveEnv struct {
 	Quoter    quoter.Quoter
 	Calendar  *quoter.Calendar
 	Log       *slog.Logger
+	AccessLog *slog.Logger // Log's records, batched: for one record per request (see logOutput)
 	Listeners reactor.Listeners
 	StateDir  string               // --state-dir: where frontends keep durable state (the mail queue)
 	Metrics   *prometheus.Registry // one registry, served by the web frontend's /metrics
@@ -247,14 +248,24 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, *slog.LevelVar,
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
 		return nil, nil, usagef("invalid --log-level %q: want debug, info, warn or error", level)
 	}
+	h, err := logHandler(w, format, lv)
+	if err != nil {
+		return nil, nil, err
+	}
+	return slog.New(h), lv, nil
+}
+
+// logHandler returns a handler writing records to w in format, at the
+// level lv.
+func logHandler(w io.Writer, format string, lv *slog.LevelVar) (slog.Handler, error) {
 	opts := &slog.HandlerOptions{Level: lv}
 	switch format {
 	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), lv, nil
+		return slog.NewTextHandler(w, opts), nil
 	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), lv, nil
+		return slog.NewJSONHandler(w, opts), nil
 	}
-	return nil, nil, usagef("invalid --log-format %q: want text or json", format)
+	return nil, usagef("invalid --log-format %q: want text or json", format)
 }
 
 // openServeLibrary opens the library file for serve: read-only unless a
@@ -310,10 +321,14 @@ func runServe(ctx context.Context, g *globals, args []string) error {
 	if len(o.rest) > 0 {
 		return usagef("serve takes no arguments, only flags")
 	}
-	log, level, err := newLogger(g.Stderr, o.logFormat, o.logLevel)
+	out := newLogOutput(g.Stderr)
+	defer out.Flush()
+	log, level, err := newLogger(out, o.logFormat, o.logLevel)
 	if err != nil {
 		return err
 	}
+	ah, _ := logHandler(out.Batched(), o.logFormat, level) // the format is valid: newLogger took it
+	accessLog := slog.New(ah)
 	setGCTarget()
 	cal, err := quoter.LoadCalendar(g.TZ)
 	if err != nil {
@@ -361,6 +376,7 @@ func runServe(ctx context.Context, g *globals, args []string) error {
 			Quoter:    lib,
 			Calendar:  cal,
 			Log:       log.With("frontend", c.name),
+			AccessLog: accessLog.With("frontend", c.name),
 			Listeners: sockets,
 			StateDir:  o.stateDir,
 			Metrics:   metrics,

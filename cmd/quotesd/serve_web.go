@@ -78,6 +78,7 @@ func webConfig(env *serveEnv) (web.Config, error) {
 		Quoter:      env.Quoter,
 		Calendar:    env.Calendar,
 		Log:         env.Log,
+		AccessLog:   env.AccessLog,
 		Metrics:     env.Metrics,
 		RateLimit:   f.rate,
 		BaseURL:     f.baseURL,

@@ -109,7 +109,7 @@ func (h *Handler) observe(next http.Handler) http.Handler {
 			}
 		}
 		h.metrics.observe(route, r.Method, status, d)
-		if ctx := r.Context(); h.access && h.log.Enabled(ctx, slog.LevelInfo) {
+		if ctx := r.Context(); h.access && h.alog.Enabled(ctx, slog.LevelInfo) {
 			rec := slog.NewRecord(end, slog.LevelInfo, "request", 0)
 			rec.AddAttrs(
 				slog.String("method", r.Method),
@@ -119,7 +119,7 @@ func (h *Handler) observe(next http.Handler) http.Handler {
 				slog.Duration("duration", d),
 				slog.String("client_ip", h.clientIP(r)),
 			)
-			_ = h.log.Handler().Handle(ctx, rec)
+			_ = h.alog.Handler().Handle(ctx, rec)
 		}
 	})
 }

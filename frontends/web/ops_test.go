@@ -1,7 +1,9 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -106,6 +108,18 @@ func TestAccessLog_CanBeTurnedOff(t *testing.T) {
 	}
 	if e.requests("/api/v1/today", "GET", "200") != 1 {
 		t.Error("metrics stopped with the access log")
+	}
+}
+
+func TestAccessLog_GoesToItsOwnLoggerWhenGiven(t *testing.T) {
+	var access bytes.Buffer
+	e := newEnv(t, func(c *web.Config) { c.AccessLog = slog.New(slog.NewJSONHandler(&access, nil)) })
+	want(t, e.get("/api/v1/today"), http.StatusOK)
+	if !strings.Contains(access.String(), `"msg":"request"`) || !strings.Contains(access.String(), `"path":"/api/v1/today"`) {
+		t.Errorf("the access logger got %q, want the request's line", access.String())
+	}
+	if strings.Contains(e.logs.String(), `"msg":"request"`) {
+		t.Errorf("the access line also went to the main log:\n%s", e.logs.String())
 	}
 }
 

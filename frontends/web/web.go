@@ -36,6 +36,10 @@ type Config struct {
 	Calendar *quoter.Calendar // decides "today"; nil means the local zone
 	Log      *slog.Logger     // nil means slog.Default()
 
+	// AccessLog receives the access log, one record per request; nil means
+	// Log. quotesd serve passes a logger that batches its writes.
+	AccessLog *slog.Logger
+
 	// Metrics is the registry served at /metrics. The web frontend adds its
 	// per-route counters and histograms; other frontends register theirs in
 	// the same registry. nil means a private registry.
@@ -71,8 +75,9 @@ type Handler struct {
 	q       quoter.Quoter
 	cal     *quoter.Calendar
 	log     *slog.Logger
-	access  bool // write the access log
-	proxied bool // the client IP comes from X-Forwarded-For (ClientIPFromXFF)
+	alog    *slog.Logger // the access log
+	access  bool         // write the access log
+	proxied bool         // the client IP comes from X-Forwarded-For (ClientIPFromXFF)
 	token   []byte
 	baseURL *url.URL
 	today   *todayMemo
@@ -92,6 +97,10 @@ func New(cfg Config) (*Handler, error) {
 	}
 	if h.log == nil {
 		h.log = slog.Default()
+	}
+	h.alog = cfg.AccessLog
+	if h.alog == nil {
+		h.alog = h.log
 	}
 	if cfg.AdminToken != "" {
 		h.token = []byte(cfg.AdminToken)
