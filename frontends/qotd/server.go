@@ -118,15 +118,12 @@ func (s *Server) Reply(ctx context.Context) ([]byte, error) {
 	day := s.calendar.Today()
 	gen, libGen := s.cfgGen.Load(), s.libGeneration()
 	now := time.Now()
-	fresh := func(c *cachedReply) bool {
-		return c != nil && c.day == day && c.gen == gen && c.libGen == libGen && now.Before(c.expires)
-	}
-	if c := s.cache.Load(); fresh(c) {
+	if c := s.cache.Load(); c.fresh(day, gen, libGen, now) {
 		return c.b, nil
 	}
 	s.cacheMu.Lock()
 	defer s.cacheMu.Unlock()
-	if c := s.cache.Load(); fresh(c) {
+	if c := s.cache.Load(); c.fresh(day, gen, libGen, now) {
 		return c.b, nil // another connection refilled it while we waited
 	}
 	b, err := s.render(ctx, cfg, func(ctx context.Context, f quoter.Filter) (*quoter.Quote, error) {
@@ -137,6 +134,26 @@ func (s *Server) Reply(ctx context.Context) ([]byte, error) {
 	}
 	s.cache.Store(&cachedReply{day: day, gen: gen, libGen: libGen, expires: time.Now().Add(cacheTTL), b: b})
 	return b, nil
+}
+
+// cachedReply returns the reply Reply would, when that is the rendered
+// quote of the day already in the cache; otherwise nil. It never calls the
+// library, so it cannot block: the TCP acceptor answers inline with it.
+func (s *Server) cachedReply() []byte {
+	cfg := s.cfg.Load()
+	if cfg.Mode == Random {
+		return nil
+	}
+	if c := s.cache.Load(); c.fresh(s.calendar.Today(), s.cfgGen.Load(), s.libGeneration(), time.Now()) {
+		return c.b
+	}
+	return nil
+}
+
+// fresh reports whether c (which may be nil) is the reply for day under the
+// settings generation gen and library generation libGen at now.
+func (c *cachedReply) fresh(day quoter.Date, gen, libGen uint64, now time.Time) bool {
+	return c != nil && c.day == day && c.gen == gen && c.libGen == libGen && now.Before(c.expires)
 }
 
 // libGeneration is the generation of the quoter when it counts them (as

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"net/netip"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -41,8 +42,16 @@ func (t *TCPService) Serve(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, func() { t.ln.Close() })
 	defer stop()
 	defer t.wg.Wait()
+	rc := rawListener(t.ln)
 	var delay time.Duration
 	for {
+		if rc != nil {
+			if err := t.acceptPending(ctx, rc, &delay); err != nil {
+				return err
+			}
+		}
+		// Nothing is pending (or the listener is not a raw socket): wait in
+		// the netpoller for the next connection, answered the plain way.
 		conn, err := t.ln.Accept()
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
@@ -50,11 +59,7 @@ func (t *TCPService) Serve(ctx context.Context) error {
 			}
 			//lint:ignore SA1019 Temporary is right for accept(2): EMFILE, ENFILE, ECONNABORTED
 			if ne, ok := err.(net.Error); ok && ne.Temporary() {
-				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-				t.s.log.Warn("accept failed; retrying", "err", err, "in", delay)
-				select {
-				case <-time.After(delay):
-				case <-ctx.Done():
+				if !t.backOff(ctx, err, &delay) {
 					return nil
 				}
 				continue
@@ -62,7 +67,7 @@ func (t *TCPService) Serve(ctx context.Context) error {
 			return err
 		}
 		delay = 0
-		if !t.admit(conn) {
+		if !t.admit(peerOf(conn)) {
 			conn.Close()
 			continue
 		}
@@ -71,19 +76,44 @@ func (t *TCPService) Serve(ctx context.Context) error {
 	}
 }
 
-// admit applies the per-IP rate limit and the cap on connections in flight.
-func (t *TCPService) admit(conn net.Conn) bool {
+// backOff waits after a temporary accept error (out of file descriptors),
+// longer each time in a row: *delay doubles from 5 ms up to 1 s. It
+// reports false if ctx ended meanwhile.
+func (t *TCPService) backOff(ctx context.Context, err error, delay *time.Duration) bool {
+	*delay = min(max(2**delay, 5*time.Millisecond), time.Second)
+	t.s.log.Warn("accept failed; retrying", "err", err, "in", *delay)
+	select {
+	case <-time.After(*delay):
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// peerOf is conn's remote address, or the zero AddrPort when it is not an
+// IP address (a Unix socket).
+func peerOf(conn net.Conn) netip.AddrPort {
+	if ta, ok := conn.RemoteAddr().(*net.TCPAddr); ok {
+		return ta.AddrPort()
+	}
+	return netip.AddrPort{}
+}
+
+// admit applies the per-IP rate limit and the cap on connections in
+// flight to a connection from peer. A connection admitted counts as
+// active until its handler says otherwise (t.active.Add(-1)).
+func (t *TCPService) admit(peer netip.AddrPort) bool {
 	cfg := t.s.cfg.Load()
 	if cfg.ConnRate > 0 {
 		t.rate.setRate(cfg.ConnRate)
-		if ta, ok := conn.RemoteAddr().(*net.TCPAddr); ok && !t.rate.allow(ta.AddrPort().Addr().Unmap(), time.Now()) {
-			t.reject(conn, reasonRate, "connection over the per-address rate; closed")
+		if peer.IsValid() && !t.rate.allow(peer.Addr().Unmap(), time.Now()) {
+			t.reject(peer, reasonRate, "connection over the per-address rate; closed")
 			return false
 		}
 	}
 	if n := t.active.Add(1); cfg.MaxConns > 0 && n > int64(cfg.MaxConns) {
 		t.active.Add(-1)
-		t.reject(conn, reasonMaxConns, "too many connections at once; closed")
+		t.reject(peer, reasonMaxConns, "too many connections at once; closed")
 		return false
 	}
 	return true
@@ -92,10 +122,10 @@ func (t *TCPService) admit(conn net.Conn) bool {
 // reject counts a refused connection; the caller closes it. In a flood
 // this runs for every connection, so the debug line is built only when
 // debug logging is on.
-func (t *TCPService) reject(conn net.Conn, reason, msg string) {
+func (t *TCPService) reject(peer netip.AddrPort, reason, msg string) {
 	t.s.metrics.rejected.WithLabelValues("tcp", reason).Inc()
 	if t.s.log.Enabled(context.Background(), slog.LevelDebug) {
-		t.s.log.Debug(msg, "remote", conn.RemoteAddr().String())
+		t.s.log.Debug(msg, "remote", peer.String())
 	}
 }
 
@@ -176,26 +206,33 @@ func writeReply(conn net.Conn, reply []byte, timeout time.Duration) error {
 	}
 	d := discardPool.Get().(*discard)
 	defer discardPool.Put(d)
-	d.sent, d.eof = false, false
 	rc.Read(func(fd uintptr) bool {
-		syscall.Shutdown(int(fd), syscall.SHUT_WR)
-		// The socket is non-blocking: read returns EAGAIN once it is empty.
-		for range 16 {
-			n, err := syscall.Read(int(fd), d.buf[:])
-			if n == 0 && err == nil {
-				d.eof = true
-			}
-			if n <= 0 || err != nil {
-				break
-			}
-			d.sent = true
-		}
+		d.endWrite(int(fd))
 		return true // never wait for readability here
 	})
 	if d.sent && !d.eof {
 		linger(conn, d.buf[:])
 	}
 	return nil
+}
+
+// endWrite ends our half of the stream on the socket fd and drops what the
+// client has sent so far, noting whether it sent anything and whether it
+// has closed its end. The socket is non-blocking: read returns EAGAIN once
+// it is empty, and endWrite never waits.
+func (d *discard) endWrite(fd int) {
+	d.sent, d.eof = false, false
+	syscall.Shutdown(fd, syscall.SHUT_WR)
+	for range 16 {
+		n, err := syscall.Read(fd, d.buf[:])
+		if n == 0 && err == nil {
+			d.eof = true
+		}
+		if n <= 0 || err != nil {
+			break
+		}
+		d.sent = true
+	}
 }
 
 // linger reads and drops conn's input until the client closes its end,
