@@ -396,15 +396,13 @@ func (d *Delivery) deliver(ctx context.Context, dest string, ms []Message, fails
 		return outcome{dest: dest, retry: retry}
 	}
 	defer c.Close()
-	// Sent markers are committed in the background, sharing the writer's
-	// batches, and waited for before the scheduler hears of this batch, so
-	// it never dispatches a reply whose marker is not yet durable.
-	var marks []func() error
+	// Sent markers are committed in the background, in groups, and waited
+	// for before the scheduler hears of this batch, so it never dispatches
+	// a reply whose marker is not yet durable.
+	marks := &marker{q: d.q}
 	defer func() {
-		for _, wait := range marks {
-			if err := wait(); err != nil {
-				d.log.Error("smtp delivery: recording delivery", "err", err)
-			}
+		if err := marks.wait(); err != nil {
+			d.log.Error("smtp delivery: recording delivery", "err", err)
 		}
 	}()
 	texts, err := d.q.bodies(ctx, live)
@@ -414,7 +412,7 @@ func (d *Delivery) deliver(ctx context.Context, dest string, ms []Message, fails
 	}
 	if p := newPipeline(c, conn, d.cfg.Timeout); p != nil {
 		defer p.done()
-		return d.deliverPipelined(ctx, p, c, dest, live, texts, fails, &marks)
+		return d.deliverPipelined(ctx, p, c, dest, live, texts, fails, marks)
 	}
 	for i, m := range live {
 		if ctx.Err() != nil {
@@ -426,7 +424,7 @@ func (d *Delivery) deliver(ctx context.Context, dest string, ms []Message, fails
 			continue
 		}
 		err = send(c, m.Rcpt, data)
-		if out, stop := d.sent(ctx, dest, live, i, fails, err, &marks, c.Reset); stop {
+		if out, stop := d.sent(ctx, dest, live, i, fails, err, marks, c.Reset); stop {
 			return out
 		}
 	}
@@ -437,16 +435,18 @@ func (d *Delivery) deliver(ctx context.Context, dest string, ms []Message, fails
 // sent records the outcome err of sending live[i]. After a refusal it ends
 // the transaction with reset; stop says the connection is lost (out is then
 // the outcome of the batch).
-func (d *Delivery) sent(ctx context.Context, dest string, live []Message, i, fails int, err error, marks *[]func() error, reset func() error) (out outcome, stop bool) {
+func (d *Delivery) sent(ctx context.Context, dest string, live []Message, i, fails int, err error, marks *marker, reset func() error) (out outcome, stop bool) {
 	m := live[i]
 	var se *smtp.SMTPError
 	switch {
 	case err == nil:
-		*marks = append(*marks, d.q.markSent(m.ID))
+		marks.sent(m.ID)
 		if d.cfg.Metrics != nil {
 			d.cfg.Metrics.Delivered.Inc()
 		}
-		d.log.Debug("reply delivered", "id", m.ID, "rcpt", m.Rcpt, "dest", dest)
+		if d.log.Enabled(ctx, slog.LevelDebug) {
+			d.log.Debug("reply delivered", "id", m.ID, "rcpt", m.Rcpt, "dest", dest)
+		}
 	case errors.As(err, &se) && se.Code >= 500:
 		d.drop(ctx, m, "rejected", err.Error())
 		if reset != nil && reset() != nil {
@@ -466,7 +466,7 @@ func (d *Delivery) sent(ctx context.Context, dest string, live []Message, i, fai
 
 // deliverPipelined is deliver's loop over a pipeline: the envelope of each
 // message goes out with the text of the one before it.
-func (d *Delivery) deliverPipelined(ctx context.Context, p *pipeline, c *smtp.Client, dest string, live []Message, texts map[int64][]byte, fails int, marks *[]func() error) outcome {
+func (d *Delivery) deliverPipelined(ctx context.Context, p *pipeline, c *smtp.Client, dest string, live []Message, texts map[int64][]byte, fails int, marks *marker) outcome {
 	sentEnvelope := false // live[i]'s envelope went out with the text before it
 	for i, m := range live {
 		if ctx.Err() != nil {
@@ -520,6 +520,53 @@ func (d *Delivery) deliverPipelined(ctx context.Context, p *pipeline, c *smtp.Cl
 	p.done()
 	_ = c.Quit()
 	return outcome{dest: dest}
+}
+
+// marker records the replies one delivery sent, in groups: the sent
+// markers of all replies delivered while the previous group waited for
+// its commit go into one operation, a lazy one that the writer commits
+// with its next transaction. Under load that is one statement per commit
+// rather than one per reply, and an idle server commits a group every
+// lazyDelay rather than every reply or two.
+type marker struct {
+	q       *Queue
+	ids     []int64    // delivered, not yet submitted
+	last    *pending   // the group submitted last
+	pending []*pending // every group submitted
+}
+
+// sent records that the reply id was delivered.
+func (m *marker) sent(id int64) {
+	m.ids = append(m.ids, id)
+	if m.last == nil || m.last.ready() {
+		m.submit()
+	}
+}
+
+func (m *marker) submit() {
+	if len(m.ids) == 0 {
+		return
+	}
+	m.last = m.q.markSent(m.ids)
+	m.pending = append(m.pending, m.last)
+	m.ids = nil
+}
+
+// wait submits what is left and waits until every marker is committed.
+func (m *marker) wait() error {
+	m.submit()
+	if len(m.pending) == 0 {
+		return nil
+	}
+	m.q.hurryWriter()
+	var errs []error
+	for _, p := range m.pending {
+		if err := p.wait(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	m.pending = nil
+	return errors.Join(errs...)
 }
 
 // lost handles a connection that broke: the rest of the batch waits for

@@ -294,6 +294,41 @@ func TestDelivery_QueuedRepliesDeliveredOnceAfterRestart(t *testing.T) {
 	}
 }
 
+// More replies than one connection carries: their sent markers go to the
+// database in groups, spanning several connections; each reply is still
+// delivered once, in arrival order, and recorded as sent.
+func TestDelivery_ManyRepliesDeliveredOnceInOrderAndMarkedSent(t *testing.T) {
+	dir := t.TempDir()
+	q := openQueue(t, dir)
+	const n = 250
+	for i := 1; i <= n; i++ {
+		record(t, q, reply(fmt.Sprintf("r%d@example.org", i), i))
+	}
+	sink := smtptest.NewSink(t, smtptest.Options{})
+	delivery(t, q, queue.Config{Relay: &queue.Relay{Addr: sink.Addr, TLS: queue.TLSNone}})
+	sink.Wait(t, n, 20*time.Second)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		queued, sent, failed := counts(t, q)
+		if sent == n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("queued %d sent %d failed %d, want 0 %d 0", queued, sent, failed, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	ms := sink.Messages()
+	if len(ms) != n {
+		t.Fatalf("delivered %d messages, want %d", len(ms), n)
+	}
+	for i, m := range ms {
+		if got, want := seq(m), fmt.Sprint(i+1); got != want {
+			t.Fatalf("message %d has X-Seq %s, want %s (arrival order, no duplicates)", i, got, want)
+		}
+	}
+}
+
 func TestDelivery_PermanentRejectionDropsReply(t *testing.T) {
 	sink := smtptest.NewSink(t, smtptest.Options{Reject: func(rcpt string) error {
 		if rcpt == "gone@example.org" {

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -104,10 +105,11 @@ type Queue struct {
 	limits atomic.Pointer[Limits] // swapped by SetLimits; read by the writer
 
 	ops     chan *op
+	hurry   chan struct{} // asks the writer to commit lazy operations now
 	stopped chan struct{} // closed when the writer has exited
 	wake    chan struct{} // tells the scheduler that something was queued
 
-	stmts           struct{ insert, body, count, bump, skip, sent, unbody *sql.Stmt }
+	stmts           struct{ insert, body, count, bump, skip, unbody, sentMany, unbodyMany *sql.Stmt }
 	receiving       atomic.Int64 // sessions receiving a message (see Receiving)
 	stopCheckpoints chan struct{}
 	checkpoints     sync.WaitGroup
@@ -160,6 +162,7 @@ func Open(dir string, opts ...Option) (*Queue, error) {
 		path:    path,
 		now:     time.Now,
 		ops:     make(chan *op, 4096),
+		hurry:   make(chan struct{}, 1),
 		stopped: make(chan struct{}),
 		wake:    make(chan struct{}, 1),
 	}
@@ -183,7 +186,10 @@ func Open(dir string, opts ...Option) (*Queue, error) {
 		{&q.stmts.count, `SELECT n FROM reply_counts WHERE key = ? AND day = ?`},
 		{&q.stmts.bump, `INSERT INTO reply_counts (key, day, n) VALUES (?, ?, 1) ON CONFLICT (key, day) DO UPDATE SET n = n + 1`},
 		{&q.stmts.skip, `INSERT INTO skipped (at, ip, sender, reason) VALUES (?, ?, ?, ?)`},
-		{&q.stmts.sent, `UPDATE messages SET state = 'sent', done_at = ?, attempts = attempts + 1, last_error = '' WHERE id = ?`},
+		// Sent markers come in groups: the ids are one JSON array.
+		{&q.stmts.sentMany, `UPDATE messages SET state = 'sent', done_at = ?, attempts = attempts + 1, last_error = ''
+			WHERE id IN (SELECT value FROM json_each(?))`},
+		{&q.stmts.unbodyMany, `DELETE FROM bodies WHERE id IN (SELECT value FROM json_each(?))`},
 	} {
 		if *p.stmt, err = db.Prepare(p.sql); err != nil {
 			db.Close()
@@ -289,6 +295,11 @@ func (q *Queue) checkpointer() {
 type op struct {
 	apply func(tx *sql.Tx) error
 	done  chan error
+	// lazy says that no one waits for this operation yet: the writer may
+	// hold it back for up to lazyDelay, so that it shares a commit (an
+	// fsync) with others. An urgent operation, or a call to hurry, ends
+	// the wait.
+	lazy bool
 }
 
 // maxBatch bounds how many operations share one transaction, so one commit
@@ -300,6 +311,14 @@ const maxBatch = 512
 // a little later that carries them too costs far less than one more commit
 // (each is an fsync). When no session is receiving, it commits at once.
 const gatherDelay = time.Millisecond
+
+// lazyDelay bounds how long the writer holds back lazy operations (sent
+// markers) when nothing else is to be committed. Delivery records a sent
+// marker only after the relay's 250, so a crash within this span is what
+// can make a reply go out twice; in exchange, an idle server delivering
+// thousands of replies a second commits their markers a hundred times a
+// second rather than once or twice per reply.
+const lazyDelay = 10 * time.Millisecond
 
 // writer is the single goroutine that writes the database. It takes every
 // operation already waiting, and those of messages being received that
@@ -313,6 +332,9 @@ func (q *Queue) writer() {
 	for first := range q.ops {
 		batch = append(batch[:0], first)
 		batch = drain(q.ops, batch)
+		if lazyOnly(batch) {
+			batch = q.linger(batch, timer)
+		}
 		if len(batch) < maxBatch && q.receiving.Load() > 0 {
 			timer.Reset(gatherDelay)
 		gather:
@@ -334,6 +356,43 @@ func (q *Queue) writer() {
 			o.done <- err
 		}
 	}
+}
+
+// lazyOnly reports whether no operation in batch is urgent.
+func lazyOnly(batch []*op) bool {
+	for _, o := range batch {
+		if !o.lazy {
+			return false
+		}
+	}
+	return true
+}
+
+// linger holds back a batch of lazy operations, adding those that arrive,
+// until an urgent one arrives, a caller hurries the writer, lazyDelay
+// passes or the batch is full.
+func (q *Queue) linger(batch []*op, timer *time.Timer) []*op {
+	timer.Reset(lazyDelay)
+	defer timer.Stop()
+	for len(batch) < maxBatch {
+		select {
+		case o, ok := <-q.ops:
+			if !ok {
+				return batch
+			}
+			batch = drain(q.ops, append(batch, o))
+			if !lazyOnly(batch) {
+				return batch
+			}
+		case <-q.hurry:
+			// The operations the caller waits for were sent before it
+			// hurried us: they are in ops, if not in batch already.
+			return drain(q.ops, batch)
+		case <-timer.C:
+			return batch
+		}
+	}
+	return batch
 }
 
 // Receiving tells the writer that a session started (+1) or stopped (-1)
@@ -375,25 +434,63 @@ func (q *Queue) commit(batch []*op) error {
 	return nil
 }
 
-// submit queues apply for the writer's next transaction and returns a
-// function that waits for its commit and must be called.
-func (q *Queue) submit(apply func(tx *sql.Tx) error) (wait func() error) {
+// pending is an operation submitted to the writer, whose commit may not
+// have happened yet.
+type pending struct {
+	done     chan error
+	err      error
+	finished bool
+}
+
+// ready reports, without waiting, whether the operation's commit is over.
+func (p *pending) ready() bool {
+	if p.finished {
+		return true
+	}
+	select {
+	case p.err = <-p.done:
+		p.finished = true
+	default:
+	}
+	return p.finished
+}
+
+// wait waits for the operation's commit and returns its outcome.
+func (p *pending) wait() error {
+	if !p.finished {
+		p.err, p.finished = <-p.done, true
+	}
+	return p.err
+}
+
+// submitLazy queues apply as a lazy operation (see op.lazy) for one of the
+// writer's next transactions, without waiting for its commit.
+func (q *Queue) submitLazy(apply func(tx *sql.Tx) error) *pending {
+	p := &pending{done: make(chan error, 1)}
 	q.mu.Lock()
 	if q.closing {
 		q.mu.Unlock()
-		return func() error { return ErrClosed }
+		p.err, p.finished = ErrClosed, true
+		return p
 	}
 	q.active++
 	q.mu.Unlock()
-	o := &op{apply: apply, done: make(chan error, 1)}
-	q.ops <- o
-	return func() error {
-		err := <-o.done
-		q.mu.Lock()
-		q.active--
-		q.idle.Broadcast()
-		q.mu.Unlock()
-		return err
+	// Once the operation is in the channel, Close may close it: the writer
+	// still takes what it holds, and answers done.
+	q.ops <- &op{apply: apply, done: p.done, lazy: true}
+	q.mu.Lock()
+	q.active--
+	q.idle.Broadcast()
+	q.mu.Unlock()
+	return p
+}
+
+// hurryWriter asks the writer to commit the lazy operations it holds now,
+// because someone waits for them.
+func (q *Queue) hurryWriter() {
+	select {
+	case q.hurry <- struct{}{}:
+	default:
 	}
 }
 
@@ -591,17 +688,28 @@ func (q *Queue) bodies(ctx context.Context, ms []Message) (map[int64][]byte, err
 	return out, rows.Err()
 }
 
-// markSent records a delivery, without waiting for the commit: it returns
-// a function that waits. It is the "sent marker" of at-least-once
-// delivery: a crash between the relay's 250 and this commit is the one case
-// in which a reply can be sent twice.
-func (q *Queue) markSent(id int64) (wait func() error) {
+// markSent records the delivery of ids, without waiting for the commit (a
+// lazy operation): the caller waits with the pending's wait, after
+// hurryWriter. It is the "sent marker" of at-least-once delivery: a crash
+// between the relay's 250 and this commit is the one case in which a reply
+// can be sent twice.
+func (q *Queue) markSent(ids []int64) *pending {
 	now := millis(q.now())
-	return q.submit(func(tx *sql.Tx) error {
-		if _, err := tx.Stmt(q.stmts.sent).Exec(now, id); err != nil {
+	list := make([]byte, 0, 1+len(ids)*8)
+	for i, id := range ids {
+		if i == 0 {
+			list = append(list, '[')
+		} else {
+			list = append(list, ',')
+		}
+		list = strconv.AppendInt(list, id, 10)
+	}
+	list = append(list, ']')
+	return q.submitLazy(func(tx *sql.Tx) error {
+		if _, err := tx.Stmt(q.stmts.sentMany).Exec(now, string(list)); err != nil {
 			return err
 		}
-		_, err := tx.Stmt(q.stmts.unbody).Exec(id)
+		_, err := tx.Stmt(q.stmts.unbodyMany).Exec(string(list))
 		return err
 	})
 }
