@@ -637,6 +637,28 @@ func (q *Queue) due(ctx context.Context, now time.Time, limit int, skip []string
 	if err != nil {
 		return nil, fmt.Errorf("mail queue: listing due messages: %w", err)
 	}
+	return scanMessages(rows)
+}
+
+// dueAfter is due for a delivery that holds a connection and asks for more
+// to send on it: the messages that arrived after the last it sent (those
+// it sent may not be marked yet), for recipients at domain, or all when
+// domain is "".
+func (q *Queue) dueAfter(ctx context.Context, now time.Time, limit int, domain string, after int64) ([]Message, error) {
+	query := `SELECT id, rcpt, created, attempts FROM messages WHERE state = 'queued' AND next_attempt <= ? AND id > ?`
+	args := []any{millis(now), after}
+	if domain != "" {
+		query += ` AND domain = ?`
+		args = append(args, domain)
+	}
+	rows, err := q.db.QueryContext(ctx, query+` ORDER BY id LIMIT ?`, append(args, limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("mail queue: listing due messages: %w", err)
+	}
+	return scanMessages(rows)
+}
+
+func scanMessages(rows *sql.Rows) ([]Message, error) {
 	defer rows.Close()
 	var ms []Message
 	for rows.Next() {
