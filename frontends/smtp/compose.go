@@ -187,28 +187,30 @@ type reply struct {
 
 // Compose writes the reply to r. now is the Date of the reply.
 func (c *Composer) Compose(ctx context.Context, r Request, now time.Time) ([]byte, error) {
-	return c.compose(ctx, new(bytes.Buffer), r, now)
+	head, shared, err := c.compose(ctx, new(bytes.Buffer), r, now)
+	return append(head, shared...), err
 }
 
-// compose is Compose writing into buf, which the result may share: the
-// receiving path passes a pooled buffer and is done with the reply once
-// the queue has stored it.
-func (c *Composer) compose(ctx context.Context, buf *bytes.Buffer, r Request, now time.Time) ([]byte, error) {
+// compose is Compose in two parts: the reply's own head, written into buf
+// (which the receiving path takes from a pool and reuses once the queue
+// has stored the reply), and the rest, which many replies share and which
+// must not be modified. shared is nil when head is the whole reply.
+func (c *Composer) compose(ctx context.Context, buf *bytes.Buffer, r Request, now time.Time) (head, shared []byte, err error) {
 	if !validAddress(r.Sender) {
 		// ShouldReply refuses such senders before a reply is composed.
-		return nil, fmt.Errorf("composing reply: cannot write to %q", r.Sender)
+		return nil, nil, fmt.Errorf("composing reply: cannot write to %q", r.Sender)
 	}
 	content, err := c.content(ctx, r)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	b, err := c.cachedBody(content, r.Domain)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	id, err := messageID(r.Domain)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	subject := SanitizeSubject(r.Subject)
 	if subject == "" {
@@ -219,7 +221,7 @@ func (c *Composer) compose(ctx context.Context, buf *bytes.Buffer, r Request, no
 	// (the reverse of how the fields were set): written directly, it costs
 	// a fraction of building a go-message Header first. Fields longer than
 	// a line are folded by go-message, as before.
-	buf.Grow(len(b.data) + 1024)
+	buf.Grow(1024)
 	buf.Write(b.contentType)
 	buf.WriteString("Mime-Version: 1.0\r\nAuto-Submitted: auto-replied\r\n")
 	if r.MessageID != "" && safeMsgID(r.MessageID) {
@@ -235,11 +237,13 @@ func (c *Composer) compose(ctx context.Context, buf *bytes.Buffer, r Request, no
 	writeField(buf, "To", "<"+r.Sender+">")
 	writeField(buf, "From", c.from(r.Domain))
 	buf.WriteString("\r\n")
-	buf.Write(b.data)
 	if c.DKIM == nil {
-		return buf.Bytes(), nil
+		return buf.Bytes(), b.data, nil
 	}
-	return c.sign(buf.Bytes(), r.Domain)
+	// The signature covers the body: a signed reply is one piece.
+	buf.Write(b.data)
+	signed, err := c.sign(buf.Bytes(), r.Domain)
+	return signed, nil, err
 }
 
 // body is the MIME body of a reply, ready to follow its header, and the

@@ -71,6 +71,7 @@ type Config struct {
 // Recorder is what the server needs from the queue (*queue.Queue).
 // Record must not keep e.Data once it returns (the queue has copied it into
 // the database by then): the server reuses that buffer for the next reply.
+// e.Shared is the composer's and must not be modified.
 type Recorder interface {
 	Record(ctx context.Context, e queue.Entry) (skip string, err error)
 	Receiving(delta int)
@@ -322,7 +323,7 @@ func (ss *session) Data(r io.Reader) error {
 				bufPool.Put(out)
 			}
 		}()
-		data, err := s.composer.compose(ctx, out, ss.request(h), s.cfg.Now())
+		head, shared, err := s.composer.compose(ctx, out, ss.request(h), s.cfg.Now())
 		switch {
 		case quoter.ErrorCode(err) == quoter.ENOTFOUND:
 			entry.Skip = SkipNoQuote
@@ -330,7 +331,7 @@ func (ss *session) Data(r io.Reader) error {
 			s.log.Error("smtp reply not composed", "sender", ss.from, "err", err)
 			return errTemporary
 		default:
-			entry.Rcpt, entry.Data = ss.from, data
+			entry.Rcpt, entry.Data, entry.Shared = ss.from, head, shared
 		}
 	}
 	stopReceiving()

@@ -13,6 +13,7 @@ package queue
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -65,6 +66,17 @@ var migrations = []string{
 		sender TEXT    NOT NULL,
 		reason TEXT    NOT NULL
 	);`,
+	// 2: the part of a reply that many replies share (the body of today's
+	// quote is the same for every request of the day) is stored once, not
+	// once per reply: a reply's own part (its header) is a few hundred
+	// bytes, the body a few kilobytes, and writing a page of it per reply
+	// was most of what recording a reply wrote.
+	`CREATE TABLE texts (
+		id   INTEGER PRIMARY KEY,
+		hash BLOB    NOT NULL UNIQUE,              -- SHA-256 of data
+		data BLOB    NOT NULL
+	);
+	ALTER TABLE bodies ADD COLUMN text_id INTEGER REFERENCES texts (id); -- what follows data in the reply; NULL: nothing`,
 }
 
 // ErrClosed is returned by Record once the queue is shutting down; the
@@ -88,10 +100,15 @@ type Limits struct {
 type Entry struct {
 	IP     string // the client's IP address
 	Sender string // the envelope sender, for the log of skipped replies
-	// Rcpt and Data are the reply: its envelope recipient and its complete
-	// text. Data is nil when no reply is due.
+	// Rcpt and Data are the reply: its envelope recipient and its text,
+	// or the start of its text when Shared holds the rest. Data is nil
+	// when no reply is due.
 	Rcpt string
 	Data []byte
+	// Shared, when not empty, is the end of the reply's text, which many
+	// replies share (the body of today's quote): the queue stores it once
+	// for all of them.
+	Shared []byte
 	// Skip is why no reply is due, when Data is nil (a policy reason).
 	Skip string
 }
@@ -109,7 +126,10 @@ type Queue struct {
 	stopped chan struct{} // closed when the writer has exited
 	wake    chan struct{} // tells the scheduler that something was queued
 
-	stmts           struct{ insert, body, count, bump, skip, unbody, sentMany, unbodyMany *sql.Stmt }
+	stmts struct{ insert, body, count, bump, skip, unbody, sentMany, unbodyMany, findText, addText *sql.Stmt }
+	// texts maps shared texts to their ids in the texts table; only the
+	// writer uses it (see textID).
+	texts           map[string]int64
 	receiving       atomic.Int64 // sessions receiving a message (see Receiving)
 	stopCheckpoints chan struct{}
 	checkpoints     sync.WaitGroup
@@ -181,7 +201,9 @@ func Open(dir string, opts ...Option) (*Queue, error) {
 		sql  string
 	}{
 		{&q.stmts.insert, `INSERT INTO messages (rcpt, domain, created, next_attempt) VALUES (?, ?, ?, ?)`},
-		{&q.stmts.body, `INSERT INTO bodies (id, data) VALUES (?, ?)`},
+		{&q.stmts.body, `INSERT INTO bodies (id, data, text_id) VALUES (?, ?, ?)`},
+		{&q.stmts.findText, `SELECT id FROM texts WHERE hash = ?`},
+		{&q.stmts.addText, `INSERT INTO texts (hash, data) VALUES (?, ?)`},
 		{&q.stmts.unbody, `DELETE FROM bodies WHERE id = ?`},
 		{&q.stmts.count, `SELECT n FROM reply_counts WHERE key = ? AND day = ?`},
 		{&q.stmts.bump, `INSERT INTO reply_counts (key, day, n) VALUES (?, ?, 1) ON CONFLICT (key, day) DO UPDATE SET n = n + 1`},
@@ -352,6 +374,10 @@ func (q *Queue) writer() {
 			timer.Stop()
 		}
 		err := q.commit(batch)
+		if err != nil {
+			// Texts added in the failed transaction are not there.
+			clear(q.texts)
+		}
 		for _, o := range batch {
 			o.done <- err
 		}
@@ -599,10 +625,46 @@ func (q *Queue) queueReply(tx *sql.Tx, e Entry, now time.Time) (skip string, err
 	if err != nil {
 		return "", fmt.Errorf("queueing reply: %w", err)
 	}
-	if _, err := tx.Stmt(q.stmts.body).Exec(id, e.Data); err != nil {
+	var text sql.NullInt64
+	if len(e.Shared) > 0 {
+		if text.Int64, err = q.textID(tx, e.Shared); err != nil {
+			return "", fmt.Errorf("queueing reply: %w", err)
+		}
+		text.Valid = true
+	}
+	if _, err := tx.Stmt(q.stmts.body).Exec(id, e.Data, text); err != nil {
 		return "", fmt.Errorf("queueing reply: %w", err)
 	}
 	return "", nil
+}
+
+// maxTexts bounds the writer's map of shared texts; it is emptied when
+// full (a day brings a few new texts per domain).
+const maxTexts = 256
+
+// textID returns the id of the shared text b in the texts table, adding it
+// if it is not there. It runs in the writer's transaction.
+func (q *Queue) textID(tx *sql.Tx, b []byte) (int64, error) {
+	if id, ok := q.texts[string(b)]; ok {
+		return id, nil
+	}
+	sum := sha256.Sum256(b)
+	var id int64
+	err := tx.Stmt(q.stmts.findText).QueryRow(sum[:]).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		var res sql.Result
+		if res, err = tx.Stmt(q.stmts.addText).Exec(sum[:], b); err == nil {
+			id, err = res.LastInsertId()
+		}
+	}
+	if err != nil {
+		return 0, fmt.Errorf("storing shared text: %w", err)
+	}
+	if q.texts == nil || len(q.texts) >= maxTexts {
+		q.texts = make(map[string]int64)
+	}
+	q.texts[string(b)] = id
+	return id, nil
 }
 
 func (q *Queue) notify() {
@@ -693,7 +755,8 @@ func (q *Queue) bodies(ctx context.Context, ms []Message) (map[int64][]byte, err
 	for i, m := range ms {
 		args[i] = m.ID
 	}
-	rows, err := q.db.QueryContext(ctx, `SELECT id, data FROM bodies WHERE id IN (?`+strings.Repeat(`, ?`, len(ms)-1)+`)`, args...)
+	rows, err := q.db.QueryContext(ctx, `SELECT b.id, b.data, t.data FROM bodies b LEFT JOIN texts t ON t.id = b.text_id
+		WHERE b.id IN (?`+strings.Repeat(`, ?`, len(ms)-1)+`)`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("mail queue: reading replies: %w", err)
 	}
@@ -701,11 +764,11 @@ func (q *Queue) bodies(ctx context.Context, ms []Message) (map[int64][]byte, err
 	out := make(map[int64][]byte, len(ms))
 	for rows.Next() {
 		var id int64
-		var b []byte
-		if err := rows.Scan(&id, &b); err != nil {
+		var b, shared []byte
+		if err := rows.Scan(&id, &b, &shared); err != nil {
 			return nil, fmt.Errorf("mail queue: reading replies: %w", err)
 		}
-		out[id] = b
+		out[id] = append(b, shared...)
 	}
 	return out, rows.Err()
 }
@@ -779,6 +842,12 @@ func (q *Queue) prune(ctx context.Context, keep time.Duration) error {
 			return err
 		}
 		if _, err := tx.Exec(`DELETE FROM skipped WHERE at < ?`, before); err != nil {
+			return err
+		}
+		// Shared texts no queued reply uses any more; the writer's map of
+		// them may name some.
+		clear(q.texts)
+		if _, err := tx.Exec(`DELETE FROM texts WHERE id NOT IN (SELECT text_id FROM bodies WHERE text_id IS NOT NULL)`); err != nil {
 			return err
 		}
 		_, err := tx.Exec(`DELETE FROM reply_counts WHERE day < ?`, day)
