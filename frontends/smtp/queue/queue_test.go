@@ -294,6 +294,26 @@ func TestDelivery_QueuedRepliesDeliveredOnceAfterRestart(t *testing.T) {
 	}
 }
 
+func TestQueue_RepliesQueuedAfterReopenComeAfterThoseBefore(t *testing.T) {
+	dir := t.TempDir()
+	q := openQueue(t, dir)
+	for i := 1; i <= 3; i++ {
+		record(t, q, reply(fmt.Sprintf("r%d@example.org", i), i))
+	}
+	q.Close()
+	q = openQueue(t, dir)
+	for i := 4; i <= 5; i++ {
+		record(t, q, reply(fmt.Sprintf("r%d@example.org", i), i))
+	}
+	sink := smtptest.NewSink(t, smtptest.Options{})
+	delivery(t, q, queue.Config{Relay: &queue.Relay{Addr: sink.Addr, TLS: queue.TLSNone}})
+	for i, m := range sink.Wait(t, 5, 10*time.Second) {
+		if got, want := seq(m), fmt.Sprint(i+1); got != want {
+			t.Errorf("message %d has X-Seq %s, want %s (arrival order across the restart)", i, got, want)
+		}
+	}
+}
+
 // More replies than one connection carries: their sent markers go to the
 // database in groups, spanning several connections; each reply is still
 // delivered once, in arrival order, and recorded as sent.

@@ -126,10 +126,18 @@ type Queue struct {
 	stopped chan struct{} // closed when the writer has exited
 	wake    chan struct{} // tells the scheduler that something was queued
 
-	stmts struct{ insert, body, count, bump, skip, unbody, sentMany, unbodyMany, findText, addText *sql.Stmt }
-	// texts maps shared texts to their ids in the texts table; only the
-	// writer uses it (see textID).
-	texts           map[string]int64
+	stmts struct{ count, bump, skip, unbody, sentMany, unbodyMany, findText, addText *sql.Stmt }
+	// Only the writer uses these. inserts are the multi-row INSERTs of
+	// replies, by their number of rows (a power of two up to
+	// maxInsertRows), prepared on first use. lastID is the id of the last
+	// reply queued, and rows the replies queued in the writer's
+	// transaction and not yet inserted (see insertRows). texts maps shared
+	// texts to their ids in the texts table (see textID).
+	inserts map[int]insertStmts
+	lastID  int64
+	rows    []replyRow
+	texts   map[string]int64
+
 	receiving       atomic.Int64 // sessions receiving a message (see Receiving)
 	stopCheckpoints chan struct{}
 	checkpoints     sync.WaitGroup
@@ -200,8 +208,6 @@ func Open(dir string, opts ...Option) (*Queue, error) {
 		stmt **sql.Stmt
 		sql  string
 	}{
-		{&q.stmts.insert, `INSERT INTO messages (rcpt, domain, created, next_attempt) VALUES (?, ?, ?, ?)`},
-		{&q.stmts.body, `INSERT INTO bodies (id, data, text_id) VALUES (?, ?, ?)`},
 		{&q.stmts.findText, `SELECT id FROM texts WHERE hash = ?`},
 		{&q.stmts.addText, `INSERT INTO texts (hash, data) VALUES (?, ?)`},
 		{&q.stmts.unbody, `DELETE FROM bodies WHERE id = ?`},
@@ -226,6 +232,10 @@ func Open(dir string, opts ...Option) (*Queue, error) {
 		_, err = q.wconn.ExecContext(context.Background(), `PRAGMA wal_autocheckpoint = 0`)
 	}
 	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("mail queue: %s: %w", path, err)
+	}
+	if err := db.QueryRow(`SELECT COALESCE(MAX(id), 0) FROM messages`).Scan(&q.lastID); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("mail queue: %s: %w", path, err)
 	}
@@ -375,8 +385,14 @@ func (q *Queue) writer() {
 		}
 		err := q.commit(batch)
 		if err != nil {
-			// Texts added in the failed transaction are not there.
+			// Texts added in the failed transaction are not there; and
+			// should another process have queued replies in this
+			// database, the next ids follow theirs.
 			clear(q.texts)
+			var last int64
+			if q.db.QueryRow(`SELECT COALESCE(MAX(id), 0) FROM messages`).Scan(&last) == nil {
+				q.lastID = max(q.lastID, last)
+			}
 		}
 		for _, o := range batch {
 			o.done <- err
@@ -451,8 +467,12 @@ func (q *Queue) commit(batch []*op) error {
 	defer tx.Rollback()
 	for _, o := range batch {
 		if err := o.apply(tx); err != nil {
+			q.rows = q.rows[:0]
 			return fmt.Errorf("mail queue: %w", err)
 		}
+	}
+	if err := q.insertRows(tx); err != nil {
+		return fmt.Errorf("mail queue: queueing replies: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("mail queue: commit: %w", err)
@@ -617,14 +637,6 @@ func (q *Queue) queueReply(tx *sql.Tx, e Entry, now time.Time) (skip string, err
 			return "", fmt.Errorf("counting reply: %w", err)
 		}
 	}
-	res, err := tx.Stmt(q.stmts.insert).Exec(e.Rcpt, strings.ToLower(domainOf(e.Rcpt)), millis(now), millis(now))
-	if err != nil {
-		return "", fmt.Errorf("queueing reply: %w", err)
-	}
-	id, err := res.LastInsertId()
-	if err != nil {
-		return "", fmt.Errorf("queueing reply: %w", err)
-	}
 	var text sql.NullInt64
 	if len(e.Shared) > 0 {
 		if text.Int64, err = q.textID(tx, e.Shared); err != nil {
@@ -632,10 +644,85 @@ func (q *Queue) queueReply(tx *sql.Tx, e Entry, now time.Time) (skip string, err
 		}
 		text.Valid = true
 	}
-	if _, err := tx.Stmt(q.stmts.body).Exec(id, e.Data, text); err != nil {
-		return "", fmt.Errorf("queueing reply: %w", err)
-	}
+	// The rows are inserted with those of the other replies of the
+	// transaction, just before it commits (insertRows); until then the row
+	// refers to e.Data, which the caller keeps until Record returns.
+	q.lastID++
+	q.rows = append(q.rows, replyRow{id: q.lastID, rcpt: e.Rcpt, domain: strings.ToLower(domainOf(e.Rcpt)),
+		at: millis(now), data: e.Data, text: text})
 	return "", nil
+}
+
+// replyRow is a queued reply waiting, in the writer, to be inserted.
+type replyRow struct {
+	id, at       int64
+	rcpt, domain string
+	data         []byte
+	text         sql.NullInt64
+}
+
+// insertStmts insert n replies at once: their messages rows, and their
+// bodies rows.
+type insertStmts struct{ messages, bodies *sql.Stmt }
+
+// maxInsertRows is the most rows one INSERT statement carries.
+const maxInsertRows = 64
+
+// insertRows inserts the replies queued in the current transaction, with
+// one multi-row INSERT per table per up to maxInsertRows replies rather
+// than two statements per reply: the writer's transaction, and so every
+// session's wait for its 250, is shorter. Ids are assigned by the writer
+// (lastID), in arrival order, so no statement has to report them.
+func (q *Queue) insertRows(tx *sql.Tx) error {
+	rows := q.rows
+	defer func() { q.rows = q.rows[:0] }()
+	var margs, bargs []any
+	for len(rows) > 0 {
+		n := maxInsertRows
+		for n > len(rows) {
+			n /= 2
+		}
+		st, err := q.insertStmts(n)
+		if err != nil {
+			return err
+		}
+		margs, bargs = margs[:0], bargs[:0]
+		for _, r := range rows[:n] {
+			margs = append(margs, r.id, r.rcpt, r.domain, r.at, r.at)
+			bargs = append(bargs, r.id, r.data, r.text)
+		}
+		if _, err := tx.Stmt(st.messages).Exec(margs...); err != nil {
+			return err
+		}
+		if _, err := tx.Stmt(st.bodies).Exec(bargs...); err != nil {
+			return err
+		}
+		rows = rows[n:]
+	}
+	return nil
+}
+
+// insertStmts returns the statements that insert n replies, preparing them
+// the first time.
+func (q *Queue) insertStmts(n int) (insertStmts, error) {
+	if st, ok := q.inserts[n]; ok {
+		return st, nil
+	}
+	values := func(row string) string { return strings.TrimSuffix(strings.Repeat(row+", ", n), ", ") }
+	var st insertStmts
+	var err error
+	if st.messages, err = q.db.Prepare(`INSERT INTO messages (id, rcpt, domain, created, next_attempt) VALUES ` + values("(?, ?, ?, ?, ?)")); err != nil {
+		return st, err
+	}
+	if st.bodies, err = q.db.Prepare(`INSERT INTO bodies (id, data, text_id) VALUES ` + values("(?, ?, ?)")); err != nil {
+		st.messages.Close()
+		return st, err
+	}
+	if q.inserts == nil {
+		q.inserts = make(map[int]insertStmts)
+	}
+	q.inserts[n] = st
+	return st, nil
 }
 
 // maxTexts bounds the writer's map of shared texts; it is emptied when
@@ -844,8 +931,12 @@ func (q *Queue) prune(ctx context.Context, keep time.Duration) error {
 		if _, err := tx.Exec(`DELETE FROM skipped WHERE at < ?`, before); err != nil {
 			return err
 		}
-		// Shared texts no queued reply uses any more; the writer's map of
-		// them may name some.
+		// Shared texts no queued reply uses any more (the replies queued
+		// in this transaction first); the writer's map of them may name
+		// some.
+		if err := q.insertRows(tx); err != nil {
+			return err
+		}
 		clear(q.texts)
 		if _, err := tx.Exec(`DELETE FROM texts WHERE id NOT IN (SELECT text_id FROM bodies WHERE text_id IS NOT NULL)`); err != nil {
 			return err
