@@ -303,8 +303,13 @@ func (q *Queue) Close() error {
 }
 
 // checkpointInterval is how often the background checkpointer copies the
-// WAL into the database file.
-const checkpointInterval = time.Second
+// WAL into the database file. Often, because once a checkpoint has copied
+// everything the writer starts the WAL over from its beginning: commits
+// then overwrite blocks of a file that no longer grows, and an fsync that
+// need not also record a new file size is cheaper (about 140 µs against
+// 250 µs on the benchmark machine). Under load the WAL stays at a few
+// megabytes rather than a second's worth of commits.
+const checkpointInterval = 100 * time.Millisecond
 
 // checkpointer runs passive checkpoints, which never block the writer, in
 // place of the automatic ones the writer's connection does not do.
