@@ -11,6 +11,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"flag"
@@ -75,22 +76,29 @@ func main() {
 		mode = "many messages per connection (-d)"
 	}
 	fmt.Printf("smtp-source: %d messages per run, %d sessions, %s; %d CPUs; runs alternate\n\n", b.msgs, b.sessions, mode, runtime.NumCPU())
-	fmt.Println("| run | smtp-sink msg/s | quotesd accepted msg/s (delivering) | replies delivered/s | ratio | quotesd accepted msg/s (relay down) | ratio |")
-	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|")
-	var sinks, accepts, delivers, ratios, queues, qratios []float64
+	fmt.Println("| run | smtp-sink msg/s | quotesd accepted msg/s (delivering) | replies delivered/s | ratio | quotesd accepted msg/s (relay down) | ratio | CPU µs/msg accept | CPU µs/msg deliver |")
+	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	var sinks, accepts, delivers, ratios, queues, qratios, cpuAccs, cpuDels []float64
 	for i := 1; i <= *runs; i++ {
 		// The ceiling: smtp-source straight into smtp-sink.
 		ceiling := freeAddr()
 		stop := b.sink(ceiling)
 		sinkRate := b.source(ceiling)
 		stop()
-		acc, del := b.quotesdRun(filepath.Join(*stateDir, fmt.Sprintf("run%d", i)), true)
-		q, _ := b.quotesdRun(filepath.Join(*stateDir, fmt.Sprintf("run%d-down", i)), false)
-		fmt.Printf("| %d | %.0f | %.0f | %.0f | %.2f | %.0f | %.2f |\n", i, sinkRate, acc, del, acc/sinkRate, q, q/sinkRate)
+		up := b.quotesdRun(filepath.Join(*stateDir, fmt.Sprintf("run%d", i)), true)
+		down := b.quotesdRun(filepath.Join(*stateDir, fmt.Sprintf("run%d-down", i)), false)
+		// Server CPU per message, the steadier figure on a shared machine:
+		// receiving and queueing alone (relay down), and what delivering
+		// adds (all CPU of the run with the relay up, less that).
+		cpuAcc := down.cpu.Seconds() * 1e6 / float64(b.msgs)
+		cpuDel := up.cpu.Seconds()*1e6/float64(b.msgs) - cpuAcc
+		acc, del, q := up.accepted, up.delivered, down.accepted
+		fmt.Printf("| %d | %.0f | %.0f | %.0f | %.2f | %.0f | %.2f | %.0f | %.0f |\n", i, sinkRate, acc, del, acc/sinkRate, q, q/sinkRate, cpuAcc, cpuDel)
 		sinks, accepts, delivers, ratios = append(sinks, sinkRate), append(accepts, acc), append(delivers, del), append(ratios, acc/sinkRate)
 		queues, qratios = append(queues, q), append(qratios, q/sinkRate)
+		cpuAccs, cpuDels = append(cpuAccs, cpuAcc), append(cpuDels, cpuDel)
 	}
-	fmt.Printf("| median | %.0f | %.0f | %.0f | %.2f | %.0f | %.2f |\n", median(sinks), median(accepts), median(delivers), median(ratios), median(queues), median(qratios))
+	fmt.Printf("| median | %.0f | %.0f | %.0f | %.2f | %.0f | %.2f | %.0f | %.0f |\n", median(sinks), median(accepts), median(delivers), median(ratios), median(queues), median(qratios), median(cpuAccs), median(cpuDels))
 }
 
 func median(xs []float64) float64 {
@@ -105,13 +113,21 @@ func median(xs []float64) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
+// result is what one run of quotesd measured.
+type result struct {
+	accepted  float64       // messages accepted per second
+	delivered float64       // replies delivered per second
+	cpu       time.Duration // quotesd's CPU time (user and system) from the first message on
+}
+
 // quotesdRun starts quotesd with a fresh queue in stateDir, relaying to a
 // fresh smtp-sink, runs smtp-source against it and returns messages
 // accepted per second and replies delivered per second (from the first
-// message sent until the relay had them all). With relayUp false nothing
-// listens at the relay address and retries are an hour apart: that
-// measures receiving and durable queueing alone.
-func (b *bench) quotesdRun(stateDir string, relayUp bool) (accepted, delivered float64) {
+// message sent until the relay had them all), and the CPU time quotesd
+// spent over that span. With relayUp false nothing listens at the relay
+// address and retries are an hour apart: that measures receiving and
+// durable queueing alone.
+func (b *bench) quotesdRun(stateDir string, relayUp bool) (r result) {
 	relay := freeAddr()
 	if relayUp {
 		stop := b.sink(relay)
@@ -139,17 +155,40 @@ func (b *bench) quotesdRun(stateDir string, relayUp bool) (accepted, delivered f
 		cmd.Wait()
 	}()
 	waitListening(addr)
+	cpu0 := cpuTime(cmd.Process.Pid)
 	start := time.Now()
-	accepted = b.source(addr)
-	if !relayUp {
-		return accepted, 0
+	r.accepted = b.source(addr)
+	if relayUp {
+		n, last := waitDelivered(filepath.Join(stateDir, queue.FileName), b.msgs, 5*time.Minute)
+		if n < b.msgs {
+			log.Printf("only %d of %d replies delivered", n, b.msgs)
+		}
+		r.delivered = float64(n) / last.Sub(start).Seconds()
 	}
-	n, last := waitDelivered(filepath.Join(stateDir, queue.FileName), b.msgs, 5*time.Minute)
-	if n < b.msgs {
-		log.Printf("only %d of %d replies delivered", n, b.msgs)
-	}
-	return accepted, float64(n) / last.Sub(start).Seconds()
+	r.cpu = cpuTime(cmd.Process.Pid) - cpu0
+	return r
 }
+
+// cpuTime returns the user and system CPU time process pid has used so
+// far, from /proc/PID/stat (Linux), or 0 when that cannot be read.
+func cpuTime(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The fields after the command name, which is in parentheses and may
+	// hold spaces: state is field 3, utime 14 and stime 15.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * time.Second / clockTicks
+}
+
+// clockTicks is the unit of utime and stime (USER_HZ), 100 on Linux.
+const clockTicks = 100
 
 type bench struct {
 	postfix  string

@@ -1,11 +1,17 @@
 package smtp_test
 
 import (
+	"context"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	gosmtp "github.com/emersion/go-smtp"
+
+	"quotesd/frontends/smtp"
+	"quotesd/quoter"
+	"quotesd/quoter/quotertest"
 )
 
 // BenchmarkSMTP_AcceptAndQueue measures the accept path end to end over
@@ -34,5 +40,20 @@ func BenchmarkSMTP_AcceptAndQueue(b *testing.B) {
 	b.StopTimer()
 	if n := failed.Load(); n > 0 {
 		b.Errorf("%d messages refused", n)
+	}
+}
+
+// BenchmarkComposer_Today measures composing the most common reply,
+// today's quote: the body comes from the composer's cache, the header is
+// written for each request.
+func BenchmarkComposer_Today(b *testing.B) {
+	cal := &quoter.Calendar{Location: time.UTC, Now: func() time.Time { return fixedDay }}
+	c := &smtp.Composer{Quoter: quotertest.NewLibrary(b), Calendar: cal, LocalPart: "quote"}
+	r := smtp.Request{Sender: "alice@example.org", Domain: "quotes.test", Subject: "today", MessageID: "req-1@example.org"}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := c.Compose(context.Background(), r, fixedDay); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -162,9 +162,14 @@ func NewDelivery(q *Queue, cfg Config) *Delivery {
 // String names the service in the supervisor's logs.
 func (d *Delivery) String() string { return "smtp-queue" }
 
-// perConnection bounds the replies one connection carries before the
-// scheduler looks at the queue again.
-const perConnection = 100
+// perConnection bounds the replies one batch holds (with their texts);
+// maxPerConnection bounds those one connection carries, in batches, before
+// the scheduler looks at the queue again (when several destinations wait,
+// one with many replies then does not hold its place for long).
+const (
+	perConnection    = 100
+	maxPerConnection = 1000
+)
 
 // outcome is what a delivery goroutine reports to the scheduler.
 type outcome struct {
@@ -194,7 +199,13 @@ func (d *Delivery) Serve(ctx context.Context) error {
 		scan := !all && len(busy) < d.cfg.Concurrency
 		if scan {
 			var err error
-			msgs, err = d.q.due(ctx, now, 1000, skip)
+			// Through a relay, one batch is all that can start; without,
+			// a batch for each of several domains.
+			limit := 1000
+			if d.cfg.Relay != nil {
+				limit = perConnection
+			}
+			msgs, err = d.q.due(ctx, now, limit, skip)
 			if err != nil && ctx.Err() == nil {
 				d.log.Error("smtp queue scan failed", "err", err)
 			}
@@ -370,14 +381,7 @@ func (d *Delivery) backoff(n int) time.Duration {
 func (d *Delivery) deliver(ctx context.Context, dest string, ms []Message, fails int) outcome {
 	now := d.q.now()
 	// Replies past their age are dropped before any connection is made.
-	live := ms[:0:0]
-	for _, m := range ms {
-		if now.Sub(m.Created) > d.cfg.MaxAge {
-			d.drop(ctx, m, "expired", fmt.Sprintf("not delivered within %v", d.cfg.MaxAge))
-			continue
-		}
-		live = append(live, m)
-	}
+	live := d.unexpired(ctx, ms)
 	if len(live) == 0 {
 		return outcome{dest: dest}
 	}
@@ -396,29 +400,81 @@ func (d *Delivery) deliver(ctx context.Context, dest string, ms []Message, fails
 		return outcome{dest: dest, retry: retry}
 	}
 	defer c.Close()
-	// Sent markers are committed in the background, sharing the writer's
-	// batches, and waited for before the scheduler hears of this batch, so
-	// it never dispatches a reply whose marker is not yet durable.
-	var marks []func() error
+	// Sent markers are committed in the background, in groups, and waited
+	// for before the scheduler hears of this delivery, so it never
+	// dispatches a reply whose marker is not yet durable.
+	marks := &marker{q: d.q}
 	defer func() {
-		for _, wait := range marks {
-			if err := wait(); err != nil {
-				d.log.Error("smtp delivery: recording delivery", "err", err)
-			}
+		if err := marks.wait(); err != nil {
+			d.log.Error("smtp delivery: recording delivery", "err", err)
 		}
 	}()
+	p := newPipeline(c, conn, d.cfg.Timeout)
+	if p != nil {
+		defer p.done()
+	}
+	// While the destination has more replies due, the connection carries
+	// them too, up to maxPerConnection: a new connection, its greeting
+	// and a round through the scheduler per batch cost more than the
+	// batch's own queries.
+	domain := ""
+	if d.cfg.Relay == nil {
+		domain = dest
+	}
+	for carried := 0; ; {
+		if out, stop := d.batch(ctx, c, p, dest, live, fails, marks); stop {
+			return out
+		}
+		carried += len(live)
+		if carried >= maxPerConnection || ctx.Err() != nil {
+			break
+		}
+		more, err := d.q.dueAfter(ctx, d.q.now(), perConnection, domain, live[len(live)-1].ID)
+		if err != nil {
+			d.log.Error("smtp queue scan failed", "err", err)
+			break
+		}
+		if live = d.unexpired(ctx, more); len(live) == 0 {
+			break
+		}
+	}
+	if p != nil {
+		p.done()
+	}
+	_ = c.Quit()
+	return outcome{dest: dest}
+}
+
+// unexpired drops the replies of ms past their maximum age and returns the
+// others.
+func (d *Delivery) unexpired(ctx context.Context, ms []Message) []Message {
+	now := d.q.now()
+	live := ms[:0:0]
+	for _, m := range ms {
+		if now.Sub(m.Created) > d.cfg.MaxAge {
+			d.drop(ctx, m, "expired", fmt.Sprintf("not delivered within %v", d.cfg.MaxAge))
+			continue
+		}
+		live = append(live, m)
+	}
+	return live
+}
+
+// batch sends live (in arrival order) on c, through p when it is not nil,
+// and records each outcome. stop says the connection is lost or delivery
+// is ending; out is then the outcome of the delivery.
+func (d *Delivery) batch(ctx context.Context, c *smtp.Client, p *pipeline, dest string, live []Message, fails int, marks *marker) (out outcome, stop bool) {
 	texts, err := d.q.bodies(ctx, live)
 	if err != nil {
 		d.log.Error("smtp delivery: reading queued replies", "err", err)
-		return outcome{dest: dest, retry: d.q.now().Add(d.cfg.MinBackoff)}
+		return outcome{dest: dest, retry: d.q.now().Add(d.cfg.MinBackoff)}, true
 	}
-	if p := newPipeline(c, conn, d.cfg.Timeout); p != nil {
-		defer p.done()
-		return d.deliverPipelined(ctx, p, c, dest, live, texts, fails, &marks)
+	if p != nil {
+		return d.deliverPipelined(ctx, p, dest, live, texts, fails, marks)
 	}
 	for i, m := range live {
 		if ctx.Err() != nil {
-			return outcome{dest: dest} // still queued: delivered after restart
+			return outcome{dest: dest}, true // still queued: delivered after restart
 		}
 		data, ok := texts[m.ID]
 		if !ok {
@@ -426,27 +482,28 @@ func (d *Delivery) deliver(ctx context.Context, dest string, ms []Message, fails
 			continue
 		}
 		err = send(c, m.Rcpt, data)
-		if out, stop := d.sent(ctx, dest, live, i, fails, err, &marks, c.Reset); stop {
-			return out
+		if out, stop := d.sent(ctx, dest, live, i, fails, err, marks, c.Reset); stop {
+			return out, true
 		}
 	}
-	_ = c.Quit()
-	return outcome{dest: dest}
+	return outcome{dest: dest}, false
 }
 
 // sent records the outcome err of sending live[i]. After a refusal it ends
 // the transaction with reset; stop says the connection is lost (out is then
 // the outcome of the batch).
-func (d *Delivery) sent(ctx context.Context, dest string, live []Message, i, fails int, err error, marks *[]func() error, reset func() error) (out outcome, stop bool) {
+func (d *Delivery) sent(ctx context.Context, dest string, live []Message, i, fails int, err error, marks *marker, reset func() error) (out outcome, stop bool) {
 	m := live[i]
 	var se *smtp.SMTPError
 	switch {
 	case err == nil:
-		*marks = append(*marks, d.q.markSent(m.ID))
+		marks.sent(m.ID)
 		if d.cfg.Metrics != nil {
 			d.cfg.Metrics.Delivered.Inc()
 		}
-		d.log.Debug("reply delivered", "id", m.ID, "rcpt", m.Rcpt, "dest", dest)
+		if d.log.Enabled(ctx, slog.LevelDebug) {
+			d.log.Debug("reply delivered", "id", m.ID, "rcpt", m.Rcpt, "dest", dest)
+		}
 	case errors.As(err, &se) && se.Code >= 500:
 		d.drop(ctx, m, "rejected", err.Error())
 		if reset != nil && reset() != nil {
@@ -464,15 +521,15 @@ func (d *Delivery) sent(ctx context.Context, dest string, live []Message, i, fai
 	return outcome{}, false
 }
 
-// deliverPipelined is deliver's loop over a pipeline: the envelope of each
+// deliverPipelined is batch's loop over a pipeline: the envelope of each
 // message goes out with the text of the one before it.
-func (d *Delivery) deliverPipelined(ctx context.Context, p *pipeline, c *smtp.Client, dest string, live []Message, texts map[int64][]byte, fails int, marks *[]func() error) outcome {
+func (d *Delivery) deliverPipelined(ctx context.Context, p *pipeline, dest string, live []Message, texts map[int64][]byte, fails int, marks *marker) (out outcome, stop bool) {
 	sentEnvelope := false // live[i]'s envelope went out with the text before it
 	for i, m := range live {
 		if ctx.Err() != nil {
 			// Still queued: delivered after restart. A transaction left
 			// open by a pipelined envelope ends with the connection.
-			return outcome{dest: dest}
+			return outcome{dest: dest}, true
 		}
 		data, ok := texts[m.ID]
 		if !ok {
@@ -493,7 +550,7 @@ func (d *Delivery) deliverPipelined(ctx context.Context, p *pipeline, c *smtp.Cl
 		var se *smtp.SMTPError
 		if errors.As(err, &se) {
 			if out, stop := d.sent(ctx, dest, live, i, fails, err, marks, p.reset); stop {
-				return out
+				return out, true
 			}
 			continue
 		}
@@ -514,12 +571,57 @@ func (d *Delivery) deliverPipelined(ctx context.Context, p *pipeline, c *smtp.Cl
 		// After the reply to the text the transaction is over, refused or
 		// not: no RSET is needed.
 		if out, stop := d.sent(ctx, dest, live, i, fails, err, marks, nil); stop {
-			return out
+			return out, true
 		}
 	}
-	p.done()
-	_ = c.Quit()
-	return outcome{dest: dest}
+	return outcome{dest: dest}, false
+}
+
+// marker records the replies one delivery sent, in groups: the sent
+// markers of all replies delivered while the previous group waited for
+// its commit go into one operation, a lazy one that the writer commits
+// with its next transaction. Under load that is one statement per commit
+// rather than one per reply, and an idle server commits a group every
+// lazyDelay rather than every reply or two.
+type marker struct {
+	q       *Queue
+	ids     []int64    // delivered, not yet submitted
+	last    *pending   // the group submitted last
+	pending []*pending // every group submitted
+}
+
+// sent records that the reply id was delivered.
+func (m *marker) sent(id int64) {
+	m.ids = append(m.ids, id)
+	if m.last == nil || m.last.ready() {
+		m.submit()
+	}
+}
+
+func (m *marker) submit() {
+	if len(m.ids) == 0 {
+		return
+	}
+	m.last = m.q.markSent(m.ids)
+	m.pending = append(m.pending, m.last)
+	m.ids = nil
+}
+
+// wait submits what is left and waits until every marker is committed.
+func (m *marker) wait() error {
+	m.submit()
+	if len(m.pending) == 0 {
+		return nil
+	}
+	m.q.hurryWriter()
+	var errs []error
+	for _, p := range m.pending {
+		if err := p.wait(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	m.pending = nil
+	return errors.Join(errs...)
 }
 
 // lost handles a connection that broke: the rest of the batch waits for

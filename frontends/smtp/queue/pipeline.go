@@ -23,8 +23,7 @@ import (
 type pipeline struct {
 	conn    net.Conn
 	r       *textproto.Reader
-	out     bytes.Buffer      // what the next write sends
-	tw      *textproto.Writer // dot-stuffs message text into out
+	out     bytes.Buffer // what the next write sends
 	timeout time.Duration
 	mailCmd string // "MAIL FROM:<>" plus the parameters go-smtp would add
 }
@@ -40,7 +39,6 @@ func newPipeline(c *smtp.Client, conn net.Conn, timeout time.Duration) *pipeline
 		return nil
 	}
 	p := &pipeline{conn: conn, r: textproto.NewReader(bufio.NewReader(conn)), timeout: timeout, mailCmd: "MAIL FROM:<>"}
-	p.tw = textproto.NewWriter(bufio.NewWriter(&p.out))
 	if ok, _ := c.Extension("8BITMIME"); ok {
 		p.mailCmd += " BODY=8BITMIME" // as go-smtp's Client.Mail does
 	}
@@ -59,13 +57,29 @@ func (p *pipeline) envelope(rcpt string) error {
 	return nil
 }
 
-// text queues a message's text, dot-stuffed, and its end.
+// text queues a message's text and its end, dot-stuffed (RFC 5321
+// §4.5.2), every line ended by CRLF: what textproto's DotWriter writes,
+// but a line at a time rather than a byte at a time.
 func (p *pipeline) text(data []byte) error {
-	dw := p.tw.DotWriter()
-	if _, err := dw.Write(data); err != nil {
-		return err
+	p.out.Grow(len(data) + len(data)/32 + 5)
+	if len(data) == 0 {
+		p.out.WriteString("\r\n") // an empty line, as DotWriter sends
 	}
-	return dw.Close() // the end of data; flushes into out
+	for len(data) > 0 {
+		line := data
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			line = data[:i+1]
+		}
+		data = data[len(line):]
+		if line[0] == '.' {
+			p.out.WriteByte('.')
+		}
+		line = bytes.TrimSuffix(bytes.TrimSuffix(line, []byte("\n")), []byte("\r"))
+		p.out.Write(line)
+		p.out.WriteString("\r\n")
+	}
+	p.out.WriteString(".\r\n")
+	return nil
 }
 
 // flush sends what is queued, and arms the deadline for it and its replies.

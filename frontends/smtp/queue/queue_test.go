@@ -294,6 +294,132 @@ func TestDelivery_QueuedRepliesDeliveredOnceAfterRestart(t *testing.T) {
 	}
 }
 
+func TestQueue_RepliesQueuedAfterReopenComeAfterThoseBefore(t *testing.T) {
+	dir := t.TempDir()
+	q := openQueue(t, dir)
+	for i := 1; i <= 3; i++ {
+		record(t, q, reply(fmt.Sprintf("r%d@example.org", i), i))
+	}
+	q.Close()
+	q = openQueue(t, dir)
+	for i := 4; i <= 5; i++ {
+		record(t, q, reply(fmt.Sprintf("r%d@example.org", i), i))
+	}
+	sink := smtptest.NewSink(t, smtptest.Options{})
+	delivery(t, q, queue.Config{Relay: &queue.Relay{Addr: sink.Addr, TLS: queue.TLSNone}})
+	for i, m := range sink.Wait(t, 5, 10*time.Second) {
+		if got, want := seq(m), fmt.Sprint(i+1); got != want {
+			t.Errorf("message %d has X-Seq %s, want %s (arrival order across the restart)", i, got, want)
+		}
+	}
+}
+
+// More replies than one connection carries: their sent markers go to the
+// database in groups, spanning several connections; each reply is still
+// delivered once, in arrival order, and recorded as sent.
+func TestDelivery_ManyRepliesDeliveredOnceInOrderAndMarkedSent(t *testing.T) {
+	dir := t.TempDir()
+	q := openQueue(t, dir)
+	const n = 250
+	for i := 1; i <= n; i++ {
+		record(t, q, reply(fmt.Sprintf("r%d@example.org", i), i))
+	}
+	sink := smtptest.NewSink(t, smtptest.Options{})
+	delivery(t, q, queue.Config{Relay: &queue.Relay{Addr: sink.Addr, TLS: queue.TLSNone}})
+	sink.Wait(t, n, 20*time.Second)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		queued, sent, failed := counts(t, q)
+		if sent == n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("queued %d sent %d failed %d, want 0 %d 0", queued, sent, failed, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	ms := sink.Messages()
+	if len(ms) != n {
+		t.Fatalf("delivered %d messages, want %d", len(ms), n)
+	}
+	for i, m := range ms {
+		if got, want := seq(m), fmt.Sprint(i+1); got != want {
+			t.Fatalf("message %d has X-Seq %s, want %s (arrival order, no duplicates)", i, got, want)
+		}
+	}
+}
+
+func TestDelivery_SharedTextIsStoredOnceAndDeliveredAfterEachHead(t *testing.T) {
+	dir := t.TempDir()
+	q := openQueue(t, dir)
+	shared := []byte("Content-Type: text/plain\r\n\r\nthe same body for all\r\n")
+	for i := 1; i <= 3; i++ {
+		e := queue.Entry{IP: "192.0.2.1", Sender: "a@example.org", Rcpt: fmt.Sprintf("r%d@example.org", i),
+			Data: fmt.Appendf(nil, "Subject: reply %d\r\nX-Seq: %d\r\n", i, i), Shared: shared}
+		record(t, q, e)
+	}
+	q.Close()
+	db, err := sql.Open("sqlite3", filepath.Join(dir, queue.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var texts int
+	if err := db.QueryRow(`SELECT COUNT(*) FROM texts`).Scan(&texts); err != nil || texts != 1 {
+		t.Errorf("texts stored: %d (%v), want 1", texts, err)
+	}
+	db.Close()
+
+	q = openQueue(t, dir)
+	sink := smtptest.NewSink(t, smtptest.Options{})
+	delivery(t, q, queue.Config{Relay: &queue.Relay{Addr: sink.Addr, TLS: queue.TLSNone}})
+	ms := sink.Wait(t, 3, 10*time.Second)
+	for i, m := range ms {
+		want := fmt.Sprintf("Subject: reply %d\r\nX-Seq: %d\r\n%s", i+1, i+1, shared)
+		if string(m.Data) != want {
+			t.Errorf("message %d = %q, want %q", i, m.Data, want)
+		}
+	}
+}
+
+// A queue written by the first schema (one text per reply) is upgraded in
+// place, and what it held is delivered as it was.
+func TestQueue_UpgradesVersion1AndDeliversItsReplies(t *testing.T) {
+	dir := t.TempDir()
+	db, err := sql.Open("sqlite3", filepath.Join(dir, queue.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Schema version 1, as released.
+	for _, stmt := range []string{
+		`CREATE TABLE messages (id INTEGER PRIMARY KEY, rcpt TEXT NOT NULL, domain TEXT NOT NULL,
+			created INTEGER NOT NULL, next_attempt INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+			state TEXT NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'sent', 'failed')),
+			done_at INTEGER, last_error TEXT NOT NULL DEFAULT '')`,
+		`CREATE INDEX messages_due ON messages (state, next_attempt, id)`,
+		`CREATE TABLE bodies (id INTEGER PRIMARY KEY REFERENCES messages (id), data BLOB NOT NULL)`,
+		`CREATE TABLE reply_counts (key TEXT NOT NULL, day TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (key, day)) WITHOUT ROWID`,
+		`CREATE TABLE skipped (id INTEGER PRIMARY KEY, at INTEGER NOT NULL, ip TEXT NOT NULL, sender TEXT NOT NULL, reason TEXT NOT NULL)`,
+		`PRAGMA user_version = 1`,
+		`INSERT INTO messages (id, rcpt, domain, created, next_attempt) VALUES (1, 'old@example.org', 'example.org', 0, 0)`,
+	} {
+		if _, err := db.Exec(stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	if _, err := db.Exec(`INSERT INTO bodies (id, data) VALUES (1, ?)`, []byte("Subject: old\r\nX-Seq: 1\r\n\r\nold body\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	q := openQueue(t, dir, queue.WithClock(newClock(time.UnixMilli(1000)).Now))
+	sink := smtptest.NewSink(t, smtptest.Options{})
+	delivery(t, q, queue.Config{Relay: &queue.Relay{Addr: sink.Addr, TLS: queue.TLSNone}})
+	m := sink.Wait(t, 1, 10*time.Second)[0]
+	if want := "Subject: old\r\nX-Seq: 1\r\n\r\nold body\r\n"; string(m.Data) != want {
+		t.Errorf("delivered %q, want %q", m.Data, want)
+	}
+}
+
 func TestDelivery_PermanentRejectionDropsReply(t *testing.T) {
 	sink := smtptest.NewSink(t, smtptest.Options{Reject: func(rcpt string) error {
 		if rcpt == "gone@example.org" {
