@@ -62,7 +62,6 @@ func (t *TCPService) acceptPending(ctx context.Context, rc syscall.RawConn, dela
 				return nil // none left
 			case errno == syscall.EINTR || errno == syscall.ECONNABORTED:
 				// Interrupted, or the client gave up while queued: next.
-			//lint:ignore SA1019 Temporary is right for accept(2): EMFILE, ENFILE
 			case errno.Temporary():
 				if !t.backOff(ctx, os.NewSyscallError("accept4", aerr), delay) {
 					return nil
