@@ -52,8 +52,8 @@ func negotiate(r *http.Request) (format, error) {
 
 // negotiateAccept picks the representation from the Accept header alone.
 func negotiateAccept(r *http.Request) format {
-	accept := r.Header.Get("Accept")
-	if accept == "" {
+	accept := strings.TrimSpace(r.Header.Get("Accept"))
+	if accept == "" { // absent, or blank: "anything"
 		return formatText
 	}
 	clauses := goautoneg.ParseAccept(accept)
