@@ -1,41 +1,26 @@
 package main
 
 import (
-	"bytes"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
 
-// lockedBuffer records what reaches the log's file, write by write.
-type lockedBuffer struct {
-	mu     sync.Mutex
-	buf    bytes.Buffer
-	writes int
+// countedLog is a logBuffer that also counts the writes reaching it: what
+// the log's file sees, write by write.
+type countedLog struct {
+	logBuffer
+	writes atomic.Int64
 }
 
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.writes++
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func (b *lockedBuffer) Writes() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.writes
+func (c *countedLog) Write(p []byte) (int, error) {
+	c.writes.Add(1)
+	return c.logBuffer.Write(p)
 }
 
 func TestLogOutput_BatchedRecordsAreWrittenTogetherOnFlush(t *testing.T) {
-	var file lockedBuffer
+	var file countedLog
 	out := newLogOutput(&file)
 	for i := range 3 {
 		out.Batched().Write([]byte("access " + string(rune('a'+i)) + "\n"))
@@ -49,13 +34,13 @@ func TestLogOutput_BatchedRecordsAreWrittenTogetherOnFlush(t *testing.T) {
 	if got, want := file.String(), "access a\naccess b\naccess c\n"; got != want {
 		t.Errorf("after Flush the file holds %q, want %q", got, want)
 	}
-	if got := file.Writes(); got != 1 {
+	if got := file.writes.Load(); got != 1 {
 		t.Errorf("the batch took %d writes, want 1", got)
 	}
 }
 
 func TestLogOutput_DirectRecordFollowsTheBatchBeforeIt(t *testing.T) {
-	var file lockedBuffer
+	var file countedLog
 	out := newLogOutput(&file)
 	out.Batched().Write([]byte("access 1\n"))
 	out.Write([]byte("warning\n"))
@@ -67,7 +52,7 @@ func TestLogOutput_DirectRecordFollowsTheBatchBeforeIt(t *testing.T) {
 }
 
 func TestLogOutput_FullBatchIsWrittenAtOnce(t *testing.T) {
-	var file lockedBuffer
+	var file countedLog
 	out := newLogOutput(&file)
 	defer out.Flush()
 	rec := []byte(strings.Repeat("x", 999) + "\n")
@@ -82,7 +67,7 @@ func TestLogOutput_FullBatchIsWrittenAtOnce(t *testing.T) {
 }
 
 func TestLogOutput_BatchIsWrittenSoonWithoutFlush(t *testing.T) {
-	var file lockedBuffer
+	var file countedLog
 	out := newLogOutput(&file)
 	out.Batched().Write([]byte("access\n"))
 	// The batch goes out batchDelay after its first record; allow the
