@@ -7,7 +7,6 @@
 package smtp
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -302,13 +301,13 @@ func (ss *session) Data(r io.Reader) error {
 	}
 	ctx := context.Background()
 	entry := queue.Entry{IP: ss.ip, Sender: ss.from}
-	h, herr := readHeader(msg)
+	h, received, herr := scanHeader(msg)
 	switch {
 	case herr != nil:
 		entry.Skip = SkipMalformed
-	case len(h.Values("Received")) > MaxReceived:
+	case received > MaxReceived:
 		s.metrics.rejected.WithLabelValues("loop").Inc()
-		s.log.Info("smtp message refused: loop", "sender", ss.from, "ip", ss.ip, "received", len(h.Values("Received")))
+		s.log.Info("smtp message refused: loop", "sender", ss.from, "ip", ss.ip, "received", received)
 		return errLoop
 	default:
 		entry.Skip = ShouldReply(Inbound{Sender: ss.from, Header: h}, s.cfg.Addresses.IsOwn)
@@ -355,28 +354,6 @@ func (ss *session) Data(r io.Reader) error {
 // are dropped once Data has recorded its decision: no allocation per
 // message under load.
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-// headerReader parses the header of a received message; pooled, since its
-// bufio.Reader is 4 KiB, a new one per message otherwise.
-type headerReader struct {
-	src bytes.Reader
-	br  *bufio.Reader
-}
-
-var headerReaders = sync.Pool{New: func() any { return &headerReader{br: bufio.NewReader(nil)} }}
-
-// readHeader parses the header of msg (only the header: the body is never
-// parsed). The header it returns holds copies, not parts of msg.
-func readHeader(msg []byte) (textproto.Header, error) {
-	hr := headerReaders.Get().(*headerReader)
-	hr.src.Reset(msg)
-	hr.br.Reset(&hr.src)
-	h, err := textproto.ReadHeader(hr.br)
-	hr.src.Reset(nil) // keep no reference to msg in the pool
-	hr.br.Reset(&hr.src)
-	headerReaders.Put(hr)
-	return h, err
-}
 
 // request extracts what the reply needs from the message header.
 func (ss *session) request(h textproto.Header) Request {
