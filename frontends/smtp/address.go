@@ -76,7 +76,9 @@ func validAddress(addr string) bool {
 	if strings.HasPrefix(local, ".") || strings.HasSuffix(local, ".") || strings.Contains(local, "..") {
 		return false
 	}
-	for _, label := range strings.Split(strings.TrimSuffix(domain, "."), ".") {
+	for rest, more := strings.TrimSuffix(domain, "."), true; more; {
+		var label string
+		label, rest, more = strings.Cut(rest, ".")
 		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
 			return false
 		}

@@ -324,13 +324,13 @@ func (ss *session) Data(r io.Reader) error {
 		}()
 		head, shared, err := s.composer.compose(ctx, out, ss.request(h), s.cfg.Now())
 		switch {
+		case err == nil:
+			entry.Rcpt, entry.Data, entry.Shared = ss.from, head, shared
 		case quoter.ErrorCode(err) == quoter.ENOTFOUND:
 			entry.Skip = SkipNoQuote
-		case err != nil:
+		default:
 			s.log.Error("smtp reply not composed", "sender", ss.from, "err", err)
 			return errTemporary
-		default:
-			entry.Rcpt, entry.Data, entry.Shared = ss.from, head, shared
 		}
 	}
 	stopReceiving()
@@ -346,7 +346,9 @@ func (ss *session) Data(r io.Reader) error {
 		return nil
 	}
 	s.metrics.queued.Inc()
-	s.log.Debug("smtp reply queued", "rcpt", ss.from, "ip", ss.ip, "command", ss.command)
+	if s.log.Enabled(ctx, slog.LevelDebug) { // its attributes cost allocations
+		s.log.Debug("smtp reply queued", "rcpt", ss.from, "ip", ss.ip, "command", ss.command)
+	}
 	return nil
 }
 
