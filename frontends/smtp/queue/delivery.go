@@ -117,6 +117,9 @@ type Delivery struct {
 	q   *Queue
 	cfg Config
 	log *slog.Logger
+	// relay is the destination of every message when there is a relay
+	// (see destination), formatted once rather than once per message.
+	relay string
 }
 
 // NewDelivery returns the delivery service for q.
@@ -156,7 +159,11 @@ func NewDelivery(q *Queue, cfg Config) *Delivery {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Delivery{q: q, cfg: cfg, log: log}
+	d := &Delivery{q: q, cfg: cfg, log: log}
+	if cfg.Relay != nil {
+		d.relay = "relay " + cfg.Relay.Addr
+	}
+	return d
 }
 
 // String names the service in the supervisor's logs.
@@ -358,7 +365,7 @@ func (d *Delivery) unavailable(now time.Time, busy map[string]bool, notBefore ma
 // or the recipient's domain.
 func (d *Delivery) destination(rcpt string) string {
 	if d.cfg.Relay != nil {
-		return "relay " + d.cfg.Relay.Addr
+		return d.relay
 	}
 	return strings.ToLower(domainOf(rcpt))
 }
@@ -523,7 +530,7 @@ func (d *Delivery) sent(ctx context.Context, dest string, live []Message, i, fai
 
 // deliverPipelined is batch's loop over a pipeline: the envelope of each
 // message goes out with the text of the one before it.
-func (d *Delivery) deliverPipelined(ctx context.Context, p *pipeline, dest string, live []Message, texts map[int64][]byte, fails int, marks *marker) (out outcome, stop bool) {
+func (d *Delivery) deliverPipelined(ctx context.Context, p *pipeline, dest string, live []Message, texts map[int64]text, fails int, marks *marker) (out outcome, stop bool) {
 	sentEnvelope := false // live[i]'s envelope went out with the text before it
 	for i, m := range live {
 		if ctx.Err() != nil {
@@ -677,7 +684,7 @@ func (e permanentError) Unwrap() error { return e.error }
 
 // send runs one mail transaction with the null reverse path, as RFC 3834
 // §3.3 recommends for automatic replies: nothing bounces back to us.
-func send(c *smtp.Client, rcpt string, data []byte) error {
+func send(c *smtp.Client, rcpt string, t text) error {
 	if err := c.Mail("", nil); err != nil {
 		return err
 	}
@@ -688,9 +695,11 @@ func send(c *smtp.Client, rcpt string, data []byte) error {
 	if err != nil {
 		return err
 	}
-	if _, err := w.Write(data); err != nil {
-		w.Close()
-		return err
+	for _, part := range [][]byte{t.head, t.shared} {
+		if _, err := w.Write(part); err != nil {
+			w.Close()
+			return err
+		}
 	}
 	return w.Close()
 }

@@ -57,14 +57,27 @@ func (p *pipeline) envelope(rcpt string) error {
 	return nil
 }
 
-// text queues a message's text and its end, dot-stuffed (RFC 5321
-// §4.5.2), every line ended by CRLF: what textproto's DotWriter writes,
-// but a line at a time rather than a byte at a time.
-func (p *pipeline) text(data []byte) error {
-	p.out.Grow(len(data) + len(data)/32 + 5)
-	if len(data) == 0 {
+// text queues a message's text, t.head then t.shared, and its end,
+// dot-stuffed (RFC 5321 §4.5.2), every line ended by CRLF: what
+// textproto's DotWriter writes for the whole text, but a line at a time
+// rather than a byte at a time, and without joining the parts first.
+func (p *pipeline) text(t text) error {
+	if len(t.head) > 0 && len(t.shared) > 0 && t.head[len(t.head)-1] != '\n' {
+		t = text{head: t.bytes()} // a line runs across the parts
+	}
+	p.out.Grow(len(t.head) + len(t.shared) + (len(t.head)+len(t.shared))/32 + 5)
+	if len(t.head)+len(t.shared) == 0 {
 		p.out.WriteString("\r\n") // an empty line, as DotWriter sends
 	}
+	p.lines(t.head)
+	p.lines(t.shared)
+	p.out.WriteString(".\r\n")
+	return nil
+}
+
+// lines queues data, which starts at the start of a line, dot-stuffed,
+// every line ended by CRLF.
+func (p *pipeline) lines(data []byte) {
 	for len(data) > 0 {
 		line := data
 		if i := bytes.IndexByte(data, '\n'); i >= 0 {
@@ -78,8 +91,6 @@ func (p *pipeline) text(data []byte) error {
 		p.out.Write(line)
 		p.out.WriteString("\r\n")
 	}
-	p.out.WriteString(".\r\n")
-	return nil
 }
 
 // flush sends what is queued, and arms the deadline for it and its replies.

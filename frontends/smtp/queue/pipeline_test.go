@@ -20,17 +20,21 @@ func TestPipelineText_DotStuffsWithCRLFLikeTextproto(t *testing.T) {
 		"\n",
 		".",
 	} {
-		p := &pipeline{}
-		if err := p.text([]byte(in)); err != nil {
-			t.Fatal(err)
-		}
 		var want bytes.Buffer
 		bw := bufio.NewWriter(&want)
 		dw := textproto.NewWriter(bw).DotWriter()
 		dw.Write([]byte(in))
 		dw.Close()
-		if got := p.out.String(); got != want.String() {
-			t.Errorf("text(%q) = %q, want %q (textproto's DotWriter)", in, got, want.String())
+		// The text whole, and cut in two at every place: the parts as
+		// the queue stores them (a head and a shared text).
+		for cut := 0; cut <= len(in); cut++ {
+			p := &pipeline{}
+			if err := p.text(text{head: []byte(in[:cut]), shared: []byte(in[cut:])}); err != nil {
+				t.Fatal(err)
+			}
+			if got := p.out.String(); got != want.String() {
+				t.Errorf("text(%q | %q) = %q, want %q (textproto's DotWriter)", in[:cut], in[cut:], got, want.String())
+			}
 		}
 	}
 }

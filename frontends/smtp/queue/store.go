@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -838,8 +839,23 @@ func (q *Queue) nextDue(ctx context.Context, now time.Time) (time.Time, bool, er
 	return time.UnixMilli(next.Int64), next.Valid, nil
 }
 
-// bodies returns the texts of the queued messages ms, by id, in one query.
-func (q *Queue) bodies(ctx context.Context, ms []Message) (map[int64][]byte, error) {
+// text is a queued reply's text, in the two parts it is stored in: its
+// own head, then the part it shares with other replies (nil when none),
+// which is sent as it is read rather than copied after the head.
+type text struct{ head, shared []byte }
+
+// bytes returns the text in one piece.
+func (t text) bytes() []byte {
+	if len(t.shared) == 0 {
+		return t.head
+	}
+	return append(t.head[:len(t.head):len(t.head)], t.shared...)
+}
+
+// bodies returns the texts of the queued messages ms, by id: their heads
+// in one query, and the shared texts they use (usually one, today's
+// quote, for a whole batch) in another, each read once.
+func (q *Queue) bodies(ctx context.Context, ms []Message) (map[int64]text, error) {
 	if len(ms) == 0 {
 		return nil, nil
 	}
@@ -847,22 +863,60 @@ func (q *Queue) bodies(ctx context.Context, ms []Message) (map[int64][]byte, err
 	for i, m := range ms {
 		args[i] = m.ID
 	}
-	rows, err := q.db.QueryContext(ctx, `SELECT b.id, b.data, t.data FROM bodies b LEFT JOIN texts t ON t.id = b.text_id
-		WHERE b.id IN (?`+strings.Repeat(`, ?`, len(ms)-1)+`)`, args...)
+	rows, err := q.db.QueryContext(ctx, `SELECT id, data, text_id FROM bodies
+		WHERE id IN (?`+strings.Repeat(`, ?`, len(ms)-1)+`)`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("mail queue: reading replies: %w", err)
 	}
 	defer rows.Close()
-	out := make(map[int64][]byte, len(ms))
+	out := make(map[int64]text, len(ms))
+	uses := map[int64]int64{} // reply id -> shared text id
+	var shared []any          // shared text ids, each once
 	for rows.Next() {
 		var id int64
-		var b, shared []byte
-		if err := rows.Scan(&id, &b, &shared); err != nil {
+		var head []byte
+		var tid sql.NullInt64
+		if err := rows.Scan(&id, &head, &tid); err != nil {
 			return nil, fmt.Errorf("mail queue: reading replies: %w", err)
 		}
-		out[id] = append(b, shared...)
+		out[id] = text{head: head}
+		if tid.Valid {
+			if !slices.Contains(shared, any(tid.Int64)) {
+				shared = append(shared, tid.Int64)
+			}
+			uses[id] = tid.Int64
+		}
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("mail queue: reading replies: %w", err)
+	}
+	rows.Close()
+	if len(shared) == 0 {
+		return out, nil
+	}
+	texts, err := q.db.QueryContext(ctx, `SELECT id, data FROM texts WHERE id IN (?`+strings.Repeat(`, ?`, len(shared)-1)+`)`, shared...)
+	if err != nil {
+		return nil, fmt.Errorf("mail queue: reading shared texts: %w", err)
+	}
+	defer texts.Close()
+	byID := make(map[int64][]byte, len(shared))
+	for texts.Next() {
+		var id int64
+		var data []byte
+		if err := texts.Scan(&id, &data); err != nil {
+			return nil, fmt.Errorf("mail queue: reading shared texts: %w", err)
+		}
+		byID[id] = data
+	}
+	if err := texts.Err(); err != nil {
+		return nil, fmt.Errorf("mail queue: reading shared texts: %w", err)
+	}
+	for id, tid := range uses {
+		t := out[id]
+		t.shared = byID[tid] // a reply's text is never deleted before the reply
+		out[id] = t
+	}
+	return out, nil
 }
 
 // markSent records the delivery of ids, without waiting for the commit (a

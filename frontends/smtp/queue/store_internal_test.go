@@ -48,7 +48,7 @@ func TestPrune_DropsSharedTextsNoQueuedReplyUses(t *testing.T) {
 	// The writer forgot the pruned text: recording it again stores it again.
 	record("c@example.org", "\r\nyesterday's body\r\n")
 	texts2, err := q.bodies(ctx, []Message{{ID: ms[1].ID + 1}})
-	if err != nil || string(texts2[ms[1].ID+1]) != "Subject: x\r\n\r\nyesterday's body\r\n" {
-		t.Errorf("reply recorded after prune = %q (%v), want its head and the re-stored text", texts2[ms[1].ID+1], err)
+	if got := texts2[ms[1].ID+1].bytes(); err != nil || string(got) != "Subject: x\r\n\r\nyesterday's body\r\n" {
+		t.Errorf("reply recorded after prune = %q (%v), want its head and the re-stored text", got, err)
 	}
 }
