@@ -799,18 +799,34 @@ func (q *Queue) due(ctx context.Context, now time.Time, limit int, skip []string
 // to send on it: the messages that arrived after the last it sent (those
 // it sent may not be marked yet), for recipients at domain, or all when
 // domain is "".
+//
+// It walks the table in arrival order from after, and stops at limit: the
+// messages that follow the last one sent are, nearly all, the next ones
+// due. Left to itself SQLite would take every queued message due from the
+// messages_due index and sort them all by id to return the first few, a
+// cost that grows with the backlog: 0.9 ms a query, 9 µs a reply, with
+// 10,000 replies waiting. The unary + keeps the other terms from choosing
+// an index.
 func (q *Queue) dueAfter(ctx context.Context, now time.Time, limit int, domain string, after int64) ([]Message, error) {
-	query := `SELECT id, rcpt, created, attempts FROM messages WHERE state = 'queued' AND next_attempt <= ? AND id > ?`
-	args := []any{millis(now), after}
+	args := []any{after, millis(now)}
 	if domain != "" {
-		query += ` AND domain = ?`
 		args = append(args, domain)
 	}
-	rows, err := q.db.QueryContext(ctx, query+` ORDER BY id LIMIT ?`, append(args, limit)...)
+	rows, err := q.db.QueryContext(ctx, dueAfterQuery(domain != ""), append(args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("mail queue: listing due messages: %w", err)
 	}
 	return scanMessages(rows)
+}
+
+// dueAfterQuery is dueAfter's query; its arguments are the id to start
+// after, now, the domain when byDomain, and the limit.
+func dueAfterQuery(byDomain bool) string {
+	query := `SELECT id, rcpt, created, attempts FROM messages WHERE id > ? AND +state = 'queued' AND +next_attempt <= ?`
+	if byDomain {
+		query += ` AND +domain = ?`
+	}
+	return query + ` ORDER BY id LIMIT ?`
 }
 
 func scanMessages(rows *sql.Rows) ([]Message, error) {
