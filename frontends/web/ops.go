@@ -86,9 +86,9 @@ func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error)
 
 // observe writes the access log line and the metrics of every request.
 //
-// The log record is built by hand rather than with Logger.LogAttrs: that
-// would walk the stack for the caller's PC on every request, which the
-// access log never shows, and read the clock once more.
+// The log record is handed to the handler directly rather than through
+// Logger.LogAttrs: that would walk the stack for the caller's PC on every
+// request, which the access log never shows, and read the clock once more.
 func (h *Handler) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -110,16 +110,15 @@ func (h *Handler) observe(next http.Handler) http.Handler {
 		}
 		h.metrics.observe(route, r.Method, status, d)
 		if ctx := r.Context(); h.access && h.alog.Enabled(ctx, slog.LevelInfo) {
-			rec := slog.NewRecord(end, slog.LevelInfo, "request", 0)
-			rec.AddAttrs(
-				slog.String("method", r.Method),
-				slog.String("path", r.URL.Path),
-				slog.Int("status", status),
-				slog.Int("bytes", ww.bytes),
-				slog.Duration("duration", d),
-				slog.String("client_ip", h.clientIP(r)),
-			)
-			_ = h.alog.Handler().Handle(ctx, rec)
+			a := Access{
+				Time: end, Method: r.Method, Path: r.URL.Path, Status: status,
+				Bytes: ww.bytes, Duration: d, ClientIP: h.clientIP(r),
+			}
+			if h.afast != nil {
+				_ = h.afast.HandleAccess(ctx, a)
+			} else {
+				_ = h.alog.Handler().Handle(ctx, a.Record())
+			}
 		}
 	})
 }
