@@ -66,8 +66,10 @@ type Config struct {
 	IPBurst int
 	// TLS, when not nil, is the certificate offered with STARTTLS (RFC
 	// 3207), which EHLO then advertises. Plain sessions are served all the
-	// same: a public MX must accept mail from senders without TLS. The
-	// handshake is bounded by ReadTimeout and WriteTimeout like a command.
+	// same: a public MX must accept mail from senders without TLS. go-smtp
+	// shakes hands under the deadlines set for the STARTTLS command and
+	// its 220 reply, so a stalled handshake fails within ReadTimeout; the
+	// connection then closes after one more ReadTimeout without a command.
 	TLS *Certificate
 	Log *slog.Logger
 	// Now is the clock for reply dates; nil means time.Now.
