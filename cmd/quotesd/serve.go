@@ -257,7 +257,7 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, *slog.LevelVar,
 
 // logHandler returns a handler writing records to w in format, at the
 // level lv.
-func logHandler(w io.Writer, format string, lv *slog.LevelVar) (slog.Handler, error) {
+func logHandler(w io.Writer, format string, lv slog.Leveler) (slog.Handler, error) {
 	opts := &slog.HandlerOptions{Level: lv}
 	switch format {
 	case "text":
@@ -327,7 +327,7 @@ func runServe(ctx context.Context, g *globals, args []string) error {
 	if err != nil {
 		return err
 	}
-	ah, _ := logHandler(out.Batched(), o.logFormat, level) // the format is valid: newLogger took it
+	ah, _ := newAccessHandler(out.Batched(), o.logFormat, level) // the format is valid: newLogger took it
 	accessLog := slog.New(ah)
 	setGCTarget()
 	cal, err := quoter.LoadCalendar(g.TZ)

@@ -45,6 +45,8 @@ var smtpFlags struct {
 	dkimKey        string
 	dkimSelector   string
 	dkimDomain     string
+	tlsCert        string
+	tlsKey         string
 }
 
 // smtpPasswordEnv holds the relay password, so that it appears neither on
@@ -89,6 +91,8 @@ func smtpRegister(fs *flag.FlagSet) {
 	fs.StringVar(&f.dkimKey, "smtp-dkim-key", "", "PEM `file` of a private key (RSA or Ed25519) to DKIM-sign replies with; empty: no signing")
 	fs.StringVar(&f.dkimSelector, "smtp-dkim-selector", "quotesd", "DKIM `selector`: the key's TXT record is <selector>._domainkey.<domain>")
 	fs.StringVar(&f.dkimDomain, "smtp-dkim-domain", "", "DKIM signing `domain` (d=); default the domain of each reply's From address")
+	fs.StringVar(&f.tlsCert, "smtp-tls-cert", "", "PEM `file` of the certificate chain to offer with STARTTLS (with --smtp-tls-key); re-read on SIGHUP; empty: plain SMTP only")
+	fs.StringVar(&f.tlsKey, "smtp-tls-key", "", "PEM `file` of the private key of --smtp-tls-cert; re-read on SIGHUP")
 }
 
 // defaultSMTPDomains is this host's name and localhost. The name comes from
@@ -173,6 +177,13 @@ func smtpStart(env *serveEnv) ([]reactor.Service, error) {
 	if relay != nil && f.directMX {
 		return nil, usagef("--smtp-relay and --smtp-direct-mx both set: choose one way to deliver replies")
 	}
+	cert, err := smtpCertificate()
+	if err != nil {
+		return nil, err
+	}
+	if cert != nil {
+		logCertificate(env, cert)
+	}
 	composer := &smtpfe.Composer{Quoter: env.Quoter, Calendar: env.Calendar, LocalPart: f.localPart}
 	if f.dkimKey != "" {
 		b, err := os.ReadFile(f.dkimKey)
@@ -208,10 +219,11 @@ func smtpStart(env *serveEnv) ([]reactor.Service, error) {
 		MaxConns:        f.maxConns,
 		IPRate:          rate.Limit(f.ipRate / 60),
 		IPBurst:         f.ipBurst,
+		TLS:             cert,
 		Log:             env.Log,
 	}
 	srv := smtpfe.New(ln, cfg, composer, q, env.Metrics)
-	env.Data = &smtpLive{srv: srv, q: q}
+	env.Data = &smtpLive{srv: srv, q: q, cert: cert}
 	delivery := queue.NewDelivery(q, queue.Config{
 		Relay:       relay,
 		DirectMX:    f.directMX,
@@ -236,19 +248,52 @@ func smtpStart(env *serveEnv) ([]reactor.Service, error) {
 		env.Log.Warn("smtp: no --smtp-relay and --smtp-direct-mx is off: replies are queued, not delivered")
 	}
 	env.Log.Info("mail frontend configured", "addresses", f.localPart+"@{"+strings.Join(domains, ",")+"}",
-		"queue", q.Path(), "delivery", how, "dkim", composer.DKIM != nil)
+		"queue", q.Path(), "delivery", how, "dkim", composer.DKIM != nil, "starttls", cert != nil)
 	return []reactor.Service{srv, delivery}, nil
+}
+
+// smtpCertificate reads the STARTTLS certificate named by --smtp-tls-cert
+// and --smtp-tls-key, or returns nil when neither is set.
+func smtpCertificate() (*smtpfe.Certificate, error) {
+	f := &smtpFlags
+	if f.tlsCert == "" && f.tlsKey == "" {
+		return nil, nil
+	}
+	if f.tlsCert == "" || f.tlsKey == "" {
+		return nil, usagef("--smtp-tls-cert and --smtp-tls-key go together: set both to offer STARTTLS, or neither")
+	}
+	cert, err := smtpfe.LoadCertificate(f.tlsCert, f.tlsKey)
+	if err != nil {
+		return nil, fmt.Errorf("--smtp-tls-cert/--smtp-tls-key: %w", err)
+	}
+	return cert, nil
+}
+
+// logCertificate says which certificate STARTTLS now offers, and warns when
+// it has expired: senders that check certificates would then fall back to
+// plain text or refuse to deliver.
+func logCertificate(env *serveEnv, cert *smtpfe.Certificate) {
+	file, _ := cert.Files()
+	names := strings.Join(cert.Names(), ",")
+	if exp := cert.NotAfter(); time.Now().After(exp) {
+		env.Log.Warn("smtp TLS certificate has expired", "cert", file, "names", names, "not_after", exp)
+		return
+	}
+	env.Log.Info("smtp TLS certificate loaded", "cert", file, "names", names, "not_after", cert.NotAfter())
 }
 
 // smtpLive is what reload changes in the running frontend.
 type smtpLive struct {
-	srv *smtpfe.Server
-	q   *queue.Queue
+	srv  *smtpfe.Server
+	q    *queue.Queue
+	cert *smtpfe.Certificate // nil: no STARTTLS
 }
 
 // smtpReload applies the settings that can change live: the per-IP message
-// rate and burst, and the daily reply caps. The others (sizes, timeouts,
-// names, delivery) take effect at the next start.
+// rate and burst, the daily reply caps, and the STARTTLS certificate, read
+// again from its files (renewed certificates). The others (sizes, timeouts,
+// names, delivery, turning STARTTLS on or off) take effect at the next
+// start.
 func smtpReload(env *serveEnv) error {
 	live, ok := env.Data.(*smtpLive)
 	if !ok {
@@ -259,5 +304,28 @@ func smtpReload(env *serveEnv) error {
 	live.q.SetLimits(queue.Limits{PerRecipient: f.replyLimit, PerIP: f.ipReplyLimit})
 	env.Log.Info("settings applied", "ip_rate_per_minute", f.ipRate, "ip_burst", f.ipBurst,
 		"reply_limit", f.replyLimit, "ip_reply_limit", f.ipReplyLimit)
+	smtpReloadCertificate(env, live.cert)
 	return nil
+}
+
+// smtpReloadCertificate reads the STARTTLS certificate again. Whatever goes
+// wrong, the certificate in use stays, and the log says why.
+func smtpReloadCertificate(env *serveEnv, cert *smtpfe.Certificate) {
+	f := &smtpFlags
+	switch {
+	case cert == nil && (f.tlsCert != "" || f.tlsKey != ""):
+		env.Log.Warn("reload: STARTTLS is turned on only at a restart", "setting", "smtp-tls-cert")
+	case cert == nil:
+	case f.tlsCert == "" && f.tlsKey == "":
+		env.Log.Warn("reload: STARTTLS is turned off only at a restart; keeping the current certificate", "setting", "smtp-tls-cert")
+	case f.tlsCert == "" || f.tlsKey == "":
+		env.Log.Error("reload: keeping the current TLS certificate", "err", "--smtp-tls-cert and --smtp-tls-key go together: set both")
+	default:
+		if err := cert.Reload(f.tlsCert, f.tlsKey); err != nil {
+			file, _ := cert.Files()
+			env.Log.Error("reload: keeping the current TLS certificate", "cert", file, "err", err)
+			return
+		}
+		logCertificate(env, cert)
+	}
 }

@@ -41,3 +41,39 @@ func TestLimitConn_PassesOnDeadlinesThatMatter(t *testing.T) {
 		})
 	}
 }
+
+// eventConn records writes and write deadlines, in order.
+type eventConn struct {
+	net.Conn
+	events []string
+}
+
+func (c *eventConn) Write(p []byte) (int, error) {
+	c.events = append(c.events, "write "+string(p))
+	return len(p), nil
+}
+
+func (c *eventConn) SetWriteDeadline(t time.Time) error {
+	c.events = append(c.events, "deadline")
+	return nil
+}
+
+func TestLimitConn_NearerWriteDeadlineSendsWhatWasHeldFirst(t *testing.T) {
+	ec := &eventConn{}
+	c := &limitConn{Conn: ec}
+	c.SetWriteDeadline(time.Now().Add(time.Minute))
+	c.Write([]byte("250 OK\r\n"))
+	c.SetWriteDeadline(time.Now().Add(2 * time.Minute)) // later: still held
+	c.Write([]byte("221 Bye\r\n"))
+	// What crypto/tls does when it closes: the deadline set to now.
+	c.SetWriteDeadline(time.Now())
+	want := []string{"deadline", "deadline", "write 250 OK\r\n221 Bye\r\n", "deadline"}
+	if len(ec.events) != len(want) {
+		t.Fatalf("events %q, want %q", ec.events, want)
+	}
+	for i := range want {
+		if ec.events[i] != want[i] {
+			t.Errorf("event %d: %q, want %q", i, ec.events[i], want[i])
+		}
+	}
+}

@@ -9,6 +9,7 @@ package smtp
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -62,7 +63,14 @@ type Config struct {
 	// IPRate means no limit.
 	IPRate  rate.Limit
 	IPBurst int
-	Log     *slog.Logger
+	// TLS, when not nil, is the certificate offered with STARTTLS (RFC
+	// 3207), which EHLO then advertises. Plain sessions are served all the
+	// same: a public MX must accept mail from senders without TLS. go-smtp
+	// shakes hands under the deadlines set for the STARTTLS command and
+	// its 220 reply, so a stalled handshake fails within ReadTimeout; the
+	// connection then closes after one more ReadTimeout without a command.
+	TLS *Certificate
+	Log *slog.Logger
 	// Now is the clock for reply dates; nil means time.Now.
 	Now func() time.Time
 }
@@ -94,6 +102,7 @@ type metrics struct {
 	queued   prometheus.Counter
 	skipped  *prometheus.CounterVec
 	rejected *prometheus.CounterVec
+	tls      *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) metrics {
@@ -110,9 +119,12 @@ func newMetrics(reg prometheus.Registerer) metrics {
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "quotesd_smtp_rejected_total", Help: "Commands or messages refused, by reason.",
 		}, []string{"reason"}),
+		tls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "quotesd_smtp_tls_sessions_total", Help: "Sessions upgraded to TLS with STARTTLS, by TLS version.",
+		}, []string{"version"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.received, m.queued, m.skipped, m.rejected)
+		reg.MustRegister(m.received, m.queued, m.skipped, m.rejected, m.tls)
 	}
 	return m
 }
@@ -158,6 +170,9 @@ func New(ln net.Listener, cfg Config, c *Composer, q Recorder, reg prometheus.Re
 	srv.ReadTimeout = cfg.ReadTimeout
 	srv.WriteTimeout = cfg.WriteTimeout
 	srv.ErrorLog = slogPrintf{log}
+	if cfg.TLS != nil {
+		srv.TLSConfig = tlsConfig(cfg.TLS)
+	}
 	s.srv = srv
 	s.ln = newLimitListener(ln, cfg.MaxConns, func() { s.metrics.rejected.WithLabelValues("max-conns").Inc() })
 	return s
@@ -221,10 +236,19 @@ type session struct {
 	rcpts   int
 }
 
+// newSession is called at the first EHLO or HELO of a connection, and
+// again at the first one after STARTTLS (RFC 3207 §4.2: the client starts
+// over once encrypted), when the TLS state is known.
 func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
 	ip := c.Conn().RemoteAddr().String()
 	if host, _, err := net.SplitHostPort(ip); err == nil {
 		ip = host
+	}
+	if st, ok := c.TLSConnectionState(); ok {
+		version := tls.VersionName(st.Version)
+		s.metrics.tls.WithLabelValues(version).Inc()
+		s.log.Debug("smtp session encrypted", "ip", ip, "tls", version,
+			"cipher", tls.CipherSuiteName(st.CipherSuite), "server_name", st.ServerName)
 	}
 	return &session{s: s, ip: ip}, nil
 }
@@ -505,6 +529,14 @@ func (c *limitConn) SetReadDeadline(t time.Time) error {
 func (c *limitConn) SetWriteDeadline(t time.Time) error {
 	c.mu.Lock() // the flush in Read may write at the same time
 	defer c.mu.Unlock()
+	// What was written under a later deadline goes out under that one
+	// before a nearer deadline applies. crypto/tls closes a session by
+	// writing its close_notify alert and then setting the write deadline
+	// to now: without this, the replies still held (221 to QUIT) and the
+	// alert would be dropped, unsent.
+	if nearer(t, c.writeDeadline) {
+		c.flushLocked()
+	}
 	return setDeadline(&c.writeDeadline, t, c.Conn.SetWriteDeadline)
 }
 
@@ -514,6 +546,12 @@ func (c *limitConn) SetDeadline(t time.Time) error {
 	defer c.mu.Unlock()
 	c.readDeadline, c.writeDeadline = t, t
 	return c.Conn.SetDeadline(t)
+}
+
+// nearer reports whether deadline t comes before cur (a zero time is no
+// deadline: the farthest).
+func nearer(t, cur time.Time) bool {
+	return !t.IsZero() && (cur.IsZero() || t.Before(cur))
 }
 
 func setDeadline(cur *time.Time, t time.Time, set func(time.Time) error) error {

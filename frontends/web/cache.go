@@ -77,12 +77,22 @@ func serveRendition(w http.ResponseWriter, r *http.Request, rend *rendition, cac
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	hd["Content-Length"] = rend.lengthH
+	if r.Method == http.MethodHead || len(rend.body) > netHTTPBuffer {
+		hd["Content-Length"] = rend.lengthH
+	}
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(rend.body)
 	}
 }
+
+// netHTTPBuffer is how much of a response body net/http holds back before
+// it sends the header. A body that fits and is written whole by a handler
+// that then returns gets its Content-Length from net/http, at less cost
+// than a header entry the server would copy, sort and write like any
+// other; a longer one, or a HEAD response, which has no body to measure,
+// needs it set.
+const netHTTPBuffer = 2048
 
 // notModified evaluates a conditional GET (RFC 9110 §13.2.2): If-None-Match
 // when present (weak comparison), else If-Modified-Since.

@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -22,10 +23,12 @@ import (
 type httpMetrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
-	// The children of the vectors, looked up once per label set: the
-	// lookup hashes every label value, on every request otherwise.
-	counters  sync.Map // metricKey -> prometheus.Counter
-	observers sync.Map // metricKey (code 0) -> prometheus.Observer
+	// children holds the vectors' children per label set, looked up once:
+	// the vectors' own lookup hashes every label value on every request.
+	// The map is never changed once stored (a new label set stores a
+	// copy), so requests read it without a lock.
+	children atomic.Pointer[map[metricKey]metricChildren]
+	mu       sync.Mutex // held while adding a label set
 }
 
 type metricKey struct {
@@ -33,20 +36,53 @@ type metricKey struct {
 	code          int
 }
 
+type metricChildren struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
+}
+
 // observe counts one request and its duration.
 func (m *httpMetrics) observe(route, method string, code int, d time.Duration) {
-	k := metricKey{route, method, code}
-	c, ok := m.counters.Load(k)
+	k := metricKey{route, methodLabel(method), code}
+	c, ok := (*m.children.Load())[k]
 	if !ok {
-		c, _ = m.counters.LoadOrStore(k, m.requests.WithLabelValues(route, method, strconv.Itoa(code)))
+		c = m.add(k)
 	}
-	c.(prometheus.Counter).Inc()
-	k.code = 0
-	o, ok := m.observers.Load(k)
-	if !ok {
-		o, _ = m.observers.LoadOrStore(k, m.duration.WithLabelValues(route, method))
+	c.requests.Inc()
+	c.duration.Observe(d.Seconds())
+}
+
+// methodLabel is the method label of a request: its method if it is one
+// of HTTP's own, else "other". Any token is a method to net/http, and a
+// label per token would let a client grow the series without end.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return m
 	}
-	o.(prometheus.Observer).Observe(d.Seconds())
+	return "other"
+}
+
+// add returns the children for k, adding them to the map if need be.
+func (m *httpMetrics) add(k metricKey) metricChildren {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	old := *m.children.Load()
+	if c, ok := old[k]; ok {
+		return c
+	}
+	c := metricChildren{
+		requests: m.requests.WithLabelValues(k.route, k.method, strconv.Itoa(k.code)),
+		duration: m.duration.WithLabelValues(k.route, k.method),
+	}
+	next := make(map[metricKey]metricChildren, len(old)+1)
+	for key, v := range old {
+		next[key] = v
+	}
+	next[k] = c
+	m.children.Store(&next)
+	return c
 }
 
 func newHTTPMetrics(reg prometheus.Registerer) (*httpMetrics, error) {
@@ -66,7 +102,9 @@ func newHTTPMetrics(reg prometheus.Registerer) (*httpMetrics, error) {
 	if duration, err = register(reg, duration); err != nil {
 		return nil, err
 	}
-	return &httpMetrics{requests: requests, duration: duration}, nil
+	m := &httpMetrics{requests: requests, duration: duration}
+	m.children.Store(&map[metricKey]metricChildren{})
+	return m, nil
 }
 
 // register adds c to reg, or returns the collector already registered under
@@ -86,9 +124,9 @@ func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error)
 
 // observe writes the access log line and the metrics of every request.
 //
-// The log record is built by hand rather than with Logger.LogAttrs: that
-// would walk the stack for the caller's PC on every request, which the
-// access log never shows, and read the clock once more.
+// The log record is handed to the handler directly rather than through
+// Logger.LogAttrs: that would walk the stack for the caller's PC on every
+// request, which the access log never shows, and read the clock once more.
 func (h *Handler) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -110,16 +148,15 @@ func (h *Handler) observe(next http.Handler) http.Handler {
 		}
 		h.metrics.observe(route, r.Method, status, d)
 		if ctx := r.Context(); h.access && h.alog.Enabled(ctx, slog.LevelInfo) {
-			rec := slog.NewRecord(end, slog.LevelInfo, "request", 0)
-			rec.AddAttrs(
-				slog.String("method", r.Method),
-				slog.String("path", r.URL.Path),
-				slog.Int("status", status),
-				slog.Int("bytes", ww.bytes),
-				slog.Duration("duration", d),
-				slog.String("client_ip", h.clientIP(r)),
-			)
-			_ = h.alog.Handler().Handle(ctx, rec)
+			a := Access{
+				Time: end, Method: r.Method, Path: r.URL.Path, Status: status,
+				Bytes: ww.bytes, Duration: d, ClientIP: h.clientIP(r),
+			}
+			if h.afast != nil {
+				_ = h.afast.HandleAccess(ctx, a)
+			} else {
+				_ = h.alog.Handler().Handle(ctx, a.Record())
+			}
 		}
 	})
 }

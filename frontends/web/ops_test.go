@@ -64,6 +64,26 @@ func TestMetrics_CountsByRoutePattern(t *testing.T) {
 	}
 }
 
+// Any token is a method to net/http; the metrics must not grow a series
+// per token a client makes up.
+func TestMetrics_CountsUnknownMethodsAsOther(t *testing.T) {
+	e := newEnv(t)
+	for _, m := range []string{"BREW", "WHEN", "X-1"} {
+		e.do(m, "/api/v1/today", nil)
+	}
+	e.do(http.MethodDelete, "/api/v1/today", nil)
+	if got := e.requests("unmatched", "other", "405"); got != 3 {
+		t.Errorf("requests_total{method=other,code=405} = %v, want 3", got)
+	}
+	if got := e.requests("unmatched", "DELETE", "405"); got != 1 {
+		t.Errorf("requests_total{method=DELETE,code=405} = %v, want 1", got)
+	}
+	body := e.get("/metrics").Body.String()
+	if strings.Contains(body, "BREW") {
+		t.Error("metrics carry a made-up method as a label")
+	}
+}
+
 // TestMetrics_ServesOtherFrontendsCounters: one registry for the process;
 // whatever another frontend registers shows at /metrics.
 func TestMetrics_ServesOtherFrontendsCounters(t *testing.T) {

@@ -2,9 +2,11 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -68,6 +70,50 @@ func TestServer_ServesCurlOnARealListener(t *testing.T) {
 	}
 	if err := stop(); err != nil {
 		t.Errorf("Serve returned %v, want nil after its context ended", err)
+	}
+}
+
+// Every quote resource is sent with its length, never chunked, whether
+// the server sets Content-Length itself (HEAD, long bodies) or net/http
+// measures the body.
+func TestServer_SendsContentLengthNotChunks(t *testing.T) {
+	e := newEnv(t)
+	var longest string // the sample's longest quote, near 4 KiB: over net/http's buffer
+	for _, q := range quotertest.Sample() {
+		if len(q.Text) > len(longest) {
+			longest = q.Text
+		}
+	}
+	long := e.quoteWithText(longest)
+	base, _ := serveOnLoopback(t, e.handler)
+	for _, c := range []struct{ method, target, accept string }{
+		{"GET", "/api/v1/today", ""},
+		{"HEAD", "/api/v1/today", ""},
+		{"GET", "/", "*/*"},
+		{"GET", "/", browserAccept},
+		{"HEAD", "/", browserAccept},
+		{"GET", fmt.Sprintf("/quotes/%d", long.ID), "application/json"},
+		{"GET", fmt.Sprintf("/quotes/%d", long.ID), browserAccept},
+	} {
+		req, _ := http.NewRequest(c.method, base+c.target, nil)
+		if c.accept != "" {
+			req.Header.Set("Accept", c.accept)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		cl := resp.Header.Get("Content-Length")
+		if resp.StatusCode != http.StatusOK || len(resp.TransferEncoding) > 0 || cl == "" {
+			t.Errorf("%s %s (Accept %q) = %d, Transfer-Encoding %q, Content-Length %q; want 200 with a length",
+				c.method, c.target, c.accept, resp.StatusCode, resp.TransferEncoding, cl)
+			continue
+		}
+		if c.method == "GET" && cl != strconv.Itoa(len(body)) {
+			t.Errorf("%s %s: Content-Length %s, body %d bytes", c.method, c.target, cl, len(body))
+		}
 	}
 }
 

@@ -36,8 +36,9 @@ type Config struct {
 	Calendar *quoter.Calendar // decides "today"; nil means the local zone
 	Log      *slog.Logger     // nil means slog.Default()
 
-	// AccessLog receives the access log, one record per request; nil means
-	// Log. quotesd serve passes a logger that batches its writes.
+	// AccessLog receives the access log, one record per request (see
+	// Access); nil means Log. quotesd serve passes a logger that batches
+	// its writes, and whose handler is an AccessHandler.
 	AccessLog *slog.Logger
 
 	// Metrics is the registry served at /metrics. The web frontend adds its
@@ -75,9 +76,10 @@ type Handler struct {
 	q       quoter.Quoter
 	cal     *quoter.Calendar
 	log     *slog.Logger
-	alog    *slog.Logger // the access log
-	access  bool         // write the access log
-	proxied bool         // the client IP comes from X-Forwarded-For (ClientIPFromXFF)
+	alog    *slog.Logger  // the access log
+	afast   AccessHandler // alog's handler, when it is one
+	access  bool          // write the access log
+	proxied bool          // the client IP comes from X-Forwarded-For (ClientIPFromXFF)
 	token   []byte
 	baseURL *url.URL
 	today   *todayMemo
@@ -102,6 +104,7 @@ func New(cfg Config) (*Handler, error) {
 	if h.alog == nil {
 		h.alog = h.log
 	}
+	h.afast, _ = h.alog.Handler().(AccessHandler)
 	if cfg.AdminToken != "" {
 		h.token = []byte(cfg.AdminToken)
 	}

@@ -1,0 +1,236 @@
+package main
+
+// End-to-end tests of STARTTLS on the mail frontend: the real binary with
+// --smtp-tls-cert and --smtp-tls-key, swaks as the sending MTA, a go-smtp
+// sink on loopback as the relay. Plus the reload cases a running binary
+// makes slow to reach, on smtpReloadCertificate itself.
+
+import (
+	"bytes"
+	"crypto/tls"
+	"log/slog"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	gosmtp "github.com/emersion/go-smtp"
+
+	smtpfe "quotesd/frontends/smtp"
+	"quotesd/frontends/smtp/smtptest"
+)
+
+func TestE2E_SMTP_SwaksSTARTTLSRequestGetsReplyAtRelay(t *testing.T) {
+	swaks := e2eTool(t, "swaks")
+	if out, _ := exec.Command(swaks, "--support").CombinedOutput(); !strings.Contains(string(out), "=== TLS supported") {
+		// swaks without Net::SSLeay says "TLS not available" and sends in
+		// plain text: that would test nothing.
+		if os.Getenv("QUOTESD_E2E") == "require" {
+			t.Fatalf("swaks lacks TLS (install libnet-ssleay-perl and libio-socket-ssl-perl), and QUOTESD_E2E=require:\n%s", out)
+		}
+		t.Skipf("swaks lacks TLS (install libnet-ssleay-perl and libio-socket-ssl-perl):\n%s", out)
+	}
+	files := smtptest.WriteSelfSigned(t, t.TempDir(), 1)
+	sink := smtptest.NewSink(t, smtptest.Options{})
+	s := smtpServe(t, smtpLibrary(t), t.TempDir(), sink.Addr, "--smtp-tls-cert", files.Cert, "--smtp-tls-key", files.Key)
+	host, port, _ := strings.Cut(s.Addr("smtp"), ":")
+
+	// --tls: STARTTLS or give up; --tls-verify against our certificate, so
+	// that the session is encrypted with the certificate given.
+	cmd := exec.Command(swaks, "--server", host, "--port", port, "--helo", "client.test",
+		"--tls", "--tls-verify", "--tls-ca-path", files.Cert,
+		"--from", "alice@example.org", "--to", "quote@localhost",
+		"--header", "Subject: today", "--body", "A quote, please, in confidence.", "--timeout", "30")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("swaks: %v\n%s", err, out)
+	}
+	transcript := string(out)
+	for _, want := range []string{"250-STARTTLS", " -> STARTTLS", "<-  220 ", "=== TLS started with cipher TLSv1.3", "<~  250 2.0.0"} {
+		if !strings.Contains(transcript, want) {
+			t.Errorf("swaks transcript lacks %q:\n%s", want, transcript)
+		}
+	}
+	s.WaitLog(10*time.Second, "smtp session encrypted", map[string]string{"frontend": "smtp", "tls": "TLS 1.3", "ip": "127.0.0.1"})
+
+	m := sink.Wait(t, 1, 30*time.Second)[0]
+	if m.From != "" || len(m.To) != 1 || m.To[0] != "alice@example.org" {
+		t.Errorf("envelope: from <%s> to %v, want <> and [alice@example.org]", m.From, m.To)
+	}
+	if !strings.Contains(string(m.Data), "Subject: Re: today") {
+		t.Errorf("reply is not to the request:\n%s", m.Data)
+	}
+}
+
+// tlsSession opens a session to addr and upgrades it with STARTTLS,
+// trusting only the certificate of files.
+func tlsSession(t *testing.T, addr string, files smtptest.CertFiles) *gosmtp.Client {
+	t.Helper()
+	c, err := gosmtp.DialStartTLS(addr, &tls.Config{RootCAs: files.Pool, ServerName: "localhost"})
+	if err != nil {
+		t.Fatalf("STARTTLS: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if err := c.Hello("client.test"); err != nil { // the handshake happens here
+		t.Fatalf("EHLO over TLS: %v", err)
+	}
+	return c
+}
+
+func peerSerial(t *testing.T, c *gosmtp.Client) string {
+	t.Helper()
+	st, ok := c.TLSConnectionState()
+	if !ok || len(st.PeerCertificates) == 0 {
+		t.Fatal("session is not encrypted")
+	}
+	return st.PeerCertificates[0].SerialNumber.String()
+}
+
+// replaceFile gives path the content of from, as a certificate renewal
+// does (certbot and the like replace the files in place).
+func replaceFile(t *testing.T, path, from string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path+".new", b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(path+".new", path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestE2E_SMTP_SIGHUPReloadsTheTLSCertificate(t *testing.T) {
+	t.Parallel()
+	live := smtptest.WriteSelfSigned(t, t.TempDir(), 1) // the paths given to quotesd
+	sink := smtptest.NewSink(t, smtptest.Options{})
+	s := smtpServe(t, smtpLibrary(t), t.TempDir(), sink.Addr, "--smtp-tls-cert", live.Cert, "--smtp-tls-key", live.Key)
+	addr := s.Addr("smtp")
+	s.WaitLog(10*time.Second, "smtp TLS certificate loaded", map[string]string{"cert": live.Cert, "names": "localhost"})
+
+	open := tlsSession(t, addr, live)
+	if got := peerSerial(t, open); got != "1" {
+		t.Fatalf("before the renewal: certificate serial %s, want 1", got)
+	}
+
+	// The certificate is renewed in place; SIGHUP makes quotesd read it.
+	renewed := smtptest.WriteSelfSigned(t, t.TempDir(), 2)
+	replaceFile(t, live.Cert, renewed.Cert)
+	replaceFile(t, live.Key, renewed.Key)
+	s.Signal(syscall.SIGHUP)
+	s.WaitLog(10*time.Second, "smtp TLS certificate loaded", map[string]string{"cert": live.Cert})
+	s.WaitLog(10*time.Second, "reloaded", nil)
+	if got := peerSerial(t, tlsSession(t, addr, renewed)); got != "2" {
+		t.Errorf("after the reload: certificate serial %s, want 2", got)
+	}
+
+	// The session opened before the reload was not disturbed.
+	if err := open.SendMail("alice@example.org", []string{"quote@localhost"},
+		strings.NewReader("From: alice@example.org\r\nSubject: today\r\n\r\nhi\r\n")); err != nil {
+		t.Fatalf("session opened before the reload: %v", err)
+	}
+	if err := open.Quit(); err != nil {
+		t.Errorf("QUIT on the session opened before the reload: %v", err)
+	}
+	sink.Wait(t, 1, 30*time.Second)
+
+	// A broken renewal is refused; the certificate in use stays.
+	if err := os.WriteFile(live.Cert, []byte("-----BEGIN CERTIFICATE-----\ntruncated"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s.Signal(syscall.SIGHUP)
+	line := s.WaitLog(10*time.Second, "reload: keeping the current TLS certificate", map[string]string{"frontend": "smtp", "level": "ERROR"})
+	if err, _ := line["err"].(string); !strings.Contains(err, live.Cert) {
+		t.Errorf("reload error %q does not name the file %s", err, live.Cert)
+	}
+	s.WaitLog(10*time.Second, "reloaded", nil)
+	if got := peerSerial(t, tlsSession(t, addr, renewed)); got != "2" {
+		t.Errorf("after a failed reload: certificate serial %s, want still 2", got)
+	}
+}
+
+func TestE2E_SMTP_BadTLSSettingsFailTheStart(t *testing.T) {
+	db := smtpLibrary(t)
+	dir := t.TempDir()
+	good := smtptest.WriteSelfSigned(t, dir, 1)
+	malformed := dir + "/malformed.pem"
+	if err := os.WriteFile(malformed, []byte("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	base := append([]string{"--db", db, "serve", "--smtp-addr", "127.0.0.1:0", "--state-dir", t.TempDir()}, offExcept("smtp")...)
+	tests := []struct {
+		name string
+		env  []string
+		args []string
+		code int
+		want []string
+	}{
+		{"CertWithoutKey", nil, []string{"--smtp-tls-cert", good.Cert}, 2, []string{"--smtp-tls-key"}},
+		{"KeyWithoutCertFromEnv", []string{"QUOTESD_SMTP_TLS_KEY=" + good.Key}, nil, 2, []string{"--smtp-tls-cert"}},
+		{"MalformedCert", nil, []string{"--smtp-tls-cert", malformed, "--smtp-tls-key", good.Key}, 1, []string{malformed, "certificate"}},
+		{"MissingKeyFile", nil, []string{"--smtp-tls-cert", good.Cert, "--smtp-tls-key", dir + "/none.pem"}, 1, []string{dir + "/none.pem"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, stderr, code := runQuotesd(t, tt.env, append(slices.Clone(base), tt.args...)...)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d; stderr %q", code, tt.code, stderr)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr %q does not mention %q", stderr, w)
+				}
+			}
+		})
+	}
+}
+
+func TestSMTPReload_RereadsTheCertificateAndWarnsThatOnOrOffNeedsARestart(t *testing.T) {
+	dir := t.TempDir()
+	one := smtptest.WriteSelfSigned(t, dir, 1)
+	two := smtptest.WriteSelfSigned(t, dir, 2)
+	tests := []struct {
+		name       string
+		started    bool // with a certificate
+		cert, key  string
+		level, msg string
+		wantFile   string // the certificate in use after the reload
+	}{
+		{"TurnedOn", false, two.Cert, two.Key, "WARN", "reload: STARTTLS is turned on only at a restart", ""},
+		{"TurnedOff", true, "", "", "WARN", "reload: STARTTLS is turned off only at a restart; keeping the current certificate", one.Cert},
+		{"KeyDropped", true, two.Cert, "", "ERROR", "reload: keeping the current TLS certificate", one.Cert},
+		{"Renewed", true, two.Cert, two.Key, "INFO", "smtp TLS certificate loaded", two.Cert},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var cert *smtpfe.Certificate
+			if tt.started {
+				var err error
+				if cert, err = smtpfe.LoadCertificate(one.Cert, one.Key); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var logs bytes.Buffer
+			env := &serveEnv{Log: slog.New(slog.NewJSONHandler(&logs, nil))}
+			offExceptMu.Lock() // the flag variables are shared with offExcept
+			smtpFlags.tlsCert, smtpFlags.tlsKey = tt.cert, tt.key
+			smtpReloadCertificate(env, cert)
+			smtpFlags.tlsCert, smtpFlags.tlsKey = "", ""
+			offExceptMu.Unlock()
+			if want := `"level":"` + tt.level + `","msg":"` + tt.msg + `"`; !strings.Contains(logs.String(), want) {
+				t.Errorf("log %q lacks %s", logs.String(), want)
+			}
+			if cert == nil {
+				return
+			}
+			if got, _ := cert.Files(); got != tt.wantFile {
+				t.Errorf("certificate in use from %s, want %s", got, tt.wantFile)
+			}
+		})
+	}
+}
