@@ -7,7 +7,6 @@ package main
 
 import (
 	"bytes"
-	"crypto/tls"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -16,8 +15,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	gosmtp "github.com/emersion/go-smtp"
 
 	smtpfe "quotesd/frontends/smtp"
 	"quotesd/frontends/smtp/smtptest"
@@ -65,30 +62,6 @@ func TestE2E_SMTP_SwaksSTARTTLSRequestGetsReplyAtRelay(t *testing.T) {
 	}
 }
 
-// tlsSession opens a session to addr and upgrades it with STARTTLS,
-// trusting only the certificate of files.
-func tlsSession(t *testing.T, addr string, files smtptest.CertFiles) *gosmtp.Client {
-	t.Helper()
-	c, err := gosmtp.DialStartTLS(addr, &tls.Config{RootCAs: files.Pool, ServerName: "localhost"})
-	if err != nil {
-		t.Fatalf("STARTTLS: %v", err)
-	}
-	t.Cleanup(func() { c.Close() })
-	if err := c.Hello("client.test"); err != nil { // the handshake happens here
-		t.Fatalf("EHLO over TLS: %v", err)
-	}
-	return c
-}
-
-func peerSerial(t *testing.T, c *gosmtp.Client) string {
-	t.Helper()
-	st, ok := c.TLSConnectionState()
-	if !ok || len(st.PeerCertificates) == 0 {
-		t.Fatal("session is not encrypted")
-	}
-	return st.PeerCertificates[0].SerialNumber.String()
-}
-
 // replaceFile gives path the content of from, as a certificate renewal
 // does (certbot and the like replace the files in place).
 func replaceFile(t *testing.T, path, from string) {
@@ -113,8 +86,8 @@ func TestE2E_SMTP_SIGHUPReloadsTheTLSCertificate(t *testing.T) {
 	addr := s.Addr("smtp")
 	s.WaitLog(10*time.Second, "smtp TLS certificate loaded", map[string]string{"cert": live.Cert, "names": "localhost"})
 
-	open := tlsSession(t, addr, live)
-	if got := peerSerial(t, open); got != "1" {
+	open := smtptest.DialSTARTTLS(t, addr, live.Pool)
+	if got := smtptest.PeerSerial(t, open); got != "1" {
 		t.Fatalf("before the renewal: certificate serial %s, want 1", got)
 	}
 
@@ -125,7 +98,7 @@ func TestE2E_SMTP_SIGHUPReloadsTheTLSCertificate(t *testing.T) {
 	s.Signal(syscall.SIGHUP)
 	s.WaitLog(10*time.Second, "smtp TLS certificate loaded", map[string]string{"cert": live.Cert})
 	s.WaitLog(10*time.Second, "reloaded", nil)
-	if got := peerSerial(t, tlsSession(t, addr, renewed)); got != "2" {
+	if got := smtptest.PeerSerial(t, smtptest.DialSTARTTLS(t, addr, renewed.Pool)); got != "2" {
 		t.Errorf("after the reload: certificate serial %s, want 2", got)
 	}
 
@@ -149,7 +122,7 @@ func TestE2E_SMTP_SIGHUPReloadsTheTLSCertificate(t *testing.T) {
 		t.Errorf("reload error %q does not name the file %s", err, live.Cert)
 	}
 	s.WaitLog(10*time.Second, "reloaded", nil)
-	if got := peerSerial(t, tlsSession(t, addr, renewed)); got != "2" {
+	if got := smtptest.PeerSerial(t, smtptest.DialSTARTTLS(t, addr, renewed.Pool)); got != "2" {
 		t.Errorf("after a failed reload: certificate serial %s, want still 2", got)
 	}
 }

@@ -2,7 +2,6 @@ package smtp_test
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"io"
 	"net"
@@ -28,32 +27,6 @@ func tlsHarness(t *testing.T, opts ...func(*setup)) (*harness, *smtpfe.Certifica
 	}
 	h := newHarness(t, append([]func(*setup){func(s *setup) { s.cfg.TLS = cert }}, opts...)...)
 	return h, cert, files
-}
-
-// dialTLS opens a session and upgrades it with STARTTLS, trusting pool and
-// checking the name localhost, as a verifying MTA would.
-func dialTLS(t *testing.T, addr string, pool *x509.CertPool) *gosmtp.Client {
-	t.Helper()
-	c, err := gosmtp.DialStartTLS(addr, &tls.Config{RootCAs: pool, ServerName: "localhost"})
-	if err != nil {
-		t.Fatalf("STARTTLS to %s: %v", addr, err)
-	}
-	t.Cleanup(func() { c.Close() })
-	// The client shakes hands at its first command after STARTTLS.
-	if err := c.Hello("client.test"); err != nil {
-		t.Fatalf("EHLO over TLS to %s: %v", addr, err)
-	}
-	return c
-}
-
-// serial is the serial number of the certificate the server presented.
-func serial(t *testing.T, c *gosmtp.Client) string {
-	t.Helper()
-	st, ok := c.TLSConnectionState()
-	if !ok || len(st.PeerCertificates) == 0 {
-		t.Fatal("session is not encrypted")
-	}
-	return st.PeerCertificates[0].SerialNumber.String()
 }
 
 // sendOn sends one request from from on an open session.
@@ -92,7 +65,7 @@ func TestSMTP_STARTTLSIsAdvertisedOnlyWithACertificate(t *testing.T) {
 
 func TestSMTP_RequestOverSTARTTLSGetsTheSameReply(t *testing.T) {
 	h, _, files := tlsHarness(t)
-	c := dialTLS(t, h.addr, files.Pool)
+	c := smtptest.DialSTARTTLS(t, h.addr, files.Pool)
 	if ok, _ := c.Extension("STARTTLS"); ok {
 		t.Error("STARTTLS is advertised again inside TLS (RFC 3207 §4.2)")
 	}
@@ -137,7 +110,7 @@ func TestSMTP_STARTTLSRefusesVersionsBeforeTLS12(t *testing.T) {
 		t.Fatal("a TLS 1.1 client completed the handshake, want it refused")
 	}
 	// The refusal is of that handshake only: the server goes on serving.
-	c := dialTLS(t, h.addr, files.Pool)
+	c := smtptest.DialSTARTTLS(t, h.addr, files.Pool)
 	if st, _ := c.TLSConnectionState(); st.Version < tls.VersionTLS12 {
 		t.Errorf("negotiated %s, want TLS 1.2 or later", tls.VersionName(st.Version))
 	}
@@ -145,8 +118,8 @@ func TestSMTP_STARTTLSRefusesVersionsBeforeTLS12(t *testing.T) {
 
 func TestSMTP_ReloadedCertificateServesNewSessionsWithoutDroppingOpenOnes(t *testing.T) {
 	h, cert, old := tlsHarness(t)
-	open := dialTLS(t, h.addr, old.Pool)
-	if got := serial(t, open); got != "1" {
+	open := smtptest.DialSTARTTLS(t, h.addr, old.Pool)
+	if got := smtptest.PeerSerial(t, open); got != "1" {
 		t.Fatalf("first session: certificate serial %s, want 1", got)
 	}
 
@@ -157,7 +130,7 @@ func TestSMTP_ReloadedCertificateServesNewSessionsWithoutDroppingOpenOnes(t *tes
 	if c, k := cert.Files(); c != renewed.Cert || k != renewed.Key {
 		t.Errorf("Files() = %s, %s; want %s, %s", c, k, renewed.Cert, renewed.Key)
 	}
-	if got := serial(t, dialTLS(t, h.addr, renewed.Pool)); got != "2" {
+	if got := smtptest.PeerSerial(t, smtptest.DialSTARTTLS(t, h.addr, renewed.Pool)); got != "2" {
 		t.Errorf("session after the reload: certificate serial %s, want 2", got)
 	}
 
@@ -183,7 +156,7 @@ func TestSMTP_BrokenCertificateOnReloadKeepsTheOldOne(t *testing.T) {
 	if c, _ := cert.Files(); c != files.Cert {
 		t.Errorf("Files() = %s after a failed reload, want %s still", c, files.Cert)
 	}
-	if got := serial(t, dialTLS(t, h.addr, files.Pool)); got != "1" {
+	if got := smtptest.PeerSerial(t, smtptest.DialSTARTTLS(t, h.addr, files.Pool)); got != "1" {
 		t.Errorf("after a failed reload: certificate serial %s, want the old one, 1", got)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -14,6 +15,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/emersion/go-smtp"
 )
 
 // selfSigned makes a certificate for localhost and 127.0.0.1, valid for an
@@ -76,4 +79,32 @@ func WriteSelfSigned(tb testing.TB, dir string, serial int64) CertFiles {
 	}
 	f.Pool.AddCert(cert)
 	return f
+}
+
+// DialSTARTTLS opens an SMTP session to addr and upgrades it with
+// STARTTLS, trusting only pool and checking the name localhost, as a
+// verifying MTA would. The session is closed when the test ends.
+func DialSTARTTLS(tb testing.TB, addr string, pool *x509.CertPool) *smtp.Client {
+	tb.Helper()
+	c, err := smtp.DialStartTLS(addr, &tls.Config{RootCAs: pool, ServerName: "localhost"})
+	if err != nil {
+		tb.Fatalf("STARTTLS to %s: %v", addr, err)
+	}
+	tb.Cleanup(func() { c.Close() })
+	// The client shakes hands at its first command after STARTTLS.
+	if err := c.Hello("client.test"); err != nil {
+		tb.Fatalf("EHLO over TLS to %s: %v", addr, err)
+	}
+	return c
+}
+
+// PeerSerial is the serial number of the certificate the server presented
+// on c, which must be encrypted.
+func PeerSerial(tb testing.TB, c *smtp.Client) string {
+	tb.Helper()
+	st, ok := c.TLSConnectionState()
+	if !ok || len(st.PeerCertificates) == 0 {
+		tb.Fatal("session is not encrypted")
+	}
+	return st.PeerCertificates[0].SerialNumber.String()
 }
