@@ -173,26 +173,41 @@ func TestE2E_SMTP_DKIMSignsRepliesWithKeyFile(t *testing.T) {
 
 func TestE2E_SMTP_BadSettingsFailTheStart(t *testing.T) {
 	db := smtpLibrary(t)
+	dir := t.TempDir()
+	good := smtptest.WriteSelfSigned(t, dir, 1)
+	malformed := dir + "/malformed.pem"
+	if err := os.WriteFile(malformed, []byte("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	base := append([]string{"--db", db, "serve", "--smtp-addr", "127.0.0.1:0", "--state-dir", t.TempDir()}, offExcept("smtp")...)
 	tests := []struct {
 		name string
 		env  []string
 		args []string
 		code int
-		want string
+		want []string // what stderr must mention
 	}{
-		{"RelayTLSMode", nil, []string{"--smtp-relay", "127.0.0.1:1", "--smtp-relay-tls", "sometimes"}, 2, "--smtp-relay-tls"},
-		{"RelayUserWithoutPassword", []string{"QUOTESD_SMTP_RELAY_PASSWORD="}, []string{"--smtp-relay", "127.0.0.1:1", "--smtp-relay-user", "q"}, 2, "no password"},
-		{"RelayAndDirectMX", nil, []string{"--smtp-relay", "127.0.0.1:1", "--smtp-direct-mx"}, 2, "--smtp-direct-mx"},
-		{"EmptyDomain", nil, []string{"--smtp-domain", " , "}, 2, "--smtp-domain"},
-		{"LocalPartWithAt", nil, []string{"--smtp-local-part", "a@b"}, 2, "--smtp-local-part"},
-		{"MissingDKIMKey", nil, []string{"--smtp-dkim-key", "/nonexistent/key.pem"}, 1, "--smtp-dkim-key"},
+		{"RelayTLSMode", nil, []string{"--smtp-relay", "127.0.0.1:1", "--smtp-relay-tls", "sometimes"}, 2, []string{"--smtp-relay-tls"}},
+		{"RelayUserWithoutPassword", []string{"QUOTESD_SMTP_RELAY_PASSWORD="}, []string{"--smtp-relay", "127.0.0.1:1", "--smtp-relay-user", "q"}, 2, []string{"no password"}},
+		{"RelayAndDirectMX", nil, []string{"--smtp-relay", "127.0.0.1:1", "--smtp-direct-mx"}, 2, []string{"--smtp-direct-mx"}},
+		{"EmptyDomain", nil, []string{"--smtp-domain", " , "}, 2, []string{"--smtp-domain"}},
+		{"LocalPartWithAt", nil, []string{"--smtp-local-part", "a@b"}, 2, []string{"--smtp-local-part"}},
+		{"MissingDKIMKey", nil, []string{"--smtp-dkim-key", "/nonexistent/key.pem"}, 1, []string{"--smtp-dkim-key"}},
+		{"TLSCertWithoutKey", nil, []string{"--smtp-tls-cert", good.Cert}, 2, []string{"--smtp-tls-key"}},
+		{"TLSKeyWithoutCertFromEnv", []string{"QUOTESD_SMTP_TLS_KEY=" + good.Key}, nil, 2, []string{"--smtp-tls-cert"}},
+		{"MalformedTLSCert", nil, []string{"--smtp-tls-cert", malformed, "--smtp-tls-key", good.Key}, 1, []string{malformed, "certificate"}},
+		{"MissingTLSKeyFile", nil, []string{"--smtp-tls-cert", good.Cert, "--smtp-tls-key", dir + "/none.pem"}, 1, []string{dir + "/none.pem"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, stderr, code := runQuotesd(t, tt.env, append(slices.Clone(base), tt.args...)...)
-			if code != tt.code || !strings.Contains(stderr, tt.want) {
-				t.Errorf("exit %d, stderr %q; want exit %d mentioning %q", code, stderr, tt.code, tt.want)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d; stderr %q", code, tt.code, stderr)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr %q does not mention %q", stderr, w)
+				}
 			}
 		})
 	}

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
-	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -124,42 +123,6 @@ func TestE2E_SMTP_SIGHUPReloadsTheTLSCertificate(t *testing.T) {
 	s.WaitLog(10*time.Second, "reloaded", nil)
 	if got := smtptest.PeerSerial(t, smtptest.DialSTARTTLS(t, addr, renewed.Pool)); got != "2" {
 		t.Errorf("after a failed reload: certificate serial %s, want still 2", got)
-	}
-}
-
-func TestE2E_SMTP_BadTLSSettingsFailTheStart(t *testing.T) {
-	db := smtpLibrary(t)
-	dir := t.TempDir()
-	good := smtptest.WriteSelfSigned(t, dir, 1)
-	malformed := dir + "/malformed.pem"
-	if err := os.WriteFile(malformed, []byte("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	base := append([]string{"--db", db, "serve", "--smtp-addr", "127.0.0.1:0", "--state-dir", t.TempDir()}, offExcept("smtp")...)
-	tests := []struct {
-		name string
-		env  []string
-		args []string
-		code int
-		want []string
-	}{
-		{"CertWithoutKey", nil, []string{"--smtp-tls-cert", good.Cert}, 2, []string{"--smtp-tls-key"}},
-		{"KeyWithoutCertFromEnv", []string{"QUOTESD_SMTP_TLS_KEY=" + good.Key}, nil, 2, []string{"--smtp-tls-cert"}},
-		{"MalformedCert", nil, []string{"--smtp-tls-cert", malformed, "--smtp-tls-key", good.Key}, 1, []string{malformed, "certificate"}},
-		{"MissingKeyFile", nil, []string{"--smtp-tls-cert", good.Cert, "--smtp-tls-key", dir + "/none.pem"}, 1, []string{dir + "/none.pem"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, stderr, code := runQuotesd(t, tt.env, append(slices.Clone(base), tt.args...)...)
-			if code != tt.code {
-				t.Errorf("exit %d, want %d; stderr %q", code, tt.code, stderr)
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(stderr, w) {
-					t.Errorf("stderr %q does not mention %q", stderr, w)
-				}
-			}
-		})
 	}
 }
 
