@@ -205,6 +205,20 @@ func delivery(t *testing.T, q *queue.Queue, cfg queue.Config) {
 	})
 }
 
+// wantArrivalOrder checks that ms are the n replies numbered 1 to n (their
+// X-Seq), each once, in the order they were queued.
+func wantArrivalOrder(t *testing.T, ms []smtptest.Message, n int) {
+	t.Helper()
+	if len(ms) != n {
+		t.Fatalf("delivered %d messages, want %d", len(ms), n)
+	}
+	for i, m := range ms {
+		if got, want := seq(m), fmt.Sprint(i+1); got != want {
+			t.Errorf("message %d has X-Seq %s, want %s (arrival order, no duplicates)", i, got, want)
+		}
+	}
+}
+
 func seq(m smtptest.Message) string {
 	for _, line := range splitLines(string(m.Data)) {
 		if len(line) > 7 && line[:7] == "X-Seq: " {
@@ -261,15 +275,7 @@ func TestDelivery_RelayDownThenUp_AllDeliveredInArrivalOrder(t *testing.T) {
 	sink := smtptest.NewSink(t, smtptest.Options{Addr: addr})
 	sink.Wait(t, n, 10*time.Second)
 	time.Sleep(200 * time.Millisecond) // room for duplicates to show up
-	ms := sink.Messages()
-	if len(ms) != n {
-		t.Fatalf("delivered %d messages, want %d", len(ms), n)
-	}
-	for i, m := range ms {
-		if got, want := seq(m), fmt.Sprint(i+1); got != want {
-			t.Errorf("message %d has X-Seq %s, want %s (arrival order)", i, got, want)
-		}
-	}
+	wantArrivalOrder(t, sink.Messages(), n)
 	if queued, sent, _ := counts(t, q); queued != 0 || sent != n {
 		t.Errorf("after delivery: queued %d sent %d, want 0 and %d", queued, sent, n)
 	}
@@ -307,11 +313,7 @@ func TestQueue_RepliesQueuedAfterReopenComeAfterThoseBefore(t *testing.T) {
 	}
 	sink := smtptest.NewSink(t, smtptest.Options{})
 	delivery(t, q, queue.Config{Relay: &queue.Relay{Addr: sink.Addr, TLS: queue.TLSNone}})
-	for i, m := range sink.Wait(t, 5, 10*time.Second) {
-		if got, want := seq(m), fmt.Sprint(i+1); got != want {
-			t.Errorf("message %d has X-Seq %s, want %s (arrival order across the restart)", i, got, want)
-		}
-	}
+	wantArrivalOrder(t, sink.Wait(t, 5, 10*time.Second), 5)
 }
 
 // More replies than one connection carries: their sent markers go to the
@@ -338,15 +340,7 @@ func TestDelivery_ManyRepliesDeliveredOnceInOrderAndMarkedSent(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	ms := sink.Messages()
-	if len(ms) != n {
-		t.Fatalf("delivered %d messages, want %d", len(ms), n)
-	}
-	for i, m := range ms {
-		if got, want := seq(m), fmt.Sprint(i+1); got != want {
-			t.Fatalf("message %d has X-Seq %s, want %s (arrival order, no duplicates)", i, got, want)
-		}
-	}
+	wantArrivalOrder(t, sink.Messages(), n)
 }
 
 func TestDelivery_SharedTextIsStoredOnceAndDeliveredAfterEachHead(t *testing.T) {
