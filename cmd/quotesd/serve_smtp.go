@@ -252,6 +252,10 @@ func smtpStart(env *serveEnv) ([]reactor.Service, error) {
 	return []reactor.Service{srv, delivery}, nil
 }
 
+// tlsPairRule is why one of --smtp-tls-cert and --smtp-tls-key is refused
+// without the other, at start and on reload.
+const tlsPairRule = "--smtp-tls-cert and --smtp-tls-key go together: set both to offer STARTTLS, or neither"
+
 // smtpCertificate reads the STARTTLS certificate named by --smtp-tls-cert
 // and --smtp-tls-key, or returns nil when neither is set.
 func smtpCertificate() (*smtpfe.Certificate, error) {
@@ -260,7 +264,7 @@ func smtpCertificate() (*smtpfe.Certificate, error) {
 		return nil, nil
 	}
 	if f.tlsCert == "" || f.tlsKey == "" {
-		return nil, usagef("--smtp-tls-cert and --smtp-tls-key go together: set both to offer STARTTLS, or neither")
+		return nil, usagef("%s", tlsPairRule)
 	}
 	cert, err := smtpfe.LoadCertificate(f.tlsCert, f.tlsKey)
 	if err != nil {
@@ -275,11 +279,12 @@ func smtpCertificate() (*smtpfe.Certificate, error) {
 func logCertificate(env *serveEnv, cert *smtpfe.Certificate) {
 	file, _ := cert.Files()
 	names := strings.Join(cert.Names(), ",")
-	if exp := cert.NotAfter(); time.Now().After(exp) {
+	exp := cert.NotAfter()
+	if time.Now().After(exp) {
 		env.Log.Warn("smtp TLS certificate has expired", "cert", file, "names", names, "not_after", exp)
 		return
 	}
-	env.Log.Info("smtp TLS certificate loaded", "cert", file, "names", names, "not_after", cert.NotAfter())
+	env.Log.Info("smtp TLS certificate loaded", "cert", file, "names", names, "not_after", exp)
 }
 
 // smtpLive is what reload changes in the running frontend.
@@ -319,7 +324,7 @@ func smtpReloadCertificate(env *serveEnv, cert *smtpfe.Certificate) {
 	case f.tlsCert == "" && f.tlsKey == "":
 		env.Log.Warn("reload: STARTTLS is turned off only at a restart; keeping the current certificate", "setting", "smtp-tls-cert")
 	case f.tlsCert == "" || f.tlsKey == "":
-		env.Log.Error("reload: keeping the current TLS certificate", "err", "--smtp-tls-cert and --smtp-tls-key go together: set both")
+		env.Log.Error("reload: keeping the current TLS certificate", "err", tlsPairRule)
 	default:
 		if err := cert.Reload(f.tlsCert, f.tlsKey); err != nil {
 			file, _ := cert.Files()
