@@ -142,7 +142,7 @@ func (t *TCPService) answerFD(ctx context.Context, fd int, peer netip.AddrPort, 
 		// The send buffer is full (a tiny one, or a reply past it): the
 		// rest is written, under the write timeout, by a goroutine.
 		handedOff = t.finish(ctx, fd, peer, func(conn net.Conn) error {
-			return writeReply(conn, reply[n:], t.s.writeTimeout())
+			return writeReply(conn, reply[n:], t.s.writeTimeout(), t.mayLinger)
 		})
 		return
 	}
@@ -150,7 +150,7 @@ func (t *TCPService) answerFD(ctx context.Context, fd int, peer netip.AddrPort, 
 	d.endWrite(fd)
 	sent, eof := d.sent, d.eof
 	discardPool.Put(d)
-	if sent && !eof {
+	if sent && !eof && t.mayLinger() {
 		// The client typed something: wait for its end of the stream
 		// before closing, so the close draws no reset (see writeReply).
 		handedOff = t.finish(ctx, fd, peer, func(conn net.Conn) error {

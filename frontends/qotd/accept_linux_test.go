@@ -48,7 +48,7 @@ func TestQOTD_ConnectionThatMustWaitIsFinishedByItsOwnGoroutine(t *testing.T) {
 	fd, client := acceptedFD(t)
 	tcp.active.Add(1) // admitted
 	if !tcp.finish(context.Background(), fd, addrPortOf(nil), func(conn net.Conn) error {
-		return writeReply(conn, []byte("the rest of the quote\r\n"), time.Second)
+		return writeReply(conn, []byte("the rest of the quote\r\n"), time.Second, tcp.mayLinger)
 	}) {
 		t.Fatal("finish did not take the connection")
 	}

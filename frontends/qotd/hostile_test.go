@@ -127,6 +127,41 @@ func TestQOTD_ClientThatNeverReadsNorClosesIsFreed(t *testing.T) {
 	}
 }
 
+// Clients that type something and then hold their connections open are
+// lingered over (see writeReply) only while at most half of MaxConns is in
+// use: however many of them come, the other half stays free, and new
+// clients are answered rather than closed unanswered for two seconds.
+func TestQOTD_ClientsThatTypeAndHoldNeverTakeEverySlot(t *testing.T) {
+	const maxConns = 8
+	lib := quotertest.NewLibrary(t)
+	s, _ := newTestServer(t, lib, Config{MaxConns: maxConns})
+	svc, addr := serveTCPService(t, s)
+	want := wantToday(t, lib)
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for range 4 * maxConns {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(c, "anyone there?\r\n")
+		conns = append(conns, c)
+	}
+	time.Sleep(50 * time.Millisecond) // let the server take them all in
+	if n := svc.active.Load(); n > maxConns/2 {
+		t.Errorf("%d connections held for lingering, want at most %d (half of MaxConns %d)", n, maxConns/2, maxConns)
+	}
+	for i := range 20 {
+		if got := fetch(t, addr, ""); !bytes.Equal(got, want) {
+			t.Fatalf("new client %d, with %d clients holding after typing: reply %q, want %q", i, len(conns), got, want)
+		}
+	}
+}
+
 func TestQOTD_ClientSendingMegabytesIsCutAndOthersServed(t *testing.T) {
 	lib := quotertest.NewLibrary(t)
 	s, _ := newTestServer(t, lib, Config{})

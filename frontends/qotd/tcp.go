@@ -174,7 +174,12 @@ const (
 // A client that sends nothing (nearly all of them) costs one more
 // syscall, shutdown(2), and no timer: waiting for every client to close
 // first halved the connection rate.
-func writeReply(conn net.Conn, reply []byte, timeout time.Duration) error {
+//
+// Step 3 holds the connection's slot, so it is taken only when mayLinger
+// allows it (see TCPService.mayLinger); otherwise the connection is closed
+// at once, its client already holding the whole quote and our end of
+// stream.
+func writeReply(conn net.Conn, reply []byte, timeout time.Duration, mayLinger func() bool) error {
 	var rc syscall.RawConn
 	if sc, ok := conn.(syscall.Conn); ok {
 		rc, _ = sc.SyscallConn()
@@ -210,10 +215,21 @@ func writeReply(conn net.Conn, reply []byte, timeout time.Duration) error {
 		d.endWrite(int(fd))
 		return true // never wait for readability here
 	})
-	if d.sent && !d.eof {
+	if d.sent && !d.eof && mayLinger() {
 		linger(conn, d.buf[:])
 	}
 	return nil
+}
+
+// mayLinger reports whether an answered connection whose client sent
+// input may stay open to linger over it: only while at most half of
+// MaxConns is in use, this connection included. Lingering lasts up to
+// lingerTimeout, so without this bound clients that type a byte and hold
+// their connections could take every slot, at MaxConns/2 connections a
+// second, and new clients would be closed unanswered.
+func (t *TCPService) mayLinger() bool {
+	maxConns := t.s.cfg.Load().MaxConns
+	return maxConns <= 0 || t.active.Load() <= int64(maxConns/2)
 }
 
 // endWrite ends our half of the stream on the socket fd and drops what the
@@ -266,7 +282,7 @@ func (t *TCPService) handle(ctx context.Context, conn net.Conn) {
 		t.s.replyFailed(err)
 		return
 	}
-	if err := writeReply(conn, reply, t.s.writeTimeout()); err != nil {
+	if err := writeReply(conn, reply, t.s.writeTimeout(), t.mayLinger); err != nil {
 		t.s.metrics.tcpErrors.Inc()
 		t.s.log.Debug("writing the quote failed", "remote", conn.RemoteAddr().String(), "err", err)
 		return
