@@ -171,6 +171,30 @@ func TestServe_WithoutLibraryStartsFromTheShippedOne(t *testing.T) {
 	}
 }
 
+// Under systemd the library's path is the unit's QUOTESD_DB, in a state
+// directory that exists only once the unit has started: serve must create
+// the missing file there from the shipped library, as docs/OPERATIONS.md
+// promises, rather than fail every start.
+func TestServe_MissingLibraryAtTheConfiguredPathIsCreatedFromTheShippedOne(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "state", "quotes.db")
+	if err := os.Mkdir(filepath.Dir(db), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	s := startQOTD(t, db)
+	s.WaitLog(5*time.Second, "created the library from the shipped one", map[string]string{"db": db})
+	want := todaysReply(t, db, "")
+	if got := telnet(t, s.Addr("qotd"), ""); got != want {
+		t.Errorf("reply = %q, want today's quote of the shipped library %q", got, want)
+	}
+	shipped, err := os.ReadFile(filepath.Join("..", "..", "quotes.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if written, err := os.ReadFile(db); err != nil || !bytes.Equal(written, shipped) {
+		t.Errorf("%s differs from the shipped library (err %v)", db, err)
+	}
+}
+
 func TestServe_QOTDUDPIsOffByDefault(t *testing.T) {
 	db := writeLibrary(t, filepath.Join(t.TempDir(), "quotes.db"), shortQuotes...)
 	s := startQOTD(t, db)

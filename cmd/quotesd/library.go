@@ -44,11 +44,23 @@ func ensureLibrary(g *globals) error {
 	if g.DB != defaultDB {
 		return fmt.Errorf("%s does not exist: create it with 'quotesd --db %s init' (the shipped library) or 'init --empty'", g.DB, g.DB)
 	}
-	if err := writeNewFile(g.DB, quotesd.Library); err != nil {
+	if _, err := createMissingLibrary(g.DB); err != nil {
 		return err
 	}
 	fmt.Fprintf(g.Stderr, "quotesd: created %s from the shipped library (%d bytes); pass --db to use another file\n", g.DB, len(quotesd.Library))
 	return nil
+}
+
+// createMissingLibrary writes the shipped library to path if no file is
+// there, and reports whether it did.
+func createMissingLibrary(path string) (bool, error) {
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+		return false, nil // there is a file, or a problem Open will explain
+	}
+	if err := writeNewFile(path, quotesd.Library); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // writeNewFile writes data to a new file at path and fails if path exists.

@@ -55,6 +55,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"quotesd"
 	"quotesd/quoter"
 	"quotesd/quoter/sqlite"
 	"quotesd/reactor"
@@ -343,11 +344,19 @@ func runServe(ctx context.Context, g *globals, args []string) error {
 			writable = true
 		}
 	}
-	// Like the other commands, a serve run where the default quotes.db does
-	// not exist (a go-installed binary, a fresh directory) starts from the
-	// shipped library instead of failing.
-	if err := ensureLibrary(g); err != nil {
+	// A missing library is created from the shipped one, wherever --db
+	// points: a go-installed binary run in a fresh directory, or the
+	// systemd unit's QUOTESD_DB inside a state directory that systemd
+	// makes only at the first start. (The other commands do this at the
+	// default path only, taking a missing file elsewhere for a typo; for
+	// serve the path is configuration, and the log names the file.)
+	if g.DB == "" {
+		return usagef("--db (or QUOTESD_DB) is empty: name the library file, e.g. --db quotes.db")
+	}
+	if created, err := createMissingLibrary(g.DB); err != nil {
 		return err
+	} else if created {
+		log.Info("created the library from the shipped one", "db", g.DB, "bytes", len(quotesd.Library))
 	}
 	db, err := openServeLibrary(g.DB, writable)
 	if err != nil {
