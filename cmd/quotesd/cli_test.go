@@ -193,6 +193,17 @@ func TestRandom_HonoursEveryFilter(t *testing.T) {
 	wantContains(t, "stderr", cliFail(t, 2, "", "--db", db, "random", "--max-len", "ten"), `invalid value "ten" for flag -max-len`)
 }
 
+// fortune(6) with no fortunes says so; it does not blame filters the user
+// never gave.
+func TestRandom_EmptyLibrarySaysItIsEmpty(t *testing.T) {
+	db := emptyDB(t)
+	errOut := cliFail(t, 1, "", "--db", db, "random")
+	wantContains(t, "stderr", errOut, "holds no quotes: add some with 'quotesd import FILE' or 'quotesd add'")
+	if strings.Contains(errOut, "filters") {
+		t.Errorf("random without filters on an empty library: stderr = %q, want no mention of filters", errOut)
+	}
+}
+
 func TestFlags_ReadTheEnvironment(t *testing.T) {
 	db := sampleDB(t)
 	someone := quotertest.Sample()[0].Author

@@ -99,6 +99,9 @@ func runRandom(ctx context.Context, g *globals, args []string) error {
 	defer db.Close()
 	q, err := db.Random(ctx, f)
 	if err != nil {
+		if f.IsZero() {
+			return notFound(err, g.DB+" holds no quotes: add some with 'quotesd import FILE' or 'quotesd add'")
+		}
 		return notFound(err, "no quote matches those filters: loosen them, or see 'quotesd stats' and 'quotesd search'")
 	}
 	return printQuote(g.Stdout, q, *asJSON)
