@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -145,8 +146,10 @@ func TestBot_LongQuoteSplitWithinTheLineLimit(t *testing.T) {
 			t.Errorf("line %q is cut inside a word", l)
 		}
 	}
-	if !strings.HasSuffix(lines[2], "…") {
-		t.Errorf("third line %q does not end with an ellipsis", lines[2])
+	// Cut, but still attributed: the quote's text ends in an ellipsis and
+	// the reply in its author, source and number.
+	if !strings.Contains(lines[2], "… — James Howell, Proverbs (") || !regexp.MustCompile(`\(1659\) \[#\d+\]$`).MatchString(lines[2]) {
+		t.Errorf("third line %q: want the cut text's ellipsis, then the attribution and the quote's number", lines[2])
 	}
 	c.none(300*time.Millisecond, "PRIVMSG #q")
 }

@@ -15,18 +15,19 @@ const maxReplyLines = 3
 // lookupTimeout bounds one call to the quote library.
 const lookupTimeout = 5 * time.Second
 
-// formatQuote renders q as one line of IRC text:
-// "text — Author, Source (Year) [#id]". Line breaks in the text become
-// " / ", as verse is quoted inline; everything is sanitized.
-func formatQuote(q *quoter.Quote) string {
-	text := strings.ReplaceAll(q.Text, "\r\n", "\n")
+// quoteParts renders q as IRC text in two parts, the text and the tail
+// "— Author, Source (Year) [#id]", which a cut must keep (see
+// splitKeeping). Line breaks in the text become " / ", as verse is quoted
+// inline; everything is sanitized.
+func quoteParts(q *quoter.Quote) (text, tail string) {
+	text = strings.ReplaceAll(q.Text, "\r\n", "\n")
 	text = strings.ReplaceAll(text, "\n", " / ")
-	return fmt.Sprintf("%s — %s [#%d]", sanitize(text), sanitize(q.Attribution()), q.ID)
+	return sanitize(text), fmt.Sprintf("— %s [#%d]", sanitize(q.Attribution()), q.ID)
 }
 
 // fitLen is the longest quote (quoter.Quote.Len, which is close to the
-// length of formatQuote) that fits in a reply of maxReplyLines lines of
-// width bytes, with room for word wrapping and the id.
+// length of quoteParts' text and tail) that fits in a reply of
+// maxReplyLines lines of width bytes, with room for word wrapping and the id.
 func fitLen(width int) int {
 	return max(maxReplyLines*width-64, 64)
 }
@@ -36,40 +37,42 @@ func (s *session) answer(j job) []string {
 	ctx, cancel := context.WithTimeout(s.ctx, lookupTimeout)
 	defer cancel()
 	width := s.width(j.target)
-	text := s.answerText(ctx, j.cmd, width)
-	return split(sanitize(text), width, maxReplyLines)
+	text, tail := s.answerText(ctx, j.cmd, width)
+	return splitKeeping(sanitize(text), tail, width, maxReplyLines)
 }
 
-func (s *session) answerText(ctx context.Context, c command, width int) string {
+// answerText is the reply to c: a quote's text and its tail (see
+// quoteParts), or a message and no tail.
+func (s *session) answerText(ctx context.Context, c command, width int) (text, tail string) {
 	if c.Err != "" {
-		return c.Err
+		return c.Err, ""
 	}
 	q, b := s.b.q, s.b
 	switch c.Kind {
 	case cmdHelp:
-		return helpText(b.commandPrefix())
+		return helpText(b.commandPrefix()), ""
 	case cmdRandom:
 		quote, err := q.Random(ctx, quoter.Filter{MaxLen: fitLen(width)})
 		if quoter.ErrorCode(err) == quoter.ENOTFOUND {
 			quote, err = q.Random(ctx, quoter.Filter{}) // only long ones: cut one
 		}
 		if err != nil {
-			return s.failure(err, "the library is empty")
+			return s.failure(err, "the library is empty"), ""
 		}
-		return formatQuote(quote)
+		return quoteParts(quote)
 	case cmdByID:
 		quote, err := q.Quote(ctx, c.ID)
 		if err != nil {
-			return s.failure(err, fmt.Sprintf("no quote #%d", c.ID))
+			return s.failure(err, fmt.Sprintf("no quote #%d", c.ID)), ""
 		}
-		return formatQuote(quote)
+		return quoteParts(quote)
 	case cmdSearch:
 		quotes, _, err := q.Search(ctx, c.Query, quoter.Page{Limit: 5})
 		if err != nil {
-			return s.failure(err, "no quote matches")
+			return s.failure(err, "no quote matches"), ""
 		}
 		if len(quotes) == 0 {
-			return "no quote matches"
+			return "no quote matches", ""
 		}
 		best := quotes[0] // the best match, unless it is too long and a close one fits
 		for _, quote := range quotes {
@@ -78,7 +81,7 @@ func (s *session) answerText(ctx context.Context, c command, width int) string {
 				break
 			}
 		}
-		return formatQuote(best)
+		return quoteParts(best)
 	case cmdToday:
 		today := b.cal.Today()
 		day, label := c.Date, ""
@@ -86,18 +89,19 @@ func (s *session) answerText(ctx context.Context, c command, width int) string {
 			day = today.AddDays(c.Offset)
 		}
 		if today.Before(day) {
-			return "that day has not come yet: try " + b.commandPrefix() + "today"
+			return "that day has not come yet: try " + b.commandPrefix() + "today", ""
 		}
 		if day != today {
 			label = day.String() + ": "
 		}
 		quote, err := q.Today(ctx, day, quoter.Filter{})
 		if err != nil {
-			return s.failure(err, "the library is empty")
+			return s.failure(err, "the library is empty"), ""
 		}
-		return label + formatQuote(quote)
+		text, tail := quoteParts(quote)
+		return label + text, tail
 	}
-	return ""
+	return "", ""
 }
 
 // quoteOfDay is the daily post for channel.
@@ -109,7 +113,8 @@ func (s *session) quoteOfDay(channel string, day quoter.Date) []string {
 		s.b.log.Error("irc daily quote failed", "day", day.String(), "err", err)
 		return nil
 	}
-	return split("Quote of the day: "+formatQuote(quote), s.width(channel), maxReplyLines)
+	text, tail := quoteParts(quote)
+	return splitKeeping("Quote of the day: "+text, tail, s.width(channel), maxReplyLines)
 }
 
 // failure maps a library error to what the user is told: the not-found

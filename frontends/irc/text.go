@@ -166,3 +166,38 @@ func breakAt(s string, width int) int {
 	}
 	return n
 }
+
+// splitKeeping is split for text followed by tail, a quote's attribution
+// and number: when the two need more than maxLines lines, text is cut
+// after a word and marked "…" and tail is kept whole, so that a long quote
+// still says whose it is and which. Only when tail alone leaves no room
+// is the whole cut as split cuts it.
+func splitKeeping(text, tail string, width, maxLines int) []string {
+	whole := strings.TrimSpace(text + " " + tail)
+	fits := func(s string) bool { return len(split(s, width, maxLines+1)) <= maxLines }
+	if tail == "" || fits(whole) {
+		return split(whole, width, maxLines)
+	}
+	cut := func(n int) string {
+		i := 0
+		if n >= utf8.UTFMax { // below it breakAt may split a character
+			i = breakAt(text, n)
+		}
+		return strings.TrimRight(text[:i], " ") + "… " + tail
+	}
+	if !fits(cut(0)) {
+		return split(whole, width, maxLines)
+	}
+	// The longest cut of text that still fits, by bisection: more text
+	// never takes fewer lines.
+	lo, hi := 0, len(text)
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		if fits(cut(mid)) {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	return split(cut(lo), width, maxLines)
+}

@@ -53,6 +53,26 @@ func TestSplit_TruncatesWithEllipsisAfterMaxLines(t *testing.T) {
 	}
 }
 
+func TestSplitKeeping_CutsTheTextAndKeepsTheTail(t *testing.T) {
+	tail := "— Someone, Somewhere (1900) [#42]"
+	got := splitKeeping(strings.Repeat("wörd ", 60), tail, 40, 3)
+	if len(got) != 3 {
+		t.Fatalf("got %d lines, want 3: %q", len(got), got)
+	}
+	for _, l := range got {
+		if len(l) > 40 || !utf8.ValidString(l) {
+			t.Errorf("line %q is %d bytes (over 40?) or not UTF-8", l, len(l))
+		}
+	}
+	if joined := strings.Join(got, " "); !strings.HasSuffix(joined, "wörd… "+tail) {
+		t.Errorf("lines %q: want the text cut after a word, an ellipsis, then %q whole", got, tail)
+	}
+	// Text that fits is not cut, and the tail follows it.
+	if got := splitKeeping("Short.", tail, 40, 3); strings.Join(got, " ") != "Short. "+tail {
+		t.Errorf("short text: got %q", got)
+	}
+}
+
 func TestSplit_LongWordCutOnRuneBoundary(t *testing.T) {
 	word := strings.Repeat("é", 30) // 60 bytes, no space
 	got := split(word, 15, 10)
@@ -106,6 +126,15 @@ func FuzzSanitizeSplit(f *testing.F) {
 			if len(l) > width || l == "" || !utf8.ValidString(l) {
 				t.Fatalf("split line %q: len %d (width %d), valid %v", l, len(l), width, utf8.ValidString(l))
 			}
+		}
+		const tail = "— Author, Work (1900) [#1]"
+		for _, l := range splitKeeping(clean, tail, width, lines) {
+			if len(l) > width || l == "" || !utf8.ValidString(l) {
+				t.Fatalf("splitKeeping line %q: len %d (width %d), valid %v", l, len(l), width, utf8.ValidString(l))
+			}
+		}
+		if kept := splitKeeping(clean, tail, width, lines); len(kept) > lines {
+			t.Fatalf("splitKeeping gave %d lines, max %d", len(kept), lines)
 		}
 		if len(out) > 0 && !strings.HasSuffix(out[len(out)-1], "…") {
 			if got, want := strings.Join(strings.Fields(strings.Join(out, "")), ""), strings.Join(strings.Fields(clean), ""); got != want {
