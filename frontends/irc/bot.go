@@ -179,6 +179,12 @@ func (c *Config) validate() error {
 	if strings.ContainsAny(c.Prefix, " \r\n\x00") {
 		return fmt.Errorf("irc prefix %q: no spaces", c.Prefix)
 	}
+	if c.SendBurst < 0 {
+		return fmt.Errorf("irc send burst %d: want 1 or more lines", c.SendBurst)
+	}
+	if c.PingInterval < 0 || c.PingTimeout < 0 {
+		return fmt.Errorf("irc ping interval %v (timeout %v): want positive durations", c.PingInterval, c.PingTimeout)
+	}
 	return nil
 }
 

@@ -380,6 +380,11 @@ func TestNew_RejectsBadSettings(t *testing.T) {
 		"SASL without pass":   {Server: "irc.test:6697", Nick: "q", TLS: true, SASLUser: "u"},
 		"bad daily":           {Server: "irc.test:6697", Nick: "q", Daily: "25:00"},
 		"newline in realname": {Server: "irc.test:6697", Nick: "q", RealName: "a\nQUIT"},
+		// irc.v4 would fail every write, and the bot reconnect for ever.
+		"negative send burst": {Server: "irc.test:6697", Nick: "q", SendBurst: -1},
+		// The pinger would PING every 10 ms, and the read have no deadline.
+		"negative ping interval": {Server: "irc.test:6697", Nick: "q", PingInterval: -time.Second},
+		"negative ping timeout":  {Server: "irc.test:6697", Nick: "q", PingTimeout: -time.Second},
 	} {
 		if _, err := New(cfg, nil, nil, nil); err == nil {
 			t.Errorf("%s: New accepted %+v", name, cfg)
