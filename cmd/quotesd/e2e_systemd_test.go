@@ -97,6 +97,28 @@ func TestSystemdUnits_PassSystemdAnalyzeVerify(t *testing.T) {
 	}
 }
 
+// `systemctl restart quotesd` must leave the sockets open, so that clients
+// wait in the listen queue and none is refused (docs/OPERATIONS.md,
+// upgrading). PartOf=, BindsTo= or Requires= on a socket unit would make
+// systemd stop or restart the socket with the service: closed, re-bound,
+// its queued connections reset.
+func TestSystemdUnits_RestartingTheServiceKeepsTheSockets(t *testing.T) {
+	units, err := filepath.Glob(filepath.Join(unitDir, "*.socket"))
+	if err != nil || len(units) == 0 {
+		t.Fatalf("socket units in %s: %v, %v", unitDir, units, err)
+	}
+	for _, path := range units {
+		u := readUnit(t, filepath.Base(path))
+		for _, key := range []string{"PartOf", "BindsTo", "Requires"} {
+			for _, v := range u[key] {
+				if strings.Contains(v, "quotesd.service") {
+					t.Errorf("%s: %s=%s stops or restarts the socket with the service", filepath.Base(path), key, v)
+				}
+			}
+		}
+	}
+}
+
 // Each socket the service is handed is named for a listener quotesd knows,
 // its frontend's address is set (non-empty, or the frontend is off), and
 // a quotesd given those sockets as systemd gives them serves on each.
