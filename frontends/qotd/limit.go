@@ -11,7 +11,9 @@ import (
 // sourceLimiter is a token bucket per source address. Entries idle for
 // longer than idleAfter are swept, and the table holds at most maxEntries,
 // so a flood of spoofed sources costs bounded memory: when it is full of
-// recent sources, a new source is refused (fail closed).
+// recent sources, a new source is refused (fail closed). A sweep walks the
+// whole table, so while it is full it is swept at most once per
+// fullSweepEvery, not for every new source of the flood.
 type sourceLimiter struct {
 	mu        sync.Mutex
 	limit     rate.Limit
@@ -26,8 +28,9 @@ type bucket struct {
 }
 
 const (
-	idleAfter  = time.Minute
-	maxEntries = 1 << 16
+	idleAfter      = time.Minute
+	maxEntries     = 1 << 16
+	fullSweepEvery = time.Second
 )
 
 func newSourceLimiter(perSecond float64) *sourceLimiter {
@@ -52,7 +55,7 @@ func (l *sourceLimiter) setRate(perSecond float64) {
 func (l *sourceLimiter) allow(addr netip.Addr, now time.Time) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if now.Sub(l.lastSweep) > idleAfter || len(l.buckets) >= maxEntries {
+	if since := now.Sub(l.lastSweep); since > idleAfter || len(l.buckets) >= maxEntries && since >= fullSweepEvery {
 		l.sweep(now)
 	}
 	b := l.buckets[addr]

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/netip"
 	"os"
 	"strconv"
 	"syscall"
@@ -157,5 +158,39 @@ func TestQOTD_UDPDropsDatagramsFromLoopPorts(t *testing.T) {
 	// The same server answers an ordinary port.
 	if got := udpAsk(t, udpClient(t, "127.0.0.1:0"), srv, time.Second); got == nil {
 		t.Error("no reply to an ordinary source port")
+	}
+}
+
+// A flood from ever new (spoofed) sources fills the table of per-source
+// buckets with recent entries. Past that, a new source is refused, and the
+// table must not be searched for idle entries on every datagram: that
+// search walks all 65,536 entries (most of a millisecond), so the flood
+// would pin a CPU at a thousand datagrams a second. It runs at most once a
+// second while the table is full, and idle entries are still reclaimed.
+func TestSourceLimiter_FullTableIsSweptAtMostOncePerSecond(t *testing.T) {
+	l := newSourceLimiter(1)
+	t0 := time.Unix(1_700_000_000, 0)
+	addr := func(net byte, i int) netip.Addr {
+		return netip.AddrFrom4([4]byte{net, byte(i >> 16), byte(i >> 8), byte(i)})
+	}
+	for i := range maxEntries {
+		if !l.allow(addr(10, i), t0) {
+			t.Fatalf("source %d refused before the table was full", i)
+		}
+	}
+	if l.allow(addr(11, 0), t0.Add(time.Millisecond)) {
+		t.Error("a new source was let in with the table full of recent ones")
+	}
+	swept := l.lastSweep
+	for i := 1; i < 100; i++ {
+		if l.allow(addr(11, i), t0.Add(time.Duration(1+i)*time.Millisecond)) {
+			t.Fatal("a new source was let in with the table full of recent ones")
+		}
+	}
+	if l.lastSweep != swept {
+		t.Errorf("table swept again at %v, %v after the last sweep; want at most once a second", l.lastSweep, l.lastSweep.Sub(swept))
+	}
+	if !l.allow(addr(12, 0), t0.Add(idleAfter+2*time.Second)) {
+		t.Error("a new source was refused once the old ones were idle")
 	}
 }
