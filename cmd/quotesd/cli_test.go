@@ -583,8 +583,10 @@ func TestUsage_UnknownCommandsAndFlags(t *testing.T) {
 	wantContains(t, "stderr", cliFail(t, 2, "", "--dbx", "x", "today"), "flag provided but not defined: -dbx")
 	wantContains(t, "stderr", cliFail(t, 2, "", "today", "--color"), "flag provided but not defined: -color")
 	wantContains(t, "stderr", cliFail(t, 2, "", "today", "-h"), "usage of quotesd today")
-	help := cliOK(t, "help")
-	for _, cmd := range []string{"today", "random", "search", "add", "import", "export", "stats", "init", "version"} {
-		wantContains(t, "help", help, "  "+cmd+" ")
+	for _, asked := range []string{"help", "-h", "--help", "-help"} {
+		help := cliOK(t, asked)
+		for _, cmd := range []string{"today", "random", "search", "add", "import", "export", "stats", "init", "version"} {
+			wantContains(t, "quotesd "+asked, help, "  "+cmd+" ")
+		}
 	}
 }

@@ -41,11 +41,17 @@ type subcommand struct {
 var subcommands = map[string]*subcommand{}
 
 // usageError marks a mistake in how quotesd was called: exit status 2.
-type usageError struct{ msg string }
+// help is set when the mistake was asking for the flags (-h).
+type usageError struct {
+	msg  string
+	help bool
+}
 
 func (e *usageError) Error() string { return e.msg }
 
-func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+func usagef(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -60,10 +66,16 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.SetOutput(io.Discard)
 	g.register(fs)
 	if err := parseFlags(fs, args); err != nil {
+		// "quotesd -h" or "--help": the global flags alone say little;
+		// the help lists the commands, and it was asked for.
+		if ue, ok := err.(*usageError); ok && ue.help {
+			printHelp(stdout)
+			return 0
+		}
 		return fail(stderr, err)
 	}
 	args = fs.Args()
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	if len(args) == 0 || args[0] == "help" {
 		printHelp(stdout)
 		return 0
 	}
@@ -97,7 +109,7 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return usagef("usage of %s:\n%s", fs.Name(), flagUsage(fs))
+			return &usageError{msg: fmt.Sprintf("usage of %s:\n%s", fs.Name(), flagUsage(fs)), help: true}
 		}
 		return usagef("%v\nusage of %s:\n%s", err, fs.Name(), flagUsage(fs))
 	}
