@@ -276,6 +276,8 @@ func TestServe_BadSettingsAreUsageErrors(t *testing.T) {
 		{"log format from env", []string{"QUOTESD_LOG_FORMAT=xml"}, nil, 2, "xml"},
 		{"qotd mode", nil, []string{"--qotd-mode", "hourly"}, 1, "hourly"},
 		{"stray argument", nil, []string{"now"}, 2, "no arguments"},
+		// As for every other command: a bad --tz is a usage error naming it.
+		{"time zone from env", []string{"QUOTESD_TZ=Mars/Olympus"}, nil, 2, `--tz: unknown time zone "Mars/Olympus"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -331,7 +331,7 @@ func runServe(ctx context.Context, g *globals, args []string) error {
 	ah, _ := newAccessHandler(out.Batched(), o.logFormat, level) // the format is valid: newLogger took it
 	accessLog := slog.New(ah)
 	setGCTarget()
-	cal, err := quoter.LoadCalendar(g.TZ)
+	cal, err := calendar(g)
 	if err != nil {
 		return err
 	}
