@@ -24,7 +24,7 @@ func runBackup(ctx context.Context, g *globals, args []string) error {
 	if err := parseFlags(flags, args); err != nil {
 		return err
 	}
-	if flags.NArg() != 1 {
+	if flags.NArg() != 1 || flags.Arg(0) == "" {
 		return usagef("backup takes one argument, the new file to write: quotesd --db %s backup quotes-backup.db", g.DB)
 	}
 	dest := flags.Arg(0)

@@ -151,7 +151,7 @@ func TestBackup_MissingLibraryOrArgumentIsAClearError(t *testing.T) {
 		t.Error("a backup file was written for a missing library")
 	}
 	db := writeLibrary(t, filepath.Join(dir, "quotes.db"), shortQuotes...)
-	for _, args := range [][]string{{}, {"a.db", "b.db"}} {
+	for _, args := range [][]string{{}, {"a.db", "b.db"}, {""}} {
 		_, stderr, code := runQuotesd(t, nil, append([]string{"--db", db, "backup"}, args...)...)
 		if code != 2 || !strings.Contains(stderr, "backup takes one argument") {
 			t.Errorf("backup %q: exit %d, stderr %q; want usage (2)", args, code, stderr)
