@@ -6,13 +6,11 @@ import (
 	"context"
 	"crypto"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"hash/maphash"
 	"html"
 	"io"
-	"mime"
 	"strings"
 	"sync"
 	"time"
@@ -152,29 +150,92 @@ func SanitizeSubject(s string) string {
 	return s
 }
 
-// encodeSubject returns s as the value of a Subject field. Printable ASCII
-// stays as it is, other text becomes RFC 2047 encoded words (as go-message
-// writes them); but an echoed subject may hold text that only looks like an
-// encoded word ("=?utf-8?q?a=0D=0Ab?=", or one in a charset that could not
-// be decoded): written raw, a mail reader would decode it, so the reply
-// would show something else than was asked, control characters included.
-// Such a subject is written as encoded words in full.
-func encodeSubject(s string) string {
-	if !strings.Contains(s, "=?") {
-		return mime.QEncoding.Encode("utf-8", s)
+// maxEncodedWord is the length of the longest encoded word writeSubject
+// writes: after "Subject: " on the first line, or one space on the next
+// ones, a line stays within the 76 characters RFC 2047 §2 allows a line
+// that holds encoded words.
+const maxEncodedWord = 76 - len("Subject: ")
+
+// writeSubject writes the Subject field with value s (valid UTF-8, no
+// control characters: see SanitizeSubject). Printable ASCII is written as
+// it is, folded at spaces. Other text is written as RFC 2047 encoded words
+// ("Q", UTF-8), one per line, each cut on a character boundary; so is text
+// that only looks like an encoded word ("=?utf-8?q?a=0D=0Ab?=", or one in a
+// charset that could not be decoded): written raw, a mail reader would
+// decode it, and the reply would show something else than was asked,
+// control characters included.
+func writeSubject(buf *bytes.Buffer, s string) {
+	if !needsEncoding(s) {
+		writeField(buf, "Subject", s)
+		return
 	}
-	// Each word carries at most 45 bytes (60 in base64), cut on a
-	// character boundary, so folded lines stay under 78 characters.
-	var words []string
-	for s != "" {
-		n := min(len(s), 45)
-		for n < len(s) && n > 1 && !utf8.RuneStart(s[n]) {
-			n--
+	const open, end = "=?utf-8?q?", "?="
+	buf.WriteString("Subject: ")
+	for i := 0; i < len(s); {
+		if i > 0 {
+			buf.WriteString("\r\n ")
 		}
-		words = append(words, "=?utf-8?b?"+base64.StdEncoding.EncodeToString([]byte(s[:n]))+"?=")
-		s = s[n:]
+		buf.WriteString(open)
+		n := len(open) + len(end)
+		for i < len(s) {
+			_, size := utf8.DecodeRuneInString(s[i:])
+			if w := qLen(s[i : i+size]); n+w <= maxEncodedWord {
+				n += w
+			} else {
+				break
+			}
+			writeQ(buf, s[i:i+size])
+			i += size
+		}
+		buf.WriteString(end)
 	}
-	return strings.Join(words, " ")
+	buf.WriteString("\r\n")
+}
+
+// needsEncoding reports whether s must be written as encoded words: it
+// holds a byte outside printable ASCII, or "=?", the start of an encoded
+// word.
+func needsEncoding(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < ' ' || s[i] > '~' {
+			return true
+		}
+	}
+	return strings.Contains(s, "=?")
+}
+
+// qLiteral reports whether c stands for itself in the "Q" encoding of an
+// encoded word in a Subject (RFC 2047 §4.2, §5 (1)).
+func qLiteral(c byte) bool { return c > ' ' && c <= '~' && c != '=' && c != '?' && c != '_' }
+
+// qLen is the length of s in the "Q" encoding.
+func qLen(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if qLiteral(s[i]) || s[i] == ' ' {
+			n++
+		} else {
+			n += 3
+		}
+	}
+	return n
+}
+
+// writeQ writes s in the "Q" encoding.
+func writeQ(buf *bytes.Buffer, s string) {
+	const hexDigits = "0123456789ABCDEF"
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case qLiteral(c):
+			buf.WriteByte(c)
+		case c == ' ':
+			buf.WriteByte('_')
+		default:
+			buf.WriteByte('=')
+			buf.WriteByte(hexDigits[c>>4])
+			buf.WriteByte(hexDigits[c&15])
+		}
+	}
 }
 
 // reply is the content of a reply before it is formatted.
@@ -232,7 +293,7 @@ func (c *Composer) compose(ctx context.Context, buf *bytes.Buffer, r Request, no
 	buf.WriteString("Date: ")
 	buf.Write(now.AppendFormat(buf.AvailableBuffer(), time.RFC1123Z))
 	buf.WriteString("\r\n")
-	writeField(buf, "Subject", encodeSubject("Re: "+subject))
+	writeSubject(buf, "Re: "+subject)
 	// A valid address is a dot-atom (validAddress): no quoting needed.
 	writeField(buf, "To", "<"+r.Sender+">")
 	writeField(buf, "From", c.from(r.Domain))

@@ -80,6 +80,13 @@ func FuzzReplyHeaders(f *testing.F) {
 		if strings.ContainsAny(subject, "\r\n\x00") || !strings.HasPrefix(subject, "Re: ") {
 			t.Fatalf("reply Subject %q: want Re: and one line", subject)
 		}
+		if raw, _ := rh.Raw("Subject"); bytes.Contains(raw, []byte("=?")) {
+			for _, line := range strings.Split(strings.TrimSuffix(string(raw), "\r\n"), "\r\n") {
+				if len(line) > 76 {
+					t.Fatalf("reply Subject line of %d characters holds encoded words (RFC 2047 §2: at most 76): %q", len(line), line)
+				}
+			}
+		}
 		if to := rh.Get("To"); to != "<alice@example.org>" {
 			t.Fatalf("reply To %q, want the envelope sender", to)
 		}

@@ -394,6 +394,66 @@ func TestSMTP_NonASCIISubjectIsEncoded(t *testing.T) {
 	}
 }
 
+func TestSMTP_LongEncodedSubjectIsFoldedIntoShortLines(t *testing.T) {
+	h := newHarness(t)
+	// Encoded words in the request, non-ASCII text, and text that looks
+	// like an encoded word: each makes the reply's Subject encoded words,
+	// whose lines RFC 2047 §2 caps at 76 characters.
+	for _, subject := range []string{
+		"=?utf-8?q?" + strings.Repeat("=C3=A9", 40) + "?= " + strings.Repeat("déjà vu ", 20),
+		strings.Repeat("日本語のテキスト", 10),
+		strings.Repeat("=?x?q?y?= looks encoded ", 10),
+	} {
+		r := h.exchange(t, "quote@quotes.test", request(subject))
+		lines := rawFieldLines(r.raw, "Subject")
+		if len(lines) < 2 {
+			t.Errorf("Subject of %d bytes is not folded: %q", len(strings.Join(lines, "")), lines)
+		}
+		for _, l := range lines {
+			if len(l) > 76 {
+				t.Errorf("Subject line of %d characters, want at most 76: %q", len(l), l)
+			}
+		}
+		got, err := r.header.Subject()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "Re: " + smtpfe.SanitizeSubject(decodeSubject(subject))
+		if got != want {
+			t.Errorf("decoded Subject\n%q, want\n%q", got, want)
+		}
+	}
+}
+
+// decodeSubject decodes the encoded words of a request's subject as the
+// frontend does: one it cannot decode stays as it is.
+func decodeSubject(s string) string {
+	var h mail.Header
+	h.Set("Subject", s)
+	if d, err := h.Subject(); err == nil {
+		return d
+	}
+	return s
+}
+
+// rawFieldLines returns the lines of a header field as written, the first
+// with its name.
+func rawFieldLines(msg, key string) []string {
+	head, _, _ := strings.Cut(msg, "\r\n\r\n")
+	var lines []string
+	for _, line := range strings.Split(head, "\r\n") {
+		switch {
+		case len(lines) > 0 && (strings.HasPrefix(line, " ") || strings.HasPrefix(line, "\t")):
+			lines = append(lines, line)
+		case len(lines) > 0:
+			return lines
+		case strings.HasPrefix(strings.ToLower(line), strings.ToLower(key)+":"):
+			lines = append(lines, line)
+		}
+	}
+	return lines
+}
+
 // rawHeader returns the unfolded raw value of a header field.
 func rawHeader(msg, key string) string {
 	head, _, _ := strings.Cut(msg, "\r\n\r\n")
