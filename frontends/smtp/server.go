@@ -21,6 +21,12 @@ import (
 	"time"
 
 	"github.com/emersion/go-message"
+	// Subjects come in every charset mail clients use (windows-1252,
+	// iso-2022-jp, koi8-r, gb2312...), not only UTF-8: this registers the
+	// decoders of golang.org/x/text with go-message, without which such a
+	// subject would be echoed as its raw encoded words and its command
+	// not understood.
+	_ "github.com/emersion/go-message/charset"
 	"github.com/emersion/go-message/mail"
 	"github.com/emersion/go-message/textproto"
 	"github.com/emersion/go-smtp"

@@ -394,6 +394,25 @@ func TestSMTP_NonASCIISubjectIsEncoded(t *testing.T) {
 	}
 }
 
+func TestSMTP_SubjectInALegacyCharsetIsDecoded(t *testing.T) {
+	h := newHarness(t)
+	for _, tt := range []struct{ subject, want string }{
+		{"=?windows-1252?q?random_=96_caf=E9?=", "Re: random – café"},
+		{"=?koi8-r?b?8NLJ18XU?=", "Re: Привет"},
+		{"=?iso-2022-jp?b?GyRCRnxLXDhsGyhC?=", "Re: 日本語"},
+	} {
+		r := h.exchange(t, "quote@quotes.test", request(tt.subject))
+		if got, _ := r.header.Subject(); got != tt.want {
+			t.Errorf("Subject %q: reply Subject %q, want %q", tt.subject, got, tt.want)
+		}
+	}
+	// The command is read from the decoded subject.
+	r := h.exchange(t, "quote@quotes.test", request("=?windows-1252?q?random_=96_caf=E9?="))
+	if !strings.Contains(r.text, "A random quote:") {
+		t.Errorf("a windows-1252 subject starting with random did not get a random quote:\n%s", r.text)
+	}
+}
+
 func TestSMTP_LongEncodedSubjectIsFoldedIntoShortLines(t *testing.T) {
 	h := newHarness(t)
 	// Encoded words in the request, non-ASCII text, and text that looks
