@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"net/textproto"
 	"sort"
 	"strings"
 	"sync"
@@ -707,7 +708,7 @@ func send(c *smtp.Client, rcpt string, t text) error {
 // connect opens an SMTP session to the relay, or to the MX of rcpt's domain.
 //
 // conn is the connection the client speaks on when quotesd can write to it
-// directly (see pipeline), nil when go-smtp upgraded it to TLS itself.
+// directly (see pipeline), nil after STARTTLS.
 func (d *Delivery) connect(ctx context.Context, rcpt string) (c *smtp.Client, conn net.Conn, err error) {
 	if d.cfg.Relay != nil {
 		return d.connectRelay(ctx, d.cfg.Relay)
@@ -775,7 +776,7 @@ func (d *Delivery) connectMX(ctx context.Context, host, addr string) (*smtp.Clie
 		return nil, nil, err
 	}
 	cfg := &tls.Config{ServerName: host, InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}
-	c, tlsErr := smtp.NewClientStartTLS(conn, cfg)
+	c, tlsErr := d.startTLS(ctx, conn, cfg)
 	if tlsErr == nil {
 		if err := d.hello(c); err != nil {
 			c.Close()
@@ -810,7 +811,7 @@ func (d *Delivery) connectRelay(ctx context.Context, r *Relay) (*smtp.Client, ne
 		cfg.ServerName, _, _ = net.SplitHostPort(r.Addr)
 	}
 	var c *smtp.Client
-	raw := conn // what the client speaks on, when not upgraded by go-smtp
+	raw := conn // what the client speaks on, when not after STARTTLS
 	switch r.TLS {
 	case TLSImplicit:
 		tc := tls.Client(conn, cfg)
@@ -822,7 +823,7 @@ func (d *Delivery) connectRelay(ctx context.Context, r *Relay) (*smtp.Client, ne
 		_ = tc.SetDeadline(time.Time{})
 		c, raw = d.client(tc), tc
 	case TLSStartTLS:
-		c, err = smtp.NewClientStartTLS(conn, cfg)
+		c, err = d.startTLS(ctx, conn, cfg)
 		if err != nil {
 			return nil, nil, fmt.Errorf("relay %s: STARTTLS: %w", r.Addr, err)
 		}
@@ -844,14 +845,92 @@ func (d *Delivery) connectRelay(ctx context.Context, r *Relay) (*smtp.Client, ne
 	return c, raw, nil
 }
 
+// startTLS greets the server on conn and upgrades the session with
+// STARTTLS (RFC 3207), within Timeout, and returns a client on the
+// encrypted connection; hello greets again there. It does by hand what
+// go-smtp's NewClientStartTLS does, because that one greets as
+// "localhost" (its Client takes no name before STARTTLS): a name that a
+// relay or an MX may refuse, or hold against the mail, from another host.
+// On an error conn is closed.
+func (d *Delivery) startTLS(ctx context.Context, conn net.Conn, cfg *tls.Config) (*smtp.Client, error) {
+	c, err := d.startTLSConn(ctx, conn, cfg)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+func (d *Delivery) startTLSConn(ctx context.Context, conn net.Conn, cfg *tls.Config) (*smtp.Client, error) {
+	_ = conn.SetDeadline(time.Now().Add(d.cfg.Timeout))
+	// Nothing is read past the reply to STARTTLS: what the server sent
+	// after it, if anything, stays in this reader and is dropped.
+	tp := textproto.NewConn(conn)
+	if _, _, err := tp.ReadResponse(220); err != nil {
+		return nil, fmt.Errorf("greeting: %w", err)
+	}
+	if err := tp.PrintfLine("EHLO %s", d.cfg.HeloName); err != nil {
+		return nil, err
+	}
+	_, msg, err := tp.ReadResponse(250)
+	if err != nil {
+		return nil, fmt.Errorf("EHLO: %w", err)
+	}
+	if !hasExtension(msg, "STARTTLS") {
+		return nil, errors.New("smtp: server doesn't support STARTTLS")
+	}
+	if err := tp.PrintfLine("STARTTLS"); err != nil {
+		return nil, err
+	}
+	if _, _, err := tp.ReadResponse(220); err != nil {
+		return nil, fmt.Errorf("STARTTLS: %w", err)
+	}
+	tc := tls.Client(conn, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return nil, err
+	}
+	_ = conn.SetDeadline(time.Time{})
+	// The session starts over, without a greeting from the server (RFC
+	// 3207 §4.2); go-smtp's Client reads one first, so it is given one.
+	return d.client(&greetedConn{Conn: tc, greeting: []byte("220 TLS session\r\n")}), nil
+}
+
+// hasExtension reports whether the text of an EHLO reply (its lines after
+// the first are the extensions, as textproto returns them) names ext.
+func hasExtension(ehlo, ext string) bool {
+	lines := strings.Split(ehlo, "\n")
+	for _, line := range lines[1:] {
+		if name, _, _ := strings.Cut(line, " "); strings.EqualFold(name, ext) {
+			return true
+		}
+	}
+	return false
+}
+
+// greetedConn is a connection whose first bytes read are greeting, then
+// what the connection carries.
+type greetedConn struct {
+	net.Conn
+	greeting []byte
+}
+
+func (c *greetedConn) Read(p []byte) (int, error) {
+	if len(c.greeting) > 0 {
+		n := copy(p, c.greeting)
+		c.greeting = c.greeting[n:]
+		return n, nil
+	}
+	return c.Conn.Read(p)
+}
+
 func (d *Delivery) client(conn net.Conn) *smtp.Client {
 	c := smtp.NewClient(conn)
 	c.CommandTimeout, c.SubmissionTimeout = d.cfg.Timeout, d.cfg.Timeout
 	return c
 }
 
-// hello greets with our name. After STARTTLS the client must greet again
-// (the greeting before it said "localhost"), and this is where it does.
+// hello greets with our name; after STARTTLS, where the client must greet
+// again (RFC 3207 §4.2), this is the second greeting.
 func (d *Delivery) hello(c *smtp.Client) error {
 	c.CommandTimeout, c.SubmissionTimeout = d.cfg.Timeout, d.cfg.Timeout
 	return c.Hello(d.cfg.HeloName)

@@ -473,6 +473,44 @@ func TestDelivery_RelayStartTLSWithAuthPlain(t *testing.T) {
 	}
 }
 
+// wantGreetings checks that every HELO or EHLO the sink saw gave name.
+func wantGreetings(t *testing.T, sink *smtptest.Sink, name string) {
+	t.Helper()
+	got := sink.Greetings()
+	if len(got) == 0 {
+		t.Fatal("the sink saw no greeting")
+	}
+	for _, g := range got {
+		if g != name {
+			t.Errorf("greetings %q, want every one to be %q (before STARTTLS too)", got, name)
+			return
+		}
+	}
+}
+
+func TestDelivery_GreetsWithHeloNameBeforeAndAfterSTARTTLS(t *testing.T) {
+	srvTLS, roots := smtptest.SelfSignedTLS(t)
+	relay := smtptest.NewSink(t, smtptest.Options{TLS: srvTLS})
+	q := openQueue(t, t.TempDir())
+	delivery(t, q, queue.Config{HeloName: "mx.quotes.test", Relay: &queue.Relay{Addr: relay.Addr, TLS: queue.TLSStartTLS,
+		TLSConfig: &tls.Config{RootCAs: roots}}})
+	record(t, q, reply("alice@example.org", 1))
+	relay.Wait(t, 1, 10*time.Second)
+	wantGreetings(t, relay, "mx.quotes.test")
+
+	mx := smtptest.NewSink(t, smtptest.Options{TLS: srvTLS})
+	_, port, _ := net.SplitHostPort(mx.Addr)
+	res := &fakeResolver{mx: map[string][]*net.MX{"example.org": {{Host: "mx.example.org.", Pref: 10}}},
+		hosts: map[string][]string{"mx.example.org": {"127.0.0.1"}}}
+	q = openQueue(t, t.TempDir())
+	delivery(t, q, queue.Config{HeloName: "mx.quotes.test", DirectMX: true, Resolver: res, MXPort: port})
+	record(t, q, reply("alice@example.org", 1))
+	if m := mx.Wait(t, 1, 10*time.Second)[0]; !m.TLS {
+		t.Error("delivered without TLS although the MX offers STARTTLS")
+	}
+	wantGreetings(t, mx, "mx.quotes.test")
+}
+
 func TestDelivery_RelayImplicitTLS(t *testing.T) {
 	srvTLS, roots := smtptest.SelfSignedTLS(t)
 	sink := smtptest.NewSink(t, smtptest.Options{TLS: srvTLS, Implicit: true})

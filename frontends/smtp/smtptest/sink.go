@@ -49,8 +49,11 @@ type Sink struct {
 	srv  *smtp.Server
 	mu   sync.Mutex
 	msgs []Message
-	more chan struct{}
-	done chan struct{}
+	// names given in HELO or EHLO, in order: the first of each session,
+	// and the first after STARTTLS
+	greetings []string
+	more      chan struct{}
+	done      chan struct{}
 }
 
 // NewSink starts a sink and stops it when the test ends.
@@ -77,6 +80,9 @@ func NewSink(tb testing.TB, opts Options) *Sink {
 	s := &Sink{Addr: ln.Addr().String(), opts: opts, more: make(chan struct{}, 1), done: make(chan struct{})}
 	s.srv = smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
 		_, isTLS := c.TLSConnectionState()
+		s.mu.Lock()
+		s.greetings = append(s.greetings, c.Hostname())
+		s.mu.Unlock()
 		return &sinkSession{s: s, tls: isTLS || opts.Implicit}, nil
 	}))
 	s.srv.Domain = "sink.test"
@@ -109,6 +115,15 @@ func (s *Sink) Messages() []Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Message(nil), s.msgs...)
+}
+
+// Greetings returns the names clients gave in HELO or EHLO so far, in
+// order: the first greeting of each connection, and the first after
+// STARTTLS.
+func (s *Sink) Greetings() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.greetings...)
 }
 
 // Wait waits up to d for at least n messages and returns all received.
