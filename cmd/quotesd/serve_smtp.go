@@ -68,7 +68,7 @@ func smtpRegister(fs *flag.FlagSet) {
 	fs.StringVar(&f.localPart, "smtp-local-part", "quote", "the `local part` mail is accepted for, at each --smtp-domain; local+command@ subaddresses select commands")
 	fs.StringVar(&f.domains, "smtp-domain", defaultSMTPDomains(), "comma-separated `domains` mail is accepted for: this host's name (from the system, not DNS) and localhost by default")
 	fs.StringVar(&f.hostname, "smtp-hostname", "", "`name` in the SMTP greeting and in EHLO when delivering (default: the first --smtp-domain)")
-	fs.IntVar(&f.replyLimit, "smtp-reply-limit", 3, "most replies per recipient address per day (UTC); 0 for no cap (live)")
+	fs.IntVar(&f.replyLimit, "smtp-reply-limit", 3, "most replies per recipient mailbox per day (UTC; a+tag@ counts as a@); 0 for no cap (live)")
 	fs.IntVar(&f.ipReplyLimit, "smtp-ip-reply-limit", 50, "most replies caused by one client IP per day (UTC); 0 for no cap (live)")
 	fs.Float64Var(&f.ipRate, "smtp-ip-rate", 30, "most messages per minute from one client IP (450 past it); 0 for no limit (live)")
 	fs.IntVar(&f.ipBurst, "smtp-ip-burst", 10, "messages one client IP may send at once before --smtp-ip-rate applies (live)")

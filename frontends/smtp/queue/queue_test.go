@@ -114,6 +114,26 @@ func TestQueue_ReplyLimitPerRecipientPerDay(t *testing.T) {
 	}
 }
 
+func TestQueue_ReplyLimitPerRecipientCountsSubaddressesAsTheirMailbox(t *testing.T) {
+	// victim+1@, victim+2@... all land in victim@'s mailbox: a forged
+	// sender varying the subaddress must not get past the daily cap.
+	q := openQueue(t, t.TempDir(), queue.WithLimits(queue.Limits{PerRecipient: 2}))
+	defer q.Close()
+	for i, rcpt := range []string{"victim@example.org", "Victim+1@example.org"} {
+		if skip := record(t, q, reply(rcpt, i+1)); skip != "" {
+			t.Fatalf("reply %d to %s skipped: %q", i+1, rcpt, skip)
+		}
+	}
+	for i, rcpt := range []string{"victim+2@example.org", "VICTIM+x+y@example.org", "victim@example.org"} {
+		if skip := record(t, q, reply(rcpt, i+3)); skip != queue.SkipRecipientLimit {
+			t.Errorf("reply to %s after 2 to its mailbox: skip = %q, want %q", rcpt, skip, queue.SkipRecipientLimit)
+		}
+	}
+	if skip := record(t, q, reply("victim2@example.org", 6)); skip != "" {
+		t.Errorf("another mailbox: skip = %q, want none", skip)
+	}
+}
+
 func TestQueue_ReplyLimitPerIPPerDay(t *testing.T) {
 	q := openQueue(t, t.TempDir(), queue.WithLimits(queue.Limits{PerIP: 3}))
 	defer q.Close()

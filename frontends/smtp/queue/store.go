@@ -613,7 +613,7 @@ func (q *Queue) Record(ctx context.Context, e Entry) (skip string, err error) {
 
 func (q *Queue) queueReply(tx *sql.Tx, e Entry, now time.Time) (skip string, err error) {
 	day := now.UTC().Format(time.DateOnly)
-	rcptKey, ipKey := "rcpt:"+strings.ToLower(e.Rcpt), "ip:"+e.IP
+	rcptKey, ipKey := "rcpt:"+mailbox(e.Rcpt), "ip:"+e.IP
 	lim := *q.limits.Load()
 	for _, c := range []struct {
 		key, reason string
@@ -657,6 +657,20 @@ func (q *Queue) queueReply(tx *sql.Tx, e Entry, now time.Time) (skip string, err
 	q.rows = append(q.rows, replyRow{id: q.lastID, rcpt: e.Rcpt, domain: strings.ToLower(domainOf(e.Rcpt)),
 		at: millis(now), data: e.Data, text: text})
 	return "", nil
+}
+
+// mailbox returns the mailbox addr delivers to, which the daily cap per
+// recipient counts: addr in lower case, without a "+" subaddress (RFC
+// 5233). Mail to victim+1@, victim+2@... lands in victim@'s mailbox, and a
+// forged sender that varies the subaddress must not multiply the replies
+// sent there.
+func mailbox(addr string) string {
+	addr = strings.ToLower(addr)
+	at := strings.LastIndexByte(addr, '@')
+	if plus := strings.IndexByte(addr[:max(at, 0)], '+'); plus > 0 {
+		return addr[:plus] + addr[at:]
+	}
+	return addr
 }
 
 // replyRow is a queued reply waiting, in the writer, to be inserted.
