@@ -662,9 +662,15 @@ func (d *Delivery) deferAll(ctx context.Context, ms []Message, retry time.Time, 
 	}
 }
 
-// deferOne reschedules m, or drops it when the retry would come after its
-// maximum age.
+// deferOne reschedules m, refused for now by the next hop, or drops it
+// when the retry would come after its maximum age. Either is logged: a
+// hop that keeps refusing (a full mailbox, greylisting, a relay's quota)
+// must show before replies expire.
 func (d *Delivery) deferOne(ctx context.Context, m Message, retry time.Time, err error) {
+	if retry.Sub(m.Created) <= d.cfg.MaxAge {
+		d.log.Warn("smtp reply deferred", "id", m.ID, "rcpt", m.Rcpt,
+			"retry_in", retry.Sub(d.q.now()).Round(time.Millisecond), "err", err)
+	}
 	d.deferAll(ctx, []Message{m}, retry, err)
 }
 

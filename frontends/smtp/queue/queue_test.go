@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"path/filepath"
 	"strings"
@@ -468,6 +469,46 @@ func TestDelivery_TemporaryRejectionRetries(t *testing.T) {
 		t.Errorf("RCPT tried %d times, want 3", n)
 	}
 	waitCounts(t, q, 0, 1, 0)
+}
+
+// logBuffer collects a logger's lines for a test.
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func TestDelivery_TemporaryRejectionOfOneReplyIsLogged(t *testing.T) {
+	var tries atomic.Int32
+	sink := smtptest.NewSink(t, smtptest.Options{Reject: func(string) error {
+		if tries.Add(1) == 1 {
+			return &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 2, 2}, Message: "mailbox full"}
+		}
+		return nil
+	}})
+	var logs logBuffer
+	q := openQueue(t, t.TempDir())
+	delivery(t, q, queue.Config{Relay: &queue.Relay{Addr: sink.Addr, TLS: queue.TLSNone},
+		Log: slog.New(slog.NewTextHandler(&logs, nil))})
+	record(t, q, reply("alice@example.org", 1))
+	sink.Wait(t, 1, 10*time.Second)
+	got := logs.String()
+	for _, want := range []string{`msg="smtp reply deferred"`, "rcpt=alice@example.org", "mailbox full", "retry_in="} {
+		if !strings.Contains(got, want) {
+			t.Errorf("log lacks %q:\n%s", want, got)
+		}
+	}
 }
 
 func TestDelivery_DropsReplyPastMaxAge(t *testing.T) {
