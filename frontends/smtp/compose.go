@@ -500,7 +500,11 @@ func (c *Composer) content(ctx context.Context, r Request) (reply, error) {
 		return reply{intro: "Here is what I can do.", shared: true}, nil
 	case CmdSearch:
 		if len(arg) > 200 {
-			arg = arg[:200]
+			cut := 200
+			for cut > 0 && !utf8.RuneStart(arg[cut]) {
+				cut--
+			}
+			arg = arg[:cut] // on a character boundary: it is echoed
 		}
 		qs, total, err := c.Quoter.Search(ctx, arg, quoter.Page{Limit: maxSearchResults})
 		switch {

@@ -344,6 +344,14 @@ func TestSMTP_SubjectCommands(t *testing.T) {
 	}
 }
 
+func TestSMTP_LongSearchIsCutOnACharacterBoundary(t *testing.T) {
+	h := newHarness(t)
+	r := h.exchange(t, "quote@quotes.test", request("search "+strings.Repeat("日", 100)))
+	if !strings.Contains(r.text, `No quote matches "日日`) || strings.Contains(r.text, `\x`) {
+		t.Errorf("reply to a long search echoes it with a broken character:\n%s", r.text)
+	}
+}
+
 func TestSMTP_PlusAddressCommands(t *testing.T) {
 	h := newHarness(t)
 	tests := []struct {
