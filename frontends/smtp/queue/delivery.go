@@ -727,6 +727,12 @@ func (d *Delivery) connect(ctx context.Context, rcpt string) (c *smtp.Client, co
 	var errs []error
 	for _, host := range hosts {
 		addrs, err := d.cfg.Resolver.LookupHost(ctx, host)
+		var dnsErr *net.DNSError
+		if len(hosts) == 1 && host == domain && errors.As(err, &dnsErr) && dnsErr.IsNotFound {
+			// No MX and no address record either: the domain takes no
+			// mail (RFC 5321 §5.1), now or after any retry.
+			return nil, nil, permanentError{fmt.Errorf("%s has neither MX nor address records: %w", domain, err)}
+		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("looking up %s: %w", host, err))
 			continue

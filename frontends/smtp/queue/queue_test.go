@@ -658,6 +658,37 @@ func TestDelivery_DirectUsesOpportunisticSTARTTLS(t *testing.T) {
 	}
 }
 
+func TestDelivery_DomainWithoutMXOrAddressDropsReply(t *testing.T) {
+	// A forged sender at a domain that does not exist: nothing will ever
+	// take the reply, so it is dropped at once, not retried for days.
+	res := &fakeResolver{}
+	q := openQueue(t, t.TempDir())
+	delivery(t, q, queue.Config{DirectMX: true, Resolver: res, MXPort: "1"})
+	record(t, q, reply("alice@nonexistent.example", 1))
+	waitCounts(t, q, 0, 0, 1)
+}
+
+// flakyResolver fails every lookup as a DNS server that does not answer.
+type flakyResolver struct{}
+
+func (flakyResolver) LookupMX(_ context.Context, name string) ([]*net.MX, error) {
+	return nil, &net.DNSError{Err: "server misbehaving", Name: name, IsTemporary: true}
+}
+
+func (flakyResolver) LookupHost(_ context.Context, host string) ([]string, error) {
+	return nil, &net.DNSError{Err: "server misbehaving", Name: host, IsTemporary: true}
+}
+
+func TestDelivery_DNSFailureKeepsReplyQueued(t *testing.T) {
+	q := openQueue(t, t.TempDir())
+	delivery(t, q, queue.Config{DirectMX: true, Resolver: flakyResolver{}, MXPort: "1"})
+	record(t, q, reply("alice@example.org", 1))
+	time.Sleep(300 * time.Millisecond)
+	if queued, sent, failed := counts(t, q); queued != 1 || sent != 0 || failed != 0 {
+		t.Errorf("queued %d sent %d failed %d, want the reply still queued", queued, sent, failed)
+	}
+}
+
 func TestDelivery_NullMXDropsReply(t *testing.T) {
 	res := &fakeResolver{mx: map[string][]*net.MX{"example.com": {{Host: ".", Pref: 0}}}}
 	q := openQueue(t, t.TempDir())
