@@ -409,6 +409,31 @@ func TestUnknownPath_IsFriendly404(t *testing.T) {
 	want(t, w, http.StatusMethodNotAllowed)
 }
 
+// A 405 must say which methods the resource has (RFC 9110 §15.5.6); the
+// admin methods only when the admin API exists.
+func TestMethodNotAllowed_SaysWhichMethodsAreAllowed(t *testing.T) {
+	for _, tc := range []struct {
+		name, method, target, want string
+		admin                      bool
+	}{
+		{"Page", http.MethodPost, "/", "GET, HEAD", false},
+		{"API", http.MethodDelete, "/api/v1/today", "GET, HEAD, OPTIONS", false},
+		{"QuoteWithoutAdmin", http.MethodPost, "/api/v1/quotes/1", "GET, HEAD, OPTIONS", false},
+		{"QuoteWithAdmin", http.MethodPost, "/api/v1/quotes/1", "GET, HEAD, PUT, PATCH, DELETE, OPTIONS", true},
+		{"QuotesWithAdmin", http.MethodPut, "/api/v1/quotes", "GET, HEAD, POST, OPTIONS", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			if tc.admin {
+				e = newEnv(t, withToken)
+			}
+			w := e.do(tc.method, tc.target, nil)
+			want(t, w, http.StatusMethodNotAllowed)
+			wantHeader(t, w, "Allow", tc.want)
+		})
+	}
+}
+
 func contains(ss []string, s string) bool {
 	for _, x := range ss {
 		if x == s {
