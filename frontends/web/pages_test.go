@@ -190,6 +190,10 @@ func TestDay_PastDayIsImmutable(t *testing.T) {
 	if !strings.Contains(yesterday.Body.String(), `rel="next" href="/"`) {
 		t.Error("yesterday's page does not link to today as /")
 	}
+	// That link is only right until the rollover: tomorrow the page links
+	// to the next day's page instead, so it is not immutable until then.
+	wantHeader(t, yesterday, "Cache-Control", "public, max-age=9000")
+	wantHeader(t, e.get("/day/2026-03-13", "Accept", "*/*"), "Cache-Control", "public, max-age=31536000, immutable")
 }
 
 func TestDay_TodayIsServedAsRoot(t *testing.T) {
