@@ -82,6 +82,12 @@ func decodeQuote(r *http.Request) (quoteInput, error) {
 	if !utf8.Valid(body) {
 		return in, badParam("body", "invalid body: not valid UTF-8")
 	}
+	// Only an object is a quote: the decoder would take null as one with
+	// every field absent, and answer an array or a string with an error
+	// about our Go types.
+	if b := bytes.TrimLeft(body, " \t\r\n"); len(b) > 0 && b[0] != '{' {
+		return in, badParam("body", "invalid JSON body: want an object with the quote's fields")
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil {

@@ -32,9 +32,15 @@ func (h *Handler) apiRoutes(r chi.Router) {
 	r.Delete(v1+"/quotes/{id}", h.admin(h.apiDelete))
 }
 
-// corsOrigin is the header value set on every API response; shared,
-// never modified.
-var corsOrigin = []string{"*"}
+// corsOrigin and corsExpose are the header values set on every API
+// response; shared, never modified. Expose-Headers lets pages elsewhere
+// read the ETag (to revalidate) and Retry-After (on a 429), which are not
+// among the headers browsers show them by default; it only counts on the
+// response itself, not on a preflight.
+var (
+	corsOrigin = []string{"*"}
+	corsExpose = []string{"ETag, Retry-After"}
+)
 
 // cors opens the API to every origin for reading: it serves public data and
 // never uses cookies, so there is nothing a foreign page could steal. It
@@ -48,6 +54,7 @@ func cors(next http.Handler) http.Handler {
 		}
 		hd := w.Header()
 		hd["Access-Control-Allow-Origin"] = corsOrigin
+		hd["Access-Control-Expose-Headers"] = corsExpose
 		if r.Method == http.MethodOptions {
 			preflight(w, r)
 			return
@@ -64,7 +71,6 @@ func preflight(w http.ResponseWriter, r *http.Request) {
 	hd.Set("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
 	hd.Set("Access-Control-Allow-Headers", "Accept, Accept-Language, Content-Language, If-None-Match, If-Modified-Since")
 	hd.Set("Access-Control-Max-Age", "86400")
-	hd.Set("Access-Control-Expose-Headers", "ETag, Retry-After")
 	hd.Set("Allow", "GET, HEAD, OPTIONS")
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -236,6 +236,11 @@ func TestAPI_CORSIsOpenForReading(t *testing.T) {
 	e := newEnv(t)
 	w := e.get("/api/v1/random", "Origin", "https://elsewhere.example")
 	wantHeader(t, w, "Access-Control-Allow-Origin", "*")
+	// Browsers read Expose-Headers on the response itself, never on the
+	// preflight: without it a page elsewhere cannot see the ETag to
+	// revalidate with, nor Retry-After on a 429.
+	w = e.get("/api/v1/today", "Origin", "https://elsewhere.example")
+	wantHeader(t, w, "Access-Control-Expose-Headers", "ETag, Retry-After")
 	w = e.do(http.MethodOptions, "/api/v1/quotes", nil,
 		"Origin", "https://elsewhere.example", "Access-Control-Request-Method", "GET")
 	want(t, w, http.StatusNoContent)

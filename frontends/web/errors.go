@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/go-chi/chi/v5"
+
 	"quotesd/quoter"
 )
 
@@ -107,7 +109,33 @@ func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
 	h.fail(w, r, &httpError{http.StatusNotFound, "no such page: " + r.URL.Path})
 }
 
+// methodNotAllowed answers 405 with the Allow header RFC 9110 §15.5.6
+// requires. chi only sets it in its own 405 handler, so the methods are
+// found here by asking the router: GET (and so HEAD, see GetHead), the
+// admin methods when the admin API exists, and OPTIONS under /api/, which
+// the CORS middleware answers.
 func (h *Handler) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	path := r.URL.RawPath
+	if path == "" {
+		path = r.URL.Path
+	}
+	candidates := []string{http.MethodGet}
+	if h.token != nil {
+		candidates = append(candidates, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete)
+	}
+	var allow []string
+	for _, m := range candidates {
+		if h.router.Match(chi.NewRouteContext(), m, path) {
+			allow = append(allow, m)
+			if m == http.MethodGet {
+				allow = append(allow, http.MethodHead)
+			}
+		}
+	}
+	if isAPI(r) {
+		allow = append(allow, http.MethodOptions)
+	}
+	w.Header().Set("Allow", strings.Join(allow, ", "))
 	h.fail(w, r, &httpError{http.StatusMethodNotAllowed, "method " + r.Method + " is not allowed here"})
 }
 

@@ -17,24 +17,25 @@ const (
 	formatJSON
 )
 
-// mediaTypes maps the media types a client may ask for to our formats, in
-// order of preference for a wildcard: "*/*" alone (curl, wget) means text,
-// as on the QOTD port, so `curl host:8080` prints a quote.
+// mediaTypes maps the media types we serve to our formats, in order of
+// preference among equally acceptable ones: "*/*" alone (curl, wget) means
+// text, as on the QOTD port, so `curl host:8080` prints a quote. Only types
+// we label responses with are listed: a client accepting just
+// application/xhtml+xml or application/* must not get text/html.
 var mediaTypes = []struct {
-	typ string
-	f   format
+	typ, sub string
+	f        format
 }{
-	{"text/plain", formatText},
-	{"text/html", formatHTML},
-	{"application/xhtml+xml", formatHTML},
-	{"application/json", formatJSON},
+	{"text", "plain", formatText},
+	{"text", "html", formatHTML},
+	{"application", "json", formatJSON},
 }
 
 // negotiate picks the representation for r: ?format= wins, then the Accept
-// header. Accept is parsed by goautoneg (q-values, wildcards, ordering by
-// specificity) rather than matched as a string, so "text/html;q=0.1,
-// application/json" gets JSON. A missing Accept header means "anything",
-// which is text. Errors: a bad ?format= value.
+// header. Accept is parsed by goautoneg (q-values, wildcards) rather than
+// matched as a string, so "text/html;q=0.1, application/json" gets JSON.
+// A missing Accept header means "anything", which is text. Errors: a bad
+// ?format= value.
 func negotiate(r *http.Request) (format, error) {
 	if v, ok := r.URL.Query()["format"]; ok {
 		switch v[0] {
@@ -50,45 +51,50 @@ func negotiate(r *http.Request) (format, error) {
 	return negotiateAccept(r), nil
 }
 
-// negotiateAccept picks the representation from the Accept header alone.
+// negotiateAccept picks the representation from the Accept header alone:
+// the one of highest quality, each type's quality being that of the most
+// specific range matching it (RFC 9110 §12.5.1), so "text/plain;q=0.5,
+// */*;q=0.9" prefers HTML to text and "text/plain;q=0, */*" never gives
+// text. Media types are case-insensitive, so the header is lowercased
+// before goautoneg, which compares them as given, parses it.
 func negotiateAccept(r *http.Request) format {
 	accept := strings.TrimSpace(r.Header.Get("Accept"))
 	if accept == "" { // absent, or blank: "anything"
 		return formatText
 	}
-	clauses := goautoneg.ParseAccept(accept)
-	// "q=0" means "not this": such types are never chosen, even through a
-	// wildcard elsewhere in the header.
-	excluded := func(typ string) bool {
-		for _, c := range clauses {
-			if c.Q <= 0 && c.Type != "*" && c.SubType != "*" && match(c, typ) {
-				return true
-			}
-		}
-		return false
-	}
-	for _, clause := range clauses {
-		if clause.Q <= 0 {
-			continue
-		}
-		for _, m := range mediaTypes {
-			if match(clause, m.typ) && !excluded(m.typ) {
-				return m.f
-			}
-		}
-	}
-	// Nothing we have is acceptable. Serving HTML anyway is friendlier than
-	// a 406 (RFC 9110 allows either), and browsers are the clients most
+	clauses := goautoneg.ParseAccept(strings.ToLower(accept))
+	// Nothing we have acceptable falls back to HTML: friendlier than a
+	// 406 (RFC 9110 allows either), and browsers are the clients most
 	// likely to send odd Accept headers.
-	return formatHTML
+	best, bestQ := formatHTML, 0.0
+	for _, m := range mediaTypes {
+		if q := quality(clauses, m.typ, m.sub); q > bestQ {
+			best, bestQ = m.f, q
+		}
+	}
+	return best
 }
 
-func match(c goautoneg.Accept, typ string) bool {
-	if c.Type == "*" {
-		return true
+// quality is the q-value clauses give the media type typ/sub: that of the
+// most specific range matching it (type/sub, then type/*, then */*), the
+// highest one if a client repeats a range; 0 when none matches.
+func quality(clauses []goautoneg.Accept, typ, sub string) float64 {
+	q, specific := 0.0, -1
+	for _, c := range clauses {
+		s := -1
+		switch {
+		case c.Type == typ && c.SubType == sub:
+			s = 2
+		case c.Type == typ && c.SubType == "*":
+			s = 1
+		case c.Type == "*" && c.SubType == "*":
+			s = 0
+		}
+		if s > specific || (s == specific && s >= 0 && c.Q > q) {
+			q, specific = c.Q, s
+		}
 	}
-	t, sub, _ := strings.Cut(typ, "/")
-	return c.Type == t && (c.SubType == "*" || c.SubType == sub)
+	return q
 }
 
 // writeJSON writes v as the JSON body of a response with the given status.

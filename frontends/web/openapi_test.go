@@ -3,6 +3,7 @@ package web_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,7 +13,10 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
+
+	"quotesd/frontends/web"
 )
 
 // TestOpenAPI_DescribesTheRealResponses loads the served description,
@@ -35,6 +39,7 @@ func TestOpenAPI_DescribesTheRealResponses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	validate := validateAgainst(router)
 	q := e.todays(today)
 	id := strconv.FormatInt(q.ID, 10)
 	for _, tc := range []struct {
@@ -59,44 +64,73 @@ func TestOpenAPI_DescribesTheRealResponses(t *testing.T) {
 		{"POST", "/api/v1/quotes", `{"text":"Validated by the spec.","author":"Spec Tester"}`, 409},
 		{"PATCH", "/api/v1/quotes/" + id, `{"tags":["patched"]}`, 200},
 		{"PUT", "/api/v1/quotes/" + id, `{"text":"Put in place.","author":"Spec Tester"}`, 200},
+		{"PUT", "/api/v1/quotes/" + id, "text=Put", 415},
+		{"PATCH", "/api/v1/quotes/" + id, `{"text":"` + strings.Repeat("a", 70<<10) + `"}`, 413},
 		{"DELETE", "/api/v1/quotes/" + id, "", 204},
 		{"DELETE", "/api/v1/quotes/" + id, "", 404},
 	} {
-		t.Run(tc.method+" "+tc.target, func(t *testing.T) {
+		t.Run(fmt.Sprintf("%s %.60s %d", tc.method, tc.target, tc.status), func(t *testing.T) {
 			var body io.Reader
 			if tc.body != "" {
 				body = strings.NewReader(tc.body)
 			}
-			w := e.do(tc.method, tc.target, body, bearer...)
+			headers := bearer
+			if tc.status == http.StatusUnsupportedMediaType {
+				headers = append(headers[:len(headers):len(headers)], "Content-Type", "application/x-www-form-urlencoded")
+			}
+			w := e.do(tc.method, tc.target, body, headers...)
 			want(t, w, tc.status)
-
-			req := httptest.NewRequest(tc.method, tc.target, strings.NewReader(tc.body))
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("Authorization", "Bearer "+token)
-			route, params, err := router.FindRoute(req)
-			if err != nil {
-				t.Fatalf("the description has no operation for %s %s: %v", tc.method, tc.target, err)
-			}
-			in := &openapi3filter.RequestValidationInput{
-				Request: req, PathParams: params, Route: route,
-				Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc},
-			}
-			if tc.status < 400 { // requests that succeed must be valid as described
-				if err := openapi3filter.ValidateRequest(ctx, in); err != nil {
-					t.Errorf("request does not match the description: %v", err)
-				}
-			}
-			err = openapi3filter.ValidateResponse(ctx, &openapi3filter.ResponseValidationInput{
-				RequestValidationInput: in,
-				Status:                 w.Code,
-				Header:                 w.Header(),
-				Body:                   io.NopCloser(bytes.NewReader(w.Body.Bytes())),
-				Options:                &openapi3filter.Options{IncludeResponseStatus: true},
-			})
-			if err != nil {
-				t.Errorf("response does not match the description: %v\n%s", err, truncate(w.Body.String()))
-			}
+			validate(t, tc.method, tc.target, tc.body, w)
 		})
 	}
-	_ = http.StatusOK
+	// Every operation is rate-limited (when a limit is set).
+	limited := newEnv(t, withToken, func(c *web.Config) { c.RateLimit = 1 })
+	limited.get("/api/v1/tags")
+	for _, tc := range []struct{ method, target string }{
+		{"GET", "/api/v1/today"}, {"GET", "/api/v1/random"}, {"GET", "/api/v1/quotes"},
+		{"GET", "/api/v1/quotes/1"}, {"GET", "/api/v1/search?q=life"}, {"GET", "/api/v1/authors"},
+		{"GET", "/api/v1/tags"}, {"POST", "/api/v1/quotes"}, {"PUT", "/api/v1/quotes/1"},
+		{"PATCH", "/api/v1/quotes/1"}, {"DELETE", "/api/v1/quotes/1"},
+	} {
+		t.Run(tc.method+" "+tc.target+" 429", func(t *testing.T) {
+			w := limited.do(tc.method, tc.target, nil, bearer...)
+			want(t, w, http.StatusTooManyRequests)
+			validate(t, tc.method, tc.target, "", w)
+		})
+	}
+}
+
+// validateAgainst returns a check of a real response against the
+// operation of doc that router finds for the request.
+func validateAgainst(router routers.Router) func(t *testing.T, method, target, body string, w *httptest.ResponseRecorder) {
+	return func(t *testing.T, method, target, body string, w *httptest.ResponseRecorder) {
+		t.Helper()
+		ctx := context.Background()
+		req := httptest.NewRequest(method, target, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+token)
+		route, params, err := router.FindRoute(req)
+		if err != nil {
+			t.Fatalf("the description has no operation for %s %s: %v", method, target, err)
+		}
+		in := &openapi3filter.RequestValidationInput{
+			Request: req, PathParams: params, Route: route,
+			Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc},
+		}
+		if w.Code < 400 { // requests that succeed must be valid as described
+			if err := openapi3filter.ValidateRequest(ctx, in); err != nil {
+				t.Errorf("request does not match the description: %v", err)
+			}
+		}
+		err = openapi3filter.ValidateResponse(ctx, &openapi3filter.ResponseValidationInput{
+			RequestValidationInput: in,
+			Status:                 w.Code,
+			Header:                 w.Header(),
+			Body:                   io.NopCloser(bytes.NewReader(w.Body.Bytes())),
+			Options:                &openapi3filter.Options{IncludeResponseStatus: true},
+		})
+		if err != nil {
+			t.Errorf("response does not match the description: %v\n%s", err, truncate(w.Body.String()))
+		}
+	}
 }

@@ -224,12 +224,13 @@ func TestRateLimit_TrustsXForwardedForOnlyFromTrustedProxies(t *testing.T) {
 
 func TestSecurityHeaders_OnEveryResponse(t *testing.T) {
 	e := newEnv(t)
-	for _, target := range []string{"/", "/nope", "/api/v1/today", "/feed.atom", "/static/style.css", "/metrics"} {
+	for _, target := range []string{"/", "/nope", "/api/v1/today", "/feed.atom", "/static/style.css", "/metrics",
+		"/api/v1/quotes/0", "/" + strings.Repeat("a", 9<<10)} {
 		w := e.get(target, "Accept", browserAccept)
 		csp := w.Header().Get("Content-Security-Policy")
 		for _, d := range []string{"default-src 'none'", "style-src 'self'", "img-src 'self'", "base-uri 'none'", "form-action 'self'", "frame-ancestors 'none'"} {
 			if !strings.Contains(csp, d) {
-				t.Errorf("%s: CSP %q lacks %s", target, csp, d)
+				t.Errorf("%.60s: CSP %q lacks %s", target, csp, d)
 			}
 		}
 		wantHeader(t, w, "X-Content-Type-Options", "nosniff")

@@ -206,8 +206,14 @@ func (h *Handler) dayPage(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	// A past day's quote does not change: let every cache keep it.
-	serve(w, r, rend, "public, max-age=31536000, immutable", day.Time(h.cal.Zone()), true)
+	// A past day's quote does not change: let every cache keep it. Only
+	// yesterday's page changes once, at the rollover: its "Today" link
+	// becomes a link to the next day's page.
+	cc := "public, max-age=31536000, immutable"
+	if f == formatHTML && day.AddDays(1) == today {
+		cc = maxAgeUntil(now, h.cal.Rollover(today))
+	}
+	serve(w, r, rend, cc, day.Time(h.cal.Zone()), true)
 }
 
 // renderDay renders day's quote q in format f.

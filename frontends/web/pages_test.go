@@ -25,6 +25,10 @@ func TestToday_NegotiatesFormat(t *testing.T) {
 		{"JSONClientGetsJSON", "/", "application/json", "application/json"},
 		{"QValuesAreHonoured", "/", "text/html;q=0.1, application/json", "application/json"},
 		{"ZeroQMeansNo", "/", "text/plain;q=0, */*", "text/html"},
+		{"MediaTypesAreCaseInsensitive", "/", "Application/JSON", "application/json"},
+		{"MostSpecificRangeSetsTheQuality", "/", "text/plain;q=0.5, */*;q=0.9", "text/html"},
+		{"HigherQBeatsAMoreSpecificRange", "/", "text/html;q=0.5, */*", "text/plain"},
+		{"ApplicationWildcardGetsJSON", "/", "application/*", "application/json"},
 		{"FormatTextOverridesAccept", "/?format=text", browserAccept, "text/plain"},
 		{"FormatJSONOverridesAccept", "/?format=json", "*/*", "application/json"},
 		{"FormatHTMLOverridesAccept", "/?format=html", "*/*", "text/html"},
@@ -186,6 +190,10 @@ func TestDay_PastDayIsImmutable(t *testing.T) {
 	if !strings.Contains(yesterday.Body.String(), `rel="next" href="/"`) {
 		t.Error("yesterday's page does not link to today as /")
 	}
+	// That link is only right until the rollover: tomorrow the page links
+	// to the next day's page instead, so it is not immutable until then.
+	wantHeader(t, yesterday, "Cache-Control", "public, max-age=9000")
+	wantHeader(t, e.get("/day/2026-03-13", "Accept", "*/*"), "Cache-Control", "public, max-age=31536000, immutable")
 }
 
 func TestDay_TodayIsServedAsRoot(t *testing.T) {
@@ -403,6 +411,31 @@ func TestUnknownPath_IsFriendly404(t *testing.T) {
 	}
 	w = e.do(http.MethodPost, "/", nil, "Accept", "*/*")
 	want(t, w, http.StatusMethodNotAllowed)
+}
+
+// A 405 must say which methods the resource has (RFC 9110 §15.5.6); the
+// admin methods only when the admin API exists.
+func TestMethodNotAllowed_SaysWhichMethodsAreAllowed(t *testing.T) {
+	for _, tc := range []struct {
+		name, method, target, want string
+		admin                      bool
+	}{
+		{"Page", http.MethodPost, "/", "GET, HEAD", false},
+		{"API", http.MethodDelete, "/api/v1/today", "GET, HEAD, OPTIONS", false},
+		{"QuoteWithoutAdmin", http.MethodPost, "/api/v1/quotes/1", "GET, HEAD, OPTIONS", false},
+		{"QuoteWithAdmin", http.MethodPost, "/api/v1/quotes/1", "GET, HEAD, PUT, PATCH, DELETE, OPTIONS", true},
+		{"QuotesWithAdmin", http.MethodPut, "/api/v1/quotes", "GET, HEAD, POST, OPTIONS", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			if tc.admin {
+				e = newEnv(t, withToken)
+			}
+			w := e.do(tc.method, tc.target, nil)
+			want(t, w, http.StatusMethodNotAllowed)
+			wantHeader(t, w, "Allow", tc.want)
+		})
+	}
 }
 
 func contains(ss []string, s string) bool {

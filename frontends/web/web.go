@@ -132,16 +132,25 @@ func New(cfg Config) (*Handler, error) {
 
 // maxURI caps the request target. No URL of this site comes near it (a
 // search query is capped at 1000 bytes); a longer one is refused before
-// any routing with 414. Targets past the 32 KiB header cap are refused by
-// net/http itself, with 431.
+// routing with 414 (see capURI). Targets past the 32 KiB header cap are
+// refused by net/http itself, with 431.
 const maxURI = 8 << 10
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if len(r.RequestURI) > maxURI {
-		h.fail(w, r, &httpError{http.StatusRequestURITooLong, fmt.Sprintf("request URI over %d bytes", maxURI)})
-		return
-	}
 	h.router.ServeHTTP(w, r)
+}
+
+// capURI refuses request targets over maxURI with 414 before routing. It
+// runs inside the common middleware, so the refusal carries the security
+// headers and is logged and counted like any other answer.
+func (h *Handler) capURI(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if len(r.RequestURI) > maxURI {
+			h.fail(w, r, &httpError{http.StatusRequestURITooLong, fmt.Sprintf("request URI over %d bytes", maxURI)})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // routes builds the router. The order of middleware matters: the client IP
@@ -163,7 +172,7 @@ func (h *Handler) routes(cfg Config, reg *prometheus.Registry) chi.Router {
 		r.Use(middleware.ClientIPFromXFF(prefixes...))
 		h.proxied = true
 	}
-	r.Use(h.observe, h.recoverPanics, securityHeaders, cors, middleware.GetHead)
+	r.Use(h.observe, h.recoverPanics, securityHeaders, cors, h.capURI, middleware.GetHead)
 	r.NotFound(h.notFound)
 	r.MethodNotAllowed(h.methodNotAllowed)
 
