@@ -40,9 +40,24 @@ func TestBot_AnswersPrivateMessageToTheUser(t *testing.T) {
 	}
 }
 
+// TestBot_Commands runs every command on days whose quotes differ in
+// length: 2026-12-06's takes two lines, 2026-12-11's and 2026-11-16's are
+// shorter than most (in quotertest's sample).
 func TestBot_Commands(t *testing.T) {
+	for _, day := range []string{"2026-12-06", "2026-12-11", "2026-11-16"} {
+		t.Run(day, func(t *testing.T) {
+			noon, err := time.Parse(time.DateTime, day+" 12:00:00")
+			if err != nil {
+				t.Fatal(err)
+			}
+			testCommandsOn(t, noon)
+		})
+	}
+}
+
+func testCommandsOn(t *testing.T, now time.Time) {
 	lib := quotertest.NewLibrary(t)
-	cal := &quoter.Calendar{Location: time.UTC}
+	cal := &quoter.Calendar{Location: time.UTC, Now: func() time.Time { return now }}
 	today := cal.Today()
 	want, err := lib.Today(context.Background(), today, quoter.Filter{})
 	if err != nil {
@@ -51,6 +66,11 @@ func TestBot_Commands(t *testing.T) {
 	yesterday, err := lib.Today(context.Background(), today.AddDays(-1), quoter.Filter{})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// start is the start of q's text as the bot sends it.
+	start := func(q *quoter.Quote, n int) string {
+		s := sanitize(strings.ReplaceAll(q.Text, "\n", " / "))
+		return s[:min(n, len(s))]
 	}
 	srv := newFakeServer(t, nil)
 	runBot(t, testConfig(srv.Addr()), lib, cal)
@@ -61,17 +81,22 @@ func TestBot_Commands(t *testing.T) {
 		{"!quote #99999", "PRIVMSG #q :no quote #99999"},
 		{"!quote zzzyxnotaword", "PRIVMSG #q :no quote matches"},
 		{"!quote stars gutter", "PRIVMSG #q :We are all in the gutter"},
-		{"!today", "PRIVMSG #q :" + sanitize(strings.ReplaceAll(want.Text, "\n", " / "))[:20]},
-		{"!yesterday", "PRIVMSG #q :" + today.AddDays(-1).String() + ": " + sanitize(strings.ReplaceAll(yesterday.Text, "\n", " / "))[:10]},
+		{"!today", "PRIVMSG #q :" + start(want, 20)},
+		{"!yesterday", "PRIVMSG #q :" + today.AddDays(-1).String() + ": " + start(yesterday, 10)},
 		{"!today 2999-01-01", "PRIVMSG #q :that day has not come yet: try !today"},
 		{"!today 2025-02-30", "PRIVMSG #q :a date looks like 2025-03-14"},
 		{"!help", "PRIVMSG #q :!quote: a random quote"},
 	}
 	for _, tt := range tests {
 		c.send(":alice!a@host PRIVMSG #q :%s", tt.ask)
+		// A reply takes up to three lines (today's quote may be a long
+		// one). bob's private !help marks where it ends: the bot answers
+		// one command at a time, every line of one before the next.
+		c.send(":bob!b@host PRIVMSG quotesd :!help")
 		if got := c.expect("PRIVMSG #q :"); !strings.HasPrefix(got, tt.want) {
 			t.Errorf("%s: reply %q, want it to start %q", tt.ask, got, tt.want)
 		}
+		c.expect("PRIVMSG bob :")
 	}
 }
 
