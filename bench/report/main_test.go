@@ -73,6 +73,39 @@ func TestTargets_PassAndFailOnTheMedianRatio(t *testing.T) {
 	}
 }
 
+func TestTargets_SameResponseBaselineIsAReferenceNotATarget(t *testing.T) {
+	r := raw(t,
+		"http quotesd-api 64 1 rate=72 cpu_us=17",
+		"http bare-go 64 1 rate=100 cpu_us=13",
+		"http bare-go-same 64 1 rate=80 cpu_us=16",
+	)
+	got := findTarget(t, r, "HTTP req/s, net/http sending quotesd's response")
+	if got.Status != "reference" || got.Goal != "—" || got.Measured != "0.80x" {
+		t.Errorf("same response / bare: got %+v, want a reference row at 0.80x with no goal", got)
+	}
+	if got := findTarget(t, r, "HTTP req/s, quotesd /api/v1/today / net/http sending the same"); got.Measured != "0.90x" {
+		t.Errorf("quotesd / same response: got %+v, want 0.90x", got)
+	}
+	if md := markdown(r, ""); !strings.Contains(md, "| net/http, quotesd's header fields and timeouts | 80.0 |") {
+		t.Errorf("HTTP table lacks the same-response baseline:\n%s", md)
+	}
+}
+
+func TestTargets_RunWithoutTheSameResponseBaselineHasNoReferenceRows(t *testing.T) {
+	r := raw(t,
+		"http quotesd-api 64 1 rate=72",
+		"http bare-go 64 1 rate=100",
+	)
+	for _, tg := range targets(r) {
+		if tg.Status == "reference" {
+			t.Errorf("reference row %q from a run without the baseline", tg.Name)
+		}
+	}
+	if md := markdown(r, ""); strings.Contains(md, "same response") || strings.Contains(md, "header fields and timeouts") {
+		t.Errorf("HTTP table names a baseline the run lacks:\n%s", md)
+	}
+}
+
 func TestTargets_QuickRunSaysWhyCoreAt1MIsMissing(t *testing.T) {
 	r := raw(t,
 		"core Today/NewDay 1k 1 ns=7000 cpu_ns=6000",

@@ -4,7 +4,9 @@
 // push through one machine). It reports messages accepted per second by
 // each, and replies delivered per second by quotesd to a second smtp-sink
 // acting as its relay, with the durable queue on (WAL, synchronous=FULL,
-// one fsync per group commit).
+// one fsync per group commit). With -bare it also measures a do-nothing
+// server on go-smtp (bench/smtp/bare), the library quotesd's mail frontend
+// is built on: what Go and go-smtp alone make of the same load.
 //
 // Run it through run.sh, which fetches smtp-source and smtp-sink from
 // Debian's postfix package without installing postfix.
@@ -17,6 +19,7 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"math"
 	"net"
 	"os"
 	"os/exec"
@@ -37,6 +40,7 @@ import (
 func main() {
 	postfix := flag.String("postfix", "", "`dir` where the postfix package is extracted (holds usr/sbin/smtp-source)")
 	quotesd := flag.String("quotesd", "", "quotesd `binary`")
+	bare := flag.String("bare", "", "the do-nothing go-smtp server's `binary` (bench/smtp/bare), to measure as well")
 	msgs := flag.Int("m", 20000, "messages per run")
 	runs := flag.Int("runs", 5, "runs of each server, alternating (the machine may be shared: compare medians)")
 	sessions := flag.Int("s", 20, "parallel SMTP sessions")
@@ -58,7 +62,7 @@ func main() {
 	if *logPath == "" {
 		*logPath = filepath.Join(tmp, "quotesd.log")
 	}
-	b := &bench{postfix: *postfix, quotesd: *quotesd, tmp: tmp, msgs: *msgs, sessions: *sessions, reuse: *reuse, logPath: *logPath}
+	b := &bench{postfix: *postfix, quotesd: *quotesd, bare: *bare, tmp: tmp, msgs: *msgs, sessions: *sessions, reuse: *reuse, logPath: *logPath}
 
 	// A library for quotesd: the test sample.
 	b.lib = filepath.Join(tmp, "quotes.db")
@@ -76,15 +80,23 @@ func main() {
 		mode = "many messages per connection (-d)"
 	}
 	fmt.Printf("smtp-source: %d messages per run, %d sessions, %s; %d CPUs; runs alternate\n\n", b.msgs, b.sessions, mode, runtime.NumCPU())
-	fmt.Println("| run | smtp-sink msg/s | quotesd accepted msg/s (delivering) | replies delivered/s | ratio | quotesd accepted msg/s (relay down) | ratio | CPU µs/msg accept | CPU µs/msg deliver |")
-	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-	var sinks, accepts, delivers, ratios, queues, qratios, cpuAccs, cpuDels []float64
+	fmt.Println("| run | smtp-sink msg/s | quotesd accepted msg/s (delivering) | replies delivered/s | ratio | quotesd accepted msg/s (relay down) | ratio | CPU µs/msg accept | CPU µs/msg deliver | bare go-smtp msg/s | ratio |")
+	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	var sinks, accepts, delivers, ratios, queues, qratios, cpuAccs, cpuDels, bares, bratios []float64
 	for i := 1; i <= *runs; i++ {
 		// The ceiling: smtp-source straight into smtp-sink.
 		ceiling := freeAddr()
 		stop := b.sink(ceiling)
 		sinkRate := b.source(ceiling)
 		stop()
+		// The same do-nothing work on go-smtp, when asked for.
+		bareRate := math.NaN()
+		if b.bare != "" {
+			addr := freeAddr()
+			stop := b.start(exec.Command(b.bare, "-addr", addr), addr)
+			bareRate = b.source(addr)
+			stop()
+		}
 		up := b.quotesdRun(filepath.Join(*stateDir, fmt.Sprintf("run%d", i)), true)
 		down := b.quotesdRun(filepath.Join(*stateDir, fmt.Sprintf("run%d-down", i)), false)
 		// Server CPU per message, the steadier figure on a shared machine:
@@ -93,12 +105,21 @@ func main() {
 		cpuAcc := down.cpu.Seconds() * 1e6 / float64(b.msgs)
 		cpuDel := up.cpu.Seconds()*1e6/float64(b.msgs) - cpuAcc
 		acc, del, q := up.accepted, up.delivered, down.accepted
-		fmt.Printf("| %d | %.0f | %.0f | %.0f | %.2f | %.0f | %.2f | %.0f | %.0f |\n", i, sinkRate, acc, del, acc/sinkRate, q, q/sinkRate, cpuAcc, cpuDel)
+		fmt.Printf("| %d | %.0f | %.0f | %.0f | %.2f | %.0f | %.2f | %.0f | %.0f | %s | %s |\n", i, sinkRate, acc, del, acc/sinkRate, q, q/sinkRate, cpuAcc, cpuDel, orDash("%.0f", bareRate), orDash("%.2f", bareRate/sinkRate))
 		sinks, accepts, delivers, ratios = append(sinks, sinkRate), append(accepts, acc), append(delivers, del), append(ratios, acc/sinkRate)
 		queues, qratios = append(queues, q), append(qratios, q/sinkRate)
 		cpuAccs, cpuDels = append(cpuAccs, cpuAcc), append(cpuDels, cpuDel)
+		bares, bratios = append(bares, bareRate), append(bratios, bareRate/sinkRate)
 	}
-	fmt.Printf("| median | %.0f | %.0f | %.0f | %.2f | %.0f | %.2f | %.0f | %.0f |\n", median(sinks), median(accepts), median(delivers), median(ratios), median(queues), median(qratios), median(cpuAccs), median(cpuDels))
+	fmt.Printf("| median | %.0f | %.0f | %.0f | %.2f | %.0f | %.2f | %.0f | %.0f | %s | %s |\n", median(sinks), median(accepts), median(delivers), median(ratios), median(queues), median(qratios), median(cpuAccs), median(cpuDels), orDash("%.0f", median(bares)), orDash("%.2f", median(bratios)))
+}
+
+// orDash formats x, or a dash for a figure not measured (NaN).
+func orDash(format string, x float64) string {
+	if math.IsNaN(x) {
+		return "—"
+	}
+	return fmt.Sprintf(format, x)
 }
 
 func median(xs []float64) float64 {
@@ -193,6 +214,7 @@ const clockTicks = 100
 type bench struct {
 	postfix  string
 	quotesd  string
+	bare     string
 	lib      string
 	logPath  string
 	tmp      string
@@ -213,9 +235,14 @@ func (b *bench) sink(addr string) func() {
 	if os.Geteuid() == 0 {
 		args = append([]string{"-u", "nobody"}, args...) // it refuses to run as root
 	}
-	cmd := b.tool("smtp-sink", args...)
+	return b.start(b.tool("smtp-sink", args...), addr)
+}
+
+// start starts the server cmd, waits until it listens on addr and returns
+// a function that stops it.
+func (b *bench) start(cmd *exec.Cmd, addr string) func() {
 	if err := cmd.Start(); err != nil {
-		log.Fatalf("smtp-sink: %v", err)
+		log.Fatalf("%s: %v", cmd.Path, err)
 	}
 	waitListening(addr)
 	return func() { cmd.Process.Kill(); cmd.Wait() }
