@@ -17,4 +17,5 @@ postfix_tools
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 go build -o "$work/quotesd" ./cmd/quotesd
-go run ./bench/smtp -postfix "$POSTFIX" -quotesd "$work/quotesd" "$@"
+go build -o "$work/bare-smtp" ./bench/smtp/bare
+go run ./bench/smtp -postfix "$POSTFIX" -quotesd "$work/quotesd" -bare "$work/bare-smtp" "$@"
