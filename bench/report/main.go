@@ -331,7 +331,7 @@ var chartLabels = map[string]string{
 	"quotesd-api":  "quotesd\nAPI",
 	"quotesd-page": "quotesd\npage",
 	"bare-go":      "bare\nnet/http",
-	"bare-go-same": "net/http,\nsame response",
+	"bare-go-same": "same\nresponse",
 	"nginx":        "nginx",
 	"twisted":      "Twisted\nweb",
 }
