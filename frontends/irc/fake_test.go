@@ -115,6 +115,27 @@ func (c *fakeConn) send(format string, args ...any) {
 	}
 }
 
+// ask sends text to #q as alice and returns every line of the bot's
+// answer to #q, without CR LF: up to three, as a long quote takes. bob's
+// private "!quote #1", sent right after, marks where the answer ends (the
+// bot answers one command at a time, every line of one before the next,
+// and quote #1 of the sample takes one line).
+func (c *fakeConn) ask(text string) []string {
+	c.t.Helper()
+	c.send(":alice!a@host PRIVMSG #q :%s", text)
+	c.send(":bob!b@host PRIVMSG quotesd :!quote #1")
+	var answer []string
+	for {
+		line := c.expect("PRIVMSG ")
+		if strings.HasPrefix(line, "PRIVMSG bob :") {
+			return answer
+		}
+		if strings.HasPrefix(line, "PRIVMSG #q :") {
+			answer = append(answer, line)
+		}
+	}
+}
+
 // expect reads the bot's lines until one starts with prefix and returns it
 // without CR LF; other lines are skipped (PONGs, PINGs).
 func (c *fakeConn) expect(prefix string) string {
