@@ -35,25 +35,28 @@ func main() {
 		}
 		body = b
 	}
-	fixed := http.Header{
-		"Content-Type":   {"application/json; charset=utf-8"},
-		"Content-Length": {strconv.Itoa(len(body))},
-	}
-	if *headers != "" {
-		// As quotesd does for a body this short, leave Content-Length to
-		// net/http: one header field fewer to store, sort and copy.
-		delete(fixed, "Content-Length")
-		if err := readHeaders(*headers, fixed); err != nil {
-			log.Fatal(err)
-		}
-	}
+	n := strconv.Itoa(len(body))
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		for k, v := range fixed {
-			h[k] = v
-		}
+		h["Content-Type"] = []string{"application/json; charset=utf-8"}
+		h["Content-Length"] = []string{n}
 		w.Write(body)
 	})
+	if *headers != "" {
+		fields, err := readHeaders(*headers)
+		if err != nil {
+			log.Fatal(err)
+		}
+		// Content-Length is left to net/http, as quotesd leaves it for a
+		// body this short: one header field fewer to store, sort and copy.
+		handler = func(w http.ResponseWriter, r *http.Request) {
+			h := w.Header()
+			for _, f := range fields {
+				h[f.name] = f.value
+			}
+			w.Write(body)
+		}
+	}
 	srv := &http.Server{Addr: *addr, Handler: handler}
 	if *hardened { // as frontends/web.NewServer: deadlines on every request
 		srv.ReadHeaderTimeout = 5 * time.Second
@@ -65,13 +68,20 @@ func main() {
 	log.Fatal(srv.ListenAndServe())
 }
 
-// readHeaders adds the header fields of file (a response head as curl -D
-// saves it) to h, but for the ones net/http writes itself.
-func readHeaders(file string, h http.Header) error {
+type field struct {
+	name  string
+	value []string
+}
+
+// readHeaders returns the header fields of file (a response head as curl
+// -D saves it), but for the ones net/http writes itself, with their names
+// in canonical form.
+func readHeaders(file string) ([]field, error) {
 	b, err := os.ReadFile(file)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	var fields []field
 	for _, line := range strings.Split(string(b), "\n") {
 		name, value, ok := strings.Cut(strings.TrimRight(line, "\r"), ":")
 		if !ok || strings.HasPrefix(name, "HTTP/") {
@@ -80,8 +90,8 @@ func readHeaders(file string, h http.Header) error {
 		switch name = http.CanonicalHeaderKey(strings.TrimSpace(name)); name {
 		case "Date", "Content-Length":
 		default:
-			h[name] = []string{strings.TrimSpace(value)}
+			fields = append(fields, field{name, []string{strings.TrimSpace(value)}})
 		}
 	}
-	return nil
+	return fields, nil
 }
