@@ -5,17 +5,19 @@
 //
 //	go run bare.go -addr 127.0.0.1:18081 -body today.json
 //
-// With -headers (a file of "Name: value" lines, as curl -D writes them) it
-// sends those header fields too, and with -hardened it runs behind the
-// http.Server timeouts quotesd uses: together, the least net/http can do
-// for the response quotesd must send, with no code of quotesd's in the way.
+// With -headers (a response head as curl -D saves it) it sends those
+// header fields in place of its own, and with -hardened it runs behind the
+// http.Server timeouts quotesd uses: together, what net/http alone makes of
+// the response quotesd must send, with no code of quotesd's in the way.
 package main
 
 import (
 	"flag"
+	"fmt"
 	"log"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -92,6 +94,11 @@ func readHeaders(file string) ([]field, error) {
 		default:
 			fields = append(fields, field{name, []string{strings.TrimSpace(value)}})
 		}
+	}
+	// A head without a Content-Type is not a response quotesd sends (an
+	// empty file, a body saved by mistake): say so rather than measure it.
+	if !slices.ContainsFunc(fields, func(f field) bool { return f.name == "Content-Type" }) {
+		return nil, fmt.Errorf("%s: no Content-Type header field: want a response head as curl -D saves it", file)
 	}
 	return fields, nil
 }
