@@ -93,9 +93,9 @@ func main() {
 		bareRate := math.NaN()
 		if b.bare != "" {
 			addr := freeAddr()
-			stop := b.start(exec.Command(b.bare, "-addr", addr), addr)
+			stopBare := b.start(exec.Command(b.bare, "-addr", addr), addr)
 			bareRate = b.source(addr)
-			stop()
+			stopBare()
 		}
 		up := b.quotesdRun(filepath.Join(*stateDir, fmt.Sprintf("run%d", i)), true)
 		down := b.quotesdRun(filepath.Join(*stateDir, fmt.Sprintf("run%d-down", i)), false)

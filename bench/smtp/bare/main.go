@@ -25,7 +25,8 @@ func main() {
 	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return session{}, nil }))
 	srv.Addr = *addr
 	srv.Domain = "localhost"
-	// The limits quotesd's mail frontend sets by default.
+	// The limits quotesd's mail frontend sets by default (frontends/smtp.New
+	// and the --smtp-max-* and --smtp-*-timeout flags).
 	srv.MaxMessageBytes = 64 << 10
 	srv.MaxRecipients = 10
 	srv.MaxLineLength = 2000
