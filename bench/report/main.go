@@ -381,7 +381,7 @@ func markdown(r *results, chartLink string) string {
 	var b strings.Builder
 	m := r.Meta
 	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
-	mode := "full run"
+	mode := "full-length rounds"
 	if m["mode"] == "quick" {
 		mode = "quick run (`--quick`: fewer, shorter rounds; core at 1k and 100k only)"
 	}
