@@ -386,14 +386,17 @@ func TestQOTD_UDPFloodFromManySourcesIsCappedGlobally(t *testing.T) {
 		time.Sleep(5 * time.Millisecond) // a flood, but not one the kernel's own buffer drops
 	}
 	time.Sleep(200 * time.Millisecond) // the replies arrive
+	// A burst of 1, plus a token a second while the server takes the flood
+	// in: one more on an idle machine, more only if a loaded one stretches it.
+	perSource := 2 + int(time.Since(start).Seconds())
 	total := 0
 	for _, c := range conns {
 		n := 0
 		for udpRead(t, c, 5*time.Millisecond) != nil {
 			n++
 		}
-		if n > 2 { // a burst of 1, plus at most one more token while the flood lasts
-			t.Errorf("source %s: %d replies to %d datagrams, want at most 2", c.LocalAddr(), n, each)
+		if n > perSource {
+			t.Errorf("source %s: %d replies to %d datagrams, want at most %d", c.LocalAddr(), n, each, perSource)
 		}
 		total += n
 	}
