@@ -77,7 +77,7 @@ type field struct {
 
 // readHeaders returns the header fields of file (a response head as curl
 // -D saves it), but for the ones net/http writes itself, with their names
-// in canonical form.
+// in canonical form and the values of a repeated name together.
 func readHeaders(file string) ([]field, error) {
 	b, err := os.ReadFile(file)
 	if err != nil {
@@ -89,10 +89,16 @@ func readHeaders(file string) ([]field, error) {
 		if !ok || strings.HasPrefix(name, "HTTP/") {
 			continue
 		}
-		switch name = http.CanonicalHeaderKey(strings.TrimSpace(name)); name {
-		case "Date", "Content-Length":
-		default:
-			fields = append(fields, field{name, []string{strings.TrimSpace(value)}})
+		name, value = http.CanonicalHeaderKey(strings.TrimSpace(name)), strings.TrimSpace(value)
+		if name == "Date" || name == "Content-Length" {
+			continue
+		}
+		// A name on several lines is one field of several values, as
+		// net/http keeps it, so the reference sends every line as well.
+		if i := slices.IndexFunc(fields, func(f field) bool { return f.name == name }); i >= 0 {
+			fields[i].value = append(fields[i].value, value)
+		} else {
+			fields = append(fields, field{name, []string{value}})
 		}
 	}
 	// A head without a Content-Type is not a response quotesd sends (an
