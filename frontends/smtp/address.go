@@ -1,6 +1,7 @@
 package smtp
 
 import (
+	"net/netip"
 	"strings"
 )
 
@@ -89,4 +90,54 @@ func validAddress(addr string) bool {
 		}
 	}
 	return true
+}
+
+// publicDomain reports whether the domain of a sender could be a public
+// mail domain, one a reply may be sent to. It is not when it is an address
+// literal ("[10.0.0.1]"), an IP address in any spelling a resolver accepts
+// ("127.0.0.1", "127.1", "2130706433", "0x7f000001", "0177.0.0.1"), a
+// single label ("localhost", "intranet": resolved through the search list
+// of the local network, if at all), or a name under a special-use or
+// private top-level domain (specialUseTLDs). Answering such a sender would
+// make quotesd, or its relay, connect to a host inside its own network.
+//
+// An IP address in any spelling has a last label that is not alphabetic;
+// no top-level domain is, which RFC 1123 §2.1 relies on to tell names from
+// addresses: every delegated TLD starts with a letter (IDNs with "xn--").
+func publicDomain(domain string) bool {
+	d := strings.ToLower(strings.TrimSuffix(domain, "."))
+	if strings.HasPrefix(d, "[") {
+		return false
+	}
+	if _, err := netip.ParseAddr(d); err == nil {
+		return false
+	}
+	i := strings.LastIndexByte(d, '.')
+	if i < 0 {
+		return false
+	}
+	tld := d[i+1:]
+	if tld == "" || tld[0] < 'a' || tld[0] > 'z' {
+		return false
+	}
+	return !specialUseTLDs[tld]
+}
+
+// specialUseTLDs are top-level domains that name no public host: special-use
+// names (RFC 6761 localhost, invalid and test; RFC 6762 local; RFC 7686
+// onion; RFC 9476 alt), the infrastructure domain arpa (reverse DNS, and
+// home.arpa for home networks, RFC 8375), internal (reserved by ICANN for
+// private use), and the names private networks commonly use without
+// delegation (RFC 6762 Appendix G, and localhost.localdomain).
+var specialUseTLDs = map[string]bool{
+	"localhost": true, "invalid": true, "test": true, "local": true, "onion": true,
+	"alt": true, "arpa": true, "internal": true, "localdomain": true,
+	"intranet": true, "private": true, "corp": true, "home": true, "lan": true,
+}
+
+// replyable reports whether addr is a mailbox a reply may be written and
+// sent to: a valid address (validAddress) at a public domain (publicDomain).
+func replyable(addr string) bool {
+	_, domain, ok := splitAddress(addr)
+	return ok && validAddress(addr) && publicDomain(domain)
 }

@@ -257,7 +257,7 @@ func (c *Composer) Compose(ctx context.Context, r Request, now time.Time) ([]byt
 // has stored the reply), and the rest, which many replies share and which
 // must not be modified. shared is nil when head is the whole reply.
 func (c *Composer) compose(ctx context.Context, buf *bytes.Buffer, r Request, now time.Time) (head, shared []byte, err error) {
-	if !validAddress(r.Sender) {
+	if !replyable(r.Sender) {
 		// ShouldReply refuses such senders before a reply is composed.
 		return nil, nil, fmt.Errorf("composing reply: cannot write to %q", r.Sender)
 	}

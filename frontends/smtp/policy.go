@@ -23,6 +23,13 @@ const (
 	SkipNoQuote        = "no-quote"        // the library gave nothing to send
 )
 
+// SkipNonPublicDomain is the reason for not answering a sender whose domain
+// is an address literal, an IP address in any spelling, a single label or a
+// special-use name (localhost, .local, .internal, .arpa...): no public mail
+// domain, and answering it could make quotesd connect to a host inside its
+// own network.
+const SkipNonPublicDomain = "non-public-domain"
+
 // Inbound is what the reply policy looks at: the envelope sender and the
 // header of one received message.
 type Inbound struct {
@@ -34,20 +41,31 @@ type Inbound struct {
 // ShouldReply decides whether a message gets an automatic reply, following
 // RFC 3834 and the behaviour of its peers, vacation(1) and Sieve vacation
 // (RFC 5230): never answer bounces, other automatic mail, lists or bulk
-// mail, role accounts, or ourselves. It returns "" when a reply is due and
-// one of the Skip* reasons otherwise. isOwn reports whether an address is
-// one of ours. It is a pure function of its inputs; the daily reply limits
-// are applied later, where the counts are kept (the queue).
+// mail, role accounts, or ourselves; nor senders at an IP address or a
+// name that is not a public domain, whose reply would go to a host inside
+// quotesd's own network (SkipNonPublicDomain). It returns "" when a reply
+// is due and one of the Skip* reasons otherwise. isOwn reports whether an
+// address is one of ours. It is a pure function of its inputs; the daily
+// reply limits are applied later, where the counts are kept (the queue).
 func ShouldReply(in Inbound, isOwn func(addr string) bool) string {
 	if in.Sender == "" {
 		return SkipNullSender
 	}
-	local, _, ok := splitAddress(in.Sender)
-	if !ok || !validAddress(in.Sender) {
+	local, domain, ok := splitAddress(in.Sender)
+	if !ok {
+		return SkipInvalidSender
+	}
+	if strings.HasPrefix(domain, "[") {
+		return SkipNonPublicDomain // an address literal: an IP, never a public mail domain
+	}
+	if !validAddress(in.Sender) {
 		return SkipInvalidSender
 	}
 	if isOwn != nil && isOwn(in.Sender) {
 		return SkipOwnAddress
+	}
+	if !publicDomain(domain) {
+		return SkipNonPublicDomain
 	}
 	if isRoleLocalPart(local) {
 		return SkipRoleSender

@@ -57,7 +57,30 @@ func TestShouldReply(t *testing.T) {
 		{"OtherLocalPartAtOurDomain", "alice@quotes.example", "", ""},
 		{"SenderWithoutDomain", "alice", "", SkipInvalidSender},
 		{"SenderWithSpace", "ali ce@example.org", "", SkipInvalidSender},
-		{"SenderAddressLiteral", "alice@[10.0.0.1]", "", SkipInvalidSender},
+		{"SenderAddressLiteral", "alice@[10.0.0.1]", "", SkipNonPublicDomain},
+		{"SenderIPv6AddressLiteral", "alice@[IPv6:::1]", "", SkipNonPublicDomain},
+		{"SenderDottedIP", "alice@127.0.0.1", "", SkipNonPublicDomain},
+		{"SenderDottedIPTrailingDot", "alice@127.0.0.1.", "", SkipNonPublicDomain},
+		{"SenderPrivateIP", "alice@10.0.0.1", "", SkipNonPublicDomain},
+		{"SenderPrivateIP192", "alice@192.168.1.1", "", SkipNonPublicDomain},
+		{"SenderPublicIP", "alice@192.0.2.1", "", SkipNonPublicDomain},
+		{"SenderShortIP", "alice@127.1", "", SkipNonPublicDomain},
+		{"SenderDecimalIP", "alice@2130706433", "", SkipNonPublicDomain},
+		{"SenderHexIP", "alice@0x7f000001", "", SkipNonPublicDomain},
+		{"SenderOctalIP", "alice@0177.0.0.1", "", SkipNonPublicDomain},
+		{"SenderMixedHexIP", "alice@10.0x1", "", SkipNonPublicDomain},
+		{"SenderLocalhost", "alice@localhost", "", SkipNonPublicDomain},
+		{"SenderLocalhostUpperCase", "alice@LocalHost.", "", SkipNonPublicDomain},
+		{"SenderSingleLabel", "alice@intranet", "", SkipNonPublicDomain},
+		{"SenderUnderLocalhost", "alice@foo.localhost", "", SkipNonPublicDomain},
+		{"SenderMDNS", "alice@printer.local", "", SkipNonPublicDomain},
+		{"SenderInternal", "alice@db.corp.internal", "", SkipNonPublicDomain},
+		{"SenderHomeArpa", "alice@router.home.arpa", "", SkipNonPublicDomain},
+		{"SenderReverseDNS", "alice@1.0.0.127.in-addr.arpa", "", SkipNonPublicDomain},
+		{"SenderLocaldomain", "alice@localhost.localdomain", "", SkipNonPublicDomain},
+		{"SenderInvalidTLD", "alice@example.invalid", "", SkipNonPublicDomain},
+		{"SenderIDNTLD", "alice@xn--80ak6aa92e.xn--p1ai", "", ""},
+		{"SenderDigitsBeforeTLD", "alice@123.example.org", "", ""},
 		{"SenderWithAngle", "alice>@example.org", "", SkipInvalidSender},
 	}
 	for _, tt := range tests {
@@ -85,13 +108,13 @@ func FuzzShouldReply(f *testing.F) {
 		}
 		got := ShouldReply(Inbound{Sender: sender, Header: h}, ours.IsOwn)
 		switch got {
-		case "", SkipNullSender, SkipInvalidSender, SkipAutoSubmitted, SkipPrecedence,
+		case "", SkipNullSender, SkipInvalidSender, SkipNonPublicDomain, SkipAutoSubmitted, SkipPrecedence,
 			SkipMailingList, SkipSuppress, SkipRoleSender, SkipOwnAddress:
 		default:
 			t.Fatalf("unknown reason %q", got)
 		}
 		if got == "" {
-			if sender == "" || !validAddress(sender) || ours.IsOwn(sender) {
+			if sender == "" || !replyable(sender) || ours.IsOwn(sender) {
 				t.Fatalf("would reply to sender %q", sender)
 			}
 			if strings.ContainsAny(sender, "\r\n <>\"") {

@@ -601,6 +601,18 @@ func TestSMTP_NoReplyToUnsafeSender(t *testing.T) {
 	noReply(t, h, `"a b"@example.org`, "quote@quotes.test", request("today"), smtpfe.SkipInvalidSender)
 }
 
+// A sender at an IP address or an internal name would have quotesd open an
+// SMTP session to a host inside its own network (issue #14): no reply.
+func TestSMTP_NoReplyToSenderAtNonPublicDomain(t *testing.T) {
+	h := newHarness(t)
+	for _, from := range []string{"x@127.0.0.1", "x@10.0.0.1", "x@192.168.1.1", "x@localhost",
+		"x@127.1", "x@2130706433", "x@0x7f000001", "x@[127.0.0.1]", "x@mail.internal", "x@nas.local"} {
+		t.Run(from, func(t *testing.T) {
+			noReply(t, h, from, "quote@quotes.test", request("today"), smtpfe.SkipNonPublicDomain)
+		})
+	}
+}
+
 func TestSMTP_ReplyLimitPerRecipient(t *testing.T) {
 	h := newHarness(t, func(s *setup) { s.limits.PerRecipient = 2 })
 	for i := 0; i < 2; i++ {
