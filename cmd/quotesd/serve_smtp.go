@@ -79,7 +79,7 @@ func smtpRegister(fs *flag.FlagSet) {
 	fs.DurationVar(&f.writeTimeout, "smtp-write-timeout", time.Minute, "how long writing one reply to a client may take")
 	fs.IntVar(&f.maxConns, "smtp-max-conns", 100, "most SMTP connections at once; more get 421")
 	fs.StringVar(&f.relay, "smtp-relay", "", "deliver replies through this relay `host:port`; with neither it nor --smtp-direct-mx, replies are kept in the queue, not delivered")
-	fs.BoolVar(&f.directMX, "smtp-direct-mx", false, "deliver replies straight to the recipients' MX hosts, looked up in the system's DNS (not with --smtp-relay)")
+	fs.BoolVar(&f.directMX, "smtp-direct-mx", false, "deliver replies straight to the recipients' MX hosts, looked up in the system's DNS, never at a loopback, private or other non-public address (not with --smtp-relay)")
 	fs.StringVar(&f.relayTLS, "smtp-relay-tls", queue.TLSStartTLS, "TLS to the relay: none, starttls (required and verified) or tls (implicit, port 465)")
 	fs.StringVar(&f.relayUser, "smtp-relay-user", "", "AUTH PLAIN `user` at the relay; the password comes from "+smtpPasswordEnv+" or --smtp-relay-password-file")
 	fs.StringVar(&f.relayPassFile, "smtp-relay-password-file", "", "`file` holding the relay password (trailing newline ignored)")

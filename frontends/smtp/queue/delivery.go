@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"net/netip"
 	"net/textproto"
 	"sort"
 	"strings"
@@ -51,10 +52,13 @@ type Config struct {
 	Relay *Relay
 	// DirectMX, when set and Relay is not, sends each reply to the MX hosts
 	// of the recipient's domain (or its address records when it has no MX),
-	// with opportunistic STARTTLS. With neither, replies are held: kept in
-	// the queue, not delivered, and dropped only past MaxAge, so that a
-	// default configuration never resolves or contacts an outside host and
-	// a relay configured later (and a restart) still delivers them.
+	// with opportunistic STARTTLS, connecting only to public unicast
+	// addresses (publicAddr): the recipient is a sender anyone can forge,
+	// whose domain may resolve to a host inside quotesd's network. With
+	// neither, replies are held: kept in the queue, not delivered, and
+	// dropped only past MaxAge, so that a default configuration never
+	// resolves or contacts an outside host and a relay configured later
+	// (and a restart) still delivers them.
 	DirectMX bool
 	// Resolver looks up MX and address records for direct delivery; nil
 	// means net.DefaultResolver.
@@ -77,11 +81,20 @@ type Config struct {
 	// Keep is how long delivered and dropped replies stay in the database
 	// (for audit). Default 7 days.
 	Keep time.Duration
-	// Dial opens connections; nil means a net.Dialer with Timeout.
+	// Dial opens connections; nil means a net.Dialer with Timeout, which
+	// for direct delivery also refuses, at connect time, any address that
+	// is not public (mxDialer). Addresses from the Resolver are checked
+	// before any Dial is called; a Dial that resolves names itself must
+	// check what it connects to.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	Log  *slog.Logger
 	// Metrics, when not nil, counts deliveries.
 	Metrics *Metrics
+	// allowAddr says which addresses direct delivery may connect to; nil
+	// means publicAddr. Only tests change it (AllowLoopbackMX in
+	// export_test.go), to deliver to sinks on loopback: there is no way
+	// to turn the check off from outside the package.
+	allowAddr func(netip.Addr) bool
 }
 
 // Metrics counts what delivery does.
@@ -152,9 +165,18 @@ func NewDelivery(q *Queue, cfg Config) *Delivery {
 	if cfg.Resolver == nil {
 		cfg.Resolver = net.DefaultResolver
 	}
+	if cfg.allowAddr == nil {
+		cfg.allowAddr = publicAddr
+	}
 	if cfg.Dial == nil {
-		d := &net.Dialer{Timeout: cfg.Timeout}
-		cfg.Dial = d.DialContext
+		if cfg.Relay != nil {
+			// The relay is the operator's choice, often on loopback or the
+			// local network: not checked.
+			d := &net.Dialer{Timeout: cfg.Timeout}
+			cfg.Dial = d.DialContext
+		} else {
+			cfg.Dial = mxDialer(cfg.Timeout, cfg.allowAddr)
+		}
 	}
 	log := cfg.Log
 	if log == nil {
@@ -725,6 +747,7 @@ func (d *Delivery) connect(ctx context.Context, rcpt string) (c *smtp.Client, co
 		return nil, nil, err
 	}
 	var errs []error
+	refusedAll := true // every address found is one direct delivery must not connect to
 	for _, host := range hosts {
 		addrs, err := d.cfg.Resolver.LookupHost(ctx, host)
 		var dnsErr *net.DNSError
@@ -734,19 +757,30 @@ func (d *Delivery) connect(ctx context.Context, rcpt string) (c *smtp.Client, co
 			return nil, nil, permanentError{fmt.Errorf("%s has neither MX nor address records: %w", domain, err)}
 		}
 		if err != nil {
-			errs = append(errs, fmt.Errorf("looking up %s: %w", host, err))
+			errs, refusedAll = append(errs, fmt.Errorf("looking up %s: %w", host, err)), false
 			continue
 		}
 		for _, a := range addrs {
+			if err := d.mxAllowed(a); err != nil {
+				errs = append(errs, fmt.Errorf("mail host %s: %w", host, err))
+				continue
+			}
 			c, conn, err := d.connectMX(ctx, host, net.JoinHostPort(a, d.cfg.MXPort))
 			if err == nil {
 				return c, conn, nil
 			}
 			errs = append(errs, err)
+			// The dialler's own check (mxDialer) fails with the same error.
+			refusedAll = refusedAll && errors.Is(err, errNonPublicAddress)
 		}
 	}
 	if len(errs) == 0 {
 		return nil, nil, fmt.Errorf("no address for the mail hosts of %s", domain)
+	}
+	if refusedAll {
+		// No retry makes such a domain one quotesd may deliver to: the
+		// reply is dropped, as for a domain that takes no mail.
+		return nil, nil, permanentError{fmt.Errorf("%s: no mail host at a public address: %w", domain, errors.Join(errs...))}
 	}
 	return nil, nil, errors.Join(errs...)
 }

@@ -564,7 +564,7 @@ func TestDelivery_GreetsWithHeloNameBeforeAndAfterSTARTTLS(t *testing.T) {
 	res := &fakeResolver{mx: map[string][]*net.MX{"example.org": {{Host: "mx.example.org.", Pref: 10}}},
 		hosts: map[string][]string{"mx.example.org": {"127.0.0.1"}}}
 	q = openQueue(t, t.TempDir())
-	delivery(t, q, queue.Config{HeloName: "mx.quotes.test", DirectMX: true, Resolver: res, MXPort: port})
+	delivery(t, q, queue.AllowLoopbackMX(queue.Config{HeloName: "mx.quotes.test", DirectMX: true, Resolver: res, MXPort: port}))
 	record(t, q, reply("alice@example.org", 1))
 	if m := mx.Wait(t, 1, 10*time.Second)[0]; !m.TLS {
 		t.Error("delivered without TLS although the MX offers STARTTLS")
@@ -626,7 +626,7 @@ func TestDelivery_DirectToMXThroughInjectedResolver(t *testing.T) {
 		hosts: map[string][]string{"mx2.example.org": {"127.0.0.1"}},
 	}
 	q := openQueue(t, t.TempDir())
-	delivery(t, q, queue.Config{DirectMX: true, Resolver: res, MXPort: port})
+	delivery(t, q, queue.AllowLoopbackMX(queue.Config{DirectMX: true, Resolver: res, MXPort: port}))
 	record(t, q, reply("alice@example.org", 1))
 	m := sink.Wait(t, 1, 10*time.Second)[0]
 	if m.To[0] != "alice@example.org" {
@@ -639,7 +639,7 @@ func TestDelivery_DirectFallsBackToAddressRecordWithoutMX(t *testing.T) {
 	_, port, _ := net.SplitHostPort(sink.Addr)
 	res := &fakeResolver{hosts: map[string][]string{"example.net": {"127.0.0.1"}}}
 	q := openQueue(t, t.TempDir())
-	delivery(t, q, queue.Config{DirectMX: true, Resolver: res, MXPort: port})
+	delivery(t, q, queue.AllowLoopbackMX(queue.Config{DirectMX: true, Resolver: res, MXPort: port}))
 	record(t, q, reply("bob@example.net", 1))
 	sink.Wait(t, 1, 10*time.Second)
 }
@@ -651,7 +651,7 @@ func TestDelivery_DirectUsesOpportunisticSTARTTLS(t *testing.T) {
 	res := &fakeResolver{mx: map[string][]*net.MX{"example.org": {{Host: "mx.example.org.", Pref: 10}}},
 		hosts: map[string][]string{"mx.example.org": {"127.0.0.1"}}}
 	q := openQueue(t, t.TempDir())
-	delivery(t, q, queue.Config{DirectMX: true, Resolver: res, MXPort: port})
+	delivery(t, q, queue.AllowLoopbackMX(queue.Config{DirectMX: true, Resolver: res, MXPort: port}))
 	record(t, q, reply("alice@example.org", 1))
 	if m := sink.Wait(t, 1, 10*time.Second)[0]; !m.TLS {
 		t.Error("delivered without TLS although the MX offers STARTTLS")
@@ -761,9 +761,9 @@ func TestDelivery_FallsBackToNextMXWhenBestRefuses(t *testing.T) {
 	_, port, _ := net.SplitHostPort(sink.Addr)
 	res := &fakeResolver{
 		mx: map[string][]*net.MX{"example.org": {{Host: "mx1.example.org.", Pref: 10}, {Host: "mx2.example.org.", Pref: 20}}},
-		// 192.0.2.1 (TEST-NET-1) is never dialled: the dialler below
-		// refuses it, as a host that is down would.
-		hosts: map[string][]string{"mx1.example.org": {"192.0.2.1"}, "mx2.example.org": {"127.0.0.1"}},
+		// 127.0.0.2 is never dialled: the dialler below refuses it, as a
+		// host that is down would.
+		hosts: map[string][]string{"mx1.example.org": {"127.0.0.2"}, "mx2.example.org": {"127.0.0.1"}},
 	}
 	var refused atomic.Int32
 	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -775,7 +775,7 @@ func TestDelivery_FallsBackToNextMXWhenBestRefuses(t *testing.T) {
 		return d.DialContext(ctx, network, addr)
 	}
 	q := openQueue(t, t.TempDir())
-	delivery(t, q, queue.Config{DirectMX: true, Resolver: res, MXPort: port, Dial: dial})
+	delivery(t, q, queue.AllowLoopbackMX(queue.Config{DirectMX: true, Resolver: res, MXPort: port, Dial: dial}))
 	record(t, q, reply("alice@example.org", 1))
 	sink.Wait(t, 1, 10*time.Second)
 	if refused.Load() == 0 {
