@@ -32,6 +32,7 @@ var smtpFlags struct {
 	readTimeout    time.Duration
 	writeTimeout   time.Duration
 	maxConns       int
+	clientConns    int
 	relay          string
 	directMX       bool
 	relayTLS       string
@@ -78,6 +79,7 @@ func smtpRegister(fs *flag.FlagSet) {
 	fs.DurationVar(&f.readTimeout, "smtp-read-timeout", time.Minute, "how long the server waits for a client's next command or data")
 	fs.DurationVar(&f.writeTimeout, "smtp-write-timeout", time.Minute, "how long writing one reply to a client may take")
 	fs.IntVar(&f.maxConns, "smtp-max-conns", 100, "most SMTP connections at once; more get 421")
+	fs.IntVar(&f.clientConns, "smtp-max-conns-per-client", 10, "most SMTP connections at once from one client (an IPv4 address or an IPv6 /64); more get 421, so that one client cannot take every --smtp-max-conns slot")
 	fs.StringVar(&f.relay, "smtp-relay", "", "deliver replies through this relay `host:port`; with neither it nor --smtp-direct-mx, replies are kept in the queue, not delivered")
 	fs.BoolVar(&f.directMX, "smtp-direct-mx", false, "deliver replies straight to the recipients' MX hosts, looked up in the system's DNS, never at a loopback, private or other non-public address (not with --smtp-relay)")
 	fs.StringVar(&f.relayTLS, "smtp-relay-tls", queue.TLSStartTLS, "TLS to the relay: none, starttls (required and verified) or tls (implicit, port 465)")
@@ -217,6 +219,7 @@ func smtpStart(env *serveEnv) ([]reactor.Service, error) {
 		ReadTimeout:     f.readTimeout,
 		WriteTimeout:    f.writeTimeout,
 		MaxConns:        f.maxConns,
+		MaxClientConns:  f.clientConns,
 		IPRate:          rate.Limit(f.ipRate / 60),
 		IPBurst:         f.ipBurst,
 		TLS:             cert,

@@ -30,6 +30,7 @@ import (
 	"github.com/emersion/go-message/mail"
 	"github.com/emersion/go-message/textproto"
 	"github.com/emersion/go-smtp"
+	"github.com/go-chi/httprate"
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
@@ -65,6 +66,10 @@ type Config struct {
 	// MaxConns bounds concurrent connections; more get 421 at once.
 	// Default 100.
 	MaxConns int
+	// MaxClientConns bounds the concurrent connections of one client:
+	// an IPv4 address, or an IPv6 /64 (clientOf). More get 421 at once, so
+	// that one client cannot take every MaxConns slot. Default 10.
+	MaxClientConns int
 	// IPRate and IPBurst limit messages per client IP (450 past it). Zero
 	// IPRate means no limit.
 	IPRate  rate.Limit
@@ -156,6 +161,9 @@ func New(ln net.Listener, cfg Config, c *Composer, q Recorder, reg prometheus.Re
 	if cfg.MaxConns <= 0 {
 		cfg.MaxConns = 100
 	}
+	if cfg.MaxClientConns <= 0 {
+		cfg.MaxClientConns = 10
+	}
 	if cfg.Hostname == "" && len(cfg.Addresses.Domains) > 0 {
 		cfg.Hostname = cfg.Addresses.Domains[0]
 	}
@@ -180,7 +188,9 @@ func New(ln net.Listener, cfg Config, c *Composer, q Recorder, reg prometheus.Re
 		srv.TLSConfig = tlsConfig(cfg.TLS)
 	}
 	s.srv = srv
-	s.ln = newLimitListener(ln, cfg.MaxConns, func() { s.metrics.rejected.WithLabelValues("max-conns").Inc() })
+	s.ln = newLimitListener(ln, cfg.MaxConns, cfg.MaxClientConns, func(reason string) {
+		s.metrics.rejected.WithLabelValues(reason).Inc()
+	})
 	return s
 }
 
@@ -469,17 +479,24 @@ func (l *ipLimiter) allow(ip string, now time.Time) bool {
 	return b.l.AllowN(now, 1)
 }
 
-// limitListener bounds concurrent connections. Past the bound it answers
-// 421 at once and closes, rather than leaving clients waiting in the
-// kernel's accept queue with no word.
+// limitListener bounds concurrent connections, in all and per client.
+// Past either bound it answers 421 at once and closes, rather than leaving
+// clients waiting in the kernel's accept queue with no word. The per-client
+// bound comes first, so that one client holding idle connections cannot
+// take every slot; rejected is called with the reason, the label of the
+// rejected counter.
 type limitListener struct {
 	net.Listener
-	sem      chan struct{}
-	rejected func()
+	sem       chan struct{}
+	perClient int
+	rejected  func(reason string)
+	mu        sync.Mutex
+	clients   map[string]int // open connections by client (clientOf); no zero counts
 }
 
-func newLimitListener(ln net.Listener, n int, rejected func()) net.Listener {
-	return &limitListener{Listener: ln, sem: make(chan struct{}, n), rejected: rejected}
+func newLimitListener(ln net.Listener, n, perClient int, rejected func(reason string)) net.Listener {
+	return &limitListener{Listener: ln, sem: make(chan struct{}, n), perClient: perClient,
+		rejected: rejected, clients: map[string]int{}}
 }
 
 func (l *limitListener) Accept() (net.Conn, error) {
@@ -488,18 +505,63 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
+		client := clientOf(c.RemoteAddr())
+		if !l.enter(client) {
+			l.rejected("max-conns-per-client")
+			go refuse(c, "421 4.7.0 Too many connections from your address, try again later\r\n")
+			continue
+		}
 		select {
 		case l.sem <- struct{}{}:
-			return &limitConn{Conn: c, release: func() { <-l.sem }}, nil
+			return &limitConn{Conn: c, release: func() { <-l.sem; l.leave(client) }}, nil
 		default:
-			l.rejected()
-			go func() {
-				_ = c.SetWriteDeadline(time.Now().Add(5 * time.Second))
-				_, _ = io.WriteString(c, "421 4.7.0 Too many connections, try again later\r\n")
-				c.Close()
-			}()
+			l.leave(client)
+			l.rejected("max-conns")
+			go refuse(c, "421 4.7.0 Too many connections, try again later\r\n")
 		}
 	}
+}
+
+// enter counts a new connection of client, unless it has its cap already.
+func (l *limitListener) enter(client string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.clients[client] >= l.perClient {
+		return false
+	}
+	l.clients[client]++
+	return true
+}
+
+// leave counts a connection of client gone. The map holds only clients
+// with open connections: at most MaxConns entries.
+func (l *limitListener) leave(client string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.clients[client]--; l.clients[client] <= 0 {
+		delete(l.clients, client)
+	}
+}
+
+// refuse writes reply, within a few seconds, and closes c.
+func refuse(c net.Conn, reply string) {
+	_ = c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	_, _ = io.WriteString(c, reply)
+	c.Close()
+}
+
+// clientOf is the client a connection from addr counts against: its IP
+// address, IPv6 addresses grouped by /64 (what one subscriber or host is
+// usually given, so that it cannot get past a cap by using more addresses
+// of its prefix). It is the grouping of the web frontend's rate limit,
+// httprate.CanonicalizeIP, so that both frontends agree on what a client
+// is. An address that is no IP (a Unix socket's) is its own client.
+func clientOf(addr net.Addr) string {
+	host := addr.String()
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	return httprate.CanonicalizeIP(host)
 }
 
 // limitConn is a connection of limitListener. It also coalesces the

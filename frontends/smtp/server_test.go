@@ -742,6 +742,89 @@ func TestSMTP_LimitsConcurrentConnections(t *testing.T) {
 	}
 }
 
+// dialFrom connects to addr from the local address ip (a loopback alias
+// such as 127.0.0.2: Linux routes all of 127.0.0.0/8 to lo), and skips the
+// test where the system has no such alias.
+func dialFrom(t *testing.T, ip, addr string) net.Conn {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		var se *net.OpError
+		if errors.As(err, &se) && se.Op == "dial" && strings.Contains(err.Error(), "bind") {
+			t.Skipf("cannot connect from %s here: %v", ip, err)
+		}
+		t.Fatalf("dial %s from %s: %v", addr, ip, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// wantClosed checks that the server closes c without sending more.
+func wantClosed(t *testing.T, c net.Conn) {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := c.Read(make([]byte, 1)); err != io.EOF {
+		t.Errorf("after the 421: read %d bytes, err %v; want the connection closed (EOF)", n, err)
+	}
+}
+
+// One client holding idle connections must not take every
+// --smtp-max-conns slot (issue #14): past its own cap (10 by default) it
+// gets 421 and is closed, and another client still gets its greeting.
+func TestSMTP_OneClientCannotStarveAnother(t *testing.T) {
+	h := newHarness(t, func(s *setup) { s.cfg.MaxConns = 20 })
+	dialFrom(t, "127.0.0.2", h.addr).Close() // skips where there is no alias
+	greeted, refused := 0, 0
+	for i := 0; i < 20; i++ {
+		c := dialFrom(t, "127.0.0.1", h.addr)
+		switch got := readLine(t, c); {
+		case strings.HasPrefix(got, "220 "):
+			greeted++
+		case strings.HasPrefix(got, "421 4.7.0 Too many connections from your address"):
+			refused++
+			wantClosed(t, c)
+		default:
+			t.Fatalf("connection %d from 127.0.0.1 got %q, want 220 or 421 4.7.0", i+1, got)
+		}
+	}
+	if greeted != 10 || refused != 10 {
+		t.Errorf("20 connections from one client: %d greeted and %d refused, want 10 and 10", greeted, refused)
+	}
+	if got := readLine(t, dialFrom(t, "127.0.0.2", h.addr)); !strings.HasPrefix(got, "220 ") {
+		t.Errorf("another client got %q, want its 220 greeting", got)
+	}
+	if got := h.counter(t, "quotesd_smtp_rejected_total", "max-conns-per-client"); got != 10 {
+		t.Errorf("rejected{reason=max-conns-per-client} = %v, want 10", got)
+	}
+}
+
+// A client's connection that ends frees its place under the cap.
+func TestSMTP_ClientCapFreesPlaceWhenConnectionCloses(t *testing.T) {
+	h := newHarness(t, func(s *setup) { s.cfg.MaxClientConns = 2 })
+	first := dialFrom(t, "127.0.0.1", h.addr)
+	readLine(t, first)
+	readLine(t, dialFrom(t, "127.0.0.1", h.addr))
+	c := dialFrom(t, "127.0.0.1", h.addr)
+	if got := readLine(t, c); !strings.HasPrefix(got, "421 4.7.0 Too many connections from your address") {
+		t.Fatalf("third connection under a cap of 2 got %q, want 421 4.7.0", got)
+	}
+	first.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c := dialFrom(t, "127.0.0.1", h.addr)
+		got := readLine(t, c)
+		c.Close()
+		if strings.HasPrefix(got, "220 ") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after one of its connections closed, the client still gets %q", got)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 func readLine(t *testing.T, c net.Conn) string {
 	t.Helper()
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
