@@ -3,6 +3,7 @@ package queue_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -74,10 +75,9 @@ func TestDelivery_DirectMXNeverDialsSpecialPurposeAddresses(t *testing.T) {
 	}
 	res := &fakeResolver{mx: map[string][]*net.MX{}, hosts: map[string][]string{}}
 	for i, a := range special {
-		host := "mx" + a + ".example.org" // any name; only the answer matters
+		host := fmt.Sprintf("mx.d%d.example.org", i)
 		res.hosts[host] = []string{a}
-		dom := "d" + string(rune('a'+i)) + ".example.org"
-		res.mx[dom] = []*net.MX{{Host: host + ".", Pref: 10}}
+		res.mx[fmt.Sprintf("d%d.example.org", i)] = []*net.MX{{Host: host + ".", Pref: 10}}
 	}
 	var mu sync.Mutex
 	var dialled []string
@@ -90,7 +90,7 @@ func TestDelivery_DirectMXNeverDialsSpecialPurposeAddresses(t *testing.T) {
 	q := openQueue(t, t.TempDir())
 	delivery(t, q, queue.Config{DirectMX: true, Resolver: res, MXPort: "25", Dial: dial})
 	for i := range special {
-		record(t, q, reply("alice@d"+string(rune('a'+i))+".example.org", i+1))
+		record(t, q, reply(fmt.Sprintf("alice@d%d.example.org", i), i+1))
 	}
 	waitCounts(t, q, 0, 0, len(special))
 	mu.Lock()
