@@ -62,7 +62,7 @@ func TestHostile_APIParametersOutOfRangeOrOfWrongTypeAre400NamingThem(t *testing
 		{"/api/v1/quotes/1.5", "id"},
 		{"/api/v1/quotes/99999999999999999999", "id"},
 		{"/?format=xml", "format"},
-		{"/api/v1/today?format=%3Cscript%3E", ""}, // the API ignores format: not an error
+		{"/api/v1/today?format=%3Cscript%3E", "format"}, // the API takes no format: unknown parameter
 	} {
 		w := e.get(tc.target, "Accept", "application/json")
 		if tc.param == "" {
@@ -399,8 +399,9 @@ func TestHostile_InvalidUTF8InPathQueryAndBody(t *testing.T) {
 		{"/api/v1/quotes/%ff", http.StatusBadRequest},
 		{"/api/v1/search?q=%ff%fe", http.StatusBadRequest},
 		{"/search?q=%c3%28", http.StatusBadRequest},
-		{"/api/v1/random?tag=%ff", http.StatusNotFound},
-		{"/api/v1/random?author=%ed%a0%80", http.StatusNotFound},
+		{"/api/v1/random?tag=%ff", http.StatusBadRequest},
+		{"/api/v1/random?author=%ed%a0%80", http.StatusBadRequest},
+		{"/random?tag=%ff", http.StatusBadRequest},
 	} {
 		if w := e.get(tc.target, "Accept", "application/json"); w.Code != tc.want {
 			t.Errorf("%s: %d, want %d\n%s", tc.target, w.Code, tc.want, truncate(w.Body.String()))
