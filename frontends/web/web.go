@@ -180,8 +180,10 @@ func (h *Handler) routes(cfg Config, reg *prometheus.Registry) chi.Router {
 	// system polling them must never be throttled into a false alarm.
 	r.Get("/livez", h.livez)
 	r.Get("/readyz", h.readyz)
+	// A collector that fails is logged and the others are served:
+	// promhttp's default would answer 500 with the collectors' error text.
 	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{
-		ErrorLog: slogPromLogger{h.log}, Registry: reg,
+		ErrorLog: slogPromLogger{h.log}, ErrorHandling: promhttp.ContinueOnError, Registry: reg,
 	}))
 
 	r.Group(func(r chi.Router) {
