@@ -137,6 +137,10 @@ func checkLine(line string) (m *ircv4.Message, reason string) {
 		if !plausibleNick(m.Params[0]) {
 			return nil, m.Command + " with no valid nick"
 		}
+	case "396": // the host in it becomes part of our relay prefix, as a nick does
+		if m.Params[1] == "" || strings.ContainsAny(m.Params[1], " @!") {
+			return nil, "396 with no valid host"
+		}
 	}
 	return m, ""
 }

@@ -37,6 +37,8 @@ func TestCheckLine(t *testing.T) {
 		{":srv 433 * quotesd :in use", true},
 		{":srv 005", false}, // a numeric without its target
 		{":srv 396 quotesd", false},
+		{":srv 396 quotesd :", false}, // an empty host
+		{":srv 396 quotesd hidden.example :is now your hidden host", true},
 		{":srv 474 quotesd", false},
 		{":x!y@z KICK #q", false},
 		{":x!y@z INVITE quotesd", false},
