@@ -303,6 +303,7 @@ func TestAdd_RejectsBadInputAndLosesNothing(t *testing.T) {
 		{"invalid UTF-8", 1, "caf\xe9", []string{"add", "--author", "A", "-"}, "text is not valid UTF-8"},
 		{"control characters", 1, "", []string{"add", "--author", "A", "ring \a the bell"}, "control characters"},
 		{"bad tag", 1, "", []string{"add", "--author", "A", "--tag", "two words", "text"}, `tag "two words"`},
+		{"bidi override", 1, "", []string{"add", "--author", "Ada \u202eecalevoL", "text"}, "author contains U+202E RIGHT-TO-LEFT OVERRIDE"},
 		{"bad year", 2, "", []string{"add", "--author", "A", "--year", "MMXX", "text"}, `invalid value "MMXX" for flag -year`},
 		{"unknown flag", 2, "", []string{"add", "--writer", "A", "text"}, "flag provided but not defined: -writer"},
 	} {

@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"fmt"
 	"os"
@@ -317,4 +318,88 @@ func TestLibrary_DiskFullDuringImportLeavesTheLibraryUnchanged(t *testing.T) {
 	if _, stderr, code := runQuotesd(t, nil, "--db", db, "import", csv); code != 0 {
 		t.Errorf("import once there is room: exit %d: %s", code, stderr)
 	}
+}
+
+// A library that this quotesd must refuse (from a newer schema, or a SQLite
+// file that is no quote library) is refused before anything writes to it:
+// the commands that would write (add, import, serve with the admin API)
+// exit 1 and leave its bytes as they were, with no -wal or -shm beside it.
+func TestLibrary_RefusedLibraryIsLeftUnchanged(t *testing.T) {
+	newer := func() string {
+		db := writeLibrary(t, filepath.Join(t.TempDir(), "quotes.db"), shortQuotes...)
+		rawExec(t, db, `INSERT INTO schema_version (version, name, applied) VALUES (999, '999_future.sql', '2099-01-01T00:00:00.000Z')`)
+		return db
+	}
+	other := func() string {
+		db := filepath.Join(t.TempDir(), "photos.db")
+		rawExec(t, db, `CREATE TABLE photos (id INTEGER PRIMARY KEY)`)
+		return db
+	}
+	imports := writeFile(t, t.TempDir(), "more.json", `[{"text": "Imported text.", "author": "Someone"}]`)
+
+	for _, c := range []struct {
+		what string
+		make func() string
+		want string
+	}{
+		{"a library from a newer schema", newer, "newer than this quotesd supports"},
+		{"a SQLite file that is no library", other, "not a quote library"},
+	} {
+		for _, args := range [][]string{
+			{"add", "--author", "A", "Brand new text."},
+			{"import", imports},
+			append([]string{"serve", "--web-addr", "127.0.0.1:0", "--web-admin-token-file", writeToken(t),
+				"--qotd-addr", "127.0.0.1:0", "--state-dir", t.TempDir()}, offExcept("qotd", "web")...),
+		} {
+			db := c.make()
+			before := fileSum(t, db)
+			_, stderr, code := runQuotesd(t, nil, append([]string{"--db", db}, args...)...)
+			if code != 1 || !strings.Contains(stderr, c.want) {
+				t.Errorf("%s on %s: exit %d, stderr %q; want exit 1 and %q", args[0], c.what, code, stderr, c.want)
+			}
+			if after := fileSum(t, db); after != before {
+				t.Errorf("%s on %s changed the file: sha256 %s, want %s", args[0], c.what, after, before)
+			}
+			if names := dirNames(t, filepath.Dir(db)); len(names) != 1 {
+				t.Errorf("%s on %s: files beside it %v, want only %s", args[0], c.what, names, filepath.Base(db))
+			}
+		}
+	}
+}
+
+// rawExec runs one statement on the SQLite file at path, bypassing quotesd.
+func rawExec(t *testing.T, path, stmt string) {
+	t.Helper()
+	raw, err := sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if _, err := raw.Exec(stmt); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// fileSum returns the hex SHA-256 of the file at path.
+func fileSum(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("%x", sha256.Sum256(b))
+}
+
+// dirNames lists the names in dir.
+func dirNames(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
 }

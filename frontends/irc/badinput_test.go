@@ -55,6 +55,72 @@ func TestBot_MoreMalformedServerLinesAreSkipped(t *testing.T) {
 	}
 }
 
+// A server that tells the bot its nick is now empty (or gives a 001
+// without one) sends a malformed line, which is skipped: believing it, the
+// bot would count no nick in what the server prefixes to its relayed
+// lines, and a long quote's lines would reach 517 bytes. The bot keeps its
+// nick, so every relayed line still fits 512 bytes.
+func TestBot_EmptyNickFromServerIsSkipped(t *testing.T) {
+	srv := newFakeServer(t, nil)
+	runBot(t, testConfig(srv.Addr()), nil, nil)
+	c := srv.accept()
+	c.expect("NICK ")
+	c.expect("USER ")
+	c.send(":irc.test 001 :")                // no nick: skipped
+	c.send(":irc.test 001 quotesd :Welcome") // the real one
+	c.expect("JOIN #q")
+	c.send(":quotesd!bot@127.0.0.1 JOIN #q")
+	for _, l := range []string{
+		":quotesd!bot@127.0.0.1 NICK :",
+		":quotesd!bot@127.0.0.1 NICK",
+		":quotesd!bot@127.0.0.1 NICK :two words",
+		":irc.test 001 :",
+		":irc.test 433",
+		":irc.test 396 quotesd",
+		":irc.test 474",
+	} {
+		c.send("%s", l)
+	}
+	c.send(":alice!a@host PRIVMSG #q :!quote dull boy")
+	relay := len(":quotesd!bot@127.0.0.1 ")
+	for i := 0; i < 3; i++ {
+		l := c.expect("PRIVMSG #q :")
+		if n := relay + len(l) + 2; n > MaxLine {
+			t.Errorf("relayed line %d is %d bytes, over %d: %q", i+1, n, MaxLine, l)
+		}
+	}
+	// Still the bot's own nick: it answers to it in private.
+	c.send(":bob!b@host PRIVMSG quotesd :!quote #1")
+	c.expect("PRIVMSG bob :")
+}
+
+// Line fitting leaves room for whatever nick the server prefixes, whatever
+// the bot believes its nick to be: an unknown (empty) nick counts as the
+// longest a server commonly allows.
+func TestSession_LinesFitWhateverTheNickState(t *testing.T) {
+	for _, tc := range []struct{ believed, real string }{
+		{"quotesd", "quotesd"},
+		{"", "quotesd"},
+		{"", strings.Repeat("n", 30)},
+		{strings.Repeat("n", 40), strings.Repeat("n", 40)},
+	} {
+		s := &session{b: &Bot{cfg: Config{Nick: "quotesd"}}, nick: tc.believed}
+		for _, uh := range []string{"", "bot@127.0.0.1", "u@" + strings.Repeat("h", 63)} {
+			s.userhost = uh
+			realUH := uh
+			if realUH == "" {
+				realUH = strings.Repeat("u", assumedUserLen) + "@" + strings.Repeat("h", assumedHostLen)
+			}
+			target := "#q"
+			w := s.width(target)
+			line := "PRIVMSG " + target + " :" + strings.Repeat("x", w)
+			if n := len(":"+tc.real+"!"+realUH+" ") + len(line) + 2; n > MaxLine {
+				t.Errorf("believed nick %q, real %q, userhost %q: relayed line of %d bytes, over %d", tc.believed, tc.real, uh, n, MaxLine)
+			}
+		}
+	}
+}
+
 func TestBot_CTCPFloodGetsOneVersionReplyPerInterval(t *testing.T) {
 	cfg := testConfig("")
 	srv := newFakeServer(t, nil)

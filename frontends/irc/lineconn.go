@@ -97,7 +97,8 @@ func (c *lineConn) readMessage() (*ircv4.Message, string, error) {
 		}
 		m, reason := checkLine(line)
 		if m == nil {
-			c.log.Warn("skipped line from server", "reason", reason, "line", preview(line))
+			// Debug: a broken or hostile server could fill the log.
+			c.log.Debug("skipped line from server", "reason", reason, "line", preview(line))
 			continue
 		}
 		return m, line, nil
@@ -106,8 +107,12 @@ func (c *lineConn) readMessage() (*ircv4.Message, string, error) {
 
 // checkLine parses line and returns the message, or nil and why the line is
 // unusable. Besides what the parser rejects (or panics on), it refuses NUL
-// and CR inside a line, and replies that irc.v4's own handlers index without
-// checking (001 with no parameter).
+// and CR inside a line, messages the bot acts on that lack the parameters
+// their syntax requires (minParams; irc.v4's own 001 handler indexes the
+// nick without checking), and a 001 or NICK whose nick is no nick (empty,
+// or with a space): believed, it would make the bot count the wrong nick in
+// what the server prefixes to its relayed lines, and send lines over 512
+// bytes.
 func checkLine(line string) (m *ircv4.Message, reason string) {
 	if strings.ContainsAny(line, "\x00\r") {
 		return nil, "NUL or CR inside the line"
@@ -121,10 +126,57 @@ func checkLine(line string) (m *ircv4.Message, reason string) {
 	if err != nil {
 		return nil, err.Error()
 	}
-	if m.Command == ircv4.RPL_WELCOME && len(m.Params) == 0 {
-		return nil, "001 without a nick"
+	if n, ok := minParams[m.Command]; ok && len(m.Params) < n {
+		return nil, fmt.Sprintf("%s with %d parameters, under the %d it needs", m.Command, len(m.Params), n)
+	}
+	if len(m.Command) == 3 && len(m.Params) == 0 {
+		return nil, "numeric reply without its target"
+	}
+	switch m.Command {
+	case ircv4.RPL_WELCOME, "NICK":
+		if !plausibleNick(m.Params[0]) {
+			return nil, m.Command + " with no valid nick"
+		}
+	case "396": // the host in it becomes part of our relay prefix, as a nick does
+		if m.Params[1] == "" || strings.ContainsAny(m.Params[1], " @!") {
+			return nil, "396 with no valid host"
+		}
 	}
 	return m, ""
+}
+
+// minParams is how many parameters the messages the bot acts on must have
+// (RFC 2812 and the modern IRC client protocol): the session reads them.
+// Every numeric also has at least its target, checked apart.
+var minParams = map[string]int{
+	ircv4.RPL_WELCOME:          1, // <nick> :Welcome
+	"NICK":                     1, // :old NICK <new>
+	"JOIN":                     1,
+	"PART":                     1,
+	"KICK":                     2, // <channel> <nick> [:reason]
+	"INVITE":                   2, // <nick> <channel>
+	"PRIVMSG":                  2,
+	"396":                      2, // RPL_HOSTHIDDEN <nick> <host>
+	"403":                      2, // <nick> <channel> :why, for the join refusals
+	"405":                      2,
+	"471":                      2,
+	"473":                      2,
+	"474":                      2,
+	"475":                      2,
+	"477":                      2,
+	ircv4.ERR_NICKNAMEINUSE:    2, // <nick> <wanted> :why, for the nick refusals
+	ircv4.ERR_ERRONEUSNICKNAME: 2,
+	ircv4.ERR_NICKCOLLISION:    2,
+	ircv4.ERR_UNAVAILRESOURCE:  2,
+}
+
+// plausibleNick reports whether a server's nick parameter can be a nick:
+// not empty, and free of the characters that separate or wildcard nicks.
+// It is looser than validNick, which checks the nick we ask for: a server
+// may rename a colliding client to its UID, which starts with a digit,
+// and some allow UTF-8.
+func plausibleNick(s string) bool {
+	return s != "" && !strings.ContainsAny(s, " ,*?!@") && !strings.ContainsAny(s[:1], "#&:$")
 }
 
 // preview is a line shortened for a log record.

@@ -26,6 +26,23 @@ func TestCheckLine(t *testing.T) {
 		{"PRIVMSG #q :a\x00b", false},
 		{"PRIVMSG #q :a\rQUIT", false},
 		{"   ", false},
+		{":a!b@c NICK :", false}, // an empty nick
+		{":a!b@c NICK", false},
+		{":a!b@c NICK :two words", false},
+		{":a!b@c NICK :#chan", false},
+		{":a!b@c NICK newnick", true},
+		{":a!b@c NICK :0ABCDEFGH", true}, // a UID, as servers rename a collision
+		{":srv 001 :", false},            // a 001 whose nick is empty
+		{":srv 433 quotesd", false},      // a nick refusal without the nick refused
+		{":srv 433 * quotesd :in use", true},
+		{":srv 005", false}, // a numeric without its target
+		{":srv 396 quotesd", false},
+		{":srv 396 quotesd :", false}, // an empty host
+		{":srv 396 quotesd hidden.example :is now your hidden host", true},
+		{":srv 474 quotesd", false},
+		{":x!y@z KICK #q", false},
+		{":x!y@z INVITE quotesd", false},
+		{":x!y@z PRIVMSG #q", false},
 	}
 	for _, tt := range tests {
 		m, reason := checkLine(tt.line)

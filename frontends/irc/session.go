@@ -625,15 +625,21 @@ func (s *session) send(m *ircv4.Message) error {
 }
 
 // relayOverhead is what a server adds in front of our line when it relays
-// it: ":nick!user@host ".
+// it: ":nick!user@host ". A nick the bot does not know (checkLine keeps
+// servers from setting an empty one, but should it ever be) counts as the
+// longest nick servers commonly allow.
 func (s *session) relayOverhead() int {
 	s.mu.Lock()
 	nick, uh := s.nick, s.userhost
 	s.mu.Unlock()
-	if uh == "" {
-		return 1 + len(nick) + 1 + assumedUserLen + 1 + assumedHostLen + 1
+	nickLen := len(nick)
+	if nickLen == 0 {
+		nickLen = assumedNickLen
 	}
-	return 1 + len(nick) + 1 + len(uh) + 1
+	if uh == "" {
+		return 1 + nickLen + 1 + assumedUserLen + 1 + assumedHostLen + 1
+	}
+	return 1 + nickLen + 1 + len(uh) + 1
 }
 
 // width is how many bytes of text fit in one PRIVMSG to target.

@@ -14,9 +14,12 @@ const MaxLine = 512
 // server has shown us the real one (the echo of our JOIN). 63 is the longest
 // host name DNS allows in one label run that ircds accept (HOSTLEN); 10 is
 // USERLEN on most servers, plus one for the "~" of an unverified ident.
+// assumedNickLen stands for a nick the bot does not know: 30 is NICKLEN on
+// most modern servers (some allow 32), far more than the bot's own.
 const (
 	assumedUserLen = 11
 	assumedHostLen = 63
+	assumedNickLen = 32
 )
 
 // sanitize makes s safe to send as one IRC parameter: CR, LF and NUL would

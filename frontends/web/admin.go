@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -37,6 +38,16 @@ func (h *Handler) admin(next http.HandlerFunc) http.HandlerFunc {
 		if !ok || !strings.EqualFold(scheme, "Bearer") || !tokenEqual([]byte(strings.TrimSpace(token)), h.token) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="quotesd admin"`)
 			h.fail(w, r, &httpError{http.StatusUnauthorized, "missing or wrong admin token: send Authorization: Bearer <token>"})
+			return
+		}
+		// A body declared over the cap is refused before reading any of
+		// it: waiting for it would hold the connection until the read
+		// timeout. The connection closes after the answer, as net/http
+		// would not read the rest of such a body to reuse it.
+		if r.ContentLength > maxBody {
+			w.Header().Set("Connection", "close")
+			h.fail(w, r, &httpError{http.StatusRequestEntityTooLarge,
+				fmt.Sprintf("request body of %d bytes, over the limit of %d", r.ContentLength, maxBody)})
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
@@ -72,12 +83,18 @@ func decodeQuote(r *http.Request) (quoteInput, error) {
 	// The body is read whole (it is capped at maxBody) to check its
 	// encoding first: the JSON decoder would quietly store U+FFFD for
 	// every byte of invalid UTF-8.
+	// Messages are our own words: a read error's text names the socket's
+	// addresses, and the decoder's speaks of Go types.
 	body, err := io.ReadAll(r.Body)
 	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
+	var ne net.Error
+	switch {
+	case errors.As(err, &mbe):
 		return in, &httpError{http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes", mbe.Limit)}
-	} else if err != nil {
-		return in, badParam("body", "reading the body: %v", err)
+	case errors.As(err, &ne) && ne.Timeout():
+		return in, &httpError{http.StatusRequestTimeout, "the request body did not arrive in time"}
+	case err != nil:
+		return in, badParam("body", "the body could not be read whole: it ended before its declared length, or its chunked encoding is broken")
 	}
 	if !utf8.Valid(body) {
 		return in, badParam("body", "invalid body: not valid UTF-8")
@@ -92,21 +109,38 @@ func decodeQuote(r *http.Request) (quoteInput, error) {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil {
 		var ute *json.UnmarshalTypeError
+		var se *json.SyntaxError
 		switch {
 		case errors.As(err, &ute):
-			return in, badParam(ute.Field, "invalid %s: want a JSON %s", ute.Field, ute.Type)
+			field, _, _ := strings.Cut(ute.Field, ".") // "tags.0" is tags
+			return in, badParam(field, "invalid %s: want %s", field, fieldShape(field))
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
 			field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 			return in, badParam(field, "unknown field %q: a quote has text, author, source, year, tags and lang", field)
 		case errors.Is(err, io.EOF):
 			return in, badParam("body", "empty body: send the quote as a JSON object")
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			return in, badParam("body", "invalid JSON body: it ends before the object does")
+		case errors.As(err, &se):
+			return in, badParam("body", "invalid JSON body at byte %d", se.Offset)
 		}
-		return in, badParam("body", "invalid JSON body: %v", err)
+		return in, badParam("body", "invalid JSON body")
 	}
 	if dec.More() {
 		return in, badParam("body", "invalid JSON body: one object expected")
 	}
 	return in, nil
+}
+
+// fieldShape is what a field of quoteInput holds, in JSON's terms.
+func fieldShape(field string) string {
+	switch field {
+	case "year":
+		return "a JSON number (a whole one)"
+	case "tags":
+		return "a JSON array of strings"
+	}
+	return "a JSON string"
 }
 
 func (in quoteInput) quote() quoter.Quote {

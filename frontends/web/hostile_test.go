@@ -62,7 +62,7 @@ func TestHostile_APIParametersOutOfRangeOrOfWrongTypeAre400NamingThem(t *testing
 		{"/api/v1/quotes/1.5", "id"},
 		{"/api/v1/quotes/99999999999999999999", "id"},
 		{"/?format=xml", "format"},
-		{"/api/v1/today?format=%3Cscript%3E", ""}, // the API ignores format: not an error
+		{"/api/v1/today?format=%3Cscript%3E", "format"}, // the API takes no format: unknown parameter
 	} {
 		w := e.get(tc.target, "Accept", "application/json")
 		if tc.param == "" {
@@ -326,6 +326,37 @@ func TestHostile_MarkupInQuotesIsEscapedOnEveryPageFeedAndJSON(t *testing.T) {
 	}
 }
 
+// A quote may be in a right-to-left language, and its author, source and
+// tags are someone else's words: every page isolates them, the quote's text
+// with dir="auto" and each name in a <bdi>, so that their direction cannot
+// reorder the text around them (the core refuses the bidi controls that
+// would make the spoofing deliberate).
+func TestHostile_UserTextIsIsolatedFromTheBidiOfThePage(t *testing.T) {
+	rtl := quoter.Quote{Text: "אין דבר העומד בפני הרצון", Author: "תאודור הרצל", Source: "אלטנוילנד", Tags: []string{"חזון"}, Lang: "he"}
+	e := newEnvWith(t, quotertest.NewLibrary(t, rtl))
+	id := strconv.FormatInt(e.todays(today).ID, 10)
+	for _, tc := range []struct {
+		target string
+		want   []string
+	}{
+		{"/", []string{`<blockquote class="quote-text" dir="auto">`, "<bdi>" + rtl.Author + "</bdi>", "<cite><bdi>" + rtl.Source + "</bdi></cite>", "#<bdi>" + rtl.Tags[0] + "</bdi>"}},
+		{"/random", []string{`<blockquote class="quote-text" dir="auto">`, "<bdi>" + rtl.Author + "</bdi>", "<cite><bdi>" + rtl.Source + "</bdi></cite>"}},
+		{"/quotes/" + id, []string{`<blockquote class="quote-text" dir="auto">`, "<bdi>" + rtl.Author + "</bdi>", "#<bdi>" + rtl.Tags[0] + "</bdi>"}},
+		{"/day/" + today.String(), []string{`<blockquote class="quote-text" dir="auto">`, "<bdi>" + rtl.Author + "</bdi>"}},
+		{"/search?q=" + url.QueryEscape("הרצון"), []string{`<blockquote class="quote-text" dir="auto">`, "<bdi>" + rtl.Author + "</bdi>", "“<bdi>הרצון</bdi>”"}},
+		{"/authors", []string{"<bdi>" + rtl.Author + "</bdi>"}},
+		{"/tags", []string{"#<bdi>" + rtl.Tags[0] + "</bdi>"}},
+	} {
+		w := e.get(tc.target, "Accept", browserAccept)
+		want(t, w, http.StatusOK)
+		for _, s := range tc.want {
+			if !strings.Contains(w.Body.String(), s) {
+				t.Errorf("%s: page lacks %s", tc.target, s)
+			}
+		}
+	}
+}
+
 func TestHostile_SearchMetacharactersAreInert(t *testing.T) {
 	lib := quotertest.NewLibrary(t)
 	e := newEnvWith(t, lib)
@@ -368,8 +399,9 @@ func TestHostile_InvalidUTF8InPathQueryAndBody(t *testing.T) {
 		{"/api/v1/quotes/%ff", http.StatusBadRequest},
 		{"/api/v1/search?q=%ff%fe", http.StatusBadRequest},
 		{"/search?q=%c3%28", http.StatusBadRequest},
-		{"/api/v1/random?tag=%ff", http.StatusNotFound},
-		{"/api/v1/random?author=%ed%a0%80", http.StatusNotFound},
+		{"/api/v1/random?tag=%ff", http.StatusBadRequest},
+		{"/api/v1/random?author=%ed%a0%80", http.StatusBadRequest},
+		{"/random?tag=%ff", http.StatusBadRequest},
 	} {
 		if w := e.get(tc.target, "Accept", "application/json"); w.Code != tc.want {
 			t.Errorf("%s: %d, want %d\n%s", tc.target, w.Code, tc.want, truncate(w.Body.String()))

@@ -3,10 +3,12 @@ package web
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -244,7 +246,10 @@ func (h *Handler) readyz(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte("ok\n"))
 }
 
-// slogPromLogger sends promhttp's error log to slog.
+// slogPromLogger sends promhttp's error log to slog, as text: promhttp
+// passes errors, which a JSON handler would write as {}.
 type slogPromLogger struct{ log *slog.Logger }
 
-func (l slogPromLogger) Println(v ...any) { l.log.Error("metrics", "err", slog.AnyValue(v)) }
+func (l slogPromLogger) Println(v ...any) {
+	l.log.Error("metrics", "err", strings.TrimSuffix(fmt.Sprintln(v...), "\n"))
+}

@@ -372,12 +372,12 @@ func TestAuthorsAndTagsPages_ListCounts(t *testing.T) {
 	e := newEnv(t)
 	w := e.get("/authors", "Accept", browserAccept)
 	want(t, w, http.StatusOK)
-	if !strings.Contains(w.Body.String(), `<a href="/random?author=William%20Shakespeare">William Shakespeare</a>`) {
+	if !strings.Contains(w.Body.String(), `<a href="/random?author=William%20Shakespeare"><bdi>William Shakespeare</bdi></a>`) {
 		t.Errorf("authors page lacks Shakespeare:\n%s", truncate(w.Body.String()))
 	}
 	w = e.get("/tags", "Accept", browserAccept)
 	want(t, w, http.StatusOK)
-	if !strings.Contains(w.Body.String(), `<a href="/random?tag=poetry">#poetry</a>`) {
+	if !strings.Contains(w.Body.String(), `<a href="/random?tag=poetry">#<bdi>poetry</bdi></a>`) {
 		t.Errorf("tags page lacks poetry:\n%s", truncate(w.Body.String()))
 	}
 	w = e.get("/authors?page=x", "Accept", browserAccept)

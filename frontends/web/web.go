@@ -180,8 +180,10 @@ func (h *Handler) routes(cfg Config, reg *prometheus.Registry) chi.Router {
 	// system polling them must never be throttled into a false alarm.
 	r.Get("/livez", h.livez)
 	r.Get("/readyz", h.readyz)
+	// A collector that fails is logged and the others are served:
+	// promhttp's default would answer 500 with the collectors' error text.
 	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{
-		ErrorLog: slogPromLogger{h.log}, Registry: reg,
+		ErrorLog: slogPromLogger{h.log}, ErrorHandling: promhttp.ContinueOnError, Registry: reg,
 	}))
 
 	r.Group(func(r chi.Router) {
@@ -197,17 +199,20 @@ func (h *Handler) routes(cfg Config, reg *prometheus.Registry) chi.Router {
 				httprate.WithResponseHeaders(httprate.ResponseHeaders{RetryAfter: "Retry-After"}))
 			r.Use(h.limit(rl))
 		}
-		r.Get("/", h.todayPage)
-		r.Get("/random", h.randomPage)
-		r.Get("/quotes/{id}", h.quotePage)
-		r.Get("/day/{date}", h.dayPage)
-		r.Get("/search", h.searchPage)
-		r.Get("/authors", h.authorsPage)
-		r.Get("/tags", h.tagsPage)
-		r.Get("/feed.atom", h.atomFeed)
-		r.Get("/static/*", h.static)
-		r.Get("/favicon.ico", h.favicon)
-		r.Get("/api/openapi.json", h.openAPI)
+		// Every route's query is checked against what it declares in
+		// routeParams (params.go) before its handler runs.
+		get := func(pattern string, fn http.HandlerFunc) { r.Get(pattern, h.checkQuery(http.MethodGet, pattern, fn)) }
+		get("/", h.todayPage)
+		get("/random", h.randomPage)
+		get("/quotes/{id}", h.quotePage)
+		get("/day/{date}", h.dayPage)
+		get("/search", h.searchPage)
+		get("/authors", h.authorsPage)
+		get("/tags", h.tagsPage)
+		get("/feed.atom", h.atomFeed)
+		get("/static/*", h.static)
+		get("/favicon.ico", h.favicon)
+		get("/api/openapi.json", h.openAPI)
 		h.apiRoutes(r)
 	})
 	return r

@@ -161,6 +161,24 @@ func TestFortune_NamesTheLineOfAnInvalidRecord(t *testing.T) {
 		"ctl:3: text contains control characters")
 }
 
+// Every importer refuses what Quote.Validate refuses, with the same
+// message at the spot: here a bidi override (display spoofing), escaped in
+// JSON as in the file, and a mid-file byte order mark.
+func TestImporters_RefuseInvisibleFormatCharacters(t *testing.T) {
+	for _, tt := range []struct {
+		name, in string
+		f        importer.Format
+		want     string
+	}{
+		{"q.fortune", "fine\n%\nA quote\n    -- Ada \u202eecalevoL\n", importer.Fortune, "q.fortune:3: author contains U+202E RIGHT-TO-LEFT OVERRIDE"},
+		{"q.csv", "text,author\nfine,A\n\"a\u2066b\",B\n", importer.CSV, "q.csv:3: text contains U+2066 LEFT-TO-RIGHT ISOLATE"},
+		{"q.json", `[{"text": "a", "author": "A", "source": "\u200fWork"}]`, importer.JSON, "q.json:1: record 1: source contains U+200F RIGHT-TO-LEFT MARK"},
+		{"joined.fortune", "fine\n%\n\ufeffsecond file\n", importer.Fortune, "joined.fortune:3: text contains U+FEFF ZERO WIDTH NO-BREAK SPACE"},
+	} {
+		wantError(t, tt.name, tt.in, tt.f, tt.want)
+	}
+}
+
 func TestFortune_EmptyInputHasNoRecords(t *testing.T) {
 	for _, in := range []string{"", "\n\n", "%\n%\n", "\ufeff"} {
 		if rs := mustParse(t, "f", in, importer.Fortune); len(rs) != 0 {

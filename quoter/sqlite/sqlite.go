@@ -146,6 +146,11 @@ func Open(path string, opts ...Option) (*DB, error) {
 		}
 		db.sql = newQueries(v)
 	} else {
+		// Whatever would be refused is refused before the writer
+		// connects: its first connection switches the file to WAL.
+		if err := refuseBeforeWriting(context.Background(), path); err != nil {
+			return nil, err
+		}
 		mode := "rw"
 		if o.create {
 			mode = "rwc"
@@ -325,24 +330,62 @@ const createVersionTable = `CREATE TABLE IF NOT EXISTS schema_version (
 	applied TEXT NOT NULL
 )`
 
+// refuseBeforeWriting refuses, through a read-only connection, the files
+// that migrate would refuse (a SQLite database that is not a quote library,
+// a library from a newer quotesd), so that a refused file is left exactly
+// as it was: the writer's first connection switches a file to WAL, which
+// rewrites its header, and a file that migrate refuses after that has been
+// changed all the same. A missing or empty file is a new library.
+func refuseBeforeWriting(ctx context.Context, path string) error {
+	if st, err := os.Stat(path); err != nil || st.Size() == 0 {
+		return nil // checkFile has vetted the path; Open creates the library
+	}
+	ro, err := sql.Open(driverName, dsn(path, "ro", false))
+	if err != nil {
+		return quoter.Internal("open "+path, err)
+	}
+	defer ro.Close()
+	return checkSchema(ctx, path, ro)
+}
+
+// checkSchema refuses a database with tables but no schema_version (not a
+// quote library) and a library whose schema is newer than this quotesd's.
+// A database with no tables at all is a library yet to be created.
+func checkSchema(ctx context.Context, path string, q *sql.DB) error {
+	var tables, hasVersion int
+	if err := q.QueryRowContext(ctx, `SELECT count(*), count(CASE WHEN type = 'table' AND name = 'schema_version' THEN 1 END)
+		FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'`).Scan(&tables, &hasVersion); err != nil {
+		return openError(path, err)
+	}
+	if hasVersion == 0 {
+		if tables > 0 {
+			return quoter.Errorf(quoter.EINVALID, "%s is a SQLite database but not a quote library", path)
+		}
+		return nil
+	}
+	v, err := schemaVersion(ctx, path, q)
+	if err != nil {
+		return err
+	}
+	if v > SchemaVersion() {
+		return newerError(path, v)
+	}
+	return nil
+}
+
 // migrate brings the schema up to date, one transaction per migration, and
 // refuses a library from a newer quotesd rather than guess at its schema.
+// Open has refused such files before writing (refuseBeforeWriting); the
+// checks are made again here, on the writer, in case another process
+// changed the file in between.
 func (db *DB) migrate(ctx context.Context, seed *uint64) error {
-	var tables int
-	if err := db.wdb.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'`).Scan(&tables); err != nil {
-		return openError(db.path, err)
-	}
-	var hasVersion int
-	if err := db.wdb.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'`).Scan(&hasVersion); err != nil {
-		return openError(db.path, err)
-	}
-	if hasVersion == 0 && tables > 0 {
-		return quoter.Errorf(quoter.EINVALID, "%s is a SQLite database but not a quote library", db.path)
+	if err := checkSchema(ctx, db.path, db.wdb); err != nil {
+		return err
 	}
 	if _, err := db.wdb.ExecContext(ctx, createVersionTable); err != nil {
 		return quoter.Internal("create schema_version in "+db.path, err)
 	}
-	current, err := db.version(ctx, db.wdb)
+	current, err := schemaVersion(ctx, db.path, db.wdb)
 	if err != nil {
 		return err
 	}
@@ -392,10 +435,11 @@ func (db *DB) applyMigration(ctx context.Context, m migration) error {
 	return nil
 }
 
-func (db *DB) version(ctx context.Context, q *sql.DB) (int, error) {
+// schemaVersion reads the newest migration recorded in the library at path.
+func schemaVersion(ctx context.Context, path string, q *sql.DB) (int, error) {
 	var v sql.NullInt64
 	if err := q.QueryRowContext(ctx, `SELECT max(version) FROM schema_version`).Scan(&v); err != nil {
-		return 0, openError(db.path, err)
+		return 0, openError(path, err)
 	}
 	return int(v.Int64), nil
 }
@@ -422,7 +466,7 @@ func (db *DB) checkVersion(ctx context.Context) (int, error) {
 	if hasVersion == 0 {
 		return 0, quoter.Errorf(quoter.EINVALID, "%s is a SQLite database but not a quote library: `quotesd init` creates one", db.path)
 	}
-	v, err := db.version(ctx, db.rdb)
+	v, err := schemaVersion(ctx, db.path, db.rdb)
 	if err != nil {
 		return 0, err
 	}

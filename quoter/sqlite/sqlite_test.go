@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"fmt"
 	"os"
@@ -188,6 +189,56 @@ func TestOpen(t *testing.T) {
 			t.Errorf("Open(dir) = %v, want an error saying it is a directory", err)
 		}
 	})
+}
+
+// A file that Open refuses is refused before anything is written: a
+// read-write Open of a library from a newer schema, or of a SQLite database
+// that is no library, leaves the file's bytes as they were (no switch to
+// WAL, no new header nor change counter) and no -wal/-shm beside it.
+func TestOpen_RefusesBeforeWriting(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		setup string
+		want  string
+	}{
+		{"NewerSchema", `INSERT INTO schema_version (version, name, applied) VALUES (99, '099_future.sql', '2099-01-01')`, "is newer than this quotesd supports"},
+		{"NotALibrary", `DROP TABLE schema_version`, "is a SQLite database but not a quote library"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path := tempPath(t)
+			if err := mustOpen(t, path, sqlite.Create()).Finalize(ctx); err != nil {
+				t.Fatal(err)
+			}
+			w, err := sql.Open("sqlite3", path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := w.Exec(c.setup); err != nil {
+				t.Fatal(err)
+			}
+			w.Close()
+			before, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = sqlite.Open(path)
+			wantCode(t, err, quoter.EINVALID)
+			if !strings.Contains(err.Error(), c.want) {
+				t.Errorf("Open = %v, want %q", err, c.want)
+			}
+			after, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sha256.Sum256(after) != sha256.Sum256(before) {
+				t.Errorf("Open changed the file it refused (%d bytes before, %d after; header byte 18-19 %v, was %v)",
+					len(before), len(after), after[18:20], before[18:20])
+			}
+			if entries, _ := os.ReadDir(filepath.Dir(path)); len(entries) != 1 {
+				t.Errorf("files beside the refused library: %d, want none", len(entries)-1)
+			}
+		})
+	}
 }
 
 // A library opened read-only must not change its file in any way nor leave
