@@ -212,7 +212,16 @@ const shutdownGrace = 5 * time.Second
 
 // Serve accepts connections until ctx ends, then stops accepting, gives
 // sessions in progress a few seconds to finish, and returns nil.
+//
+// The queue takes records until Serve returns, when it has a Hold method
+// (*queue.Queue does): messages that sessions finish receiving after ctx
+// ends are stored, not refused, although delivery stops at once.
 func (s *Server) Serve(ctx context.Context) error {
+	if h, ok := s.queue.(interface{ Hold() (func(), error) }); ok {
+		if release, err := h.Hold(); err == nil {
+			defer release()
+		}
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- s.srv.Serve(s.ln) }()
 	select {

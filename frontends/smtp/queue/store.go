@@ -152,6 +152,7 @@ type Queue struct {
 	mu      sync.Mutex
 	closing bool
 	active  int // Record calls in progress
+	holds   int // see Hold
 	idle    *sync.Cond
 }
 
@@ -284,9 +285,38 @@ func (q *Queue) migrate() error {
 	return nil
 }
 
-// Close stops accepting records, waits for those in progress, stops the writer and closes the database.
+// Hold keeps the queue taking records until release is called: Close
+// waits for every hold to be released before it refuses records. The SMTP
+// server holds the queue while it serves, so that the sessions it lets
+// finish at shutdown can still store their messages (Delivery closes the
+// queue as soon as its own context ends). Hold fails with ErrClosed once
+// Close has begun refusing records.
+func (q *Queue) Hold() (release func(), err error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closing {
+		return nil, ErrClosed
+	}
+	q.holds++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			q.mu.Lock()
+			q.holds--
+			q.idle.Broadcast()
+			q.mu.Unlock()
+		})
+	}, nil
+}
+
+// Close waits until no one holds the queue (see Hold), stops accepting
+// records, waits for those in progress, stops the writer and closes the
+// database.
 func (q *Queue) Close() error {
 	q.mu.Lock()
+	for q.holds > 0 && !q.closing {
+		q.idle.Wait()
+	}
 	if q.closing {
 		q.mu.Unlock()
 		<-q.stopped
