@@ -1,11 +1,12 @@
 package main
 
 // SIGTERM and the mail frontend, through the real binary: a message being
-// received finishes and is stored.
+// received finishes and is stored; idle sessions are closed at once.
 
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"syscall"
@@ -89,8 +90,8 @@ func TestE2E_SMTP_SIGTERMLetsAMessageInDATAFinishAndStoresIt(t *testing.T) {
 	if line := c.expect("250"); !strings.Contains(line, "2.0.0") {
 		t.Errorf("end of DATA after SIGTERM: %q, want 250 2.0.0", line)
 	}
-	c.send("QUIT\r\n")
-	c.expect("221")
+	// The transaction over, the session is idle: it is closed.
+	c.expect("421 4.3.2 ")
 	if err := s.Wait(15 * time.Second); err != nil {
 		t.Errorf("exit after SIGTERM: %v, want status 0", err)
 	}
@@ -105,5 +106,46 @@ func TestE2E_SMTP_SIGTERMLetsAMessageInDATAFinishAndStoresIt(t *testing.T) {
 	smtpServe(t, db, state, relay)
 	if m := sink.Wait(t, 1, 30*time.Second)[0]; len(m.To) != 1 || m.To[0] != "late@example.org" {
 		t.Errorf("delivered after restart to %v, want [late@example.org]", m.To)
+	}
+}
+
+func TestE2E_SMTP_SIGTERMClosesIdleSessionsAtOnce(t *testing.T) {
+	db := smtpLibrary(t)
+	s := smtpServe(t, db, t.TempDir(), smtptest.FreeAddr(t), "--shutdown-timeout", "5s")
+	greeted := dialSMTP(t, s.Addr("smtp")) // greeted, said nothing
+	helloed := dialSMTP(t, s.Addr("smtp")) // EHLO, then nothing
+	helloed.send("EHLO client.test\r\n")
+	helloed.expect("250")
+	between := dialSMTP(t, s.Addr("smtp")) // one message, then nothing
+	between.send("EHLO client.test\r\n")
+	between.expect("250")
+	between.send("MAIL FROM:<between@example.org>\r\nRCPT TO:<quote@localhost>\r\nDATA\r\n")
+	between.expect("250")
+	between.expect("250")
+	between.expect("354")
+	between.send("From: between@example.org\r\nSubject: today\r\n\r\nhi\r\n.\r\n")
+	between.expect("250")
+
+	start := time.Now()
+	s.Signal(syscall.SIGTERM)
+	for name, c := range map[string]*smtpConn{"greeted": greeted, "after EHLO": helloed, "between messages": between} {
+		line, err := c.reply()
+		if err != nil || !strings.HasPrefix(line, "421 4.3.2 ") {
+			t.Errorf("idle session (%s) at SIGTERM: %q (err %v), want 421 4.3.2", name, line, err)
+		}
+		if _, err := c.reply(); err != io.EOF {
+			t.Errorf("idle session (%s) after the 421: %v, want the connection closed", name, err)
+		}
+	}
+	if err := s.Wait(10 * time.Second); err != nil {
+		t.Errorf("exit after SIGTERM: %v, want status 0", err)
+	}
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("with only idle sessions, the exit took %v after SIGTERM, want well under the 5 s grace", took)
+	}
+	for _, line := range s.Logs() {
+		if strings.Contains(line, "abandoning") {
+			t.Errorf("log: %s; want every service stopped in time", line)
+		}
 	}
 }
