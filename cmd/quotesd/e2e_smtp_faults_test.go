@@ -165,7 +165,7 @@ func TestE2E_SMTP_FullStateDiskSendsEachReplyOnceAndPausesDelivery(t *testing.T)
 		t.Errorf("exit after SIGTERM: %v, want status 0", err)
 	}
 	// The deliveries were recorded: a restart sends nothing again.
-	s = smtpServe(t, db, state, relay)
+	smtpServe(t, db, state, relay)
 	time.Sleep(time.Second)
 	if got := len(sink.Messages()); got != n {
 		t.Errorf("after a restart the relay had %d messages, want %d", got, n)
