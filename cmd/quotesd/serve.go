@@ -95,6 +95,7 @@ type serveEnv struct {
 	Listeners reactor.Listeners
 	StateDir  string               // --state-dir: where frontends keep durable state (the mail queue)
 	Metrics   *prometheus.Registry // one registry, served by the web frontend's /metrics
+	Ready     *readiness           // checks the web frontend's /readyz makes beyond the library
 	Writable  bool                 // the library was opened read-write (some component's writes said so)
 	Data      any                  // the component's own, kept from start to reload
 }
@@ -376,6 +377,7 @@ func runServe(ctx context.Context, g *globals, args []string) error {
 
 	metrics := prometheus.NewRegistry()
 	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	ready := &readiness{}
 	sockets := reactor.NewSockets(log)
 	sup := &reactor.Supervisor{Log: log, ShutdownTimeout: o.shutdownTimeout}
 	var configured []configuredComponent
@@ -389,6 +391,7 @@ func runServe(ctx context.Context, g *globals, args []string) error {
 			Listeners: sockets,
 			StateDir:  o.stateDir,
 			Metrics:   metrics,
+			Ready:     ready,
 			Writable:  writable,
 		}
 		configured = append(configured, configuredComponent{c, env})
@@ -473,6 +476,34 @@ func (r *reloader) signalLoop(parent context.Context, cancel context.CancelFunc,
 			stop()
 		}
 	}
+}
+
+// readiness is what /readyz asks beyond the library: a check from each
+// component that can be unready while it runs (the mail queue when it
+// cannot write its database). Components add theirs at start, before
+// anything is served; the web frontend asks them on every /readyz.
+type readiness struct{ checks []readyCheck }
+
+type readyCheck struct {
+	what  string // said publicly when the check fails (the details are in the logs)
+	check func() error
+}
+
+// Add registers check; what says publicly what is wrong when it fails.
+func (r *readiness) Add(what string, check func() error) {
+	r.checks = append(r.checks, readyCheck{what, check})
+}
+
+// Err returns an error saying what is not ready, or nil. /readyz is
+// public: the error says what, not why (paths, causes), which the failing
+// component logs.
+func (r *readiness) Err() error {
+	for _, c := range r.checks {
+		if c.check() != nil {
+			return errors.New(c.what)
+		}
+	}
+	return nil
 }
 
 // sdNotify tells systemd about a state change; without NOTIFY_SOCKET it

@@ -239,6 +239,9 @@ func smtpStart(env *serveEnv) ([]reactor.Service, error) {
 		Log:         env.Log,
 		Metrics:     queue.NewMetrics(env.Metrics),
 	})
+	if env.Ready != nil {
+		env.Ready.Add("mail queue: cannot write its database; delivery paused (see the logs)", delivery.Ready)
+	}
 	how := "hold"
 	switch {
 	case relay != nil:

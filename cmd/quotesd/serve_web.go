@@ -84,6 +84,9 @@ func webConfig(env *serveEnv) (web.Config, error) {
 		BaseURL:     f.baseURL,
 		NoAccessLog: !f.accessLog,
 	}
+	if env.Ready != nil {
+		cfg.Ready = env.Ready.Err
+	}
 	if f.rate < 0 {
 		return cfg, fmt.Errorf("invalid --web-rate %d: want 0 (no limit) or more", f.rate)
 	}

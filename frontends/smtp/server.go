@@ -106,6 +106,7 @@ type Server struct {
 	ln       net.Listener
 	limiter  atomic.Pointer[ipLimiter] // nil: no per-IP rate; see SetIPRate
 	metrics  metrics
+	conns    conns // open connections, for shutdown (see shutdown.go)
 }
 
 type metrics struct {
@@ -215,21 +216,33 @@ func (s *Server) SetIPRate(r rate.Limit, burst int) {
 // Addr returns the address the server listens on.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
-// shutdownGrace is how long Serve lets sessions finish after ctx ends;
-// less than serve's default --shutdown-timeout, so that idle clients are
-// cut off before the supervisor gives up on the service.
+// shutdownGrace is how long Serve lets sessions in a mail transaction
+// finish after ctx ends; less than serve's default --shutdown-timeout, so
+// that slow clients are cut off before the supervisor gives up on the
+// service. Idle sessions are closed at once.
 const shutdownGrace = 5 * time.Second
 
-// Serve accepts connections until ctx ends, then stops accepting, gives
-// sessions in progress a few seconds to finish, and returns nil.
+// Serve accepts connections until ctx ends, then stops accepting, closes
+// idle sessions with 421, gives sessions in a mail transaction a few
+// seconds to finish, and returns nil.
+//
+// The queue takes records until Serve returns, when it has a Hold method
+// (*queue.Queue does): messages that sessions finish receiving after ctx
+// ends are stored, not refused, although delivery stops at once.
 func (s *Server) Serve(ctx context.Context) error {
+	if h, ok := s.queue.(interface{ Hold() (func(), error) }); ok {
+		if release, err := h.Hold(); err == nil {
+			defer release()
+		}
+	}
 	errc := make(chan error, 1)
-	go func() { errc <- s.srv.Serve(s.ln) }()
+	go func() { errc <- s.srv.Serve(&trackListener{Listener: s.ln, set: &s.conns}) }()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("smtp: serving %s: %w", s.ln.Addr(), err)
 	case <-ctx.Done():
 	}
+	s.conns.closeIdle()
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
 	defer cancel()
 	if err := s.srv.Shutdown(sctx); err != nil {
@@ -250,6 +263,7 @@ type session struct {
 	domain  string
 	command string
 	rcpts   int
+	conn    *trackedConn // nil when not accepted by Serve
 }
 
 // newSession is called at the first EHLO or HELO of a connection, and
@@ -266,7 +280,11 @@ func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
 		s.log.Debug("smtp session encrypted", "ip", ip, "tls", version,
 			"cipher", tls.CipherSuiteName(st.CipherSuite), "server_name", st.ServerName)
 	}
-	return &session{s: s, ip: ip}, nil
+	ss := &session{s: s, ip: ip, conn: tracked(c.Conn())}
+	if ss.conn != nil {
+		ss.conn.beginSession(c.Conn())
+	}
+	return ss, nil
 }
 
 var (
@@ -285,6 +303,9 @@ func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
 		ss.s.metrics.rejected.WithLabelValues("ip-rate").Inc()
 		ss.s.log.Info("smtp message refused: rate limit", "ip", ss.ip)
 		return errRateLimited
+	}
+	if ss.conn != nil && !ss.conn.beginTxn() {
+		return errShuttingDown
 	}
 	ss.from, ss.hasMail = from, true
 	return nil
@@ -305,9 +326,17 @@ func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 
 func (ss *session) Reset() {
 	ss.from, ss.hasMail, ss.domain, ss.command, ss.rcpts = "", false, "", "", 0
+	if ss.conn != nil {
+		ss.conn.endTxn()
+	}
 }
 
-func (ss *session) Logout() error { return nil }
+func (ss *session) Logout() error {
+	if ss.conn != nil {
+		ss.conn.endSession()
+	}
+	return nil
+}
 
 // Data reads the message, decides about the reply, and returns (so that
 // go-smtp answers 250) only once the queue has committed the decision.

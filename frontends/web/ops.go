@@ -232,6 +232,7 @@ func (h *Handler) livez(w http.ResponseWriter, r *http.Request) {
 // readyz says the library answers: it looks up quote 1, a primary-key read
 // that reaches the database (counts may be served from a cache), with a
 // short deadline. "No such quote" is an answer too, so it means ready.
+// Then it asks Config.Ready, when set, about the other frontends.
 func (h *Handler) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
@@ -242,6 +243,13 @@ func (h *Handler) readyz(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = w.Write([]byte("library unavailable\n"))
 		return
+	}
+	if h.ready != nil {
+		if err := h.ready(); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte(err.Error() + "\n"))
+			return
+		}
 	}
 	_, _ = w.Write([]byte("ok\n"))
 }

@@ -3,11 +3,13 @@ package web_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -34,6 +36,28 @@ func TestReadyz_ChecksTheLibrary(t *testing.T) {
 	}
 	want(t, e.get("/readyz"), http.StatusServiceUnavailable)
 	want(t, e.get("/livez"), http.StatusOK)
+}
+
+func TestReadyz_ChecksTheOtherFrontendsReadiness(t *testing.T) {
+	var notReady atomic.Bool
+	e := newEnv(t, func(c *web.Config) {
+		c.Ready = func() error {
+			if notReady.Load() {
+				return errors.New("mail queue: cannot write its database")
+			}
+			return nil
+		}
+	})
+	want(t, e.get("/readyz"), http.StatusOK)
+	notReady.Store(true)
+	w := e.get("/readyz")
+	want(t, w, http.StatusServiceUnavailable)
+	if got := w.Body.String(); got != "mail queue: cannot write its database\n" {
+		t.Errorf("/readyz body = %q, want the check's error", got)
+	}
+	want(t, e.get("/livez"), http.StatusOK)
+	notReady.Store(false)
+	want(t, e.get("/readyz"), http.StatusOK)
 }
 
 func TestMetrics_CountsByRoutePattern(t *testing.T) {

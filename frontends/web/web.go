@@ -69,6 +69,11 @@ type Config struct {
 	// absolute links and ids of the Atom feed, so they do not change with
 	// the Host a client happened to use. Empty means "from the request".
 	BaseURL string
+
+	// Ready, when not nil, is asked by /readyz after the library: an error
+	// (another frontend's, such as a mail queue that cannot write its
+	// database) makes /readyz answer 503 with the error's text.
+	Ready func() error
 }
 
 // Handler is the web frontend as an http.Handler.
@@ -84,6 +89,7 @@ type Handler struct {
 	baseURL *url.URL
 	today   *todayMemo
 	feed    *feedMemo
+	ready   func() error // Config.Ready
 	metrics *httpMetrics
 	router  chi.Router
 }
@@ -93,7 +99,7 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Quoter == nil {
 		return nil, errors.New("web: Config.Quoter is nil")
 	}
-	h := &Handler{q: cfg.Quoter, cal: cfg.Calendar, log: cfg.Log, access: !cfg.NoAccessLog}
+	h := &Handler{q: cfg.Quoter, cal: cfg.Calendar, log: cfg.Log, access: !cfg.NoAccessLog, ready: cfg.Ready}
 	if h.cal == nil {
 		h.cal = &quoter.Calendar{}
 	}

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-sasl"
@@ -102,6 +103,13 @@ type Metrics struct {
 	Delivered prometheus.Counter
 	Deferred  prometheus.Counter
 	Dropped   *prometheus.CounterVec // label reason: rejected, expired
+	// StoreFailures counts the queue's commits that failed; StoreFailing
+	// is 1 while delivery is paused because the queue cannot write its
+	// database; Unrecorded is the number of outcomes (most often
+	// deliveries) held in memory until it can.
+	StoreFailures prometheus.Counter
+	StoreFailing  prometheus.Gauge
+	Unrecorded    prometheus.Gauge
 }
 
 // NewMetrics creates the delivery counters and registers them on reg.
@@ -116,9 +124,18 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "quotesd_smtp_replies_dropped_total", Help: "Replies given up on, by reason.",
 		}, []string{"reason"}),
+		StoreFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "quotesd_smtp_queue_store_failures_total", Help: "Writes to the mail queue's database that failed (a full disk, an I/O error).",
+		}),
+		StoreFailing: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "quotesd_smtp_queue_store_failing", Help: "1 while delivery is paused because the mail queue cannot write its database.",
+		}),
+		Unrecorded: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "quotesd_smtp_replies_unrecorded", Help: "Replies whose delivery (or drop or retry) the queue could not record yet; held in memory, never sent again meanwhile.",
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Delivered, m.Deferred, m.Dropped)
+		reg.MustRegister(m.Delivered, m.Deferred, m.Dropped, m.StoreFailures, m.StoreFailing, m.Unrecorded)
 	}
 	return m
 }
@@ -134,6 +151,27 @@ type Delivery struct {
 	// relay is the destination of every message when there is a relay
 	// (see destination), formatted once rather than once per message.
 	relay string
+
+	// unrecorded holds, by reply id, the outcomes the queue failed to
+	// record (a reply sent, dropped or deferred, still 'queued' in the
+	// database): taken from the database again, such a reply would be
+	// sent again. While it holds any, or the queue's last commit failed,
+	// nothing is delivered (see checkStore).
+	unrecorded struct {
+		sync.Mutex
+		m   map[int64]result
+		err error // of the first write that failed
+	}
+	// The scheduler's own state of a pause (only its goroutine uses it):
+	// why (nil: not paused), how many attempts to write failed since, the
+	// next attempt, and the queue's count of failed commits last seen.
+	pause struct {
+		err      error
+		fails    int
+		retry    time.Time
+		failures uint64
+	}
+	paused atomic.Pointer[error] // pause.err, for Ready
 }
 
 // NewDelivery returns the delivery service for q.
@@ -222,11 +260,17 @@ func (d *Delivery) Serve(ctx context.Context) error {
 	defer prune.Stop()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	d.probeStore(ctx)
 	for {
 		now := d.q.now()
+		// A delivery stops sending when a commit fails after this count
+		// (see marker.failing); taken before the check, so that none
+		// fails unseen between the two.
+		failures := d.q.writeFailures.Load()
+		paused := d.checkStore(ctx, now)
 		var msgs []Message
 		skip, all := d.unavailable(now, busy, notBefore)
-		scan := !all && len(busy) < d.cfg.Concurrency
+		scan := !paused && !all && len(busy) < d.cfg.Concurrency
 		if scan {
 			var err error
 			// Through a relay, one batch is all that can start; without,
@@ -260,7 +304,7 @@ func (d *Delivery) Serve(ctx context.Context) error {
 			wg.Add(1)
 			go func(dest string, ms []Message, fails int) {
 				defer wg.Done()
-				done <- d.deliver(ctx, dest, ms, fails)
+				done <- d.deliver(ctx, dest, ms, fails, failures)
 			}(dest, groups[dest], fails[dest])
 		}
 
@@ -278,6 +322,9 @@ func (d *Delivery) Serve(ctx context.Context) error {
 				wake = t
 			}
 		}
+		if paused && d.pause.retry.Before(wake) {
+			wake = d.pause.retry
+		}
 		if !timer.Stop() {
 			select {
 			case <-timer.C:
@@ -294,6 +341,7 @@ func (d *Delivery) Serve(ctx context.Context) error {
 			}()
 			wg.Wait()
 			close(done)
+			d.flushUnrecorded()
 			return d.q.Close()
 		case <-d.q.wake:
 		case o := <-done:
@@ -325,12 +373,22 @@ func (d *Delivery) hold(ctx context.Context) error {
 	defer sweep.Stop()
 	prune := time.NewTicker(time.Hour)
 	defer prune.Stop()
+	retry := time.NewTimer(time.Hour)
+	defer retry.Stop()
+	d.probeStore(ctx)
 	for {
-		d.expireHeld(ctx)
+		now := d.q.now()
+		if d.checkStore(ctx, now) {
+			retry.Reset(max(d.pause.retry.Sub(now), time.Millisecond))
+		} else {
+			d.expireHeld(ctx)
+		}
 		select {
 		case <-ctx.Done():
+			d.flushUnrecorded()
 			return d.q.Close()
-		case <-d.q.wake: // a new reply: nothing to do but keep it
+		case <-d.q.wake: // a new reply (nothing to do but keep it), or a failed commit
+		case <-retry.C:
 		case <-sweep.C:
 		case <-prune.C:
 			if err := d.q.prune(ctx, d.cfg.Keep); err != nil && ctx.Err() == nil {
@@ -357,6 +415,9 @@ func (d *Delivery) expireHeld(ctx context.Context) {
 				return // arrival order: the rest are younger
 			}
 			d.drop(ctx, m, "expired", fmt.Sprintf("held for %v: no relay and no direct MX delivery configured", d.cfg.MaxAge))
+			if d.unrecordedLen() > 0 {
+				return // not recorded: the next sweep, once the queue can write
+			}
 			n++
 		}
 		if n < 1000 {
@@ -408,11 +469,24 @@ func (d *Delivery) backoff(n int) time.Duration {
 // deliver sends ms (all for dest, in arrival order) over one connection and
 // records each outcome. fails is the destination's count of consecutive
 // failed connections, which sets the backoff when this one fails too.
-func (d *Delivery) deliver(ctx context.Context, dest string, ms []Message, fails int) outcome {
+// failures is the queue's count of failed commits when the scheduler last
+// found it could write: once another fails, deliver sends nothing more.
+func (d *Delivery) deliver(ctx context.Context, dest string, ms []Message, fails int, failures uint64) outcome {
 	now := d.q.now()
+	// Sent markers are committed in the background, in groups, and waited
+	// for before the scheduler hears of this delivery, so it never
+	// dispatches a reply whose marker is not yet durable; those that fail
+	// are held in memory (see Delivery.unrecorded).
+	marks := &marker{q: d.q, failures: failures}
+	defer func() {
+		if rs, err := marks.wait(); err != nil {
+			d.keep(err, rs...)
+			d.log.Error("smtp delivery: recording deliveries failed; holding them until the queue can", "dest", dest, "replies", len(rs), "err", err)
+		}
+	}()
 	// Replies past their age are dropped before any connection is made.
 	live := d.unexpired(ctx, ms)
-	if len(live) == 0 {
+	if len(live) == 0 || marks.failing() {
 		return outcome{dest: dest}
 	}
 	c, conn, err := d.connect(ctx, live[0].Rcpt)
@@ -430,15 +504,6 @@ func (d *Delivery) deliver(ctx context.Context, dest string, ms []Message, fails
 		return outcome{dest: dest, retry: retry}
 	}
 	defer c.Close()
-	// Sent markers are committed in the background, in groups, and waited
-	// for before the scheduler hears of this delivery, so it never
-	// dispatches a reply whose marker is not yet durable.
-	marks := &marker{q: d.q}
-	defer func() {
-		if err := marks.wait(); err != nil {
-			d.log.Error("smtp delivery: recording delivery", "err", err)
-		}
-	}()
 	p := newPipeline(c, conn, d.cfg.Timeout)
 	if p != nil {
 		defer p.done()
@@ -456,7 +521,7 @@ func (d *Delivery) deliver(ctx context.Context, dest string, ms []Message, fails
 			return out
 		}
 		carried += len(live)
-		if carried >= maxPerConnection || ctx.Err() != nil {
+		if carried >= maxPerConnection || ctx.Err() != nil || marks.failing() {
 			break
 		}
 		more, err := d.q.dueAfter(ctx, d.q.now(), perConnection, domain, live[len(live)-1].ID)
@@ -503,8 +568,10 @@ func (d *Delivery) batch(ctx context.Context, c *smtp.Client, p *pipeline, dest 
 		return d.deliverPipelined(ctx, p, dest, live, texts, fails, marks)
 	}
 	for i, m := range live {
-		if ctx.Err() != nil {
-			return outcome{dest: dest}, true // still queued: delivered after restart
+		if ctx.Err() != nil || marks.failing() {
+			// Still queued: delivered after restart, or once the queue
+			// can record deliveries again.
+			return outcome{dest: dest}, true
 		}
 		data, ok := texts[m.ID]
 		if !ok {
@@ -556,9 +623,10 @@ func (d *Delivery) sent(ctx context.Context, dest string, live []Message, i, fai
 func (d *Delivery) deliverPipelined(ctx context.Context, p *pipeline, dest string, live []Message, texts map[int64]text, fails int, marks *marker) (out outcome, stop bool) {
 	sentEnvelope := false // live[i]'s envelope went out with the text before it
 	for i, m := range live {
-		if ctx.Err() != nil {
-			// Still queued: delivered after restart. A transaction left
-			// open by a pipelined envelope ends with the connection.
+		if ctx.Err() != nil || marks.failing() {
+			// Still queued: delivered after restart, or once the queue
+			// can record deliveries again. A transaction left open by a
+			// pipelined envelope ends with the connection.
 			return outcome{dest: dest}, true
 		}
 		data, ok := texts[m.ID]
@@ -614,11 +682,24 @@ func (d *Delivery) deliverPipelined(ctx context.Context, p *pipeline, dest strin
 // rather than one per reply, and an idle server commits a group every
 // lazyDelay rather than every reply or two.
 type marker struct {
-	q       *Queue
-	ids     []int64    // delivered, not yet submitted
-	last    *pending   // the group submitted last
-	pending []*pending // every group submitted
+	q        *Queue
+	failures uint64      // the queue's count of failed commits to compare with (see failing)
+	ids      []int64     // delivered, not yet submitted
+	last     *pending    // the group submitted last
+	pending  []markGroup // every group submitted
 }
+
+// markGroup is one group of sent markers submitted to the writer.
+type markGroup struct {
+	p   *pending
+	ids []int64
+	at  time.Time
+}
+
+// failing reports whether a commit of the queue failed since the delivery
+// started: what is sent now might not be recorded, and would then be sent
+// again. (A sent marker of this delivery that fails is one of them.)
+func (m *marker) failing() bool { return m.q.writeFailures.Load() != m.failures }
 
 // sent records that the reply id was delivered.
 func (m *marker) sent(id int64) {
@@ -633,25 +714,32 @@ func (m *marker) submit() {
 		return
 	}
 	m.last = m.q.markSent(m.ids)
-	m.pending = append(m.pending, m.last)
+	m.pending = append(m.pending, markGroup{p: m.last, ids: m.ids, at: m.q.now()})
 	m.ids = nil
 }
 
-// wait submits what is left and waits until every marker is committed.
-func (m *marker) wait() error {
+// wait submits what is left and waits until every marker is committed. It
+// returns the deliveries whose markers failed, with the failure.
+func (m *marker) wait() ([]result, error) {
 	m.submit()
 	if len(m.pending) == 0 {
-		return nil
+		return nil, nil
 	}
 	m.q.hurryWriter()
 	var errs []error
-	for _, p := range m.pending {
-		if err := p.wait(); err != nil {
-			errs = append(errs, err)
+	var failed []result
+	for _, g := range m.pending {
+		if err := g.p.wait(); err != nil {
+			if len(errs) == 0 || err.Error() != errs[len(errs)-1].Error() {
+				errs = append(errs, err)
+			}
+			for _, id := range g.ids {
+				failed = append(failed, result{id: id, state: "sent", at: g.at})
+			}
 		}
 	}
 	m.pending = nil
-	return errors.Join(errs...)
+	return failed, errors.Join(errs...)
 }
 
 // lost handles a connection that broke: the rest of the batch waits for
@@ -677,7 +765,13 @@ func (d *Delivery) deferAll(ctx context.Context, ms []Message, retry time.Time, 
 		return
 	}
 	if e := d.q.reschedule(context.WithoutCancel(ctx), ids, retry, err.Error()); e != nil {
-		d.log.Error("smtp delivery: rescheduling replies", "replies", len(ids), "err", e)
+		// Left as they are, the replies would be due again at once.
+		now := d.q.now()
+		rs := make([]result, len(ids))
+		for i, id := range ids {
+			rs[i] = result{id: id, state: "queued", at: now, next: retry, reason: err.Error()}
+		}
+		d.keep(e, rs...)
 	}
 	if d.cfg.Metrics != nil {
 		d.cfg.Metrics.Deferred.Add(float64(len(ids)))
@@ -699,7 +793,8 @@ func (d *Delivery) deferOne(ctx context.Context, m Message, retry time.Time, err
 func (d *Delivery) drop(ctx context.Context, m Message, reason, detail string) {
 	d.log.Warn("smtp reply dropped", "id", m.ID, "rcpt", m.Rcpt, "reason", reason, "err", detail)
 	if err := d.q.markFailed(context.WithoutCancel(ctx), m.ID, reason+": "+detail); err != nil {
-		d.log.Error("smtp delivery: recording drop", "id", m.ID, "err", err)
+		// Left queued, the reply would be taken again at once.
+		d.keep(err, result{id: m.ID, state: "failed", at: d.q.now(), reason: reason + ": " + detail})
 	}
 	if d.cfg.Metrics != nil {
 		d.cfg.Metrics.Dropped.WithLabelValues(reason).Inc()

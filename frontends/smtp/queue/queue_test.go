@@ -86,6 +86,42 @@ func TestQueue_RecordAfterCloseFails(t *testing.T) {
 	}
 }
 
+// The SMTP server holds the queue while it serves: Close (at the end of
+// delivery's context) waits for it, and meanwhile records are taken, for
+// the sessions the server lets finish.
+func TestQueue_CloseWaitsForHoldersAndTakesRecordsMeanwhile(t *testing.T) {
+	dir := t.TempDir()
+	q := openQueue(t, dir)
+	release, err := q.Hold()
+	if err != nil {
+		t.Fatalf("Hold: %v", err)
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- q.Close() }()
+	if skip := record(t, q, reply("late@example.org", 1)); skip != "" {
+		t.Errorf("Record while held and closing: skipped (%s), want queued", skip)
+	}
+	select {
+	case err := <-closed:
+		t.Fatalf("Close returned (%v) while the queue was held", err)
+	default:
+	}
+	release()
+	if err := <-closed; err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	if _, err := q.Record(context.Background(), reply("later@example.org", 2)); err != queue.ErrClosed {
+		t.Errorf("Record after Close: err = %v, want ErrClosed", err)
+	}
+	if _, err := q.Hold(); err != queue.ErrClosed {
+		t.Errorf("Hold after Close: err = %v, want ErrClosed", err)
+	}
+	q = openQueue(t, dir)
+	if queued, _, _ := counts(t, q); queued != 1 {
+		t.Errorf("after reopening: %d queued, want 1 (the record taken while held)", queued)
+	}
+}
+
 func TestQueue_ReplyLimitPerRecipientPerDay(t *testing.T) {
 	dir := t.TempDir()
 	clk := newClock(time.Date(2026, 3, 1, 23, 0, 0, 0, time.UTC))

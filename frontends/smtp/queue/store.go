@@ -143,9 +143,16 @@ type Queue struct {
 	stopCheckpoints chan struct{}
 	checkpoints     sync.WaitGroup
 
+	// The outcome of the writer's commits, which Delivery pauses on (see
+	// pause.go): writeErr is the error of the last commit when it failed,
+	// nil once one succeeded; writeFailures counts failed commits.
+	writeErr      atomic.Pointer[error]
+	writeFailures atomic.Uint64
+
 	mu      sync.Mutex
 	closing bool
 	active  int // Record calls in progress
+	holds   int // see Hold
 	idle    *sync.Cond
 }
 
@@ -278,9 +285,38 @@ func (q *Queue) migrate() error {
 	return nil
 }
 
-// Close stops accepting records, waits for those in progress, stops the writer and closes the database.
+// Hold keeps the queue taking records until release is called: Close
+// waits for every hold to be released before it refuses records. The SMTP
+// server holds the queue while it serves, so that the sessions it lets
+// finish at shutdown can still store their messages (Delivery closes the
+// queue as soon as its own context ends). Hold fails with ErrClosed once
+// Close has begun refusing records.
+func (q *Queue) Hold() (release func(), err error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closing {
+		return nil, ErrClosed
+	}
+	q.holds++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			q.mu.Lock()
+			q.holds--
+			q.idle.Broadcast()
+			q.mu.Unlock()
+		})
+	}, nil
+}
+
+// Close waits until no one holds the queue (see Hold), stops accepting
+// records, waits for those in progress, stops the writer and closes the
+// database.
 func (q *Queue) Close() error {
 	q.mu.Lock()
+	for q.holds > 0 && !q.closing {
+		q.idle.Wait()
+	}
 	if q.closing {
 		q.mu.Unlock()
 		<-q.stopped
@@ -390,6 +426,7 @@ func (q *Queue) writer() {
 			timer.Stop()
 		}
 		err := q.commit(batch)
+		q.noteCommit(err)
 		if err != nil {
 			// Texts added in the failed transaction are not there; and
 			// should another process have queued replies in this
@@ -404,6 +441,30 @@ func (q *Queue) writer() {
 			o.done <- err
 		}
 	}
+}
+
+// noteCommit records the outcome of a commit for writeError, and wakes
+// the scheduler on a failure so that it pauses delivery at once.
+func (q *Queue) noteCommit(err error) {
+	if err == nil {
+		if q.writeErr.Load() != nil {
+			q.writeErr.Store(nil)
+		}
+		return
+	}
+	q.writeFailures.Add(1)
+	q.writeErr.Store(&err)
+	q.notify()
+}
+
+// writeError returns the error of the writer's last commit when it failed,
+// nil when it succeeded: whether the database can be written, as far as
+// the queue knows.
+func (q *Queue) writeError() error {
+	if p := q.writeErr.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // lazyOnly reports whether no operation in batch is urgent.
@@ -1001,6 +1062,50 @@ func (q *Queue) reschedule(ctx context.Context, ids []int64, next time.Time, rea
 		for _, id := range ids {
 			if _, err := stmt.Exec(millis(next), reason, id); err != nil {
 				return err
+			}
+		}
+		return nil
+	})
+}
+
+// result is an outcome of delivery that the queue failed to record when
+// it happened: Delivery keeps it in memory, and records it again later,
+// rather than take the reply for one still to send.
+type result struct {
+	id     int64
+	state  string    // "sent", "failed", or "queued" for a retry at next
+	at     time.Time // when it happened
+	next   time.Time // of a retry
+	reason string    // of a failure or retry
+}
+
+// writeResults records rs in one commit. With rs empty it still writes (a
+// page of the database header, unchanged), as a probe of whether the
+// database can be written again.
+func (q *Queue) writeResults(ctx context.Context, rs []result) error {
+	return q.do(ctx, func(tx *sql.Tx) error {
+		if len(rs) == 0 {
+			_, err := tx.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, len(migrations)))
+			return err
+		}
+		for _, r := range rs {
+			var err error
+			switch r.state {
+			case "sent":
+				_, err = tx.Exec(`UPDATE messages SET state = 'sent', done_at = ?, attempts = attempts + 1, last_error = ''
+					WHERE id = ?`, millis(r.at), r.id)
+			case "failed":
+				_, err = tx.Exec(`UPDATE messages SET state = 'failed', done_at = ?, attempts = attempts + 1, last_error = ?
+					WHERE id = ?`, millis(r.at), r.reason, r.id)
+			default:
+				_, err = tx.Exec(`UPDATE messages SET next_attempt = ?, attempts = attempts + 1, last_error = ?
+					WHERE id = ?`, millis(r.next), r.reason, r.id)
+			}
+			if err == nil && r.state != "queued" {
+				_, err = tx.Stmt(q.stmts.unbody).Exec(r.id)
+			}
+			if err != nil {
+				return fmt.Errorf("recording the outcome of reply %d: %w", r.id, err)
 			}
 		}
 		return nil

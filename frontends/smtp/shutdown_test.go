@@ -1,0 +1,99 @@
+package smtp_test
+
+import (
+	"context"
+	"crypto/tls"
+	"net"
+	"net/textproto"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	smtpfe "quotesd/frontends/smtp"
+	"quotesd/frontends/smtp/queue"
+	"quotesd/frontends/smtp/smtptest"
+	"quotesd/quoter/quotertest"
+)
+
+// serveUntil runs a server with cfg (and a queue, without delivery) and
+// returns its address, and a function that ends its context and waits up
+// to d for Serve to return.
+func serveUntil(t *testing.T, cfg smtpfe.Config) (addr string, stop func(d time.Duration) error) {
+	t.Helper()
+	q, err := queue.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { q.Close() })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Addresses = smtpfe.Addresses{LocalPart: "quote", Domains: []string{"quotes.test"}}
+	srv := smtpfe.New(ln, cfg, &smtpfe.Composer{Quoter: quotertest.NewLibrary(t), LocalPart: "quote"}, q, prometheus.NewRegistry())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx) }()
+	t.Cleanup(cancel)
+	return srv.Addr().String(), func(d time.Duration) error {
+		cancel()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(d):
+			t.Fatalf("Serve did not return within %v of the end of its context", d)
+			return nil
+		}
+	}
+}
+
+// An idle session over TLS is told 421 4.3.2 at shutdown, over TLS, and
+// closed: the reply is not written in plain text into the TLS stream.
+func TestSMTP_ShutdownClosesIdleTLSSessionWith421OverTLS(t *testing.T) {
+	files := smtptest.WriteSelfSigned(t, t.TempDir(), 1)
+	cert, err := smtpfe.LoadCertificate(files.Cert, files.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, stop := serveUntil(t, smtpfe.Config{TLS: cert})
+	raw, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	raw.SetDeadline(time.Now().Add(10 * time.Second))
+	plain := textproto.NewConn(raw)
+	step := func(c *textproto.Conn, cmd string, code int) {
+		t.Helper()
+		if cmd != "" {
+			if err := c.PrintfLine("%s", cmd); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, msg, err := c.ReadResponse(code); err != nil {
+			t.Fatalf("%q: %v (%s), want %d", cmd, err, msg, code)
+		}
+	}
+	step(plain, "", 220)
+	step(plain, "EHLO client.test", 250)
+	step(plain, "STARTTLS", 220)
+	tc := tls.Client(raw, &tls.Config{InsecureSkipVerify: true})
+	if err := tc.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	encrypted := textproto.NewConn(tc)
+	step(encrypted, "EHLO client.test", 250)
+
+	if err := stop(3 * time.Second); err != nil {
+		t.Errorf("Serve: %v", err)
+	}
+	code, msg, err := encrypted.ReadResponse(421)
+	if err != nil || !strings.HasPrefix(msg, "4.3.2 ") {
+		t.Errorf("idle TLS session at shutdown: %d %q (err %v), want 421 4.3.2 over TLS", code, msg, err)
+	}
+	if line, err := encrypted.ReadLine(); err == nil {
+		t.Errorf("after the 421: %q, want the connection closed", line)
+	}
+}
