@@ -50,6 +50,9 @@ func TestOpenAPI_DescribesTheRealResponses(t *testing.T) {
 		{"GET", "/api/v1/today?date=2026-01-01", "", 200},
 		{"GET", "/api/v1/today?date=2026-02-30", "", 400},
 		{"GET", "/api/v1/today?date=2027-01-01", "", 404},
+		{"GET", "/api/v1/today?tag=poetry", "", 200},
+		{"GET", "/api/v1/today?lang=fr&date=2026-01-01", "", 200},
+		{"GET", "/api/v1/today?tag=nothing", "", 404},
 		{"GET", "/api/v1/random", "", 200},
 		{"GET", "/api/v1/random?limit=5&tag=poetry", "", 200},
 		{"GET", "/api/v1/random?tag=nothing", "", 404},
@@ -67,7 +70,8 @@ func TestOpenAPI_DescribesTheRealResponses(t *testing.T) {
 		{"PUT", "/api/v1/quotes/" + id, "text=Put", 415},
 		{"PATCH", "/api/v1/quotes/" + id, `{"text":"` + strings.Repeat("a", 70<<10) + `"}`, 413},
 		{"DELETE", "/api/v1/quotes/" + id, "", 204},
-		{"DELETE", "/api/v1/quotes/" + id, "", 404},
+		{"DELETE", "/api/v1/quotes/" + id, "", 410},
+		{"DELETE", "/api/v1/quotes/999999", "", 404},
 	} {
 		t.Run(fmt.Sprintf("%s %.60s %d", tc.method, tc.target, tc.status), func(t *testing.T) {
 			var body io.Reader
