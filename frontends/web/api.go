@@ -31,6 +31,9 @@ func (h *Handler) apiRoutes(r chi.Router) {
 	r.Put(v1+"/quotes/{id}", h.admin(h.apiReplace))
 	r.Patch(v1+"/quotes/{id}", h.admin(h.apiPatch))
 	r.Delete(v1+"/quotes/{id}", h.admin(h.apiDelete))
+	r.Get(v1+"/days", h.admin(h.apiPins))
+	r.Put(v1+"/days/{date}", h.admin(h.apiPin))
+	r.Delete(v1+"/days/{date}", h.admin(h.apiUnpin))
 }
 
 // corsOrigin and corsExpose are the header values set on every API

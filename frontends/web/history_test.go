@@ -333,10 +333,7 @@ func TestPastDay_DeletedQuoteStaysMarkedRemovedAndPurgedIsGone(t *testing.T) {
 		t.Errorf("the feed entry of %s does not say its quote was removed: %q", day, item.Description)
 	}
 
-	if err := e.lib.Purge(t.Context(), q.ID); err != nil {
-		t.Fatal(err)
-	}
-	e.clock.Set(now.Add(2 * time.Second)) // a change by another process shows within a second
+	want(t, e.admin(http.MethodDelete, "/api/v1/quotes/"+id+"?purge=true", ""), http.StatusNoContent)
 	w = e.get(page, "Accept", "*/*")
 	want(t, w, http.StatusGone)
 	wantBodyContains(t, w, "#"+id)
@@ -350,6 +347,8 @@ func TestPastDay_DeletedQuoteStaysMarkedRemovedAndPurgedIsGone(t *testing.T) {
 	if len(feed.Items) != 29 {
 		t.Errorf("the feed has %d entries, want 29 (30 days less the purged one)", len(feed.Items))
 	}
+	wantAPIError(t, e.admin(http.MethodDelete, "/api/v1/quotes/"+id+"?purge=true", ""), http.StatusNotFound, "")
+	wantAPIError(t, e.admin(http.MethodDelete, "/api/v1/quotes/"+id+"?purge=maybe", ""), http.StatusBadRequest, "purge")
 }
 
 func TestQuote_DeletedIsGone(t *testing.T) {
