@@ -64,9 +64,17 @@ type quoteInput struct {
 // wrong: the body, or the field.
 func decodeQuote(r *http.Request) (quoteInput, error) {
 	var in quoteInput
+	err := decodeObject(r, &in, "a quote has text, author, source, year, tags and lang")
+	return in, err
+}
+
+// decodeObject reads the request body, a JSON object, into v (a pointer
+// to a struct). fields says which fields an object has, for the error
+// about an unknown one.
+func decodeObject(r *http.Request, v any, fields string) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-			return in, &httpError{http.StatusUnsupportedMediaType, "unsupported Content-Type " + strconv.Quote(ct) + ": send application/json"}
+			return &httpError{http.StatusUnsupportedMediaType, "unsupported Content-Type " + strconv.Quote(ct) + ": send application/json"}
 		}
 	}
 	// The body is read whole (it is capped at maxBody) to check its
@@ -75,38 +83,38 @@ func decodeQuote(r *http.Request) (quoteInput, error) {
 	body, err := io.ReadAll(r.Body)
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		return in, &httpError{http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes", mbe.Limit)}
+		return &httpError{http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes", mbe.Limit)}
 	} else if err != nil {
-		return in, badParam("body", "reading the body: %v", err)
+		return badParam("body", "reading the body: %v", err)
 	}
 	if !utf8.Valid(body) {
-		return in, badParam("body", "invalid body: not valid UTF-8")
+		return badParam("body", "invalid body: not valid UTF-8")
 	}
-	// Only an object is a quote: the decoder would take null as one with
+	// Only an object will do: the decoder would take null as one with
 	// every field absent, and answer an array or a string with an error
 	// about our Go types.
 	if b := bytes.TrimLeft(body, " \t\r\n"); len(b) > 0 && b[0] != '{' {
-		return in, badParam("body", "invalid JSON body: want an object with the quote's fields")
+		return badParam("body", "invalid JSON body: want an object (%s)", fields)
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil {
+	if err := dec.Decode(v); err != nil {
 		var ute *json.UnmarshalTypeError
 		switch {
 		case errors.As(err, &ute):
-			return in, badParam(ute.Field, "invalid %s: want a JSON %s", ute.Field, ute.Type)
+			return badParam(ute.Field, "invalid %s: want a JSON %s", ute.Field, ute.Type)
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
 			field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-			return in, badParam(field, "unknown field %q: a quote has text, author, source, year, tags and lang", field)
+			return badParam(field, "unknown field %q: %s", field, fields)
 		case errors.Is(err, io.EOF):
-			return in, badParam("body", "empty body: send the quote as a JSON object")
+			return badParam("body", "empty body: send a JSON object (%s)", fields)
 		}
-		return in, badParam("body", "invalid JSON body: %v", err)
+		return badParam("body", "invalid JSON body: %v", err)
 	}
 	if dec.More() {
-		return in, badParam("body", "invalid JSON body: one object expected")
+		return badParam("body", "invalid JSON body: one object expected")
 	}
-	return in, nil
+	return nil
 }
 
 func (in quoteInput) quote() quoter.Quote {
@@ -196,18 +204,51 @@ func (h *Handler) update(w http.ResponseWriter, r *http.Request, replace bool) {
 	writeJSON(w, http.StatusOK, toAPI(q))
 }
 
-// apiDelete is DELETE /api/v1/quotes/{id}: 204, or 404.
+// apiDelete is DELETE /api/v1/quotes/{id}[?purge=true]: 204; 404 for no
+// such quote, 410 for one deleted already. A deleted quote stays on the
+// days it was shown (marked removed); ?purge=true erases it for good, and
+// those days answer 410 (it may follow a plain delete).
 func (h *Handler) apiDelete(w http.ResponseWriter, r *http.Request) {
 	id, err := idParam(r)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	if err := h.q.Delete(r.Context(), id); err != nil {
+	purge, err := boolParam(r, "purge")
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if purge {
+		err = h.q.Purge(r.Context(), id)
+	} else {
+		err = h.q.Delete(r.Context(), id)
+	}
+	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	h.changed()
-	h.log.Info("quote deleted", "id", id)
+	if purge {
+		h.log.Info("quote purged", "id", id)
+	} else {
+		h.log.Info("quote deleted", "id", id)
+	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// boolParam reads a boolean query parameter: true or 1, false or 0;
+// absent or empty is false. Errors name the parameter.
+func boolParam(r *http.Request, name string) (bool, error) {
+	if r.URL.RawQuery == "" {
+		return false, nil
+	}
+	switch v := r.URL.Query().Get(name); v {
+	case "", "false", "0":
+		return false, nil
+	case "true", "1":
+		return true, nil
+	default:
+		return false, badParam(name, "invalid %s %q: want true or false", name, v)
+	}
 }
