@@ -211,7 +211,7 @@ type Quoter interface {
 	Random(ctx context.Context, f Filter) (*Quote, error)
 
 	// Quote returns the quote with the given id.
-	// Errors: ENOTFOUND.
+	// Errors: ENOTFOUND; EGONE when it was removed from the library.
 	Quote(ctx context.Context, id int64) (*Quote, error)
 
 	// Search returns quotes whose text, author or source match the words of

@@ -136,11 +136,15 @@ func checkFilter(f quoter.Filter) error {
 	return nil
 }
 
-// Quote returns the quote with the given id. Errors: ENOTFOUND.
+// Quote returns the quote with the given id. Errors: ENOTFOUND; EGONE for
+// a quote removed from the library.
 func (db *DB) Quote(ctx context.Context, id int64) (*quoter.Quote, error) {
 	q, err := db.byID(ctx, id)
 	if err == nil && q == nil {
-		return nil, quoter.Errorf(quoter.ENOTFOUND, "no quote with id %d", id)
+		if db.schema < 4 {
+			return nil, quoter.Errorf(quoter.ENOTFOUND, "no quote with id %d", id)
+		}
+		return nil, db.errNoQuote(ctx, db.rdb, id)
 	}
 	return q, err
 }

@@ -1,7 +1,12 @@
 package sqlite_test
 
 import (
+	"database/sql"
 	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"math/rand/v2"
 	"sync"
 	"testing"
@@ -289,4 +294,308 @@ func cycleSize(t *testing.T, db *sqlite.DB, f quoter.Filter) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// newClockedLibrary returns a library of n synthetic quotes with a clock
+// the test moves, at 2026-03-01 10:00 UTC.
+func newClockedLibrary(t *testing.T, n int) (*sqlite.DB, *clock) {
+	t.Helper()
+	clk := &clock{now: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}
+	db := mustOpen(t, tempPath(t), sqlite.Create(), sqlite.WithSeed(7), sqlite.WithClock(clk.Now))
+	r := rand.New(rand.NewPCG(7, 7))
+	var qs []quoter.Quote
+	for i := range n {
+		qs = append(qs, simQuote(r, i))
+	}
+	if _, err := db.Import(ctx, qs, nil); err != nil {
+		t.Fatal(err)
+	}
+	return db, clk
+}
+
+// scheduleOf returns the library's quotes of the days from..to.
+func scheduleOf(t *testing.T, db *sqlite.DB, from, to int64) []int64 {
+	t.Helper()
+	var ids []int64
+	for d := from; d <= to; d++ {
+		ids = append(ids, todayID(t, db, quoter.DateOfDay(d), quoter.Filter{}))
+	}
+	return ids
+}
+
+// A pin shows its quote on its day; the cycle waits that day, so the
+// quote due then comes the day after, and the pinned quote's own turn
+// near the pin is passed over. Days that have begun cannot be pinned.
+func TestSchedule_Pins(t *testing.T) {
+	db, clk := newClockedLibrary(t, 40)
+	f := quoter.Frontier(clk.Now()).DayNumber()
+	past := scheduleOf(t, db, f-30, f)
+	before := scheduleOf(t, db, f+1, f+60)
+
+	// Pin, ten days on, the quote due 15 days on: its turn is near.
+	pinDay := f + 10
+	pinned := before[14]
+	if err := db.Pin(ctx, quoter.DateOfDay(pinDay), pinned); err != nil {
+		t.Fatal(err)
+	}
+	after := scheduleOf(t, db, f+1, f+60)
+	if got := after[9]; got != pinned {
+		t.Errorf("the pinned day shows #%d, want the pinned #%d", got, pinned)
+	}
+	if !slices.Equal(after[:9], before[:9]) {
+		t.Errorf("days before the pin changed:\n got %v\nwant %v", after[:9], before[:9])
+	}
+	if after[10] != before[9] {
+		t.Errorf("the day after the pin shows #%d, want #%d, the quote the cycle waited with", after[10], before[9])
+	}
+	for i, id := range after[:40] {
+		if id == pinned && i != 9 {
+			t.Errorf("the pinned quote #%d is shown again %d days from its pin", pinned, i-9)
+		}
+	}
+	if !slices.Equal(scheduleOf(t, db, f-30, f), past) {
+		t.Error("pinning changed a day that has begun")
+	}
+
+	ps, err := db.Pins(ctx, quoter.DateOfDay(f))
+	if err != nil || len(ps) != 1 || ps[0].QuoteID != pinned || ps[0].Day != quoter.DateOfDay(pinDay) || ps[0].Quote == nil {
+		t.Errorf("Pins = %+v, %v; want the one pin of #%d on %s", ps, err, pinned, quoter.DateOfDay(pinDay))
+	}
+
+	t.Run("ErrPastDay", func(t *testing.T) {
+		for _, d := range []int64{f, f - 100} {
+			err := db.Pin(ctx, quoter.DateOfDay(d), pinned)
+			wantCode(t, err, quoter.EINVALID)
+			if !strings.Contains(quoter.ErrorMessage(err), "has begun") {
+				t.Errorf("Pin(%s) = %q, want it to say the day has begun", quoter.DateOfDay(d), quoter.ErrorMessage(err))
+			}
+			wantCode(t, db.Unpin(ctx, quoter.DateOfDay(d)), quoter.EINVALID)
+		}
+	})
+	t.Run("ErrNoQuote", func(t *testing.T) {
+		wantCode(t, db.Pin(ctx, quoter.DateOfDay(f+3), 9999), quoter.ENOTFOUND)
+	})
+	t.Run("ErrNoPin", func(t *testing.T) {
+		wantCode(t, db.Unpin(ctx, quoter.DateOfDay(f+3)), quoter.ENOTFOUND)
+	})
+
+	// When the pinned day comes, it has begun: the pin is history.
+	clk.advance(time.Duration(pinDay-f) * 24 * time.Hour)
+	wantCode(t, db.Unpin(ctx, quoter.DateOfDay(pinDay)), quoter.EINVALID)
+	if got := todayID(t, db, quoter.DateOfDay(pinDay), quoter.Filter{}); got != pinned {
+		t.Errorf("the pinned day, begun, shows #%d, want #%d", got, pinned)
+	}
+
+	t.Run("Unpin", func(t *testing.T) {
+		f := quoter.Frontier(clk.Now()).DayNumber()
+		day := quoter.DateOfDay(f + 5)
+		want := todayID(t, db, day, quoter.Filter{})
+		other := todayID(t, db, quoter.DateOfDay(f+20), quoter.Filter{})
+		if err := db.Pin(ctx, day, other); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Unpin(ctx, day); err != nil {
+			t.Fatal(err)
+		}
+		if got := todayID(t, db, day, quoter.Filter{}); got != want {
+			t.Errorf("after pin and unpin %s shows #%d, want #%d as before", day, got, want)
+		}
+	})
+	t.Run("DeleteDropsPins", func(t *testing.T) {
+		f := quoter.Frontier(clk.Now()).DayNumber()
+		day := quoter.DateOfDay(f + 7)
+		id := todayID(t, db, quoter.DateOfDay(f+2), quoter.Filter{})
+		if err := db.Pin(ctx, day, id); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Delete(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		if ps, _ := db.Pins(ctx, day); len(ps) != 0 {
+			t.Errorf("pins after deleting the pinned quote: %+v, want none", ps)
+		}
+		if got := todayID(t, db, day, quoter.Filter{}); got == id {
+			t.Errorf("%s still shows the deleted #%d", day, id)
+		}
+	})
+}
+
+// A deleted quote stays the quote of the days it was shown, marked as
+// removed; a correction of a quote shows on its past days; a purged quote's
+// days are gone, and never show another quote.
+func TestSchedule_RemovedCorrectedAndPurged(t *testing.T) {
+	db, clk := newClockedLibrary(t, 20)
+	f := quoter.Frontier(clk.Now())
+	q, err := db.Today(ctx, f, quoter.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := q.Text + " (corrected)"
+	clk.advance(time.Hour)
+	if _, err := db.Update(ctx, q.ID, quoter.Update{Text: &text}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.Today(ctx, f, quoter.Filter{})
+	if err != nil || got.ID != q.ID || got.Text != text || got.Modified.IsZero() || got.Removed {
+		t.Fatalf("after a correction Today = %+v, %v; want #%d with the corrected text and a modified time", got, err, q.ID)
+	}
+
+	clk.advance(24 * time.Hour)
+	if err := db.Delete(ctx, q.ID); err != nil {
+		t.Fatal(err)
+	}
+	got, err = db.Today(ctx, f, quoter.Filter{})
+	if err != nil || got.ID != q.ID || !got.Removed || got.Text != text {
+		t.Fatalf("after deletion Today(%s) = %+v, %v; want #%d marked removed", f, got, err, q.ID)
+	}
+	wantCode(t, func() error { _, err := db.Quote(ctx, q.ID); return err }(), quoter.EGONE)
+	wantCode(t, db.Delete(ctx, q.ID), quoter.EGONE)
+	if qs, n, _ := db.List(ctx, quoter.Filter{}, quoter.Page{Limit: 100}); n != 19 || slices.ContainsFunc(qs, func(x *quoter.Quote) bool { return x.ID == q.ID }) {
+		t.Errorf("the library lists %d quotes, want 19 without #%d", n, q.ID)
+	}
+
+	// A new quote never takes a removed quote's id.
+	nq := quoter.Quote{Text: "A quote after the removal.", Author: "Someone"}
+	if err := db.Add(ctx, &nq); err != nil {
+		t.Fatal(err)
+	}
+	if nq.ID <= 20 {
+		t.Errorf("new quote got id %d, want one above every id ever given (20)", nq.ID)
+	}
+
+	if err := db.Purge(ctx, q.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.Today(ctx, f, quoter.Filter{})
+	wantCode(t, err, quoter.EGONE)
+	wantCode(t, db.Purge(ctx, q.ID), quoter.ENOTFOUND)
+	wantCode(t, db.Purge(ctx, 12345), quoter.ENOTFOUND)
+}
+
+// Each tag and each language has its own cycle; an unknown one is a
+// not-found error that names it.
+func TestSchedule_TagAndLanguageCycles(t *testing.T) {
+	db, clk := newClockedLibrary(t, 40)
+	f := quoter.Frontier(clk.Now()).DayNumber()
+	for _, fl := range simCycles()[1:] {
+		n := cycleSize(t, db, fl)
+		seen := map[int64]bool{}
+		for d := f; d < f+int64(n); d++ {
+			q, err := db.Today(ctx, quoter.DateOfDay(d), fl)
+			if err != nil {
+				t.Fatalf("Today(%+v): %v", fl, err)
+			}
+			if !fl.Match(q) {
+				t.Errorf("Today(%s, %+v) = %+v, which does not carry it", quoter.DateOfDay(d), fl, q)
+			}
+			seen[q.ID] = true
+		}
+		if len(seen) != n {
+			t.Errorf("%+v: %d days show %d different quotes, want all %d", fl, n, len(seen), n)
+		}
+	}
+	for _, fl := range []quoter.Filter{{Tag: "nosuchtag"}, {Lang: "xx"}} {
+		_, err := db.Today(ctx, quoter.DateOfDay(f), fl)
+		wantCode(t, err, quoter.ENOTFOUND)
+		if msg := quoter.ErrorMessage(err); !strings.Contains(msg, "nosuchtag") && !strings.Contains(msg, `"xx"`) {
+			t.Errorf("Today(%+v) = %q, want a message naming it", fl, msg)
+		}
+	}
+}
+
+// buildV3 makes a library as quotesd wrote it before schedules were
+// recorded (schema version 3), from the migration files as shipped, with n
+// quotes in rank order and the given seed.
+func buildV3(t *testing.T, path string, n int, seed int64) {
+	t.Helper()
+	w, err := sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	stmts := []string{`CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied TEXT NOT NULL)`}
+	for v, name := range []string{"001_init.sql", "002_bulk_fts.sql", "003_tag_list.sql"} {
+		b, err := os.ReadFile(filepath.Join("migration", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		stmts = append(stmts, string(b), fmt.Sprintf(`INSERT INTO schema_version VALUES (%d, '%s', '2026-01-01T00:00:00.000Z')`, v+1, name))
+	}
+	stmts = append(stmts, fmt.Sprintf(`UPDATE meta SET value = %d WHERE key = 'seed'`, seed))
+	for _, s := range stmts {
+		if _, err := w.Exec(s); err != nil {
+			t.Fatalf("building a version 3 library: %v", err)
+		}
+	}
+	for i := range n {
+		text := fmt.Sprintf("Old quote %d.", i)
+		// Ranks as a library that lived a while has them: not in id order.
+		rank := (i*7 + 3) % n
+		if _, err := w.Exec(`INSERT INTO quotes (text, author, added, rendered_len, fingerprint, rank, tag_list, lang)
+			VALUES (?, 'Old Author', '2024-01-01T00:00:00.000Z', ?, ?, ?, ?, ?)`,
+			text, len(text)+len("\n    -- Old Author"), []byte(text), rank, simTags[i%len(simTags)], simLangs[i%2]); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Exec(`INSERT INTO tags VALUES (?, ?)`, i+1, simTags[i%len(simTags)]); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// A library written before schedules were recorded keeps every date's
+// quote when this quotesd first opens it (and upgrades it), and after the
+// changes it then makes: the days from 2020-01-01 to the upgrade, and on
+// until the first change, are what the old quotesd showed.
+func TestSchedule_UpgradeKeepsHistory(t *testing.T) {
+	const n, seed = 97, 0x5eed
+	path := tempPath(t)
+	buildV3(t, path, n, seed)
+
+	// What quotesd showed before version 4: the quote whose rank is
+	// DailyIndex(seed, day, n).
+	byRank := map[int]int64{}
+	for i := range n {
+		byRank[(i*7+3)%n] = int64(i + 1)
+	}
+	old := func(day int64) int64 { return byRank[quoter.DailyIndex(seed, day, n)] }
+
+	upgrade := time.Date(2026, 12, 7, 15, 0, 0, 0, time.UTC)
+	clk := &clock{now: upgrade}
+	from := quoter.Date{Year: 2020, Month: 1, Day: 1}.DayNumber()
+	upgradeDay := quoter.Frontier(upgrade).DayNumber()
+
+	// Read-only, the old file is read as it is, with the same days.
+	ro := mustOpen(t, path, sqlite.ReadOnly())
+	for d := from; d <= upgradeDay+30; d += 13 {
+		if got, want := todayID(t, ro, quoter.DateOfDay(d), quoter.Filter{}), old(d); got != want {
+			t.Fatalf("read-only, %s shows #%d, want #%d", quoter.DateOfDay(d), got, want)
+		}
+	}
+	ro.Close()
+
+	db := mustOpen(t, path, sqlite.WithClock(clk.Now))
+	for d := from; d <= upgradeDay+400; d++ {
+		if got, want := todayID(t, db, quoter.DateOfDay(d), quoter.Filter{}), old(d); got != want {
+			t.Fatalf("after the upgrade, %s shows #%d, want #%d as before", quoter.DateOfDay(d), got, want)
+		}
+	}
+	// Changes after the upgrade leave every begun day alone.
+	clk.advance(30 * time.Hour)
+	if err := db.Add(ctx, &quoter.Quote{Text: "New after the upgrade.", Author: "New"}); err != nil {
+		t.Fatal(err)
+	}
+	clk.advance(50 * time.Hour)
+	if err := db.Delete(ctx, old(upgradeDay)); err != nil {
+		t.Fatal(err)
+	}
+	frontier := quoter.Frontier(clk.Now()).DayNumber()
+	for d := from; d <= frontier; d++ {
+		if got, want := todayID(t, db, quoter.DateOfDay(d), quoter.Filter{}), old(d); got != want {
+			t.Fatalf("after changes, %s shows #%d, want #%d as before", quoter.DateOfDay(d), got, want)
+		}
+	}
+	// Tag and language cycles exist from the upgrade on.
+	if q, err := db.Today(ctx, quoter.DateOfDay(upgradeDay), quoter.Filter{Tag: simTags[0]}); err != nil || !slices.Contains(q.Tags, simTags[0]) {
+		t.Errorf("the tag's quote of the day = %+v, %v", q, err)
+	}
 }
