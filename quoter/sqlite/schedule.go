@@ -268,6 +268,8 @@ type scheduleTx struct {
 	frontier int64 // the last day that has begun somewhere
 	cycles   map[string]*cycleChange
 	order    []string
+
+	moveStmt, addStmt *sql.Stmt // prepared on first use: an import runs them per quote and cycle
 }
 
 // cycleChange is one cycle being changed.
@@ -369,17 +371,25 @@ func (s *scheduleTx) insert(key string, id int64) error {
 		c.members = append(c.members, id)
 		return nil
 	}
+	if s.addStmt == nil {
+		if s.moveStmt, err = s.tx.PrepareContext(s.ctx, `UPDATE cycle_slots SET slot = ? WHERE cycle = ? AND slot = ?`); err != nil {
+			return quoter.Internal("schedule: prepare", err)
+		}
+		if s.addStmt, err = s.tx.PrepareContext(s.ctx, `INSERT INTO cycle_slots (cycle, slot, quote_id) VALUES (?, ?, ?)`); err != nil {
+			return quoter.Internal("schedule: prepare", err)
+		}
+	}
 	end := c.cycle.Slots
 	from := c.cycle.IndexOf(c.pointer)
 	unshown := c.cycle.Live() - from
 	slot := end
 	if r := rand.IntN(unshown + 1); r < unshown {
 		slot = c.cycle.SlotOf(from + r)
-		if _, err := s.tx.ExecContext(s.ctx, `UPDATE cycle_slots SET slot = ? WHERE cycle = ? AND slot = ?`, end, c.id, slot); err != nil {
+		if _, err := s.moveStmt.ExecContext(s.ctx, end, c.id, slot); err != nil {
 			return quoter.Internal("move a quote to the end of "+describeCycle(key), err)
 		}
 	}
-	if _, err := s.tx.ExecContext(s.ctx, `INSERT INTO cycle_slots (cycle, slot, quote_id) VALUES (?, ?, ?)`, c.id, slot, id); err != nil {
+	if _, err := s.addStmt.ExecContext(s.ctx, c.id, slot, id); err != nil {
 		return quoter.Internal(fmt.Sprintf("schedule quote %d in %s", id, describeCycle(key)), err)
 	}
 	c.cycle.Slots++
@@ -413,6 +423,11 @@ func (s *scheduleTx) remove(key string, id int64) error {
 // finish starts the new epoch of every cycle changed, and gives fresh
 // cycles their origin.
 func (s *scheduleTx) finish() error {
+	for _, st := range []*sql.Stmt{s.moveStmt, s.addStmt} {
+		if st != nil {
+			st.Close()
+		}
+	}
 	for _, key := range s.order {
 		c := s.cycles[key]
 		if c.fresh {
