@@ -3,11 +3,11 @@ package sqlite_test
 import (
 	"database/sql"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"math/rand/v2"
 	"sync"
 	"testing"
 	"time"
