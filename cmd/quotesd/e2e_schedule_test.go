@@ -75,8 +75,8 @@ func TestSchedule_E2E_HistorySurvivesEdits(t *testing.T) {
 	srv := ircdtest.Start(t)
 	db := tempLibrary(t)
 	token := "schedule-token-123"
-	args := append([]string{"--db", db, "serve", "--log-format", "json", "--log-level", "debug",
-		"--tz", "UTC", "--state-dir", t.TempDir(),
+	args := append([]string{"--db", db, "--tz", "UTC", "serve", "--log-format", "json", "--log-level", "debug",
+		"--state-dir", t.TempDir(),
 		"--web-addr", "127.0.0.1:0",
 		"--irc-server", srv.Addr, "--irc-tls=false", "--irc-channels", "#quotes",
 		"--irc-user-cooldown=0", "--irc-channel-cooldown=0"}, offExcept("web", "irc")...)
