@@ -100,3 +100,31 @@ func (c *Calendar) Rollover(d Date) time.Time {
 
 // Zone returns the calendar's time zone.
 func (c *Calendar) Zone() *time.Location { return c.loc() }
+
+// DateOfDay is the inverse of DayNumber.
+func DateOfDay(n int64) Date {
+	return DateOf(time.Unix(n*86400, 0).UTC())
+}
+
+// MarshalText writes d as YYYY-MM-DD, in JSON too.
+func (d Date) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// UnmarshalText reads a date written YYYY-MM-DD.
+func (d *Date) UnmarshalText(b []byte) error {
+	v, err := ParseDate(string(b))
+	if err != nil {
+		return err
+	}
+	*d = v
+	return nil
+}
+
+// earliestZone is the time zone that starts each calendar day first
+// (Kiribati's Line Islands, UTC+14).
+var earliestZone = time.FixedZone("UTC+14", 14*3600)
+
+// Frontier returns the latest date that has begun somewhere on Earth at
+// the instant now: the date in UTC+14. Every date up to it may have been
+// shown as "today" by some server, in some zone, so the schedule never
+// changes it; changes to the library take effect the day after.
+func Frontier(now time.Time) Date { return DateOf(now.In(earliestZone)) }

@@ -11,6 +11,7 @@ const (
 	ENOTFOUND = "not_found" // no such quote, or nothing matches
 	EINVALID  = "invalid"   // the caller's input is wrong; the message says how
 	ECONFLICT = "conflict"  // the change would duplicate a stored quote
+	EGONE     = "gone"      // the quote existed and was purged for good
 	EINTERNAL = "internal"  // anything else: storage failed, a bug
 )
 

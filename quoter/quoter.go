@@ -23,6 +23,24 @@ type Quote struct {
 	Tags   []string  `json:"tags"`
 	Lang   string    `json:"lang"`           // BCP 47 language tag, e.g. "en"
 	Added  time.Time `json:"added,omitzero"` // when it entered this library
+
+	// Modified is when the quote was last edited; zero when never. A
+	// correction shows on every day the quote was the quote of the day,
+	// so caches and feeds use it to tell that a past day's content changed.
+	Modified time.Time `json:"modified,omitzero"`
+	// Removed marks a quote deleted from the library. Only Today returns
+	// such quotes, for the days they were the quote of the day: the past
+	// keeps its quotes (see Quoter.Today).
+	Removed bool `json:"removed,omitempty"`
+}
+
+// Changed is when the quote's content last changed: Modified, or Added for
+// a quote never edited.
+func (q *Quote) Changed() time.Time {
+	if q.Modified.After(q.Added) {
+		return q.Modified
+	}
+	return q.Added
 }
 
 // Attribution is the line credited under a quote: "Author, Source (Year)",
@@ -138,6 +156,13 @@ type Update struct {
 	Lang   *string
 }
 
+// Pinned is a quote pinned to a day.
+type Pinned struct {
+	Day     Date   `json:"date"`
+	QuoteID int64  `json:"id"`
+	Quote   *Quote `json:"quote,omitempty"`
+}
+
 // ImportResult says what an import did.
 type ImportResult struct {
 	Added   int `json:"added"`   // new quotes stored
@@ -149,14 +174,36 @@ type ImportResult struct {
 // ENOTFOUND, EINVALID, ECONFLICT or EINTERNAL (see ErrorCode); frontends map
 // those codes to their protocol and never inspect messages.
 type Quoter interface {
-	// Today returns the quote of the day for the calendar date day.
-	// Selection is a fixed permutation of the library, so over N consecutive
-	// days a library of N quotes shows each quote exactly once, and every
-	// process reading the same library agrees without coordination. A date in
-	// the past returns that day's quote (the archive). When f is not zero the
-	// quote is the first one from day onwards in that sequence that passes f;
-	// the zero Filter gives exactly what `quotesd today` prints.
-	// Errors: ENOTFOUND when no quote passes f or the library is empty.
+	// Today returns the quote of the day for the calendar date day. Its
+	// contract, which every store keeps (docs/ARCHITECTURE.md, "Choosing
+	// the quote of the day", says how):
+	//
+	//   - The past is fixed. Once day has begun anywhere on Earth (day <=
+	//     Frontier(now)), its quote never changes, whatever is added,
+	//     edited, deleted or imported afterwards. An edit of that quote
+	//     shows on its days; a deleted quote is still returned for its
+	//     days, with Removed set; a purged one gives EGONE.
+	//   - No repeats. The days run through the library in cycles: within
+	//     a cycle every quote is shown once before any is shown again.
+	//     Quotes added mid-cycle join the rest of the current cycle, and
+	//     no addition or deletion brings back a quote shown within the
+	//     last N days (N: the library's size), pinned days aside.
+	//   - Deterministic without writes: every process reading the same
+	//     library gives the same quote for the same day; answering never
+	//     writes. Changes record what history needs in their own
+	//     transaction.
+	//   - Pins (see Pin) override the cycle on their day; the cycle
+	//     pauses that day, and skips the pinned quote's own turn near it.
+	//
+	// A filter with only Tag, or only Lang, selects that tag's or that
+	// language's own cycle, with the same guarantees; Tag wins when both
+	// are set. Any other field of f (and Lang beside Tag) is applied by
+	// walking forward from day in that cycle to the first quote that
+	// passes: the same answer in every process, stable while the library
+	// is unchanged (QOTD's "fits in 512 bytes" is such a walk).
+	// Errors: ENOTFOUND for an empty library, an unknown tag or language
+	// (naming it) or when no quote passes f; EGONE when the day's quote was
+	// purged.
 	Today(ctx context.Context, day Date, f Filter) (*Quote, error)
 
 	// Random returns a quote chosen uniformly among those that pass f.
@@ -164,7 +211,7 @@ type Quoter interface {
 	Random(ctx context.Context, f Filter) (*Quote, error)
 
 	// Quote returns the quote with the given id.
-	// Errors: ENOTFOUND.
+	// Errors: ENOTFOUND; EGONE when it was removed from the library.
 	Quote(ctx context.Context, id int64) (*Quote, error)
 
 	// Search returns quotes whose text, author or source match the words of
@@ -197,8 +244,30 @@ type Quoter interface {
 	// Errors: ENOTFOUND, EINVALID, ECONFLICT as for Add.
 	Update(ctx context.Context, id int64, u Update) (*Quote, error)
 
-	// Delete removes the quote with the given id. Errors: ENOTFOUND.
+	// Delete removes the quote with the given id from the library: it is
+	// no longer listed, searched, drawn or scheduled, but the days it was
+	// the quote of the day keep it (Today returns it with Removed set),
+	// and pins of it on days to come are dropped. Errors: ENOTFOUND.
 	Delete(ctx context.Context, id int64) error
+
+	// Purge erases a quote for good, deleting it first if it is still in
+	// the library: its text is gone, and the days it was the quote of the
+	// day answer EGONE. Errors: ENOTFOUND when there never was such a
+	// quote, or it is purged already.
+	Purge(ctx context.Context, id int64) error
+
+	// Pin makes the quote with the given id the quote of the day on day.
+	// Errors: EINVALID when day has begun somewhere (the past is fixed);
+	// ENOTFOUND when there is no such quote in the library. Pinning a day
+	// pinned already replaces its pin.
+	Pin(ctx context.Context, day Date, id int64) error
+
+	// Unpin removes the pin of day. Errors: EINVALID when day has begun
+	// somewhere; ENOTFOUND when day has no pin.
+	Unpin(ctx context.Context, day Date) error
+
+	// Pins lists the pins of day from onwards, soonest first.
+	Pins(ctx context.Context, from Date) ([]Pinned, error)
 
 	// Import stores quotes in one transaction: either all new ones are added
 	// or, on error, none. Duplicates (of stored quotes or within qs) are

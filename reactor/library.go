@@ -169,4 +169,23 @@ func (l *Library) Import(ctx context.Context, qs []quoter.Quote, progress func(d
 	return with(l, func(q quoter.Quoter) (quoter.ImportResult, error) { return q.Import(ctx, qs, progress) })
 }
 
+func (l *Library) Purge(ctx context.Context, id int64) error {
+	_, err := with(l, func(q quoter.Quoter) (struct{}, error) { return struct{}{}, q.Purge(ctx, id) })
+	return err
+}
+
+func (l *Library) Pin(ctx context.Context, day quoter.Date, id int64) error {
+	_, err := with(l, func(q quoter.Quoter) (struct{}, error) { return struct{}{}, q.Pin(ctx, day, id) })
+	return err
+}
+
+func (l *Library) Unpin(ctx context.Context, day quoter.Date) error {
+	_, err := with(l, func(q quoter.Quoter) (struct{}, error) { return struct{}{}, q.Unpin(ctx, day) })
+	return err
+}
+
+func (l *Library) Pins(ctx context.Context, from quoter.Date) ([]quoter.Pinned, error) {
+	return with(l, func(q quoter.Quoter) ([]quoter.Pinned, error) { return q.Pins(ctx, from) })
+}
+
 var _ quoter.Quoter = (*Library)(nil)

@@ -19,6 +19,9 @@ type jsonQuote struct {
 	Year   int      `json:"year,omitempty"`
 	Tags   []string `json:"tags"`
 	Lang   string   `json:"lang"`
+	// Removed is set on a past day's quote of the day that has since
+	// been deleted from the library (only `today` prints such quotes).
+	Removed bool `json:"removed,omitempty"`
 }
 
 func toJSON(q *quoter.Quote) jsonQuote {
@@ -26,7 +29,7 @@ func toJSON(q *quoter.Quote) jsonQuote {
 	if tags == nil {
 		tags = []string{}
 	}
-	return jsonQuote{q.ID, q.Text, q.Author, q.Source, q.Year, tags, q.Lang}
+	return jsonQuote{q.ID, q.Text, q.Author, q.Source, q.Year, tags, q.Lang, q.Removed}
 }
 
 // marshal encodes v as JSON without escaping <, > and &: quotes are text
@@ -41,8 +44,14 @@ func marshal(v any) ([]byte, error) {
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
+// removedNote is the line under a quote of the day deleted since its day:
+// the day keeps its quote, but the reader should know it is no longer in
+// the library (not listed, searched, drawn or scheduled).
+const removedNote = "    (removed from the library)"
+
 // printQuote writes q as fortune(6) would (the text, then "    -- Author,
-// Source (Year)"), or as one JSON object on one line.
+// Source (Year)", then removedNote for a removed quote), or as one JSON
+// object on one line.
 func printQuote(w io.Writer, q *quoter.Quote, asJSON bool) error {
 	if asJSON {
 		b, err := marshal(toJSON(q))
@@ -52,7 +61,11 @@ func printQuote(w io.Writer, q *quoter.Quote, asJSON bool) error {
 		_, err = fmt.Fprintf(w, "%s\n", b)
 		return err
 	}
-	_, err := fmt.Fprintln(w, q.Render())
+	text := q.Render()
+	if q.Removed {
+		text += "\n" + removedNote
+	}
+	_, err := fmt.Fprintln(w, text)
 	return err
 }
 

@@ -15,7 +15,7 @@ import (
 )
 
 func init() {
-	subcommands["today"] = &subcommand{summary: "print the quote of the day (--date for another day)", run: runToday}
+	subcommands["today"] = &subcommand{summary: "print the quote of the day (--date another day, --tag or --lang their own)", run: runToday}
 	subcommands["random"] = &subcommand{summary: "print a random quote, like fortune(6)", run: runRandom}
 	subcommands["search"] = &subcommand{summary: "print the quotes that match words", run: runSearch}
 	subcommands["stats"] = &subcommand{summary: "count quotes, authors and tags", run: runStats}
@@ -40,14 +40,17 @@ func calendar(g *globals) (*quoter.Calendar, error) {
 }
 
 func runToday(ctx context.Context, g *globals, args []string) error {
-	fs := newFlagSet("today [--date YYYY-MM-DD] [--json]")
+	fs := newFlagSet("today [--date YYYY-MM-DD] [--tag T] [--lang L] [--json]")
 	date := fs.String("date", "", "show the quote of `YYYY-MM-DD` instead of today's (the archive)")
+	var f quoter.Filter
+	fs.StringVar(&f.Tag, "tag", "", "the quote of the day of this `tag`: its own daily cycle")
+	fs.StringVar(&f.Lang, "lang", "", "the quote of the day in this `language` (e.g. fr): its own daily cycle, or with --tag the first of the tag's in it")
 	asJSON := fs.Bool("json", false, "print a JSON object")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return usagef("today takes no arguments, got %q; use --date YYYY-MM-DD for another day", fs.Arg(0))
+		return usagef("today takes no arguments, got %q; use --date YYYY-MM-DD for another day, --tag or --lang for a tag's or a language's quote", fs.Arg(0))
 	}
 	cal, err := calendar(g)
 	if err != nil {
@@ -64,11 +67,20 @@ func runToday(ctx context.Context, g *globals, args []string) error {
 		return err
 	}
 	defer db.Close()
-	q, err := db.Today(ctx, day, quoter.Filter{})
-	if err != nil {
+	q, err := db.Today(ctx, day, f)
+	switch {
+	case err == nil:
+		return printQuote(g.Stdout, q, *asJSON)
+	case quoter.ErrorCode(err) == quoter.EGONE:
+		return fmt.Errorf("no quote to show for %s: %w", day, err)
+	case f.IsZero():
 		return notFound(err, g.DB+" holds no quotes: add some with 'quotesd import FILE' or 'quotesd add'")
+	case f.Tag != "" && f.Lang != "" && quoter.ErrorCode(err) == quoter.ENOTFOUND:
+		// The message names an unknown tag or language, or says that
+		// none of the tag's quotes is in the language.
+		return fmt.Errorf("%w (--tag %s --lang %s)", err, f.Tag, f.Lang)
 	}
-	return printQuote(g.Stdout, q, *asJSON)
+	return err // an unknown tag or language is named in the message
 }
 
 func runRandom(ctx context.Context, g *globals, args []string) error {

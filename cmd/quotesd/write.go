@@ -1,6 +1,6 @@
 package main
 
-// The commands that change the library: init, add, import.
+// The commands that change the library: init, add, import, purge.
 
 import (
 	"context"
@@ -19,6 +19,7 @@ func init() {
 	subcommands["init"] = &subcommand{summary: "create the --db file: the shipped library, or --empty", run: runInit}
 	subcommands["add"] = &subcommand{summary: "add one quote", run: runAdd}
 	subcommands["import"] = &subcommand{summary: "add quotes from fortune, CSV or JSON files", run: runImport}
+	subcommands["purge"] = &subcommand{summary: "erase quote ID for good, even from the days it was the quote of the day", run: runPurge}
 }
 
 func runInit(ctx context.Context, g *globals, args []string) error {
@@ -169,4 +170,33 @@ func readInput(g *globals, name string) ([]byte, error) {
 		return nil, fmt.Errorf("cannot read %s: %w; nothing was imported", name, unwrapPath(err))
 	}
 	return b, nil
+}
+
+// runPurge erases a quote for good: a quote deleted from the library is
+// still shown on the days it was the quote of the day (the past is fixed);
+// purging erases its text, so those days have no quote any more. It works
+// on a quote still in the library too, deleting it first. It cannot be
+// undone, which the output says.
+func runPurge(ctx context.Context, g *globals, args []string) error {
+	fs := newFlagSet("purge ID (cannot be undone)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("purge takes one quote id, e.g. 'quotesd purge 42'")
+	}
+	id, err := parseID(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	db, err := openLibrary(g, false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.Purge(ctx, id); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(g.Stdout, "purged quote %d from %s: its text is erased for good, and the days it was the quote of the day now have none\n", id, g.DB)
+	return err
 }

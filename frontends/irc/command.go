@@ -1,6 +1,7 @@
 package irc
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -12,7 +13,7 @@ const (
 	cmdRandom = "random" // !quote
 	cmdSearch = "search" // !quote <words>
 	cmdByID   = "id"     // !quote #<id>
-	cmdToday  = "today"  // !today, !today YYYY-MM-DD, !yesterday
+	cmdToday  = "today"  // !today [tag] [lang:xx] [YYYY-MM-DD], !yesterday [tag] [lang:xx]
 	cmdHelp   = "help"   // !help
 )
 
@@ -23,6 +24,8 @@ type command struct {
 	ID     int64       // cmdByID
 	Offset int         // cmdToday: days relative to today (0 today, -1 yesterday) when Date is zero
 	Date   quoter.Date // cmdToday: an explicit archive date
+	Tag    string      // cmdToday: the tag whose own quote of the day is asked for
+	Lang   string      // cmdToday: the language whose own quote of the day is asked for
 	Err    string      // a usage problem to tell the user (e.g. a bad date)
 }
 
@@ -60,25 +63,69 @@ func parseCommand(text, prefix string) (command, bool) {
 			return command{Kind: cmdSearch, Query: arg}, true
 		}
 	case "today":
-		if arg == "" {
-			return command{Kind: cmdToday}, true
-		}
-		d, err := quoter.ParseDate(arg)
-		if err != nil {
-			return command{Kind: cmdToday, Err: "a date looks like 2025-03-14"}, true
-		}
-		return command{Kind: cmdToday, Date: d}, true
+		return parseToday(command{Kind: cmdToday}, arg, true), true
 	case "yesterday":
-		return command{Kind: cmdToday, Offset: -1}, true
+		return parseToday(command{Kind: cmdToday, Offset: -1}, arg, false), true
 	case "help":
 		return command{Kind: cmdHelp}, true
 	}
 	return command{}, false
 }
 
+// todayUsage is the answer to a !today whose arguments make no sense.
+const todayUsage = "usage: today [tag] [lang:xx] [YYYY-MM-DD]"
+
+// parseToday reads the words after !today (or !yesterday, when withDate is
+// false): at most one of each of a date YYYY-MM-DD, a language written
+// lang:xx and a tag, any other word. A word of digits and dashes is taken
+// for a date, so a mistyped one is answered as such rather than as an
+// unknown tag.
+func parseToday(c command, arg string, withDate bool) command {
+	for _, w := range strings.Fields(arg) {
+		lw := strings.ToLower(w)
+		switch {
+		case strings.Trim(w, "0123456789-") == "" && strings.Contains(w, "-"):
+			d, err := quoter.ParseDate(w)
+			switch {
+			case err != nil:
+				c.Err = "a date looks like 2025-03-14"
+			case !withDate || c.Date != (quoter.Date{}):
+				c.Err = todayUsage
+			}
+			c.Date = d
+		case strings.HasPrefix(lw, "lang:"):
+			if c.Lang != "" || len(lw) == len("lang:") {
+				c.Err = todayUsage
+			}
+			c.Lang = lw[len("lang:"):]
+		default:
+			if c.Tag != "" {
+				c.Err = todayUsage
+			}
+			c.Tag = lw
+		}
+		// Words that cannot be a tag or a language are not echoed back.
+		if len(c.Tag) > quoter.MaxTagLen {
+			c.Err = fmt.Sprintf("a tag is one word of at most %d characters", quoter.MaxTagLen)
+		}
+		if len(c.Lang) > maxLangLen {
+			c.Err = "a language looks like lang:fr"
+		}
+		if c.Err != "" {
+			return command{Kind: cmdToday, Err: c.Err}
+		}
+	}
+	return c
+}
+
+// maxLangLen bounds a language a user may ask for, as maxQuery bounds
+// search words: BCP 47 tags in use are far shorter.
+const maxLangLen = 35
+
 // helpText lists the commands, for !help.
 func helpText(prefix string) string {
 	p := prefix
 	return p + "quote: a random quote · " + p + "quote <words>: best match · " + p + "quote #<id>: that quote · " +
-		p + "today: quote of the day · " + p + "yesterday, " + p + "today YYYY-MM-DD: earlier days"
+		p + "today: quote of the day · " + p + "today <tag>, " + p + "today lang:<xx>: that tag's or language's · " +
+		p + "yesterday, " + p + "today YYYY-MM-DD: earlier days"
 }

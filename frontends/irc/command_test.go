@@ -38,6 +38,38 @@ func TestParseCommand(t *testing.T) {
 	}
 }
 
+// A word after !today that is not a date is a tag, or a language written
+// lang:xx; at most one of each.
+func TestParseCommand_TodayTagLanguageAndDate(t *testing.T) {
+	pi := quoter.Date{Year: 2025, Month: 3, Day: 14}
+	tests := []struct {
+		text string
+		want command
+	}{
+		{"!today poetry", command{Kind: cmdToday, Tag: "poetry"}},
+		{"!today POETRY", command{Kind: cmdToday, Tag: "poetry"}},
+		{"!today lang:fr", command{Kind: cmdToday, Lang: "fr"}},
+		{"!today LANG:pt-BR", command{Kind: cmdToday, Lang: "pt-br"}},
+		{"!today poetry lang:fr 2025-03-14", command{Kind: cmdToday, Tag: "poetry", Lang: "fr", Date: pi}},
+		{"!today  2025-03-14   poetry ", command{Kind: cmdToday, Tag: "poetry", Date: pi}},
+		{"!today 19th-century", command{Kind: cmdToday, Tag: "19th-century"}},
+		{"!yesterday poetry", command{Kind: cmdToday, Offset: -1, Tag: "poetry"}},
+		{"!yesterday 2025-03-14", command{Kind: cmdToday, Err: todayUsage}},
+		{"!today poetry wit", command{Kind: cmdToday, Err: todayUsage}},
+		{"!today lang:fr lang:de", command{Kind: cmdToday, Err: todayUsage}},
+		{"!today lang:", command{Kind: cmdToday, Err: todayUsage}},
+		{"!today 2025-03-14 2025-03-15", command{Kind: cmdToday, Err: todayUsage}},
+		{"!today 14-03-2025", command{Kind: cmdToday, Err: "a date looks like 2025-03-14"}},
+		{"!today " + strings.Repeat("x", quoter.MaxTagLen+1), command{Kind: cmdToday, Err: "a tag is one word of at most 32 characters"}},
+		{"!today lang:" + strings.Repeat("x", 40), command{Kind: cmdToday, Err: "a language looks like lang:fr"}},
+	}
+	for _, tt := range tests {
+		if got, ok := parseCommand(tt.text, "!"); !ok || got != tt.want {
+			t.Errorf("parseCommand(%q) = %+v, %v; want %+v", tt.text, got, ok, tt.want)
+		}
+	}
+}
+
 func TestParseCommand_OtherPrefixAndLongQuery(t *testing.T) {
 	if got, ok := parseCommand(".quote", "."); !ok || got.Kind != cmdRandom {
 		t.Errorf(`parseCommand(".quote", ".") = %+v, %v; want random`, got, ok)
@@ -52,7 +84,7 @@ func TestParseCommand_OtherPrefixAndLongQuery(t *testing.T) {
 }
 
 func FuzzParseCommand(f *testing.F) {
-	for _, s := range []string{"!quote", "!quote #1", "!today 2024-01-01", "!quote a b c", "!", "!help"} {
+	for _, s := range []string{"!quote", "!quote #1", "!today 2024-01-01", "!quote a b c", "!", "!help", "!today poetry lang:fr 2024-01-01"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -65,6 +97,9 @@ func FuzzParseCommand(f *testing.F) {
 		}
 		if c.Kind == cmdByID && c.Err == "" && c.ID <= 0 {
 			t.Fatalf("id %d accepted", c.ID)
+		}
+		if len(c.Tag) > quoter.MaxTagLen || len(c.Lang) > maxLangLen {
+			t.Fatalf("tag %q or language %q longer than any can be", c.Tag, c.Lang)
 		}
 	})
 }

@@ -18,12 +18,21 @@ const lookupTimeout = 5 * time.Second
 // quoteParts renders q as IRC text in two parts, the text and the tail
 // "— Author, Source (Year) [#id]", which a cut must keep (see
 // splitKeeping). Line breaks in the text become " / ", as verse is quoted
-// inline; everything is sanitized.
+// inline; everything is sanitized. A past day's quote deleted since (see
+// quoter.Quote.Removed) says so at the end of the tail.
 func quoteParts(q *quoter.Quote) (text, tail string) {
 	text = strings.ReplaceAll(q.Text, "\r\n", "\n")
 	text = strings.ReplaceAll(text, "\n", " / ")
-	return sanitize(text), fmt.Sprintf("— %s [#%d]", sanitize(q.Attribution()), q.ID)
+	tail = fmt.Sprintf("— %s [#%d]", sanitize(q.Attribution()), q.ID)
+	if q.Removed {
+		tail += " " + removedNote
+	}
+	return sanitize(text), tail
 }
+
+// removedNote ends the reply of a quote of the day removed from the
+// library since its day.
+const removedNote = "(removed from the library)"
 
 // fitLen is the longest quote (quoter.Quote.Len, which is close to the
 // length of quoteParts' text and tail) that fits in a reply of
@@ -83,33 +92,64 @@ func (s *session) answerText(ctx context.Context, c command, width int) (text, t
 		}
 		return quoteParts(best)
 	case cmdToday:
-		today := b.cal.Today()
-		day, label := c.Date, ""
-		if day == (quoter.Date{}) {
-			day = today.AddDays(c.Offset)
-		}
-		if today.Before(day) {
-			return "that day has not come yet: try " + b.commandPrefix() + "today", ""
-		}
-		if day != today {
-			label = day.String() + ": "
-		}
-		quote, err := q.Today(ctx, day, quoter.Filter{})
-		if err != nil {
-			return s.failure(err, "the library is empty"), ""
-		}
-		text, tail := quoteParts(quote)
-		return label + text, tail
+		return s.todayText(ctx, c)
 	}
 	return "", ""
 }
 
-// quoteOfDay is the daily post for channel.
+// todayText answers !today and !yesterday: the quote of the day asked for,
+// labelled with its date when not today's and with its tag or language.
+// The plain command asks with the zero filter, so it is the very quote of
+// the day the web and mail show, cut to fit by the caller, never swapped
+// for a shorter one.
+func (s *session) todayText(ctx context.Context, c command) (text, tail string) {
+	b := s.b
+	today := b.cal.Today()
+	day := c.Date
+	if day == (quoter.Date{}) {
+		day = today.AddDays(c.Offset)
+	}
+	if today.Before(day) {
+		return "that day has not come yet: try " + b.commandPrefix() + "today", ""
+	}
+	var label []string
+	if day != today {
+		label = append(label, day.String())
+	}
+	f := quoter.Filter{Tag: c.Tag, Lang: c.Lang}
+	if c.Tag != "" {
+		label = append(label, c.Tag)
+	}
+	if c.Lang != "" {
+		label = append(label, "lang:"+c.Lang)
+	}
+	quote, err := b.q.Today(ctx, day, f)
+	if err != nil {
+		notFound := "the library is empty"
+		if !f.IsZero() {
+			notFound = quoter.ErrorMessage(err) // names the unknown tag or language
+		}
+		return s.failure(err, notFound), ""
+	}
+	text, tail = quoteParts(quote)
+	if len(label) > 0 {
+		text = strings.Join(label, ", ") + ": " + text
+	}
+	return text, tail
+}
+
+// quoteOfDay is the daily post for channel: the quote of the day, asked
+// with the zero filter as the web asks it, cut to fit (splitKeeping).
 func (s *session) quoteOfDay(channel string, day quoter.Date) []string {
 	ctx, cancel := context.WithTimeout(s.ctx, lookupTimeout)
 	defer cancel()
 	quote, err := s.b.q.Today(ctx, day, quoter.Filter{})
-	if err != nil {
+	if quoter.ErrorCode(err) == quoter.EGONE {
+		// The day's quote was purged: say so once, rather than retry a
+		// post that can never be made.
+		s.b.log.Info("irc daily quote purged", "day", day.String())
+		return splitKeeping("No quote of the day today: it was removed from the library for good.", "", s.width(channel), maxReplyLines)
+	} else if err != nil {
 		s.b.log.Error("irc daily quote failed", "day", day.String(), "err", err)
 		return nil
 	}
@@ -118,14 +158,15 @@ func (s *session) quoteOfDay(channel string, day quoter.Date) []string {
 }
 
 // failure maps a library error to what the user is told: the not-found
-// text given, or the library's own message for invalid input. Anything
-// else is logged and answered with silence: a channel gains nothing from
-// an apology per request while storage is broken.
+// text given, or the library's own message for invalid input and for a
+// purged quote. Anything else is logged and answered with silence: a
+// channel gains nothing from an apology per request while storage is
+// broken.
 func (s *session) failure(err error, notFound string) string {
 	switch quoter.ErrorCode(err) {
 	case quoter.ENOTFOUND:
 		return notFound
-	case quoter.EINVALID:
+	case quoter.EINVALID, quoter.EGONE:
 		return quoter.ErrorMessage(err)
 	}
 	s.b.log.Error("irc quote lookup failed", "err", err)

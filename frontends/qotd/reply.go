@@ -26,7 +26,11 @@ const MaxReply = 512
 type Mode string
 
 const (
-	Daily  Mode = "daily"  // today's quote, the same for every client (as `quotesd today`)
+	// Daily sends today's quote, the same for every client: `quotesd
+	// today`'s when it fits MaxReply; otherwise the quote of the first
+	// following day whose quote fits (a MaxLen walk, see
+	// quoter.Quoter.Today), the same in every process.
+	Daily  Mode = "daily"
 	Random Mode = "random" // a random quote per client
 )
 

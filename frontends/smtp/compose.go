@@ -77,7 +77,8 @@ type Composer struct {
 }
 
 // Command parses what a request asks for from its subaddress and subject:
-// the command and its argument (the words of a search).
+// the command and its argument (the words of a search; for today, the tag
+// whose own quote of the day is asked for, lower-cased: "today poetry").
 func Command(subaddress, subject string) (cmd, arg string) {
 	subject = stripReplyPrefixes(subject)
 	words := strings.Fields(subject)
@@ -98,7 +99,12 @@ func Command(subaddress, subject string) (cmd, arg string) {
 		return CmdUnknown, subaddress
 	}
 	switch first {
-	case "", CmdToday:
+	case "":
+		return CmdToday, ""
+	case CmdToday:
+		if len(words) > 1 {
+			return CmdToday, strings.ToLower(words[1])
+		}
 		return CmdToday, ""
 	case CmdRandom, CmdHelp:
 		return first, ""
@@ -530,16 +536,57 @@ func (c *Composer) content(ctx context.Context, r Request) (reply, error) {
 		}
 		return reply{intro: intro + ":", quotes: qs}, nil
 	}
-	q, err := c.Quoter.Today(ctx, c.Calendar.Today(), quoter.Filter{})
-	if err != nil {
+	return c.today(ctx, cmd, arg)
+}
+
+// today answers the today command (arg: a tag, or "") and requests it did
+// not understand. Today's quote is asked with the zero filter, so it is the
+// web's quote of the day; a tag's is its own daily cycle's, and an unknown
+// tag gets today's quote with a note, as a search that finds nothing.
+func (c *Composer) today(ctx context.Context, cmd, arg string) (reply, error) {
+	day := c.Calendar.Today()
+	intro := ""
+	if cmd == CmdToday && arg != "" {
+		q, err := c.Quoter.Today(ctx, day, quoter.Filter{Tag: arg})
+		switch quoter.ErrorCode(err) {
+		case "":
+			// The tag exists: the reply is the same for everyone.
+			return withRemoved(reply{intro: fmt.Sprintf("Today's quote tagged %q:", arg), quotes: []*quoter.Quote{q}, shared: true}), nil
+		case quoter.ENOTFOUND:
+			intro = fmt.Sprintf("No quote is tagged %q. Here is today's quote instead:", SanitizeSubject(arg))
+		case quoter.EGONE:
+			intro = fmt.Sprintf("Today's quote tagged %q was removed from the library for good. Here is today's quote instead:", SanitizeSubject(arg))
+		default:
+			return reply{}, err
+		}
+	}
+	q, err := c.Quoter.Today(ctx, day, quoter.Filter{})
+	if quoter.ErrorCode(err) == quoter.EGONE {
+		// Purged for good: today has no quote, which is no reason to
+		// leave the sender without one (nor to fail the delivery).
+		if q, err = c.Quoter.Random(ctx, quoter.Filter{}); err != nil {
+			return reply{}, err
+		}
+		return reply{intro: "Today's quote was removed from the library for good. Here is a random quote instead:", quotes: []*quoter.Quote{q}}, nil
+	} else if err != nil {
 		return reply{}, err
 	}
-	out := reply{quotes: []*quoter.Quote{q}, shared: cmd == CmdToday}
+	out := reply{intro: intro, quotes: []*quoter.Quote{q}, shared: cmd == CmdToday && intro == ""}
 	if cmd == CmdUnknown {
 		out.intro = "Today's quote (I did not understand the command, see below):"
 		out.note = fmt.Sprintf("Unknown command %q.", SanitizeSubject(arg))
 	}
-	return out, nil
+	return withRemoved(out), nil
+}
+
+// withRemoved adds a note to a reply whose quote of the day was deleted
+// from the library since (quoter.Quote.Removed): the day keeps its quote,
+// and the reader learns it is no longer in the library.
+func withRemoved(r reply) reply {
+	if len(r.quotes) == 1 && r.quotes[0].Removed {
+		r.note = strings.TrimSpace("This quote has since been removed from the library. " + r.note)
+	}
+	return r
 }
 
 // help is the usage text at the end of every reply.
@@ -548,6 +595,7 @@ func (c *Composer) help(domain string) []string {
 	return []string{
 		"Mail " + c.LocalPart + at + " with one of these subjects:",
 		"  (empty) or today   the quote of the day",
+		"  today TAG          the quote of the day tagged TAG",
 		"  random             a random quote",
 		"  search WORDS       quotes containing WORDS",
 		"  help               this text",

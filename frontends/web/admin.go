@@ -75,9 +75,17 @@ type quoteInput struct {
 // wrong: the body, or the field.
 func decodeQuote(r *http.Request) (quoteInput, error) {
 	var in quoteInput
+	err := decodeObject(r, &in, "a quote has text, author, source, year, tags and lang")
+	return in, err
+}
+
+// decodeObject reads the request body, a JSON object, into v (a pointer
+// to a struct). fields says which fields an object has, for the error
+// about an unknown one.
+func decodeObject(r *http.Request, v any, fields string) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-			return in, &httpError{http.StatusUnsupportedMediaType, "unsupported Content-Type " + strconv.Quote(ct) + ": send application/json"}
+			return &httpError{http.StatusUnsupportedMediaType, "unsupported Content-Type " + strconv.Quote(ct) + ": send application/json"}
 		}
 	}
 	// The body is read whole (it is capped at maxBody) to check its
@@ -90,46 +98,46 @@ func decodeQuote(r *http.Request) (quoteInput, error) {
 	var ne net.Error
 	switch {
 	case errors.As(err, &mbe):
-		return in, &httpError{http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes", mbe.Limit)}
+		return &httpError{http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes", mbe.Limit)}
 	case errors.As(err, &ne) && ne.Timeout():
-		return in, &httpError{http.StatusRequestTimeout, "the request body did not arrive in time"}
+		return &httpError{http.StatusRequestTimeout, "the request body did not arrive in time"}
 	case err != nil:
-		return in, badParam("body", "the body could not be read whole: it ended before its declared length, or its chunked encoding is broken")
+		return badParam("body", "the body could not be read whole: it ended before its declared length, or its chunked encoding is broken")
 	}
 	if !utf8.Valid(body) {
-		return in, badParam("body", "invalid body: not valid UTF-8")
+		return badParam("body", "invalid body: not valid UTF-8")
 	}
-	// Only an object is a quote: the decoder would take null as one with
+	// Only an object will do: the decoder would take null as one with
 	// every field absent, and answer an array or a string with an error
 	// about our Go types.
 	if b := bytes.TrimLeft(body, " \t\r\n"); len(b) > 0 && b[0] != '{' {
-		return in, badParam("body", "invalid JSON body: want an object with the quote's fields")
+		return badParam("body", "invalid JSON body: want an object (%s)", fields)
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil {
+	if err := dec.Decode(v); err != nil {
 		var ute *json.UnmarshalTypeError
 		var se *json.SyntaxError
 		switch {
 		case errors.As(err, &ute):
 			field, _, _ := strings.Cut(ute.Field, ".") // "tags.0" is tags
-			return in, badParam(field, "invalid %s: want %s", field, fieldShape(field))
+			return badParam(field, "invalid %s: want %s", field, fieldShape(field))
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
 			field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-			return in, badParam(field, "unknown field %q: a quote has text, author, source, year, tags and lang", field)
+			return badParam(field, "unknown field %q: %s", field, fields)
 		case errors.Is(err, io.EOF):
-			return in, badParam("body", "empty body: send the quote as a JSON object")
+			return badParam("body", "empty body: send a JSON object (%s)", fields)
 		case errors.Is(err, io.ErrUnexpectedEOF):
-			return in, badParam("body", "invalid JSON body: it ends before the object does")
+			return badParam("body", "invalid JSON body: it ends before the object does")
 		case errors.As(err, &se):
-			return in, badParam("body", "invalid JSON body at byte %d", se.Offset)
+			return badParam("body", "invalid JSON body at byte %d", se.Offset)
 		}
-		return in, badParam("body", "invalid JSON body")
+		return badParam("body", "invalid JSON body")
 	}
 	if dec.More() {
-		return in, badParam("body", "invalid JSON body: one object expected")
+		return badParam("body", "invalid JSON body: one object expected")
 	}
-	return in, nil
+	return nil
 }
 
 // fieldShape is what a field of quoteInput holds, in JSON's terms.
@@ -230,18 +238,51 @@ func (h *Handler) update(w http.ResponseWriter, r *http.Request, replace bool) {
 	writeJSON(w, http.StatusOK, toAPI(q))
 }
 
-// apiDelete is DELETE /api/v1/quotes/{id}: 204, or 404.
+// apiDelete is DELETE /api/v1/quotes/{id}[?purge=true]: 204; 404 for no
+// such quote, 410 for one deleted already. A deleted quote stays on the
+// days it was shown (marked removed); ?purge=true erases it for good, and
+// those days answer 410 (it may follow a plain delete).
 func (h *Handler) apiDelete(w http.ResponseWriter, r *http.Request) {
 	id, err := idParam(r)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	if err := h.q.Delete(r.Context(), id); err != nil {
+	purge, err := boolParam(r, "purge")
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if purge {
+		err = h.q.Purge(r.Context(), id)
+	} else {
+		err = h.q.Delete(r.Context(), id)
+	}
+	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	h.changed()
-	h.log.Info("quote deleted", "id", id)
+	if purge {
+		h.log.Info("quote purged", "id", id)
+	} else {
+		h.log.Info("quote deleted", "id", id)
+	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// boolParam reads a boolean query parameter: true or 1, false or 0;
+// absent or empty is false. Errors name the parameter.
+func boolParam(r *http.Request, name string) (bool, error) {
+	if r.URL.RawQuery == "" {
+		return false, nil
+	}
+	switch v := r.URL.Query().Get(name); v {
+	case "", "false", "0":
+		return false, nil
+	case "true", "1":
+		return true, nil
+	default:
+		return false, badParam(name, "invalid %s %q: want true or false", name, v)
+	}
 }

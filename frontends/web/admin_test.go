@@ -153,7 +153,9 @@ func TestAdmin_DeleteThenGone(t *testing.T) {
 	id := strconv.FormatInt(q.ID, 10)
 	w := e.admin(http.MethodDelete, "/api/v1/quotes/"+id, "")
 	want(t, w, http.StatusNoContent)
-	wantAPIError(t, e.get("/api/v1/quotes/"+id), http.StatusNotFound, "")
-	wantAPIError(t, e.admin(http.MethodDelete, "/api/v1/quotes/"+id, ""), http.StatusNotFound, "")
+	// Deleted, not erased: the days it was shown keep it, so a second
+	// delete is 410 (see TestQuote_DeletedIsGone).
+	wantAPIError(t, e.admin(http.MethodDelete, "/api/v1/quotes/"+id, ""), http.StatusGone, "")
+	wantAPIError(t, e.admin(http.MethodDelete, "/api/v1/quotes/999999", ""), http.StatusNotFound, "")
 	wantAPIError(t, e.admin(http.MethodDelete, "/api/v1/quotes/x", ""), http.StatusBadRequest, "id")
 }

@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -38,6 +39,9 @@ func (h *Handler) apiRoutes(r chi.Router) {
 	admin(http.MethodPut, v1+"/quotes/{id}", h.apiReplace)
 	admin(http.MethodPatch, v1+"/quotes/{id}", h.apiPatch)
 	admin(http.MethodDelete, v1+"/quotes/{id}", h.apiDelete)
+	admin(http.MethodGet, v1+"/days", h.apiPins)
+	admin(http.MethodPut, v1+"/days/{date}", h.apiPin)
+	admin(http.MethodDelete, v1+"/days/{date}", h.apiUnpin)
 }
 
 // corsOrigin and corsExpose are the header values set on every API
@@ -94,6 +98,8 @@ type apiQuoteJSON struct {
 	Lang      string    `json:"lang"`
 	Length    int       `json:"length"` // bytes of the plain-text form, as minLength/maxLength measure
 	Added     time.Time `json:"added,omitzero"`
+	Modified  time.Time `json:"modified,omitzero"` // last edit; absent when never edited
+	Removed   bool      `json:"removed,omitempty"` // deleted since: only on a past day's quote
 	Permalink string    `json:"permalink"`
 	Date      string    `json:"date,omitempty"` // the day, for a quote of the day
 }
@@ -105,7 +111,7 @@ func toAPI(q *quoter.Quote) apiQuoteJSON {
 	}
 	return apiQuoteJSON{
 		ID: q.ID, Text: q.Text, Author: q.Author, Source: q.Source, Year: q.Year,
-		Tags: tags, Lang: q.Lang, Length: q.Len(), Added: q.Added,
+		Tags: tags, Lang: q.Lang, Length: q.Len(), Added: q.Added, Modified: q.Modified, Removed: q.Removed,
 		Permalink: "/quotes/" + strconv.FormatInt(q.ID, 10),
 	}
 }
@@ -189,10 +195,41 @@ func parseFilter(r *http.Request) (quoter.Filter, error) {
 	return f, nil
 }
 
-// apiToday is GET /api/v1/today[?date=YYYY-MM-DD].
+// dailyFilter reads ?tag= and ?lang= of the daily quote routes (/, /day/,
+// /api/v1/today, /feed.atom): a filter with only Tag or only Lang selects
+// that tag's or that language's own daily cycle (see quoter.Quoter.Today).
+// The other filter parameters are not read: only these two have daily
+// quotes with the guarantees of the library's.
+func dailyFilter(r *http.Request) quoter.Filter {
+	if r.URL.RawQuery == "" {
+		return quoter.Filter{}
+	}
+	qs := r.URL.Query()
+	return quoter.Filter{Tag: strings.TrimSpace(qs.Get("tag")), Lang: strings.TrimSpace(qs.Get("lang"))}
+}
+
+// dailyQuery is the query string ("?tag=poetry", or "") that selects the
+// daily quote f, for links and feed ids. Tags and languages match without
+// regard to case, so it writes them in lower case: one id per cycle.
+func dailyQuery(f quoter.Filter) string {
+	v := url.Values{}
+	if f.Tag != "" {
+		v.Set("tag", strings.ToLower(f.Tag))
+	}
+	if f.Lang != "" {
+		v.Set("lang", strings.ToLower(f.Lang))
+	}
+	if len(v) == 0 {
+		return ""
+	}
+	return "?" + v.Encode()
+}
+
+// apiToday is GET /api/v1/today[?date=YYYY-MM-DD][&tag=|&lang=].
 func (h *Handler) apiToday(w http.ResponseWriter, r *http.Request) {
 	now := h.cal.Time()
 	if r.URL.RawQuery != "" { // the hot path, without a query, skips parsing
+		flt := dailyFilter(r)
 		if s := r.URL.Query().Get("date"); s != "" {
 			today := quoter.DateOf(now)
 			day, err := quoter.ParseDate(s)
@@ -205,9 +242,18 @@ func (h *Handler) apiToday(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			if day != today {
-				h.pastDayJSON(w, r, day)
+				h.pastDayJSON(w, r, day, flt)
 				return
 			}
+		}
+		if !flt.IsZero() {
+			e, err := h.today.getFilteredAt(r.Context(), now, flt)
+			if err != nil {
+				h.fail(w, r, err)
+				return
+			}
+			h.serveToday(w, r, e, now, formatJSON, false)
+			return
 		}
 	}
 	e, err := h.today.getAt(r.Context(), now)
@@ -218,9 +264,10 @@ func (h *Handler) apiToday(w http.ResponseWriter, r *http.Request) {
 	h.serveToday(w, r, e, now, formatJSON, false)
 }
 
-// pastDayJSON answers /api/v1/today?date= for a past day: immutable.
-func (h *Handler) pastDayJSON(w http.ResponseWriter, r *http.Request, day quoter.Date) {
-	q, err := h.q.Today(r.Context(), day, quoter.Filter{})
+// pastDayJSON answers /api/v1/today?date= for a past day, cached as
+// /day/{date} is (see pastDayCacheControl).
+func (h *Handler) pastDayJSON(w http.ResponseWriter, r *http.Request, day quoter.Date, flt quoter.Filter) {
+	q, err := h.q.Today(r.Context(), day, flt)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -230,7 +277,7 @@ func (h *Handler) pastDayJSON(w http.ResponseWriter, r *http.Request, day quoter
 		h.fail(w, r, err)
 		return
 	}
-	serve(w, r, newRendition(contentJSON, b), "public, max-age=31536000, immutable", day.Time(h.cal.Zone()), false)
+	serve(w, r, newRendition(contentJSON, b), pastDayCacheControl, dayChanged(q, day, h.cal.Zone()), false)
 }
 
 const maxRandom = 50

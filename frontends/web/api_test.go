@@ -36,7 +36,8 @@ func TestAPIToday_PastDate(t *testing.T) {
 	if got.ID != q.ID || got.Date != day.String() {
 		t.Errorf("today?date=%s = quote %d dated %s, want %d", day, got.ID, got.Date, q.ID)
 	}
-	wantHeader(t, w, "Cache-Control", "public, max-age=31536000, immutable")
+	// Not immutable: the day keeps its quote, but the quote may be edited.
+	wantHeader(t, w, "Cache-Control", "public, max-age=86400")
 	same := e.get("/api/v1/today?date=2026-03-14")
 	if same.Body.String() != e.get("/api/v1/today").Body.String() {
 		t.Error("today?date=<today> differs from today")

@@ -135,13 +135,24 @@ const todayTTL = time.Second
 // todayMemo keeps today's quote rendered in every format, keyed by (day,
 // generation): the page, the JSON and the text are encoded once and then
 // served as bytes, so the hottest resource costs a map-free pointer load.
+// The daily quotes of a tag or a language (?tag=, ?lang=) are memoised
+// apart, in a small map, so that they cost the unfiltered path nothing.
 type todayMemo struct {
 	h      *Handler
 	gen    atomic.Uint64 // bumped by every write through the admin API
 	mu     sync.Mutex    // serialises rebuilds
 	cur    atomic.Pointer[todayEntry]
 	maxAge atomic.Pointer[maxAgeValue]
+
+	fmu      sync.Mutex                    // guards filtered and serialises its rebuilds
+	filtered map[quoter.Filter]*todayEntry // today's quote of a tag or a language
 }
+
+// maxFiltered bounds the memo of filtered daily quotes. Only filters that
+// name a real tag or language get an entry (the others are errors), and
+// when the map is full it starts over: a client asking for every tag in
+// turn costs rebuilds, never memory.
+const maxFiltered = 64
 
 // maxAgeValue is today's Cache-Control value, formatted at most once a
 // second (it counts down whole seconds to the rollover).
@@ -175,6 +186,11 @@ type todayEntry struct {
 	json     rendition
 }
 
+// fresh reports whether e may be served for day at now, generation gen.
+func (e *todayEntry) fresh(day quoter.Date, gen uint64, now time.Time) bool {
+	return e != nil && e.day == day && e.gen == gen && now.Sub(e.checked) < todayTTL
+}
+
 // invalidate makes the next request rebuild, after a write.
 func (m *todayMemo) invalidate() { m.gen.Add(1) }
 
@@ -184,23 +200,56 @@ func (m *todayMemo) invalidate() { m.gen.Add(1) }
 func (m *todayMemo) getAt(ctx context.Context, now time.Time) (*todayEntry, error) {
 	day := quoter.DateOf(now)
 	gen := m.gen.Load()
-	if e := m.cur.Load(); e != nil && e.day == day && e.gen == gen && now.Sub(e.checked) < todayTTL {
+	if e := m.cur.Load(); e.fresh(day, gen, now) {
 		return e, nil
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	prev := m.cur.Load()
-	if prev != nil && prev.day == day && prev.gen == gen && now.Sub(prev.checked) < todayTTL {
+	if prev.fresh(day, gen, now) {
 		return prev, nil // another request rebuilt it while we waited
 	}
-	q, err := m.h.q.Today(ctx, day, quoter.Filter{})
+	e, err := m.build(ctx, now, day, gen, quoter.Filter{}, prev)
+	if err != nil {
+		return nil, err
+	}
+	m.cur.Store(e)
+	return e, nil
+}
+
+// getFilteredAt is getAt for today's quote of a tag or a language (f not
+// zero): the same entry, kept in the bounded map.
+func (m *todayMemo) getFilteredAt(ctx context.Context, now time.Time, f quoter.Filter) (*todayEntry, error) {
+	day := quoter.DateOf(now)
+	gen := m.gen.Load()
+	m.fmu.Lock()
+	defer m.fmu.Unlock()
+	prev := m.filtered[f]
+	if prev.fresh(day, gen, now) {
+		return prev, nil
+	}
+	e, err := m.build(ctx, now, day, gen, f, prev)
+	if err != nil {
+		return nil, err
+	}
+	if m.filtered == nil || prev == nil && len(m.filtered) >= maxFiltered {
+		m.filtered = make(map[quoter.Filter]*todayEntry)
+	}
+	m.filtered[f] = e
+	return e, nil
+}
+
+// build asks the library for day's quote passing f and renders it in
+// every format. prev, the entry it replaces (or nil), keeps its bytes and
+// validators when the quote is the same.
+func (m *todayMemo) build(ctx context.Context, now time.Time, day quoter.Date, gen uint64, f quoter.Filter, prev *todayEntry) (*todayEntry, error) {
+	q, err := m.h.q.Today(ctx, day, f)
 	if err != nil {
 		return nil, err
 	}
 	if prev != nil && prev.day == day && reflect.DeepEqual(prev.quote, q) {
 		e := *prev // same quote: keep the bytes and validators
 		e.gen, e.checked = gen, now
-		m.cur.Store(&e)
 		return &e, nil
 	}
 	e := &todayEntry{day: day, gen: gen, checked: now, quote: q, lastMod: day.Time(m.h.cal.Zone())}
@@ -209,16 +258,44 @@ func (m *todayMemo) getAt(ctx context.Context, now time.Time) (*todayEntry, erro
 	}
 	e.lastModH = []string{e.lastMod.UTC().Format(http.TimeFormat)}
 	e.rollover = m.h.cal.Rollover(day).Unix()
-	for _, f := range []struct {
+	for _, r := range []struct {
 		f   format
 		dst *rendition
 	}{{formatText, &e.text}, {formatHTML, &e.html}, {formatJSON, &e.json}} {
-		if *f.dst, err = m.h.renderDay(q, day, day, f.f); err != nil {
+		if *r.dst, err = m.h.renderDay(q, day, day, f, r.f); err != nil {
 			return nil, err
 		}
 	}
-	m.cur.Store(e)
 	return e, nil
+}
+
+// todayEntryAt returns today's entry for the daily quote f selects: the
+// library's when f is zero, else a tag's or a language's.
+func (h *Handler) todayEntryAt(ctx context.Context, now time.Time, f quoter.Filter) (*todayEntry, error) {
+	if f.IsZero() {
+		return h.today.getAt(ctx, now)
+	}
+	return h.today.getFilteredAt(ctx, now, f)
+}
+
+// pastDayCacheControl is the cache policy of a past day's quote. The day
+// keeps its quote for good, but not its text: an edit of the quote (a
+// typo fixed, an attribution corrected) shows on every day it was shown,
+// and a purge makes them 410. So a day past is cacheable for long, never
+// immutable, and its ETag (a hash of the bytes) changes exactly when the
+// representation does, so that revalidating costs a 304.
+const pastDayCacheControl = "public, max-age=86400"
+
+// dayChanged is when the content of day's quote q last changed: the start
+// of the day in zone, or the quote's last change (Quote.Changed) when it
+// is later. It is Last-Modified of a past day and <updated> of its feed
+// entry, and the same in every process serving the library.
+func dayChanged(q *quoter.Quote, day quoter.Date, zone *time.Location) time.Time {
+	t := day.Time(zone)
+	if c := q.Changed(); c.After(t) {
+		return c.In(zone)
+	}
+	return t
 }
 
 // serveToday writes today's quote in format f with today's cache policy:

@@ -16,6 +16,7 @@ var statusOf = map[string]int{
 	quoter.ENOTFOUND: http.StatusNotFound,
 	quoter.EINVALID:  http.StatusBadRequest,
 	quoter.ECONFLICT: http.StatusConflict,
+	quoter.EGONE:     http.StatusGone, // a purged quote, or the days it was shown
 	quoter.EINTERNAL: http.StatusInternalServerError,
 }
 

@@ -79,19 +79,32 @@ type feedMemo struct {
 	lastMod time.Time
 }
 
-// atomFeed is GET /feed.atom: the quotes of the last 30 days, newest first.
-// Each entry's id is the day's permalink, and its updated time is the start
-// of that day in the configured zone, so readers never see a day twice.
+// atomFeed is GET /feed.atom: the quotes of the last 30 days, newest first;
+// with ?tag= or ?lang=, that tag's or language's daily quotes. Each
+// entry's id is the day's permalink, so readers never see a day twice, and
+// its updated time is when that day's content last changed (see
+// dayChanged), so readers show a corrected quote again.
 func (h *Handler) atomFeed(w http.ResponseWriter, r *http.Request) {
 	now := h.cal.Time()
 	today := quoter.DateOf(now)
 	base := h.base(r)
+	if flt := dailyFilter(r); !flt.IsZero() {
+		// Not memoised: the library memoises each day's selection, and a
+		// tag's feed is read by feed readers, not by crowds.
+		b, updated, err := h.buildFeed(r, today, base, flt)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		serve(w, r, newRendition(contentAtom, b), maxAgeUntil(now, h.cal.Rollover(today)), updated, false)
+		return
+	}
 	gen := h.today.gen.Load()
 
 	m := h.feed
 	m.mu.Lock()
 	if m.day != today || m.gen != gen || m.base != base || now.Sub(m.checked) >= todayTTL || m.rend.body == nil {
-		b, err := h.buildFeed(r, today, base)
+		b, _, err := h.buildFeed(r, today, base, quoter.Filter{})
 		if err != nil {
 			m.mu.Unlock()
 			h.fail(w, r, err)
@@ -112,35 +125,57 @@ func (h *Handler) atomFeed(w http.ResponseWriter, r *http.Request) {
 	serve(w, r, rend, maxAgeUntil(now, h.cal.Rollover(today)), lastMod, false)
 }
 
-func (h *Handler) buildFeed(r *http.Request, today quoter.Date, base string) ([]byte, error) {
+// buildFeed writes the feed of the daily quote flt selects, and returns
+// it with its updated time: the latest of its entries'.
+//
+// A tag's or a language's feed has ids of its own, its query in the feed's
+// and in every entry's ("…/day/2026-03-14?tag=poetry"): the same day has
+// another quote there, and must not pass in a reader for the main feed's
+// entry of that day.
+func (h *Handler) buildFeed(r *http.Request, today quoter.Date, base string, flt quoter.Filter) ([]byte, time.Time, error) {
 	zone := h.cal.Zone()
+	query := dailyQuery(flt)
 	f := atomFeed{
 		NS:       atomNS,
-		ID:       base + "/feed.atom",
+		ID:       base + "/feed.atom" + query,
 		Title:    "quotesd: quote of the day",
 		Subtitle: "One quote a day, from a library you host.",
-		Updated:  today.Time(zone).Format(time.RFC3339),
 		Links: []atomLink{
-			{Rel: "self", Type: "application/atom+xml", Href: base + "/feed.atom"},
-			{Rel: "alternate", Type: "text/html", Href: base + "/"},
+			{Rel: "self", Type: "application/atom+xml", Href: base + "/feed.atom" + query},
+			{Rel: "alternate", Type: "text/html", Href: base + "/" + query},
 		},
 		Author:    atomPerson{Name: "quotesd"},
 		Generator: "quotesd",
 	}
+	switch {
+	case flt.Tag != "":
+		f.Title += ": #" + flt.Tag
+	case flt.Lang != "":
+		f.Title += ": language " + flt.Lang
+	}
+	updated := today.Time(zone)
 	for i := 0; i < feedDays; i++ {
 		day := today.AddDays(-i)
-		q, err := h.q.Today(r.Context(), day, quoter.Filter{})
-		if quoter.ErrorCode(err) == quoter.ENOTFOUND {
-			break // an empty library: a valid feed without entries
+		q, err := h.q.Today(r.Context(), day, flt)
+		if code := quoter.ErrorCode(err); code == quoter.EGONE {
+			continue // a purged quote: its day leaves the feed
+		} else if code == quoter.ENOTFOUND && (i > 0 || flt.IsZero()) {
+			// An empty library: a valid feed without entries. (An
+			// unknown tag or language is a 404 naming it.)
+			break
 		} else if err != nil {
-			return nil, err
+			return nil, time.Time{}, err
 		}
-		permalink := base + "/day/" + day.String()
+		permalink := base + "/day/" + day.String() + query
+		changed := dayChanged(q, day, zone)
+		if changed.After(updated) {
+			updated = changed
+		}
 		stamp := day.Time(zone).Format(time.RFC3339)
 		e := atomEntry{
 			ID:        permalink,
 			Title:     day.Time(time.UTC).Format("2 January 2006") + ": " + q.Author,
-			Updated:   stamp,
+			Updated:   changed.Format(time.RFC3339),
 			Published: stamp,
 			Links: []atomLink{
 				{Rel: "alternate", Type: "text/html", Href: permalink},
@@ -150,20 +185,26 @@ func (h *Handler) buildFeed(r *http.Request, today quoter.Date, base string) ([]
 			Summary: atomText{Type: "text", Body: q.Render()},
 			Content: atomText{Type: "html", Body: quoteHTML(q)},
 		}
+		if q.Removed {
+			e.Links = e.Links[:1] // the quote's own page is gone
+			e.Summary.Body += "\n\n" + removedNote
+			e.Content.Body += "<p><em>" + removedNote + "</em></p>"
+		}
 		for _, t := range q.Tags {
 			e.Categories = append(e.Categories, atomCategory{Term: t})
 		}
 		f.Entries = append(f.Entries, e)
 	}
+	f.Updated = updated.Format(time.RFC3339)
 	var b bytes.Buffer
 	b.WriteString(xml.Header)
 	enc := xml.NewEncoder(&b)
 	enc.Indent("", "  ")
 	if err := enc.Encode(f); err != nil {
-		return nil, quoter.Internal("encoding the Atom feed", err)
+		return nil, time.Time{}, quoter.Internal("encoding the Atom feed", err)
 	}
 	b.WriteByte('\n')
-	return b.Bytes(), nil
+	return b.Bytes(), updated, nil
 }
 
 // quoteHTML is a quote as an HTML fragment for feed readers; every piece of

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -17,6 +18,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/legacy"
 
 	"quotesd/frontends/web"
+	"quotesd/quoter"
 )
 
 // TestOpenAPI_DescribesTheRealResponses loads the served description,
@@ -42,6 +44,16 @@ func TestOpenAPI_DescribesTheRealResponses(t *testing.T) {
 	validate := validateAgainst(router)
 	q := e.todays(today)
 	id := strconv.FormatInt(q.ID, 10)
+	// A quote of a past day other than today's, to purge. (This library
+	// reads the real clock, so every day of 2026 before December has begun.)
+	past := quoter.Date{Year: 2026, Month: time.January, Day: 1}
+	pq := e.todays(past)
+	if pq.ID == q.ID {
+		past = past.AddDays(1)
+		pq = e.todays(past)
+	}
+	pid := strconv.FormatInt(pq.ID, 10)
+	other := strconv.FormatInt(e.todays(past.AddDays(1)).ID, 10)
 	for _, tc := range []struct {
 		method, target, body string
 		status               int
@@ -50,6 +62,9 @@ func TestOpenAPI_DescribesTheRealResponses(t *testing.T) {
 		{"GET", "/api/v1/today?date=2026-01-01", "", 200},
 		{"GET", "/api/v1/today?date=2026-02-30", "", 400},
 		{"GET", "/api/v1/today?date=2027-01-01", "", 404},
+		{"GET", "/api/v1/today?tag=poetry", "", 200},
+		{"GET", "/api/v1/today?lang=fr&date=2026-01-01", "", 200},
+		{"GET", "/api/v1/today?tag=nothing", "", 404},
 		{"GET", "/api/v1/random", "", 200},
 		{"GET", "/api/v1/random?limit=5&tag=poetry", "", 200},
 		{"GET", "/api/v1/random?tag=nothing", "", 404},
@@ -70,7 +85,18 @@ func TestOpenAPI_DescribesTheRealResponses(t *testing.T) {
 		{"PUT", "/api/v1/quotes/" + id, "text=Put", 415},
 		{"PATCH", "/api/v1/quotes/" + id, `{"text":"` + strings.Repeat("a", 70<<10) + `"}`, 413},
 		{"DELETE", "/api/v1/quotes/" + id, "", 204},
-		{"DELETE", "/api/v1/quotes/" + id, "", 404},
+		{"DELETE", "/api/v1/quotes/" + id, "", 410},
+		{"DELETE", "/api/v1/quotes/999999", "", 404},
+		{"PUT", "/api/v1/days/2099-01-01", `{"id":` + other + `}`, 201},
+		{"PUT", "/api/v1/days/2099-01-01", `{"id":` + other + `}`, 200},
+		{"PUT", "/api/v1/days/2026-01-01", `{"id":` + other + `}`, 400},
+		{"PUT", "/api/v1/days/2099-01-02", `{"id":999999}`, 404},
+		{"PUT", "/api/v1/days/2099-01-02", `{"id":` + id + `}`, 410},
+		{"GET", "/api/v1/days?from=2026-01-01", "", 200},
+		{"DELETE", "/api/v1/days/2099-01-01", "", 204},
+		{"DELETE", "/api/v1/days/2099-01-01", "", 404},
+		{"DELETE", "/api/v1/quotes/" + pid + "?purge=true", "", 204},
+		{"GET", "/api/v1/today?date=" + past.String(), "", 410},
 	} {
 		t.Run(fmt.Sprintf("%s %.60s %d", tc.method, tc.target, tc.status), func(t *testing.T) {
 			var body io.Reader
@@ -94,6 +120,7 @@ func TestOpenAPI_DescribesTheRealResponses(t *testing.T) {
 		{"GET", "/api/v1/quotes/1"}, {"GET", "/api/v1/search?q=life"}, {"GET", "/api/v1/authors"},
 		{"GET", "/api/v1/tags"}, {"POST", "/api/v1/quotes"}, {"PUT", "/api/v1/quotes/1"},
 		{"PATCH", "/api/v1/quotes/1"}, {"DELETE", "/api/v1/quotes/1"},
+		{"GET", "/api/v1/days"}, {"PUT", "/api/v1/days/2099-01-01"}, {"DELETE", "/api/v1/days/2099-01-01"},
 	} {
 		t.Run(tc.method+" "+tc.target+" 429", func(t *testing.T) {
 			w := limited.do(tc.method, tc.target, nil, bearer...)

@@ -63,6 +63,8 @@ type dayPage struct {
 	Prev        quoter.Date
 	Next        string // "" on today's page
 	NextIsToday bool
+	Filter      quoter.Filter // the tag's or language's daily quote; zero for the library's
+	Query       string        // "?tag=…" carrying Filter into the links to other days, or ""
 }
 
 type quotePage struct {
@@ -157,7 +159,12 @@ func (h *Handler) todayPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := h.cal.Time()
-	e, err := h.today.getAt(r.Context(), now)
+	var e *todayEntry
+	if r.URL.RawQuery == "" { // the hot path
+		e, err = h.today.getAt(r.Context(), now)
+	} else {
+		e, err = h.todayEntryAt(r.Context(), now, dailyFilter(r))
+	}
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -165,8 +172,9 @@ func (h *Handler) todayPage(w http.ResponseWriter, r *http.Request) {
 	h.serveToday(w, r, e, now, f, true)
 }
 
-// dayPage is /day/{date}: the archive. Today's date is served as "/" is;
-// future and impossible dates are a friendly 404.
+// dayPage is /day/{date}: the archive, with ?tag= or ?lang= that tag's or
+// language's daily quote. Today's date is served as "/" is; future and
+// impossible dates are a friendly 404; a day whose quote was purged is 410.
 func (h *Handler) dayPage(w http.ResponseWriter, r *http.Request) {
 	f, err := negotiate(r)
 	if err != nil {
@@ -183,12 +191,13 @@ func (h *Handler) dayPage(w http.ResponseWriter, r *http.Request) {
 	// memo to serve, so a request at the rollover cannot mix the two.
 	now := h.cal.Time()
 	today := quoter.DateOf(now)
+	flt := dailyFilter(r)
 	switch {
 	case today.Before(day):
 		h.fail(w, r, quoter.Errorf(quoter.ENOTFOUND, "%s has not come yet: come back that day for its quote", day))
 		return
 	case day == today:
-		e, err := h.today.getAt(r.Context(), now)
+		e, err := h.todayEntryAt(r.Context(), now, flt)
 		if err != nil {
 			h.fail(w, r, err)
 			return
@@ -196,31 +205,40 @@ func (h *Handler) dayPage(w http.ResponseWriter, r *http.Request) {
 		h.serveToday(w, r, e, now, f, true)
 		return
 	}
-	q, err := h.q.Today(r.Context(), day, quoter.Filter{})
+	q, err := h.q.Today(r.Context(), day, flt)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	rend, err := h.renderDay(q, day, today, f)
+	rend, err := h.renderDay(q, day, today, flt, f)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	// A past day's quote does not change: let every cache keep it. Only
-	// yesterday's page changes once, at the rollover: its "Today" link
-	// becomes a link to the next day's page.
-	cc := "public, max-age=31536000, immutable"
+	// A past day keeps its quote, but the quote's text may still be
+	// corrected (see pastDayCacheControl). Yesterday's page also changes
+	// at the rollover: its "Today" link becomes a link to the next day's
+	// page.
+	cc := pastDayCacheControl
 	if f == formatHTML && day.AddDays(1) == today {
 		cc = maxAgeUntil(now, h.cal.Rollover(today))
 	}
-	serve(w, r, rend, cc, day.Time(h.cal.Zone()), true)
+	serve(w, r, rend, cc, dayChanged(q, day, h.cal.Zone()), true)
 }
 
-// renderDay renders day's quote q in format f.
-func (h *Handler) renderDay(q *quoter.Quote, day, today quoter.Date, f format) (rendition, error) {
+// removedNote is what a past day says under a quote deleted since.
+const removedNote = "This quote has since been removed from the library."
+
+// renderDay renders day's quote q, the daily quote flt selects, in format
+// f. A quote removed since its day says so in every format.
+func (h *Handler) renderDay(q *quoter.Quote, day, today quoter.Date, flt quoter.Filter, f format) (rendition, error) {
 	switch f {
 	case formatText:
-		return newRendition(contentText, []byte(q.Render()+"\n")), nil
+		s := q.Render() + "\n"
+		if q.Removed {
+			s += "\n" + removedNote + "\n"
+		}
+		return newRendition(contentText, []byte(s)), nil
 	case formatJSON:
 		b, err := marshal(toAPIDay(q, day))
 		return newRendition(contentJSON, b), err
@@ -231,9 +249,14 @@ func (h *Handler) renderDay(q *quoter.Quote, day, today quoter.Date, f format) (
 		Day:     day,
 		IsToday: day == today,
 		Prev:    day.AddDays(-1),
+		Filter:  flt,
+		Query:   dailyQuery(flt),
 	}
 	if p.IsToday {
 		p.Title, p.Nav = "Quote of the day", "today"
+		if !flt.IsZero() {
+			p.Nav = ""
+		}
 	} else {
 		next := day.AddDays(1)
 		p.Next, p.NextIsToday = next.String(), next == today

@@ -18,20 +18,20 @@ import (
 // HEAD requests take GET's entry (chi's GetHead routes them to GET).
 var routeParams = map[string][]string{
 	// Pages and the feed: forgiving, see checkQuery.
-	"GET /":                 {"format"},
+	"GET /":                 {"format", "tag", "lang"},
 	"GET /random":           {"format", "tag", "author", "lang", "minLength", "maxLength"},
 	"GET /quotes/{id}":      {"format"},
-	"GET /day/{date}":       {"format"},
+	"GET /day/{date}":       {"format", "tag", "lang"},
 	"GET /search":           {"q", "page"},
 	"GET /authors":          {"page"},
 	"GET /tags":             nil,
-	"GET /feed.atom":        nil,
+	"GET /feed.atom":        {"tag", "lang"},
 	"GET /static/*":         {"v"},
 	"GET /favicon.ico":      nil,
 	"GET /api/openapi.json": nil,
 
 	// The API: strict.
-	"GET /api/v1/today":          {"date"},
+	"GET /api/v1/today":          {"date", "tag", "lang"},
 	"GET /api/v1/random":         {"tag", "author", "lang", "minLength", "maxLength", "limit"},
 	"GET /api/v1/quotes":         {"tag", "author", "lang", "minLength", "maxLength", "page", "limit", "sort", "order"},
 	"GET /api/v1/quotes/{id}":    nil,
@@ -41,7 +41,10 @@ var routeParams = map[string][]string{
 	"POST /api/v1/quotes":        nil,
 	"PUT /api/v1/quotes/{id}":    nil,
 	"PATCH /api/v1/quotes/{id}":  nil,
-	"DELETE /api/v1/quotes/{id}": nil,
+	"DELETE /api/v1/quotes/{id}": {"purge"},
+	"GET /api/v1/days":           {"from"},
+	"PUT /api/v1/days/{date}":    nil,
+	"DELETE /api/v1/days/{date}": nil,
 }
 
 // strictPrefix marks the routes whose queries are checked strictly.

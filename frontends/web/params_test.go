@@ -46,7 +46,7 @@ func TestAPI_UnknownParameterIs400(t *testing.T) {
 	e := newEnv(t, withToken)
 	for _, tc := range []struct{ method, target, param string }{
 		{"GET", "/api/v1/today?foo=1", "foo"},
-		{"GET", "/api/v1/today?tag=poetry", "tag"},
+		{"GET", "/api/v1/today?tags=poetry", "tags"},
 		{"GET", "/api/v1/today?format=json", "format"},
 		{"GET", "/api/v1/quotes?tags=poetry", "tags"},
 		{"GET", "/api/v1/quotes?Limit=5", "Limit"},

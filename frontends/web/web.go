@@ -47,7 +47,8 @@ type Config struct {
 	Metrics *prometheus.Registry
 
 	// AdminToken enables the admin API (POST, PUT, PATCH, DELETE on
-	// /api/v1/quotes) for requests carrying "Authorization: Bearer <token>".
+	// /api/v1/quotes; the pins under /api/v1/days) for requests carrying
+	// "Authorization: Bearer <token>".
 	// Empty disables it: those routes answer 404, as if they did not exist.
 	AdminToken string
 

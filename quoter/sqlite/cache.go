@@ -58,6 +58,7 @@ type cache struct {
 	today   map[todayKey]*quoter.Quote
 	stat    *quoter.Stats
 	counts  map[string][]quoter.Count // "authors", "tags": full listings
+	cycles  map[string]*cycleView     // by key; nil for a cycle that does not exist
 }
 
 type filterEntry struct {
@@ -78,6 +79,7 @@ func (c *cache) reset() {
 	c.today = make(map[todayKey]*quoter.Quote)
 	c.stat = nil
 	c.counts = make(map[string][]quoter.Count)
+	c.cycles = make(map[string]*cycleView)
 }
 
 // invalidate forgets everything: this process has just changed the library.
@@ -207,5 +209,26 @@ func (c *cache) setCountList(gen int64, name string, cs []quoter.Count) {
 	defer c.mu.Unlock()
 	if c.valid && c.st.gen == gen {
 		c.counts[name] = cs
+	}
+}
+
+func (c *cache) cycle(gen int64, key string) (*cycleView, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.valid || c.st.gen != gen {
+		return nil, false
+	}
+	v, ok := c.cycles[key]
+	return v, ok
+}
+
+// setCycle keeps v, the cycle key at generation gen. The number of cycles
+// is bounded by the library's tags and languages, and unknown keys asked
+// by clients are not kept.
+func (c *cache) setCycle(gen int64, key string, v *cycleView) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.valid && c.st.gen == gen && (v != nil || len(c.cycles) < maxFilters) {
+		c.cycles[key] = v
 	}
 }

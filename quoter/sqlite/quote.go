@@ -18,13 +18,18 @@ import (
 // quoteCols are the columns scanQuote reads, for a quotes table aliased q.
 // Tags come as one space-separated string (a tag never holds a space): the
 // tag_list column since schema version 3, collected from tags before it
-// (read-only opens read older libraries as they are).
+// (read-only opens read older libraries as they are); modified exists
+// since version 4.
 func quoteCols(version int) string {
 	tags := `q.tag_list`
 	if version < 3 {
 		tags = `coalesce((SELECT group_concat(t.tag, ' ') FROM tags t WHERE t.quote_id = q.id), '')`
 	}
-	return `q.id, q.text, q.author, q.source, q.year, q.lang, q.added, ` + tags
+	modified := `q.modified`
+	if version < 4 {
+		modified = `NULL`
+	}
+	return `q.id, q.text, q.author, q.source, q.year, q.lang, q.added, ` + tags + `, ` + modified
 }
 
 // timeLayout stores times in UTC at a fixed width, so they sort as text.
@@ -34,13 +39,19 @@ func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
 
 type scanner interface{ Scan(dest ...any) error }
 
-func scanQuote(s scanner) (*quoter.Quote, error) {
+// scanQuote reads the columns of quoteCols, then any extra ones.
+func scanQuote(s scanner, extra ...any) (*quoter.Quote, error) {
 	var q quoter.Quote
 	var added, tags string
-	if err := s.Scan(&q.ID, &q.Text, &q.Author, &q.Source, &q.Year, &q.Lang, &added, &tags); err != nil {
+	var modified sql.NullString
+	dest := append([]any{&q.ID, &q.Text, &q.Author, &q.Source, &q.Year, &q.Lang, &added, &tags, &modified}, extra...)
+	if err := s.Scan(dest...); err != nil {
 		return nil, err
 	}
 	q.Added, _ = time.Parse(timeLayout, added)
+	if modified.Valid {
+		q.Modified, _ = time.Parse(timeLayout, modified.String)
+	}
 	q.Tags = splitTags(tags)
 	return &q, nil
 }
@@ -125,11 +136,15 @@ func checkFilter(f quoter.Filter) error {
 	return nil
 }
 
-// Quote returns the quote with the given id. Errors: ENOTFOUND.
+// Quote returns the quote with the given id. Errors: ENOTFOUND; EGONE for
+// a quote removed from the library.
 func (db *DB) Quote(ctx context.Context, id int64) (*quoter.Quote, error) {
 	q, err := db.byID(ctx, id)
 	if err == nil && q == nil {
-		return nil, quoter.Errorf(quoter.ENOTFOUND, "no quote with id %d", id)
+		if db.schema < 4 {
+			return nil, quoter.Errorf(quoter.ENOTFOUND, "no quote with id %d", id)
+		}
+		return nil, db.errNoQuote(ctx, db.rdb, id)
 	}
 	return q, err
 }
@@ -362,6 +377,33 @@ func (db *DB) write(ctx context.Context, what string, fn func(tx *sql.Tx) error)
 	return nil
 }
 
+// change is write for changes that touch the schedule: fn records what it
+// does to the cycles in sched, whose new epochs start, in the same
+// transaction, the day after the frontier of this instant.
+func (db *DB) change(ctx context.Context, what string, fn func(tx *sql.Tx, sched *scheduleTx) error) error {
+	frontier := quoter.Frontier(db.now())
+	return db.write(ctx, what, func(tx *sql.Tx) error {
+		sched, err := newScheduleTx(ctx, tx, frontier)
+		if err != nil {
+			return err
+		}
+		if err := fn(tx, sched); err != nil {
+			return err
+		}
+		return sched.finish()
+	})
+}
+
+// schedule adds quote q, just stored, to its cycles.
+func (s *scheduleTx) add(q *quoter.Quote) error {
+	for _, key := range cycleKeys(q) {
+		if err := s.insert(key, q.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Add validates and stores q, setting q.ID and q.Added.
 // Errors: EINVALID; ECONFLICT when the same text is already stored.
 func (db *DB) Add(ctx context.Context, q *quoter.Quote) error {
@@ -372,7 +414,8 @@ func (db *DB) Add(ctx context.Context, q *quoter.Quote) error {
 		return err
 	}
 	q.Added = db.now().UTC().Truncate(time.Millisecond)
-	return db.write(ctx, "add quote", func(tx *sql.Tx) error {
+	q.Modified, q.Removed = time.Time{}, false
+	return db.change(ctx, "add quote", func(tx *sql.Tx, sched *scheduleTx) error {
 		fp := quoter.Fingerprint(q.Text)
 		if err := conflict(ctx, tx, fp[:], 0); err != nil {
 			return err
@@ -381,13 +424,31 @@ func (db *DB) Add(ctx context.Context, q *quoter.Quote) error {
 		if err != nil {
 			return err
 		}
-		id, err := insertQuote(ctx, tx, q, fp[:], n)
+		id, err := nextID(ctx, tx)
 		if err != nil {
 			return err
 		}
 		q.ID = id
-		return insertTags(ctx, tx, id, q.Tags)
+		if err := insertQuote(ctx, tx, q, fp[:], n); err != nil {
+			return err
+		}
+		if err := insertTags(ctx, tx, id, q.Tags); err != nil {
+			return err
+		}
+		return sched.add(q)
 	})
+}
+
+// nextID is the id a new quote takes: above every id the library ever
+// gave, removed quotes included, so that an id names one quote for ever.
+func nextID(ctx context.Context, tx *sql.Tx) (int64, error) {
+	var id int64
+	if err := tx.QueryRowContext(ctx, `SELECT max(
+		(SELECT coalesce(max(id), 0) FROM quotes),
+		(SELECT coalesce(max(id), 0) FROM removed_quotes)) + 1`).Scan(&id); err != nil {
+		return 0, quoter.Internal("allocate a quote id", err)
+	}
+	return id, nil
 }
 
 // conflict returns ECONFLICT when a quote other than id has fingerprint fp.
@@ -414,16 +475,17 @@ func nextRank(ctx context.Context, tx *sql.Tx) (int64, error) {
 	return n, nil
 }
 
-const insertQuoteSQL = `INSERT INTO quotes (text, author, source, year, lang, added, rendered_len, fingerprint, rank, tag_list)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+const insertQuoteSQL = `INSERT INTO quotes (id, text, author, source, year, lang, added, rendered_len, fingerprint, rank, tag_list)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
-func insertQuote(ctx context.Context, tx *sql.Tx, q *quoter.Quote, fp []byte, rank int64) (int64, error) {
-	res, err := tx.ExecContext(ctx, insertQuoteSQL, q.Text, q.Author, q.Source, q.Year, q.Lang,
+// insertQuote stores q with its id.
+func insertQuote(ctx context.Context, tx *sql.Tx, q *quoter.Quote, fp []byte, rank int64) error {
+	_, err := tx.ExecContext(ctx, insertQuoteSQL, q.ID, q.Text, q.Author, q.Source, q.Year, q.Lang,
 		formatTime(q.Added), q.Len(), fp, rank, strings.Join(q.Tags, " "))
 	if err != nil {
-		return 0, mapWriteError("store quote", err)
+		return mapWriteError("store quote", err)
 	}
-	return res.LastInsertId()
+	return nil
 }
 
 func insertTags(ctx context.Context, tx *sql.Tx, id int64, tags []string) error {
@@ -451,14 +513,16 @@ func (db *DB) Update(ctx context.Context, id int64, u quoter.Update) (*quoter.Qu
 		return nil, db.errReadOnly()
 	}
 	var q *quoter.Quote
-	err := db.write(ctx, "update quote", func(tx *sql.Tx) error {
+	now := db.now().UTC().Truncate(time.Millisecond)
+	err := db.change(ctx, "update quote", func(tx *sql.Tx, sched *scheduleTx) error {
 		var err error
 		q, err = scanQuote(tx.QueryRowContext(ctx, `SELECT `+db.sql.cols+` FROM quotes q WHERE q.id = ?`, id))
 		if errors.Is(err, sql.ErrNoRows) {
-			return quoter.Errorf(quoter.ENOTFOUND, "no quote with id %d", id)
+			return db.errNoQuote(ctx, tx, id)
 		} else if err != nil {
 			return quoter.Internal(fmt.Sprintf("read quote %d", id), err)
 		}
+		before := cycleKeys(q)
 		apply(q, u)
 		if err := prepare(q); err != nil {
 			return err
@@ -467,20 +531,57 @@ func (db *DB) Update(ctx context.Context, id int64, u quoter.Update) (*quoter.Qu
 		if err := conflict(ctx, tx, fp[:], id); err != nil {
 			return err
 		}
+		q.Modified = now
 		if _, err := tx.ExecContext(ctx, `UPDATE quotes SET text = ?, author = ?, source = ?, year = ?, lang = ?,
-			rendered_len = ?, fingerprint = ?, tag_list = ? WHERE id = ?`,
-			q.Text, q.Author, q.Source, q.Year, q.Lang, q.Len(), fp[:], strings.Join(q.Tags, " "), id); err != nil {
+			rendered_len = ?, fingerprint = ?, tag_list = ?, modified = ? WHERE id = ?`,
+			q.Text, q.Author, q.Source, q.Year, q.Lang, q.Len(), fp[:], strings.Join(q.Tags, " "), formatTime(now), id); err != nil {
 			return mapWriteError(fmt.Sprintf("update quote %d", id), err)
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM tags WHERE quote_id = ?`, id); err != nil {
 			return quoter.Internal("replace tags", err)
 		}
-		return insertTags(ctx, tx, id, q.Tags)
+		if err := insertTags(ctx, tx, id, q.Tags); err != nil {
+			return err
+		}
+		// A quote that changes tags or language leaves the cycles it no
+		// longer belongs to and joins the new ones; its text alone
+		// changes no cycle.
+		after := cycleKeys(q)
+		for _, key := range before {
+			if !slices.Contains(after, key) {
+				if err := sched.remove(key, id); err != nil {
+					return err
+				}
+			}
+		}
+		for _, key := range after {
+			if !slices.Contains(before, key) {
+				if err := sched.insert(key, id); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	return q, nil
+}
+
+// errNoQuote is the error for a quote id not in the library: EGONE when it
+// was removed, ENOTFOUND when there never was one.
+func (db *DB) errNoQuote(ctx context.Context, q querier, id int64) error {
+	var purged bool
+	err := q.QueryRowContext(ctx, `SELECT purged FROM removed_quotes WHERE id = ?`, id).Scan(&purged)
+	switch {
+	case err == nil:
+		return quoter.Errorf(quoter.EGONE, "quote #%d was removed from the library", id)
+	case errors.Is(err, sql.ErrNoRows):
+		return quoter.Errorf(quoter.ENOTFOUND, "no quote with id %d", id)
+	default:
+		return quoter.Internal(fmt.Sprintf("read removed quote %d", id), err)
+	}
 }
 
 func apply(q *quoter.Quote, u quoter.Update) {
@@ -504,22 +605,39 @@ func apply(q *quoter.Quote, u quoter.Update) {
 	}
 }
 
-// Delete removes the quote with the given id. To keep ranks dense, the
-// quote with the highest rank moves into the freed rank in the same
-// transaction (swap-remove). Errors: ENOTFOUND.
+// Delete removes the quote with the given id from the library. The quote
+// moves to removed_quotes, where the days it was the quote of the day find
+// it, and leaves its cycles; its pins on days after the frontier go. To
+// keep ranks dense, the quote with the highest rank moves into the freed
+// rank in the same transaction (swap-remove). Errors: ENOTFOUND, or EGONE
+// for a quote removed already.
 func (db *DB) Delete(ctx context.Context, id int64) error {
-	return db.write(ctx, "delete quote", func(tx *sql.Tx) error {
-		return deleteQuote(ctx, tx, id)
+	now := db.now()
+	return db.change(ctx, "delete quote", func(tx *sql.Tx, sched *scheduleTx) error {
+		return db.deleteQuote(ctx, tx, sched, id, now)
 	})
 }
 
-func deleteQuote(ctx context.Context, tx *sql.Tx, id int64) error {
+func (db *DB) deleteQuote(ctx context.Context, tx *sql.Tx, sched *scheduleTx, id int64, now time.Time) error {
 	var rank int64
-	err := tx.QueryRowContext(ctx, `SELECT rank FROM quotes WHERE id = ?`, id).Scan(&rank)
+	q, err := scanQuote(tx.QueryRowContext(ctx, `SELECT `+db.sql.cols+`, q.rank FROM quotes q WHERE q.id = ?`, id), &rank)
 	if errors.Is(err, sql.ErrNoRows) {
-		return quoter.Errorf(quoter.ENOTFOUND, "no quote with id %d", id)
+		return db.errNoQuote(ctx, tx, id)
 	} else if err != nil {
 		return quoter.Internal(fmt.Sprintf("read quote %d", id), err)
+	}
+	// The schedule first: ending the epochs reads the library as it was.
+	for _, key := range cycleKeys(q) {
+		if err := sched.remove(key, id); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM pins WHERE quote_id = ? AND day > ?`, id, sched.frontier); err != nil {
+		return quoter.Internal(fmt.Sprintf("unpin quote %d", id), err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO removed_quotes (id, text, author, source, year, lang, added, modified, tag_list, removed)
+		SELECT id, text, author, source, year, lang, added, modified, tag_list, ? FROM quotes WHERE id = ?`, formatTime(now), id); err != nil {
+		return quoter.Internal(fmt.Sprintf("keep removed quote %d", id), err)
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM quotes WHERE id = ?`, id); err != nil {
 		return quoter.Internal(fmt.Sprintf("delete quote %d", id), err)
@@ -529,6 +647,123 @@ func deleteQuote(ctx context.Context, tx *sql.Tx, id int64) error {
 		return quoter.Internal("move last quote into the freed rank", err)
 	}
 	return nil
+}
+
+// Purge erases quote id for good, deleting it first when it is in the
+// library. Errors: ENOTFOUND when there is no such quote or it is purged
+// already.
+func (db *DB) Purge(ctx context.Context, id int64) error {
+	now := db.now()
+	return db.change(ctx, "purge quote", func(tx *sql.Tx, sched *scheduleTx) error {
+		err := db.deleteQuote(ctx, tx, sched, id, now)
+		if err != nil && quoter.ErrorCode(err) != quoter.EGONE {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE removed_quotes SET text = '', author = '', source = '', year = 0,
+			tag_list = '', purged = 1 WHERE id = ? AND purged = 0`, id)
+		if err != nil {
+			return quoter.Internal(fmt.Sprintf("purge quote %d", id), err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return quoter.Errorf(quoter.ENOTFOUND, "quote %d is purged already", id)
+		}
+		return nil
+	})
+}
+
+// Pin pins quote id to day. Errors: EINVALID for a day that has begun
+// somewhere; ENOTFOUND (or EGONE) for a quote not in the library.
+func (db *DB) Pin(ctx context.Context, day quoter.Date, id int64) error {
+	if db.wdb == nil {
+		return db.errReadOnly()
+	}
+	if err := db.checkFuture(day, "pin"); err != nil {
+		return err
+	}
+	return db.change(ctx, "pin quote", func(tx *sql.Tx, sched *scheduleTx) error {
+		var one int
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM quotes WHERE id = ?`, id).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return db.errNoQuote(ctx, tx, id)
+		} else if err != nil {
+			return quoter.Internal(fmt.Sprintf("read quote %d", id), err)
+		}
+		if _, err := sched.begin(libraryCycle); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO pins (day, quote_id) VALUES (?, ?)
+			ON CONFLICT (day) DO UPDATE SET quote_id = excluded.quote_id`, day.DayNumber(), id); err != nil {
+			return quoter.Internal(fmt.Sprintf("pin quote %d to %s", id, day), err)
+		}
+		return nil
+	})
+}
+
+// Unpin removes the pin of day. Errors: EINVALID for a day that has begun
+// somewhere; ENOTFOUND when it has no pin.
+func (db *DB) Unpin(ctx context.Context, day quoter.Date) error {
+	if db.wdb == nil {
+		return db.errReadOnly()
+	}
+	if err := db.checkFuture(day, "unpin"); err != nil {
+		return err
+	}
+	return db.change(ctx, "unpin day", func(tx *sql.Tx, sched *scheduleTx) error {
+		if _, err := sched.begin(libraryCycle); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM pins WHERE day = ?`, day.DayNumber())
+		if err != nil {
+			return quoter.Internal("unpin "+day.String(), err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return quoter.Errorf(quoter.ENOTFOUND, "%s has no pinned quote", day)
+		}
+		return nil
+	})
+}
+
+// checkFuture refuses to change the schedule of a day that has begun.
+func (db *DB) checkFuture(day quoter.Date, verb string) error {
+	if f := quoter.Frontier(db.now()); !f.Before(day) {
+		return quoter.Errorf(quoter.EINVALID, "cannot %s %s: that day has begun (it is %s somewhere on Earth), and a day's quote never changes once it has", verb, day, f)
+	}
+	return nil
+}
+
+// Pins lists the pins from day from onwards, soonest first, with their
+// quotes.
+func (db *DB) Pins(ctx context.Context, from quoter.Date) ([]quoter.Pinned, error) {
+	if db.schema < 4 {
+		return nil, nil // no pins before version 4
+	}
+	rows, err := db.rdb.QueryContext(ctx, `SELECT day, quote_id FROM pins WHERE day >= ? ORDER BY day`, from.DayNumber())
+	if err != nil {
+		return nil, quoter.Internal("list pins", err)
+	}
+	var ps []quoter.Pinned
+	for rows.Next() {
+		var day int64
+		var p quoter.Pinned
+		if err := rows.Scan(&day, &p.QuoteID); err != nil {
+			rows.Close()
+			return nil, quoter.Internal("list pins", err)
+		}
+		p.Day = quoter.DateOfDay(day)
+		ps = append(ps, p)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, quoter.Internal("list pins", err)
+	}
+	for i := range ps {
+		q, err := db.resolve(ctx, db.rdb, ps[i].QuoteID)
+		if err != nil && quoter.ErrorCode(err) != quoter.EGONE {
+			return nil, err
+		}
+		ps[i].Quote = q
+	}
+	return ps, nil
 }
 
 // Import stores qs in one transaction, skipping duplicates of stored quotes
@@ -555,20 +790,21 @@ func (db *DB) Import(ctx context.Context, qs []quoter.Quote, progress func(done 
 		q.Added = q.Added.UTC().Truncate(time.Millisecond)
 		prepared[i] = q
 	}
-	err := db.write(ctx, "import", func(tx *sql.Tx) error {
+	err := db.change(ctx, "import", func(tx *sql.Tx, sched *scheduleTx) error {
 		res = quoter.ImportResult{}
 		rank, err := nextRank(ctx, tx)
 		if err != nil {
 			return err
 		}
-		// New rows get ids above the highest now stored (ids are rowids,
-		// allocated as max+1), which is how the new rows are indexed for
-		// search at the end in one statement, instead of row by row by the
-		// insert trigger (see migration/002_bulk_fts.sql).
-		var lastID int64
-		if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM quotes`).Scan(&lastID); err != nil {
-			return quoter.Internal("import: read last id", err)
+		// New rows get ids above every id given so far, which is how the
+		// new rows are indexed for search at the end in one statement,
+		// instead of row by row by the insert trigger (see
+		// migration/002_bulk_fts.sql).
+		id, err := nextID(ctx, tx)
+		if err != nil {
+			return err
 		}
+		lastID := id - 1
 		if _, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('fts_bulk', 1)`); err != nil {
 			return quoter.Internal("import: defer indexing", err)
 		}
@@ -595,7 +831,7 @@ func (db *DB) Import(ctx context.Context, qs []quoter.Quote, progress func(done 
 				}
 			}
 			fp := quoter.Fingerprint(q.Text)
-			r, err := ins.ExecContext(ctx, q.Text, q.Author, q.Source, q.Year, q.Lang,
+			r, err := ins.ExecContext(ctx, id, q.Text, q.Author, q.Source, q.Year, q.Lang,
 				formatTime(q.Added), q.Len(), fp[:], rank, strings.Join(q.Tags, " "))
 			if err != nil {
 				return quoter.Internal(fmt.Sprintf("import: store record %d", i+1), err)
@@ -604,15 +840,16 @@ func (db *DB) Import(ctx context.Context, qs []quoter.Quote, progress func(done 
 				res.Skipped++
 				continue
 			}
-			id, err := r.LastInsertId()
-			if err != nil {
-				return quoter.Internal("import: read new id", err)
-			}
 			for _, t := range q.Tags {
 				if _, err := tag.ExecContext(ctx, id, t); err != nil {
 					return quoter.Internal(fmt.Sprintf("import: store tags of record %d", i+1), err)
 				}
 			}
+			q.ID = id
+			if err := sched.add(q); err != nil {
+				return err
+			}
+			id++
 			rank++
 			res.Added++
 		}

@@ -155,19 +155,17 @@ func (db *DB) filterInfo(ctx context.Context, st libState, f quoter.Filter, with
 // filter before it falls back to choosing among the matching quotes.
 const todayWalk = 64
 
-// Today returns the quote of the day for day.
-//
-// The library's quotes are numbered by a dense rank 0..N-1, and day maps to
-// rank quoter.DailyIndex(seed, day, N): a fixed permutation, so N
-// consecutive days show N different quotes, and every process reading the
-// same file (or a copy) agrees. With a filter, Today walks the days from day
-// onwards and takes the first day's quote that passes, so when today's
-// quote passes the filter it is exactly today's quote (QOTD's "fits in 512
-// bytes" then equals `quotesd today`). If none of the next todayWalk days
-// has one, it picks among all matching quotes by the same permutation, so
-// the answer is still a function of the library and the day.
-// Results are memoised per day, filter and generation.
-// Errors: ENOTFOUND for an empty library or when no quote passes f.
+// Today returns the quote of the day for day, keeping the contract of
+// quoter.Quoter.Today with the schedule recorded in the file (schedule.go):
+// the day's quote in the cycle the filter selects (the library's, a tag's
+// or a language's), one lookup after the cycle's current epoch is read
+// once per generation. What is left of the filter is checked by walking
+// the cycle's days from day onwards; if none of the next todayWalk days has
+// a quote that passes, Today picks among all matching quotes by the
+// library's permutation, so the answer is still a function of the library
+// and the day. Results are memoised per day, filter and generation.
+// Errors: ENOTFOUND for an empty library, an unknown tag or language, or
+// when no quote passes f; EGONE when the day's quote was purged.
 func (db *DB) Today(ctx context.Context, day quoter.Date, f quoter.Filter) (*quoter.Quote, error) {
 	if err := checkFilter(f); err != nil {
 		return nil, err
@@ -178,13 +176,15 @@ func (db *DB) Today(ctx context.Context, day quoter.Date, f quoter.Filter) (*quo
 		if err != nil {
 			return nil, err
 		}
-		if st.n == 0 {
-			return nil, db.errEmpty()
-		}
 		if q, ok := db.cache.todayQuote(st.gen, k); ok {
 			return clone(q), nil
 		}
-		q, err := db.today(ctx, st, k.day, f)
+		var q *quoter.Quote
+		if db.schema < 4 {
+			q, err = db.todayBefore4(ctx, st, k.day, f)
+		} else {
+			q, err = db.today(ctx, st, k.day, f)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -204,6 +204,41 @@ func (db *DB) Today(ctx context.Context, day quoter.Date, f quoter.Filter) (*quo
 // today selects the quote for day number day, or returns (nil, nil) if the
 // library changed since st was read.
 func (db *DB) today(ctx context.Context, st libState, day int64, f quoter.Filter) (*quoter.Quote, error) {
+	key, rest := cycleFor(f)
+	steps := todayWalk
+	if rest.IsZero() {
+		steps = 1
+	}
+	for i := range steps {
+		q, ok, err := db.scheduled(ctx, st.gen, key, day+int64(i))
+		switch {
+		case !ok:
+			return nil, nil
+		case quoter.ErrorCode(err) == quoter.EGONE && steps > 1:
+			continue // a purged quote fits no medium
+		case err != nil:
+			return nil, err
+		case rest.Match(q):
+			return q, nil
+		}
+	}
+	info, err := db.filterInfo(ctx, st, f, true)
+	if err != nil {
+		return nil, err
+	}
+	if info.count == 0 {
+		return nil, errNoMatch()
+	}
+	return db.byID(ctx, info.ids[quoter.DailyIndex(st.seed, day, info.count)])
+}
+
+// todayBefore4 is Today for a library of schema version 3 or older, opened
+// read-only, which has no recorded schedule: every day is in the origin
+// epoch of the library's cycle, which is this permutation.
+func (db *DB) todayBefore4(ctx context.Context, st libState, day int64, f quoter.Filter) (*quoter.Quote, error) {
+	if st.n == 0 {
+		return nil, db.errEmpty()
+	}
 	steps := todayWalk
 	if f.IsZero() {
 		steps = 1

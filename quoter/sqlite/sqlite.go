@@ -69,8 +69,9 @@ type DB struct {
 	rdb *sql.DB // readers
 	wdb *sql.DB // the one writer; nil when read-only
 
-	cache *cache
-	sql   *queries
+	cache  *cache
+	sql    *queries
+	schema int // the file's schema version
 
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt // prepared on rdb, by SQL text
@@ -145,6 +146,7 @@ func Open(path string, opts ...Option) (*DB, error) {
 			return nil, err
 		}
 		db.sql = newQueries(v)
+		db.schema = v
 	} else {
 		// Whatever would be refused is refused before the writer
 		// connects: its first connection switches the file to WAL.
@@ -170,6 +172,7 @@ func Open(path string, opts ...Option) (*DB, error) {
 			return nil, err
 		}
 		db.sql = newQueries(SchemaVersion())
+		db.schema = SchemaVersion()
 		db.rdb, err = sql.Open(driverName, dsn(path, "ro", false))
 		if err != nil {
 			db.Close()
@@ -321,6 +324,12 @@ var migrations = sync.OnceValue(func() []migration {
 	return ms
 })
 
+// migrationSteps are the parts of migrations that SQL cannot do, run in the
+// migration's transaction right after its SQL file.
+var migrationSteps = map[int]func(context.Context, *sql.Tx) error{
+	4: scheduleMigration,
+}
+
 // SchemaVersion is the newest schema this package knows.
 func SchemaVersion() int { return len(migrations()) }
 
@@ -424,6 +433,11 @@ func (db *DB) applyMigration(ctx context.Context, m migration) error {
 	}
 	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 		return quoter.Internal(fmt.Sprintf("migrate %s to version %d (%s)", db.path, m.version, m.name), err)
+	}
+	if step := migrationSteps[m.version]; step != nil {
+		if err := step(ctx, tx); err != nil {
+			return fmt.Errorf("migrate %s to version %d (%s): %w", db.path, m.version, m.name, err)
+		}
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version, name, applied) VALUES (?, ?, ?)`,
 		m.version, m.name, formatTime(db.now())); err != nil {

@@ -1,0 +1,570 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+
+	"quotesd/quoter"
+)
+
+// This file records and reads the schedule of quotes of the day: the cycles
+// of migration/004_schedule.sql, walked with quoter.Cycle. Reads never
+// write; every change to the library updates the cycles it touches in its
+// own transaction (see scheduleTx).
+
+// Cycle keys: the library's own cycle, and one per tag and per language.
+const libraryCycle = ""
+
+func tagCycle(tag string) string   { return "tag:" + strings.ToLower(tag) }
+func langCycle(lang string) string { return "lang:" + strings.ToLower(lang) }
+
+// cycleKeys returns the cycles a quote belongs to.
+func cycleKeys(q *quoter.Quote) []string {
+	keys := make([]string, 0, len(q.Tags)+2)
+	keys = append(keys, libraryCycle, langCycle(q.Lang))
+	for _, t := range q.Tags {
+		keys = append(keys, tagCycle(t))
+	}
+	return keys
+}
+
+// cycleFor splits a Today filter into the cycle it selects and what is
+// left of it to check quote by quote.
+func cycleFor(f quoter.Filter) (key string, rest quoter.Filter) {
+	rest = f
+	switch {
+	case f.Tag != "":
+		key, rest.Tag = tagCycle(f.Tag), ""
+	case f.Lang != "":
+		key, rest.Lang = langCycle(f.Lang), ""
+	default:
+		key = libraryCycle
+	}
+	return key, rest
+}
+
+// querier is what both *sql.DB and *sql.Tx offer.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// cycleView is one cycle as stored at one generation.
+type cycleView struct {
+	id        int64
+	key       string
+	originN   int
+	originEnd sql.NullInt64 // last day of the origin epoch; invalid while it is current
+	cycle     quoter.Cycle  // the current epoch
+}
+
+// loadCycle reads the cycle named key; nil when there is none.
+func loadCycle(ctx context.Context, q querier, key string) (*cycleView, error) {
+	v := &cycleView{key: key}
+	err := q.QueryRowContext(ctx, `SELECT id, slots, origin_n, origin_end, epoch_start, epoch_pos FROM cycles WHERE key = ?`, key).
+		Scan(&v.id, &v.cycle.Slots, &v.originN, &v.originEnd, &v.cycle.Start, &v.cycle.Pos)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	} else if err != nil {
+		return nil, quoter.Internal("read cycle "+describeCycle(key), err)
+	}
+	rows, err := q.QueryContext(ctx, `SELECT slot FROM cycle_slots WHERE cycle = ? AND live = 0 ORDER BY slot`, v.id)
+	if err != nil {
+		return nil, quoter.Internal("read holes of cycle "+describeCycle(key), err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var s int
+		if err := rows.Scan(&s); err != nil {
+			return nil, quoter.Internal("read holes of cycle "+describeCycle(key), err)
+		}
+		v.cycle.Holes = append(v.cycle.Holes, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, quoter.Internal("read holes of cycle "+describeCycle(key), err)
+	}
+	if key == libraryCycle && v.originEnd.Valid {
+		if err := v.loadPins(ctx, q); err != nil {
+			return nil, err
+		}
+	}
+	v.cycle.Prepare()
+	return v, nil
+}
+
+// loadPins reads the pins of the current epoch with the live index of each
+// pinned quote.
+func (v *cycleView) loadPins(ctx context.Context, q querier) error {
+	rows, err := q.QueryContext(ctx, `SELECT p.day, p.quote_id, s.slot FROM pins p
+		LEFT JOIN cycle_slots s ON s.cycle = ? AND s.quote_id = p.quote_id AND s.live = 1
+		WHERE p.day >= ? ORDER BY p.day`, v.id, v.cycle.Start)
+	if err != nil {
+		return quoter.Internal("read pins", err)
+	}
+	defer rows.Close()
+	v.cycle.Pins = v.cycle.Pins[:0]
+	for rows.Next() {
+		var p quoter.Pin
+		var slot sql.NullInt64
+		if err := rows.Scan(&p.Day, &p.Quote, &slot); err != nil {
+			return quoter.Internal("read pins", err)
+		}
+		p.Index = -1
+		if slot.Valid {
+			p.Index = v.cycle.IndexOf(int(slot.Int64))
+		}
+		v.cycle.Pins = append(v.cycle.Pins, p)
+	}
+	if err := rows.Err(); err != nil {
+		return quoter.Internal("read pins", err)
+	}
+	return nil
+}
+
+// errNoDay is returned by quoteOn for a day on which the cycle had no quote.
+var errNoDay = errors.New("no quote on that day")
+
+// quoteOn returns the id of the quote the cycle shows on day.
+func (v *cycleView) quoteOn(ctx context.Context, q querier, day int64) (int64, error) {
+	var id int64
+	var err error
+	switch {
+	case !v.originEnd.Valid || day <= v.originEnd.Int64:
+		if v.originN == 0 {
+			return 0, errNoDay
+		}
+		err = q.QueryRowContext(ctx, `SELECT quote_id FROM cycle_slots WHERE cycle = ? AND origin = ?`,
+			v.id, quoter.Origin(day, v.originN)).Scan(&id)
+	case day < v.cycle.Start:
+		err = q.QueryRowContext(ctx, `SELECT quote_id FROM cycle_days WHERE cycle = ? AND day = ?`, v.id, day).Scan(&id)
+	default:
+		if v.cycle.Live() == 0 {
+			return 0, errNoDay
+		}
+		pin, k := v.cycle.At(day)
+		if pin != nil {
+			return pin.Quote, nil
+		}
+		id, err = slotQuote(ctx, q, v.id, v.cycle.SlotOf(k))
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, errNoDay
+	} else if err != nil {
+		return 0, quoter.Internal(fmt.Sprintf("read the schedule of %s on %s", describeCycle(v.key), quoter.DateOfDay(day)), err)
+	}
+	return id, nil
+}
+
+func slotQuote(ctx context.Context, q querier, cycle int64, slot int) (int64, error) {
+	var id int64
+	err := q.QueryRowContext(ctx, `SELECT quote_id FROM cycle_slots WHERE cycle = ? AND slot = ?`, cycle, slot).Scan(&id)
+	return id, err
+}
+
+// describeCycle names a cycle for messages.
+func describeCycle(key string) string {
+	switch {
+	case key == libraryCycle:
+		return "the library"
+	case strings.HasPrefix(key, "tag:"):
+		return fmt.Sprintf("tag %q", strings.TrimPrefix(key, "tag:"))
+	default:
+		return fmt.Sprintf("language %q", strings.TrimPrefix(key, "lang:"))
+	}
+}
+
+// errNoCycle is the ENOTFOUND of a day asked of a cycle with no quote.
+func (db *DB) errNoCycle(key string) error {
+	switch {
+	case key == libraryCycle:
+		return db.errEmpty()
+	case strings.HasPrefix(key, "tag:"):
+		return quoter.Errorf(quoter.ENOTFOUND, "no quote is tagged %q", strings.TrimPrefix(key, "tag:"))
+	default:
+		return quoter.Errorf(quoter.ENOTFOUND, "no quote is in language %q", strings.TrimPrefix(key, "lang:"))
+	}
+}
+
+// removedCols are the columns scanQuote reads from removed_quotes r.
+const removedCols = `r.id, r.text, r.author, r.source, r.year, r.lang, r.added, r.tag_list, r.modified`
+
+// resolve returns the quote with id for a day of the schedule: a quote of
+// the library, or a removed one marked so. Errors: EGONE for a purged
+// quote.
+func (db *DB) resolve(ctx context.Context, q querier, id int64) (*quoter.Quote, error) {
+	qt, err := scanQuote(q.QueryRowContext(ctx, `SELECT `+db.sql.cols+` FROM quotes q WHERE q.id = ?`, id))
+	if err == nil {
+		return qt, nil
+	} else if !errors.Is(err, sql.ErrNoRows) {
+		return nil, quoter.Internal(fmt.Sprintf("read quote %d", id), err)
+	}
+	var purged bool
+	qt, err = scanQuote(q.QueryRowContext(ctx, `SELECT `+removedCols+`, r.purged FROM removed_quotes r WHERE r.id = ?`, id), &purged)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, quoter.Internal(fmt.Sprintf("the schedule names quote %d, which is nowhere", id), err)
+	case err != nil:
+		return nil, quoter.Internal(fmt.Sprintf("read removed quote %d", id), err)
+	case purged:
+		return nil, quoter.Errorf(quoter.EGONE, "quote #%d, the quote of that day, was removed from the library for good", id)
+	}
+	qt.Removed = true
+	return qt, nil
+}
+
+// scheduled returns the quote that the cycle key shows on day, reading at
+// generation gen; ok is false when the library has moved past gen, so that
+// the caller reads the state again.
+func (db *DB) scheduled(ctx context.Context, gen int64, key string, day int64) (q *quoter.Quote, ok bool, err error) {
+	// One read transaction: the cycle, the day's slot and the quote are
+	// read from one snapshot of the file, which must be generation gen.
+	tx, err := db.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, false, quoter.Internal("read the schedule: begin", err)
+	}
+	defer tx.Rollback()
+	var g int64
+	if err := tx.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'generation'`).Scan(&g); err != nil {
+		return nil, false, quoter.Internal("read the schedule: generation", err)
+	}
+	if g != gen {
+		return nil, false, nil
+	}
+	v, ok := db.cache.cycle(gen, key)
+	if !ok {
+		if v, err = loadCycle(ctx, tx, key); err != nil {
+			return nil, false, err
+		}
+		db.cache.setCycle(gen, key, v)
+	}
+	if v == nil {
+		return nil, true, db.errNoCycle(key)
+	}
+	id, err := v.quoteOn(ctx, tx, day)
+	if errors.Is(err, errNoDay) {
+		return nil, true, db.errNoCycle(key)
+	} else if err != nil {
+		return nil, true, err
+	}
+	q, err = db.resolve(ctx, tx, id)
+	return q, true, err
+}
+
+// scheduleTx records, inside one write transaction, what a change does to
+// the cycles it touches. For each cycle, begin ends the current epoch at
+// the frontier (writing down its days) before anything moves; insert and
+// remove move quotes; finish starts the new epoch the day after the
+// frontier. Every method is a no-op for cycles the change does not touch.
+type scheduleTx struct {
+	ctx      context.Context
+	tx       *sql.Tx
+	seed     uint64
+	frontier int64 // the last day that has begun somewhere
+	cycles   map[string]*cycleChange
+	order    []string
+
+	moveStmt, addStmt *sql.Stmt // prepared on first use: an import runs them per quote and cycle
+}
+
+// cycleChange is one cycle being changed.
+type cycleChange struct {
+	cycleView
+	fresh   bool    // the cycle never had a quote: it gets an origin epoch at finish
+	members []int64 // of a fresh cycle
+	last    int64   // the last day of the ended epoch
+	pointer int     // the slot the cycle would show next, after last
+}
+
+// newScheduleTx starts recording in tx, for a change made at the instant
+// whose frontier is frontier.
+func newScheduleTx(ctx context.Context, tx *sql.Tx, frontier quoter.Date) (*scheduleTx, error) {
+	var seed int64
+	if err := tx.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'seed'`).Scan(&seed); err != nil {
+		return nil, quoter.Internal("read the shuffle seed", err)
+	}
+	return &scheduleTx{ctx: ctx, tx: tx, seed: uint64(seed), frontier: frontier.DayNumber(), cycles: map[string]*cycleChange{}}, nil
+}
+
+// begin returns the cycle key ready for changes, ending its epoch first.
+func (s *scheduleTx) begin(key string) (*cycleChange, error) {
+	if c, ok := s.cycles[key]; ok {
+		return c, nil
+	}
+	v, err := loadCycle(s.ctx, s.tx, key)
+	if err != nil {
+		return nil, err
+	}
+	if v == nil {
+		res, err := s.tx.ExecContext(s.ctx, `INSERT INTO cycles (key) VALUES (?)`, key)
+		if err != nil {
+			return nil, quoter.Internal("create cycle "+describeCycle(key), err)
+		}
+		v = &cycleView{key: key}
+		if v.id, err = res.LastInsertId(); err != nil {
+			return nil, quoter.Internal("create cycle "+describeCycle(key), err)
+		}
+	}
+	c := &cycleChange{cycleView: *v, fresh: v.cycle.Slots == 0}
+	s.cycles[key] = c
+	s.order = append(s.order, key)
+	if c.fresh {
+		return c, nil
+	}
+	// A process whose clock ran ahead may have started the epoch later
+	// than this frontier: its days are not rewritten either.
+	c.last = max(s.frontier, c.cycle.Start-1)
+	switch {
+	case !c.originEnd.Valid:
+		c.pointer = quoter.Origin(c.last+1, c.originN)
+		c.originEnd = sql.NullInt64{Int64: c.last, Valid: true}
+	case c.cycle.Live() == 0:
+		c.pointer = c.cycle.Slots
+	default:
+		if err := s.writeDays(c); err != nil {
+			return nil, err
+		}
+		_, k := c.cycle.At(c.last + 1)
+		c.pointer = c.cycle.SlotOf(k)
+	}
+	// Pins are read again when the epoch is: they belong to it.
+	c.cycle.Pins = nil
+	c.cycle.Prepare()
+	return c, nil
+}
+
+// writeDays writes down the days of c's current epoch up to c.last.
+func (s *scheduleTx) writeDays(c *cycleChange) error {
+	if c.cycle.Start > c.last {
+		return nil
+	}
+	ins, err := s.tx.PrepareContext(s.ctx, `INSERT INTO cycle_days (cycle, day, quote_id) VALUES (?, ?, ?)`)
+	if err != nil {
+		return quoter.Internal("record past days: prepare", err)
+	}
+	defer ins.Close()
+	for day := c.cycle.Start; day <= c.last; day++ {
+		id, err := c.quoteOn(s.ctx, s.tx, day)
+		if err != nil {
+			return err
+		}
+		if _, err := ins.ExecContext(s.ctx, c.id, day, id); err != nil {
+			return quoter.Internal(fmt.Sprintf("record the quote of %s for %s", quoter.DateOfDay(day), describeCycle(c.key)), err)
+		}
+	}
+	return nil
+}
+
+// insert adds quote id to the cycle key, at a random place among the slots
+// not yet shown in the current pass.
+func (s *scheduleTx) insert(key string, id int64) error {
+	c, err := s.begin(key)
+	if err != nil {
+		return err
+	}
+	if c.fresh {
+		c.members = append(c.members, id)
+		return nil
+	}
+	if s.addStmt == nil {
+		if s.moveStmt, err = s.tx.PrepareContext(s.ctx, `UPDATE cycle_slots SET slot = ? WHERE cycle = ? AND slot = ?`); err != nil {
+			return quoter.Internal("schedule: prepare", err)
+		}
+		if s.addStmt, err = s.tx.PrepareContext(s.ctx, `INSERT INTO cycle_slots (cycle, slot, quote_id) VALUES (?, ?, ?)`); err != nil {
+			return quoter.Internal("schedule: prepare", err)
+		}
+	}
+	end := c.cycle.Slots
+	from := c.cycle.IndexOf(c.pointer)
+	unshown := c.cycle.Live() - from
+	slot := end
+	if r := rand.IntN(unshown + 1); r < unshown {
+		slot = c.cycle.SlotOf(from + r)
+		if _, err := s.moveStmt.ExecContext(s.ctx, end, c.id, slot); err != nil {
+			return quoter.Internal("move a quote to the end of "+describeCycle(key), err)
+		}
+	}
+	if _, err := s.addStmt.ExecContext(s.ctx, c.id, slot, id); err != nil {
+		return quoter.Internal(fmt.Sprintf("schedule quote %d in %s", id, describeCycle(key)), err)
+	}
+	c.cycle.Slots++
+	return nil
+}
+
+// remove takes quote id out of the cycle key, leaving a hole.
+func (s *scheduleTx) remove(key string, id int64) error {
+	c, err := s.begin(key)
+	if err != nil {
+		return err
+	}
+	if c.fresh {
+		c.members = slices.DeleteFunc(c.members, func(m int64) bool { return m == id })
+		return nil
+	}
+	var slot int
+	err = s.tx.QueryRowContext(s.ctx, `SELECT slot FROM cycle_slots WHERE cycle = ? AND quote_id = ? AND live = 1`, c.id, id).Scan(&slot)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	} else if err != nil {
+		return quoter.Internal(fmt.Sprintf("find quote %d in %s", id, describeCycle(key)), err)
+	}
+	if _, err := s.tx.ExecContext(s.ctx, `UPDATE cycle_slots SET live = 0 WHERE cycle = ? AND slot = ?`, c.id, slot); err != nil {
+		return quoter.Internal(fmt.Sprintf("unschedule quote %d from %s", id, describeCycle(key)), err)
+	}
+	c.cycle.AddHole(slot)
+	return nil
+}
+
+// finish starts the new epoch of every cycle changed, and gives fresh
+// cycles their origin.
+func (s *scheduleTx) finish() error {
+	for _, st := range []*sql.Stmt{s.moveStmt, s.addStmt} {
+		if st != nil {
+			st.Close()
+		}
+	}
+	for _, key := range s.order {
+		c := s.cycles[key]
+		if c.fresh {
+			if err := s.origin(c); err != nil {
+				return err
+			}
+			continue
+		}
+		pos := 0
+		if n := c.cycle.Live(); n > 0 && c.pointer < c.cycle.Slots {
+			if pos = c.cycle.IndexOf(c.pointer); pos >= n {
+				pos = 0 // the rest of the pass left: a new pass begins
+			}
+		}
+		if _, err := s.tx.ExecContext(s.ctx, `UPDATE cycles SET slots = ?, origin_end = ?, epoch_start = ?, epoch_pos = ? WHERE id = ?`,
+			c.cycle.Slots, c.originEnd, c.last+1, pos, c.id); err != nil {
+			return quoter.Internal("start a new epoch of "+describeCycle(key), err)
+		}
+	}
+	return nil
+}
+
+// origin gives a cycle that never had a quote its origin epoch, over every
+// day, in the order of quoter.OriginOrder: the library's cycle numbers its
+// members by rank, the others by id.
+func (s *scheduleTx) origin(c *cycleChange) error {
+	members := c.members
+	if c.key == libraryCycle {
+		var err error
+		if members, err = idsByRank(s.ctx, s.tx); err != nil {
+			return err
+		}
+	} else {
+		slices.Sort(members)
+	}
+	return writeOrigin(s.ctx, s.tx, c.id, c.key, s.seed, members)
+}
+
+// idsByRank lists the library's quote ids in rank order.
+func idsByRank(ctx context.Context, q querier) ([]int64, error) {
+	return queryIDs(ctx, q, `SELECT id FROM quotes ORDER BY rank`)
+}
+
+func queryIDs(ctx context.Context, q querier, query string, args ...any) ([]int64, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, quoter.Internal("list quotes for the schedule", err)
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, quoter.Internal("list quotes for the schedule", err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, quoter.Internal("list quotes for the schedule", err)
+	}
+	return ids, nil
+}
+
+// writeOrigin fills cycle id with members in origin order.
+func writeOrigin(ctx context.Context, tx *sql.Tx, id int64, key string, seed uint64, members []int64) error {
+	n := len(members)
+	ins, err := tx.PrepareContext(ctx, `INSERT INTO cycle_slots (cycle, slot, quote_id, origin) VALUES (?, ?, ?, ?)`)
+	if err != nil {
+		return quoter.Internal("schedule "+describeCycle(key)+": prepare", err)
+	}
+	defer ins.Close()
+	for k, m := range quoter.OriginOrder(quoter.CycleSeed(seed, key), n) {
+		if _, err := ins.ExecContext(ctx, id, k, members[m], k); err != nil {
+			return quoter.Internal("schedule "+describeCycle(key), err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE cycles SET slots = ?, origin_n = ?, origin_end = NULL, epoch_start = 0, epoch_pos = 0 WHERE id = ?`,
+		n, n, id); err != nil {
+		return quoter.Internal("schedule "+describeCycle(key), err)
+	}
+	return nil
+}
+
+// scheduleMigration is the Go step of migration 4: it gives every cycle of
+// the library as it stands its origin epoch. The library's cycle then shows
+// on every day exactly what quotesd showed before version 4.
+func scheduleMigration(ctx context.Context, tx *sql.Tx) error {
+	var seed int64
+	if err := tx.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'seed'`).Scan(&seed); err != nil {
+		return quoter.Internal("read the shuffle seed", err)
+	}
+	cycles := map[string][]int64{}
+	ids, err := idsByRank(ctx, tx)
+	if err != nil {
+		return err
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	cycles[libraryCycle] = ids
+	rows, err := tx.QueryContext(ctx, `SELECT id, lang, tag_list FROM quotes ORDER BY id`)
+	if err != nil {
+		return quoter.Internal("list quotes for the schedule", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var lang, tags string
+		if err := rows.Scan(&id, &lang, &tags); err != nil {
+			return quoter.Internal("list quotes for the schedule", err)
+		}
+		cycles[langCycle(lang)] = append(cycles[langCycle(lang)], id)
+		for _, t := range splitTags(tags) {
+			cycles[tagCycle(t)] = append(cycles[tagCycle(t)], id)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return quoter.Internal("list quotes for the schedule", err)
+	}
+	rows.Close()
+	keys := make([]string, 0, len(cycles))
+	for k := range cycles {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, key := range keys {
+		res, err := tx.ExecContext(ctx, `INSERT INTO cycles (key) VALUES (?)`, key)
+		if err != nil {
+			return quoter.Internal("create cycle "+describeCycle(key), err)
+		}
+		id, err := res.LastInsertId()
+		if err != nil {
+			return quoter.Internal("create cycle "+describeCycle(key), err)
+		}
+		if err := writeOrigin(ctx, tx, id, key, uint64(seed), cycles[key]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
