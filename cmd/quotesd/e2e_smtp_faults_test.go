@@ -4,62 +4,16 @@ package main
 // must not turn the queue into a mail bomb.
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"quotesd/frontends/smtp/smtptest"
 )
-
-// smallFS mounts a tmpfs of size bytes at a new directory and unmounts it
-// when the test ends. Mounting needs root (as in CI): where it is refused
-// the test is skipped, or fails when QUOTESD_E2E=require.
-func smallFS(t *testing.T, size int) string {
-	t.Helper()
-	dir := t.TempDir()
-	out, err := exec.Command("mount", "-t", "tmpfs", "-o", fmt.Sprintf("size=%d,mode=0700", size), "tmpfs", dir).CombinedOutput()
-	if err != nil {
-		if os.Getenv("QUOTESD_E2E") == "require" {
-			t.Fatalf("mounting a tmpfs at %s: %v: %s (QUOTESD_E2E=require)", dir, err, out)
-		}
-		t.Skipf("cannot mount a tmpfs (%v: %s); set QUOTESD_E2E=require to fail instead", err, strings.TrimSpace(string(out)))
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
-			t.Errorf("umount %s: %v: %s", dir, err, out)
-		}
-	})
-	return dir
-}
-
-// fillFS writes a file in dir until the filesystem is full, and returns
-// its path: removing it frees the space.
-func fillFS(t *testing.T, dir string) string {
-	t.Helper()
-	path := filepath.Join(dir, "filler")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	block := make([]byte, 4096)
-	for {
-		if _, err := f.Write(block); err != nil {
-			if !errors.Is(err, syscall.ENOSPC) {
-				t.Fatalf("filling %s: %v, want ENOSPC in the end", dir, err)
-			}
-			return path
-		}
-	}
-}
 
 // httpGet returns the status and body of GET url.
 func httpGet(t *testing.T, url string) (int, string) {
@@ -98,7 +52,7 @@ func waitFor(d time.Duration, cond func() bool) bool {
 
 func TestE2E_SMTP_FullStateDiskSendsEachReplyOnceAndPausesDelivery(t *testing.T) {
 	db := smtpLibrary(t)
-	state := smallFS(t, 1<<20)
+	state := smtptest.SmallFS(t, 1<<20)
 	relay := smtptest.FreeAddr(t) // down while the replies are queued
 	s := startServe(t, db, []string{"smtp", "web"}, append([]string{
 		"--smtp-addr", "127.0.0.1:0", "--web-addr", "127.0.0.1:0", "--web-access-log=false", "--state-dir", state,
@@ -110,7 +64,7 @@ func TestE2E_SMTP_FullStateDiskSendsEachReplyOnceAndPausesDelivery(t *testing.T)
 		sendRequest(t, s.Addr("smtp"), fmt.Sprintf("user%d@example.org", i))
 	}
 	s.WaitLog(30*time.Second, "smtp delivery deferred: cannot connect", nil)
-	filler := fillFS(t, state)
+	filler := smtptest.FillFS(t, state)
 
 	sink := smtptest.NewSink(t, smtptest.Options{Addr: relay}) // the relay is back
 	sink.Wait(t, n, 30*time.Second)

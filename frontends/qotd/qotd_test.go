@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -18,6 +19,7 @@ import (
 
 	"quotesd/quoter"
 	"quotesd/quoter/quotertest"
+	"quotesd/quoter/sqlite"
 	"quotesd/reactor"
 )
 
@@ -571,7 +573,9 @@ func TestQOTD_AcceptRetriesTemporaryErrors(t *testing.T) {
 	}
 }
 
-func TestQOTD_DailyReplyFollowsChangesToTheLibrary(t *testing.T) {
+// The day's quote is history: deleting it changes nothing, and a
+// correction of its text shows at once (within the library's check).
+func TestQOTD_DailyReplyFollowsCorrectionsOfTheQuote(t *testing.T) {
 	lib := quotertest.NewLibrary(t)
 	s, _ := newTestServer(t, lib, Config{})
 	ctx := context.Background()
@@ -583,7 +587,8 @@ func TestQOTD_DailyReplyFollowsChangesToTheLibrary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := lib.Delete(ctx, q.ID); err != nil { // today's quote is gone
+	text := "Corrected: " + q.Text
+	if _, err := lib.Update(ctx, q.ID, quoter.Update{Text: &text}); err != nil {
 		t.Fatal(err)
 	}
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
@@ -592,14 +597,25 @@ func TestQOTD_DailyReplyFollowsChangesToTheLibrary(t *testing.T) {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(after, before) {
-			if want := wantTodayFitting(t, lib); !bytes.Equal(after, want) {
-				t.Errorf("after the change: reply = %q, want %q", after, want)
+			if !bytes.Contains(after, []byte("Corrected: ")) {
+				t.Errorf("after the correction: reply = %q, want the corrected text", after)
 			}
-			return
+			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("the reply still shows a deleted quote 10s later")
+			t.Fatal("the reply still shows the uncorrected text 10s later")
 		}
+	}
+	if err := lib.Delete(ctx, q.ID); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1200 * time.Millisecond) // past the library's check
+	after, err := s.Reply(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(after, []byte("Corrected: ")) {
+		t.Errorf("after deleting the day's quote: reply = %q, want the day's quote still", after)
 	}
 }
 
@@ -616,14 +632,11 @@ func wantTodayFitting(t *testing.T, q quoter.Quoter) []byte {
 }
 
 func TestQOTD_EmptyLibraryClosesWithoutReplyAndLogsOnce(t *testing.T) {
-	lib := quotertest.NewLibrary(t, quoter.Quote{Text: "Soon gone.", Author: "Anon", Lang: "en"})
-	q, err := lib.Today(context.Background(), quoter.DateOf(fixedDay), quoter.Filter{})
+	lib, err := sqlite.Open(filepath.Join(t.TempDir(), "empty.db"), sqlite.Create())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := lib.Delete(context.Background(), q.ID); err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(func() { lib.Close() })
 	s, log := newTestServer(t, lib, Config{})
 	addr := serveTCP(t, s, "127.0.0.1:0")
 	for i := 0; i < 5; i++ {

@@ -2,14 +2,8 @@ package queue_test
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -19,49 +13,6 @@ import (
 	"quotesd/frontends/smtp/queue"
 	"quotesd/frontends/smtp/smtptest"
 )
-
-// smallFS mounts a tmpfs of size bytes at a new directory and unmounts it
-// when the test ends: a disk that really fills. Mounting needs root (as in
-// CI); where it is refused the test is skipped, or fails when
-// QUOTESD_E2E=require.
-func smallFS(t *testing.T, size int) string {
-	t.Helper()
-	dir := t.TempDir()
-	out, err := exec.Command("mount", "-t", "tmpfs", "-o", fmt.Sprintf("size=%d,mode=0700", size), "tmpfs", dir).CombinedOutput()
-	if err != nil {
-		if os.Getenv("QUOTESD_E2E") == "require" {
-			t.Fatalf("mounting a tmpfs at %s: %v: %s (QUOTESD_E2E=require)", dir, err, out)
-		}
-		t.Skipf("cannot mount a tmpfs (%v: %s); set QUOTESD_E2E=require to fail instead", err, strings.TrimSpace(string(out)))
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
-			t.Errorf("umount %s: %v: %s", dir, err, out)
-		}
-	})
-	return dir
-}
-
-// fillFS writes a file in dir until the filesystem is full and returns its
-// path: removing it frees the space.
-func fillFS(t *testing.T, dir string) string {
-	t.Helper()
-	path := filepath.Join(dir, "filler")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	block := make([]byte, 4096)
-	for {
-		if _, err := f.Write(block); err != nil {
-			if !errors.Is(err, syscall.ENOSPC) {
-				t.Fatalf("filling %s: %v, want ENOSPC in the end", dir, err)
-			}
-			return path
-		}
-	}
-}
 
 // gauge returns the value of the gauge or counter name on reg.
 func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
@@ -107,7 +58,7 @@ func (c *tries) get(rcpt string) int {
 // and again at the speed it answers. Delivery pauses and says so (Ready,
 // metrics), and once the disk has room the outcomes are recorded.
 func TestDelivery_StorageFailureStopsDeliveryAndNeverResends(t *testing.T) {
-	dir := smallFS(t, 1<<20)
+	dir := smtptest.SmallFS(t, 1<<20)
 	q := openQueue(t, dir)
 	for i, rcpt := range []string{"alice@example.org", "busy@example.org", "gone@example.org"} {
 		record(t, q, reply(rcpt, i+1))
@@ -141,7 +92,7 @@ func TestDelivery_StorageFailureStopsDeliveryAndNeverResends(t *testing.T) {
 		}
 	}()
 	<-first
-	filler := fillFS(t, dir)
+	filler := smtptest.FillFS(t, dir)
 	close(filled)
 
 	deadline := time.Now().Add(10 * time.Second)
