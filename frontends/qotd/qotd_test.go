@@ -619,18 +619,6 @@ func TestQOTD_DailyReplyFollowsCorrectionsOfTheQuote(t *testing.T) {
 	}
 }
 
-// wantTodayFitting is today's quote as the length filter picks it.
-func wantTodayFitting(t *testing.T, q quoter.Quoter) []byte {
-	t.Helper()
-	b, _, err := fitting(context.Background(), func(ctx context.Context, f quoter.Filter) (*quoter.Quote, error) {
-		return q.Today(ctx, quoter.DateOf(fixedDay), f)
-	}, false, MaxReply)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 func TestQOTD_EmptyLibraryClosesWithoutReplyAndLogsOnce(t *testing.T) {
 	lib, err := sqlite.Open(filepath.Join(t.TempDir(), "empty.db"), sqlite.Create())
 	if err != nil {
