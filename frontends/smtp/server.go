@@ -296,6 +296,10 @@ var (
 		Message: "Too many Received headers: mail loop"}
 	errTemporary = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0},
 		Message: "Cannot store the message now; try again later"}
+	// errIncomplete answers data that stopped coming: the read error's own
+	// text (a timeout names both sockets' addresses) goes to the log only.
+	errIncomplete = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 4, 2},
+		Message: "The message did not arrive whole; nothing was kept, try again"}
 )
 
 func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
@@ -363,10 +367,16 @@ func (ss *session) Data(r io.Reader) error {
 	_, err := buf.ReadFrom(r)
 	msg := buf.Bytes()
 	if err != nil {
-		if errors.Is(err, smtp.ErrDataTooLarge) {
+		var se *smtp.SMTPError
+		switch {
+		case errors.Is(err, smtp.ErrDataTooLarge):
 			s.metrics.rejected.WithLabelValues("size").Inc()
+			return err
+		case errors.As(err, &se), errors.Is(err, smtp.ErrTooLongLine):
+			return err // go-smtp's own replies, in its words
 		}
-		return err
+		s.log.Info("smtp message data incomplete", "ip", ss.ip, "err", err)
+		return errIncomplete
 	}
 	ctx := context.Background()
 	entry := queue.Entry{IP: ss.ip, Sender: ss.from}

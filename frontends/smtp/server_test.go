@@ -913,3 +913,24 @@ func TestSMTP_DKIMSignedReplyVerifies(t *testing.T) {
 		t.Error("a tampered reply still verifies")
 	}
 }
+
+// A message whose data stops arriving gets a reply in quotesd's words,
+// not the text of a Go error, which names the socket's addresses.
+func TestSMTP_StalledDataGetsNoGoErrorText(t *testing.T) {
+	h := newHarness(t, func(s *setup) { s.cfg.ReadTimeout = 300 * time.Millisecond })
+	c, err := net.Dial("tcp", h.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	readLine(t, c)
+	for _, cmd := range []string{"HELO client.test", "MAIL FROM:<alice@example.org>", "RCPT TO:<quote@quotes.test>", "DATA"} {
+		fmt.Fprintf(c, "%s\r\n", cmd)
+		readLine(t, c)
+	}
+	fmt.Fprintf(c, "Subject: today\r\n\r\nand then nothing more")
+	got := readLine(t, c)
+	if !strings.HasPrefix(got, "4") || strings.Contains(got, "127.0.0.1") || strings.Contains(got, "i/o timeout") || strings.Contains(got, "read tcp") {
+		t.Errorf("stalled DATA got %q, want a 4xx in our own words", got)
+	}
+}
