@@ -1,6 +1,7 @@
 package queue_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"database/sql"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -885,5 +887,35 @@ func TestQueue_SetLimitsAppliesToLaterRecords(t *testing.T) {
 	}
 	if skip := record(t, q, reply("alice@example.org", 4)); skip != queue.SkipRecipientLimit {
 		t.Fatalf("third reply under a cap of 2: skip %q, want %q", skip, queue.SkipRecipientLimit)
+	}
+}
+
+// A queue written by a newer quotesd is refused before anything writes to
+// it: the file's bytes stay as they were.
+func TestOpen_NewerQueueIsRefusedUnchanged(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, queue.FileName)
+	raw, err := sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`CREATE TABLE future (x); PRAGMA user_version = 999`); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	before, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := queue.Open(dir)
+	if err == nil {
+		q.Close()
+		t.Fatal("Open of a queue of schema version 999 succeeded, want an error")
+	}
+	if !strings.Contains(err.Error(), "newer") {
+		t.Errorf("Open = %v, want it to say the queue is newer", err)
+	}
+	if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
+		t.Error("refusing the newer queue changed its file")
 	}
 }

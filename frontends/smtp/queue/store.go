@@ -183,6 +183,9 @@ func Open(dir string, opts ...Option) (*Queue, error) {
 		return nil, fmt.Errorf("mail queue: creating state directory: %w", err)
 	}
 	path := filepath.Join(dir, FileName)
+	if err := checkVersion(path); err != nil {
+		return nil, fmt.Errorf("mail queue: %s: %w", path, err)
+	}
 	// WAL lets the scheduler read while the writer commits; synchronous=FULL
 	// makes each commit an fsync, which is what "durably stored" means (the
 	// writer groups commits to pay for it once per batch); _txlock=immediate
@@ -257,13 +260,39 @@ func Open(dir string, opts ...Option) (*Queue, error) {
 // Path returns the database file's path.
 func (q *Queue) Path() string { return q.path }
 
+// checkVersion refuses a queue written by a newer quotesd before anything
+// writes to it: opening it read-write would switch it to WAL and so rewrite
+// its header, which a downgrade must not do to a file it cannot use.
+func checkVersion(path string) error {
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	db, err := sql.Open("sqlite3", "file:"+path+"?mode=ro")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var version int
+	if err := db.QueryRow(`PRAGMA user_version`).Scan(&version); err != nil {
+		return fmt.Errorf("reading schema version: %w", err)
+	}
+	return newerError(version)
+}
+
+func newerError(version int) error {
+	if version > len(migrations) {
+		return fmt.Errorf("schema version %d is newer than this quotesd knows (%d); upgrade quotesd", version, len(migrations))
+	}
+	return nil
+}
+
 func (q *Queue) migrate() error {
 	var version int
 	if err := q.db.QueryRow(`PRAGMA user_version`).Scan(&version); err != nil {
 		return fmt.Errorf("reading schema version: %w", err)
 	}
-	if version > len(migrations) {
-		return fmt.Errorf("schema version %d is newer than this quotesd knows (%d)", version, len(migrations))
+	if err := newerError(version); err != nil {
+		return err
 	}
 	for i := version; i < len(migrations); i++ {
 		tx, err := q.db.Begin()
