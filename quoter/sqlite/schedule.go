@@ -218,11 +218,14 @@ func (db *DB) resolve(ctx context.Context, q querier, id int64) (*quoter.Quote, 
 	return qt, nil
 }
 
-// scheduled returns the quote that the cycle key shows on day, reading at
-// generation gen; ok is false when the library has moved past gen, so that
-// the caller reads the state again.
-func (db *DB) scheduled(ctx context.Context, gen int64, key string, day int64) (q *quoter.Quote, ok bool, err error) {
-	// One read transaction: the cycle, the day's slot and the quote are
+// scheduled walks the cycle key from day on, for at most steps days, and
+// returns the first day's quote that pass accepts; nil when none does.
+// Days whose quote was purged are passed over in a walk of more than one
+// day (no medium can show them). It reads at generation gen; ok is false
+// when the library has moved past gen, so that the caller reads the state
+// again.
+func (db *DB) scheduled(ctx context.Context, gen int64, key string, day int64, steps int, pass func(*quoter.Quote) bool) (q *quoter.Quote, ok bool, err error) {
+	// One read transaction: the cycle, the days' slots and the quotes are
 	// read from one snapshot of the file, which must be generation gen.
 	tx, err := db.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
@@ -246,14 +249,24 @@ func (db *DB) scheduled(ctx context.Context, gen int64, key string, day int64) (
 	if v == nil {
 		return nil, true, db.errNoCycle(key)
 	}
-	id, err := v.quoteOn(ctx, tx, day)
-	if errors.Is(err, errNoDay) {
-		return nil, true, db.errNoCycle(key)
-	} else if err != nil {
-		return nil, true, err
+	for d := day; d < day+int64(steps); d++ {
+		id, err := v.quoteOn(ctx, tx, d)
+		if errors.Is(err, errNoDay) {
+			return nil, true, db.errNoCycle(key)
+		} else if err != nil {
+			return nil, true, err
+		}
+		q, err := db.resolve(ctx, tx, id)
+		switch {
+		case quoter.ErrorCode(err) == quoter.EGONE && steps > 1:
+			continue
+		case err != nil:
+			return nil, true, err
+		case pass(q):
+			return q, true, nil
+		}
 	}
-	q, err = db.resolve(ctx, tx, id)
-	return q, true, err
+	return nil, true, nil
 }
 
 // scheduleTx records, inside one write transaction, what a change does to

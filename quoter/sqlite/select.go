@@ -209,27 +209,11 @@ func (db *DB) today(ctx context.Context, st libState, day int64, f quoter.Filter
 	if rest.IsZero() {
 		steps = 1
 	}
-	for i := range steps {
-		q, ok, err := db.scheduled(ctx, st.gen, key, day+int64(i))
-		switch {
-		case !ok:
-			return nil, nil
-		case quoter.ErrorCode(err) == quoter.EGONE && steps > 1:
-			continue // a purged quote fits no medium
-		case err != nil:
-			return nil, err
-		case rest.Match(q):
-			return q, nil
-		}
+	q, ok, err := db.scheduled(ctx, st.gen, key, day, steps, rest.Match)
+	if !ok || err != nil || q != nil {
+		return q, err
 	}
-	info, err := db.filterInfo(ctx, st, f, true)
-	if err != nil {
-		return nil, err
-	}
-	if info.count == 0 {
-		return nil, errNoMatch()
-	}
-	return db.byID(ctx, info.ids[quoter.DailyIndex(st.seed, day, info.count)])
+	return db.todayAmongMatches(ctx, st, day, f)
 }
 
 // todayBefore4 is Today for a library of schema version 3 or older, opened
@@ -252,6 +236,14 @@ func (db *DB) todayBefore4(ctx context.Context, st libState, day int64, f quoter
 	if f.IsZero() {
 		return nil, nil // the library shrank since st was read
 	}
+	return db.todayAmongMatches(ctx, st, day, f)
+}
+
+// todayAmongMatches is Today's last resort for a filter no quote of the
+// walked days passes: it picks among all the quotes that pass f by the
+// library's permutation, so the answer is still a function of the library
+// and the day.
+func (db *DB) todayAmongMatches(ctx context.Context, st libState, day int64, f quoter.Filter) (*quoter.Quote, error) {
 	info, err := db.filterInfo(ctx, st, f, true)
 	if err != nil {
 		return nil, err
