@@ -18,6 +18,22 @@ const defaultDB = "quotes.db"
 // openLibrary opens the --db library, read-only when readOnly so that
 // commands that only read leave the file (and `git status`) untouched,
 // after ensureLibrary has made sure there is one.
+// changeLibrary opens the library for writing, makes one change with fn,
+// closes it and prints the line done returns, which may tell what fn did:
+// the shape of every command that changes the library in one call.
+func changeLibrary(g *globals, fn func(db *sqlite.DB) error, done func() string) error {
+	db, err := openLibrary(g, false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := fn(db); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(g.Stdout, done())
+	return err
+}
+
 func openLibrary(g *globals, readOnly bool) (*sqlite.DB, error) {
 	if err := ensureLibrary(g); err != nil {
 		return nil, err

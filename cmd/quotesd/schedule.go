@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"quotesd/quoter"
+	"quotesd/quoter/sqlite"
 )
 
 func init() {
@@ -55,16 +56,9 @@ func runPin(ctx context.Context, g *globals, args []string) error {
 	if err != nil {
 		return err
 	}
-	db, err := openLibrary(g, false)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	if err := db.Pin(ctx, day, id); err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(g.Stdout, "pinned quote %d to %s in %s: it is that day's quote of the day\n", id, day, g.DB)
-	return err
+	return changeLibrary(g, func(db *sqlite.DB) error { return db.Pin(ctx, day, id) }, func() string {
+		return fmt.Sprintf("pinned quote %d to %s in %s: it is that day's quote of the day", id, day, g.DB)
+	})
 }
 
 func runUnpin(ctx context.Context, g *globals, args []string) error {
@@ -79,16 +73,9 @@ func runUnpin(ctx context.Context, g *globals, args []string) error {
 	if err != nil {
 		return err
 	}
-	db, err := openLibrary(g, false)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	if err := db.Unpin(ctx, day); err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(g.Stdout, "unpinned %s in %s: its quote comes from the daily cycle again\n", day, g.DB)
-	return err
+	return changeLibrary(g, func(db *sqlite.DB) error { return db.Unpin(ctx, day) }, func() string {
+		return fmt.Sprintf("unpinned %s in %s: its quote comes from the daily cycle again", day, g.DB)
+	})
 }
 
 // jsonPin is a pin as `pins --json` prints it; quote is null when the

@@ -100,16 +100,8 @@ func runAdd(ctx context.Context, g *globals, args []string) error {
 	if err := q.Validate(); err != nil {
 		return err
 	}
-	db, err := openLibrary(g, false)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	if err := db.Add(ctx, &q); err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(g.Stdout, "added quote %d to %s\n", q.ID, g.DB)
-	return err
+	return changeLibrary(g, func(db *sqlite.DB) error { return db.Add(ctx, &q) },
+		func() string { return fmt.Sprintf("added quote %d to %s", q.ID, g.DB) })
 }
 
 func runImport(ctx context.Context, g *globals, args []string) error {
@@ -189,14 +181,7 @@ func runPurge(ctx context.Context, g *globals, args []string) error {
 	if err != nil {
 		return err
 	}
-	db, err := openLibrary(g, false)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	if err := db.Purge(ctx, id); err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(g.Stdout, "purged quote %d from %s: its text is erased for good, and the days it was the quote of the day now have none\n", id, g.DB)
-	return err
+	return changeLibrary(g, func(db *sqlite.DB) error { return db.Purge(ctx, id) }, func() string {
+		return fmt.Sprintf("purged quote %d from %s: its text is erased for good, and the days it was the quote of the day now have none", id, g.DB)
+	})
 }
