@@ -37,24 +37,7 @@ type testEnv struct {
 	handler *web.Handler
 	reg     *prometheus.Registry
 	logs    *syncBuffer
-	clock   *clock
-}
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
+	clock   *quotertest.Clock
 }
 
 // syncBuffer is a log sink safe for the handler's goroutines.
@@ -100,7 +83,7 @@ func newEnv(t *testing.T, edit ...func(*web.Config)) *testEnv {
 
 func newEnvWith(t *testing.T, lib quoter.Quoter, edit ...func(*web.Config)) *testEnv {
 	t.Helper()
-	e := &testEnv{t: t, lib: lib, reg: prometheus.NewRegistry(), logs: &syncBuffer{}, clock: &clock{t: now}}
+	e := &testEnv{t: t, lib: lib, reg: prometheus.NewRegistry(), logs: &syncBuffer{}, clock: quotertest.NewClock(now)}
 	cfg := web.Config{
 		Quoter:   lib,
 		Calendar: &quoter.Calendar{Location: zone, Now: e.clock.Now},

@@ -8,31 +8,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"quotesd/quoter"
+	"quotesd/quoter/quotertest"
 	"quotesd/quoter/sqlite"
 )
-
-// clock is a settable clock for sqlite.WithClock.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
 
 // simTags and simLangs are what the simulated library's quotes carry.
 var (
@@ -84,7 +66,7 @@ func TestSchedule_PropertiesUnderRandomChanges(t *testing.T) {
 	for _, seed := range []uint64{1, 2, 3} {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			r := rand.New(rand.NewPCG(seed, 99))
-			clk := &clock{now: time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)}
+			clk := quotertest.NewClock(time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC))
 			db := mustOpen(t, tempPath(t), sqlite.Create(), sqlite.WithSeed(seed), sqlite.WithClock(clk.Now))
 			next := 0
 			var batch []quoter.Quote
@@ -102,7 +84,7 @@ func TestSchedule_PropertiesUnderRandomChanges(t *testing.T) {
 				steps = 40
 			}
 			for step := range steps {
-				clk.advance(time.Duration(r.IntN(72)) * time.Hour)
+				clk.Advance(time.Duration(r.IntN(72)) * time.Hour)
 				f := quoter.Frontier(clk.Now()).DayNumber()
 				h.record(t, db, first, f, step)
 				before := h.upcoming(t, db, f)
@@ -298,9 +280,9 @@ func cycleSize(t *testing.T, db *sqlite.DB, f quoter.Filter) int {
 
 // newClockedLibrary returns a library of n synthetic quotes with a clock
 // the test moves, at 2026-03-01 10:00 UTC.
-func newClockedLibrary(t *testing.T, n int) (*sqlite.DB, *clock) {
+func newClockedLibrary(t *testing.T, n int) (*sqlite.DB, *quotertest.Clock) {
 	t.Helper()
-	clk := &clock{now: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}
+	clk := quotertest.NewClock(time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC))
 	db := mustOpen(t, tempPath(t), sqlite.Create(), sqlite.WithSeed(7), sqlite.WithClock(clk.Now))
 	r := rand.New(rand.NewPCG(7, 7))
 	var qs []quoter.Quote
@@ -380,7 +362,7 @@ func TestSchedule_Pins(t *testing.T) {
 	})
 
 	// When the pinned day comes, it has begun: the pin is history.
-	clk.advance(time.Duration(pinDay-f) * 24 * time.Hour)
+	clk.Advance(time.Duration(pinDay-f) * 24 * time.Hour)
 	wantCode(t, db.Unpin(ctx, quoter.DateOfDay(pinDay)), quoter.EINVALID)
 	if got := todayID(t, db, quoter.DateOfDay(pinDay), quoter.Filter{}); got != pinned {
 		t.Errorf("the pinned day, begun, shows #%d, want #%d", got, pinned)
@@ -431,7 +413,7 @@ func TestSchedule_RemovedCorrectedAndPurged(t *testing.T) {
 		t.Fatal(err)
 	}
 	text := q.Text + " (corrected)"
-	clk.advance(time.Hour)
+	clk.Advance(time.Hour)
 	if _, err := db.Update(ctx, q.ID, quoter.Update{Text: &text}); err != nil {
 		t.Fatal(err)
 	}
@@ -440,7 +422,7 @@ func TestSchedule_RemovedCorrectedAndPurged(t *testing.T) {
 		t.Fatalf("after a correction Today = %+v, %v; want #%d with the corrected text and a modified time", got, err, q.ID)
 	}
 
-	clk.advance(24 * time.Hour)
+	clk.Advance(24 * time.Hour)
 	if err := db.Delete(ctx, q.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -560,7 +542,7 @@ func TestSchedule_UpgradeKeepsHistory(t *testing.T) {
 	old := func(day int64) int64 { return byRank[quoter.DailyIndex(seed, day, n)] }
 
 	upgrade := time.Date(2026, 12, 7, 15, 0, 0, 0, time.UTC)
-	clk := &clock{now: upgrade}
+	clk := quotertest.NewClock(upgrade)
 	from := quoter.Date{Year: 2020, Month: 1, Day: 1}.DayNumber()
 	upgradeDay := quoter.Frontier(upgrade).DayNumber()
 
@@ -580,11 +562,11 @@ func TestSchedule_UpgradeKeepsHistory(t *testing.T) {
 		}
 	}
 	// Changes after the upgrade leave every begun day alone.
-	clk.advance(30 * time.Hour)
+	clk.Advance(30 * time.Hour)
 	if err := db.Add(ctx, &quoter.Quote{Text: "New after the upgrade.", Author: "New"}); err != nil {
 		t.Fatal(err)
 	}
-	clk.advance(50 * time.Hour)
+	clk.Advance(50 * time.Hour)
 	if err := db.Delete(ctx, old(upgradeDay)); err != nil {
 		t.Fatal(err)
 	}
