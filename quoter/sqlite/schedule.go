@@ -1,8 +1,10 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -281,8 +283,6 @@ type scheduleTx struct {
 	frontier int64 // the last day that has begun somewhere
 	cycles   map[string]*cycleChange
 	order    []string
-
-	moveStmt, addStmt *sql.Stmt // prepared on first use: an import runs them per quote and cycle
 }
 
 // cycleChange is one cycle being changed.
@@ -292,6 +292,20 @@ type cycleChange struct {
 	members []int64 // of a fresh cycle
 	last    int64   // the last day of the ended epoch
 	pointer int     // the slot the cycle would show next, after last
+
+	// Placements of added quotes, decided in memory and written by flush
+	// in a few statements sorted by slot: an import of many quotes would
+	// otherwise write each at a random place of a large table, twice.
+	base   int           // slots before this change; added slots follow
+	added  []placed      // slots base, base+1, ...: who ends up there
+	placed map[int]int64 // slots below base given to an added quote
+}
+
+// placed is who ends up in a slot added by the change: an added quote, or
+// the quote that stood in slot from (which keeps its row) when quote is 0.
+type placed struct {
+	quote int64
+	from  int
 }
 
 // newScheduleTx starts recording in tx, for a change made at the instant
@@ -384,28 +398,96 @@ func (s *scheduleTx) insert(key string, id int64) error {
 		c.members = append(c.members, id)
 		return nil
 	}
-	if s.addStmt == nil {
-		if s.moveStmt, err = s.tx.PrepareContext(s.ctx, `UPDATE cycle_slots SET slot = ? WHERE cycle = ? AND slot = ?`); err != nil {
-			return quoter.Internal("schedule: prepare", err)
-		}
-		if s.addStmt, err = s.tx.PrepareContext(s.ctx, `INSERT INTO cycle_slots (cycle, slot, quote_id) VALUES (?, ?, ?)`); err != nil {
-			return quoter.Internal("schedule: prepare", err)
-		}
-	}
+	// The new quote takes a new slot at the end, then swaps with a slot
+	// drawn among those not shown yet in this pass (or keeps the end).
 	end := c.cycle.Slots
 	from := c.cycle.IndexOf(c.pointer)
 	unshown := c.cycle.Live() - from
-	slot := end
-	if r := rand.IntN(unshown + 1); r < unshown {
-		slot = c.cycle.SlotOf(from + r)
-		if _, err := s.moveStmt.ExecContext(s.ctx, end, c.id, slot); err != nil {
-			return quoter.Internal("move a quote to the end of "+describeCycle(key), err)
-		}
+	if c.placed == nil {
+		c.base, c.placed = end, map[int]int64{}
 	}
-	if _, err := s.addStmt.ExecContext(s.ctx, c.id, slot, id); err != nil {
-		return quoter.Internal(fmt.Sprintf("schedule quote %d in %s", id, describeCycle(key)), err)
+	r := rand.IntN(unshown + 1)
+	switch slot := c.cycle.SlotOf(from + r); {
+	case r == unshown:
+		c.added = append(c.added, placed{quote: id})
+	case slot >= c.base:
+		c.added = append(c.added, c.added[slot-c.base])
+		c.added[slot-c.base] = placed{quote: id}
+	default:
+		if q, ok := c.placed[slot]; ok {
+			c.added = append(c.added, placed{quote: q})
+		} else {
+			c.added = append(c.added, placed{from: slot})
+		}
+		c.placed[slot] = id
 	}
 	c.cycle.Slots++
+	return nil
+}
+
+// flushBatch is how many slots flush writes with one statement.
+const flushBatch = 5000
+
+// flush writes the placements insert decided: first the quotes that move
+// out of a slot of the pass to an added one, then the added quotes, each
+// in slot order and a few thousand to a statement.
+func (s *scheduleTx) flush(c *cycleChange) error {
+	if len(c.added) == 0 {
+		return nil
+	}
+	var moves, adds [][2]int64
+	for i, p := range c.added {
+		if p.quote == 0 {
+			moves = append(moves, [2]int64{int64(p.from), int64(c.base + i)})
+		} else {
+			adds = append(adds, [2]int64{int64(c.base + i), p.quote})
+		}
+	}
+	for slot, id := range c.placed {
+		adds = append(adds, [2]int64{int64(slot), id})
+	}
+	slices.SortFunc(moves, func(a, b [2]int64) int { return cmp.Compare(a[0], b[0]) })
+	slices.SortFunc(adds, func(a, b [2]int64) int { return cmp.Compare(a[0], b[0]) })
+	// The moves go through a temporary table keyed by the slot moved, so
+	// that SQLite looks each row up by its key: joined with json_each in
+	// an UPDATE ... FROM, it scans the whole cycle for every row.
+	for _, stmt := range []string{
+		`CREATE TEMP TABLE IF NOT EXISTS schedule_moves (src INTEGER PRIMARY KEY, dst INTEGER NOT NULL)`,
+		`DELETE FROM temp.schedule_moves`,
+	} {
+		if _, err := s.tx.ExecContext(s.ctx, stmt); err != nil {
+			return quoter.Internal("move quotes in "+describeCycle(c.key), err)
+		}
+	}
+	if err := s.execPairs(`INSERT INTO temp.schedule_moves (src, dst)
+		SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?1)`, c.id, moves); err != nil {
+		return quoter.Internal("move quotes in "+describeCycle(c.key), err)
+	}
+	if _, err := s.tx.ExecContext(s.ctx, `UPDATE cycle_slots
+		SET slot = (SELECT m.dst FROM temp.schedule_moves m WHERE m.src = cycle_slots.slot)
+		WHERE cycle = ? AND slot IN (SELECT src FROM temp.schedule_moves)`, c.id); err != nil {
+		return quoter.Internal("move quotes to the end of "+describeCycle(c.key), err)
+	}
+	if err := s.execPairs(`INSERT INTO cycle_slots (cycle, slot, quote_id)
+		SELECT ?2, json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?1)`, c.id, adds); err != nil {
+		return quoter.Internal("schedule the added quotes in "+describeCycle(c.key), err)
+	}
+	c.added, c.placed = nil, nil
+	return nil
+}
+
+// execPairs runs query with pairs as a JSON array (?1), a few thousand at a
+// time, and the cycle's id as ?2.
+func (s *scheduleTx) execPairs(query string, cycle int64, pairs [][2]int64) error {
+	for chunk := range slices.Chunk(pairs, flushBatch) {
+		b, err := json.Marshal(chunk)
+		if err != nil {
+			return err
+		}
+		if _, err := s.tx.ExecContext(s.ctx, query, string(b), cycle); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -418,6 +500,9 @@ func (s *scheduleTx) remove(key string, id int64) error {
 	if c.fresh {
 		c.members = slices.DeleteFunc(c.members, func(m int64) bool { return m == id })
 		return nil
+	}
+	if err := s.flush(c); err != nil {
+		return err
 	}
 	var slot int
 	err = s.tx.QueryRowContext(s.ctx, `SELECT slot FROM cycle_slots WHERE cycle = ? AND quote_id = ? AND live = 1`, c.id, id).Scan(&slot)
@@ -436,11 +521,6 @@ func (s *scheduleTx) remove(key string, id int64) error {
 // finish starts the new epoch of every cycle changed, and gives fresh
 // cycles their origin.
 func (s *scheduleTx) finish() error {
-	for _, st := range []*sql.Stmt{s.moveStmt, s.addStmt} {
-		if st != nil {
-			st.Close()
-		}
-	}
 	for _, key := range s.order {
 		c := s.cycles[key]
 		if c.fresh {
@@ -448,6 +528,9 @@ func (s *scheduleTx) finish() error {
 				return err
 			}
 			continue
+		}
+		if err := s.flush(c); err != nil {
+			return err
 		}
 		pos := 0
 		if n := c.cycle.Live(); n > 0 && c.pointer < c.cycle.Slots {
