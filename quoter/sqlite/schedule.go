@@ -57,6 +57,34 @@ type querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
+// preparedTx runs the read path's queries, a fixed set of SQL texts, in a
+// read transaction with the statements prepared once per connection
+// (DB.stmt), not parsed again on every quote of the day a memo misses.
+type preparedTx struct {
+	db *DB
+	tx *sql.Tx
+}
+
+func (p preparedTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := p.db.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return p.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+}
+
+func (p preparedTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	st, err := p.db.stmt(ctx, query)
+	if err != nil {
+		return p.tx.QueryRowContext(ctx, query, args...) // the error shows on Scan
+	}
+	return p.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+}
+
+func (p preparedTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return p.tx.ExecContext(ctx, query, args...) // reads never write
+}
+
 // cycleView is one cycle as stored at one generation.
 type cycleView struct {
 	id        int64
@@ -226,7 +254,7 @@ func (db *DB) resolve(ctx context.Context, q querier, id int64) (*quoter.Quote, 
 // day (no medium can show them). It reads at generation gen; ok is false
 // when the library has moved past gen, so that the caller reads the state
 // again.
-func (db *DB) scheduled(ctx context.Context, gen int64, key string, day int64, steps int, pass func(*quoter.Quote) bool) (q *quoter.Quote, ok bool, err error) {
+func (db *DB) scheduled(ctx context.Context, gen int64, key string, day int64, steps int, pass func(*quoter.Quote) bool) (found *quoter.Quote, ok bool, err error) {
 	// One read transaction: the cycle, the days' slots and the quotes are
 	// read from one snapshot of the file, which must be generation gen.
 	tx, err := db.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
@@ -234,8 +262,9 @@ func (db *DB) scheduled(ctx context.Context, gen int64, key string, day int64, s
 		return nil, false, quoter.Internal("read the schedule: begin", err)
 	}
 	defer tx.Rollback()
+	q := preparedTx{db, tx}
 	var g int64
-	if err := tx.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'generation'`).Scan(&g); err != nil {
+	if err := q.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'generation'`).Scan(&g); err != nil {
 		return nil, false, quoter.Internal("read the schedule: generation", err)
 	}
 	if g != gen {
@@ -243,7 +272,7 @@ func (db *DB) scheduled(ctx context.Context, gen int64, key string, day int64, s
 	}
 	v, ok := db.cache.cycle(gen, key)
 	if !ok {
-		if v, err = loadCycle(ctx, tx, key); err != nil {
+		if v, err = loadCycle(ctx, q, key); err != nil {
 			return nil, false, err
 		}
 		db.cache.setCycle(gen, key, v)
@@ -252,20 +281,20 @@ func (db *DB) scheduled(ctx context.Context, gen int64, key string, day int64, s
 		return nil, true, db.errNoCycle(key)
 	}
 	for d := day; d < day+int64(steps); d++ {
-		id, err := v.quoteOn(ctx, tx, d)
+		id, err := v.quoteOn(ctx, q, d)
 		if errors.Is(err, errNoDay) {
 			return nil, true, db.errNoCycle(key)
 		} else if err != nil {
 			return nil, true, err
 		}
-		q, err := db.resolve(ctx, tx, id)
+		qt, err := db.resolve(ctx, q, id)
 		switch {
 		case quoter.ErrorCode(err) == quoter.EGONE && steps > 1:
 			continue
 		case err != nil:
 			return nil, true, err
-		case pass(q):
-			return q, true, nil
+		case pass(qt):
+			return qt, true, nil
 		}
 	}
 	return nil, true, nil
