@@ -30,8 +30,12 @@ type Cycle struct {
 	Pos   int   // live index shown on Start, before pins and skips
 	Slots int   // slots ever used: 0..Slots-1
 	Holes []int // slots no longer live, ascending
-	Pins  []Pin // pins on days >= Start, by day (only the library's cycle has pins)
+	// Pins are the pins of the epoch's days, by day, and those of the
+	// Live() days before Start, whose quotes' turns early in the epoch
+	// must still be passed over. Only the library's cycle has pins.
+	Pins []Pin
 
+	ahead int     // index in Pins of the first pin on a day >= Start
 	skips []int64 // visits (see At) passed over: a pinned quote's own turn near its pin
 }
 
@@ -87,7 +91,7 @@ func (c *Cycle) pinAt(day int64) *Pin {
 // a pinned day shows its pin and the cycle waits.
 func (c *Cycle) step(day int64) int64 {
 	i := sort.Search(len(c.Pins), func(i int) bool { return c.Pins[i].Day >= day })
-	return day - c.Start - int64(i)
+	return day - c.Start - int64(i-c.ahead)
 }
 
 // visit is the number of the visit made on step t: visits are numbered
@@ -106,7 +110,7 @@ func (c *Cycle) visit(t int64) int64 {
 // dayOfStep is the day on which the cycle makes step t.
 func (c *Cycle) dayOfStep(t int64) int64 {
 	d := c.Start + t
-	for _, p := range c.Pins {
+	for _, p := range c.Pins[c.ahead:] {
 		if p.Day > d {
 			break
 		}
@@ -130,22 +134,34 @@ func (c *Cycle) index(u int64) int {
 // Prepare works out which visits the pins make the cycle skip: a pinned
 // quote's own turn nearest its pinned day, when that turn falls within
 // half a cycle of it, so that the pin does not show the quote twice in a
-// few days. It must be called after Pins and Holes are set and before At;
-// the answer depends only on the epoch, so every process agrees.
+// few days. A pin of a day before Start (an earlier epoch showed it) still
+// has its quote's first turn in this epoch passed over when that turn comes
+// less than half a cycle after it: a change made between a pin's day and
+// that turn must not bring the quote back. It must be called after Pins
+// and Holes are set and before At; the answer depends only on the epoch,
+// so every process agrees.
 func (c *Cycle) Prepare() {
 	c.skips = c.skips[:0]
+	c.ahead = sort.Search(len(c.Pins), func(i int) bool { return c.Pins[i].Day >= c.Start })
 	n := int64(c.Live())
 	if n < 2 {
 		return
 	}
 	half := n / 2
-	for _, p := range c.Pins {
+	for i, p := range c.Pins {
 		if p.Index < 0 || p.Index >= int(n) {
 			continue
 		}
 		u0 := (int64(p.Index) - int64(c.Pos)) % n
 		if u0 < 0 {
 			u0 += n
+		}
+		if i < c.ahead {
+			if _, skipped := slices.BinarySearch(c.skips, u0); !skipped && c.dayOfVisit(u0)-p.Day < half {
+				j, _ := slices.BinarySearch(c.skips, u0)
+				c.skips = slices.Insert(c.skips, j, u0)
+			}
+			continue
 		}
 		// The visit the cycle would make on the pinned day, roughly, and
 		// the pinned quote's turns around it.

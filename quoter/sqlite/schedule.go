@@ -128,12 +128,14 @@ func loadCycle(ctx context.Context, q querier, key string) (*cycleView, error) {
 	return v, nil
 }
 
-// loadPins reads the pins of the current epoch with the live index of each
+// loadPins reads the pins of the current epoch, and of as many days before
+// it as the cycle holds quotes (see quoter.Cycle.Prepare), with the live
+// index of each
 // pinned quote.
 func (v *cycleView) loadPins(ctx context.Context, q querier) error {
 	rows, err := q.QueryContext(ctx, `SELECT p.day, p.quote_id, s.slot FROM pins p
 		LEFT JOIN cycle_slots s ON s.cycle = ? AND s.quote_id = p.quote_id AND s.live = 1
-		WHERE p.day >= ? ORDER BY p.day`, v.id, v.cycle.Start)
+		WHERE p.day >= ? ORDER BY p.day`, v.id, v.cycle.Start-int64(v.cycle.Live()))
 	if err != nil {
 		return quoter.Internal("read pins", err)
 	}
