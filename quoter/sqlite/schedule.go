@@ -58,31 +58,53 @@ type querier interface {
 }
 
 // preparedTx runs the read path's queries, a fixed set of SQL texts, in a
-// read transaction with the statements prepared once per connection
-// (DB.stmt), not parsed again on every quote of the day a memo misses.
+// read transaction with statements prepared once per connection (DB.stmt),
+// not parsed again on every quote of the day a memo misses. It never
+// prepares while its transaction holds a connection: with every pooled
+// connection held by a transaction waiting to prepare, nothing would be
+// left to prepare on. A query not prepared yet runs unprepared, and
+// prepareMisses prepares it after the transaction.
 type preparedTx struct {
-	db *DB
-	tx *sql.Tx
+	db     *DB
+	tx     *sql.Tx
+	misses *[]string
+}
+
+func (p preparedTx) stmt(ctx context.Context, query string) *sql.Stmt {
+	p.db.stmtMu.Lock()
+	st, ok := p.db.stmts[query]
+	p.db.stmtMu.Unlock()
+	if !ok {
+		*p.misses = append(*p.misses, query)
+		return nil
+	}
+	return p.tx.StmtContext(ctx, st)
 }
 
 func (p preparedTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	st, err := p.db.stmt(ctx, query)
-	if err != nil {
-		return nil, err
+	if st := p.stmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
 	}
-	return p.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	return p.tx.QueryContext(ctx, query, args...)
 }
 
 func (p preparedTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	st, err := p.db.stmt(ctx, query)
-	if err != nil {
-		return p.tx.QueryRowContext(ctx, query, args...) // the error shows on Scan
+	if st := p.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
 	}
-	return p.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	return p.tx.QueryRowContext(ctx, query, args...)
 }
 
 func (p preparedTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	return p.tx.ExecContext(ctx, query, args...) // reads never write
+}
+
+// prepareMisses prepares the queries a preparedTx ran unprepared, once its
+// transaction has given its connection back.
+func (p preparedTx) prepareMisses(ctx context.Context) {
+	for _, q := range *p.misses {
+		p.db.stmt(ctx, q) // an error shows when the query runs unprepared
+	}
 }
 
 // cycleView is one cycle as stored at one generation.
@@ -263,8 +285,9 @@ func (db *DB) scheduled(ctx context.Context, gen int64, key string, day int64, s
 	if err != nil {
 		return nil, false, quoter.Internal("read the schedule: begin", err)
 	}
+	q := preparedTx{db, tx, new([]string)}
+	defer q.prepareMisses(ctx) // deferred first: runs after the rollback
 	defer tx.Rollback()
-	q := preparedTx{db, tx}
 	var g int64
 	if err := q.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'generation'`).Scan(&g); err != nil {
 		return nil, false, quoter.Internal("read the schedule: generation", err)

@@ -664,3 +664,29 @@ func TestSchedule_UpgradeKeepsHistory(t *testing.T) {
 		t.Errorf("the tag's quote of the day = %+v, %v", q, err)
 	}
 }
+
+// Many first asks at once, more than the pool has connections, each a
+// day the memo has not seen: none waits for another for ever (reads
+// prepare their statements only when they hold no connection).
+func TestSchedule_ManyConcurrentFirstReadsDoNotDeadlock(t *testing.T) {
+	db, clk := newClockedLibrary(t, 30)
+	f := quoter.Frontier(clk.Now()).DayNumber()
+	errs := make(chan error, 64)
+	for i := range 64 {
+		go func() {
+			_, err := db.Today(ctx, quoter.DateOfDay(f+int64(i)), quoter.Filter{})
+			errs <- err
+		}()
+	}
+	timeout := time.After(20 * time.Second)
+	for range 64 {
+		select {
+		case err := <-errs:
+			if err != nil {
+				t.Error(err)
+			}
+		case <-timeout:
+			t.Fatal("64 concurrent quotes of the day still waiting after 20 s: a deadlock")
+		}
+	}
+}

@@ -257,16 +257,25 @@ func (db *DB) Path() string { return db.path }
 // stmt returns the statement for query prepared on the reader pool,
 // preparing it on first use. Only queries from a fixed set (see queries)
 // come here, so the map stays small. database/sql prepares a statement
-// again on each connection that runs it, once.
+// again on each connection that runs it, once. The lock is not held while
+// preparing, which waits for a pooled connection: a reader in a transaction
+// (which holds one) may look a statement up meanwhile.
 func (db *DB) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	db.stmtMu.Lock()
-	defer db.stmtMu.Unlock()
-	if s, ok := db.stmts[query]; ok {
+	s, ok := db.stmts[query]
+	db.stmtMu.Unlock()
+	if ok {
 		return s, nil
 	}
 	s, err := db.rdb.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, quoter.Internal("prepare query", err)
+	}
+	db.stmtMu.Lock()
+	defer db.stmtMu.Unlock()
+	if prev, ok := db.stmts[query]; ok { // prepared meanwhile by another caller
+		s.Close()
+		return prev, nil
 	}
 	db.stmts[query] = s
 	return s, nil
