@@ -189,6 +189,24 @@ func Open(path string, opts ...Option) (*DB, error) {
 	return db, nil
 }
 
+// busyTimeout is how long a connection waits for another's lock.
+const busyTimeout = 5 * time.Second
+
+// whileBusy runs fn again while it fails with "database is locked", for as
+// long as the busy timeout. The first read of a file that another process
+// is switching to WAL, or recovering, gets that answer at once whatever
+// the timeout: several quotesd processes opening a new library together
+// meet it (TestOpen_ConcurrentFirstOpens).
+func whileBusy(fn func() error) error {
+	for deadline := time.Now().Add(busyTimeout); ; time.Sleep(20 * time.Millisecond) {
+		err := fn()
+		var se sqlite3.Error
+		if !errors.As(err, &se) || se.Code != sqlite3.ErrBusy || time.Now().After(deadline) {
+			return err
+		}
+	}
+}
+
 // dsn builds the go-sqlite3 data source name for path.
 //
 // Read-write connections use WAL: readers (the frontends) then never wait for
@@ -202,7 +220,7 @@ func Open(path string, opts ...Option) (*DB, error) {
 // every index at random, and a small cache would spill them to the log
 // before the commit.
 func dsn(path, mode string, writer bool) string {
-	v := "file:" + escapePath(path) + "?mode=" + mode + "&_busy_timeout=5000&_foreign_keys=1"
+	v := "file:" + escapePath(path) + "?mode=" + mode + "&_busy_timeout=" + strconv.Itoa(int(busyTimeout/time.Millisecond)) + "&_foreign_keys=1"
 	if writer {
 		v += "&_journal_mode=WAL&_synchronous=NORMAL&_txlock=immediate&_cache_size=-65536"
 	}
@@ -371,8 +389,10 @@ func refuseBeforeWriting(ctx context.Context, path string) error {
 // A database with no tables at all is a library yet to be created.
 func checkSchema(ctx context.Context, path string, q *sql.DB) error {
 	var tables, hasVersion int
-	if err := q.QueryRowContext(ctx, `SELECT count(*), count(CASE WHEN type = 'table' AND name = 'schema_version' THEN 1 END)
-		FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'`).Scan(&tables, &hasVersion); err != nil {
+	if err := whileBusy(func() error {
+		return q.QueryRowContext(ctx, `SELECT count(*), count(CASE WHEN type = 'table' AND name = 'schema_version' THEN 1 END)
+		FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'`).Scan(&tables, &hasVersion)
+	}); err != nil {
 		return openError(path, err)
 	}
 	if hasVersion == 0 {
