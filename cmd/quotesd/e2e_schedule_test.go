@@ -98,6 +98,21 @@ func TestSchedule_E2E_HistorySurvivesEdits(t *testing.T) {
 		t.Errorf("the shipped library's 2025-03-14 is #%d, want #170 as quotesd has always shown", got)
 	}
 	feedBefore := feedEntries(t, base)
+	home := func() dayView {
+		t.Helper()
+		code, h, body := fetch(t, "GET", base+"/?format=json", "")
+		var q struct {
+			ID int64 `json:"id"`
+		}
+		if err := json.Unmarshal([]byte(body), &q); code != 200 || err != nil {
+			t.Fatalf("GET /: %d %v %s", code, err, body)
+		}
+		return dayView{ID: q.ID, ETag: h.Get("ETag")}
+	}
+	homeBefore := home()
+	if homeBefore.ID != before[today].ID {
+		t.Errorf("/ shows #%d, /day/%s #%d: the home page is today's quote", homeBefore.ID, today, before[today].ID)
+	}
 
 	alice := ircdtest.Dial(t, srv.Addr, "alice")
 	alice.Join("#quotes")
@@ -153,6 +168,9 @@ func TestSchedule_E2E_HistorySurvivesEdits(t *testing.T) {
 				t.Errorf("%s: ETag %s, was %s, though its quote did not change", d, got.ETag, was.ETag)
 			}
 		}
+	}
+	if got := home(); got != homeBefore {
+		t.Errorf("/ after the changes: #%d, ETag %s; was #%d, ETag %s", got.ID, got.ETag, homeBefore.ID, homeBefore.ETag)
 	}
 	feedAfter := feedEntries(t, base)
 	for id, updated := range feedBefore {
