@@ -109,6 +109,17 @@ func counter(t *testing.T, v *prometheus.CounterVec, labels ...string) float64 {
 	return m.GetCounter().GetValue()
 }
 
+// eventually returns a counter of s's metrics once it reaches want, or its
+// value after a few seconds.
+func eventually(t *testing.T, v *prometheus.CounterVec, want float64, labels ...string) float64 {
+	t.Helper()
+	n := counter(t, v, labels...)
+	for deadline := time.Now().Add(5 * time.Second); n < want && time.Now().Before(deadline); n = counter(t, v, labels...) {
+		time.Sleep(time.Millisecond)
+	}
+	return n
+}
+
 // wantToday returns what `quotesd today` gives for fixedDay, in wire form.
 func wantToday(t *testing.T, q quoter.Quoter) []byte {
 	t.Helper()
@@ -128,7 +139,9 @@ func TestQOTD_SendsQuoteAndCloses(t *testing.T) {
 	if string(got) != want {
 		t.Errorf("reply = %q, want %q", got, want)
 	}
-	if n := counter(t, s.metrics.served, "tcp"); n != 1 {
+	// The reply is counted once it is written in full, which the client
+	// can see (the end of the stream) a moment before the count is made.
+	if n := eventually(t, s.metrics.served, 1, "tcp"); n != 1 {
 		t.Errorf("replies counted = %v, want 1", n)
 	}
 }
