@@ -24,8 +24,12 @@ type Sources struct {
 }
 
 // UsageError is a mistake in the settings themselves (an unknown name, a
-// malformed value), as opposed to a failure to read them.
-type UsageError struct{ Err error }
+// malformed value), as opposed to a failure to read them. InArgs says the
+// mistake is on the command line, where a usage text helps.
+type UsageError struct {
+	Err    error
+	InArgs bool
+}
 
 func (e *UsageError) Error() string { return e.Err.Error() }
 func (e *UsageError) Unwrap() error { return e.Err }
@@ -103,7 +107,7 @@ func (s *Set) applyArgs(args []string) error {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
-		return &UsageError{Err: err}
+		return &UsageError{Err: err, InArgs: true}
 	}
 	s.fs.Visit(func(f *flag.Flag) {
 		if st := s.byName[f.Name]; st != nil {

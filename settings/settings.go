@@ -182,6 +182,36 @@ func (s *Set) Duration(p *time.Duration, name string, def time.Duration, usage s
 	s.declare(name, opts)
 }
 
+// Inverse declares a boolean setting bound to the opposite of *p: a field
+// that turns something off (the zero value keeps it on) behind a flag that
+// turns it on.
+func (s *Set) Inverse(p *bool, name string, def bool, usage string, opts ...Option) {
+	*p = !def
+	s.fs.Var(inverse{p}, name, usage)
+	s.declare(name, opts)
+}
+
+// inverse is a bool flag.Value holding the opposite of its field.
+type inverse struct{ p *bool }
+
+func (v inverse) String() string {
+	if v.p == nil {
+		return "false"
+	}
+	return strconv.FormatBool(!*v.p)
+}
+
+func (v inverse) Set(s string) error {
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return errors.New("want true or false")
+	}
+	*v.p = !b
+	return nil
+}
+
+func (v inverse) IsBoolFlag() bool { return true }
+
 // Var declares a setting of a custom type; its current value is the
 // default. v's String must give back what its Set accepts.
 func (s *Set) Var(v flag.Value, name, usage string, opts ...Option) {
@@ -238,20 +268,21 @@ func Diff(old, new *Set) []Change {
 	return cs
 }
 
-// Adopt sets every live setting of s to its value in next, leaving the
-// others as they are: what a reload applies to the settings in force.
-func (s *Set) Adopt(next *Set) error {
+// Retain sets every restart-only setting of s back to its value in
+// inForce, the settings a running process started with: s then holds what
+// a reload applies, the new live settings and the old others.
+func (s *Set) Retain(inForce *Set) error {
 	var errs []error
 	for _, st := range s.list {
-		n := next.byName[st.Name]
-		if !st.Live || n == nil || n.Value() == st.Value() {
+		o := inForce.byName[st.Name]
+		if st.Live || o == nil || o.Value() == st.Value() {
 			continue
 		}
-		if err := st.value.Set(n.Value()); err != nil {
+		if err := st.value.Set(o.Value()); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", st.Name, err))
 			continue
 		}
-		st.Source, st.Origin = n.Source, n.Origin
+		st.Source, st.Origin = o.Source, o.Origin
 	}
 	return errors.Join(errs...)
 }

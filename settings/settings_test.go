@@ -202,12 +202,11 @@ func TestHelp_SaysLiveFromTheDeclaration(t *testing.T) {
 	}
 }
 
-func TestAdopt_TakesTheLiveSettingsOnly(t *testing.T) {
-	inForce, cur := load(t, nil, nil)
-	_, next := load(t, nil, nil, "--demo-mode", "random", "--demo-addr", ":17", "--demo-max-conns", "0", "--demo-timeout", "1s")
-	changes := settings.Diff(cur, next)
+func TestRetain_KeepsTheRestartOnlySettingsInForce(t *testing.T) {
+	_, cur := load(t, nil, nil)
+	next, nextSet := load(t, nil, nil, "--demo-mode", "random", "--demo-addr", ":17", "--demo-max-conns", "0", "--demo-timeout", "1s")
 	live := map[string]bool{}
-	for _, c := range changes {
+	for _, c := range settings.Diff(cur, nextSet) {
 		live[c.Name] = c.Live
 	}
 	want := map[string]bool{"demo-mode": true, "demo-addr": false, "demo-max-conns": true, "demo-timeout": false}
@@ -219,10 +218,13 @@ func TestAdopt_TakesTheLiveSettingsOnly(t *testing.T) {
 			t.Errorf("change of %s: live %v (listed %v), want live %v", n, got, ok, l)
 		}
 	}
-	if err := cur.Adopt(next); err != nil {
+	if err := nextSet.Retain(cur); err != nil {
 		t.Fatal(err)
 	}
-	if inForce.Mode != "random" || inForce.MaxConns != 0 || inForce.Addr != ":1717" || inForce.Timeout != 5*time.Second {
-		t.Errorf("after adopt: %+v, want the new mode and cap, the old address and timeout", *inForce)
+	if next.Mode != "random" || next.MaxConns != 0 || next.Addr != ":1717" || next.Timeout != 5*time.Second {
+		t.Errorf("after retain: %+v, want the new mode and cap, the address and timeout in force", *next)
+	}
+	if cs := settings.Diff(cur, nextSet); len(cs) != 2 {
+		t.Errorf("after retain, changes %+v, want the two live ones", cs)
 	}
 }

@@ -121,8 +121,8 @@ func TestIRC_BadSettingsFailTheStart(t *testing.T) {
 		{"SASL without TLS", []string{"QUOTESD_IRC_SASL_PASSWORD=pw"}, []string{"--irc-tls=false", "--irc-sasl-user", "bot"}, "needs TLS"},
 		{"bad channel", nil, []string{"--irc-channels", "quotes"}, "--irc-channels"},
 		{"bad daily time", nil, []string{"--irc-daily", "9am"}, "HH:MM"},
-		{"negative send burst", nil, []string{"--irc-send-burst", "-1"}, "send burst"},
-		{"negative ping interval", nil, []string{"--irc-ping-interval", "-1s"}, "ping interval"},
+		{"negative send burst", nil, []string{"--irc-send-burst", "-1"}, "invalid --irc-send-burst -1"},
+		{"negative ping interval", nil, []string{"--irc-ping-interval", "-1s"}, "invalid --irc-ping-interval -1s"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -22,17 +22,19 @@ import (
 
 	"quotesd/quoter"
 	"quotesd/quoter/sqlite"
+	"quotesd/settings"
 )
 
 // offExcept returns flags that disable every registered frontend but the
 // named ones (each --<frontend>-...-addr flag set to ""), so that e2e tests
-// never bind default ports, whichever frontends the binary holds. Safe
-// for parallel tests: building the flag set writes the flag variables.
+// never bind default ports, whichever frontends the binary holds.
 func offExcept(keep ...string) []string {
-	offExceptMu.Lock()
-	defer offExceptMu.Unlock()
 	var args []string
-	fs := newServeFlags(&serveOptions{})
+	s := settings.New("serve")
+	for _, c := range sortedComponents() {
+		c.declare(s)
+	}
+	fs := s.FlagSet()
 	for _, c := range sortedComponents() {
 		kept := false
 		for _, k := range keep {
@@ -50,8 +52,6 @@ func offExcept(keep ...string) []string {
 	}
 	return args
 }
-
-var offExceptMu sync.Mutex
 
 func flagNames(fs *flag.FlagSet) []string {
 	var names []string
@@ -274,7 +274,9 @@ func TestServe_BadSettingsAreUsageErrors(t *testing.T) {
 	}{
 		{"log level", nil, []string{"--log-level", "loud"}, 2, "loud"},
 		{"log format from env", []string{"QUOTESD_LOG_FORMAT=xml"}, nil, 2, "xml"},
-		{"qotd mode", nil, []string{"--qotd-mode", "hourly"}, 1, "hourly"},
+		{"qotd mode", nil, []string{"--qotd-mode", "hourly"}, 2, `invalid value "hourly" for flag -qotd-mode: want daily or random`},
+		{"qotd mode from env", []string{"QUOTESD_QOTD_MODE=hourly"}, nil, 2, `invalid value "hourly" for QUOTESD_QOTD_MODE: want daily or random`},
+		{"a limit below 0", nil, []string{"--qotd-max-conns", "-1"}, 2, "invalid --qotd-max-conns -1: want 0 (no limit) or more"},
 		{"stray argument", nil, []string{"now"}, 2, "no arguments"},
 		// As for every other command: a bad --tz is a usage error naming it.
 		{"time zone from env", []string{"QUOTESD_TZ=Mars/Olympus"}, nil, 2, `--tz: unknown time zone "Mars/Olympus"`},

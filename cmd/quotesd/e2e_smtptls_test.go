@@ -6,8 +6,6 @@ package main
 // makes slow to reach, on smtpReloadCertificate itself.
 
 import (
-	"bytes"
-	"log/slog"
 	"os"
 	"os/exec"
 	"strings"
@@ -15,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	smtpfe "quotesd/frontends/smtp"
 	"quotesd/frontends/smtp/smtptest"
 )
 
@@ -123,50 +120,5 @@ func TestE2E_SMTP_SIGHUPReloadsTheTLSCertificate(t *testing.T) {
 	s.WaitLog(10*time.Second, "reloaded", nil)
 	if got := smtptest.PeerSerial(t, smtptest.DialSTARTTLS(t, addr, renewed.Pool)); got != "2" {
 		t.Errorf("after a failed reload: certificate serial %s, want still 2", got)
-	}
-}
-
-func TestSMTPReload_RereadsTheCertificateAndWarnsThatOnOrOffNeedsARestart(t *testing.T) {
-	dir := t.TempDir()
-	one := smtptest.WriteSelfSigned(t, dir, 1)
-	two := smtptest.WriteSelfSigned(t, dir, 2)
-	tests := []struct {
-		name       string
-		started    bool // with a certificate
-		cert, key  string
-		level, msg string
-		wantFile   string // the certificate in use after the reload
-	}{
-		{"TurnedOn", false, two.Cert, two.Key, "WARN", "reload: STARTTLS is turned on only at a restart", ""},
-		{"TurnedOff", true, "", "", "WARN", "reload: STARTTLS is turned off only at a restart; keeping the current certificate", one.Cert},
-		{"KeyDropped", true, two.Cert, "", "ERROR", "reload: keeping the current TLS certificate", one.Cert},
-		{"Renewed", true, two.Cert, two.Key, "INFO", "smtp TLS certificate loaded", two.Cert},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var cert *smtpfe.Certificate
-			if tt.started {
-				var err error
-				if cert, err = smtpfe.LoadCertificate(one.Cert, one.Key); err != nil {
-					t.Fatal(err)
-				}
-			}
-			var logs bytes.Buffer
-			env := &serveEnv{Log: slog.New(slog.NewJSONHandler(&logs, nil))}
-			offExceptMu.Lock() // the flag variables are shared with offExcept
-			smtpFlags.tlsCert, smtpFlags.tlsKey = tt.cert, tt.key
-			smtpReloadCertificate(env, cert)
-			smtpFlags.tlsCert, smtpFlags.tlsKey = "", ""
-			offExceptMu.Unlock()
-			if want := `"level":"` + tt.level + `","msg":"` + tt.msg + `"`; !strings.Contains(logs.String(), want) {
-				t.Errorf("log %q lacks %s", logs.String(), want)
-			}
-			if cert == nil {
-				return
-			}
-			if got, _ := cert.Files(); got != tt.wantFile {
-				t.Errorf("certificate in use from %s, want %s", got, tt.wantFile)
-			}
-		})
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"quotesd/frontends/qotd"
 	"quotesd/quoter/sqlite"
 	"quotesd/reactor"
 )
@@ -21,41 +22,52 @@ func TestServeSettings_PrecedenceIsFileThenEnvThenCommandLine(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("QUOTESD_LOG_FORMAT", "text")
-	o, got, err := parseServe([]string{"--config", config, "--log-level", "debug"}, nil)
+	ss, err := loadServe([]string{"--config", config, "--log-level", "debug"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got != text {
-		t.Errorf("config text = %q, want the file's %q", got, text)
+	if ss.serve.LogLevel != "debug" {
+		t.Errorf("log-level = %q, want the command line's debug", ss.serve.LogLevel)
 	}
-	if o.logLevel != "debug" {
-		t.Errorf("log-level = %q, want the command line's debug", o.logLevel)
+	if ss.serve.LogFormat != "text" {
+		t.Errorf("log-format = %q, want the environment's text", ss.serve.LogFormat)
 	}
-	if o.logFormat != "text" {
-		t.Errorf("log-format = %q, want the environment's text", o.logFormat)
+	q := ss.configs[componentIndex(t, "qotd")].(*qotd.Config)
+	if q.Mode != qotd.Random {
+		t.Errorf("qotd-mode = %q, want the file's random", q.Mode)
 	}
-	if qotdFlags.mode != "random" {
-		t.Errorf("qotd-mode = %q, want the file's random", qotdFlags.mode)
+	if q.Addr != "" {
+		t.Errorf(`qotd-addr = %q, want "" (quoted empty value in the file)`, q.Addr)
 	}
-	if qotdFlags.addr != "" {
-		t.Errorf(`qotd-addr = %q, want "" (quoted empty value in the file)`, qotdFlags.addr)
+}
+
+// componentIndex is the place of the component name in sortedComponents.
+func componentIndex(t *testing.T, name string) int {
+	t.Helper()
+	for i, c := range sortedComponents() {
+		if c.name == name {
+			return i
+		}
 	}
+	t.Fatalf("no component %s", name)
+	return -1
 }
 
 func TestServeSettings_FileErrorsNameFileAndLine(t *testing.T) {
 	tests := []struct{ text, want string }{
-		{"qotd-mode daily\n", ":1: want 'flag = value'"},
+		{"qotd-mode daily\n", ":1: want 'setting = value'"},
 		{"\nno-such-flag = 1\n", `:2: unknown setting "no-such-flag"`},
 		{"config = other.conf\n", `:1: unknown setting "config"`},
 		{"qotd-max-conns = many\n", `:1: invalid value "many" for qotd-max-conns`},
 		{"qotd-addr = \"unterminated\n", ":1: malformed quoted value"},
+		{"web-admin-token = hunter2\n", ":1: invalid value \"hunter2\" for web-admin-token: web-admin-token is a secret"},
 	}
 	for _, tt := range tests {
 		config := filepath.Join(t.TempDir(), "bad.conf")
 		if err := os.WriteFile(config, []byte(tt.text), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		_, _, err := parseServe([]string{"--config", config}, nil)
+		_, err := loadServe([]string{"--config", config})
 		if err == nil || !strings.Contains(err.Error(), config+tt.want) {
 			t.Errorf("settings %q: err = %v, want one containing %q", tt.text, err, config+tt.want)
 		}
@@ -63,7 +75,7 @@ func TestServeSettings_FileErrorsNameFileAndLine(t *testing.T) {
 }
 
 func TestServeSettings_MissingConfigFileIsAnError(t *testing.T) {
-	_, _, err := parseServe([]string{"--config", filepath.Join(t.TempDir(), "absent.conf")}, nil)
+	_, err := loadServe([]string{"--config", filepath.Join(t.TempDir(), "absent.conf")})
 	if err == nil || !strings.Contains(err.Error(), "absent.conf") {
 		t.Errorf("err = %v, want one naming the missing file", err)
 	}
@@ -116,7 +128,11 @@ func startSignalLoop(t *testing.T, parent context.Context) *signalHarness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &reloader{g: &globals{DB: db}, log: log, level: level, lib: lib}
+	ss, err := loadServe(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &reloader{g: &globals{DB: db}, log: log, level: level, lib: lib, inForce: ss, running: make([]any, len(components))}
 	var once sync.Once
 	cancel := func() { once.Do(func() { close(h.cancelled) }) }
 	go func() {

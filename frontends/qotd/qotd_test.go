@@ -51,6 +51,9 @@ func newTestServer(t *testing.T, q quoter.Quoter, cfg Config) (*Server, *logBuff
 	if q == nil {
 		q = quotertest.NewLibrary(t)
 	}
+	if cfg.WriteTimeout == 0 {
+		cfg.WriteTimeout = DefaultWriteTimeout // a test that hangs should fail, not wait forever
+	}
 	var buf logBuffer
 	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	cal := &quoter.Calendar{Location: time.UTC, Now: func() time.Time { return fixedDay }}

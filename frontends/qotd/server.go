@@ -13,37 +13,10 @@ import (
 	"quotesd/quoter"
 )
 
-// Config holds the settings that may change while serving (SIGHUP).
-type Config struct {
-	Mode  Mode // Daily (the zero value) or Random
-	ASCII bool // transliterate replies to ASCII
-
-	// MaxConns caps TCP connections being answered at once; an excess
-	// connection is closed at once, without a reply. 0 means no cap.
-	// Answering takes microseconds, so the cap only bites in a flood, and
-	// then closing sheds the load for less than making clients wait would.
-	MaxConns int
-	// ConnRate, when positive, caps TCP connections per second from one IP
-	// address (burst: the rate rounded up); excess connections are closed.
-	ConnRate float64
-
-	// UDPRate caps replies per second to one source address (burst: the
-	// rate rounded up); UDPGlobalRate caps replies per second overall.
-	// Excess datagrams are dropped silently, and counted. 0 means 1 and 100.
-	UDPRate       float64
-	UDPGlobalRate float64
-}
-
-// Defaults for Config and Server fields left zero.
-const (
-	DefaultUDPRate       = 1
-	DefaultUDPGlobalRate = 100
-	DefaultWriteTimeout  = 5 * time.Second
-	// cacheTTL bounds how long the rendered quote of the day is reused. The
-	// library may change under us (the web admin API, another process), and
-	// the store itself shows such changes within about a second.
-	cacheTTL = time.Second
-)
+// cacheTTL bounds how long the rendered quote of the day is reused. The
+// library may change under us (the web admin API, another process), and the
+// store itself shows such changes within about a second.
+const cacheTTL = time.Second
 
 // Server answers QOTD requests from one quoter. Its TCP and UDP services
 // (see TCP and UDP) share the settings, the cache of today's reply and the
@@ -52,9 +25,6 @@ type Server struct {
 	quoter   quoter.Quoter
 	calendar *quoter.Calendar
 	log      *slog.Logger
-
-	// WriteTimeout bounds writing one reply. Set before serving.
-	WriteTimeout time.Duration
 
 	cfg     atomic.Pointer[Config]
 	cfgGen  atomic.Uint64 // bumped by SetConfig, to invalidate the cache
@@ -88,16 +58,11 @@ func NewServer(q quoter.Quoter, cal *quoter.Calendar, log *slog.Logger, reg prom
 	return s
 }
 
-// SetConfig applies cfg to connections and datagrams from now on.
+// SetConfig applies cfg to connections and datagrams from now on; the
+// addresses are only the ones the listeners were bound to.
 func (s *Server) SetConfig(cfg Config) {
 	if cfg.Mode == "" {
 		cfg.Mode = Daily
-	}
-	if cfg.UDPRate <= 0 {
-		cfg.UDPRate = DefaultUDPRate
-	}
-	if cfg.UDPGlobalRate <= 0 {
-		cfg.UDPGlobalRate = DefaultUDPGlobalRate
 	}
 	s.cfg.Store(&cfg)
 	s.cfgGen.Add(1)
@@ -194,11 +159,16 @@ func burst(r float64) int {
 	return int(math.Max(1, math.Ceil(r)))
 }
 
-func (s *Server) writeTimeout() time.Duration {
-	if s.WriteTimeout > 0 {
-		return s.WriteTimeout
+// writeTimeout bounds writing one reply; 0: no bound.
+func (s *Server) writeTimeout() time.Duration { return s.cfg.Load().WriteTimeout }
+
+// deadline is the deadline timeout after now; none (the zero time) for a
+// timeout of 0.
+func deadline(now time.Time, timeout time.Duration) time.Time {
+	if timeout == 0 {
+		return time.Time{}
 	}
-	return DefaultWriteTimeout
+	return now.Add(timeout)
 }
 
 // metrics counts what the frontend did, for /metrics.

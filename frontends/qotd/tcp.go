@@ -201,7 +201,7 @@ func writeReply(conn net.Conn, reply []byte, timeout time.Duration, mayLinger fu
 		}
 	}
 	if len(reply) > 0 {
-		conn.SetWriteDeadline(time.Now().Add(timeout))
+		conn.SetWriteDeadline(deadline(time.Now(), timeout))
 		if _, err := conn.Write(reply); err != nil {
 			return err
 		}

@@ -123,7 +123,7 @@ func (u *UDPService) answer(ctx context.Context, addr net.Addr) {
 		u.s.replyFailed(err)
 		return
 	}
-	u.pc.SetWriteDeadline(now.Add(u.s.writeTimeout()))
+	u.pc.SetWriteDeadline(deadline(now, u.s.writeTimeout()))
 	if _, err := u.pc.WriteTo(reply, addr); err != nil {
 		u.s.metrics.errors.WithLabelValues("udp").Inc()
 		u.s.log.Debug("sending the quote failed", "remote", addr.String(), "err", err)

@@ -32,6 +32,8 @@ import (
 // Config is what the web frontend needs. Quoter is required; the zero value
 // of every other field is a working default.
 type Config struct {
+	Addr string // where serve listens; "" disables the frontend (New ignores it)
+
 	Quoter   quoter.Quoter
 	Calendar *quoter.Calendar // decides "today"; nil means the local zone
 	Log      *slog.Logger     // nil means slog.Default()
@@ -55,7 +57,7 @@ type Config struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
 	// believed when deciding the client IP (for the rate limit and the
 	// access log). Empty means the TCP peer is the client.
-	TrustedProxies []netip.Prefix
+	TrustedProxies Prefixes
 
 	// RateLimit is the number of requests a client IP may make per
 	// RateWindow; 0 disables the limit.

@@ -1,0 +1,70 @@
+package web
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"quotesd/settings"
+)
+
+// Defaults of the --web-* settings.
+const (
+	DefaultAddr      = ":8080"
+	DefaultRateLimit = 300 // requests per client per minute
+)
+
+// Declare binds the settings among c's fields to the --web-* settings on
+// s; the others (the quoter, loggers, registry) are the caller's.
+func (c *Config) Declare(s *settings.Set) {
+	s.String(&c.Addr, "web-addr", DefaultAddr, "HTTP: `address` to listen on (systemd socket name: web); empty disables")
+	s.Secret(&c.AdminToken, "web-admin-token", "the admin API's bearer token; without a token the admin API does not exist", settings.Live)
+	s.Var((*Prefixes)(&c.TrustedProxies), "web-trusted-proxies", "comma-separated `CIDRs` of reverse proxies whose X-Forwarded-For is believed, e.g. 127.0.0.1/32,::1/128; empty: the TCP peer is the client", settings.Live, settings.Example("127.0.0.1/32"))
+	s.Int(&c.RateLimit, "web-rate", DefaultRateLimit, "most requests per minute from one client (an IPv4 address or an IPv6 /64); 0 for no limit", settings.Live)
+	s.Inverse(&c.NoAccessLog, "web-access-log", true, "log one line per request (method, path, status, bytes, duration, client IP) at INFO", settings.Live)
+	s.String(&c.BaseURL, "web-base-url", "", "public `URL` of the site, e.g. https://quotes.example.org, for the Atom feed's links and ids; empty: from each request", settings.Live, settings.Example("https://quotes.example.org"))
+}
+
+// Validate checks the settings among c's fields, naming the flag at fault.
+func (c *Config) Validate() error {
+	if c.RateLimit < 0 {
+		return fmt.Errorf("invalid --web-rate %d: want 0 (no limit) or more", c.RateLimit)
+	}
+	if c.BaseURL != "" && !strings.HasPrefix(c.BaseURL, "http://") && !strings.HasPrefix(c.BaseURL, "https://") {
+		return fmt.Errorf("invalid --web-base-url %q: want an absolute http or https URL", c.BaseURL)
+	}
+	return nil
+}
+
+// Prefixes is a list of networks, as --web-trusted-proxies takes them: a
+// comma-separated list of CIDRs or bare addresses (a /32 or /128).
+type Prefixes []netip.Prefix
+
+func (ps Prefixes) String() string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = p.String()
+	}
+	return strings.Join(s, ",")
+}
+
+// Set parses a comma-separated list of CIDRs.
+func (ps *Prefixes) Set(v string) error {
+	var out Prefixes
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil {
+				return fmt.Errorf("%q is not a CIDR such as 10.0.0.0/8", s)
+			}
+			p = netip.PrefixFrom(a, a.BitLen()) // a bare address is a /32 or /128
+		}
+		out = append(out, p.Masked())
+	}
+	*ps = out
+	return nil
+}
