@@ -272,10 +272,16 @@ func Diff(old, new *Set) []Change {
 // inForce, the settings a running process started with: s then holds what
 // a reload applies, the new live settings and the old others.
 func (s *Set) Retain(inForce *Set) error {
+	return s.Keep(inForce, func(st *Setting) bool { return !st.Live })
+}
+
+// Keep sets every setting of s for which keep is true back to its value in
+// inForce.
+func (s *Set) Keep(inForce *Set, keep func(*Setting) bool) error {
 	var errs []error
 	for _, st := range s.list {
 		o := inForce.byName[st.Name]
-		if st.Live || o == nil || o.Value() == st.Value() {
+		if !keep(st) || o == nil || o.Value() == st.Value() {
 			continue
 		}
 		if err := st.value.Set(o.Value()); err != nil {

@@ -80,10 +80,14 @@ func register[C any, P configPtr[C], R any](f frontend[C, R]) {
 		apply: func(running any, cfg settings.Config) error {
 			return f.apply(running.(R), *cfg.(P))
 		},
-		inForce: func(running any) settings.Config {
+		inForce: func(running any) *settings.Set {
+			// Declaring binds c's fields and sets them to their defaults;
+			// the values in force then replace those.
+			s := settings.New(f.name)
 			c := P(new(C))
+			c.Declare(s)
 			*c = f.inForce(running.(R))
-			return c
+			return s
 		},
 		writes: func(cfg settings.Config) bool {
 			return f.writes != nil && f.writes(*cfg.(P))
@@ -97,7 +101,7 @@ type component struct {
 	declare func(s *settings.Set) settings.Config
 	start   func(env *serveEnv, cfg settings.Config) (any, []reactor.Service, error)
 	apply   func(running any, cfg settings.Config) error
-	inForce func(running any) settings.Config
+	inForce func(running any) *settings.Set // the settings the running component uses
 	writes  func(cfg settings.Config) bool
 }
 

@@ -28,7 +28,7 @@ type serveConfig struct {
 func (c *serveConfig) Declare(s *settings.Set) {
 	s.String(&c.LogFormat, "log-format", "text", "log `format`: text or json", settings.Example("json"))
 	s.String(&c.LogLevel, "log-level", "info", "log `level`: debug, info, warn or error", settings.Live, settings.Example("debug"))
-	s.String(&c.StateDir, "state-dir", defaultStateDir(), "`dir`ectory for durable state such as the mail queue (created if missing)")
+	s.String(&c.StateDir, "state-dir", defaultStateDir(), "`dir`ectory for durable state such as the mail queue (created if missing)", settings.Example("/var/lib/quotesd"))
 	s.String(&c.Config, "config", "", "optional settings `file` of 'setting = value' lines, re-read on SIGHUP; the environment and the command line win over it")
 	s.Duration(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGTERM/SIGINT, how long work in flight may take to finish")
 }

@@ -63,7 +63,7 @@ func init() {
 
 // Declare binds c's fields to the --smtp-* settings on s.
 func (c *smtpConfig) Declare(s *settings.Set) {
-	s.String(&c.addr, "smtp-addr", ":2525", "mail frontend: `address` to listen on for SMTP (systemd socket name: smtp); empty disables")
+	s.String(&c.addr, "smtp-addr", ":2525", "mail frontend: `address` to listen on for SMTP (systemd socket name: smtp); empty disables", settings.Example("127.0.0.1:25"))
 	s.String(&c.localPart, "smtp-local-part", "quote", "the `local part` mail is accepted for, at each --smtp-domain; local+command@ subaddresses select commands", settings.Example("quotes"))
 	s.String(&c.domains, "smtp-domain", defaultSMTPDomains(), "comma-separated `domains` mail is accepted for: this host's name (from the system, not DNS) and localhost by default", settings.Example("example.org"))
 	s.String(&c.hostname, "smtp-hostname", "", "`name` in the SMTP greeting and in EHLO when delivering (default: the first --smtp-domain)", settings.Example("mail.example.org"))
@@ -88,7 +88,7 @@ func (c *smtpConfig) Declare(s *settings.Set) {
 	s.Duration(&c.retryMax, "smtp-retry-max", time.Hour, "longest wait between delivery attempts")
 	s.Int(&c.concurrency, "smtp-delivery-concurrency", 4, "most destinations (relay or recipient domains) delivered to at once")
 	s.Duration(&c.deliverTimeout, "smtp-delivery-timeout", 2*time.Minute, "bound on connecting and on each SMTP command when delivering")
-	s.String(&c.dkimKey, "smtp-dkim-key", "", "PEM `file` of a private key (RSA or Ed25519) to DKIM-sign replies with; empty: no signing")
+	s.String(&c.dkimKey, "smtp-dkim-key", "", "PEM `file` of a private key (RSA or Ed25519) to DKIM-sign replies with; empty: no signing", settings.Example("dkim.pem"))
 	s.String(&c.dkimSelector, "smtp-dkim-selector", "quotesd", "DKIM `selector`: the key's TXT record is <selector>._domainkey.<domain>", settings.Example("mail2026"))
 	s.String(&c.dkimDomain, "smtp-dkim-domain", "", "DKIM signing `domain` (d=); default the domain of each reply's From address", settings.Example("example.org"))
 	s.String(&c.tlsCert, "smtp-tls-cert", "", "PEM `file` of the certificate chain to offer with STARTTLS (with --smtp-tls-key); the files are read again on every SIGHUP; empty: plain SMTP only")

@@ -114,19 +114,26 @@ func (r *reloader) reloadSettings() {
 		r.log.Error("reload refused: the settings now need a writable library (the web admin token), but it was opened read-only at start: restart quotesd to change that; keeping every setting in force")
 		return
 	}
-	cs := sortedComponents()
-	for i, c := range cs {
+	failed := map[string]bool{}
+	for i, c := range sortedComponents() {
 		if r.running[i] == nil {
 			continue
 		}
 		if err := c.apply(r.running[i], next.configs[i]); err != nil {
-			r.log.Error("reload: applying the settings failed; that frontend keeps its own", "frontend", c.name, "err", err)
+			failed[c.name] = true
+			r.log.Error("reload: that frontend refused its new settings and keeps those in force", "frontend", c.name, "err", err)
+			name := c.name
+			if err := next.set.Keep(r.inForce.set, func(st *settings.Setting) bool { return componentOf(st.Name) == name }); err != nil {
+				r.log.Error("reload: restoring the settings in force", "frontend", c.name, "err", err)
+			}
 		}
 	}
 	r.level.Set(next.serve.level())
 	r.inForce = next
 	for _, ch := range changes {
 		switch {
+		case failed[componentOf(ch.Name)]:
+			r.log.Error("reload: not applied: its frontend refused it", "setting", ch.Name, "in_force", ch.Old, "new", ch.New)
 		case !ch.Live:
 			r.log.Warn("reload: this setting needs a restart; the value in force stays", "setting", ch.Name, "in_force", ch.Old, "new", ch.New)
 		case !r.serving(ch.Name):
@@ -141,12 +148,23 @@ func (r *reloader) reloadSettings() {
 }
 
 // serving reports whether the setting name belongs to serve itself or to a
-// running component (their settings are named <component>-...).
+// running component.
 func (r *reloader) serving(name string) bool {
 	for i, c := range sortedComponents() {
-		if strings.HasPrefix(name, c.name+"-") {
+		if c.name == componentOf(name) {
 			return r.running[i] != nil
 		}
 	}
 	return true
+}
+
+// componentOf returns the component whose setting name is: each names its
+// settings <component>-...; "" for serve's own.
+func componentOf(name string) string {
+	for _, c := range components {
+		if strings.HasPrefix(name, c.name+"-") {
+			return c.name
+		}
+	}
+	return ""
 }
