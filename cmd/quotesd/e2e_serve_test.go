@@ -522,3 +522,51 @@ func TestServe_GracefulShutdownWhile1000ClientsConnect(t *testing.T) {
 		t.Errorf("exit after SIGTERM: %v, want status 0", err)
 	}
 }
+
+func TestServe_PrintConfigShowsEachSettingAndWhereItCameFrom(t *testing.T) {
+	dir := t.TempDir()
+	config := filepath.Join(dir, "quotesd.conf")
+	if err := os.WriteFile(config, []byte("qotd-mode = random\nweb-rate = 60\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"QUOTESD_WEB_RATE=120", "QUOTESD_WEB_ADMIN_TOKEN=hunter2-secret", "QUOTESD_SMTP_RELAY_PASSWORD=relay-secret"}
+	stdout, stderr, code := runQuotesd(t, env, "serve", "--config", config, "--qotd-max-conns", "7", "--print-config")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	oneSpace := strings.Join(strings.Fields(stdout), " ")
+	for _, want := range []string{
+		`qotd-mode = "random" # file ` + config + `:1, live`,
+		`web-rate = "120" # environment QUOTESD_WEB_RATE, live`,
+		`qotd-max-conns = "7" # flag, live`,
+		`qotd-addr = ":1717" # default`,
+		`# web-admin-token = (redacted) # environment QUOTESD_WEB_ADMIN_TOKEN, live`,
+		`# smtp-relay-password = (redacted) # environment QUOTESD_SMTP_RELAY_PASSWORD`,
+		`# irc-password = (not set) # default`,
+	} {
+		if !strings.Contains(oneSpace, want) {
+			t.Errorf("--print-config lacks %q:\n%s", want, stdout)
+		}
+	}
+	if strings.Contains(stdout, "secret") {
+		t.Errorf("--print-config shows a secret:\n%s", stdout)
+	}
+	// What it prints is a settings file that serve takes back.
+	printed := filepath.Join(dir, "printed.conf")
+	var kept []string
+	for _, l := range strings.Split(stdout, "\n") {
+		if !strings.HasPrefix(l, "config ") {
+			kept = append(kept, l)
+		}
+	}
+	if err := os.WriteFile(printed, []byte(strings.Join(kept, "\n")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	again, stderr, code := runQuotesd(t, nil, "serve", "--config", printed, "--print-config")
+	if code != 0 {
+		t.Fatalf("serving the printed settings: exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(strings.Join(strings.Fields(again), " "), `qotd-max-conns = "7" # file `+printed) {
+		t.Errorf("the printed settings did not load back:\n%s", again)
+	}
+}
