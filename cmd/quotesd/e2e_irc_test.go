@@ -163,7 +163,11 @@ func TestIRC_RefusedPasswordStopsQuotesd(t *testing.T) {
 		}
 	}()
 	db := writeLibrary(t, filepath.Join(t.TempDir(), "quotes.db"), shortQuotes...)
-	args := append(offExcept("irc"), "--state-dir", t.TempDir(), "--irc-server", ln.Addr().String(), "--irc-tls=false", "--irc-password", "wrong")
+	pw := filepath.Join(t.TempDir(), "irc-password")
+	if err := os.WriteFile(pw, []byte("wrong\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := append(offExcept("irc"), "--state-dir", t.TempDir(), "--irc-server", ln.Addr().String(), "--irc-tls=false", "--irc-password-file", pw)
 	s := startServe(t, db, nil, args...)
 	select {
 	case <-s.done:
@@ -197,7 +201,7 @@ func TestIRC_SIGHUPChangesPrefixAndCooldownsWithoutReconnecting(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Signal(syscall.SIGHUP)
-	s.WaitLog(10*time.Second, "settings applied", map[string]string{"frontend": "irc", "prefix": "?"})
+	s.WaitLog(10*time.Second, "reload: applied", map[string]string{"setting": "irc-prefix", "new": "?"})
 	alice.Send("PRIVMSG #quotes :!quote #1") // the old prefix: not a command now
 	alice.Send("PRIVMSG #quotes :?quote #1") // the new one; alice's hour-long cooldown is gone
 	if got := alice.Expect(10*time.Second, "PRIVMSG #quotes :"); !strings.Contains(got, "Brevity") {

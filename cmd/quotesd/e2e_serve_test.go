@@ -331,7 +331,8 @@ func TestServe_SIGHUPReloadsSettingsAndLibraryKeepingTheSocket(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Signal(syscall.SIGHUP)
-	s.WaitLog(10*time.Second, "reload: this setting changes only at a restart", map[string]string{"setting": "shutdown-timeout", "new": "30s"})
+	s.WaitLog(10*time.Second, "reload: this setting needs a restart; the value in force stays", map[string]string{"setting": "shutdown-timeout", "new": "30s"})
+	s.WaitLog(10*time.Second, "reload: applied", map[string]string{"setting": "qotd-ascii", "new": "true"})
 	s.WaitLog(10*time.Second, "reloaded", map[string]string{"level": "DEBUG"})
 
 	want := "\"Hope\" is the thing with feathers --\r\nThat perches in the soul --\r\n    -- Emily Dickinson\r\n"
@@ -348,7 +349,7 @@ func TestServe_SIGHUPReloadsSettingsAndLibraryKeepingTheSocket(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Signal(syscall.SIGHUP)
-	s.WaitLog(10*time.Second, "reload: keeping the current settings", nil)
+	s.WaitLog(10*time.Second, "reload refused: keeping every setting in force", nil)
 	s.WaitLog(10*time.Second, "reloaded", nil)
 	if got := telnet(t, addr, ""); got != want {
 		t.Errorf("after a failed reload: reply = %q, want %q", got, want)

@@ -286,7 +286,9 @@ func TestE2E_SMTP_SIGHUPAppliesRateAndReplyLimitsLive(t *testing.T) {
 
 	write("smtp-reply-limit = 3\nsmtp-ip-rate = 6000\nsmtp-ip-burst = 100\n")
 	s.Signal(syscall.SIGHUP)
-	s.WaitLog(10*time.Second, "settings applied", map[string]string{"frontend": "smtp"})
+	for _, setting := range []string{"smtp-reply-limit", "smtp-ip-rate", "smtp-ip-burst"} {
+		s.WaitLog(10*time.Second, "reload: applied", map[string]string{"setting": setting})
+	}
 	s.WaitLog(10*time.Second, "reloaded", nil)
 
 	// After, on the same socket: the rate no longer refuses, and alice

@@ -144,7 +144,7 @@ func TestWebE2E_TokenFileIsReloadedOnSIGHUP(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Signal(syscall.SIGHUP)
-	s.WaitLog(10*time.Second, "settings applied", map[string]string{"frontend": "web"})
+	s.WaitLog(10*time.Second, "reload: applied", map[string]string{"setting": "web-admin-token", "new": "(redacted)"})
 	if code := add("first-token", "With the old token."); code != 401 {
 		t.Errorf("old token after reload: %d, want 401", code)
 	}
