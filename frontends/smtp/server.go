@@ -35,6 +35,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"quotesd/frontends/smtp/queue"
+	"quotesd/ops/metric"
 	"quotesd/quoter"
 )
 
@@ -118,27 +119,14 @@ type metrics struct {
 }
 
 func newMetrics(reg prometheus.Registerer) metrics {
-	m := metrics{
-		received: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "quotesd_smtp_messages_received_total", Help: "Messages accepted with 250 at the end of DATA.",
-		}),
-		queued: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "quotesd_smtp_replies_queued_total", Help: "Replies durably queued for delivery.",
-		}),
-		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "quotesd_smtp_replies_skipped_total", Help: "Accepted messages that got no reply, by reason.",
-		}, []string{"reason"}),
-		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "quotesd_smtp_rejected_total", Help: "Commands or messages refused, by reason.",
-		}, []string{"reason"}),
-		tls: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "quotesd_smtp_tls_sessions_total", Help: "Sessions upgraded to TLS with STARTTLS, by TLS version.",
-		}, []string{"version"}),
+	r := metric.For(reg, "smtp")
+	return metrics{
+		received: r.Counter("messages_received_total", "Messages accepted with 250 at the end of DATA."),
+		queued:   r.Counter("replies_queued_total", "Replies durably queued for delivery."),
+		skipped:  r.CounterVec("replies_skipped_total", "Accepted messages that got no reply, by reason.", "reason"),
+		rejected: r.CounterVec("rejected_total", "Connections, commands or messages refused, by reason.", "reason"),
+		tls:      r.CounterVec("tls_sessions_total", "Sessions upgraded to TLS with STARTTLS, by TLS version.", "version"),
 	}
-	if reg != nil {
-		reg.MustRegister(m.received, m.queued, m.skipped, m.rejected, m.tls)
-	}
-	return m
 }
 
 // New returns a server that will serve ln. Replies are composed by c and

@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -16,6 +15,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"quotesd/ops/metric"
 	"quotesd/quoter"
 )
 
@@ -87,41 +87,15 @@ func (m *httpMetrics) add(k metricKey) metricChildren {
 	return c
 }
 
-func newHTTPMetrics(reg prometheus.Registerer) (*httpMetrics, error) {
-	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: "quotesd", Subsystem: "web", Name: "requests_total",
-		Help: "HTTP requests answered, by route pattern, method and status code.",
-	}, []string{"route", "method", "code"})
-	duration := prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Namespace: "quotesd", Subsystem: "web", Name: "request_duration_seconds",
-		Help:    "Time to answer HTTP requests, by route pattern and method.",
-		Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
-	}, []string{"route", "method"})
-	var err error
-	if requests, err = register(reg, requests); err != nil {
-		return nil, err
+func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
+	r := metric.For(reg, "web")
+	m := &httpMetrics{
+		requests: r.CounterVec("requests_total", "HTTP requests answered, by route pattern, method and status code.", "route", "method", "code"),
+		duration: r.HistogramVec("request_duration_seconds", "Time to answer HTTP requests, by route pattern and method.",
+			[]float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}, "route", "method"),
 	}
-	if duration, err = register(reg, duration); err != nil {
-		return nil, err
-	}
-	m := &httpMetrics{requests: requests, duration: duration}
 	m.children.Store(&map[metricKey]metricChildren{})
-	return m, nil
-}
-
-// register adds c to reg, or returns the collector already registered under
-// the same name (a second handler on the same registry, as in tests).
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing, nil
-			}
-		}
-		return c, err
-	}
-	return c, nil
+	return m
 }
 
 // observe writes the access log line and the metrics of every request.

@@ -126,11 +126,7 @@ func New(cfg Config) (*Handler, error) {
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
-	m, err := newHTTPMetrics(reg)
-	if err != nil {
-		return nil, err
-	}
-	h.metrics = m
+	h.metrics = newHTTPMetrics(reg)
 	h.today = &todayMemo{h: h}
 	h.feed = &feedMemo{}
 	h.router = h.routes(cfg, reg)
