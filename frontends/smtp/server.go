@@ -292,7 +292,7 @@ var (
 
 func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
 	if l := ss.s.limiter.Load(); l != nil && !l.allow(ss.ip, ss.s.cfg.Now()) {
-		ss.s.metrics.rejected.WithLabelValues("ip-rate").Inc()
+		ss.s.metrics.rejected.WithLabelValues("ip_rate").Inc()
 		ss.s.log.Info("smtp message refused: rate limit", "ip", ss.ip)
 		return errRateLimited
 	}
@@ -534,7 +534,7 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		}
 		client := clientOf(c.RemoteAddr())
 		if !l.enter(client) {
-			l.rejected("max-conns-per-client")
+			l.rejected("max_conns_per_client")
 			go refuse(c, "421 4.7.0 Too many connections from your address, try again later\r\n")
 			continue
 		}
@@ -543,7 +543,7 @@ func (l *limitListener) Accept() (net.Conn, error) {
 			return &limitConn{Conn: c, release: func() { <-l.sem; l.leave(client) }}, nil
 		default:
 			l.leave(client)
-			l.rejected("max-conns")
+			l.rejected("max_conns")
 			go refuse(c, "421 4.7.0 Too many connections, try again later\r\n")
 		}
 	}
