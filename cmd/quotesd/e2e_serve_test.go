@@ -24,10 +24,14 @@ import (
 	"quotesd/quoter/sqlite"
 )
 
-// offExcept returns flags that disable every registered frontend but the
-// named ones (each --<frontend>-...-addr flag set to ""), so that e2e tests
-// never bind default ports, whichever frontends the binary holds. Safe
-// for parallel tests: building the flag set writes the flag variables.
+// offExcept returns flags that disable every registered component but the
+// named ones (each --<component>-...-addr flag set to ""), so that e2e
+// tests never bind default ports, whichever frontends the binary holds.
+// The ops listener is a component too: its default, 127.0.0.1:9090, would
+// collide between tests run in parallel, so a test that reads /metrics or
+// /readyz keeps "ops" and sets --ops-addr 127.0.0.1:0, and finds the port
+// in the "listening" line of the socket named ops (startServe's wait).
+// Safe for parallel tests: building the flag set writes the flag variables.
 func offExcept(keep ...string) []string {
 	offExceptMu.Lock()
 	defer offExceptMu.Unlock()

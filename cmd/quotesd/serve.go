@@ -26,12 +26,17 @@ package main
 //   - writes(), optional, reports whether the frontend needs to change the
 //     library with the settings given (the web admin API when a token is
 //     set): the library is opened read-only unless one says so.
-//   - Log with env.Log (it carries frontend=<name>); count with env.Metrics.
+//   - Log with env.Log (it carries frontend=<name>).
 //   - A protocol whose connections carry one short exchange may bind with
 //     reactor.ListenOneShot(env.Listeners, name, addr): no TCP keep-alive.
+//   - Count with metric.For(env.Metrics, "<name>") (package ops/metric):
+//     the registry is the process's one, served by the ops component's
+//     listener (serve_ops.go), never by a frontend.
 //   - e2e tests: bind your own address to 127.0.0.1:0, turn every other
 //     frontend off with offExcept("<name>") (e2e_serve_test.go), and wait
 //     for the "listening" log line of your socket name (startServe does).
+//     offExcept turns the ops listener off too unless kept ("ops"): its
+//     default port would collide between tests run in parallel.
 
 import (
 	"bufio"
@@ -80,6 +85,9 @@ type component struct {
 	// writes, when not nil, reports whether the component will change the
 	// library given its parsed flags; it is asked before the library opens.
 	writes func() bool
+	// auxiliary components serve the process's operators, not the library
+	// (the ops listener): alone they are nothing to serve.
+	auxiliary bool
 }
 
 // components is filled by the init functions of the serve_*.go files.
@@ -94,8 +102,8 @@ type serveEnv struct {
 	AccessLog *slog.Logger // Log's records, batched: for one record per request (see logOutput)
 	Listeners reactor.Listeners
 	StateDir  string               // --state-dir: where frontends keep durable state (the mail queue)
-	Metrics   *prometheus.Registry // one registry, served by the web frontend's /metrics
-	Ready     *readiness           // checks the web frontend's /readyz makes beyond the library
+	Metrics   *prometheus.Registry // the process's one registry, served by the ops listener's /metrics
+	Ready     *readiness           // checks /readyz makes beyond the library (serve_ops.go, and --web-ops)
 	Writable  bool                 // the library was opened read-write (some component's writes said so)
 	Data      any                  // the component's own, kept from start to reload
 }
@@ -409,7 +417,7 @@ func runServe(ctx context.Context, g *globals, args []string) error {
 			}
 			sup.Add(name, svc)
 		}
-		if len(svcs) > 0 {
+		if len(svcs) > 0 && !c.auxiliary {
 			started = append(started, c.name)
 		}
 	}
@@ -481,7 +489,8 @@ func (r *reloader) signalLoop(parent context.Context, cancel context.CancelFunc,
 // readiness is what /readyz asks beyond the library: a check from each
 // component that can be unready while it runs (the mail queue when it
 // cannot write its database). Components add theirs at start, before
-// anything is served; the web frontend asks them on every /readyz.
+// anything is served; /readyz (the ops listener's, and the web port's
+// with --web-ops) asks them on every request.
 type readiness struct{ checks []readyCheck }
 
 type readyCheck struct {

@@ -25,6 +25,7 @@ var webFlags struct {
 	rate           int
 	baseURL        string
 	accessLog      bool
+	ops            bool
 }
 
 // webTokenEnv is read directly, not through a flag.
@@ -49,6 +50,7 @@ func webRegister(fs *flag.FlagSet) {
 	fs.StringVar(&f.trustedProxies, "web-trusted-proxies", "", "comma-separated `CIDRs` of reverse proxies whose X-Forwarded-For is believed, e.g. 127.0.0.1/32,::1/128; empty: the TCP peer is the client (live)")
 	fs.IntVar(&f.rate, "web-rate", 300, "most requests per minute from one client IP (IPv6: one /64); 0 for no limit (live)")
 	fs.BoolVar(&f.accessLog, "web-access-log", true, "log one line per request (method, path, status, bytes, duration, client IP) at INFO (live)")
+	fs.BoolVar(&f.ops, "web-ops", false, "also serve /livez and /readyz on the web port, for a load balancer that checks only the port it balances; /metrics is on --ops-addr only (live)")
 	fs.StringVar(&f.baseURL, "web-base-url", "", "public `URL` of the site, e.g. https://quotes.example.org, for the Atom feed's links and ids; empty: from each request (live)")
 }
 
@@ -83,6 +85,7 @@ func webConfig(env *serveEnv) (web.Config, error) {
 		RateLimit:   f.rate,
 		BaseURL:     f.baseURL,
 		NoAccessLog: !f.accessLog,
+		Ops:         f.ops,
 	}
 	if env.Ready != nil {
 		cfg.Ready = env.Ready.Err
@@ -142,7 +145,7 @@ func webStart(env *serveEnv) ([]reactor.Service, error) {
 	live := &webLive{}
 	live.h.Store(h)
 	env.Data = live
-	env.Log.Info("web settings", "admin_api", cfg.AdminToken != "", "rate_per_minute", cfg.RateLimit, "trusted_proxies", len(cfg.TrustedProxies), "access_log", !cfg.NoAccessLog)
+	env.Log.Info("web settings", "admin_api", cfg.AdminToken != "", "rate_per_minute", cfg.RateLimit, "trusted_proxies", len(cfg.TrustedProxies), "access_log", !cfg.NoAccessLog, "ops_endpoints", cfg.Ops)
 	return []reactor.Service{web.NewServer(ln, live, env.Log, web.DefaultDrain)}, nil
 }
 
@@ -160,6 +163,6 @@ func webReload(env *serveEnv) error {
 		return err
 	}
 	live.h.Store(h)
-	env.Log.Info("settings applied", "admin_api", cfg.AdminToken != "", "rate_per_minute", cfg.RateLimit, "trusted_proxies", len(cfg.TrustedProxies))
+	env.Log.Info("settings applied", "admin_api", cfg.AdminToken != "", "rate_per_minute", cfg.RateLimit, "trusted_proxies", len(cfg.TrustedProxies), "ops_endpoints", cfg.Ops)
 	return nil
 }

@@ -1,13 +1,10 @@
 package web
 
 import (
-	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -194,44 +191,4 @@ func (h *Handler) recoverPanics(next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(w, r)
 	})
-}
-
-// livez says the process is up and serving HTTP; nothing else.
-func (h *Handler) livez(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	_, _ = w.Write([]byte("ok\n"))
-}
-
-// readyz says the library answers: it looks up quote 1, a primary-key read
-// that reaches the database (counts may be served from a cache), with a
-// short deadline. "No such quote" is an answer too, so it means ready.
-// Then it asks Config.Ready, when set, about the other frontends.
-func (h *Handler) readyz(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	if _, err := h.q.Quote(ctx, 1); err != nil && quoter.ErrorCode(err) != quoter.ENOTFOUND {
-		h.log.Warn("readiness check failed", "err", err)
-		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = w.Write([]byte("library unavailable\n"))
-		return
-	}
-	if h.ready != nil {
-		if err := h.ready(); err != nil {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = w.Write([]byte(err.Error() + "\n"))
-			return
-		}
-	}
-	_, _ = w.Write([]byte("ok\n"))
-}
-
-// slogPromLogger sends promhttp's error log to slog, as text: promhttp
-// passes errors, which a JSON handler would write as {}.
-type slogPromLogger struct{ log *slog.Logger }
-
-func (l slogPromLogger) Println(v ...any) {
-	l.log.Error("metrics", "err", strings.TrimSuffix(fmt.Sprintln(v...), "\n"))
 }
