@@ -29,9 +29,10 @@ package main
 //   - Log with env.Log (it carries frontend=<name>).
 //   - A protocol whose connections carry one short exchange may bind with
 //     reactor.ListenOneShot(env.Listeners, name, addr): no TCP keep-alive.
-//   - Count with metric.For(env.Metrics, "<name>") (package ops/metric):
-//     the registry is the process's one, served by the ops component's
-//     listener (serve_ops.go), never by a frontend.
+//   - Hand env.Metrics to the frontend package, which makes its metrics
+//     with metric.For(reg, "<name>") (package ops/metric): the registry
+//     is the process's one, served by the ops component's listener
+//     (serve_ops.go), never by a frontend.
 //   - e2e tests: bind your own address to 127.0.0.1:0, turn every other
 //     frontend off with offExcept("<name>") (e2e_serve_test.go), and wait
 //     for the "listening" log line of your socket name (startServe does).
