@@ -164,12 +164,13 @@ func (b *bench) quotesdRun(stateDir string, relayUp bool) (r result) {
 		"--smtp-addr", addr, "--smtp-domain", "localhost", "--smtp-relay", relay, "--smtp-relay-tls", "none",
 		"--smtp-reply-limit", "0", "--smtp-ip-reply-limit", "0", "--smtp-ip-rate", "0",
 		"--smtp-max-conns", "1000", "--smtp-retry-min", "1h")
-	// Turn off every other frontend, whichever this binary has; unknown
-	// variables are ignored. Every session comes from 127.0.0.1: the
-	// per-client connection cap is lifted as --smtp-max-conns is, through
-	// the environment so that a binary without that setting runs too.
+	// Turn off every other frontend and the operations listener, whichever
+	// this binary has; unknown variables are ignored. Every session comes
+	// from 127.0.0.1: the per-client connection cap is lifted as
+	// --smtp-max-conns is, through the environment so that a binary
+	// without that setting runs too.
 	cmd.Env = append(os.Environ(), "QUOTESD_QOTD_ADDR=", "QUOTESD_QOTD_UDP_ADDR=", "QUOTESD_WEB_ADDR=", "QUOTESD_IRC_ADDR=", "QUOTESD_IRC_SERVER=",
-		"QUOTESD_SMTP_MAX_CONNS_PER_CLIENT=1000")
+		"QUOTESD_OPS_ADDR=", "QUOTESD_SMTP_MAX_CONNS_PER_CLIENT=1000")
 	cmd.Stderr = logf
 	if err := cmd.Start(); err != nil {
 		log.Fatal(err)

@@ -36,7 +36,8 @@ go build -o "$work/quotesd" ./cmd/quotesd
 go build -o "$work/bare" bench/web/bare.go
 cp "${DB:-quotes.db}" "$work/quotes.db" # DB=path to bench another library
 
-# Every frontend but web is switched off, whatever frontends exist.
+# Every frontend but web, and the operations listener, is switched off,
+# whatever frontends exist.
 off=()
 for f in $("$work/quotesd" serve -h 2>&1 | grep -oE -- '-[a-z]+(-[a-z]+)*-addr' | sort -u); do
 	[ "$f" = "-web-addr" ] || off+=("-$f=")
@@ -59,9 +60,11 @@ pids+=($!)
 	--log-format json --state-dir "$work/state3" 2>/dev/null &
 pids+=($!)
 waitfor() { for _ in $(seq 100); do curl -fsS -o /dev/null "$1" 2>/dev/null && return; sleep 0.1; done; echo "no answer from $1" >&2; exit 1; }
-waitfor "http://$Q/livez"
-waitfor "http://$L/livez"
-waitfor "http://$N/livez"
+# /livez is not on the web port (it is on the operations listener, which
+# the loop above turns off): wait for the API itself.
+waitfor "http://$Q/api/v1/today"
+waitfor "http://$L/api/v1/today"
+waitfor "http://$N/api/v1/today"
 curl -fsS "http://$Q/api/v1/today" >"$work/today.json"
 "$work/bare" -addr "$B" -body "$work/today.json" &
 pids+=($!)

@@ -28,12 +28,18 @@ package main
 //   - writes, optional, reports whether the frontend needs to change the
 //     library with the settings given (the web admin API when a token is
 //     set): the library is opened read-only unless one says so.
-//   - Log with env.Log (it carries frontend=<name>); count with env.Metrics.
+//   - Log with env.Log (it carries frontend=<name>).
+//   - Hand env.Metrics to the frontend package, which makes its metrics
+//     with metric.For(reg, "<name>") (package ops/metric): the registry is
+//     the process's one, served by the ops component's listener
+//     (serve_ops.go), never by a frontend.
 //   - A protocol whose connections carry one short exchange may bind with
 //     reactor.ListenOneShot(env.Listeners, name, addr): no TCP keep-alive.
 //   - e2e tests: bind your own address to 127.0.0.1:0, turn every other
 //     frontend off with offExcept("<name>") (e2e_serve_test.go), and wait
 //     for the "listening" log line of your socket name (startServe does).
+//     offExcept turns the ops listener off too unless kept ("ops"): its
+//     default port would collide between tests run in parallel.
 
 import (
 	"log/slog"
@@ -56,6 +62,9 @@ type frontend[C any, R any] struct {
 	apply   func(running R, cfg C) error
 	inForce func(running R) C
 	writes  func(cfg C) bool
+	// auxiliary components serve the process's operators, not the library
+	// (the ops listener): alone they are nothing to serve.
+	auxiliary bool
 }
 
 // configPtr is what a frontend's *Config must be.
@@ -68,7 +77,8 @@ type configPtr[C any] interface {
 // from an init function, so frontends know nothing of each other.
 func register[C any, P configPtr[C], R any](f frontend[C, R]) {
 	components = append(components, component{
-		name: f.name,
+		name:      f.name,
+		auxiliary: f.auxiliary,
 		declare: func(s *settings.Set) settings.Config {
 			c := P(new(C))
 			c.Declare(s)
@@ -97,7 +107,8 @@ func register[C any, P configPtr[C], R any](f frontend[C, R]) {
 
 // component is a frontend with its types erased, as serve handles them all.
 type component struct {
-	name    string
+	name      string
+	auxiliary bool
 	declare func(s *settings.Set) settings.Config
 	start   func(env *serveEnv, cfg settings.Config) (any, []reactor.Service, error)
 	apply   func(running any, cfg settings.Config) error
@@ -123,7 +134,7 @@ type serveEnv struct {
 	AccessLog *slog.Logger // Log's records, batched: for one record per request (see logOutput)
 	Listeners reactor.Listeners
 	StateDir  string               // --state-dir: where frontends keep durable state (the mail queue)
-	Metrics   *prometheus.Registry // one registry, served by the web frontend's /metrics
-	Ready     *readiness           // checks the web frontend's /readyz makes beyond the library
+	Metrics   *prometheus.Registry // the process's one registry, served by the ops listener's /metrics
+	Ready     *readiness           // checks /readyz makes beyond the library (serve_ops.go, and --web-ops)
 	Writable  bool                 // the library was opened read-write (some component's writes said so)
 }

@@ -25,9 +25,13 @@ import (
 	"quotesd/settings"
 )
 
-// offExcept returns flags that disable every registered frontend but the
-// named ones (each --<frontend>-...-addr flag set to ""), so that e2e tests
-// never bind default ports, whichever frontends the binary holds.
+// offExcept returns flags that disable every registered component but the
+// named ones (each --<component>-...-addr flag set to ""), so that e2e
+// tests never bind default ports, whichever frontends the binary holds.
+// The ops listener is a component too: its default, 127.0.0.1:9090, would
+// collide between tests run in parallel, so a test that reads /metrics or
+// /readyz keeps "ops" and sets --ops-addr 127.0.0.1:0, and finds the port
+// in the "listening" line of the socket named ops (startServe's wait).
 func offExcept(keep ...string) []string {
 	var args []string
 	s := settings.New("serve")

@@ -54,11 +54,11 @@ func TestE2E_SMTP_FullStateDiskSendsEachReplyOnceAndPausesDelivery(t *testing.T)
 	db := smtpLibrary(t)
 	state := smtptest.SmallFS(t, 1<<20)
 	relay := smtptest.FreeAddr(t) // down while the replies are queued
-	s := startServe(t, db, []string{"smtp", "web"}, append([]string{
-		"--smtp-addr", "127.0.0.1:0", "--web-addr", "127.0.0.1:0", "--web-access-log=false", "--state-dir", state,
+	s := startServe(t, db, []string{"smtp", "ops"}, append([]string{
+		"--smtp-addr", "127.0.0.1:0", "--ops-addr", "127.0.0.1:0", "--state-dir", state,
 		"--smtp-domain", "localhost", "--smtp-relay", relay, "--smtp-relay-tls", "none",
-		"--smtp-retry-min", "100ms", "--smtp-retry-max", "300ms"}, offExcept("smtp", "web")...)...)
-	web := "http://" + s.Addr("web")
+		"--smtp-retry-min", "100ms", "--smtp-retry-max", "300ms"}, offExcept("smtp", "ops")...)...)
+	ops := "http://" + s.Addr("ops")
 	const n = 3
 	for i := 1; i <= n; i++ {
 		sendRequest(t, s.Addr("smtp"), fmt.Sprintf("user%d@example.org", i))
@@ -73,10 +73,10 @@ func TestE2E_SMTP_FullStateDiskSendsEachReplyOnceAndPausesDelivery(t *testing.T)
 	if got := len(sink.Messages()); got != n {
 		t.Errorf("with the state disk full the relay got %d messages, want %d: each reply once", got, n)
 	}
-	if code, body := httpGet(t, web+"/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "mail queue") {
+	if code, body := httpGet(t, ops+"/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "mail queue") {
 		t.Errorf("/readyz with the state disk full: %d %q, want 503 naming the mail queue", code, body)
 	}
-	_, metrics := httpGet(t, web+"/metrics")
+	_, metrics := httpGet(t, ops+"/metrics")
 	if got := metric(metrics, "quotesd_smtp_queue_store_failing"); got != "quotesd_smtp_queue_store_failing 1" {
 		t.Errorf("with the state disk full: %s, want 1", got)
 	}
@@ -101,11 +101,11 @@ func TestE2E_SMTP_FullStateDiskSendsEachReplyOnceAndPausesDelivery(t *testing.T)
 		t.Fatal(err)
 	}
 	s.WaitLog(30*time.Second, "smtp delivery resumed: the mail queue can record deliveries again", nil)
-	if !waitFor(10*time.Second, func() bool { code, _ := httpGet(t, web+"/readyz"); return code == http.StatusOK }) {
-		code, body := httpGet(t, web+"/readyz")
+	if !waitFor(10*time.Second, func() bool { code, _ := httpGet(t, ops+"/readyz"); return code == http.StatusOK }) {
+		code, body := httpGet(t, ops+"/readyz")
 		t.Errorf("/readyz once there is room: %d %q, want 200", code, body)
 	}
-	_, metrics = httpGet(t, web+"/metrics")
+	_, metrics = httpGet(t, ops+"/metrics")
 	for _, want := range []string{"quotesd_smtp_queue_store_failing 0", "quotesd_smtp_replies_unrecorded 0"} {
 		if got := metric(metrics, strings.Fields(want)[0]); got != want {
 			t.Errorf("once there is room: %s, want %s", got, want)

@@ -277,7 +277,7 @@ func TestE2E_SMTP_SIGHUPAppliesRateAndReplyLimitsLive(t *testing.T) {
 	// Before: one reply a day for alice, three messages per IP.
 	sendRequest(t, addr, "alice@example.org")
 	sendRequest(t, addr, "alice@example.org")
-	s.WaitLog(10*time.Second, "smtp reply skipped", map[string]string{"reason": "recipient-limit"})
+	s.WaitLog(10*time.Second, "smtp reply skipped", map[string]string{"reason": "recipient_limit"})
 	sendRequest(t, addr, "bob@example.org")
 	var se *gosmtp.SMTPError
 	if err := trySend(t, addr, "carol@example.org"); !errors.As(err, &se) || se.Code != 450 {
@@ -298,7 +298,7 @@ func TestE2E_SMTP_SIGHUPAppliesRateAndReplyLimitsLive(t *testing.T) {
 			t.Fatalf("after reload, message %d: %v", i+1, err)
 		}
 	}
-	s.WaitLog(10*time.Second, "smtp reply skipped", map[string]string{"reason": "recipient-limit"})
+	s.WaitLog(10*time.Second, "smtp reply skipped", map[string]string{"reason": "recipient_limit"})
 	ms := sink.Wait(t, 4, 30*time.Second) // alice once before, bob, alice twice after
 	time.Sleep(500 * time.Millisecond)
 	n := 0

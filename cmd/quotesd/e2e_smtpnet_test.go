@@ -18,7 +18,7 @@ func TestE2E_SMTP_DirectMXRefusesSendersAtInternalAddresses(t *testing.T) {
 	s := startServe(t, smtpLibrary(t), []string{"smtp"}, args...)
 	for _, from := range []string{"x@127.0.0.1", "x@2130706433", "x@localhost", "x@db.internal"} {
 		sendRequest(t, s.Addr("smtp"), from)
-		s.WaitLog(10*time.Second, "smtp reply skipped", map[string]string{"reason": "non-public-domain", "sender": from})
+		s.WaitLog(10*time.Second, "smtp reply skipped", map[string]string{"reason": "non_public_domain", "sender": from})
 	}
 }
 

@@ -182,10 +182,12 @@ func TestSystemdUnits_SocketsAreClaimedByName(t *testing.T) {
 		}
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	cmd.Env = append(cmd.Env, "QUOTESD_DB="+db, "QUOTESD_STATE_DIR="+t.TempDir(),
+	// The ops listener binds its own loopback port (no socket unit hands
+	// it one): any free one, since tests run in parallel.
+	cmd.Env = append(cmd.Env, "QUOTESD_DB="+db, "QUOTESD_STATE_DIR="+t.TempDir(), "QUOTESD_OPS_ADDR=127.0.0.1:0",
 		"LISTEN_FDS="+strconv.Itoa(len(files)), "LISTEN_FDNAMES="+strings.Join(names, ":"))
 	cmd.ExtraFiles = files
-	s := startProcess(t, cmd, names)
+	s := startProcess(t, cmd, append(names, "ops"))
 	for _, name := range names {
 		if got := s.Addr(name); got != addrs[name] {
 			t.Errorf("%s listening on %s, want the socket from systemd, %s", name, got, addrs[name])
@@ -194,13 +196,18 @@ func TestSystemdUnits_SocketsAreClaimedByName(t *testing.T) {
 	if got, want := telnet(t, addrs["qotd"], ""), todaysReply(t, db, ""); got != want {
 		t.Errorf("QOTD on the qotd socket: %q, want %q", got, want)
 	}
-	resp, err := http.Get("http://" + addrs["web"] + "/livez")
-	if err != nil {
-		t.Fatalf("web socket: %v", err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Errorf("GET /livez on the web socket: %d, want 200", resp.StatusCode)
+	for _, get := range []struct{ where, url string }{
+		{"the web socket", "http://" + addrs["web"] + "/api/v1/today"},
+		{"the ops listener", "http://" + s.Addr("ops") + "/livez"},
+	} {
+		resp, err := http.Get(get.url)
+		if err != nil {
+			t.Fatalf("%s: %v", get.where, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("GET %s on %s: %d, want 200", get.url, get.where, resp.StatusCode)
+		}
 	}
 	c, err := net.Dial("tcp", addrs["smtp"])
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -23,7 +24,8 @@ import (
 )
 
 // startWeb serves a sample library over the web frontend only, with env
-// added to the process environment.
+// added to the process environment. With --ops-addr among args (the
+// operations listener, off otherwise) it waits for that listener too.
 func startWeb(t *testing.T, env []string, args ...string) (*server, string) {
 	t.Helper()
 	db := writeLibrary(t, filepath.Join(t.TempDir(), "quotes.db"), quotertest.Sample()...)
@@ -31,7 +33,11 @@ func startWeb(t *testing.T, env []string, args ...string) (*server, string) {
 		"--web-addr", "127.0.0.1:0", "--state-dir", t.TempDir()}, offExcept("web")...)
 	cmd := exec.Command(quotesdBinary(t), append(all, args...)...)
 	cmd.Env = append(os.Environ(), env...)
-	s := startProcess(t, cmd, []string{"web"})
+	wait := []string{"web"}
+	if slices.Contains(args, "--ops-addr") {
+		wait = append(wait, "ops")
+	}
+	s := startProcess(t, cmd, wait)
 	return s, "http://" + s.Addr("web")
 }
 
@@ -67,8 +73,9 @@ type e2eQuote struct {
 	Author string `json:"author"`
 }
 
-func TestWebE2E_CurlJSONAndMetrics(t *testing.T) {
-	s, base := startWeb(t, nil)
+func TestWebE2E_CurlJSONAndMetricsOnTheOpsListener(t *testing.T) {
+	s, base := startWeb(t, nil, "--ops-addr", "127.0.0.1:0")
+	ops := "http://" + s.Addr("ops")
 	code, _, body := fetch(t, "GET", base+"/api/v1/today", "")
 	if code != 200 {
 		t.Fatalf("/api/v1/today: %d %s", code, body)
@@ -84,18 +91,47 @@ func TestWebE2E_CurlJSONAndMetrics(t *testing.T) {
 	if !strings.Contains(hdr.Get("Cache-Control"), "max-age=") || hdr.Get("ETag") == "" {
 		t.Errorf("today's caching headers missing: %v", hdr)
 	}
-	if code, _, _ := fetch(t, "GET", base+"/readyz", ""); code != 200 {
-		t.Errorf("/readyz = %d", code)
+	if code, _, _ := fetch(t, "GET", ops+"/readyz", ""); code != 200 {
+		t.Errorf("/readyz on the ops listener = %d, want 200", code)
 	}
-	_, _, metrics := fetch(t, "GET", base+"/metrics", "")
+	_, _, metrics := fetch(t, "GET", ops+"/metrics", "")
 	for _, m := range []string{`quotesd_web_requests_total{code="200",method="GET",route="/api/v1/today"} 1`, "go_goroutines"} {
 		if !strings.Contains(metrics, m) {
-			t.Errorf("/metrics lacks %s", m)
+			t.Errorf("/metrics on the ops listener lacks %s", m)
 		}
 	}
-	s.WaitLog(5*time.Second, "request", map[string]string{"path": "/readyz", "client_ip": "127.0.0.1", "frontend": "web"})
+	s.WaitLog(5*time.Second, "request", map[string]string{"path": "/api/v1/today", "client_ip": "127.0.0.1", "frontend": "web"})
 	if err := s.Stop(); err != nil {
 		t.Errorf("quotesd serve exited with %v after SIGTERM, want status 0", err)
+	}
+}
+
+// The public port serves no operations endpoint unless --web-ops asks for
+// the health checks (a load balancer that checks only the port it
+// balances); /metrics is never there. --web-ops is live on SIGHUP.
+func TestWebE2E_PublicPortServesHealthChecksOnlyWithWebOpsAndNeverMetrics(t *testing.T) {
+	config := filepath.Join(t.TempDir(), "quotesd.conf")
+	if err := os.WriteFile(config, []byte("web-ops = false\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, base := startWeb(t, nil, "--config", config)
+	for _, path := range []string{"/metrics", "/livez", "/readyz"} {
+		if code, _, _ := fetch(t, "GET", base+path, ""); code != http.StatusNotFound {
+			t.Errorf("%s on the web port without --web-ops = %d, want 404", path, code)
+		}
+	}
+	if err := os.WriteFile(config, []byte("web-ops = true\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s.Signal(syscall.SIGHUP)
+	s.WaitLog(10*time.Second, "reloaded", nil)
+	for _, path := range []string{"/livez", "/readyz"} {
+		if code, _, body := fetch(t, "GET", base+path, ""); code != http.StatusOK || body != "ok\n" {
+			t.Errorf("%s on the web port with web-ops = true: %d %q, want 200 ok", path, code, body)
+		}
+	}
+	if code, _, _ := fetch(t, "GET", base+"/metrics", ""); code != http.StatusNotFound {
+		t.Errorf("/metrics on the web port with web-ops = true = %d, want 404: metrics are on --ops-addr only", code)
 	}
 }
 

@@ -165,6 +165,7 @@ var startSettings = map[string][]string{
 	"web":  {`web-addr = "127.0.0.1:0"`, `web-admin-token-file = "testdata/admin-token"`},
 	"smtp": {`smtp-addr = "127.0.0.1:0"`},
 	"irc":  {`irc-server = "127.0.0.1:1"`, `irc-daily = "06:00"`},
+	"ops":  {`ops-addr = "127.0.0.1:0"`},
 }
 
 // Every setting of every frontend, changed alone in the settings file, is

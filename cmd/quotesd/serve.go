@@ -197,7 +197,9 @@ func runServe(ctx context.Context, g *globals, args []string) error {
 		}
 		if len(svcs) > 0 {
 			running[i] = r
-			started = append(started, c.name)
+			if !c.auxiliary {
+				started = append(started, c.name)
+			}
 		}
 	}
 	sockets.CloseUnused()
@@ -226,7 +228,8 @@ func runServe(ctx context.Context, g *globals, args []string) error {
 // readiness is what /readyz asks beyond the library: a check from each
 // component that can be unready while it runs (the mail queue when it
 // cannot write its database). Components add theirs at start, before
-// anything is served; the web frontend asks them on every /readyz.
+// anything is served; /readyz (the ops listener's, and the web port's
+// with --web-ops) asks them on every request.
 type readiness struct{ checks []readyCheck }
 
 type readyCheck struct {

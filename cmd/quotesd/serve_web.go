@@ -54,7 +54,7 @@ func webStart(env *serveEnv, cfg web.Config) (*webLive, []reactor.Service, error
 	}
 	live.h.Store(h)
 	live.cfg.Store(&cfg)
-	env.Log.Info("web settings", "admin_api", cfg.AdminToken != "", "rate_per_minute", cfg.RateLimit, "trusted_proxies", len(cfg.TrustedProxies), "access_log", !cfg.NoAccessLog)
+	env.Log.Info("web settings", "admin_api", cfg.AdminToken != "", "rate_per_minute", cfg.RateLimit, "trusted_proxies", len(cfg.TrustedProxies), "access_log", !cfg.NoAccessLog, "ops_endpoints", cfg.Ops)
 	return live, []reactor.Service{web.NewServer(ln, live, env.Log, web.DefaultDrain)}, nil
 }
 

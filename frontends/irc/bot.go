@@ -286,11 +286,7 @@ func New(cfg Config, q quoter.Quoter, cal *quoter.Calendar, log *slog.Logger) (*
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	stats, err := newMetrics(cfg.Metrics)
-	if err != nil {
-		return nil, fmt.Errorf("irc metrics: %w", err)
-	}
-	b := &Bot{cfg: cfg, q: q, cal: cal, log: log, stats: stats}
+	b := &Bot{cfg: cfg, q: q, cal: cal, log: log, stats: newMetrics(cfg.Metrics)}
 	now := cal.Time
 	b.userCD = newCooldown(cfg.UserCooldown, now)
 	b.chanCD = newCooldown(cfg.ChannelCooldown, now)

@@ -1,9 +1,9 @@
 package irc
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"quotesd/ops/metric"
 )
 
 // metrics are the bot's counters, registered on Config.Metrics when set.
@@ -14,31 +14,12 @@ type metrics struct {
 	connected prometheus.Gauge       // 1 while registered on the server
 }
 
-func newMetrics(reg prometheus.Registerer) (*metrics, error) {
-	m := &metrics{
-		commands: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "quotesd_irc_commands_total", Help: "IRC commands answered, by kind.",
-		}, []string{"command"}),
-		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "quotesd_irc_dropped_total", Help: "IRC requests ignored in silence, by reason (user_cooldown, channel_cooldown, queue_full).",
-		}, []string{"reason"}),
-		connects: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "quotesd_irc_connects_total", Help: "Connection attempts to the IRC server.",
-		}),
-		connected: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "quotesd_irc_connected", Help: "1 while the bot is registered on the IRC server.",
-		}),
+func newMetrics(reg prometheus.Registerer) *metrics {
+	r := metric.For(reg, "irc")
+	return &metrics{
+		commands:  r.CounterVec("commands_total", "IRC commands answered, by kind (random, search, id, today, help).", "command"),
+		dropped:   r.CounterVec("dropped_total", "IRC requests ignored in silence, by reason (user_cooldown, channel_cooldown, queue_full).", "reason"),
+		connects:  r.Counter("connects_total", "Connection attempts to the IRC server."),
+		connected: r.Gauge("connected", "1 while the bot is registered on the IRC server."),
 	}
-	if reg == nil {
-		return m, nil
-	}
-	for _, c := range []prometheus.Collector{m.commands, m.dropped, m.connects, m.connected} {
-		if err := reg.Register(c); err != nil {
-			var are prometheus.AlreadyRegisteredError
-			if !errors.As(err, &are) {
-				return nil, err
-			}
-		}
-	}
-	return m, nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"quotesd/ops/metric"
 	"quotesd/quoter"
 )
 
@@ -191,24 +192,13 @@ const (
 )
 
 func newMetrics(reg prometheus.Registerer) *metrics {
+	r := metric.For(reg, "qotd")
 	m := &metrics{
-		served: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "quotesd_qotd_replies_total",
-			Help: "QOTD replies sent, by protocol.",
-		}, []string{"proto"}),
-		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "quotesd_qotd_rejected_total",
-			Help: "QOTD requests dropped without a reply, by protocol and reason.",
-		}, []string{"proto", "reason"}),
-		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "quotesd_qotd_errors_total",
-			Help: "QOTD requests that failed (library error, write error), by protocol.",
-		}, []string{"proto"}),
+		served:   r.CounterVec("replies_total", "QOTD replies sent, by protocol.", "proto"),
+		rejected: r.CounterVec("rejected_total", "QOTD requests dropped without a reply, by protocol and reason.", "proto", "reason"),
+		errors:   r.CounterVec("errors_total", "QOTD requests that failed (library error, write error), by protocol.", "proto"),
 	}
 	m.tcpServed = m.served.WithLabelValues("tcp")
 	m.tcpErrors = m.errors.WithLabelValues("tcp")
-	if reg != nil {
-		reg.MustRegister(m.served, m.rejected, m.errors)
-	}
 	return m
 }

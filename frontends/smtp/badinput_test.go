@@ -435,8 +435,8 @@ func TestSMTP_FloodForOneForgedSenderHoldsTheDailyCap(t *testing.T) {
 	if n := h.queued(t); n != 3 {
 		t.Errorf("%d replies queued for one forged sender, want the cap of 3", n)
 	}
-	if got := h.counter(t, "quotesd_smtp_replies_skipped_total", "recipient-limit"); got != 27 {
-		t.Errorf("skipped{reason=recipient-limit} = %v, want 27", got)
+	if got := h.counter(t, "quotesd_smtp_replies_skipped_total", "recipient_limit"); got != 27 {
+		t.Errorf("skipped{reason=recipient_limit} = %v, want 27", got)
 	}
 	h.sink.Wait(t, 3, 10*time.Second)
 	time.Sleep(200 * time.Millisecond)

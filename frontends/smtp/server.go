@@ -35,6 +35,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"quotesd/frontends/smtp/queue"
+	"quotesd/ops/metric"
 	"quotesd/quoter"
 )
 
@@ -118,27 +119,14 @@ type metrics struct {
 }
 
 func newMetrics(reg prometheus.Registerer) metrics {
-	m := metrics{
-		received: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "quotesd_smtp_messages_received_total", Help: "Messages accepted with 250 at the end of DATA.",
-		}),
-		queued: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "quotesd_smtp_replies_queued_total", Help: "Replies durably queued for delivery.",
-		}),
-		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "quotesd_smtp_replies_skipped_total", Help: "Accepted messages that got no reply, by reason.",
-		}, []string{"reason"}),
-		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "quotesd_smtp_rejected_total", Help: "Commands or messages refused, by reason.",
-		}, []string{"reason"}),
-		tls: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "quotesd_smtp_tls_sessions_total", Help: "Sessions upgraded to TLS with STARTTLS, by TLS version.",
-		}, []string{"version"}),
+	r := metric.For(reg, "smtp")
+	return metrics{
+		received: r.Counter("messages_received_total", "Messages accepted with 250 at the end of DATA."),
+		queued:   r.Counter("replies_queued_total", "Replies durably queued for delivery."),
+		skipped:  r.CounterVec("replies_skipped_total", "Accepted messages that got no reply, by reason.", "reason"),
+		rejected: r.CounterVec("rejected_total", "Connections, commands or messages refused, by reason.", "reason"),
+		tls:      r.CounterVec("tls_sessions_total", "Sessions upgraded to TLS with STARTTLS, by TLS version.", "version"),
 	}
-	if reg != nil {
-		reg.MustRegister(m.received, m.queued, m.skipped, m.rejected, m.tls)
-	}
-	return m
 }
 
 // New returns a server that will serve ln. Replies are composed by c and
@@ -304,7 +292,7 @@ var (
 
 func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
 	if l := ss.s.limiter.Load(); l != nil && !l.allow(ss.ip, ss.s.cfg.Now()) {
-		ss.s.metrics.rejected.WithLabelValues("ip-rate").Inc()
+		ss.s.metrics.rejected.WithLabelValues("ip_rate").Inc()
 		ss.s.log.Info("smtp message refused: rate limit", "ip", ss.ip)
 		return errRateLimited
 	}
@@ -546,7 +534,7 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		}
 		client := clientOf(c.RemoteAddr())
 		if !l.enter(client) {
-			l.rejected("max-conns-per-client")
+			l.rejected("max_conns_per_client")
 			go refuse(c, "421 4.7.0 Too many connections from your address, try again later\r\n")
 			continue
 		}
@@ -555,7 +543,7 @@ func (l *limitListener) Accept() (net.Conn, error) {
 			return &limitConn{Conn: c, release: func() { <-l.sem; l.leave(client) }}, nil
 		default:
 			l.leave(client)
-			l.rejected("max-conns")
+			l.rejected("max_conns")
 			go refuse(c, "421 4.7.0 Too many connections, try again later\r\n")
 		}
 	}

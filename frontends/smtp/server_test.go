@@ -634,7 +634,7 @@ func TestSMTP_ReplyLimitPerIP(t *testing.T) {
 		t.Error("a third reply was queued for the same client IP")
 	}
 	if got := h.counter(t, "quotesd_smtp_replies_skipped_total", queue.SkipIPLimit); got != 1 {
-		t.Errorf("skipped{reason=ip-limit} = %v, want 1", got)
+		t.Errorf("skipped{reason=ip_limit} = %v, want 1", got)
 	}
 }
 
@@ -794,8 +794,8 @@ func TestSMTP_OneClientCannotStarveAnother(t *testing.T) {
 	if got := readLine(t, dialFrom(t, "127.0.0.2", h.addr)); !strings.HasPrefix(got, "220 ") {
 		t.Errorf("another client got %q, want its 220 greeting", got)
 	}
-	if got := h.counter(t, "quotesd_smtp_rejected_total", "max-conns-per-client"); got != 10 {
-		t.Errorf("rejected{reason=max-conns-per-client} = %v, want 10", got)
+	if got := h.counter(t, "quotesd_smtp_rejected_total", "max_conns_per_client"); got != 10 {
+		t.Errorf("rejected{reason=max_conns_per_client} = %v, want 10", got)
 	}
 }
 

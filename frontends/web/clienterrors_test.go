@@ -3,7 +3,6 @@ package web_test
 import (
 	"bufio"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -11,8 +10,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // rawAdmin sends an admin request to addr over a real socket: the request
@@ -111,33 +108,5 @@ func TestAdmin_BadJSONMessagesShowNoGoInternals(t *testing.T) {
 			}
 			wantNoInternals(t, tc.name, got.StatusMessage)
 		})
-	}
-}
-
-// failingCollector is a collector whose Collect fails with an error whose
-// text must stay in the log.
-type failingCollector struct{ desc *prometheus.Desc }
-
-func (c failingCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
-func (c failingCollector) Collect(ch chan<- prometheus.Metric) {
-	ch <- prometheus.NewInvalidMetric(c.desc, errors.New("secret detail at /var/lib/quotesd"))
-}
-
-// A collector that fails does not make /metrics answer 500 with its error
-// text: the other metrics are served, the error goes to the log.
-func TestMetrics_FailingCollectorShowsNoErrorText(t *testing.T) {
-	e := newEnv(t)
-	e.reg.MustRegister(failingCollector{prometheus.NewDesc("test_failing", "Fails.", nil, nil)})
-	e.get("/livez") // counted, so that there is another metric to serve
-	w := e.get("/metrics")
-	want(t, w, http.StatusOK)
-	if strings.Contains(w.Body.String(), "secret detail") {
-		t.Errorf("/metrics shows the collector's error text:\n%s", truncate(w.Body.String()))
-	}
-	if !strings.Contains(w.Body.String(), "quotesd_web_requests_total") {
-		t.Errorf("/metrics lacks the other metrics:\n%s", truncate(w.Body.String()))
-	}
-	if !strings.Contains(e.logs.String(), "secret detail") {
-		t.Errorf("the collector's error is not in the log")
 	}
 }

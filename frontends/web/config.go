@@ -22,6 +22,7 @@ func (c *Config) Declare(s *settings.Set) {
 	s.Var((*Prefixes)(&c.TrustedProxies), "web-trusted-proxies", "comma-separated `CIDRs` of reverse proxies whose X-Forwarded-For is believed, e.g. 127.0.0.1/32,::1/128; empty: the TCP peer is the client", settings.Live, settings.Example("127.0.0.1/32"))
 	s.Int(&c.RateLimit, "web-rate", DefaultRateLimit, "most requests per minute from one client (an IPv4 address or an IPv6 /64); 0 for no limit", settings.Live)
 	s.Inverse(&c.NoAccessLog, "web-access-log", true, "log one line per request (method, path, status, bytes, duration, client IP) at INFO", settings.Live)
+	s.Bool(&c.Ops, "web-ops", false, "also serve /livez and /readyz on the web port, for a load balancer that checks only the port it balances; /metrics is on --ops-addr only", settings.Live)
 	s.String(&c.BaseURL, "web-base-url", "", "public `URL` of the site, e.g. https://quotes.example.org, for the Atom feed's links and ids; empty: from each request", settings.Live, settings.Example("https://quotes.example.org"))
 }
 

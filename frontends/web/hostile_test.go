@@ -175,8 +175,8 @@ func TestHostile_HugeRequestTargetsAndHeadersAre414Or431(t *testing.T) {
 			}
 		})
 	}
-	if got, _ := rawGet(t, addr, "/livez"); got != http.StatusOK {
-		t.Errorf("after the huge requests: /livez %d, want 200", got)
+	if got, _ := rawGet(t, addr, "/api/v1/today"); got != http.StatusOK {
+		t.Errorf("after the huge requests: /api/v1/today %d, want 200", got)
 	}
 }
 
@@ -213,7 +213,7 @@ loop:
 		case <-time.After(50 * time.Millisecond):
 		}
 		if i == 2 { // others are served while the slow client dribbles
-			if got, _ := rawGet(t, addr, "/livez"); got != http.StatusOK {
+			if got, _ := rawGet(t, addr, "/api/v1/today"); got != http.StatusOK {
 				t.Errorf("another client during the slowloris: %d, want 200", got)
 			}
 		}

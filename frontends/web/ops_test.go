@@ -13,34 +13,30 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"quotesd/frontends/web"
 	"quotesd/quoter"
 	"quotesd/quoter/quotertest"
 )
 
-func TestLivez_Answers(t *testing.T) {
+// The operations endpoints live on their own listener (package ops): the
+// public port has none of them unless Config.Ops asks for /livez and
+// /readyz, and never /metrics.
+func TestOps_PublicPortHasNoneByDefault(t *testing.T) {
 	e := newEnv(t)
-	w := e.get("/livez")
-	want(t, w, http.StatusOK)
-	wantHeader(t, w, "Cache-Control", "no-store")
-}
-
-func TestReadyz_ChecksTheLibrary(t *testing.T) {
-	lib := quotertest.NewLibrary(t)
-	e := newEnvWith(t, lib)
-	want(t, e.get("/readyz"), http.StatusOK)
-	if err := lib.Close(); err != nil {
-		t.Fatal(err)
+	for _, target := range []string{"/livez", "/readyz", "/metrics"} {
+		w := e.get(target)
+		want(t, w, http.StatusNotFound)
+		wantHeader(t, w, "X-Content-Type-Options", "nosniff")
 	}
-	want(t, e.get("/readyz"), http.StatusServiceUnavailable)
-	want(t, e.get("/livez"), http.StatusOK)
 }
 
-func TestReadyz_ChecksTheOtherFrontendsReadiness(t *testing.T) {
+func TestOps_LivezAndReadyzWhenAskedButNeverMetrics(t *testing.T) {
+	lib := quotertest.NewLibrary(t)
 	var notReady atomic.Bool
-	e := newEnv(t, func(c *web.Config) {
+	e := newEnvWith(t, lib, func(c *web.Config) {
+		c.Ops = true
 		c.Ready = func() error {
 			if notReady.Load() {
 				return errors.New("mail queue: cannot write its database")
@@ -48,16 +44,24 @@ func TestReadyz_ChecksTheOtherFrontendsReadiness(t *testing.T) {
 			return nil
 		}
 	})
+	w := e.get("/livez")
+	want(t, w, http.StatusOK)
+	wantHeader(t, w, "Cache-Control", "no-store")
 	want(t, e.get("/readyz"), http.StatusOK)
+	want(t, e.get("/metrics"), http.StatusNotFound)
+
 	notReady.Store(true)
-	w := e.get("/readyz")
+	w = e.get("/readyz")
 	want(t, w, http.StatusServiceUnavailable)
 	if got := w.Body.String(); got != "mail queue: cannot write its database\n" {
 		t.Errorf("/readyz body = %q, want the check's error", got)
 	}
-	want(t, e.get("/livez"), http.StatusOK)
 	notReady.Store(false)
-	want(t, e.get("/readyz"), http.StatusOK)
+	if err := lib.Close(); err != nil {
+		t.Fatal(err)
+	}
+	want(t, e.get("/readyz"), http.StatusServiceUnavailable)
+	want(t, e.get("/livez"), http.StatusOK)
 }
 
 func TestMetrics_CountsByRoutePattern(t *testing.T) {
@@ -72,9 +76,7 @@ func TestMetrics_CountsByRoutePattern(t *testing.T) {
 	if got := e.requests("/quotes/{id}", "GET", "404"); got != 1 {
 		t.Errorf("requests_total{route=/quotes/{id},code=404} = %v, want 1", got)
 	}
-	w := e.get("/metrics")
-	want(t, w, http.StatusOK)
-	body := w.Body.String()
+	body := e.exposition()
 	for _, s := range []string{
 		`quotesd_web_request_duration_seconds_bucket{method="GET",route="/quotes/{id}"`,
 		`quotesd_web_requests_total{code="404",method="GET",route="unmatched"} 1`,
@@ -102,26 +104,24 @@ func TestMetrics_CountsUnknownMethodsAsOther(t *testing.T) {
 	if got := e.requests("unmatched", "DELETE", "405"); got != 1 {
 		t.Errorf("requests_total{method=DELETE,code=405} = %v, want 1", got)
 	}
-	body := e.get("/metrics").Body.String()
-	if strings.Contains(body, "BREW") {
+	if strings.Contains(e.exposition(), "BREW") {
 		t.Error("metrics carry a made-up method as a label")
 	}
 }
 
-// TestMetrics_ServesOtherFrontendsCounters: one registry for the process;
-// whatever another frontend registers shows at /metrics.
-func TestMetrics_ServesOtherFrontendsCounters(t *testing.T) {
+// A reload builds a new handler on the process's registry: its requests
+// are counted on in the same series, not lost in collectors no one serves.
+func TestMetrics_ANewHandlerOnTheSameRegistryCountsOn(t *testing.T) {
 	e := newEnv(t)
-	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "quotesd_qotd_connections_total", Help: "test"})
-	e.reg.MustRegister(c)
-	c.Add(3)
-	if body := e.get("/metrics").Body.String(); !strings.Contains(body, "quotesd_qotd_connections_total 3") {
-		t.Errorf("another frontend's counter is missing from /metrics")
+	want(t, e.get("/api/v1/today"), http.StatusOK)
+	h, err := web.New(web.Config{Quoter: e.lib, Metrics: e.reg})
+	if err != nil {
+		t.Fatalf("second handler on the same registry: %v", err)
 	}
-	// A second handler on the same registry (a restart of the component)
-	// reuses the collectors instead of failing.
-	if _, err := web.New(web.Config{Quoter: e.lib, Metrics: e.reg}); err != nil {
-		t.Errorf("second handler on the same registry: %v", err)
+	r := httptest.NewRequest(http.MethodGet, "/api/v1/today", nil)
+	h.ServeHTTP(httptest.NewRecorder(), r)
+	if got := e.requests("/api/v1/today", "GET", "200"); got != 2 {
+		t.Errorf("requests_total{route=/api/v1/today,code=200} = %v after one request through each handler, want 2", got)
 	}
 }
 
@@ -185,7 +185,7 @@ func TestPanics_AreRecoveredAs500(t *testing.T) {
 	if !strings.Contains(logs, "panic serving request") || !strings.Contains(logs, "goroutine") {
 		t.Errorf("panic not logged with a stack:\n%s", logs)
 	}
-	want(t, e.get("/livez"), http.StatusOK) // still serving
+	want(t, e.get("/api/v1/random"), http.StatusOK) // still serving
 }
 
 func TestInternalErrors_HideDetails(t *testing.T) {
@@ -203,7 +203,7 @@ func TestInternalErrors_HideDetails(t *testing.T) {
 }
 
 func TestRateLimit_PerClientIP(t *testing.T) {
-	e := newEnv(t, func(c *web.Config) { c.RateLimit = 3; c.RateWindow = time.Hour })
+	e := newEnv(t, func(c *web.Config) { c.RateLimit = 3; c.RateWindow = time.Hour; c.Ops = true })
 	// Without trusted proxies the TCP peer is the client, so a forged
 	// X-Forwarded-For changes nothing.
 	for _, xff := range []string{"203.0.113.9", "198.51.100.77", "203.0.113.10"} {
@@ -214,9 +214,9 @@ func TestRateLimit_PerClientIP(t *testing.T) {
 	if w.Header().Get("Retry-After") == "" {
 		t.Error("429 without Retry-After")
 	}
-	// Operational endpoints are never limited.
+	// Health checks are never limited.
 	want(t, e.get("/livez"), http.StatusOK)
-	want(t, e.get("/metrics"), http.StatusOK)
+	want(t, e.get("/readyz"), http.StatusOK)
 	// Another client has its own budget.
 	r := httptest.NewRequest(http.MethodGet, "/api/v1/today", nil)
 	r.RemoteAddr = "192.0.2.99:4000"
@@ -262,6 +262,15 @@ func TestSecurityHeaders_OnEveryResponse(t *testing.T) {
 			wantHeader(t, w, "Referrer-Policy", "no-referrer")
 		}
 	}
+}
+
+// exposition is the registry's metrics in the text format, as the
+// operations listener serves them.
+func (e *testEnv) exposition() string {
+	e.t.Helper()
+	w := httptest.NewRecorder()
+	promhttp.HandlerFor(e.reg, promhttp.HandlerOpts{}).ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	return w.Body.String()
 }
 
 // requests reads quotesd_web_requests_total for the given labels.

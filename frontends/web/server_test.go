@@ -171,7 +171,7 @@ func TestServer_RejectsHugeHeaders(t *testing.T) {
 func TestServer_ClientIPIsTheTCPPeer(t *testing.T) {
 	e := newEnv(t)
 	base, _ := serveOnLoopback(t, e.handler)
-	req, _ := http.NewRequest(http.MethodGet, base+"/livez", nil)
+	req, _ := http.NewRequest(http.MethodGet, base+"/api/v1/today", nil)
 	req.Header.Set("X-Forwarded-For", "203.0.113.66")
 	req.Header.Set("X-Real-IP", "203.0.113.67")
 	resp, err := http.DefaultClient.Do(req)

@@ -1,6 +1,8 @@
 // Package web is the HTTP frontend of quotesd: today's quote as a page, a
-// JSON API modelled on quotable's, an Atom feed, an authenticated admin API,
-// and the operational endpoints (/livez, /readyz, /metrics).
+// JSON API modelled on quotable's, an Atom feed and an authenticated admin
+// API. The operations endpoints live on their own listener (package ops);
+// this port serves /livez and /readyz only when Config.Ops says so, and
+// never /metrics.
 //
 // It is a thin adapter: every handler turns a request into quoter.Quoter
 // calls and the results into HTML, JSON or plain text. The only state it
@@ -24,8 +26,8 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/go-chi/httprate"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"quotesd/ops"
 	"quotesd/quoter"
 )
 
@@ -43,9 +45,9 @@ type Config struct {
 	// its writes, and whose handler is an AccessHandler.
 	AccessLog *slog.Logger
 
-	// Metrics is the registry served at /metrics. The web frontend adds its
-	// per-route counters and histograms; other frontends register theirs in
-	// the same registry. nil means a private registry.
+	// Metrics is the registry the web frontend's per-route counters and
+	// histograms go on: the process's one, which the operations listener
+	// serves. nil means none: they are counted but registered nowhere.
 	Metrics *prometheus.Registry
 
 	// AdminToken enables the admin API (POST, PUT, PATCH, DELETE on
@@ -73,9 +75,13 @@ type Config struct {
 	// the Host a client happened to use. Empty means "from the request".
 	BaseURL string
 
-	// Ready, when not nil, is asked by /readyz after the library: an error
-	// (another frontend's, such as a mail queue that cannot write its
-	// database) makes /readyz answer 503 with the error's text.
+	// Ops serves /livez and /readyz on this port too, outside the rate
+	// limit, for a load balancer that can only check the port it balances.
+	// Off, they answer 404 like any path that does not exist.
+	Ops bool
+
+	// Ready, when not nil and Ops is on, is asked by /readyz after the
+	// library (see ops.Readyz).
 	Ready func() error
 }
 
@@ -92,7 +98,6 @@ type Handler struct {
 	baseURL *url.URL
 	today   *todayMemo
 	feed    *feedMemo
-	ready   func() error // Config.Ready
 	metrics *httpMetrics
 	router  chi.Router
 }
@@ -102,7 +107,7 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Quoter == nil {
 		return nil, errors.New("web: Config.Quoter is nil")
 	}
-	h := &Handler{q: cfg.Quoter, cal: cfg.Calendar, log: cfg.Log, access: !cfg.NoAccessLog, ready: cfg.Ready}
+	h := &Handler{q: cfg.Quoter, cal: cfg.Calendar, log: cfg.Log, access: !cfg.NoAccessLog}
 	if h.cal == nil {
 		h.cal = &quoter.Calendar{}
 	}
@@ -124,18 +129,14 @@ func New(cfg Config) (*Handler, error) {
 		}
 		h.baseURL = u
 	}
-	reg := cfg.Metrics
-	if reg == nil {
-		reg = prometheus.NewRegistry()
+	var reg prometheus.Registerer // nil unless set: a nil *Registry in it would not be nil
+	if cfg.Metrics != nil {
+		reg = cfg.Metrics
 	}
-	m, err := newHTTPMetrics(reg)
-	if err != nil {
-		return nil, err
-	}
-	h.metrics = m
+	h.metrics = newHTTPMetrics(reg)
 	h.today = &todayMemo{h: h}
 	h.feed = &feedMemo{}
-	h.router = h.routes(cfg, reg)
+	h.router = h.routes(cfg)
 	return h, nil
 }
 
@@ -166,7 +167,7 @@ func (h *Handler) capURI(next http.Handler) http.Handler {
 // is decided first (everything after it logs and limits by it); the access
 // log and metrics wrap the panic recovery, so a recovered panic is counted
 // and logged as the 500 it became.
-func (h *Handler) routes(cfg Config, reg *prometheus.Registry) chi.Router {
+func (h *Handler) routes(cfg Config) chi.Router {
 	r := chi.NewRouter()
 	// The client IP is decided by chi's ClientIPFrom* middleware from
 	// X-Forwarded-For, only through the trusted proxies. Without proxies the
@@ -185,15 +186,12 @@ func (h *Handler) routes(cfg Config, reg *prometheus.Registry) chi.Router {
 	r.NotFound(h.notFound)
 	r.MethodNotAllowed(h.methodNotAllowed)
 
-	// Operational endpoints stay outside the rate limit: a monitoring
-	// system polling them must never be throttled into a false alarm.
-	r.Get("/livez", h.livez)
-	r.Get("/readyz", h.readyz)
-	// A collector that fails is logged and the others are served:
-	// promhttp's default would answer 500 with the collectors' error text.
-	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{
-		ErrorLog: slogPromLogger{h.log}, ErrorHandling: promhttp.ContinueOnError, Registry: reg,
-	}))
+	// Health checks stay outside the rate limit: a load balancer polling
+	// them must never be throttled into taking the server out.
+	if cfg.Ops {
+		r.Get("/livez", ops.Livez)
+		r.Method(http.MethodGet, "/readyz", ops.Readyz(h.q, cfg.Ready, h.log))
+	}
 
 	r.Group(func(r chi.Router) {
 		if cfg.RateLimit > 0 {

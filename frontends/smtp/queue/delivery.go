@@ -19,6 +19,8 @@ import (
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"quotesd/ops/metric"
 )
 
 // Resolver is the part of *net.Resolver that direct delivery needs. Tests
@@ -114,30 +116,15 @@ type Metrics struct {
 
 // NewMetrics creates the delivery counters and registers them on reg.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
-	m := &Metrics{
-		Delivered: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "quotesd_smtp_replies_delivered_total", Help: "Replies accepted by the next hop.",
-		}),
-		Deferred: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "quotesd_smtp_delivery_deferred_total", Help: "Delivery attempts that failed temporarily and will be retried.",
-		}),
-		Dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "quotesd_smtp_replies_dropped_total", Help: "Replies given up on, by reason.",
-		}, []string{"reason"}),
-		StoreFailures: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "quotesd_smtp_queue_store_failures_total", Help: "Writes to the mail queue's database that failed (a full disk, an I/O error).",
-		}),
-		StoreFailing: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "quotesd_smtp_queue_store_failing", Help: "1 while delivery is paused because the mail queue cannot write its database.",
-		}),
-		Unrecorded: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "quotesd_smtp_replies_unrecorded", Help: "Replies whose delivery (or drop or retry) the queue could not record yet; held in memory, never sent again meanwhile.",
-		}),
+	r := metric.For(reg, "smtp")
+	return &Metrics{
+		Delivered:     r.Counter("replies_delivered_total", "Replies accepted by the next hop."),
+		Deferred:      r.Counter("delivery_deferred_total", "Delivery attempts that failed temporarily and will be retried."),
+		Dropped:       r.CounterVec("replies_dropped_total", "Replies given up on, by reason.", "reason"),
+		StoreFailures: r.Counter("queue_store_failures_total", "Writes to the mail queue's database that failed (a full disk, an I/O error)."),
+		StoreFailing:  r.Gauge("queue_store_failing", "1 while delivery is paused because the mail queue cannot write its database."),
+		Unrecorded:    r.Gauge("replies_unrecorded", "Replies whose delivery (or drop or retry) the queue could not record yet; held in memory, never sent again meanwhile."),
 	}
-	if reg != nil {
-		reg.MustRegister(m.Delivered, m.Deferred, m.Dropped, m.StoreFailures, m.StoreFailing, m.Unrecorded)
-	}
-	return m
 }
 
 // Delivery is the scheduler of the queue: it finds due replies, hands each

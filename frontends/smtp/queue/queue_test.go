@@ -194,9 +194,9 @@ func TestQueue_ReplyLimitPerIPPerDay(t *testing.T) {
 func TestQueue_PolicySkipIsRecordedNotQueued(t *testing.T) {
 	q := openQueue(t, t.TempDir())
 	defer q.Close()
-	skip := record(t, q, queue.Entry{IP: "192.0.2.1", Sender: "", Skip: "null-sender"})
-	if skip != "null-sender" {
-		t.Errorf("skip = %q, want null-sender", skip)
+	skip := record(t, q, queue.Entry{IP: "192.0.2.1", Sender: "", Skip: "null_sender"})
+	if skip != "null_sender" {
+		t.Errorf("skip = %q, want null_sender", skip)
 	}
 	if queued, _, _ := counts(t, q); queued != 0 {
 		t.Errorf("queued = %d, want 0", queued)

@@ -87,8 +87,8 @@ var ErrClosed = errors.New("mail queue is closed")
 // Reasons Record gives for not queueing a reply (the policy's own reasons
 // come from the caller).
 const (
-	SkipRecipientLimit = "recipient-limit" // the recipient had its replies for today
-	SkipIPLimit        = "ip-limit"        // the sending IP had its replies for today
+	SkipRecipientLimit = "recipient_limit" // the recipient had its replies for today
+	SkipIPLimit        = "ip_limit"        // the sending IP had its replies for today
 )
 
 // Limits cap replies per UTC day. Zero means no cap.

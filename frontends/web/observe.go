@@ -1,14 +1,10 @@
 package web
 
 import (
-	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,6 +12,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"quotesd/ops/metric"
 	"quotesd/quoter"
 )
 
@@ -87,41 +84,15 @@ func (m *httpMetrics) add(k metricKey) metricChildren {
 	return c
 }
 
-func newHTTPMetrics(reg prometheus.Registerer) (*httpMetrics, error) {
-	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: "quotesd", Subsystem: "web", Name: "requests_total",
-		Help: "HTTP requests answered, by route pattern, method and status code.",
-	}, []string{"route", "method", "code"})
-	duration := prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Namespace: "quotesd", Subsystem: "web", Name: "request_duration_seconds",
-		Help:    "Time to answer HTTP requests, by route pattern and method.",
-		Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
-	}, []string{"route", "method"})
-	var err error
-	if requests, err = register(reg, requests); err != nil {
-		return nil, err
+func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
+	r := metric.For(reg, "web")
+	m := &httpMetrics{
+		requests: r.CounterVec("requests_total", "HTTP requests answered, by route pattern, method and status code.", "route", "method", "code"),
+		duration: r.HistogramVec("request_duration_seconds", "Time to answer HTTP requests, by route pattern and method.",
+			[]float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}, "route", "method"),
 	}
-	if duration, err = register(reg, duration); err != nil {
-		return nil, err
-	}
-	m := &httpMetrics{requests: requests, duration: duration}
 	m.children.Store(&map[metricKey]metricChildren{})
-	return m, nil
-}
-
-// register adds c to reg, or returns the collector already registered under
-// the same name (a second handler on the same registry, as in tests).
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing, nil
-			}
-		}
-		return c, err
-	}
-	return c, nil
+	return m
 }
 
 // observe writes the access log line and the metrics of every request.
@@ -220,44 +191,4 @@ func (h *Handler) recoverPanics(next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(w, r)
 	})
-}
-
-// livez says the process is up and serving HTTP; nothing else.
-func (h *Handler) livez(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	_, _ = w.Write([]byte("ok\n"))
-}
-
-// readyz says the library answers: it looks up quote 1, a primary-key read
-// that reaches the database (counts may be served from a cache), with a
-// short deadline. "No such quote" is an answer too, so it means ready.
-// Then it asks Config.Ready, when set, about the other frontends.
-func (h *Handler) readyz(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	if _, err := h.q.Quote(ctx, 1); err != nil && quoter.ErrorCode(err) != quoter.ENOTFOUND {
-		h.log.Warn("readiness check failed", "err", err)
-		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = w.Write([]byte("library unavailable\n"))
-		return
-	}
-	if h.ready != nil {
-		if err := h.ready(); err != nil {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = w.Write([]byte(err.Error() + "\n"))
-			return
-		}
-	}
-	_, _ = w.Write([]byte("ok\n"))
-}
-
-// slogPromLogger sends promhttp's error log to slog, as text: promhttp
-// passes errors, which a JSON handler would write as {}.
-type slogPromLogger struct{ log *slog.Logger }
-
-func (l slogPromLogger) Println(v ...any) {
-	l.log.Error("metrics", "err", strings.TrimSuffix(fmt.Sprintln(v...), "\n"))
 }

@@ -1,0 +1,94 @@
+package metric_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"quotesd/ops/metric"
+)
+
+func TestSubsystem_NamesMetricsQuotesdSubsystemName(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := metric.For(reg, "qotd")
+	m.Counter("connections_total", "Connections.").Inc()
+	m.CounterVec("rejected_total", "Rejected.", "proto", "reason").WithLabelValues("tcp", "max_conns").Add(2)
+	m.Gauge("connected", "Connected.").Set(1)
+	m.HistogramVec("duration_seconds", "Time.", []float64{.1, 1}, "proto").WithLabelValues("udp").Observe(.5)
+	want := map[string]bool{
+		"quotesd_qotd_connections_total": true, "quotesd_qotd_rejected_total": true,
+		"quotesd_qotd_connected": true, "quotesd_qotd_duration_seconds": true,
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if !want[mf.GetName()] {
+			t.Errorf("registered %s, want only %v", mf.GetName(), want)
+		}
+		delete(want, mf.GetName())
+	}
+	for name := range want {
+		t.Errorf("%s is not registered", name)
+	}
+}
+
+// A frontend started again on the process's registry (or a handler
+// rebuilt on reload) counts on in the series already served, instead of
+// failing or counting into collectors no one gathers.
+func TestSubsystem_SecondRegistrationGetsTheRegisteredCollector(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	first := metric.For(reg, "irc").CounterVec("commands_total", "Commands.", "command")
+	second := metric.For(reg, "irc").CounterVec("commands_total", "Commands.", "command")
+	first.WithLabelValues("help").Inc()
+	second.WithLabelValues("help").Inc()
+	if got := testutil.ToFloat64(first.WithLabelValues("help")); got != 2 {
+		t.Errorf("quotesd_irc_commands_total{command=help} = %v after one count through each registration, want 2", got)
+	}
+	g1 := metric.For(reg, "irc").Gauge("connected", "Connected.")
+	g2 := metric.For(reg, "irc").Gauge("connected", "Connected.")
+	g2.Set(1)
+	if got := testutil.ToFloat64(g1); got != 1 {
+		t.Errorf("quotesd_irc_connected through the first registration = %v, want the 1 set through the second", got)
+	}
+}
+
+func TestSubsystem_NilRegistryMakesWorkingUnregisteredCollectors(t *testing.T) {
+	c := metric.For(nil, "smtp").Counter("replies_queued_total", "Queued.")
+	c.Add(3)
+	if got := testutil.ToFloat64(c); got != 3 {
+		t.Errorf("counter = %v, want 3", got)
+	}
+}
+
+// Breaking the convention is a bug: it panics at registration, naming the
+// metric, so the first test that builds the frontend fails.
+func TestSubsystem_RefusesWhatBreaksTheConvention(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		register func(metric.Subsystem)
+		want     string
+	}{
+		{"kebab-case label", func(m metric.Subsystem) { m.CounterVec("rejected_total", "R.", "max-conns") }, `label "max-conns"`},
+		{"camelCase name", func(m metric.Subsystem) { m.Counter("repliesQueued_total", "R.") }, "quotesd_smtp_repliesQueued_total"},
+		{"counter without _total", func(m metric.Subsystem) { m.Counter("replies", "R.") }, "quotesd_smtp_replies: a counter's name ends in _total"},
+		{"gauge with _total", func(m metric.Subsystem) { m.Gauge("queued_total", "Q.") }, "quotesd_smtp_queued_total: a gauge's"},
+		{"same name, other labels", func(m metric.Subsystem) {
+			m.CounterVec("skipped_total", "S.", "reason")
+			m.CounterVec("skipped_total", "S.", "why")
+		}, "quotesd_smtp"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			defer func() {
+				p, _ := recover().(string)
+				if !strings.Contains(p, tt.want) {
+					t.Errorf("panic %q, want one naming %q", p, tt.want)
+				}
+			}()
+			tt.register(metric.For(prometheus.NewRegistry(), "smtp"))
+		})
+	}
+}
