@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/time/rate"
 
+	"quotesd/limits"
 	"quotesd/quoter"
 )
 
@@ -23,12 +25,13 @@ type Config struct {
 	// Answering takes microseconds, so the cap only bites in a flood, and
 	// then closing sheds the load for less than making clients wait would.
 	MaxConns int
-	// ConnRate, when positive, caps TCP connections per second from one IP
-	// address (burst: the rate rounded up); excess connections are closed.
+	// ConnRate, when positive, caps TCP connections per second from one
+	// client (limits.Client: an IPv4 address or an IPv6 /64; burst: the
+	// rate rounded up); excess connections are closed.
 	ConnRate float64
 
-	// UDPRate caps replies per second to one source address (burst: the
-	// rate rounded up); UDPGlobalRate caps replies per second overall.
+	// UDPRate caps replies per second to one client (limits.Client; burst:
+	// the rate rounded up); UDPGlobalRate caps replies per second overall.
 	// Excess datagrams are dropped silently, and counted. 0 means 1 and 100.
 	UDPRate       float64
 	UDPGlobalRate float64
@@ -61,6 +64,11 @@ type Server struct {
 	cacheMu sync.Mutex    // serialises refills of cache
 	cache   atomic.Pointer[cachedReply]
 
+	// The per-client rates of TCP connections and UDP replies. They live
+	// as long as the Server, shared by its services; SetConfig changes
+	// their rates in place, so that a reload keeps what each client spent.
+	connRate, udpRate *limits.Limiter
+
 	metrics *metrics
 
 	lastFailLog atomic.Int64 // unix nanoseconds of the last "no quote to send"
@@ -83,12 +91,14 @@ func NewServer(q quoter.Quoter, cal *quoter.Calendar, log *slog.Logger, reg prom
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Server{quoter: q, calendar: cal, log: log, metrics: newMetrics(reg)}
+	s := &Server{quoter: q, calendar: cal, log: log, metrics: newMetrics(reg),
+		connRate: limits.NewLimiter(0, 1), udpRate: limits.NewLimiter(0, 1)}
 	s.SetConfig(cfg)
 	return s
 }
 
-// SetConfig applies cfg to connections and datagrams from now on.
+// SetConfig applies cfg to connections and datagrams from now on. The
+// per-client rates change in place: a client keeps what it has spent.
 func (s *Server) SetConfig(cfg Config) {
 	if cfg.Mode == "" {
 		cfg.Mode = Daily
@@ -99,6 +109,8 @@ func (s *Server) SetConfig(cfg Config) {
 	if cfg.UDPGlobalRate <= 0 {
 		cfg.UDPGlobalRate = DefaultUDPGlobalRate
 	}
+	s.connRate.SetRate(rate.Limit(cfg.ConnRate), burst(cfg.ConnRate)) // 0: no limit
+	s.udpRate.SetRate(rate.Limit(cfg.UDPRate), burst(cfg.UDPRate))
 	s.cfg.Store(&cfg)
 	s.cfgGen.Add(1)
 }
