@@ -17,7 +17,6 @@ import (
 	"net"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-message"
@@ -34,6 +33,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"quotesd/frontends/smtp/queue"
+	"quotesd/limits"
 	"quotesd/quoter"
 )
 
@@ -66,11 +66,11 @@ type Config struct {
 	// Default 100.
 	MaxConns int
 	// MaxClientConns bounds the concurrent connections of one client:
-	// an IPv4 address, or an IPv6 /64 (clientOf). More get 421 at once, so
+	// an IPv4 address, or an IPv6 /64 (limits.Client). More get 421 at once, so
 	// that one client cannot take every MaxConns slot. Default 10.
 	MaxClientConns int
-	// IPRate and IPBurst limit messages per client IP (450 past it). Zero
-	// IPRate means no limit.
+	// IPRate and IPBurst limit messages per client (an IPv4 address or an
+	// IPv6 /64, limits.Client; 450 past it). Zero IPRate means no limit.
 	IPRate  rate.Limit
 	IPBurst int
 	// TLS, when not nil, is the certificate offered with STARTTLS (RFC
@@ -103,7 +103,7 @@ type Server struct {
 	log      *slog.Logger
 	srv      *smtp.Server
 	ln       net.Listener
-	limiter  atomic.Pointer[ipLimiter] // nil: no per-IP rate; see SetIPRate
+	limiter  *limits.Limiter // messages per client; see SetIPRate
 	metrics  metrics
 	conns    conns // open connections, for shutdown (see shutdown.go)
 }
@@ -174,7 +174,7 @@ func New(ln net.Listener, cfg Config, c *Composer, q Recorder, reg prometheus.Re
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, composer: c, queue: q, log: log, metrics: newMetrics(reg)}
+	s := &Server{cfg: cfg, composer: c, queue: q, log: log, metrics: newMetrics(reg), limiter: limits.NewLimiter(0, 1)}
 	s.SetIPRate(cfg.IPRate, cfg.IPBurst)
 	srv := smtp.NewServer(smtp.BackendFunc(s.newSession))
 	srv.Domain = cfg.Hostname
@@ -239,7 +239,8 @@ func (s *Server) Serve(ctx context.Context) error {
 // session is one SMTP connection's state.
 type session struct {
 	s       *Server
-	ip      string
+	ip      string        // the client's address, as logged and recorded
+	client  limits.Client // whose budgets the session spends
 	from    string
 	hasMail bool
 	// The first of our addresses the message was sent to decides the
@@ -264,7 +265,7 @@ func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
 		s.log.Debug("smtp session encrypted", "ip", ip, "tls", version,
 			"cipher", tls.CipherSuiteName(st.CipherSuite), "server_name", st.ServerName)
 	}
-	ss := &session{s: s, ip: ip, conn: tracked(c.Conn())}
+	ss := &session{s: s, ip: ip, client: limits.ClientOfNetAddr(c.Conn().RemoteAddr()), conn: tracked(c.Conn())}
 	if ss.conn != nil {
 		ss.conn.beginSession(c.Conn())
 	}
@@ -287,9 +288,7 @@ var (
 )
 
 func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
-	if l := ss.s.limiter.Load(); l != nil && !l.allow(ss.ip, ss.s.cfg.Now()) {
-		ss.s.metrics.rejected.WithLabelValues("ip-rate").Inc()
-		ss.s.log.Info("smtp message refused: rate limit", "ip", ss.ip)
+	if !ss.allowMessage() {
 		return errRateLimited
 	}
 	if ss.conn != nil && !ss.conn.beginTxn() {
