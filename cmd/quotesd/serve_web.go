@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 
 	"quotesd/frontends/web"
+	"quotesd/limits"
 	"quotesd/reactor"
 )
 
@@ -118,8 +119,13 @@ func webConfig(env *serveEnv) (web.Config, error) {
 }
 
 // webLive serves through the handler of the current settings; reload swaps
-// in a new one, and requests in flight finish on the old.
-type webLive struct{ h atomic.Pointer[web.Handler] }
+// in a new one, and requests in flight finish on the old. Every handler
+// counts requests on the one limiter, made at start, so that a reload
+// keeps what each client has spent.
+type webLive struct {
+	h       atomic.Pointer[web.Handler]
+	limiter *limits.Limiter
+}
 
 func (l *webLive) ServeHTTP(w http.ResponseWriter, r *http.Request) { l.h.Load().ServeHTTP(w, r) }
 
@@ -131,6 +137,8 @@ func webStart(env *serveEnv) ([]reactor.Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	live := &webLive{limiter: limits.NewLimiter(0, 1)}
+	cfg.Limiter = live.limiter
 	h, err := web.New(cfg)
 	if err != nil {
 		return nil, err
@@ -139,7 +147,6 @@ func webStart(env *serveEnv) ([]reactor.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	live := &webLive{}
 	live.h.Store(h)
 	env.Data = live
 	env.Log.Info("web settings", "admin_api", cfg.AdminToken != "", "rate_per_minute", cfg.RateLimit, "trusted_proxies", len(cfg.TrustedProxies), "access_log", !cfg.NoAccessLog)
@@ -155,6 +162,7 @@ func webReload(env *serveEnv) error {
 	if err != nil {
 		return err
 	}
+	cfg.Limiter = live.limiter
 	h, err := web.New(cfg)
 	if err != nil {
 		return err
