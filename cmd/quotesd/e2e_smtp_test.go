@@ -284,12 +284,23 @@ func TestE2E_SMTP_SIGHUPAppliesRateAndReplyLimitsLive(t *testing.T) {
 		t.Fatalf("fourth message from one IP: %v, want 450", err)
 	}
 
+	// A reload with the same settings forgives nothing.
+	s.Signal(syscall.SIGHUP)
+	s.WaitLog(10*time.Second, "reload: no setting changed", nil)
+	s.WaitLog(10*time.Second, "reloaded", nil)
+	if err := trySend(t, addr, "carol@example.org"); !errors.As(err, &se) || se.Code != 450 {
+		t.Fatalf("after a reload with the same rate, a message from the IP that spent its budget: %v, want 450", err)
+	}
+
 	write("smtp-reply-limit = 3\nsmtp-ip-rate = 6000\nsmtp-ip-burst = 100\n")
 	s.Signal(syscall.SIGHUP)
 	for _, setting := range []string{"smtp-reply-limit", "smtp-ip-rate", "smtp-ip-burst"} {
 		s.WaitLog(10*time.Second, "reload: applied", map[string]string{"setting": setting})
 	}
 	s.WaitLog(10*time.Second, "reloaded", nil)
+	// The IP keeps the budget it spent, and earns it back at the new rate,
+	// 100 messages a second: 10 in 100 ms.
+	time.Sleep(100 * time.Millisecond)
 
 	// After, on the same socket: the rate no longer refuses, and alice
 	// gets her second and third replies, not a fourth.

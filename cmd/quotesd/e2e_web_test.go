@@ -189,6 +189,51 @@ func TestWebE2E_TokenFileIsReloadedOnSIGHUP(t *testing.T) {
 	}
 }
 
+// A SIGHUP re-reads the settings and builds a new web handler; a client
+// that has spent its request budget must not get it back, whether the
+// rate changed or not (issue 16: each reload used to forgive every client).
+func TestWebE2E_SIGHUPKeepsEachClientsSpentRateLimit(t *testing.T) {
+	config := filepath.Join(t.TempDir(), "quotesd.conf")
+	settings := func(text string) {
+		t.Helper()
+		if err := os.WriteFile(config, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	settings("web-rate = 2\n") // a burst of 2, then one every 30 s
+	s, base := startWeb(t, nil, "--config", config)
+	today := func() (int, http.Header) {
+		t.Helper()
+		code, hdr, _ := fetch(t, "GET", base+"/api/v1/today", "")
+		return code, hdr
+	}
+	for i := range 2 {
+		if code, _ := today(); code != http.StatusOK {
+			t.Fatalf("request %d of a burst of 2: %d, want 200", i+1, code)
+		}
+	}
+	if code, hdr := today(); code != http.StatusTooManyRequests || hdr.Get("Retry-After") == "" {
+		t.Fatalf("third request: %d with Retry-After %q, want 429 with a Retry-After", code, hdr.Get("Retry-After"))
+	}
+	reload := func(text string) {
+		t.Helper()
+		settings(text)
+		s.Signal(syscall.SIGHUP)
+		s.WaitLog(10*time.Second, "reloaded", nil)
+	}
+	for _, text := range []string{"web-rate = 2\n", "web-rate = 3\n"} {
+		reload(text)
+		if code, _ := today(); code != http.StatusTooManyRequests {
+			t.Errorf("after a reload with %q: %d, want 429 (the client spent its budget)", strings.TrimSpace(text), code)
+		}
+	}
+	// The reload did apply: without a limit the client gets through.
+	reload("web-rate = 0\n")
+	if code, _ := today(); code != http.StatusOK {
+		t.Errorf("after a reload with web-rate = 0: %d, want 200", code)
+	}
+}
+
 // browser starts headless Chromium on a fresh profile. Its flags keep it
 // off the network beyond loopback: no background services, no component
 // updates, no sync, and a host resolver that resolves nothing but the

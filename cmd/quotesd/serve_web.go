@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 
 	"quotesd/frontends/web"
+	"quotesd/limits"
 	"quotesd/reactor"
 )
 
@@ -19,11 +20,14 @@ func init() {
 }
 
 // webLive serves through the handler of the settings in force; a reload
-// swaps in a new one, and requests in flight finish on the old.
+// swaps in a new one, and requests in flight finish on the old. Every
+// handler counts requests on the one limiter made at start, so that a
+// reload forgives no client what it has spent.
 type webLive struct {
-	env *serveEnv
-	h   atomic.Pointer[web.Handler]
-	cfg atomic.Pointer[web.Config]
+	env     *serveEnv
+	limiter *limits.Limiter
+	h       atomic.Pointer[web.Handler]
+	cfg     atomic.Pointer[web.Config]
 }
 
 func (l *webLive) ServeHTTP(w http.ResponseWriter, r *http.Request) { l.h.Load().ServeHTTP(w, r) }
@@ -32,6 +36,7 @@ func (l *webLive) ServeHTTP(w http.ResponseWriter, r *http.Request) { l.h.Load()
 // takes from serve.
 func (l *webLive) withEnv(cfg web.Config) web.Config {
 	cfg.Quoter, cfg.Calendar, cfg.Log, cfg.AccessLog, cfg.Metrics = l.env.Quoter, l.env.Calendar, l.env.Log, l.env.AccessLog, l.env.Metrics
+	cfg.Limiter = l.limiter
 	if l.env.Ready != nil {
 		cfg.Ready = l.env.Ready.Err
 	}
@@ -42,7 +47,7 @@ func webStart(env *serveEnv, cfg web.Config) (*webLive, []reactor.Service, error
 	if cfg.Addr == "" {
 		return nil, nil, nil
 	}
-	live := &webLive{env: env}
+	live := &webLive{env: env, limiter: limits.NewLimiter(0, 1)}
 	cfg = live.withEnv(cfg)
 	h, err := web.New(cfg)
 	if err != nil {

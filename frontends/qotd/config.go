@@ -62,7 +62,7 @@ func (c *Config) Declare(s *settings.Set) {
 	s.Var(&c.Mode, "qotd-mode", "`mode`: daily (today's quote for everyone, as 'quotesd today') or random", settings.Live, settings.Example("random"))
 	s.Int(&c.MaxConns, "qotd-max-conns", DefaultMaxConns, "most TCP connections answered at once; more are closed unanswered; 0 for no cap", settings.Live)
 	s.Float(&c.ConnRate, "qotd-conn-rate", 0, "most TCP connections per second from one client (an IPv4 address or an IPv6 /64); 0 for no limit", settings.Live)
-	s.Float(&c.UDPRate, "qotd-udp-rate", DefaultUDPRate, "most UDP replies per second to one source address", settings.Live)
+	s.Float(&c.UDPRate, "qotd-udp-rate", DefaultUDPRate, "most UDP replies per second to one client (an IPv4 address or an IPv6 /64)", settings.Live)
 	s.Float(&c.UDPGlobalRate, "qotd-udp-global-rate", DefaultUDPGlobalRate, "most UDP replies per second in all", settings.Live)
 	s.Bool(&c.ASCII, "qotd-ascii", false, "transliterate quotes to ASCII (curly quotes, dashes, ellipsis; '?' for the rest)", settings.Live)
 	s.Duration(&c.WriteTimeout, "qotd-write-timeout", DefaultWriteTimeout, "how long writing one reply may take; 0 for no bound", settings.Live)

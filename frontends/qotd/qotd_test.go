@@ -340,6 +340,29 @@ func TestQOTD_ConnRateLimitsEachAddress(t *testing.T) {
 	}
 }
 
+// A reload (SetConfig, with the same or another rate) keeps what each
+// client has spent.
+func TestQOTD_ReloadKeepsEachClientsSpentConnRate(t *testing.T) {
+	cfg := Config{ConnRate: 0.1}
+	s, _ := newTestServer(t, nil, cfg)
+	addr := serveTCP(t, s, "127.0.0.1:0")
+	if got := fetch(t, addr, ""); len(got) == 0 {
+		t.Fatal("first connection: no reply")
+	}
+	for _, rate := range []float64{0.1, 0.05, 0.2} {
+		cfg.ConnRate = rate
+		s.SetConfig(cfg)
+		if got := fetch(t, addr, ""); len(got) != 0 {
+			t.Errorf("after a reload at %v a second: got %q, want no reply (the client spent its budget)", rate, got)
+		}
+	}
+	// Turning the limit off lets it in.
+	s.SetConfig(Config{})
+	if got := fetch(t, addr, ""); len(got) == 0 {
+		t.Error("with the rate limit off: no reply")
+	}
+}
+
 // settleGoroutines waits for the goroutine count to fall to at most want.
 func settleGoroutines(t *testing.T, want int) {
 	t.Helper()

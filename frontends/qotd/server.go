@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/time/rate"
 
+	"quotesd/limits"
 	"quotesd/ops/metric"
 	"quotesd/quoter"
 )
@@ -31,6 +33,11 @@ type Server struct {
 	cfgGen  atomic.Uint64 // bumped by SetConfig, to invalidate the cache
 	cacheMu sync.Mutex    // serialises refills of cache
 	cache   atomic.Pointer[cachedReply]
+
+	// The per-client rates of TCP connections and UDP replies. They live
+	// as long as the Server, shared by its services; SetConfig changes
+	// their rates in place, so that a reload keeps what each client spent.
+	connRate, udpRate *limits.Limiter
 
 	metrics *metrics
 
@@ -54,17 +61,20 @@ func NewServer(q quoter.Quoter, cal *quoter.Calendar, log *slog.Logger, reg prom
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Server{quoter: q, calendar: cal, log: log, metrics: newMetrics(reg)}
+	s := &Server{quoter: q, calendar: cal, log: log, metrics: newMetrics(reg),
+		connRate: limits.NewLimiter(0, 1), udpRate: limits.NewLimiter(0, 1)}
 	s.SetConfig(cfg)
 	return s
 }
 
-// SetConfig applies cfg to connections and datagrams from now on; the
-// addresses are only the ones the listeners were bound to.
+// SetConfig applies cfg to connections and datagrams from now on. The
+// per-client rates change in place: a client keeps what it has spent.
 func (s *Server) SetConfig(cfg Config) {
 	if cfg.Mode == "" {
 		cfg.Mode = Daily
 	}
+	s.connRate.SetRate(rate.Limit(cfg.ConnRate), burst(cfg.ConnRate)) // 0: no limit
+	s.udpRate.SetRate(rate.Limit(cfg.UDPRate), burst(cfg.UDPRate))
 	s.cfg.Store(&cfg)
 	s.cfgGen.Add(1)
 }

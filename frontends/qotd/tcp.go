@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"quotesd/limits"
 )
 
 // TCPService is the QOTD service on one stream listener: the Acceptor of
@@ -22,13 +24,12 @@ type TCPService struct {
 	ln     net.Listener
 	active atomic.Int64   // connections being answered
 	wg     sync.WaitGroup // every connection goroutine
-	rate   *sourceLimiter
 }
 
 // TCP returns the service answering connections accepted on ln. Serve
 // closes ln when its context ends.
 func (s *Server) TCP(ln net.Listener) *TCPService {
-	return &TCPService{s: s, ln: ln, rate: newSourceLimiter(1)}
+	return &TCPService{s: s, ln: ln}
 }
 
 // Addr is the listener's address.
@@ -99,17 +100,14 @@ func peerOf(conn net.Conn) netip.AddrPort {
 	return netip.AddrPort{}
 }
 
-// admit applies the per-IP rate limit and the cap on connections in
+// admit applies the per-client rate limit and the cap on connections in
 // flight to a connection from peer. A connection admitted counts as
 // active until its handler says otherwise (t.active.Add(-1)).
 func (t *TCPService) admit(peer netip.AddrPort) bool {
 	cfg := t.s.cfg.Load()
-	if cfg.ConnRate > 0 {
-		t.rate.setRate(cfg.ConnRate)
-		if peer.IsValid() && !t.rate.allow(peer.Addr().Unmap(), time.Now()) {
-			t.reject(peer, reasonRate, "connection over the per-address rate; closed")
-			return false
-		}
+	if cfg.ConnRate > 0 && peer.IsValid() && !t.s.connRate.Allow(limits.ClientOf(peer.Addr()), time.Now()) {
+		t.reject(peer, reasonRate, "connection over the per-client rate; closed")
+		return false
 	}
 	if n := t.active.Add(1); cfg.MaxConns > 0 && n > int64(cfg.MaxConns) {
 		t.active.Add(-1)

@@ -10,15 +10,16 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"quotesd/limits"
 )
 
 // UDPService is the QOTD service on one datagram socket: each datagram
 // received gets one datagram back, at most MaxReply bytes, subject to the
-// per-source and global rates.
+// per-client and global rates.
 type UDPService struct {
 	s      *Server
 	pc     net.PacketConn
-	source *sourceLimiter
 	global *rate.Limiter
 }
 
@@ -29,7 +30,6 @@ func (s *Server) UDP(pc net.PacketConn) *UDPService {
 	return &UDPService{
 		s:      s,
 		pc:     pc,
-		source: newSourceLimiter(cfg.UDPRate),
 		global: rate.NewLimiter(rate.Limit(cfg.UDPGlobalRate), burst(cfg.UDPGlobalRate)),
 	}
 }
@@ -102,12 +102,11 @@ func (u *UDPService) answer(ctx context.Context, addr net.Addr) {
 	now := time.Now()
 	if reason == "" {
 		cfg := u.s.cfg.Load()
-		u.source.setRate(cfg.UDPRate)
 		if u.global.Limit() != rate.Limit(cfg.UDPGlobalRate) {
 			u.global.SetLimitAt(now, rate.Limit(cfg.UDPGlobalRate))
 			u.global.SetBurstAt(now, burst(cfg.UDPGlobalRate))
 		}
-		if !u.source.allow(src.Addr().Unmap(), now) {
+		if !u.s.udpRate.Allow(limits.ClientOf(src.Addr()), now) {
 			reason = reasonRate
 		} else if !u.global.AllowN(now, 1) {
 			reason = reasonGlobalRate

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"net"
-	"net/netip"
 	"os"
 	"strconv"
 	"syscall"
@@ -161,36 +160,24 @@ func TestQOTD_UDPDropsDatagramsFromLoopPorts(t *testing.T) {
 	}
 }
 
-// A flood from ever new (spoofed) sources fills the table of per-source
-// buckets with recent entries. Past that, a new source is refused, and the
-// table must not be searched for idle entries on every datagram: that
-// search walks all 65,536 entries (most of a millisecond), so the flood
-// would pin a CPU at a thousand datagrams a second. It runs at most once a
-// second while the table is full, and idle entries are still reclaimed.
-func TestSourceLimiter_FullTableIsSweptAtMostOncePerSecond(t *testing.T) {
-	l := newSourceLimiter(1)
-	t0 := time.Unix(1_700_000_000, 0)
-	addr := func(net byte, i int) netip.Addr {
-		return netip.AddrFrom4([4]byte{net, byte(i >> 16), byte(i >> 8), byte(i)})
+// A reload (SetConfig, with the same or another rate) keeps what each
+// source has spent: it must not forgive a flood that was being limited.
+func TestQOTD_UDPReloadKeepsEachClientsSpentRate(t *testing.T) {
+	cfg := Config{UDPRate: 0.1, UDPGlobalRate: 1000}
+	s, _ := newTestServer(t, nil, cfg)
+	srv := serveUDP(t, s, "127.0.0.1:0")
+	c := udpClient(t, "127.0.0.1:0")
+	if udpAsk(t, c, srv, time.Second) == nil {
+		t.Fatal("first request: no reply")
 	}
-	for i := range maxEntries {
-		if !l.allow(addr(10, i), t0) {
-			t.Fatalf("source %d refused before the table was full", i)
+	for _, rate := range []float64{0.1, 0.05, 0.2} {
+		cfg.UDPRate = rate
+		s.SetConfig(cfg)
+		if got := udpAsk(t, c, srv, 300*time.Millisecond); got != nil {
+			t.Errorf("after a reload at %v a second: got a reply, want none (the source spent its budget)", rate)
 		}
 	}
-	if l.allow(addr(11, 0), t0.Add(time.Millisecond)) {
-		t.Error("a new source was let in with the table full of recent ones")
-	}
-	swept := l.lastSweep
-	for i := 1; i < 100; i++ {
-		if l.allow(addr(11, i), t0.Add(time.Duration(1+i)*time.Millisecond)) {
-			t.Fatal("a new source was let in with the table full of recent ones")
-		}
-	}
-	if l.lastSweep != swept {
-		t.Errorf("table swept again at %v, %v after the last sweep; want at most once a second", l.lastSweep, l.lastSweep.Sub(swept))
-	}
-	if !l.allow(addr(12, 0), t0.Add(idleAfter+2*time.Second)) {
-		t.Error("a new source was refused once the old ones were idle")
+	if got := udpAsk(t, udpClient(t, "127.0.0.2:0"), srv, time.Second); got == nil {
+		t.Error("another source got no reply")
 	}
 }

@@ -77,23 +77,3 @@ func TestLimitConn_NearerWriteDeadlineSendsWhatWasHeldFirst(t *testing.T) {
 		}
 	}
 }
-
-func TestClientOf_GroupsIPv6By64(t *testing.T) {
-	tcp := func(ip string) net.Addr { return &net.TCPAddr{IP: net.ParseIP(ip), Port: 4321} }
-	for _, tc := range []struct {
-		a, b string
-		same bool
-	}{
-		{"192.0.2.1", "192.0.2.1", true},
-		{"192.0.2.1", "192.0.2.2", false},
-		{"2001:db8:1:2::1", "2001:db8:1:2:ffff:ffff:ffff:ffff", true},
-		{"2001:db8:1:2::1", "2001:db8:1:3::1", false},
-		{"::ffff:192.0.2.1", "192.0.2.1", true},
-	} {
-		got := clientOf(tcp(tc.a)) == clientOf(tcp(tc.b))
-		if got != tc.same {
-			t.Errorf("clientOf(%s) = %q, clientOf(%s) = %q: same client %v, want %v",
-				tc.a, clientOf(tcp(tc.a)), tc.b, clientOf(tcp(tc.b)), got, tc.same)
-		}
-	}
-}

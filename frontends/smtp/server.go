@@ -17,7 +17,6 @@ import (
 	"net"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-message"
@@ -30,11 +29,11 @@ import (
 	"github.com/emersion/go-message/mail"
 	"github.com/emersion/go-message/textproto"
 	"github.com/emersion/go-smtp"
-	"github.com/go-chi/httprate"
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
 	"quotesd/frontends/smtp/queue"
+	"quotesd/limits"
 	"quotesd/ops/metric"
 	"quotesd/quoter"
 )
@@ -68,11 +67,11 @@ type Config struct {
 	// Default 100.
 	MaxConns int
 	// MaxClientConns bounds the concurrent connections of one client:
-	// an IPv4 address, or an IPv6 /64 (clientOf). More get 421 at once, so
+	// an IPv4 address, or an IPv6 /64 (limits.Client). More get 421 at once, so
 	// that one client cannot take every MaxConns slot. Default 10.
 	MaxClientConns int
-	// IPRate and IPBurst limit messages per client IP (450 past it). Zero
-	// IPRate means no limit.
+	// IPRate and IPBurst limit messages per client (an IPv4 address or an
+	// IPv6 /64, limits.Client; 450 past it). Zero IPRate means no limit.
 	IPRate  rate.Limit
 	IPBurst int
 	// TLS, when not nil, is the certificate offered with STARTTLS (RFC
@@ -105,7 +104,7 @@ type Server struct {
 	log      *slog.Logger
 	srv      *smtp.Server
 	ln       net.Listener
-	limiter  atomic.Pointer[ipLimiter] // nil: no per-IP rate; see SetIPRate
+	limiter  *limits.Limiter // messages per client; see SetIPRate
 	metrics  metrics
 	conns    conns // open connections, for shutdown (see shutdown.go)
 }
@@ -163,7 +162,7 @@ func New(ln net.Listener, cfg Config, c *Composer, q Recorder, reg prometheus.Re
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, composer: c, queue: q, log: log, metrics: newMetrics(reg)}
+	s := &Server{cfg: cfg, composer: c, queue: q, log: log, metrics: newMetrics(reg), limiter: limits.NewLimiter(0, 1)}
 	s.SetIPRate(cfg.IPRate, cfg.IPBurst)
 	srv := smtp.NewServer(smtp.BackendFunc(s.newSession))
 	srv.Domain = cfg.Hostname
@@ -185,21 +184,6 @@ func New(ln net.Listener, cfg Config, c *Composer, q Recorder, reg prometheus.Re
 
 // String names the service in the supervisor's logs.
 func (s *Server) String() string { return "smtp" }
-
-// SetIPRate changes the per-IP message rate and burst of a running server
-// (on SIGHUP); a rate of 0 removes the limit.
-func (s *Server) SetIPRate(r rate.Limit, burst int) {
-	burst = max(burst, 1)
-	if r <= 0 {
-		s.limiter.Store(nil)
-		return
-	}
-	if l := s.limiter.Load(); l != nil {
-		l.set(r, burst)
-		return
-	}
-	s.limiter.Store(newIPLimiter(r, burst))
-}
 
 // Addr returns the address the server listens on.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
@@ -243,7 +227,8 @@ func (s *Server) Serve(ctx context.Context) error {
 // session is one SMTP connection's state.
 type session struct {
 	s       *Server
-	ip      string
+	ip      string        // the client's address, as logged and recorded
+	client  limits.Client // whose budgets the session spends
 	from    string
 	hasMail bool
 	// The first of our addresses the message was sent to decides the
@@ -268,7 +253,7 @@ func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
 		s.log.Debug("smtp session encrypted", "ip", ip, "tls", version,
 			"cipher", tls.CipherSuiteName(st.CipherSuite), "server_name", st.ServerName)
 	}
-	ss := &session{s: s, ip: ip, conn: tracked(c.Conn())}
+	ss := &session{s: s, ip: ip, client: limits.ClientOfNetAddr(c.Conn().RemoteAddr()), conn: tracked(c.Conn())}
 	if ss.conn != nil {
 		ss.conn.beginSession(c.Conn())
 	}
@@ -291,9 +276,7 @@ var (
 )
 
 func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
-	if l := ss.s.limiter.Load(); l != nil && !l.allow(ss.ip, ss.s.cfg.Now()) {
-		ss.s.metrics.rejected.WithLabelValues("ip_rate").Inc()
-		ss.s.log.Info("smtp message refused: rate limit", "ip", ss.ip)
+	if !ss.allowMessage() {
 		return errRateLimited
 	}
 	if ss.conn != nil && !ss.conn.beginTxn() {
@@ -453,247 +436,4 @@ func (l slogPrintf) print(msg string) {
 		return
 	}
 	l.log.Debug("smtp connection error", "err", msg)
-}
-
-// ipLimiter is a token bucket per client IP. Buckets idle long enough to be
-// full again are forgotten, so the map stays as small as the set of
-// recently active clients.
-type ipLimiter struct {
-	mu      sync.Mutex
-	r       rate.Limit
-	burst   int
-	buckets map[string]*bucket
-	swept   time.Time
-}
-
-type bucket struct {
-	l    *rate.Limiter
-	seen time.Time
-}
-
-func newIPLimiter(r rate.Limit, burst int) *ipLimiter {
-	return &ipLimiter{r: r, burst: burst, buckets: map[string]*bucket{}}
-}
-
-// set changes the rate and burst. Every client starts again with a full
-// bucket at the new settings: an operator who raises the limit does so
-// because clients are being refused, and they should get through at once.
-func (l *ipLimiter) set(r rate.Limit, burst int) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.r, l.burst = r, burst
-	clear(l.buckets)
-}
-
-func (l *ipLimiter) allow(ip string, now time.Time) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	full := time.Duration(float64(l.burst) / float64(l.r) * float64(time.Second))
-	if now.Sub(l.swept) > time.Minute {
-		for k, b := range l.buckets {
-			if now.Sub(b.seen) > full {
-				delete(l.buckets, k)
-			}
-		}
-		l.swept = now
-	}
-	b, ok := l.buckets[ip]
-	if !ok {
-		b = &bucket{l: rate.NewLimiter(l.r, l.burst)}
-		l.buckets[ip] = b
-	}
-	b.seen = now
-	return b.l.AllowN(now, 1)
-}
-
-// limitListener bounds concurrent connections, in all and per client.
-// Past either bound it answers 421 at once and closes, rather than leaving
-// clients waiting in the kernel's accept queue with no word. The per-client
-// bound comes first, so that one client holding idle connections cannot
-// take every slot; rejected is called with the reason, the label of the
-// rejected counter.
-type limitListener struct {
-	net.Listener
-	sem       chan struct{}
-	perClient int
-	rejected  func(reason string)
-	mu        sync.Mutex
-	clients   map[string]int // open connections by client (clientOf); no zero counts
-}
-
-func newLimitListener(ln net.Listener, n, perClient int, rejected func(reason string)) net.Listener {
-	return &limitListener{Listener: ln, sem: make(chan struct{}, n), perClient: perClient,
-		rejected: rejected, clients: map[string]int{}}
-}
-
-func (l *limitListener) Accept() (net.Conn, error) {
-	for {
-		c, err := l.Listener.Accept()
-		if err != nil {
-			return nil, err
-		}
-		client := clientOf(c.RemoteAddr())
-		if !l.enter(client) {
-			l.rejected("max_conns_per_client")
-			go refuse(c, "421 4.7.0 Too many connections from your address, try again later\r\n")
-			continue
-		}
-		select {
-		case l.sem <- struct{}{}:
-			return &limitConn{Conn: c, release: func() { <-l.sem; l.leave(client) }}, nil
-		default:
-			l.leave(client)
-			l.rejected("max_conns")
-			go refuse(c, "421 4.7.0 Too many connections, try again later\r\n")
-		}
-	}
-}
-
-// enter counts a new connection of client, unless it has its cap already.
-func (l *limitListener) enter(client string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.clients[client] >= l.perClient {
-		return false
-	}
-	l.clients[client]++
-	return true
-}
-
-// leave counts a connection of client gone. The map holds only clients
-// with open connections: at most MaxConns entries.
-func (l *limitListener) leave(client string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.clients[client]--; l.clients[client] <= 0 {
-		delete(l.clients, client)
-	}
-}
-
-// refuse writes reply, within a few seconds, and closes c.
-func refuse(c net.Conn, reply string) {
-	_ = c.SetWriteDeadline(time.Now().Add(5 * time.Second))
-	_, _ = io.WriteString(c, reply)
-	c.Close()
-}
-
-// clientOf is the client a connection from addr counts against: its IP
-// address, IPv6 addresses grouped by /64 (what one subscriber or host is
-// usually given, so that it cannot get past a cap by using more addresses
-// of its prefix). It is the grouping of the web frontend's rate limit,
-// httprate.CanonicalizeIP, so that both frontends agree on what a client
-// is. An address that is no IP (a Unix socket's) is its own client.
-func clientOf(addr net.Addr) string {
-	host := addr.String()
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	return httprate.CanonicalizeIP(host)
-}
-
-// limitConn is a connection of limitListener. It also coalesces the
-// server's replies: go-smtp writes (and so sends) each reply on its own,
-// which for a pipelining client (RFC 2920) means one packet and one system
-// call per command. limitConn holds replies in a buffer and sends them all
-// when the server next waits for input, or closes: the moment a reply must
-// be on its way, since the client may be waiting for it.
-type limitConn struct {
-	net.Conn
-	once    sync.Once
-	release func()
-	mu      sync.Mutex
-	out     []byte
-	werr    error
-	// The deadlines in force on Conn (see setDeadline); go-smtp's
-	// session goroutine sets them, one at a time.
-	readDeadline, writeDeadline time.Time
-}
-
-// SetReadDeadline and SetWriteDeadline are called by go-smtp before every
-// command it reads and every reply it writes, and each call moves a
-// runtime timer: eight per message. A new deadline only a little later
-// than the one in force (by less than an eighth of the time it gives) is
-// not passed on, so that the connection still times out after at least
-// seven eighths of the configured timeout, at a fraction of the cost.
-func (c *limitConn) SetReadDeadline(t time.Time) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return setDeadline(&c.readDeadline, t, c.Conn.SetReadDeadline)
-}
-
-func (c *limitConn) SetWriteDeadline(t time.Time) error {
-	c.mu.Lock() // the flush in Read may write at the same time
-	defer c.mu.Unlock()
-	// What was written under a later deadline goes out under that one
-	// before a nearer deadline applies. crypto/tls closes a session by
-	// writing its close_notify alert and then setting the write deadline
-	// to now: without this, the replies still held (221 to QUIT) and the
-	// alert would be dropped, unsent.
-	if nearer(t, c.writeDeadline) {
-		c.flushLocked()
-	}
-	return setDeadline(&c.writeDeadline, t, c.Conn.SetWriteDeadline)
-}
-
-// SetDeadline sets both deadlines exactly.
-func (c *limitConn) SetDeadline(t time.Time) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.readDeadline, c.writeDeadline = t, t
-	return c.Conn.SetDeadline(t)
-}
-
-// nearer reports whether deadline t comes before cur (a zero time is no
-// deadline: the farthest).
-func nearer(t, cur time.Time) bool {
-	return !t.IsZero() && (cur.IsZero() || t.Before(cur))
-}
-
-func setDeadline(cur *time.Time, t time.Time, set func(time.Time) error) error {
-	if !t.IsZero() && !cur.IsZero() && !t.Before(*cur) && t.Sub(*cur) < time.Until(t)/8 {
-		return nil
-	}
-	*cur = t
-	return set(t)
-}
-
-func (c *limitConn) Write(p []byte) (int, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.werr != nil {
-		return 0, c.werr
-	}
-	c.out = append(c.out, p...)
-	if len(c.out) >= 16<<10 {
-		c.flushLocked()
-	}
-	return len(p), nil
-}
-
-func (c *limitConn) flushLocked() {
-	if len(c.out) == 0 || c.werr != nil {
-		return
-	}
-	_, c.werr = c.Conn.Write(c.out)
-	c.out = c.out[:0]
-}
-
-func (c *limitConn) Read(p []byte) (int, error) {
-	c.mu.Lock()
-	c.flushLocked()
-	err := c.werr
-	c.mu.Unlock()
-	if err != nil {
-		return 0, err
-	}
-	return c.Conn.Read(p)
-}
-
-func (c *limitConn) Close() error {
-	c.mu.Lock()
-	c.flushLocked()
-	c.mu.Unlock()
-	err := c.Conn.Close()
-	c.once.Do(c.release)
-	return err
 }

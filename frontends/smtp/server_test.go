@@ -38,6 +38,7 @@ var fixedDay = time.Date(2026, 5, 17, 10, 0, 0, 0, time.UTC)
 // acting as relay, and the SMTP server on 127.0.0.1:0.
 type harness struct {
 	addr string
+	srv  *smtpfe.Server
 	lib  quoter.Quoter
 	cal  *quoter.Calendar
 	q    *queue.Queue
@@ -52,6 +53,9 @@ type setup struct {
 	limits queue.Limits
 	dkim   *smtpfe.DKIM
 	relay  string // "" for a sink started by the harness
+	// listen, when not nil, makes the server's listener; by default it
+	// listens on 127.0.0.1:0.
+	listen func(testing.TB) net.Listener
 }
 
 func (h *harness) Write(p []byte) (int, error) {
@@ -90,14 +94,17 @@ func newHarness(t testing.TB, opts ...func(*setup)) *harness {
 	}
 	d := queue.NewDelivery(h.q, queue.Config{Relay: &queue.Relay{Addr: relay, TLS: queue.TLSNone},
 		MinBackoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond, Timeout: 5 * time.Second, Log: log})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+	var ln net.Listener
+	if s.listen != nil {
+		ln = s.listen(t)
+	} else if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}
 	s.cfg.Log = log
 	s.cfg.Now = func() time.Time { return fixedDay }
 	c := &smtpfe.Composer{Quoter: h.lib, Calendar: h.cal, LocalPart: "quote", DKIM: s.dkim}
 	srv := smtpfe.New(ln, s.cfg, c, h.q, h.reg)
+	h.srv = srv
 	h.addr = srv.Addr().String()
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup

@@ -74,8 +74,8 @@ func (w *nopWriter) WriteHeader(code int)        { w.code = code }
 func BenchmarkAPITodayHandlerOnly(b *testing.B) { benchHandlerOnly(b, benchHandler(b)) }
 
 // BenchmarkAPITodayHandlerOnly_RateLimited is the handler as served by
-// default, with the per-IP rate limit on (at a limit the loop never
-// reaches): the client IP, httprate's counter and its key on every request.
+// default, with the per-client rate limit on (at a limit the loop never
+// reaches): the client and a token from its bucket on every request.
 func BenchmarkAPITodayHandlerOnly_RateLimited(b *testing.B) {
 	benchHandlerOnly(b, benchHandlerLimited(b, 1<<30))
 }

@@ -8,14 +8,17 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"quotesd/frontends/web"
+	"quotesd/limits"
 	"quotesd/quoter"
 	"quotesd/quoter/quotertest"
 )
@@ -244,6 +247,96 @@ func TestRateLimit_TrustsXForwardedForOnlyFromTrustedProxies(t *testing.T) {
 	if !strings.Contains(e.logs.String(), `"client_ip":"203.0.113.2"`) {
 		t.Error("access log does not show the client IP from X-Forwarded-For")
 	}
+}
+
+// getFrom sends GET target through h as if from the TCP peer remote.
+func getFrom(h http.Handler, target, remote string, headers ...string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(http.MethodGet, target, nil)
+	r.RemoteAddr = remote
+	for i := 0; i+1 < len(headers); i += 2 {
+		r.Header.Set(headers[i], headers[i+1])
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
+func TestRateLimit_RetryAfterSaysWhenTheNextRequestIsAllowed(t *testing.T) {
+	e := newEnv(t, func(c *web.Config) { c.RateLimit = 3; c.RateWindow = time.Hour })
+	for range 3 {
+		want(t, e.get("/api/v1/today"), http.StatusOK)
+	}
+	w := e.get("/api/v1/today")
+	wantAPIError(t, w, http.StatusTooManyRequests, "")
+	// 3 an hour: the next request is due 20 minutes after the first.
+	secs, err := strconv.Atoi(w.Header().Get("Retry-After"))
+	if err != nil || secs < 1190 || secs > 1200 {
+		t.Errorf("Retry-After = %q, want the seconds until the next token, 1200 or just under", w.Header().Get("Retry-After"))
+	}
+	// A wait under a second is rounded up: "0" would invite a retry too soon.
+	e = newEnv(t, func(c *web.Config) { c.RateLimit = 1; c.RateWindow = 900 * time.Millisecond })
+	want(t, e.get("/api/v1/today"), http.StatusOK)
+	w = e.get("/api/v1/today")
+	if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") != "1" {
+		t.Errorf("over one per 900 ms: %d with Retry-After %q, want 429 with 1", w.Code, w.Header().Get("Retry-After"))
+	}
+}
+
+func TestRateLimit_AnIPv6ClientIsItsSlash64(t *testing.T) {
+	e := newEnv(t, func(c *web.Config) { c.RateLimit = 2; c.RateWindow = time.Hour })
+	for range 2 {
+		want(t, getFrom(e.handler, "/api/v1/today", "[2001:db8:1:2::1]:4000"), http.StatusOK)
+	}
+	for _, remote := range []string{"[2001:db8:1:2::2]:4000", "[2001:db8:1:2:ffff:ffff:ffff:ffff]:4001", "[2001:db8:1:2::1]:4002"} {
+		want(t, getFrom(e.handler, "/api/v1/today", remote), http.StatusTooManyRequests)
+	}
+	want(t, getFrom(e.handler, "/api/v1/today", "[2001:db8:1:3::1]:4000"), http.StatusOK)
+	// An IPv4-mapped peer is the IPv4 client.
+	want(t, getFrom(e.handler, "/api/v1/today", "192.0.2.50:4000"), http.StatusOK)
+	want(t, getFrom(e.handler, "/api/v1/today", "[::ffff:192.0.2.50]:4000"), http.StatusOK)
+	want(t, getFrom(e.handler, "/api/v1/today", "192.0.2.50:4001"), http.StatusTooManyRequests)
+}
+
+func TestRateLimit_AnIPv6ClientBehindATrustedProxyIsItsSlash64(t *testing.T) {
+	e := newEnv(t, func(c *web.Config) {
+		c.RateLimit = 1
+		c.RateWindow = time.Hour
+		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}
+	})
+	want(t, e.get("/api/v1/today", "X-Forwarded-For", "2001:db8:1:2::1"), http.StatusOK)
+	want(t, e.get("/api/v1/today", "X-Forwarded-For", "2001:db8:1:2::abcd"), http.StatusTooManyRequests)
+	want(t, e.get("/api/v1/today", "X-Forwarded-For", "2001:db8:1:3::1"), http.StatusOK)
+}
+
+// A reload builds a new Handler; given the same Limiter, it keeps what
+// each client has spent, whether the rate changed or not.
+func TestRateLimit_AReloadedHandlerKeepsEachClientsSpentBudget(t *testing.T) {
+	limiter := limits.NewLimiter(0, 1)
+	lib := quotertest.NewLibrary(t)
+	reg := prometheus.NewRegistry()
+	handler := func(perHour int) http.Handler {
+		t.Helper()
+		h, err := web.New(web.Config{Quoter: lib, Metrics: reg, Log: slog.New(slog.DiscardHandler),
+			RateLimit: perHour, RateWindow: time.Hour, Limiter: limiter})
+		if err != nil {
+			t.Fatalf("web.New: %v", err)
+		}
+		return h
+	}
+	h := handler(2)
+	for range 2 {
+		want(t, getFrom(h, "/api/v1/today", "192.0.2.1:4000"), http.StatusOK)
+	}
+	want(t, getFrom(h, "/api/v1/today", "192.0.2.1:4000"), http.StatusTooManyRequests)
+	for _, perHour := range []int{2, 3, 1, 100} {
+		h = handler(perHour)
+		if w := getFrom(h, "/api/v1/today", "192.0.2.1:4000"); w.Code != http.StatusTooManyRequests {
+			t.Errorf("after a reload at %d an hour: %d, want 429 (the client spent its budget)", perHour, w.Code)
+		}
+	}
+	want(t, getFrom(h, "/api/v1/today", "192.0.2.2:4000"), http.StatusOK)
+	// Without a limit, the client gets through.
+	want(t, getFrom(handler(0), "/api/v1/today", "192.0.2.1:4000"), http.StatusOK)
 }
 
 func TestSecurityHeaders_OnEveryResponse(t *testing.T) {

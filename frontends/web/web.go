@@ -19,14 +19,16 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
-	"github.com/go-chi/httprate"
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/time/rate"
 
+	"quotesd/limits"
 	"quotesd/ops"
 	"quotesd/quoter"
 )
@@ -61,10 +63,19 @@ type Config struct {
 	// access log). Empty means the TCP peer is the client.
 	TrustedProxies Prefixes
 
-	// RateLimit is the number of requests a client IP may make per
-	// RateWindow; 0 disables the limit.
+	// RateLimit is the number of requests a client (limits.Client: an
+	// IPv4 address or an IPv6 /64) may make per RateWindow, and at once:
+	// a token bucket of RateLimit tokens that refills at RateLimit per
+	// RateWindow. Past it, 429 with Retry-After. 0 disables the limit.
 	RateLimit  int
 	RateWindow time.Duration // 0 means one minute
+
+	// Limiter, when not nil, holds the clients' request budgets; nil means
+	// a limiter of the handler's own. New sets its rate from RateLimit and
+	// RateWindow. Give the Handler that replaces another on reload the
+	// same Limiter, so that the clients keep what they have spent: a
+	// reload must not forgive a client that is being limited.
+	Limiter *limits.Limiter
 
 	// NoAccessLog turns off the access log line of every request (on by
 	// default): for sites whose proxy logs already, where it would only cost.
@@ -94,6 +105,7 @@ type Handler struct {
 	afast   AccessHandler // alog's handler, when it is one
 	access  bool          // write the access log
 	proxied bool          // the client IP comes from X-Forwarded-For (ClientIPFromXFF)
+	limiter *limits.Limiter
 	token   []byte
 	baseURL *url.URL
 	today   *todayMemo
@@ -137,6 +149,17 @@ func New(cfg Config) (*Handler, error) {
 	h.today = &todayMemo{h: h}
 	h.feed = &feedMemo{}
 	h.router = h.routes(cfg)
+	// Last, once nothing can fail: a Handler that is never served must not
+	// change the rate of the one in service.
+	h.limiter = cfg.Limiter
+	if h.limiter == nil {
+		h.limiter = limits.NewLimiter(0, 1)
+	}
+	window := cfg.RateWindow
+	if window <= 0 {
+		window = time.Minute
+	}
+	h.limiter.SetRate(rate.Limit(float64(cfg.RateLimit)/window.Seconds()), cfg.RateLimit)
 	return h, nil
 }
 
@@ -195,16 +218,7 @@ func (h *Handler) routes(cfg Config) chi.Router {
 
 	r.Group(func(r chi.Router) {
 		if cfg.RateLimit > 0 {
-			window := cfg.RateWindow
-			if window <= 0 {
-				window = time.Minute
-			}
-			// Only Retry-After, on 429s: X-RateLimit-* on every response
-			// would cost more than the whole quote of the day to serve.
-			rl := httprate.NewRateLimiter(cfg.RateLimit, window,
-				httprate.WithLimitHandler(h.tooManyRequests),
-				httprate.WithResponseHeaders(httprate.ResponseHeaders{RetryAfter: "Retry-After"}))
-			r.Use(h.limit(rl))
+			r.Use(h.limit)
 		}
 		// Every route's query is checked against what it declares in
 		// routeParams (params.go) before its handler runs.
@@ -225,19 +239,20 @@ func (h *Handler) routes(cfg Config) chi.Router {
 	return r
 }
 
-// limit is httprate.LimitBy(…, clientKey) without its key-joining wrapper:
-// LimitBy passes even a single key function through httprate.JoinKeys,
-// which builds a new "key:" string on every request. The limiter, its
-// sliding-window counter and its 429 are httprate's own.
-func (h *Handler) limit(rl *httprate.RateLimiter) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if rl.RespondOnLimit(w, r, h.clientKey(r)) {
-				return
-			}
-			next.ServeHTTP(w, r)
-		})
-	}
+// limit answers 429 to a client that has spent its budget, with the
+// seconds until it has a request again in Retry-After (RFC 9110 §10.2.3),
+// rounded up. Only Retry-After, on 429s: X-RateLimit-* on every response
+// would cost more than the whole quote of the day to serve.
+func (h *Handler) limit(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if wait, ok := h.limiter.Take(h.client(r), time.Now()); !ok {
+			secs := max(1, int((wait+time.Second-1)/time.Second))
+			w.Header()["Retry-After"] = []string{strconv.Itoa(secs)}
+			h.tooManyRequests(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // clientIP is the client's address for the access log: as decided by the
@@ -272,22 +287,26 @@ func peerIP(remote string) string {
 	return a.Unmap().String()
 }
 
-// clientKey is the rate-limit key: the client IP decided by chi's
-// ClientIPFromXFF middleware behind trusted proxies, else the TCP peer
-// (never a header the client could forge), with IPv6 clients bucketed by
-// their /64. When no IP could be decided (a malformed X-Forwarded-For
-// chain) all such requests share one bucket.
-func (h *Handler) clientKey(r *http.Request) string {
-	var ip string
+// client is whom a request counts against: the client (limits.ClientOf)
+// of the IP decided by chi's ClientIPFromXFF middleware behind trusted
+// proxies, else of the TCP peer (never a header the client could forge).
+// When no IP could be decided (a malformed X-Forwarded-For chain) it is
+// the unknown client, one budget shared by all such requests.
+func (h *Handler) client(r *http.Request) limits.Client {
 	if h.proxied {
-		ip = middleware.GetClientIP(r.Context())
-	} else {
-		ip = peerIP(r.RemoteAddr)
+		return limits.ClientOf(middleware.GetClientIPAddr(r.Context()))
 	}
-	if ip == "" {
-		return "unknown"
+	return limits.ClientOf(peerAddr(r.RemoteAddr))
+}
+
+// peerAddr is the address in a RemoteAddr ("192.0.2.1:4321",
+// "[::1]:4321", or a bare address as in some tests), or the zero Addr.
+func peerAddr(remote string) netip.Addr {
+	if ap, err := netip.ParseAddrPort(remote); err == nil {
+		return ap.Addr()
 	}
-	return httprate.CanonicalizeIP(ip)
+	a, _ := netip.ParseAddr(remote)
+	return a
 }
 
 // securityHeaders sets the headers every response carries. The pages use no

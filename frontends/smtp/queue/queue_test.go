@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -188,6 +189,37 @@ func TestQueue_ReplyLimitPerIPPerDay(t *testing.T) {
 	other.IP = "2001:db8::1"
 	if skip := record(t, q, other); skip != "" {
 		t.Errorf("another IP: skip = %q, want none", skip)
+	}
+}
+
+// A sender with an IPv6 /64 has 2^64 addresses: each must not bring a
+// fresh daily cap.
+func TestQueue_ReplyLimitPerIPCountsAnIPv6Slash64AsOneClient(t *testing.T) {
+	q := openQueue(t, t.TempDir(), queue.WithLimits(queue.Limits{PerIP: 2}))
+	defer q.Close()
+	from := func(ip string, n int) queue.Entry {
+		e := reply(fmt.Sprintf("r%d@example.org", n), n)
+		e.IP = ip
+		return e
+	}
+	for i := 1; i <= 2; i++ {
+		if skip := record(t, q, from("2001:db8:1:2::1", i)); skip != "" {
+			t.Fatalf("reply %d from 2001:db8:1:2::1 skipped: %q", i, skip)
+		}
+	}
+	for i, ip := range []string{"2001:db8:1:2::2", "2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2:dead:beef::1"} {
+		if skip := record(t, q, from(ip, 3+i)); skip != queue.SkipIPLimit {
+			t.Errorf("reply from %s, in the /64 that had its 2: skip = %q, want %q", ip, skip, queue.SkipIPLimit)
+		}
+	}
+	if skip := record(t, q, from("2001:db8:1:3::1", 9)); skip != "" {
+		t.Errorf("reply from another /64: skip = %q, want none", skip)
+	}
+	// IPv4 clients are counted per address, mapped or not.
+	record(t, q, from("192.0.2.1", 10))
+	record(t, q, from("::ffff:192.0.2.1", 11))
+	if skip := record(t, q, from("192.0.2.1", 12)); skip != queue.SkipIPLimit {
+		t.Errorf("third reply from 192.0.2.1 (once as ::ffff:192.0.2.1): skip = %q, want %q", skip, queue.SkipIPLimit)
 	}
 }
 
@@ -436,33 +468,48 @@ func TestDelivery_SharedTextIsStoredOnceAndDeliveredAfterEachHead(t *testing.T) 
 
 // A queue written by the first schema (one text per reply) is upgraded in
 // place, and what it held is delivered as it was.
-func TestQueue_UpgradesVersion1AndDeliversItsReplies(t *testing.T) {
-	dir := t.TempDir()
+// schemaV1 is the queue's schema version 1, as released.
+var schemaV1 = []string{
+	`CREATE TABLE messages (id INTEGER PRIMARY KEY, rcpt TEXT NOT NULL, domain TEXT NOT NULL,
+			created INTEGER NOT NULL, next_attempt INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+			state TEXT NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'sent', 'failed')),
+			done_at INTEGER, last_error TEXT NOT NULL DEFAULT '')`,
+	`CREATE INDEX messages_due ON messages (state, next_attempt, id)`,
+	`CREATE TABLE bodies (id INTEGER PRIMARY KEY REFERENCES messages (id), data BLOB NOT NULL)`,
+	`CREATE TABLE reply_counts (key TEXT NOT NULL, day TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (key, day)) WITHOUT ROWID`,
+	`CREATE TABLE skipped (id INTEGER PRIMARY KEY, at INTEGER NOT NULL, ip TEXT NOT NULL, sender TEXT NOT NULL, reason TEXT NOT NULL)`,
+}
+
+// schemaV2 is the queue's schema version 2, as released.
+var schemaV2 = slices.Concat(schemaV1, []string{
+	`CREATE TABLE texts (id INTEGER PRIMARY KEY, hash BLOB NOT NULL UNIQUE, data BLOB NOT NULL)`,
+	`ALTER TABLE bodies ADD COLUMN text_id INTEGER REFERENCES texts (id)`,
+})
+
+// writeOldQueue makes the queue database in dir as an older quotesd left
+// it, by running stmts.
+func writeOldQueue(t *testing.T, dir string, stmts ...string) {
+	t.Helper()
 	db, err := sql.Open("sqlite3", filepath.Join(dir, queue.FileName))
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Schema version 1, as released.
-	for _, stmt := range []string{
-		`CREATE TABLE messages (id INTEGER PRIMARY KEY, rcpt TEXT NOT NULL, domain TEXT NOT NULL,
-			created INTEGER NOT NULL, next_attempt INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
-			state TEXT NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'sent', 'failed')),
-			done_at INTEGER, last_error TEXT NOT NULL DEFAULT '')`,
-		`CREATE INDEX messages_due ON messages (state, next_attempt, id)`,
-		`CREATE TABLE bodies (id INTEGER PRIMARY KEY REFERENCES messages (id), data BLOB NOT NULL)`,
-		`CREATE TABLE reply_counts (key TEXT NOT NULL, day TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (key, day)) WITHOUT ROWID`,
-		`CREATE TABLE skipped (id INTEGER PRIMARY KEY, at INTEGER NOT NULL, ip TEXT NOT NULL, sender TEXT NOT NULL, reason TEXT NOT NULL)`,
-		`PRAGMA user_version = 1`,
-		`INSERT INTO messages (id, rcpt, domain, created, next_attempt) VALUES (1, 'old@example.org', 'example.org', 0, 0)`,
-	} {
+	defer db.Close()
+	for _, stmt := range stmts {
 		if _, err := db.Exec(stmt); err != nil {
 			t.Fatalf("%s: %v", stmt, err)
 		}
 	}
-	if _, err := db.Exec(`INSERT INTO bodies (id, data) VALUES (1, ?)`, []byte("Subject: old\r\nX-Seq: 1\r\n\r\nold body\r\n")); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
+}
+
+func TestQueue_UpgradesVersion1AndDeliversItsReplies(t *testing.T) {
+	dir := t.TempDir()
+	// Schema version 1, as released, holding one queued reply.
+	writeOldQueue(t, dir, slices.Concat(schemaV1, []string{
+		`PRAGMA user_version = 1`,
+		`INSERT INTO messages (id, rcpt, domain, created, next_attempt) VALUES (1, 'old@example.org', 'example.org', 0, 0)`,
+		`INSERT INTO bodies (id, data) VALUES (1, CAST('Subject: old' || char(13, 10) || 'X-Seq: 1' || char(13, 10, 13, 10) || 'old body' || char(13, 10) AS BLOB))`,
+	})...)
 
 	q := openQueue(t, dir, queue.WithClock(newClock(time.UnixMilli(1000)).Now))
 	sink := smtptest.NewSink(t, smtptest.Options{})
@@ -470,6 +517,47 @@ func TestQueue_UpgradesVersion1AndDeliversItsReplies(t *testing.T) {
 	m := sink.Wait(t, 1, 10*time.Second)[0]
 	if want := "Subject: old\r\nX-Seq: 1\r\n\r\nold body\r\n"; string(m.Data) != want {
 		t.Errorf("delivered %q, want %q", m.Data, want)
+	}
+}
+
+// The counts per IP address of a queue made before counts were per client
+// are added up per client on upgrade: the addresses of a /64 that spent
+// their caps today do not bring the /64 a fresh one.
+func TestQueue_UpgradeAddsUpTodaysCountsOfOneIPv6Slash64(t *testing.T) {
+	dir := t.TempDir()
+	writeOldQueue(t, dir, slices.Concat(schemaV2, []string{
+		`PRAGMA user_version = 2`,
+		`INSERT INTO reply_counts (key, day, n) VALUES
+			('ip:2001:db8:1:2::1', '2026-05-17', 2),
+			('ip:2001:db8:1:2::ff', '2026-05-17', 1),
+			('ip:2001:db8:1:2::1', '2026-05-16', 4),
+			('ip:2001:db8:1:3::1', '2026-05-17', 3),
+			('ip:192.0.2.1', '2026-05-17', 3),
+			('rcpt:a@example.org', '2026-05-17', 1)`,
+	})...)
+	now := newClock(time.Date(2026, 5, 17, 12, 0, 0, 0, time.UTC))
+	q := openQueue(t, dir, queue.WithClock(now.Now), queue.WithLimits(queue.Limits{PerIP: 4}))
+	defer q.Close()
+	from := func(ip string, n int) queue.Entry {
+		e := reply(fmt.Sprintf("r%d@example.org", n), n)
+		e.IP = ip
+		return e
+	}
+	// 2001:db8:1:2::/64 had 3 today (2 + 1): one more, then the cap.
+	if skip := record(t, q, from("2001:db8:1:2::abc", 1)); skip != "" {
+		t.Errorf("fourth reply of the day for 2001:db8:1:2::/64: skip = %q, want none", skip)
+	}
+	if skip := record(t, q, from("2001:db8:1:2::1", 2)); skip != queue.SkipIPLimit {
+		t.Errorf("fifth reply of the day for 2001:db8:1:2::/64: skip = %q, want %q", skip, queue.SkipIPLimit)
+	}
+	// Other clients kept their own counts: 3 each today.
+	for i, ip := range []string{"2001:db8:1:3::9", "192.0.2.1"} {
+		if skip := record(t, q, from(ip, 3+2*i)); skip != "" {
+			t.Errorf("fourth reply of the day from %s: skip = %q, want none", ip, skip)
+		}
+		if skip := record(t, q, from(ip, 4+2*i)); skip != queue.SkipIPLimit {
+			t.Errorf("fifth reply of the day from %s: skip = %q, want %q", ip, skip, queue.SkipIPLimit)
+		}
 	}
 }
 

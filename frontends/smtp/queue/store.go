@@ -17,6 +17,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -27,6 +28,8 @@ import (
 	"time"
 
 	_ "github.com/mattn/go-sqlite3" // the database/sql driver "sqlite3"
+
+	"quotesd/limits"
 )
 
 // migrations are the schema, one step each, applied in order in their own
@@ -78,7 +81,15 @@ var migrations = []string{
 		data BLOB    NOT NULL
 	);
 	ALTER TABLE bodies ADD COLUMN text_id INTEGER REFERENCES texts (id); -- what follows data in the reply; NULL: nothing`,
+	// 3: the daily reply counts per IP count per client, an IPv6 /64 as
+	// one: "ip:<address>" keys become "ip:<client>" (see clientKey), and
+	// the counts of one /64's addresses are added up (goSteps[3]).
+	`-- the keys are computed in Go: see foldClientCounts`,
 }
+
+// goSteps are the parts of migrations that SQL cannot express, run in the
+// same transaction after the step's SQL, by step number.
+var goSteps = map[int]func(*sql.Tx) error{3: foldClientCounts}
 
 // ErrClosed is returned by Record once the queue is shutting down; the
 // receiving side answers with a temporary failure so the client retries.
@@ -88,18 +99,21 @@ var ErrClosed = errors.New("mail queue is closed")
 // come from the caller).
 const (
 	SkipRecipientLimit = "recipient_limit" // the recipient had its replies for today
-	SkipIPLimit        = "ip_limit"        // the sending IP had its replies for today
+	SkipIPLimit        = "ip_limit"        // the sending client had its replies for today
 )
 
 // Limits cap replies per UTC day. Zero means no cap.
 type Limits struct {
 	PerRecipient int // replies to one address
-	PerIP        int // replies caused by mail from one client IP
+	// PerIP caps the replies caused by mail from one client: an IPv4
+	// address, or an IPv6 /64 (limits.Client), so that a sender cannot
+	// get a fresh cap with each address of its prefix.
+	PerIP int
 }
 
 // Entry is one received message as the queue records it.
 type Entry struct {
-	IP     string // the client's IP address
+	IP     string // the client's IP address, as the log of skipped replies keeps it
 	Sender string // the envelope sender, for the log of skipped replies
 	// Rcpt and Data are the reply: its envelope recipient and its text,
 	// or the start of its text when Shared holds the rest. Data is nil
@@ -302,6 +316,12 @@ func (q *Queue) migrate() error {
 		if _, err := tx.Exec(migrations[i]); err != nil {
 			tx.Rollback()
 			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+		if step := goSteps[i+1]; step != nil {
+			if err := step(tx); err != nil {
+				tx.Rollback()
+				return fmt.Errorf("migration %d: %w", i+1, err)
+			}
 		}
 		if _, err := tx.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, i+1)); err != nil {
 			tx.Rollback()
@@ -703,7 +723,7 @@ func (q *Queue) Record(ctx context.Context, e Entry) (skip string, err error) {
 
 func (q *Queue) queueReply(tx *sql.Tx, e Entry, now time.Time) (skip string, err error) {
 	day := now.UTC().Format(time.DateOnly)
-	rcptKey, ipKey := "rcpt:"+mailbox(e.Rcpt), "ip:"+e.IP
+	rcptKey, ipKey := "rcpt:"+mailbox(e.Rcpt), clientKey(e.IP)
 	lim := *q.limits.Load()
 	for _, c := range []struct {
 		key, reason string
@@ -747,6 +767,58 @@ func (q *Queue) queueReply(tx *sql.Tx, e Entry, now time.Time) (skip string, err
 	q.rows = append(q.rows, replyRow{id: q.lastID, rcpt: e.Rcpt, domain: strings.ToLower(domainOf(e.Rcpt)),
 		at: millis(now), data: e.Data, text: text})
 	return "", nil
+}
+
+// clientKey is the key of the daily count per client of mail from the
+// address ip: "ip:" and the client's string ("ip:192.0.2.1",
+// "ip:2001:db8:1:2::/64"); "ip:" and ip itself when it is no IP address.
+func clientKey(ip string) string {
+	if a, err := netip.ParseAddr(ip); err == nil {
+		return "ip:" + limits.ClientOf(a).String()
+	}
+	return "ip:" + ip
+}
+
+// foldClientCounts is the Go part of migration 3: it rewrites the daily
+// counts kept per IP address into counts per client (clientKey), adding
+// up those of the addresses of one IPv6 /64 on one day. IPv4 keys stay as
+// they are. Without it, a /64 whose addresses had spent their caps on the
+// day of the upgrade would get a whole fresh cap for the rest of it.
+func foldClientCounts(tx *sql.Tx) error {
+	type count struct {
+		key, day string
+		n        int
+	}
+	rows, err := tx.Query(`SELECT key, day, n FROM reply_counts WHERE key LIKE 'ip:%'`)
+	if err != nil {
+		return fmt.Errorf("reading the counts per IP: %w", err)
+	}
+	var old []count
+	for rows.Next() {
+		var c count
+		if err := rows.Scan(&c.key, &c.day, &c.n); err != nil {
+			rows.Close()
+			return fmt.Errorf("reading the counts per IP: %w", err)
+		}
+		old = append(old, c)
+	}
+	if err := rows.Close(); err != nil {
+		return fmt.Errorf("reading the counts per IP: %w", err)
+	}
+	for _, c := range old {
+		key := clientKey(strings.TrimPrefix(c.key, "ip:"))
+		if key == c.key {
+			continue
+		}
+		if _, err := tx.Exec(`DELETE FROM reply_counts WHERE key = ? AND day = ?`, c.key, c.day); err != nil {
+			return fmt.Errorf("counting %s per client: %w", c.key, err)
+		}
+		if _, err := tx.Exec(`INSERT INTO reply_counts (key, day, n) VALUES (?, ?, ?)
+			ON CONFLICT (key, day) DO UPDATE SET n = n + excluded.n`, key, c.day, c.n); err != nil {
+			return fmt.Errorf("counting %s per client: %w", c.key, err)
+		}
+	}
+	return nil
 }
 
 // mailbox returns the mailbox addr delivers to, which the daily cap per
