@@ -172,6 +172,10 @@ type Delivery struct {
 		failures uint64
 	}
 	paused atomic.Pointer[error] // pause.err, for Ready
+	// settled says that the sending marks the last run left are settled
+	// (sendmark.go): until they are, nothing is sent. Only the scheduler's
+	// goroutine uses it.
+	settled bool
 }
 
 // NewDelivery returns the delivery service for q.
@@ -564,6 +568,14 @@ func (d *Delivery) batch(ctx context.Context, c *smtp.Client, p *pipeline, dest 
 		d.log.Error("smtp delivery: reading queued replies", "err", err)
 		return outcome{dest: dest, retry: d.q.now().Add(d.cfg.MinBackoff)}, true
 	}
+	// Nothing of the batch goes out before its sending marks are durable
+	// (see sendmark.go).
+	if err := d.q.markSending(ctx, ids(live)); err != nil {
+		if ctx.Err() == nil {
+			d.log.Error("smtp delivery: cannot record that replies are being sent; not sending them", "dest", dest, "replies", len(live), "err", err)
+		}
+		return outcome{dest: dest}, true
+	}
 	if p != nil {
 		return d.deliverPipelined(ctx, p, dest, live, texts, fails, marks)
 	}
@@ -571,6 +583,7 @@ func (d *Delivery) batch(ctx context.Context, c *smtp.Client, p *pipeline, dest 
 		if ctx.Err() != nil || marks.failing() {
 			// Still queued: delivered after restart, or once the queue
 			// can record deliveries again.
+			d.unsent(ctx, live[i:])
 			return outcome{dest: dest}, true
 		}
 		data, ok := texts[m.ID]
@@ -584,6 +597,26 @@ func (d *Delivery) batch(ctx context.Context, c *smtp.Client, p *pipeline, dest 
 		}
 	}
 	return outcome{dest: dest}, false
+}
+
+// ids returns the ids of ms.
+func ids(ms []Message) []int64 {
+	out := make([]int64, len(ms))
+	for i, m := range ms {
+		out[i] = m.ID
+	}
+	return out
+}
+
+// unsent clears the sending marks of ms, which a batch marked and then did
+// not send: after a restart they would count as attempts whose outcome is
+// unknown. When the queue cannot write (the reason the batch stopped, most
+// often) they stay, and do count: the bound errs towards sending less.
+func (d *Delivery) unsent(ctx context.Context, ms []Message) {
+	if err := d.q.unmarkSending(context.WithoutCancel(ctx), ids(ms)); err != nil {
+		d.log.Warn("smtp delivery: cannot clear the sending marks of replies not sent; after a restart each may be sent only once more",
+			"replies", len(ms), "err", err)
+	}
 }
 
 // sent records the outcome err of sending live[i]. After a refusal it ends
@@ -627,6 +660,7 @@ func (d *Delivery) deliverPipelined(ctx context.Context, p *pipeline, dest strin
 			// Still queued: delivered after restart, or once the queue
 			// can record deliveries again. A transaction left open by a
 			// pipelined envelope ends with the connection.
+			d.unsent(ctx, live[i:])
 			return outcome{dest: dest}, true
 		}
 		data, ok := texts[m.ID]

@@ -78,6 +78,12 @@ var migrations = []string{
 		data BLOB    NOT NULL
 	);
 	ALTER TABLE bodies ADD COLUMN text_id INTEGER REFERENCES texts (id); -- what follows data in the reply; NULL: nothing`,
+	// 3: a mark committed before each attempt to send a reply, and the
+	// count of attempts whose outcome a run never recorded, so that a
+	// reply is sent at most once more than it is known to have been,
+	// however many restarts follow (see sendmark.go).
+	`ALTER TABLE messages ADD COLUMN sending_since INTEGER; -- unix milliseconds: an attempt began, its outcome not recorded yet; NULL: none
+	ALTER TABLE messages ADD COLUMN lost_outcomes INTEGER NOT NULL DEFAULT 0; -- attempts of earlier runs whose outcome was never recorded`,
 }
 
 // ErrClosed is returned by Record once the queue is shutting down; the
@@ -226,8 +232,8 @@ func Open(dir string, opts ...Option) (*Queue, error) {
 		{&q.stmts.bump, `INSERT INTO reply_counts (key, day, n) VALUES (?, ?, 1) ON CONFLICT (key, day) DO UPDATE SET n = n + 1`},
 		{&q.stmts.skip, `INSERT INTO skipped (at, ip, sender, reason) VALUES (?, ?, ?, ?)`},
 		// Sent markers come in groups: the ids are one JSON array.
-		{&q.stmts.sentMany, `UPDATE messages SET state = 'sent', done_at = ?, attempts = attempts + 1, last_error = ''
-			WHERE id IN (SELECT value FROM json_each(?))`},
+		{&q.stmts.sentMany, `UPDATE messages SET state = 'sent', done_at = ?, attempts = attempts + 1, last_error = '',
+			sending_since = NULL WHERE id IN (SELECT value FROM json_each(?))`},
 		{&q.stmts.unbodyMany, `DELETE FROM bodies WHERE id IN (SELECT value FROM json_each(?))`},
 	} {
 		if *p.stmt, err = db.Prepare(p.sql); err != nil {
@@ -1046,23 +1052,28 @@ func (q *Queue) bodies(ctx context.Context, ms []Message) (map[int64]text, error
 // can be sent twice.
 func (q *Queue) markSent(ids []int64) *pending {
 	now := millis(q.now())
-	list := make([]byte, 0, 1+len(ids)*8)
+	list := idList(ids)
+	return q.submitLazy(func(tx *sql.Tx) error {
+		if _, err := tx.Stmt(q.stmts.sentMany).Exec(now, list); err != nil {
+			return err
+		}
+		_, err := tx.Stmt(q.stmts.unbodyMany).Exec(list)
+		return err
+	})
+}
+
+// idList returns ids as a JSON array, for the statements that take a
+// group of ids as one argument (json_each).
+func idList(ids []int64) string {
+	list := make([]byte, 0, 2+len(ids)*8)
+	list = append(list, '[')
 	for i, id := range ids {
-		if i == 0 {
-			list = append(list, '[')
-		} else {
+		if i > 0 {
 			list = append(list, ',')
 		}
 		list = strconv.AppendInt(list, id, 10)
 	}
-	list = append(list, ']')
-	return q.submitLazy(func(tx *sql.Tx) error {
-		if _, err := tx.Stmt(q.stmts.sentMany).Exec(now, string(list)); err != nil {
-			return err
-		}
-		_, err := tx.Stmt(q.stmts.unbodyMany).Exec(string(list))
-		return err
-	})
+	return string(append(list, ']'))
 }
 
 // markFailed records that a message will never be delivered.
@@ -1070,7 +1081,7 @@ func (q *Queue) markFailed(ctx context.Context, id int64, reason string) error {
 	now := millis(q.now())
 	return q.do(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.Exec(`UPDATE messages SET state = 'failed', done_at = ?, attempts = attempts + 1,
-			last_error = ? WHERE id = ?`, now, reason, id); err != nil {
+			last_error = ?, sending_since = NULL WHERE id = ?`, now, reason, id); err != nil {
 			return err
 		}
 		_, err := tx.Stmt(q.stmts.unbody).Exec(id)
@@ -1083,7 +1094,7 @@ func (q *Queue) markFailed(ctx context.Context, id int64, reason string) error {
 func (q *Queue) reschedule(ctx context.Context, ids []int64, next time.Time, reason string) error {
 	return q.do(ctx, func(tx *sql.Tx) error {
 		stmt, err := tx.Prepare(`UPDATE messages SET next_attempt = ?, attempts = attempts + 1,
-			last_error = ? WHERE id = ?`)
+			last_error = ?, sending_since = NULL WHERE id = ?`)
 		if err != nil {
 			return err
 		}
@@ -1121,14 +1132,14 @@ func (q *Queue) writeResults(ctx context.Context, rs []result) error {
 			var err error
 			switch r.state {
 			case "sent":
-				_, err = tx.Exec(`UPDATE messages SET state = 'sent', done_at = ?, attempts = attempts + 1, last_error = ''
-					WHERE id = ?`, millis(r.at), r.id)
+				_, err = tx.Exec(`UPDATE messages SET state = 'sent', done_at = ?, attempts = attempts + 1, last_error = '',
+					sending_since = NULL WHERE id = ?`, millis(r.at), r.id)
 			case "failed":
-				_, err = tx.Exec(`UPDATE messages SET state = 'failed', done_at = ?, attempts = attempts + 1, last_error = ?
-					WHERE id = ?`, millis(r.at), r.reason, r.id)
+				_, err = tx.Exec(`UPDATE messages SET state = 'failed', done_at = ?, attempts = attempts + 1, last_error = ?,
+					sending_since = NULL WHERE id = ?`, millis(r.at), r.reason, r.id)
 			default:
-				_, err = tx.Exec(`UPDATE messages SET next_attempt = ?, attempts = attempts + 1, last_error = ?
-					WHERE id = ?`, millis(r.next), r.reason, r.id)
+				_, err = tx.Exec(`UPDATE messages SET next_attempt = ?, attempts = attempts + 1, last_error = ?,
+					sending_since = NULL WHERE id = ?`, millis(r.next), r.reason, r.id)
 			}
 			if err == nil && r.state != "queued" {
 				_, err = tx.Stmt(q.stmts.unbody).Exec(r.id)
