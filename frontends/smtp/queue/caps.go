@@ -1,0 +1,38 @@
+package queue
+
+import "strings"
+
+// Reasons Record gives for not queueing a reply (the policy's own reasons
+// come from the caller).
+const (
+	SkipRecipientLimit = "recipient-limit" // the recipient had its replies for today
+	SkipIPLimit        = "ip-limit"        // the sending IP had its replies for today
+)
+
+// Limits cap replies per UTC day. Zero means no cap.
+type Limits struct {
+	PerRecipient int // replies to one address
+	PerIP        int // replies caused by mail from one client IP
+}
+
+// WithLimits sets the daily reply caps.
+func WithLimits(l Limits) Option { return func(q *Queue) { q.limits.Store(&l) } }
+
+// SetLimits changes the daily reply caps of a running queue (on SIGHUP).
+// Replies recorded from then on obey the new caps. A cap raised from 0
+// (none) starts counting from the moment it is set.
+func (q *Queue) SetLimits(l Limits) { q.limits.Store(&l) }
+
+// mailbox returns the mailbox addr delivers to, which the daily cap per
+// recipient counts: addr in lower case, without a "+" subaddress (RFC
+// 5233). Mail to victim+1@, victim+2@... lands in victim@'s mailbox, and a
+// forged sender that varies the subaddress must not multiply the replies
+// sent there.
+func mailbox(addr string) string {
+	addr = strings.ToLower(addr)
+	at := strings.LastIndexByte(addr, '@')
+	if plus := strings.IndexByte(addr[:max(at, 0)], '+'); plus > 0 {
+		return addr[:plus] + addr[at:]
+	}
+	return addr
+}
