@@ -1,6 +1,12 @@
 package queue
 
-import "strings"
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
 
 // Reasons Record gives for not queueing a reply (the policy's own reasons
 // come from the caller).
@@ -35,4 +41,44 @@ func mailbox(addr string) string {
 		return addr[:plus] + addr[at:]
 	}
 	return addr
+}
+
+// countReply applies the daily caps to the reply e, in the writer's
+// transaction: it returns the cap the reply is over, or "" once the reply
+// is counted against each cap in force. Checked and counted in the
+// transaction that queues the reply, the caps hold across concurrent
+// sessions and restarts.
+func (q *Queue) countReply(tx *sql.Tx, e Entry, now time.Time) (skip string, err error) {
+	day := now.UTC().Format(time.DateOnly)
+	rcptKey, ipKey := "rcpt:"+mailbox(e.Rcpt), "ip:"+e.IP
+	lim := *q.limits.Load()
+	for _, c := range []struct {
+		key, reason string
+		limit       int
+	}{{rcptKey, SkipRecipientLimit, lim.PerRecipient}, {ipKey, SkipIPLimit, lim.PerIP}} {
+		if c.limit <= 0 {
+			continue
+		}
+		var n int
+		err := tx.Stmt(q.stmts.count).QueryRow(c.key, day).Scan(&n)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return "", fmt.Errorf("reading reply count: %w", err)
+		}
+		if n >= c.limit {
+			return c.reason, nil
+		}
+	}
+	// Count only what a limit uses: a cap of 0 means no cap, and no count.
+	for _, c := range []struct {
+		key   string
+		limit int
+	}{{rcptKey, lim.PerRecipient}, {ipKey, lim.PerIP}} {
+		if c.limit <= 0 {
+			continue
+		}
+		if _, err := tx.Stmt(q.stmts.bump).Exec(c.key, day); err != nil {
+			return "", fmt.Errorf("counting reply: %w", err)
+		}
+	}
+	return "", nil
 }

@@ -279,37 +279,11 @@ func (q *Queue) Record(ctx context.Context, e Entry) (skip string, err error) {
 	return skip, nil
 }
 
+// queueReply queues the reply e in the writer's transaction, unless a
+// daily cap refuses it (skip then names the cap).
 func (q *Queue) queueReply(tx *sql.Tx, e Entry, now time.Time) (skip string, err error) {
-	day := now.UTC().Format(time.DateOnly)
-	rcptKey, ipKey := "rcpt:"+mailbox(e.Rcpt), "ip:"+e.IP
-	lim := *q.limits.Load()
-	for _, c := range []struct {
-		key, reason string
-		limit       int
-	}{{rcptKey, SkipRecipientLimit, lim.PerRecipient}, {ipKey, SkipIPLimit, lim.PerIP}} {
-		if c.limit <= 0 {
-			continue
-		}
-		var n int
-		err := tx.Stmt(q.stmts.count).QueryRow(c.key, day).Scan(&n)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return "", fmt.Errorf("reading reply count: %w", err)
-		}
-		if n >= c.limit {
-			return c.reason, nil
-		}
-	}
-	// Count only what a limit uses: a cap of 0 means no cap, and no count.
-	for _, c := range []struct {
-		key   string
-		limit int
-	}{{rcptKey, lim.PerRecipient}, {ipKey, lim.PerIP}} {
-		if c.limit <= 0 {
-			continue
-		}
-		if _, err := tx.Stmt(q.stmts.bump).Exec(c.key, day); err != nil {
-			return "", fmt.Errorf("counting reply: %w", err)
-		}
+	if skip, err := q.countReply(tx, e, now); skip != "" || err != nil {
+		return skip, err
 	}
 	var text sql.NullInt64
 	if len(e.Shared) > 0 {
