@@ -46,16 +46,81 @@ type permanentError struct{ error }
 
 func (e permanentError) Unwrap() error { return e.error }
 
+// outbound is the outbound SMTP client as the delivery code (deliver.go)
+// sees it: something that opens sessions with the next hop. Scheduling and
+// recording replies is one job, speaking SMTP to relays and MX hosts
+// (DNS, address checks, TLS, AUTH) another; each can be read, and
+// changed, without the other. smtpClient, on go-smtp, is the one
+// implementation.
+type outbound interface {
+	// open opens a session with the next hop for replies to rcpt: the
+	// relay, or the first MX host of rcpt's domain that answers. A
+	// permanentError says that the domain will never take mail (its
+	// replies are dropped); any other error is temporary.
+	open(ctx context.Context, rcpt string) (session, error)
+}
+
+// session is an SMTP session with the next hop, greeted (and encrypted
+// and authenticated as configured), ready for mail transactions.
+type session interface {
+	// send runs one mail transaction, t to rcpt, with the null reverse
+	// path. An *smtp.SMTPError is the next hop's refusal, after which
+	// reset readies the session for the next; any other error means the
+	// connection is lost.
+	send(rcpt string, t text) error
+	// reset ends a refused transaction (RSET).
+	reset() error
+	// pipeline returns a writer of pipelined transactions (RFC 2920) on
+	// the session's connection, or nil when the next hop does not offer
+	// PIPELINING or the connection cannot be written directly (after
+	// STARTTLS). Once it is used, send and reset are not.
+	pipeline() *pipeline
+	// quit ends the session with QUIT; close closes the connection, and
+	// is called in any case, last.
+	quit() error
+	close() error
+}
+
+// smtpClient is the outbound SMTP client on go-smtp. It makes its own
+// connections (Config.Dial, after the address checks of mxguard.go) and
+// runs go-smtp's Client on them (NewClient), never go-smtp's SendMail,
+// which dials by itself and insists on STARTTLS: a relay on localhost
+// speaks plain SMTP, and an MX host without STARTTLS still gets its mail
+// (opportunistic TLS, RFC 7435).
+type smtpClient struct {
+	// cfg is the delivery's Config with its defaults; the client uses
+	// Relay, Resolver, MXPort, HeloName, Timeout, Dial and allowAddr.
+	cfg Config
+}
+
+var _ outbound = (*smtpClient)(nil)
+
+// open opens a session with the next hop for rcpt (see outbound).
+func (cl *smtpClient) open(ctx context.Context, rcpt string) (session, error) {
+	c, conn, err := cl.connect(ctx, rcpt)
+	if err != nil {
+		return nil, err
+	}
+	return &smtpSession{c: c, p: newPipeline(c, conn, cl.cfg.Timeout)}, nil
+}
+
+// smtpSession is a session of smtpClient: go-smtp's Client, and the
+// pipelined writer on its connection when there is one.
+type smtpSession struct {
+	c *smtp.Client
+	p *pipeline
+}
+
 // send runs one mail transaction with the null reverse path, as RFC 3834
 // §3.3 recommends for automatic replies: nothing bounces back to us.
-func send(c *smtp.Client, rcpt string, t text) error {
-	if err := c.Mail("", nil); err != nil {
+func (s *smtpSession) send(rcpt string, t text) error {
+	if err := s.c.Mail("", nil); err != nil {
 		return err
 	}
-	if err := c.Rcpt(rcpt, nil); err != nil {
+	if err := s.c.Rcpt(rcpt, nil); err != nil {
 		return err
 	}
-	w, err := c.Data()
+	w, err := s.c.Data()
 	if err != nil {
 		return err
 	}
@@ -68,23 +133,43 @@ func send(c *smtp.Client, rcpt string, t text) error {
 	return w.Close()
 }
 
+func (s *smtpSession) reset() error { return s.c.Reset() }
+
+func (s *smtpSession) pipeline() *pipeline { return s.p }
+
+// quit and close clear the pipeline's deadline first: go-smtp's Client
+// takes the connection back.
+func (s *smtpSession) quit() error {
+	if s.p != nil {
+		s.p.done()
+	}
+	return s.c.Quit()
+}
+
+func (s *smtpSession) close() error {
+	if s.p != nil {
+		s.p.done()
+	}
+	return s.c.Close()
+}
+
 // connect opens an SMTP session to the relay, or to the MX of rcpt's domain.
 //
 // conn is the connection the client speaks on when quotesd can write to it
 // directly (see pipeline), nil after STARTTLS.
-func (d *Delivery) connect(ctx context.Context, rcpt string) (c *smtp.Client, conn net.Conn, err error) {
-	if d.cfg.Relay != nil {
-		return d.connectRelay(ctx, d.cfg.Relay)
+func (cl *smtpClient) connect(ctx context.Context, rcpt string) (c *smtp.Client, conn net.Conn, err error) {
+	if cl.cfg.Relay != nil {
+		return cl.connectRelay(ctx, cl.cfg.Relay)
 	}
 	domain := domainOf(rcpt)
-	hosts, err := d.mxHosts(ctx, domain)
+	hosts, err := cl.mxHosts(ctx, domain)
 	if err != nil {
 		return nil, nil, err
 	}
 	var errs []error
 	refusedAll := true // every address found is one direct delivery must not connect to
 	for _, host := range hosts {
-		addrs, err := d.cfg.Resolver.LookupHost(ctx, host)
+		addrs, err := cl.cfg.Resolver.LookupHost(ctx, host)
 		var dnsErr *net.DNSError
 		if len(hosts) == 1 && host == domain && errors.As(err, &dnsErr) && dnsErr.IsNotFound {
 			// No MX and no address record either: the domain takes no
@@ -96,11 +181,11 @@ func (d *Delivery) connect(ctx context.Context, rcpt string) (c *smtp.Client, co
 			continue
 		}
 		for _, a := range addrs {
-			if err := d.mxAllowed(a); err != nil {
+			if err := cl.mxAllowed(a); err != nil {
 				errs = append(errs, fmt.Errorf("mail host %s: %w", host, err))
 				continue
 			}
-			c, conn, err := d.connectMX(ctx, host, net.JoinHostPort(a, d.cfg.MXPort))
+			c, conn, err := cl.connectMX(ctx, host, net.JoinHostPort(a, cl.cfg.MXPort))
 			if err == nil {
 				return c, conn, nil
 			}
@@ -122,8 +207,8 @@ func (d *Delivery) connect(ctx context.Context, rcpt string) (c *smtp.Client, co
 
 // mxHosts returns the hosts that take mail for domain, best first: its MX
 // records, or the domain itself when it has none (RFC 5321 §5.1).
-func (d *Delivery) mxHosts(ctx context.Context, domain string) ([]string, error) {
-	mxs, err := d.cfg.Resolver.LookupMX(ctx, domain)
+func (cl *smtpClient) mxHosts(ctx context.Context, domain string) ([]string, error) {
+	mxs, err := cl.cfg.Resolver.LookupMX(ctx, domain)
 	var dnsErr *net.DNSError
 	if err != nil && !(errors.As(err, &dnsErr) && dnsErr.IsNotFound) {
 		return nil, fmt.Errorf("looking up MX of %s: %w", domain, err)
@@ -151,34 +236,34 @@ func (d *Delivery) mxHosts(ctx context.Context, domain string) ([]string, error)
 // or MTA-STS nothing says which certificate to expect; encryption still
 // defeats passive eavesdropping, RFC 7435), and plain SMTP on a new
 // connection when the TLS attempt fails.
-func (d *Delivery) connectMX(ctx context.Context, host, addr string) (*smtp.Client, net.Conn, error) {
-	conn, err := d.cfg.Dial(ctx, "tcp", addr)
+func (cl *smtpClient) connectMX(ctx context.Context, host, addr string) (*smtp.Client, net.Conn, error) {
+	conn, err := cl.cfg.Dial(ctx, "tcp", addr)
 	if err != nil {
 		return nil, nil, err
 	}
 	cfg := &tls.Config{ServerName: host, InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}
-	c, tlsErr := d.startTLS(ctx, conn, cfg)
+	c, tlsErr := cl.startTLS(ctx, conn, cfg)
 	if tlsErr == nil {
-		if err := d.hello(c); err != nil {
+		if err := cl.hello(c); err != nil {
 			c.Close()
 			return nil, nil, err
 		}
 		return c, nil, nil
 	}
-	conn, err = d.cfg.Dial(ctx, "tcp", addr)
+	conn, err = cl.cfg.Dial(ctx, "tcp", addr)
 	if err != nil {
 		return nil, nil, err
 	}
-	c = d.client(conn)
-	if err := d.hello(c); err != nil {
+	c = cl.client(conn)
+	if err := cl.hello(c); err != nil {
 		c.Close()
 		return nil, nil, fmt.Errorf("%s (%s): %w", host, addr, err)
 	}
 	return c, conn, nil
 }
 
-func (d *Delivery) connectRelay(ctx context.Context, r *Relay) (*smtp.Client, net.Conn, error) {
-	conn, err := d.cfg.Dial(ctx, "tcp", r.Addr)
+func (cl *smtpClient) connectRelay(ctx context.Context, r *Relay) (*smtp.Client, net.Conn, error) {
+	conn, err := cl.cfg.Dial(ctx, "tcp", r.Addr)
 	if err != nil {
 		return nil, nil, fmt.Errorf("relay %s: %w", r.Addr, err)
 	}
@@ -196,24 +281,24 @@ func (d *Delivery) connectRelay(ctx context.Context, r *Relay) (*smtp.Client, ne
 	switch r.TLS {
 	case TLSImplicit:
 		tc := tls.Client(conn, cfg)
-		_ = tc.SetDeadline(time.Now().Add(d.cfg.Timeout))
+		_ = tc.SetDeadline(time.Now().Add(cl.cfg.Timeout))
 		if err := tc.HandshakeContext(ctx); err != nil {
 			conn.Close()
 			return nil, nil, fmt.Errorf("relay %s: TLS: %w", r.Addr, err)
 		}
 		_ = tc.SetDeadline(time.Time{})
-		c, raw = d.client(tc), tc
+		c, raw = cl.client(tc), tc
 	case TLSStartTLS:
-		c, err = d.startTLS(ctx, conn, cfg)
+		c, err = cl.startTLS(ctx, conn, cfg)
 		if err != nil {
 			return nil, nil, fmt.Errorf("relay %s: STARTTLS: %w", r.Addr, err)
 		}
 		raw = nil
 	default:
-		c = d.client(conn)
+		c = cl.client(conn)
 	}
-	c.CommandTimeout, c.SubmissionTimeout = d.cfg.Timeout, d.cfg.Timeout
-	if err := d.hello(c); err != nil {
+	c.CommandTimeout, c.SubmissionTimeout = cl.cfg.Timeout, cl.cfg.Timeout
+	if err := cl.hello(c); err != nil {
 		c.Close()
 		return nil, nil, fmt.Errorf("relay %s: %w", r.Addr, err)
 	}
@@ -233,8 +318,8 @@ func (d *Delivery) connectRelay(ctx context.Context, r *Relay) (*smtp.Client, ne
 // "localhost" (its Client takes no name before STARTTLS): a name that a
 // relay or an MX may refuse, or hold against the mail, from another host.
 // On an error conn is closed.
-func (d *Delivery) startTLS(ctx context.Context, conn net.Conn, cfg *tls.Config) (*smtp.Client, error) {
-	c, err := d.startTLSConn(ctx, conn, cfg)
+func (cl *smtpClient) startTLS(ctx context.Context, conn net.Conn, cfg *tls.Config) (*smtp.Client, error) {
+	c, err := cl.startTLSConn(ctx, conn, cfg)
 	if err != nil {
 		conn.Close()
 		return nil, err
@@ -242,15 +327,15 @@ func (d *Delivery) startTLS(ctx context.Context, conn net.Conn, cfg *tls.Config)
 	return c, nil
 }
 
-func (d *Delivery) startTLSConn(ctx context.Context, conn net.Conn, cfg *tls.Config) (*smtp.Client, error) {
-	_ = conn.SetDeadline(time.Now().Add(d.cfg.Timeout))
+func (cl *smtpClient) startTLSConn(ctx context.Context, conn net.Conn, cfg *tls.Config) (*smtp.Client, error) {
+	_ = conn.SetDeadline(time.Now().Add(cl.cfg.Timeout))
 	// Nothing is read past the reply to STARTTLS: what the server sent
 	// after it, if anything, stays in this reader and is dropped.
 	tp := textproto.NewConn(conn)
 	if _, _, err := tp.ReadResponse(220); err != nil {
 		return nil, fmt.Errorf("greeting: %w", err)
 	}
-	if err := tp.PrintfLine("EHLO %s", d.cfg.HeloName); err != nil {
+	if err := tp.PrintfLine("EHLO %s", cl.cfg.HeloName); err != nil {
 		return nil, err
 	}
 	_, msg, err := tp.ReadResponse(250)
@@ -273,7 +358,7 @@ func (d *Delivery) startTLSConn(ctx context.Context, conn net.Conn, cfg *tls.Con
 	_ = conn.SetDeadline(time.Time{})
 	// The session starts over, without a greeting from the server (RFC
 	// 3207 §4.2); go-smtp's Client reads one first, so it is given one.
-	return d.client(&greetedConn{Conn: tc, greeting: []byte("220 TLS session\r\n")}), nil
+	return cl.client(&greetedConn{Conn: tc, greeting: []byte("220 TLS session\r\n")}), nil
 }
 
 // hasExtension reports whether the text of an EHLO reply (its lines after
@@ -304,15 +389,15 @@ func (c *greetedConn) Read(p []byte) (int, error) {
 	return c.Conn.Read(p)
 }
 
-func (d *Delivery) client(conn net.Conn) *smtp.Client {
+func (cl *smtpClient) client(conn net.Conn) *smtp.Client {
 	c := smtp.NewClient(conn)
-	c.CommandTimeout, c.SubmissionTimeout = d.cfg.Timeout, d.cfg.Timeout
+	c.CommandTimeout, c.SubmissionTimeout = cl.cfg.Timeout, cl.cfg.Timeout
 	return c
 }
 
 // hello greets with our name; after STARTTLS, where the client must greet
 // again (RFC 3207 §4.2), this is the second greeting.
-func (d *Delivery) hello(c *smtp.Client) error {
-	c.CommandTimeout, c.SubmissionTimeout = d.cfg.Timeout, d.cfg.Timeout
-	return c.Hello(d.cfg.HeloName)
+func (cl *smtpClient) hello(c *smtp.Client) error {
+	c.CommandTimeout, c.SubmissionTimeout = cl.cfg.Timeout, cl.cfg.Timeout
+	return c.Hello(cl.cfg.HeloName)
 }

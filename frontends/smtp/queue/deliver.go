@@ -33,7 +33,7 @@ func (d *Delivery) deliver(ctx context.Context, dest string, ms []Message, fails
 	if len(live) == 0 || marks.failing() {
 		return outcome{dest: dest}
 	}
-	c, conn, err := d.connect(ctx, live[0].Rcpt)
+	s, err := d.out.open(ctx, live[0].Rcpt)
 	var perm permanentError
 	if errors.As(err, &perm) {
 		for _, m := range live {
@@ -47,11 +47,7 @@ func (d *Delivery) deliver(ctx context.Context, dest string, ms []Message, fails
 		d.deferAll(ctx, live, retry, err)
 		return outcome{dest: dest, retry: retry}
 	}
-	defer c.Close()
-	p := newPipeline(c, conn, d.cfg.Timeout)
-	if p != nil {
-		defer p.done()
-	}
+	defer s.close()
 	// While the destination has more replies due, the connection carries
 	// them too, up to maxPerConnection: a new connection, its greeting
 	// and a round through the scheduler per batch cost more than the
@@ -61,7 +57,7 @@ func (d *Delivery) deliver(ctx context.Context, dest string, ms []Message, fails
 		domain = dest
 	}
 	for carried := 0; ; {
-		if out, stop := d.batch(ctx, c, p, dest, live, fails, marks); stop {
+		if out, stop := d.batch(ctx, s, dest, live, fails, marks); stop {
 			return out
 		}
 		carried += len(live)
@@ -77,10 +73,7 @@ func (d *Delivery) deliver(ctx context.Context, dest string, ms []Message, fails
 			break
 		}
 	}
-	if p != nil {
-		p.done()
-	}
-	_ = c.Quit()
+	_ = s.quit()
 	return outcome{dest: dest}
 }
 
@@ -99,10 +92,10 @@ func (d *Delivery) unexpired(ctx context.Context, ms []Message) []Message {
 	return live
 }
 
-// batch sends live (in arrival order) on c, through p when it is not nil,
-// and records each outcome. stop says the connection is lost or delivery
-// is ending; out is then the outcome of the delivery.
-func (d *Delivery) batch(ctx context.Context, c *smtp.Client, p *pipeline, dest string, live []Message, fails int, marks *marker) (out outcome, stop bool) {
+// batch sends live (in arrival order) in the session s, pipelined when s
+// can, and records each outcome. stop says the connection is lost or
+// delivery is ending; out is then the outcome of the delivery.
+func (d *Delivery) batch(ctx context.Context, s session, dest string, live []Message, fails int, marks *marker) (out outcome, stop bool) {
 	texts, err := d.q.bodies(ctx, live)
 	if err != nil {
 		d.log.Error("smtp delivery: reading queued replies", "err", err)
@@ -116,7 +109,7 @@ func (d *Delivery) batch(ctx context.Context, c *smtp.Client, p *pipeline, dest 
 		}
 		return outcome{dest: dest}, true
 	}
-	if p != nil {
+	if p := s.pipeline(); p != nil {
 		return d.deliverPipelined(ctx, p, dest, live, texts, fails, marks)
 	}
 	for i, m := range live {
@@ -131,8 +124,8 @@ func (d *Delivery) batch(ctx context.Context, c *smtp.Client, p *pipeline, dest 
 			d.drop(ctx, m, "lost", "the queued reply has no text")
 			continue
 		}
-		err = send(c, m.Rcpt, data)
-		if out, stop := d.sent(ctx, dest, live, i, fails, err, marks, c.Reset); stop {
+		err = s.send(m.Rcpt, data)
+		if out, stop := d.sent(ctx, dest, live, i, fails, err, marks, s.reset); stop {
 			return out, true
 		}
 	}

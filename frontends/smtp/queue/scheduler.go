@@ -119,6 +119,8 @@ type Delivery struct {
 	// relay is the destination of every message when there is a relay
 	// (see destination), formatted once rather than once per message.
 	relay string
+	// out opens the SMTP sessions replies go out in.
+	out outbound
 
 	// unrecorded holds, by reply id, the outcomes the queue failed to
 	// record (a reply sent, dropped or deferred, still 'queued' in the
@@ -192,7 +194,7 @@ func NewDelivery(q *Queue, cfg Config) *Delivery {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	d := &Delivery{q: q, cfg: cfg, log: log}
+	d := &Delivery{q: q, cfg: cfg, log: log, out: &smtpClient{cfg: cfg}}
 	if cfg.Relay != nil {
 		d.relay = "relay " + cfg.Relay.Addr
 	}
