@@ -109,11 +109,11 @@ func register[C any, P configPtr[C], R any](f frontend[C, R]) {
 type component struct {
 	name      string
 	auxiliary bool
-	declare func(s *settings.Set) settings.Config
-	start   func(env *serveEnv, cfg settings.Config) (any, []reactor.Service, error)
-	apply   func(running any, cfg settings.Config) error
-	inForce func(running any) *settings.Set // the settings the running component uses
-	writes  func(cfg settings.Config) bool
+	declare   func(s *settings.Set) settings.Config
+	start     func(env *serveEnv, cfg settings.Config) (any, []reactor.Service, error)
+	apply     func(running any, cfg settings.Config) error
+	inForce   func(running any) *settings.Set // the settings the running component uses
+	writes    func(cfg settings.Config) bool
 }
 
 // components is filled by the init functions of the serve_*.go files.

@@ -63,12 +63,12 @@ var specialPrefixes = []netip.Prefix{
 // mxAllowed reports whether direct delivery may connect to the address
 // host (an IP address as LookupHost returns them). A name is let through:
 // the dialler resolves it, and checks what it resolved to (mxDialer).
-func (d *Delivery) mxAllowed(host string) error {
+func (cl *smtpClient) mxAllowed(host string) error {
 	a, err := netip.ParseAddr(host)
 	if err != nil {
 		return nil
 	}
-	if !d.cfg.allowAddr(a) {
+	if !cl.cfg.allowAddr(a) {
 		return fmt.Errorf("%s: %w", host, errNonPublicAddress)
 	}
 	return nil

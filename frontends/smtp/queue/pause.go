@@ -25,8 +25,9 @@ import (
 //
 // A reply can so be sent twice only when quotesd stops while its delivery
 // is unrecorded (the last try at shutdown failed too): after the restart
-// it is sent once more, once the queue can write again (Serve probes
-// before it delivers anything).
+// it may be sent once more, once the queue can write again (Serve settles
+// the last run's sending marks before it delivers anything), and never a
+// third time, however many restarts follow (sendmark.go).
 
 // keep holds rs, whose recording failed with err, until the queue records
 // them.
@@ -97,13 +98,39 @@ func (d *Delivery) Ready() error {
 	return nil
 }
 
-// probeStore writes to the queue once before anything is delivered, and
-// pauses delivery when that fails: after a restart, replies whose delivery
-// the last run could not record are not sent again until it can.
+// probeStore settles the sending marks of the last run (sendmark.go)
+// before anything is delivered, and pauses delivery when that fails: after
+// a restart, replies whose delivery the last run could not record are not
+// sent again until the queue can record that they were being sent, and
+// only once more in all.
 func (d *Delivery) probeStore(ctx context.Context) {
-	if err := d.q.writeResults(context.WithoutCancel(ctx), nil); err != nil {
+	d.settled = false
+	if err := d.settle(ctx); err != nil {
 		d.pauseDelivery(d.q.now(), err)
 	}
+}
+
+// settle runs the queue's settle, once per Serve, and says what it found.
+func (d *Delivery) settle(ctx context.Context) error {
+	if d.settled {
+		return nil
+	}
+	s, err := d.q.settle(context.WithoutCancel(ctx))
+	if err != nil {
+		return err
+	}
+	d.settled = true
+	if len(s.resend) > 0 {
+		d.log.Warn("smtp queue: replies were being sent when quotesd last stopped, and their delivery was not recorded; each may be sent once more, and only once",
+			"queue", d.q.path, "replies", len(s.resend), "ids", ids(s.resend))
+	}
+	for _, m := range s.givenUp {
+		d.log.Warn("smtp reply dropped", "id", m.ID, "rcpt", m.Rcpt, "reason", "unrecorded", "err", givenUpReason)
+	}
+	if d.cfg.Metrics != nil && len(s.givenUp) > 0 {
+		d.cfg.Metrics.Dropped.WithLabelValues("unrecorded").Add(float64(len(s.givenUp)))
+	}
+	return nil
 }
 
 // checkStore reports whether delivery must wait for the queue's database:
@@ -127,7 +154,13 @@ func (d *Delivery) checkStore(ctx context.Context, now time.Time) (paused bool) 
 		return true
 	}
 	rs, _ := d.takeUnrecorded()
-	if err := d.q.writeResults(context.WithoutCancel(ctx), rs); err != nil {
+	// Until the marks of the last run are settled, nothing was sent and rs
+	// is empty; settling first keeps the order the bound relies on.
+	err := d.settle(ctx)
+	if err == nil {
+		err = d.q.writeResults(context.WithoutCancel(ctx), rs)
+	}
+	if err != nil {
 		d.countFailures()
 		d.pause.fails++
 		d.pause.err = err
@@ -206,6 +239,6 @@ func (d *Delivery) flushUnrecorded() {
 			ids = append(ids, r.id)
 		}
 	}
-	d.log.Error("smtp queue: outcomes not recorded at shutdown; the replies delivered among them will be sent again after a restart",
+	d.log.Error("smtp queue: outcomes not recorded at shutdown; the replies delivered among them may be sent once more after a restart",
 		"queue", d.q.path, "unrecorded", len(rs), "delivered_ids", ids, "err", err)
 }

@@ -561,6 +561,73 @@ func TestQueue_UpgradeAddsUpTodaysCountsOfOneIPv6Slash64(t *testing.T) {
 	}
 }
 
+// A queue written by the second schema (no sending marks) is upgraded in
+// place: its queued replies carry no mark and no lost outcome, so each is
+// delivered, once, and the marks work from then on.
+func TestQueue_UpgradesVersion2AndDeliversItsRepliesOnce(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, queue.FileName)
+	db, err := sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Schema version 2, as released.
+	for _, stmt := range []string{
+		`CREATE TABLE messages (id INTEGER PRIMARY KEY, rcpt TEXT NOT NULL, domain TEXT NOT NULL,
+			created INTEGER NOT NULL, next_attempt INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+			state TEXT NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'sent', 'failed')),
+			done_at INTEGER, last_error TEXT NOT NULL DEFAULT '')`,
+		`CREATE INDEX messages_due ON messages (state, next_attempt, id)`,
+		`CREATE TABLE bodies (id INTEGER PRIMARY KEY REFERENCES messages (id), data BLOB NOT NULL)`,
+		`CREATE TABLE reply_counts (key TEXT NOT NULL, day TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (key, day)) WITHOUT ROWID`,
+		`CREATE TABLE skipped (id INTEGER PRIMARY KEY, at INTEGER NOT NULL, ip TEXT NOT NULL, sender TEXT NOT NULL, reason TEXT NOT NULL)`,
+		`CREATE TABLE texts (id INTEGER PRIMARY KEY, hash BLOB NOT NULL UNIQUE, data BLOB NOT NULL)`,
+		`ALTER TABLE bodies ADD COLUMN text_id INTEGER REFERENCES texts (id)`,
+		`PRAGMA user_version = 2`,
+		`INSERT INTO messages (id, rcpt, domain, created, next_attempt, attempts, last_error)
+			VALUES (1, 'old@example.org', 'example.org', 0, 0, 1, '451 try later')`,
+		`INSERT INTO messages (id, rcpt, domain, created, next_attempt) VALUES (2, 'new@example.org', 'example.org', 0, 0)`,
+		`INSERT INTO texts (id, hash, data) VALUES (1, x'00', x'0d0a73686172656420626f64790d0a')`, // "\r\nshared body\r\n"
+		`INSERT INTO bodies (id, data, text_id) VALUES (1, CAST('Subject: old' AS BLOB), 1), (2, CAST('Subject: new' AS BLOB), 1)`,
+	} {
+		if _, err := db.Exec(stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	db.Close()
+
+	q := openQueue(t, dir, queue.WithClock(newClock(time.UnixMilli(1000)).Now))
+	sink := smtptest.NewSink(t, smtptest.Options{})
+	delivery(t, q, queue.Config{Relay: &queue.Relay{Addr: sink.Addr, TLS: queue.TLSNone}})
+	sink.Wait(t, 2, 10*time.Second)
+	waitCounts(t, q, 0, 2, 0)
+	time.Sleep(200 * time.Millisecond) // room for a copy to show up
+	ms := sink.Messages()
+	if len(ms) != 2 {
+		t.Fatalf("the relay got %d messages, want the 2 queued, once each", len(ms))
+	}
+	for i, want := range []string{"Subject: old\r\nshared body\r\n", "Subject: new\r\nshared body\r\n"} {
+		if string(ms[i].Data) != want {
+			t.Errorf("message %d = %q, want %q", i, ms[i].Data, want)
+		}
+	}
+	check, err := sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer check.Close()
+	var version, marked, lost int
+	if err := check.QueryRow(`PRAGMA user_version`).Scan(&version); err != nil {
+		t.Fatal(err)
+	}
+	if err := check.QueryRow(`SELECT COUNT(sending_since), SUM(lost_outcomes) FROM messages`).Scan(&marked, &lost); err != nil {
+		t.Fatal(err)
+	}
+	if version != 4 || marked != 0 || lost != 0 {
+		t.Errorf("after the upgrade and delivery: schema version %d, %d replies marked as being sent, %d lost outcomes; want 4, 0, 0", version, marked, lost)
+	}
+}
+
 func TestDelivery_PermanentRejectionDropsReply(t *testing.T) {
 	sink := smtptest.NewSink(t, smtptest.Options{Reject: func(rcpt string) error {
 		if rcpt == "gone@example.org" {

@@ -1,0 +1,141 @@
+package queue
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/netip"
+	"quotesd/limits"
+	"strings"
+	"time"
+)
+
+// Reasons Record gives for not queueing a reply (the policy's own reasons
+// come from the caller).
+const (
+	SkipRecipientLimit = "recipient_limit" // the recipient had its replies for today
+	SkipIPLimit        = "ip_limit"        // the sending client had its replies for today
+)
+
+// Limits cap replies per UTC day. Zero means no cap.
+type Limits struct {
+	PerRecipient int // replies to one address
+	// PerIP caps the replies caused by mail from one client: an IPv4
+	// address, or an IPv6 /64 (limits.Client), so that a sender cannot
+	// get a fresh cap with each address of its prefix.
+	PerIP int
+}
+
+// WithLimits sets the daily reply caps.
+func WithLimits(l Limits) Option { return func(q *Queue) { q.limits.Store(&l) } }
+
+// SetLimits changes the daily reply caps of a running queue (on SIGHUP).
+// Replies recorded from then on obey the new caps. A cap raised from 0
+// (none) starts counting from the moment it is set.
+func (q *Queue) SetLimits(l Limits) { q.limits.Store(&l) }
+
+// mailbox returns the mailbox addr delivers to, which the daily cap per
+// recipient counts: addr in lower case, without a "+" subaddress (RFC
+// 5233). Mail to victim+1@, victim+2@... lands in victim@'s mailbox, and a
+// forged sender that varies the subaddress must not multiply the replies
+// sent there.
+func mailbox(addr string) string {
+	addr = strings.ToLower(addr)
+	at := strings.LastIndexByte(addr, '@')
+	if plus := strings.IndexByte(addr[:max(at, 0)], '+'); plus > 0 {
+		return addr[:plus] + addr[at:]
+	}
+	return addr
+}
+
+// countReply applies the daily caps to the reply e, in the writer's
+// transaction: it returns the cap the reply is over, or "" once the reply
+// is counted against each cap in force. Checked and counted in the
+// transaction that queues the reply, the caps hold across concurrent
+// sessions and restarts.
+func (q *Queue) countReply(tx *sql.Tx, e Entry, now time.Time) (skip string, err error) {
+	day := now.UTC().Format(time.DateOnly)
+	rcptKey, ipKey := "rcpt:"+mailbox(e.Rcpt), clientKey(e.IP)
+	lim := *q.limits.Load()
+	for _, c := range []struct {
+		key, reason string
+		limit       int
+	}{{rcptKey, SkipRecipientLimit, lim.PerRecipient}, {ipKey, SkipIPLimit, lim.PerIP}} {
+		if c.limit <= 0 {
+			continue
+		}
+		var n int
+		err := tx.Stmt(q.stmts.count).QueryRow(c.key, day).Scan(&n)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return "", fmt.Errorf("reading reply count: %w", err)
+		}
+		if n >= c.limit {
+			return c.reason, nil
+		}
+	}
+	// Count only what a limit uses: a cap of 0 means no cap, and no count.
+	for _, c := range []struct {
+		key   string
+		limit int
+	}{{rcptKey, lim.PerRecipient}, {ipKey, lim.PerIP}} {
+		if c.limit <= 0 {
+			continue
+		}
+		if _, err := tx.Stmt(q.stmts.bump).Exec(c.key, day); err != nil {
+			return "", fmt.Errorf("counting reply: %w", err)
+		}
+	}
+	return "", nil
+}
+
+// clientKey is the key of the daily count per client of mail from the
+// address ip: "ip:" and the client's string ("ip:192.0.2.1",
+// "ip:2001:db8:1:2::/64"); "ip:" and ip itself when it is no IP address.
+func clientKey(ip string) string {
+	if a, err := netip.ParseAddr(ip); err == nil {
+		return "ip:" + limits.ClientOf(a).String()
+	}
+	return "ip:" + ip
+}
+
+// foldClientCounts is the Go part of migration 4: it rewrites the daily
+// counts kept per IP address into counts per client (clientKey), adding
+// up those of the addresses of one IPv6 /64 on one day. IPv4 keys stay as
+// they are. Without it, a /64 whose addresses had spent their caps on the
+// day of the upgrade would get a whole fresh cap for the rest of it.
+func foldClientCounts(tx *sql.Tx) error {
+	type count struct {
+		key, day string
+		n        int
+	}
+	rows, err := tx.Query(`SELECT key, day, n FROM reply_counts WHERE key LIKE 'ip:%'`)
+	if err != nil {
+		return fmt.Errorf("reading the counts per IP: %w", err)
+	}
+	var old []count
+	for rows.Next() {
+		var c count
+		if err := rows.Scan(&c.key, &c.day, &c.n); err != nil {
+			rows.Close()
+			return fmt.Errorf("reading the counts per IP: %w", err)
+		}
+		old = append(old, c)
+	}
+	if err := rows.Close(); err != nil {
+		return fmt.Errorf("reading the counts per IP: %w", err)
+	}
+	for _, c := range old {
+		key := clientKey(strings.TrimPrefix(c.key, "ip:"))
+		if key == c.key {
+			continue
+		}
+		if _, err := tx.Exec(`DELETE FROM reply_counts WHERE key = ? AND day = ?`, c.key, c.day); err != nil {
+			return fmt.Errorf("counting %s per client: %w", c.key, err)
+		}
+		if _, err := tx.Exec(`INSERT INTO reply_counts (key, day, n) VALUES (?, ?, ?)
+			ON CONFLICT (key, day) DO UPDATE SET n = n + excluded.n`, key, c.day, c.n); err != nil {
+			return fmt.Errorf("counting %s per client: %w", c.key, err)
+		}
+	}
+	return nil
+}
