@@ -4,7 +4,6 @@ package qotd
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -12,6 +11,8 @@ import (
 	"runtime/debug"
 	"syscall"
 	"time"
+
+	"quotesd/reactor"
 )
 
 // rawListener returns ln's socket when Serve can accept on it directly (a
@@ -44,8 +45,9 @@ func rawListener(ln net.Listener) syscall.RawConn {
 // the first connection of the day), one whose reply did not fit the send
 // buffer, and one whose client sent input and must be lingered over.
 //
-// It returns an error only when accepting failed for good. A closed
-// listener is left to Accept to report.
+// It returns an error only when accepting failed other than for a moment
+// (reactor.ListenerFailed's: permanent when the socket no longer
+// listens). A closed listener is left to Accept to report.
 func (t *TCPService) acceptPending(ctx context.Context, rc syscall.RawConn, delay *time.Duration) error {
 	for ctx.Err() == nil {
 		var fd int
@@ -67,7 +69,7 @@ func (t *TCPService) acceptPending(ctx context.Context, rc syscall.RawConn, dela
 					return nil
 				}
 			default:
-				return fmt.Errorf("qotd: accepting on %s: %w", t.ln.Addr(), os.NewSyscallError("accept4", aerr))
+				return reactor.ListenerFailed(t.ln.Addr(), os.NewSyscallError("accept4", aerr))
 			}
 			continue
 		}

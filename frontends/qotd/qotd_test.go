@@ -3,7 +3,6 @@ package qotd
 import (
 	"bytes"
 	"context"
-	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -493,7 +492,23 @@ func TestQOTD_GracefulShutdownWhile1000ClientsConnect(t *testing.T) {
 	}
 }
 
-func TestQOTD_ServeReturnsNilWhenListenerClosed(t *testing.T) {
+// wantPermanentSoon waits for the result of a Serve whose socket at addr
+// died and checks that it is a permanent error naming the address, so
+// that the supervisor stops the process instead of restarting the service
+// on a socket that can never serve again.
+func wantPermanentSoon(t *testing.T, done <-chan error, addr net.Addr) {
+	t.Helper()
+	select {
+	case err := <-done:
+		if !reactor.IsPermanent(err) || !strings.Contains(err.Error(), addr.String()) {
+			t.Errorf("Serve = %v, want a permanent error naming %s", err, addr)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Serve still running 5s after its socket died")
+	}
+}
+
+func TestQOTD_ListenerClosedUnderServeIsAPermanentFailure(t *testing.T) {
 	s, _ := newTestServer(t, nil, Config{})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -501,10 +516,11 @@ func TestQOTD_ServeReturnsNilWhenListenerClosed(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- s.TCP(ln).Serve(context.Background()) }()
-	ln.Close()
-	if err := <-done; err != nil && !errors.Is(err, net.ErrClosed) {
-		t.Errorf("Serve = %v, want nil", err)
+	if got := fetch(t, ln.Addr().String(), ""); len(got) == 0 {
+		t.Fatal("no reply before the listener was closed")
 	}
+	ln.Close()
+	wantPermanentSoon(t, done, ln.Addr())
 }
 
 func TestQOTD_SetConfigAppliesLive(t *testing.T) {

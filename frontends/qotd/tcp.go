@@ -2,7 +2,6 @@ package qotd
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -11,6 +10,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"quotesd/reactor"
 )
 
 // TCPService is the QOTD service on one stream listener: the Acceptor of
@@ -37,7 +38,10 @@ func (t *TCPService) Addr() net.Addr { return t.ln.Addr() }
 // Serve accepts connections until ctx ends, then closes the listener and
 // waits for the connections in flight (each bounded by the write timeout)
 // and returns nil. Temporary accept errors (out of file descriptors) are
-// retried with back-off; any other is returned.
+// retried with back-off; any other is returned as reactor.ListenerFailed
+// makes it: permanent when the listener is dead (closed under the service,
+// or no longer listening), so that the process stops instead of restarting
+// a service that can never accept again.
 func (t *TCPService) Serve(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, func() { t.ln.Close() })
 	defer stop()
@@ -54,8 +58,8 @@ func (t *TCPService) Serve(ctx context.Context) error {
 		// the netpoller for the next connection, answered the plain way.
 		conn, err := t.ln.Accept()
 		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
-				return nil
+			if ctx.Err() != nil {
+				return nil // closed by the AfterFunc above
 			}
 			//lint:ignore SA1019 Temporary is right for accept(2): EMFILE, ENFILE, ECONNABORTED
 			if ne, ok := err.(net.Error); ok && ne.Temporary() {
@@ -64,7 +68,7 @@ func (t *TCPService) Serve(ctx context.Context) error {
 				}
 				continue
 			}
-			return err
+			return reactor.ListenerFailed(t.ln.Addr(), err)
 		}
 		delay = 0
 		if !t.admit(peerOf(conn)) {
