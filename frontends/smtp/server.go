@@ -36,6 +36,7 @@ import (
 
 	"quotesd/frontends/smtp/queue"
 	"quotesd/quoter"
+	"quotesd/reactor"
 )
 
 // MaxReceived is the number of Received header fields past which a message
@@ -226,6 +227,11 @@ const shutdownGrace = 5 * time.Second
 // idle sessions with 421, gives sessions in a mail transaction a few
 // seconds to finish, and returns nil.
 //
+// If the listener fails first, go-smtp has retried the temporary accept
+// errors already: Serve returns reactor.ListenerFailed's error, after
+// closing the sessions as above when it is permanent (the listener is
+// dead, and the process is about to stop).
+//
 // The queue takes records until Serve returns, when it has a Hold method
 // (*queue.Queue does): messages that sessions finish receiving after ctx
 // ends are stored, not refused, although delivery stops at once.
@@ -239,17 +245,27 @@ func (s *Server) Serve(ctx context.Context) error {
 	go func() { errc <- s.srv.Serve(&trackListener{Listener: s.ln, set: &s.conns}) }()
 	select {
 	case err := <-errc:
-		return fmt.Errorf("smtp: serving %s: %w", s.ln.Addr(), err)
+		err = reactor.ListenerFailed(s.ln.Addr(), err)
+		if reactor.IsPermanent(err) {
+			s.shutdown(ctx)
+		}
+		return err
 	case <-ctx.Done():
 	}
+	s.shutdown(ctx)
+	<-errc
+	return nil
+}
+
+// shutdown stops accepting, closes idle sessions with 421 and gives those
+// in a mail transaction shutdownGrace to finish before closing them.
+func (s *Server) shutdown(ctx context.Context) {
 	s.conns.closeIdle()
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
 	defer cancel()
 	if err := s.srv.Shutdown(sctx); err != nil {
 		s.srv.Close()
 	}
-	<-errc
-	return nil
 }
 
 // session is one SMTP connection's state.
