@@ -1,9 +1,7 @@
 package main
 
 import (
-	"context"
 	"crypto/tls"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -151,7 +149,9 @@ func ircStart(env *serveEnv) ([]reactor.Service, error) {
 		env.Log.Warn("irc TLS certificate checks are off (--irc-tls-insecure)")
 	}
 	env.Data = bot
-	return []reactor.Service{ircService{bot}}, nil
+	// The bot reconnects by itself; what its Serve returns is marked
+	// permanent already (the server refused its password or SASL account).
+	return []reactor.Service{bot}, nil
 }
 
 // ircReload applies the bot's live settings: prefix, cooldowns, the CTCP
@@ -177,17 +177,3 @@ func ircReload(env *serveEnv) error {
 		"channel_cooldown", f.channelCooldown.String(), "ctcp_interval", f.ctcpInterval.String(), "daily", f.daily)
 	return nil
 }
-
-// ircService runs the bot. The bot reconnects by itself, so whatever its
-// Serve returns is something a restart cannot fix either (SASL refused):
-// it is marked permanent for the supervisor.
-type ircService struct{ bot *irc.Bot }
-
-func (s ircService) Serve(ctx context.Context) error {
-	if err := s.bot.Serve(ctx); err != nil && !errors.Is(err, context.Canceled) {
-		return reactor.Permanent(err)
-	}
-	return nil
-}
-
-func (ircService) String() string { return "irc" }
