@@ -75,6 +75,11 @@ type Config struct {
 	// IPRate means no limit.
 	IPRate  rate.Limit
 	IPBurst int
+	// ComposeTimeout bounds composing one reply, the library lookups
+	// behind it included: a stalled library then costs the sender a 451
+	// (try again later) instead of holding its session, and a connection
+	// slot, until the client gives up. Default DefaultComposeTimeout.
+	ComposeTimeout time.Duration
 	// TLS, when not nil, is the certificate offered with STARTTLS (RFC
 	// 3207), which EHLO then advertises. Plain sessions are served all the
 	// same: a public MX must accept mail from senders without TLS. go-smtp
@@ -86,6 +91,12 @@ type Config struct {
 	// Now is the clock for reply dates; nil means time.Now.
 	Now func() time.Time
 }
+
+// DefaultComposeTimeout is Config.ComposeTimeout's default: the library
+// answers in milliseconds, and a client waits minutes for the reply to
+// its data (RFC 5321 §4.5.3.2.6 suggests 10), so this only ever cuts a
+// library that is stuck.
+const DefaultComposeTimeout = 10 * time.Second
 
 // Recorder is what the server needs from the queue (*queue.Queue).
 // Record must not keep e.Data once it returns (the queue has copied it into
@@ -165,6 +176,9 @@ func New(ln net.Listener, cfg Config, c *Composer, q Recorder, reg prometheus.Re
 	}
 	if cfg.MaxClientConns <= 0 {
 		cfg.MaxClientConns = 10
+	}
+	if cfg.ComposeTimeout <= 0 {
+		cfg.ComposeTimeout = DefaultComposeTimeout
 	}
 	if cfg.Hostname == "" && len(cfg.Addresses.Domains) > 0 {
 		cfg.Hostname = cfg.Addresses.Domains[0]
@@ -417,7 +431,11 @@ func (ss *session) Data(r io.Reader) error {
 				bufPool.Put(out)
 			}
 		}()
-		head, shared, err := s.composer.compose(ctx, out, ss.request(h), s.cfg.Now())
+		// Bounded by its own deadline, not by Serve's context: a session
+		// in a mail transaction may finish after that ends (shutdownGrace).
+		cctx, cancel := context.WithTimeout(ctx, s.cfg.ComposeTimeout)
+		head, shared, err := s.composer.compose(cctx, out, ss.request(h), s.cfg.Now())
+		cancel()
 		switch {
 		case err == nil:
 			entry.Rcpt, entry.Data, entry.Shared = ss.from, head, shared
