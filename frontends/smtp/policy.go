@@ -8,19 +8,19 @@ import (
 
 // Reasons a message gets no reply. They are the values of the reason label
 // of the skipped-replies counter and of the reason attribute in logs, so
-// they stay short, stable and lower case.
+// they stay short, stable and lower case. The daily reply caps, which the
+// queue checks as it commits, give theirs: queue.SkipRecipientLimit and
+// queue.SkipIPLimit.
 const (
-	SkipNullSender     = "null-sender"     // MAIL FROM:<>, a bounce (RFC 3834 §2)
-	SkipInvalidSender  = "invalid-sender"  // the reverse path is not an address we can answer
-	SkipAutoSubmitted  = "auto-submitted"  // Auto-Submitted other than "no" (RFC 3834 §5)
-	SkipPrecedence     = "precedence"      // Precedence: bulk, list or junk
-	SkipMailingList    = "mailing-list"    // List-Id or any List-* header (RFC 2369, 2919)
-	SkipSuppress       = "suppressed"      // X-Auto-Response-Suppress: All, AutoReply or OOF
-	SkipRoleSender     = "role-sender"     // MAILER-DAEMON, postmaster, *-request, owner-*, noreply
-	SkipOwnAddress     = "own-address"     // the sender is one of our addresses: a loop
-	SkipRecipientLimit = "recipient-limit" // the sender had its replies for today
-	SkipIPLimit        = "ip-limit"        // the sending IP had its replies for today
-	SkipNoQuote        = "no-quote"        // the library gave nothing to send
+	SkipNullSender    = "null-sender"    // MAIL FROM:<>, a bounce (RFC 3834 §2)
+	SkipInvalidSender = "invalid-sender" // the reverse path is not an address we can answer
+	SkipAutoSubmitted = "auto-submitted" // Auto-Submitted other than "no" (RFC 3834 §5)
+	SkipPrecedence    = "precedence"     // Precedence: bulk, list or junk
+	SkipMailingList   = "mailing-list"   // List-Id or any List-* header (RFC 2369, 2919)
+	SkipSuppress      = "suppressed"     // X-Auto-Response-Suppress: All, AutoReply or OOF
+	SkipRoleSender    = "role-sender"    // MAILER-DAEMON, postmaster, *-request, owner-*, noreply
+	SkipOwnAddress    = "own-address"    // the sender is one of our addresses: a loop
+	SkipNoQuote       = "no-quote"       // the library gave nothing to send
 )
 
 // SkipNonPublicDomain is the reason for not answering a sender whose domain
