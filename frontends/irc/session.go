@@ -1,5 +1,11 @@
 package irc
 
+// The connection: one session from dial to disconnect, why it ended, and
+// the check that the server is still there. A session's other jobs have a
+// file each: dispatch.go (messages from the server), nick.go,
+// membership.go (channels), intake.go (commands), output.go (the writer)
+// and daily.go (the daily post).
+
 import (
 	"context"
 	"crypto/tls"
