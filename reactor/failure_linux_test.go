@@ -3,6 +3,8 @@ package reactor
 import (
 	"errors"
 	"net"
+	"os"
+	"strings"
 	"syscall"
 	"testing"
 )
@@ -35,5 +37,33 @@ func TestListenerFailed_SocketNoLongerListeningIsPermanent(t *testing.T) {
 	}
 	if want := "listener " + ln.Addr().String() + " died: accept: accept4: invalid argument"; err.Error() != want {
 		t.Errorf("error = %q, want %q", err, want)
+	}
+}
+
+// A connected socket where a listener is expected (systemd passes one per
+// connection to a .socket unit with Accept=yes) fails the start, naming
+// the listener, rather than every Accept after it.
+func TestSockets_InheritedConnectionIsRefusedAtStart(t *testing.T) {
+	ln := listenLoopback(t)
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	conn, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	s := newSockets(nil, []*os.File{inheritedFile(t, "qotd", conn.(*net.TCPConn))})
+	l, err := s.Listen("qotd", "")
+	if err == nil {
+		l.Close()
+		t.Fatal("Listen took a connected socket for a listener")
+	}
+	for _, want := range []string{"listener qotd", "not listening", "Accept=yes"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
 	}
 }
