@@ -67,6 +67,31 @@ func ListenerDead(err error) bool {
 		errors.Is(err, syscall.ENOTSOCK) || errors.Is(err, syscall.EINVAL)
 }
 
+// KeepAccepting wraps ln for servers that retry only the Accept errors
+// that say they are temporary (net/http's and go-smtp's Serve, which back
+// off from 5 ms to 1 s) and return on any other: an error that leaves the
+// listener alive (see ListenerDead) then says it is temporary too, so that
+// the server backs off and accepts again instead of returning, and only a
+// dead listener ends its Serve.
+func KeepAccepting(ln net.Listener) net.Listener { return keepAccepting{ln} }
+
+type keepAccepting struct{ net.Listener }
+
+func (l keepAccepting) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil && !ListenerDead(err) {
+		return nil, passingError{err}
+	}
+	return c, err
+}
+
+// passingError is an Accept error after which the listener works again.
+type passingError struct{ error }
+
+func (e passingError) Unwrap() error   { return e.error }
+func (e passingError) Temporary() bool { return true }
+func (e passingError) Timeout() bool   { return false }
+
 // ListenerFailed is what a service's Serve returns when its socket at addr
 // failed with err while the service's context was still live: a Permanent
 // error when the socket is dead (ListenerDead), so that the process stops

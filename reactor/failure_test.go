@@ -107,3 +107,49 @@ func TestSupervisor_DeadListenerStopsInsteadOfRestarting(t *testing.T) {
 		t.Errorf("log does not report the dead listener as an error naming the service:\n%s", logs)
 	}
 }
+
+// failingListener fails each Accept with the next of errs, then accepts
+// from its Listener.
+type failingListener struct {
+	net.Listener
+	errs []error
+}
+
+func (l *failingListener) Accept() (net.Conn, error) {
+	if len(l.errs) > 0 {
+		err := l.errs[0]
+		l.errs = l.errs[1:]
+		return nil, err
+	}
+	return l.Listener.Accept()
+}
+
+// net/http and go-smtp retry only the Accept errors that say they are
+// temporary: through KeepAccepting, every error that leaves the listener
+// alive says so, keeping its cause, and a dead listener's does not.
+func TestKeepAccepting_OnlyADeadListenerEndsAccepting(t *testing.T) {
+	ln := listenLoopback(t)
+	acceptErr := func(errno syscall.Errno) error {
+		return &net.OpError{Op: "accept", Net: "tcp", Addr: ln.Addr(), Err: os.NewSyscallError("accept4", errno)}
+	}
+	passing := []syscall.Errno{syscall.ENOBUFS, syscall.EPERM, syscall.EPROTO, syscall.EMFILE}
+	var errs []error
+	for _, errno := range passing {
+		errs = append(errs, acceptErr(errno))
+	}
+	kl := KeepAccepting(&failingListener{Listener: ln, errs: append(errs, acceptErr(syscall.EINVAL))})
+	for _, errno := range passing {
+		_, err := kl.Accept()
+		var ne net.Error
+		//lint:ignore SA1019 Temporary is what net/http and go-smtp ask
+		if !errors.As(err, &ne) || !ne.Temporary() || !errors.Is(err, errno) {
+			t.Errorf("Accept failing with %v: %v, want a temporary error wrapping it", errno, err)
+		}
+	}
+	_, err := kl.Accept()
+	var ne net.Error
+	//lint:ignore SA1019 Temporary is what net/http and go-smtp ask
+	if !errors.As(err, &ne) || ne.Temporary() || !errors.Is(err, syscall.EINVAL) {
+		t.Errorf("Accept on a socket no longer listening: %v, want EINVAL, not temporary", err)
+	}
+}
