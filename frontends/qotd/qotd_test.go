@@ -6,10 +6,12 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -579,6 +581,43 @@ func (l *flakyListener) Accept() (net.Conn, error) {
 		return nil, tempError{}
 	}
 	return l.Listener.Accept()
+}
+
+// noBuffers fails its first Accept calls with ENOBUFS, as accept(2) does
+// under memory pressure: an error that does not say it is temporary, but
+// after which the listener works again.
+type noBuffers struct {
+	net.Listener
+	failures int
+}
+
+func (l *noBuffers) Accept() (net.Conn, error) {
+	if l.failures > 0 {
+		l.failures--
+		return nil, &net.OpError{Op: "accept", Net: "tcp", Addr: l.Addr(), Err: os.NewSyscallError("accept4", syscall.ENOBUFS)}
+	}
+	return l.Listener.Accept()
+}
+
+func TestQOTD_AcceptRetriesErrorsThatLeaveTheListenerAlive(t *testing.T) {
+	s, log := newTestServer(t, nil, Config{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.TCP(&noBuffers{Listener: ln, failures: 2}).Serve(ctx) }()
+	if got := fetch(t, ln.Addr().String(), ""); len(got) == 0 {
+		t.Error("no reply after the accept errors")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Serve = %v, want nil", err)
+	}
+	if n := strings.Count(log.String(), "accept failed; retrying"); n != 2 {
+		t.Errorf("logged %d accept retries, want 2", n)
+	}
 }
 
 func TestQOTD_AcceptRetriesTemporaryErrors(t *testing.T) {

@@ -241,10 +241,11 @@ const shutdownGrace = 5 * time.Second
 // idle sessions with 421, gives sessions in a mail transaction a few
 // seconds to finish, and returns nil.
 //
-// If the listener fails first, go-smtp has retried the temporary accept
-// errors already: Serve returns reactor.ListenerFailed's error, after
-// closing the sessions as above when it is permanent (the listener is
-// dead, and the process is about to stop).
+// go-smtp backs off and accepts again after an error that leaves the
+// listener alive (reactor.KeepAccepting), so it returns only when the
+// listener is dead. Then Serve closes the sessions as above and returns a
+// permanent error (see reactor.ListenerFailed): the process is about to
+// stop.
 //
 // The queue takes records until Serve returns, when it has a Hold method
 // (*queue.Queue does): messages that sessions finish receiving after ctx
@@ -256,7 +257,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		}
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- s.srv.Serve(&trackListener{Listener: s.ln, set: &s.conns}) }()
+	go func() { errc <- s.srv.Serve(&trackListener{Listener: reactor.KeepAccepting(s.ln), set: &s.conns}) }()
 	select {
 	case err := <-errc:
 		err = reactor.ListenerFailed(s.ln.Addr(), err)

@@ -5,7 +5,9 @@ import (
 	"crypto/tls"
 	"net"
 	"net/textproto"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -146,5 +148,51 @@ func TestSMTP_DeadListenerClosesSessionsAndFailsPermanently(t *testing.T) {
 	}
 	if code, msg, err := c.ReadResponse(421); err != nil || !strings.HasPrefix(msg, "4.3.2 ") {
 		t.Errorf("idle session when the listener died: %d %q (err %v), want 421 4.3.2", code, msg, err)
+	}
+}
+
+// noBuffers fails its first Accept calls with ENOBUFS, as accept(2) does
+// under memory pressure: go-smtp would return such an error (it retries
+// only those that say they are temporary), but the listener works again.
+type noBuffers struct {
+	net.Listener
+	failures int
+}
+
+func (l *noBuffers) Accept() (net.Conn, error) {
+	if l.failures > 0 {
+		l.failures--
+		return nil, &net.OpError{Op: "accept", Net: "tcp", Addr: l.Addr(), Err: os.NewSyscallError("accept4", syscall.ENOBUFS)}
+	}
+	return l.Listener.Accept()
+}
+
+func TestSMTP_AcceptErrorsThatLeaveTheListenerAliveAreRetried(t *testing.T) {
+	q, err := queue.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { q.Close() })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := smtpfe.Config{Addresses: smtpfe.Addresses{LocalPart: "quote", Domains: []string{"quotes.test"}}}
+	srv := smtpfe.New(&noBuffers{Listener: ln, failures: 3}, cfg, &smtpfe.Composer{Quoter: quotertest.NewLibrary(t), LocalPart: "quote"}, q, prometheus.NewRegistry())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx) }()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, msg, err := textproto.NewConn(c).ReadResponse(220); err != nil {
+		t.Errorf("greeting after the accept errors: %v (%s), want 220", err, msg)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Serve = %v, want nil after its context ended", err)
 	}
 }

@@ -65,13 +65,15 @@ func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 // Serve serves until ctx ends, then stops accepting and gives requests in
 // flight up to the drain time to finish before closing their connections.
 //
-// If the listener fails first, the requests in flight are drained the same
-// way and Serve returns a permanent error (see reactor.Permanent): net/http
-// has retried the temporary accept errors already, and it closes the
-// listener whenever its Serve returns, so no restart could serve on it.
+// net/http backs off and accepts again after an error that leaves the
+// listener alive (reactor.KeepAccepting), so it returns only when the
+// listener is dead. Then the requests in flight are drained the same way,
+// and Serve returns a permanent error (see reactor.ListenerFailed): net/http
+// closes the listener whenever its Serve returns, so whatever the error,
+// no restart could serve on it.
 func (s *Server) Serve(ctx context.Context) error {
 	errc := make(chan error, 1)
-	go func() { errc <- s.srv.Serve(deadlineListener{s.ln}) }()
+	go func() { errc <- s.srv.Serve(deadlineListener{reactor.KeepAccepting(s.ln)}) }()
 	select {
 	case err := <-errc:
 		s.shutdown()

@@ -6,8 +6,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -229,5 +231,45 @@ func TestServer_DeadListenerDrainsThenFailsPermanently(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("Serve still running 5s after its listener died and the request in flight ended")
+	}
+}
+
+// noBuffers fails its first Accept calls with ENOBUFS, as accept(2) does
+// under memory pressure: net/http would return such an error (it retries
+// only those that say they are temporary), but the listener works again.
+type noBuffers struct {
+	net.Listener
+	failures int
+}
+
+func (l *noBuffers) Accept() (net.Conn, error) {
+	if l.failures > 0 {
+		l.failures--
+		return nil, &net.OpError{Op: "accept", Net: "tcp", Addr: l.Addr(), Err: os.NewSyscallError("accept4", syscall.ENOBUFS)}
+	}
+	return l.Listener.Accept()
+}
+
+func TestServer_AcceptErrorsThatLeaveTheListenerAliveAreRetried(t *testing.T) {
+	e := newEnv(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := web.NewServer(&noBuffers{Listener: ln, failures: 3}, e.handler, nil, 5*time.Second)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx) }()
+	resp, err := http.Get("http://" + ln.Addr().String() + "/livez")
+	if err != nil {
+		t.Fatalf("GET /livez after the accept errors: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /livez after the accept errors: %d, want 200", resp.StatusCode)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Serve = %v, want nil after its context ended", err)
 	}
 }
