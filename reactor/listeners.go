@@ -76,7 +76,8 @@ func (s *Sockets) claim(name string) *os.File {
 
 // Listen returns the stream socket named name: the inherited one if systemd
 // passed it, else a new TCP listener on addr. Errors name the listener and
-// the address.
+// the address. An inherited socket that is not listening is refused here,
+// so that the start fails rather than the first Accept.
 func (s *Sockets) Listen(name, addr string) (net.Listener, error) {
 	return s.listen(name, addr, net.ListenConfig{})
 }
@@ -109,6 +110,13 @@ func (s *Sockets) listen(name, addr string, lc net.ListenConfig) (net.Listener, 
 		l, err := net.FileListener(f)
 		if err != nil {
 			return nil, fmt.Errorf("listener %s: inherited socket (fd %d) is not a stream listener: %w", name, f.Fd(), err)
+		}
+		if ok, err := listening(l); !ok {
+			l.Close()
+			if err != nil {
+				return nil, fmt.Errorf("listener %s: inherited socket (fd %d): %w", name, f.Fd(), err)
+			}
+			return nil, fmt.Errorf("listener %s: inherited socket (fd %d) is not listening (systemd passes connections, not a listener, to a .socket unit with Accept=yes)", name, f.Fd())
 		}
 		s.logListening(name, l.Addr(), true)
 		return l, nil

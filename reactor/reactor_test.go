@@ -184,8 +184,9 @@ func TestSupervisor_RestartsFailedService(t *testing.T) {
 }
 
 func TestSupervisor_PermanentErrorStopsEverything(t *testing.T) {
+	log, buf := testLogger(t)
 	var otherStopped atomic.Bool
-	sup := &Supervisor{ShutdownTimeout: time.Second}
+	sup := &Supervisor{Log: log, ShutdownTimeout: time.Second}
 	sup.Add("other", serviceFunc(func(ctx context.Context) error {
 		<-ctx.Done()
 		otherStopped.Store(true)
@@ -195,14 +196,18 @@ func TestSupervisor_PermanentErrorStopsEverything(t *testing.T) {
 		return Permanent(errors.New("bad nickname"))
 	}))
 	err := sup.Serve(context.Background())
-	if err == nil || !strings.Contains(err.Error(), "irc: bad nickname") {
-		t.Fatalf("Serve = %v, want the permanent error naming the service", err)
+	if want := "irc cannot be restarted: bad nickname"; err == nil || err.Error() != want {
+		t.Fatalf("Serve = %v, want %q", err, want)
 	}
 	if IsPermanent(err) {
 		t.Error("Serve's error still carries the Permanent marker")
 	}
 	if !otherStopped.Load() {
 		t.Error("the other service was not stopped")
+	}
+	want := `level=ERROR msg="service failed, and a restart cannot fix it: stopping every service" service=irc err="bad nickname"`
+	if !strings.Contains(buf.String(), want) {
+		t.Errorf("log %q lacks %q", buf.String(), want)
 	}
 }
 

@@ -15,7 +15,9 @@ import (
 // Service is one long-running part of quotesd, usually a frontend's accept
 // loop. Serve runs until ctx is cancelled, then stops accepting, lets work in
 // flight finish and returns nil; any other return is a failure that the
-// supervisor handles (see Permanent).
+// supervisor handles: a Permanent error stops the process, anything else
+// (nil included) gets the service restarted. An accept loop whose socket
+// fails returns ListenerFailed's error, which says which of the two it is.
 type Service interface {
 	Serve(ctx context.Context) error
 }

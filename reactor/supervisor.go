@@ -10,31 +10,6 @@ import (
 	"github.com/thejerf/suture/v4"
 )
 
-// Permanent marks err as a failure that restarting cannot fix (a bad
-// setting, a socket that cannot be used): a service returning it stops the
-// whole process, and Supervisor.Serve returns err. Any other error from a
-// running service is taken as transient, and the service is restarted.
-func Permanent(err error) error {
-	if err == nil {
-		return nil
-	}
-	return &permanentError{err}
-}
-
-type permanentError struct{ err error }
-
-func (e *permanentError) Error() string { return e.err.Error() }
-func (e *permanentError) Unwrap() error { return e.err }
-
-// Is makes a permanent error terminate the suture tree.
-func (e *permanentError) Is(target error) bool { return target == suture.ErrTerminateSupervisorTree }
-
-// IsPermanent reports whether err was marked with Permanent.
-func IsPermanent(err error) bool {
-	var p *permanentError
-	return errors.As(err, &p)
-}
-
 // Supervisor runs services until its context ends, restarting those that
 // fail, and on shutdown gives them a bounded time to drain.
 //
@@ -60,10 +35,13 @@ type Supervisor struct {
 	services []named
 }
 
-// named gives a service the name suture logs it under.
+// named gives a service the name suture logs it under, and logs its
+// permanent failure (suture's events do not include it) the moment it
+// happens, before the other services drain.
 type named struct {
 	name string
 	svc  Service
+	log  *slog.Logger // set by Supervisor.Serve
 }
 
 func (n named) String() string { return n.name }
@@ -75,20 +53,22 @@ func (n named) Serve(ctx context.Context) error {
 	}
 	var p *permanentError
 	if errors.As(err, &p) {
-		return Permanent(fmt.Errorf("%s: %w", n.name, p.err))
+		n.log.Error("service failed, and a restart cannot fix it: stopping every service", "service", n.name, "err", p.err)
+		return &permanentError{err: p.err, service: n.name}
 	}
 	return fmt.Errorf("%s: %w", n.name, err)
 }
 
 // Add registers svc under name (e.g. "qotd-tcp"). Call it before Serve.
 func (s *Supervisor) Add(name string, svc Service) {
-	s.services = append(s.services, named{name, svc})
+	s.services = append(s.services, named{name: name, svc: svc})
 }
 
 // Serve runs every added service until ctx ends, then stops them all and
 // waits up to ShutdownTimeout: the result is nil. If a service fails
-// permanently (see Permanent), the others are stopped the same way and its
-// error is returned.
+// permanently (see Permanent), that is logged as an error naming the
+// service, the others are stopped the same way, and the error is returned,
+// saying which service cannot be restarted and why.
 func (s *Supervisor) Serve(ctx context.Context) error {
 	log := s.Log
 	if log == nil {
@@ -103,6 +83,7 @@ func (s *Supervisor) Serve(ctx context.Context) error {
 	}
 	sup := suture.New("quotesd", spec)
 	for _, n := range s.services {
+		n.log = log
 		sup.Add(n)
 	}
 	err := sup.Serve(ctx)
@@ -111,7 +92,7 @@ func (s *Supervisor) Serve(ctx context.Context) error {
 	}
 	var p *permanentError
 	if errors.As(err, &p) {
-		return p.err
+		return fmt.Errorf("%s cannot be restarted: %w", p.service, p.err)
 	}
 	return err
 }
@@ -121,9 +102,6 @@ func (s *Supervisor) eventHook(log *slog.Logger) suture.EventHook {
 	return func(ev suture.Event) {
 		switch e := ev.(type) {
 		case suture.EventServiceTerminate:
-			if IsPermanent(asError(e.Err)) {
-				return // Serve returns it; the caller reports it
-			}
 			log.Error("service failed", "service", e.ServiceName, "err", e.Err, "restarting", e.Restarting)
 		case suture.EventServicePanic:
 			log.Error("service panicked", "service", e.ServiceName, "panic", e.PanicMsg, "stack", e.Stacktrace, "restarting", e.Restarting)
@@ -144,9 +122,4 @@ func (s *Supervisor) backoff() time.Duration {
 		return 15 * time.Second
 	}
 	return s.FailureBackoff
-}
-
-func asError(v any) error {
-	err, _ := v.(error)
-	return err
 }

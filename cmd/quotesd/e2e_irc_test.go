@@ -6,11 +6,9 @@ package main
 
 import (
 	"bufio"
-	"errors"
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -169,18 +167,7 @@ func TestIRC_RefusedPasswordStopsQuotesd(t *testing.T) {
 	}
 	args := append(offExcept("irc"), "--state-dir", t.TempDir(), "--irc-server", ln.Addr().String(), "--irc-tls=false", "--irc-password-file", pw)
 	s := startServe(t, db, nil, args...)
-	select {
-	case <-s.done:
-	case <-time.After(30 * time.Second):
-		t.Fatal("quotesd still running 30s after the server refused its password")
-	}
-	var ee *exec.ExitError
-	if !errors.As(s.err, &ee) || ee.ExitCode() != 1 {
-		t.Errorf("exit = %v, want status 1", s.err)
-	}
-	if logs := strings.Join(s.Logs(), "\n"); !strings.Contains(logs, "password refused") {
-		t.Errorf("no log line says the password was refused:\n%s", logs)
-	}
+	wantPermanentExit(t, s, "irc", "irc server password refused: Password incorrect")
 }
 
 func TestIRC_SIGHUPChangesPrefixAndCooldownsWithoutReconnecting(t *testing.T) {

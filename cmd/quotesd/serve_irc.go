@@ -1,9 +1,7 @@
 package main
 
 import (
-	"context"
 	"crypto/tls"
-	"errors"
 	"path/filepath"
 	"sync/atomic"
 	"time"
@@ -166,7 +164,9 @@ func ircStart(env *serveEnv, c ircConfig) (*ircLive, []reactor.Service, error) {
 	}
 	live := &ircLive{bot: bot}
 	live.cfg.Store(&c)
-	return live, []reactor.Service{ircService{bot}}, nil
+	// The bot reconnects by itself; what its Serve returns is marked
+	// permanent already (the server refused its password or SASL account).
+	return live, []reactor.Service{bot}, nil
 }
 
 // ircApply applies the bot's live settings: prefix, cooldowns, the CTCP
@@ -185,17 +185,3 @@ func ircApply(live *ircLive, c ircConfig) error {
 	live.cfg.Store(&c)
 	return nil
 }
-
-// ircService runs the bot. The bot reconnects by itself, so whatever its
-// Serve returns is something a restart cannot fix either (SASL refused):
-// it is marked permanent for the supervisor.
-type ircService struct{ bot *irc.Bot }
-
-func (s ircService) Serve(ctx context.Context) error {
-	if err := s.bot.Serve(ctx); err != nil && !errors.Is(err, context.Canceled) {
-		return reactor.Permanent(err)
-	}
-	return nil
-}
-
-func (ircService) String() string { return "irc" }

@@ -26,6 +26,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"quotesd/quoter"
+	"quotesd/reactor"
 )
 
 // Channel is a channel to join, with its key if it has one.
@@ -302,14 +303,12 @@ func New(cfg Config, q quoter.Quoter, cal *quoter.Calendar, log *slog.Logger) (*
 	return b, nil
 }
 
-// permanentError marks what reconnecting cannot fix.
-type permanentError struct{ err error }
-
-func (e *permanentError) Error() string { return e.err.Error() }
-func (e *permanentError) Unwrap() error { return e.err }
-
+// permanent is a failure that reconnecting cannot fix: the server refused
+// what we are configured to send (its password, the SASL account). It is
+// reactor's marker, so the supervisor stops the process with it instead of
+// restarting the bot, which would be refused again.
 func permanent(format string, args ...any) error {
-	return &permanentError{fmt.Errorf(format, args...)}
+	return reactor.Permanent(fmt.Errorf(format, args...))
 }
 
 // Serve connects, and reconnects whenever the link is lost, until ctx ends;
@@ -317,8 +316,10 @@ func permanent(format string, args ...any) error {
 // client on a new connection. Waits between attempts grow exponentially,
 // with jitter, up to BackoffMax, and start again from BackoffMin after a
 // session that stayed up for HealthyAfter. The only errors returned are
-// those that retrying cannot fix: the SASL account or the server password
-// refused.
+// those that retrying cannot fix, marked with reactor.Permanent: the SASL
+// account or the server password refused. Network failures, a TLS
+// handshake that fails, an ERROR from the server (a K-line among them) are
+// retried: they may pass, and the bot must not stop the other frontends.
 func (b *Bot) Serve(ctx context.Context) error {
 	bo := backoff{Min: b.cfg.BackoffMin, Max: b.cfg.BackoffMax}
 	for {
@@ -327,8 +328,7 @@ func (b *Bot) Serve(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		var perm *permanentError
-		if errors.As(err, &perm) {
+		if reactor.IsPermanent(err) {
 			b.log.Error("irc giving up", "server", b.cfg.Server, "err", err)
 			return err
 		}

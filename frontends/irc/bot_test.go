@@ -15,6 +15,7 @@ import (
 
 	"quotesd/quoter"
 	"quotesd/quoter/quotertest"
+	"quotesd/reactor"
 )
 
 func TestBot_AnswersQuoteInChannel(t *testing.T) {
@@ -289,7 +290,7 @@ func TestBot_ServerPasswordSentAndRefusalIsPermanent(t *testing.T) {
 	c := srv.accept()
 	c.expect("PASS :s3cret")
 	c.send(":irc.test 464 * :Password incorrect")
-	if err := run.wait(t); err == nil || !strings.Contains(err.Error(), "password refused") {
+	if err := run.wait(t); !reactor.IsPermanent(err) || !strings.Contains(err.Error(), "password refused") {
 		t.Errorf("Serve = %v, want a permanent error about the password", err)
 	}
 	srv.noConnection(200 * time.Millisecond)
@@ -344,7 +345,7 @@ func TestBot_SASLFailureIsPermanent(t *testing.T) {
 	c := srv.accept()
 	saslServer(t, c)
 	c.send(":irc.test 904 * :SASL authentication failed")
-	if err := run.wait(t); err == nil || !strings.Contains(err.Error(), "904") {
+	if err := run.wait(t); !reactor.IsPermanent(err) || !strings.Contains(err.Error(), "904") {
 		t.Errorf("Serve = %v, want a permanent error naming 904", err)
 	}
 	srv.noConnection(200 * time.Millisecond)

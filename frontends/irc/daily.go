@@ -161,3 +161,62 @@ func (d *daily) save() error {
 	}
 	return os.Rename(tmp.Name(), d.file)
 }
+
+// checkDaily asks the writer to post the daily quote where it is due.
+func (s *session) checkDaily() {
+	if s.b.daily == nil {
+		return
+	}
+	select {
+	case s.dailyC <- struct{}{}:
+	default:
+	}
+}
+
+// dailyTimer wakes the writer at the posting time. It sleeps at most an
+// hour at a time, so a clock change (DST) costs at most that much delay.
+func (s *session) dailyTimer() {
+	for {
+		wait := min(s.b.daily.next().Sub(s.b.cal.Time()), time.Hour)
+		t := time.NewTimer(max(wait, 0) + 100*time.Millisecond)
+		select {
+		case <-s.ctx.Done():
+			t.Stop()
+			return
+		case <-s.b.daily.changed:
+			t.Stop()
+			s.checkDaily()
+		case <-t.C:
+			s.checkDaily()
+		}
+	}
+}
+
+// postDaily posts the quote of the day in every joined channel that has
+// not had it today, and records each success.
+func (s *session) postDaily() {
+	d := s.b.daily
+	s.mu.Lock()
+	chans := make([]string, 0, len(s.joined))
+	for _, name := range s.joined {
+		chans = append(chans, name)
+	}
+	s.mu.Unlock()
+	for _, ch := range chans {
+		day, due := d.due(ch)
+		if !due {
+			continue
+		}
+		lines := s.quoteOfDay(ch, day)
+		if len(lines) == 0 {
+			continue
+		}
+		for _, l := range lines {
+			if err := s.privmsgLine(ch, l); err != nil {
+				return
+			}
+		}
+		d.done(ch, day)
+		s.b.log.Info("irc daily quote posted", "channel", ch, "day", day.String())
+	}
+}

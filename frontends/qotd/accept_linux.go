@@ -4,7 +4,6 @@ package qotd
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -12,6 +11,8 @@ import (
 	"runtime/debug"
 	"syscall"
 	"time"
+
+	"quotesd/reactor"
 )
 
 // rawListener returns ln's socket when Serve can accept on it directly (a
@@ -44,8 +45,9 @@ func rawListener(ln net.Listener) syscall.RawConn {
 // the first connection of the day), one whose reply did not fit the send
 // buffer, and one whose client sent input and must be lingered over.
 //
-// It returns an error only when accepting failed for good. A closed
-// listener is left to Accept to report.
+// It returns an error only when the socket no longer listens (a permanent
+// one: see reactor.ListenerFailed). A closed listener is left to Accept to
+// report.
 func (t *TCPService) acceptPending(ctx context.Context, rc syscall.RawConn, delay *time.Duration) error {
 	for ctx.Err() == nil {
 		var fd int
@@ -62,12 +64,14 @@ func (t *TCPService) acceptPending(ctx context.Context, rc syscall.RawConn, dela
 				return nil // none left
 			case errno == syscall.EINTR || errno == syscall.ECONNABORTED:
 				// Interrupted, or the client gave up while queued: next.
-			case errno.Temporary():
+			case reactor.ListenerDead(aerr):
+				return reactor.ListenerFailed(t.ln.Addr(), os.NewSyscallError("accept4", aerr))
+			default:
+				// Out of descriptors or memory, a firewall rule, a network
+				// error pending on the connection: the socket still listens.
 				if !t.backOff(ctx, os.NewSyscallError("accept4", aerr), delay) {
 					return nil
 				}
-			default:
-				return fmt.Errorf("qotd: accepting on %s: %w", t.ln.Addr(), os.NewSyscallError("accept4", aerr))
 			}
 			continue
 		}

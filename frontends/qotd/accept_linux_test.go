@@ -68,3 +68,49 @@ func TestQOTD_ConnectionThatMustWaitIsFinishedByItsOwnGoroutine(t *testing.T) {
 		t.Errorf("served counted %v, want 1", n)
 	}
 }
+
+// stopListening takes ln's socket out of the listening state, as an
+// outside hand can: shutdown(2) on a listening socket does that on Linux,
+// and accept(2) on it then fails with EINVAL, at once and forever.
+func stopListening(t *testing.T, ln net.Listener) {
+	t.Helper()
+	rc, err := ln.(syscall.Conn).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var serr error
+	rc.Control(func(fd uintptr) { serr = syscall.Shutdown(int(fd), syscall.SHUT_RD) })
+	if serr != nil {
+		t.Fatalf("shutdown(2) on the listener: %v", serr)
+	}
+}
+
+// Whether the socket stops listening while Serve waits in the netpoller or
+// before Serve's own accept4(2) finds it so, Serve fails for good.
+func TestQOTD_ListenerThatStopsListeningIsAPermanentFailure(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		before bool
+	}{{"while serving", false}, {"before serving", true}} {
+		t.Run(tt.name, func(t *testing.T) {
+			s, _ := newTestServer(t, nil, Config{})
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			if tt.before {
+				stopListening(t, ln)
+			}
+			done := make(chan error, 1)
+			go func() { done <- s.TCP(ln).Serve(context.Background()) }()
+			if !tt.before {
+				if got := fetch(t, ln.Addr().String(), ""); len(got) == 0 {
+					t.Fatal("no reply before the listener stopped listening")
+				}
+				stopListening(t, ln)
+			}
+			wantPermanentSoon(t, done, ln.Addr())
+		})
+	}
+}

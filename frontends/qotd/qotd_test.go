@@ -3,14 +3,15 @@ package qotd
 import (
 	"bytes"
 	"context"
-	"errors"
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -519,7 +520,23 @@ func TestQOTD_GracefulShutdownWhile1000ClientsConnect(t *testing.T) {
 	}
 }
 
-func TestQOTD_ServeReturnsNilWhenListenerClosed(t *testing.T) {
+// wantPermanentSoon waits for the result of a Serve whose socket at addr
+// died and checks that it is a permanent error naming the address, so
+// that the supervisor stops the process instead of restarting the service
+// on a socket that can never serve again.
+func wantPermanentSoon(t *testing.T, done <-chan error, addr net.Addr) {
+	t.Helper()
+	select {
+	case err := <-done:
+		if !reactor.IsPermanent(err) || !strings.Contains(err.Error(), addr.String()) {
+			t.Errorf("Serve = %v, want a permanent error naming %s", err, addr)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Serve still running 5s after its socket died")
+	}
+}
+
+func TestQOTD_ListenerClosedUnderServeIsAPermanentFailure(t *testing.T) {
 	s, _ := newTestServer(t, nil, Config{})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -527,10 +544,11 @@ func TestQOTD_ServeReturnsNilWhenListenerClosed(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- s.TCP(ln).Serve(context.Background()) }()
-	ln.Close()
-	if err := <-done; err != nil && !errors.Is(err, net.ErrClosed) {
-		t.Errorf("Serve = %v, want nil", err)
+	if got := fetch(t, ln.Addr().String(), ""); len(got) == 0 {
+		t.Fatal("no reply before the listener was closed")
 	}
+	ln.Close()
+	wantPermanentSoon(t, done, ln.Addr())
 }
 
 func TestQOTD_SetConfigAppliesLive(t *testing.T) {
@@ -589,6 +607,43 @@ func (l *flakyListener) Accept() (net.Conn, error) {
 		return nil, tempError{}
 	}
 	return l.Listener.Accept()
+}
+
+// noBuffers fails its first Accept calls with ENOBUFS, as accept(2) does
+// under memory pressure: an error that does not say it is temporary, but
+// after which the listener works again.
+type noBuffers struct {
+	net.Listener
+	failures int
+}
+
+func (l *noBuffers) Accept() (net.Conn, error) {
+	if l.failures > 0 {
+		l.failures--
+		return nil, &net.OpError{Op: "accept", Net: "tcp", Addr: l.Addr(), Err: os.NewSyscallError("accept4", syscall.ENOBUFS)}
+	}
+	return l.Listener.Accept()
+}
+
+func TestQOTD_AcceptRetriesErrorsThatLeaveTheListenerAlive(t *testing.T) {
+	s, log := newTestServer(t, nil, Config{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.TCP(&noBuffers{Listener: ln, failures: 2}).Serve(ctx) }()
+	if got := fetch(t, ln.Addr().String(), ""); len(got) == 0 {
+		t.Error("no reply after the accept errors")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Serve = %v, want nil", err)
+	}
+	if n := strings.Count(log.String(), "accept failed; retrying"); n != 2 {
+		t.Errorf("logged %d accept retries, want 2", n)
+	}
 }
 
 func TestQOTD_AcceptRetriesTemporaryErrors(t *testing.T) {

@@ -2,7 +2,6 @@ package qotd
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"quotesd/limits"
+	"quotesd/reactor"
 )
 
 // TCPService is the QOTD service on one stream listener: the Acceptor of
@@ -37,8 +37,12 @@ func (t *TCPService) Addr() net.Addr { return t.ln.Addr() }
 
 // Serve accepts connections until ctx ends, then closes the listener and
 // waits for the connections in flight (each bounded by the write timeout)
-// and returns nil. Temporary accept errors (out of file descriptors) are
-// retried with back-off; any other is returned.
+// and returns nil. An accept error that leaves the listener alive (out of
+// file descriptors or memory, a firewall rule) is retried with back-off; a
+// dead listener (closed under the service, or no longer listening) ends
+// Serve with a permanent error (see reactor.ListenerFailed), so that the
+// process stops instead of restarting a service that can never accept
+// again.
 func (t *TCPService) Serve(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, func() { t.ln.Close() })
 	defer stop()
@@ -55,17 +59,16 @@ func (t *TCPService) Serve(ctx context.Context) error {
 		// the netpoller for the next connection, answered the plain way.
 		conn, err := t.ln.Accept()
 		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+			if ctx.Err() != nil {
+				return nil // closed by the AfterFunc above
+			}
+			if reactor.ListenerDead(err) {
+				return reactor.ListenerFailed(t.ln.Addr(), err)
+			}
+			if !t.backOff(ctx, err, &delay) {
 				return nil
 			}
-			//lint:ignore SA1019 Temporary is right for accept(2): EMFILE, ENFILE, ECONNABORTED
-			if ne, ok := err.(net.Error); ok && ne.Temporary() {
-				if !t.backOff(ctx, err, &delay) {
-					return nil
-				}
-				continue
-			}
-			return err
+			continue
 		}
 		delay = 0
 		if !t.admit(peerOf(conn)) {
@@ -77,8 +80,8 @@ func (t *TCPService) Serve(ctx context.Context) error {
 	}
 }
 
-// backOff waits after a temporary accept error (out of file descriptors),
-// longer each time in a row: *delay doubles from 5 ms up to 1 s. It
+// backOff waits after an accept error that leaves the listener alive (out
+// of file descriptors), longer each time in a row: *delay doubles from 5 ms up to 1 s. It
 // reports false if ctx ended meanwhile.
 func (t *TCPService) backOff(ctx context.Context, err error, delay *time.Duration) bool {
 	*delay = min(max(2**delay, 5*time.Millisecond), time.Second)

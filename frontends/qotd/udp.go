@@ -2,7 +2,6 @@ package qotd
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -12,6 +11,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"quotesd/limits"
+	"quotesd/reactor"
 )
 
 // UDPService is the QOTD service on one datagram socket: each datagram
@@ -57,7 +57,9 @@ func dropReason(src netip.AddrPort) string {
 	return ""
 }
 
-// Serve answers datagrams until ctx ends, then returns nil.
+// Serve answers datagrams until ctx ends, then returns nil. A socket that
+// is dead (closed under the service) ends it with a permanent error (see
+// reactor.ListenerFailed): no restart could read from it again.
 func (u *UDPService) Serve(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, func() { u.pc.Close() })
 	defer stop()
@@ -66,8 +68,11 @@ func (u *UDPService) Serve(ctx context.Context) error {
 	for {
 		_, addr, err := u.pc.ReadFrom(buf)
 		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
-				return nil
+			if ctx.Err() != nil {
+				return nil // closed by the AfterFunc above
+			}
+			if reactor.ListenerDead(err) {
+				return reactor.ListenerFailed(u.pc.LocalAddr(), err)
 			}
 			// ICMP errors from earlier replies can surface here; they
 			// concern one peer, not the socket. Back off all the same, so

@@ -181,3 +181,18 @@ func TestQOTD_UDPReloadKeepsEachClientsSpentRate(t *testing.T) {
 		t.Error("another source got no reply")
 	}
 }
+
+func TestQOTD_UDPSocketClosedUnderServeIsAPermanentFailure(t *testing.T) {
+	s, _ := newTestServer(t, nil, Config{})
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.UDP(pc).Serve(context.Background()) }()
+	if got := udpAsk(t, udpClient(t, "127.0.0.1:0"), pc.LocalAddr(), 5*time.Second); len(got) == 0 {
+		t.Fatal("no reply before the socket was closed")
+	}
+	pc.Close()
+	wantPermanentSoon(t, done, pc.LocalAddr())
+}

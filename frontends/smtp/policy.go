@@ -9,19 +9,19 @@ import (
 // Reasons a message gets no reply. They are the values of the reason label
 // of the skipped-replies counter and of the reason attribute in logs, so
 // they stay short, stable and snake_case, as package metric has label
-// values that are quotesd's own.
+// values that are quotesd's own. The daily reply caps, which the queue
+// checks as it commits, give theirs: queue.SkipRecipientLimit and
+// queue.SkipIPLimit.
 const (
-	SkipNullSender     = "null_sender"     // MAIL FROM:<>, a bounce (RFC 3834 §2)
-	SkipInvalidSender  = "invalid_sender"  // the reverse path is not an address we can answer
-	SkipAutoSubmitted  = "auto_submitted"  // Auto-Submitted other than "no" (RFC 3834 §5)
-	SkipPrecedence     = "precedence"      // Precedence: bulk, list or junk
-	SkipMailingList    = "mailing_list"    // List-Id or any List-* header (RFC 2369, 2919)
-	SkipSuppress       = "suppressed"      // X-Auto-Response-Suppress: All, AutoReply or OOF
-	SkipRoleSender     = "role_sender"     // MAILER-DAEMON, postmaster, *-request, owner-*, noreply
-	SkipOwnAddress     = "own_address"     // the sender is one of our addresses: a loop
-	SkipRecipientLimit = "recipient_limit" // the sender had its replies for today
-	SkipIPLimit        = "ip_limit"        // the sending IP had its replies for today
-	SkipNoQuote        = "no_quote"        // the library gave nothing to send
+	SkipNullSender    = "null_sender"    // MAIL FROM:<>, a bounce (RFC 3834 §2)
+	SkipInvalidSender = "invalid_sender" // the reverse path is not an address we can answer
+	SkipAutoSubmitted = "auto_submitted" // Auto-Submitted other than "no" (RFC 3834 §5)
+	SkipPrecedence    = "precedence"     // Precedence: bulk, list or junk
+	SkipMailingList   = "mailing_list"   // List-Id or any List-* header (RFC 2369, 2919)
+	SkipSuppress      = "suppressed"     // X-Auto-Response-Suppress: All, AutoReply or OOF
+	SkipRoleSender    = "role_sender"    // MAILER-DAEMON, postmaster, *-request, owner-*, noreply
+	SkipOwnAddress    = "own_address"    // the sender is one of our addresses: a loop
+	SkipNoQuote       = "no_quote"       // the library gave nothing to send
 )
 
 // SkipNonPublicDomain is the reason for not answering a sender whose domain

@@ -36,6 +36,7 @@ import (
 	"quotesd/limits"
 	"quotesd/ops/metric"
 	"quotesd/quoter"
+	"quotesd/reactor"
 )
 
 // MaxReceived is the number of Received header fields past which a message
@@ -74,6 +75,11 @@ type Config struct {
 	// IPv6 /64, limits.Client; 450 past it). Zero IPRate means no limit.
 	IPRate  rate.Limit
 	IPBurst int
+	// ComposeTimeout bounds composing one reply, the library lookups
+	// behind it included: a stalled library then costs the sender a 451
+	// (try again later) instead of holding its session, and a connection
+	// slot, until the client gives up. Default DefaultComposeTimeout.
+	ComposeTimeout time.Duration
 	// TLS, when not nil, is the certificate offered with STARTTLS (RFC
 	// 3207), which EHLO then advertises. Plain sessions are served all the
 	// same: a public MX must accept mail from senders without TLS. go-smtp
@@ -85,6 +91,12 @@ type Config struct {
 	// Now is the clock for reply dates; nil means time.Now.
 	Now func() time.Time
 }
+
+// DefaultComposeTimeout is Config.ComposeTimeout's default: the library
+// answers in milliseconds, and a client waits minutes for the reply to
+// its data (RFC 5321 §4.5.3.2.6 suggests 10), so this only ever cuts a
+// library that is stuck.
+const DefaultComposeTimeout = 10 * time.Second
 
 // Recorder is what the server needs from the queue (*queue.Queue).
 // Record must not keep e.Data once it returns (the queue has copied it into
@@ -152,6 +164,9 @@ func New(ln net.Listener, cfg Config, c *Composer, q Recorder, reg prometheus.Re
 	if cfg.MaxClientConns <= 0 {
 		cfg.MaxClientConns = 10
 	}
+	if cfg.ComposeTimeout <= 0 {
+		cfg.ComposeTimeout = DefaultComposeTimeout
+	}
 	if cfg.Hostname == "" && len(cfg.Addresses.Domains) > 0 {
 		cfg.Hostname = cfg.Addresses.Domains[0]
 	}
@@ -198,6 +213,12 @@ const shutdownGrace = 5 * time.Second
 // idle sessions with 421, gives sessions in a mail transaction a few
 // seconds to finish, and returns nil.
 //
+// go-smtp backs off and accepts again after an error that leaves the
+// listener alive (reactor.KeepAccepting), so it returns only when the
+// listener is dead. Then Serve closes the sessions as above and returns a
+// permanent error (see reactor.ListenerFailed): the process is about to
+// stop.
+//
 // The queue takes records until Serve returns, when it has a Hold method
 // (*queue.Queue does): messages that sessions finish receiving after ctx
 // ends are stored, not refused, although delivery stops at once.
@@ -208,20 +229,30 @@ func (s *Server) Serve(ctx context.Context) error {
 		}
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- s.srv.Serve(&trackListener{Listener: s.ln, set: &s.conns}) }()
+	go func() { errc <- s.srv.Serve(&trackListener{Listener: reactor.KeepAccepting(s.ln), set: &s.conns}) }()
 	select {
 	case err := <-errc:
-		return fmt.Errorf("smtp: serving %s: %w", s.ln.Addr(), err)
+		err = reactor.ListenerFailed(s.ln.Addr(), err)
+		if reactor.IsPermanent(err) {
+			s.shutdown(ctx)
+		}
+		return err
 	case <-ctx.Done():
 	}
+	s.shutdown(ctx)
+	<-errc
+	return nil
+}
+
+// shutdown stops accepting, closes idle sessions with 421 and gives those
+// in a mail transaction shutdownGrace to finish before closing them.
+func (s *Server) shutdown(ctx context.Context) {
 	s.conns.closeIdle()
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
 	defer cancel()
 	if err := s.srv.Shutdown(sctx); err != nil {
 		s.srv.Close()
 	}
-	<-errc
-	return nil
 }
 
 // session is one SMTP connection's state.
@@ -372,7 +403,11 @@ func (ss *session) Data(r io.Reader) error {
 				bufPool.Put(out)
 			}
 		}()
-		head, shared, err := s.composer.compose(ctx, out, ss.request(h), s.cfg.Now())
+		// Bounded by its own deadline, not by Serve's context: a session
+		// in a mail transaction may finish after that ends (shutdownGrace).
+		cctx, cancel := context.WithTimeout(ctx, s.cfg.ComposeTimeout)
+		head, shared, err := s.composer.compose(cctx, out, ss.request(h), s.cfg.Now())
+		cancel()
 		switch {
 		case err == nil:
 			entry.Rcpt, entry.Data, entry.Shared = ss.from, head, shared

@@ -52,7 +52,8 @@ type setup struct {
 	cfg    smtpfe.Config
 	limits queue.Limits
 	dkim   *smtpfe.DKIM
-	relay  string // "" for a sink started by the harness
+	relay  string                            // "" for a sink started by the harness
+	wrap   func(quoter.Quoter) quoter.Quoter // if set, what the composer gets instead of the library
 	// listen, when not nil, makes the server's listener; by default it
 	// listens on 127.0.0.1:0.
 	listen func(testing.TB) net.Listener
@@ -102,7 +103,11 @@ func newHarness(t testing.TB, opts ...func(*setup)) *harness {
 	}
 	s.cfg.Log = log
 	s.cfg.Now = func() time.Time { return fixedDay }
-	c := &smtpfe.Composer{Quoter: h.lib, Calendar: h.cal, LocalPart: "quote", DKIM: s.dkim}
+	lib := h.lib
+	if s.wrap != nil {
+		lib = s.wrap(lib)
+	}
+	c := &smtpfe.Composer{Quoter: lib, Calendar: h.cal, LocalPart: "quote", DKIM: s.dkim}
 	srv := smtpfe.New(ln, s.cfg, c, h.q, h.reg)
 	h.srv = srv
 	h.addr = srv.Addr().String()
@@ -939,5 +944,53 @@ func TestSMTP_StalledDataGetsNoGoErrorText(t *testing.T) {
 	got := readLine(t, c)
 	if !strings.HasPrefix(got, "4") || strings.Contains(got, "127.0.0.1") || strings.Contains(got, "i/o timeout") || strings.Contains(got, "read tcp") {
 		t.Errorf("stalled DATA got %q, want a 4xx in our own words", got)
+	}
+}
+
+// stalledLibrary is a library stuck in every lookup (a disk that stopped
+// answering, a lock never released): each call waits until its context
+// ends, then asks the real library with that ended context, which answers
+// as it does when a caller gives up.
+type stalledLibrary struct{ quoter.Quoter }
+
+func (l stalledLibrary) Today(ctx context.Context, day quoter.Date, f quoter.Filter) (*quoter.Quote, error) {
+	<-ctx.Done()
+	return l.Quoter.Today(ctx, day, f)
+}
+
+func (l stalledLibrary) Random(ctx context.Context, f quoter.Filter) (*quoter.Quote, error) {
+	<-ctx.Done()
+	return l.Quoter.Random(ctx, f)
+}
+
+// A library that stalls while a reply is composed costs the sender a 451
+// after ComposeTimeout, and nothing is queued; the session is not held for
+// ever and goes on.
+func TestSMTP_StalledLibraryGets451AfterComposeTimeout(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	h := newHarness(t, func(s *setup) {
+		s.cfg.ComposeTimeout = timeout
+		s.wrap = func(q quoter.Quoter) quoter.Quoter { return stalledLibrary{q} }
+	})
+	c, err := gosmtp.Dial(h.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	start := time.Now()
+	err = c.SendMail("alice@example.org", []string{"quote@quotes.test"}, strings.NewReader(request("today")))
+	took := time.Since(start)
+	wantCode(t, err, 451, gosmtp.EnhancedCode{4, 3, 0})
+	if took < timeout || took > timeout+5*time.Second {
+		t.Errorf("the 451 came after %v, want it after the %v compose timeout", took, timeout)
+	}
+	if n := h.queued(t); n != 0 {
+		t.Errorf("%d replies queued, want none", n)
+	}
+	if !strings.Contains(h.Logs(), "smtp reply not composed") || !strings.Contains(h.Logs(), "deadline exceeded") {
+		t.Errorf("log does not say the reply was not composed in time:\n%s", h.Logs())
+	}
+	if err := c.Quit(); err != nil {
+		t.Errorf("QUIT after the 451: %v, want the session still going", err)
 	}
 }

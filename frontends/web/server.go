@@ -3,11 +3,12 @@ package web
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"time"
+
+	"quotesd/reactor"
 )
 
 // Server timeouts and limits. A quote page is small and a quote body is at
@@ -63,25 +64,42 @@ func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
 // Serve serves until ctx ends, then stops accepting and gives requests in
 // flight up to the drain time to finish before closing their connections.
+//
+// net/http backs off and accepts again after an error that leaves the
+// listener alive (reactor.KeepAccepting), so it returns only when the
+// listener is dead. Then the requests in flight are drained the same way,
+// and Serve returns a permanent error (see reactor.ListenerFailed): net/http
+// closes the listener whenever its Serve returns, so whatever the error,
+// no restart could serve on it.
 func (s *Server) Serve(ctx context.Context) error {
 	errc := make(chan error, 1)
-	go func() { errc <- s.srv.Serve(deadlineListener{s.ln}) }()
+	go func() { errc <- s.srv.Serve(deadlineListener{reactor.KeepAccepting(s.ln)}) }()
 	select {
 	case err := <-errc:
-		// The listener failed. Serving again on it cannot work, and the
-		// caller owns the socket; say so plainly.
-		return fmt.Errorf("web: serving on %s: %w", s.ln.Addr(), err)
+		s.shutdown()
+		err = reactor.ListenerFailed(s.ln.Addr(), err)
+		if !reactor.IsPermanent(err) {
+			err = reactor.Permanent(err)
+		}
+		return err
 	case <-ctx.Done():
 	}
+	err := s.shutdown()
+	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+		return serr
+	}
+	return err
+}
+
+// shutdown stops accepting and waits up to the drain time for the
+// requests in flight, then closes every connection.
+func (s *Server) shutdown() error {
 	sctx, cancel := context.WithTimeout(context.Background(), s.drain)
 	defer cancel()
 	err := s.srv.Shutdown(sctx)
 	if errors.Is(err, context.DeadlineExceeded) {
 		s.log.Warn("requests still running after the drain time; closing them", "drain", s.drain)
 		err = s.srv.Close()
-	}
-	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
-		return serr
 	}
 	return err
 }

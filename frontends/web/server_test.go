@@ -6,14 +6,17 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"quotesd/frontends/web"
 	"quotesd/quoter"
 	"quotesd/quoter/quotertest"
+	"quotesd/reactor"
 )
 
 // slowToday is a library whose Today waits for a signal, to hold a request
@@ -182,5 +185,91 @@ func TestServer_ClientIPIsTheTCPPeer(t *testing.T) {
 	logs := e.logs.String()
 	if !strings.Contains(logs, `"client_ip":"127.0.0.1"`) || strings.Contains(logs, "203.0.113.6") {
 		t.Errorf("access log does not carry the TCP peer as client:\n%s", logs)
+	}
+}
+
+// A listener closed under the server can never accept again: Serve lets
+// the request in flight finish, then returns a permanent error naming the
+// listener, so that the process stops rather than restart the frontend on
+// a dead socket.
+func TestServer_DeadListenerDrainsThenFailsPermanently(t *testing.T) {
+	slow := &slowToday{Quoter: quotertest.NewLibrary(t), entered: make(chan struct{}, 1), release: make(chan struct{})}
+	e := newEnvWith(t, slow)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := web.NewServer(ln, e.handler, nil, 5*time.Second)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(context.Background()) }()
+	got := make(chan int, 1)
+	go func() {
+		resp, err := http.Get("http://" + ln.Addr().String() + "/api/v1/today")
+		if err != nil {
+			t.Errorf("request in flight when the listener died: %v", err)
+			got <- 0
+			return
+		}
+		resp.Body.Close()
+		got <- resp.StatusCode
+	}()
+	<-slow.entered
+	ln.Close()
+	select {
+	case err := <-done:
+		t.Fatalf("Serve returned (%v) while a request was in flight", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	close(slow.release)
+	if status := <-got; status != http.StatusOK {
+		t.Errorf("request in flight when the listener died: %d, want 200", status)
+	}
+	select {
+	case err := <-done:
+		if !reactor.IsPermanent(err) || !strings.Contains(err.Error(), ln.Addr().String()) {
+			t.Errorf("Serve = %v, want a permanent error naming %s", err, ln.Addr())
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Serve still running 5s after its listener died and the request in flight ended")
+	}
+}
+
+// noBuffers fails its first Accept calls with ENOBUFS, as accept(2) does
+// under memory pressure: net/http would return such an error (it retries
+// only those that say they are temporary), but the listener works again.
+type noBuffers struct {
+	net.Listener
+	failures int
+}
+
+func (l *noBuffers) Accept() (net.Conn, error) {
+	if l.failures > 0 {
+		l.failures--
+		return nil, &net.OpError{Op: "accept", Net: "tcp", Addr: l.Addr(), Err: os.NewSyscallError("accept4", syscall.ENOBUFS)}
+	}
+	return l.Listener.Accept()
+}
+
+func TestServer_AcceptErrorsThatLeaveTheListenerAliveAreRetried(t *testing.T) {
+	e := newEnv(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := web.NewServer(&noBuffers{Listener: ln, failures: 3}, e.handler, nil, 5*time.Second)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx) }()
+	resp, err := http.Get("http://" + ln.Addr().String() + "/api/v1/today")
+	if err != nil {
+		t.Fatalf("GET /api/v1/today after the accept errors: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /api/v1/today after the accept errors: %d, want 200", resp.StatusCode)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Serve = %v, want nil after its context ended", err)
 	}
 }
