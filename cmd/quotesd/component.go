@@ -131,7 +131,7 @@ type serveEnv struct {
 	Quoter    quoter.Quoter
 	Calendar  *quoter.Calendar
 	Log       *slog.Logger
-	AccessLog *slog.Logger // Log's records, batched: for one record per request (see logOutput)
+	AccessLog *slog.Logger // Log's records, batched: for one record per request (see logs.Output)
 	Listeners reactor.Listeners
 	StateDir  string               // --state-dir: where frontends keep durable state (the mail queue)
 	Metrics   *prometheus.Registry // the process's one registry, served by the ops listener's /metrics

@@ -21,6 +21,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"quotesd"
+	"quotesd/frontends/web"
+	"quotesd/logs"
 	"quotesd/quoter/sqlite"
 	"quotesd/reactor"
 )
@@ -38,24 +40,11 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, *slog.LevelVar,
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
 		return nil, nil, usagef("invalid --log-level %q: want debug, info, warn or error", level)
 	}
-	h, err := logHandler(w, format, lv)
+	h, err := logs.Handler(w, format, lv)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, usagef("%v", err)
 	}
 	return slog.New(h), lv, nil
-}
-
-// logHandler returns a handler writing records to w in format, at the
-// level lv.
-func logHandler(w io.Writer, format string, lv slog.Leveler) (slog.Handler, error) {
-	opts := &slog.HandlerOptions{Level: lv}
-	switch format {
-	case "text":
-		return slog.NewTextHandler(w, opts), nil
-	case "json":
-		return slog.NewJSONHandler(w, opts), nil
-	}
-	return nil, usagef("invalid --log-format %q: want text or json", format)
 }
 
 // openServeLibrary opens the library file for serve: read-only unless a
@@ -115,13 +104,13 @@ func runServe(ctx context.Context, g *globals, args []string) error {
 		return printServeConfig(g.Stdout, g, ss)
 	}
 	o := ss.serve
-	out := newLogOutput(g.Stderr)
+	out := logs.NewOutput(g.Stderr)
 	defer out.Flush()
 	log, level, err := newLogger(out, o.LogFormat, o.LogLevel)
 	if err != nil {
 		return err
 	}
-	ah, _ := newAccessHandler(out.Batched(), o.LogFormat, level) // the format is valid: newLogger took it
+	ah, _ := web.NewAccessHandler(out.Batched(), o.LogFormat, level) // the format is valid: newLogger took it
 	accessLog := slog.New(ah)
 	setGCTarget()
 	cal, err := calendar(g)

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"quotesd/logs"
 	"quotesd/settings"
 )
 
@@ -35,8 +36,8 @@ func (c *serveConfig) Declare(s *settings.Set) {
 
 // Validate checks c, naming the flag at fault.
 func (c *serveConfig) Validate() error {
-	if _, err := logHandler(io.Discard, c.LogFormat, slog.LevelInfo); err != nil {
-		return err
+	if _, err := logs.Handler(io.Discard, c.LogFormat, slog.LevelInfo); err != nil {
+		return usagef("%v", err)
 	}
 	var lv slog.LevelVar
 	if err := lv.UnmarshalText([]byte(c.LogLevel)); err != nil {

@@ -1,4 +1,6 @@
-package main
+// Package logs is where quotesd's log records go: the formats an operator
+// chooses between, and the output that batches the high-volume ones.
+package logs
 
 import (
 	"io"
@@ -14,7 +16,7 @@ const (
 	batchDelay = 100 * time.Millisecond
 )
 
-// logOutput is serve's log destination, usually stderr: a pipe to journald
+// Output is serve's log destination, usually stderr: a pipe to journald
 // or a file. Most records are written through at once, as slog does. The
 // access log, one record per HTTP request, goes through Batched instead,
 // which gathers records and writes them in batches: under load a write(2)
@@ -27,22 +29,23 @@ const (
 // the last batchDelay are lost if the process dies at once (kill -9, a
 // fatal runtime error); every other record is written before the call that
 // logs it returns. Serve calls Flush when it ends.
-type logOutput struct {
+type Output struct {
 	w     io.Writer
 	mu    sync.Mutex
 	buf   []byte
 	timer *time.Timer // flushes a batch batchDelay after its first record
 }
 
-func newLogOutput(w io.Writer) *logOutput {
-	o := &logOutput{w: w}
+// NewOutput returns an Output writing to w.
+func NewOutput(w io.Writer) *Output {
+	o := &Output{w: w}
 	o.timer = time.AfterFunc(time.Hour, func() { o.Flush() })
 	o.timer.Stop()
 	return o
 }
 
 // Write writes p at once, after any batched records.
-func (o *logOutput) Write(p []byte) (int, error) {
+func (o *Output) Write(p []byte) (int, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.flushLocked()
@@ -50,13 +53,13 @@ func (o *logOutput) Write(p []byte) (int, error) {
 }
 
 // Flush writes the records batched so far.
-func (o *logOutput) Flush() error {
+func (o *Output) Flush() error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return o.flushLocked()
 }
 
-func (o *logOutput) flushLocked() error {
+func (o *Output) flushLocked() error {
 	if len(o.buf) == 0 {
 		return nil
 	}
@@ -69,11 +72,11 @@ func (o *logOutput) flushLocked() error {
 // Batched returns a writer of the same output whose writes are batched.
 // Each Write must be whole records (slog's handlers write one record per
 // call), so that a batch never ends inside one.
-func (o *logOutput) Batched() io.Writer { return batchedOutput{o} }
+func (o *Output) Batched() io.Writer { return batched{o} }
 
-type batchedOutput struct{ o *logOutput }
+type batched struct{ o *Output }
 
-func (b batchedOutput) Write(p []byte) (int, error) {
+func (b batched) Write(p []byte) (int, error) {
 	o := b.o
 	o.mu.Lock()
 	defer o.mu.Unlock()

@@ -1,7 +1,8 @@
-package main
+package logs
 
 import (
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,7 +22,7 @@ func (c *countedLog) Write(p []byte) (int, error) {
 
 func TestLogOutput_BatchedRecordsAreWrittenTogetherOnFlush(t *testing.T) {
 	var file countedLog
-	out := newLogOutput(&file)
+	out := NewOutput(&file)
 	for i := range 3 {
 		out.Batched().Write([]byte("access " + string(rune('a'+i)) + "\n"))
 	}
@@ -41,7 +42,7 @@ func TestLogOutput_BatchedRecordsAreWrittenTogetherOnFlush(t *testing.T) {
 
 func TestLogOutput_DirectRecordFollowsTheBatchBeforeIt(t *testing.T) {
 	var file countedLog
-	out := newLogOutput(&file)
+	out := NewOutput(&file)
 	out.Batched().Write([]byte("access 1\n"))
 	out.Write([]byte("warning\n"))
 	out.Batched().Write([]byte("access 2\n"))
@@ -53,7 +54,7 @@ func TestLogOutput_DirectRecordFollowsTheBatchBeforeIt(t *testing.T) {
 
 func TestLogOutput_FullBatchIsWrittenAtOnce(t *testing.T) {
 	var file countedLog
-	out := newLogOutput(&file)
+	out := NewOutput(&file)
 	defer out.Flush()
 	rec := []byte(strings.Repeat("x", 999) + "\n")
 	n := batchBytes/len(rec) + 1
@@ -68,7 +69,7 @@ func TestLogOutput_FullBatchIsWrittenAtOnce(t *testing.T) {
 
 func TestLogOutput_BatchIsWrittenSoonWithoutFlush(t *testing.T) {
 	var file countedLog
-	out := newLogOutput(&file)
+	out := NewOutput(&file)
 	out.Batched().Write([]byte("access\n"))
 	// The batch goes out batchDelay after its first record; allow the
 	// machine far longer than that before calling it lost.
@@ -81,4 +82,22 @@ func TestLogOutput_BatchIsWrittenSoonWithoutFlush(t *testing.T) {
 	if got := file.String(); got != "access\n" {
 		t.Errorf("the file holds %q, want %q", got, "access\n")
 	}
+}
+
+// logBuffer collects log output from several goroutines.
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

@@ -1,4 +1,4 @@
-package main
+package web
 
 import (
 	"bytes"
@@ -9,12 +9,12 @@ import (
 	"sync"
 	"time"
 
-	"quotesd/frontends/web"
+	"quotesd/logs"
 )
 
-// accessHandler is the web access log's slog.Handler: the handler of the
+// accessLogHandler is the web access log's slog.Handler: the handler of the
 // configured format, which it is for every record, plus the fast path of
-// web.AccessHandler, which writes a request's line the way that handler
+// AccessHandler, which writes a request's line the way that handler
 // would, without building and walking a slog.Record for it. That saves
 // about half a microsecond of the 15 or so a request costs under load
 // (BENCHMARKS.md).
@@ -24,7 +24,7 @@ import (
 // quotes). Any other line, and any record but a request's, goes through
 // the format's handler, so the two can only ever differ in speed; a test
 // holds them to the same bytes.
-type accessHandler struct {
+type accessLogHandler struct {
 	slog.Handler           // the format's handler, with the attributes so far
 	w            io.Writer // where Handler writes
 	format       string
@@ -36,16 +36,17 @@ type accessHandler struct {
 	head []byte
 }
 
-var _ web.AccessHandler = (*accessHandler)(nil)
+var _ AccessHandler = (*accessLogHandler)(nil)
 
-// newAccessHandler returns the access log's handler, writing lines in
-// format ("json" or "text") to w, at the level lv.
-func newAccessHandler(w io.Writer, format string, lv slog.Leveler) (*accessHandler, error) {
-	h, err := logHandler(w, format, lv)
+// NewAccessHandler returns the access log's handler, writing lines in
+// format ("json" or "text") to w, at the level lv: give a logger with it
+// to Config.AccessLog.
+func NewAccessHandler(w io.Writer, format string, lv slog.Leveler) (AccessHandler, error) {
+	h, err := logs.Handler(w, format, lv)
 	if err != nil {
 		return nil, err
 	}
-	a := &accessHandler{Handler: h, w: w, format: format}
+	a := &accessLogHandler{Handler: h, w: w, format: format}
 	a.head = a.render()
 	return a, nil
 }
@@ -53,9 +54,9 @@ func newAccessHandler(w io.Writer, format string, lv slog.Leveler) (*accessHandl
 // render returns head, by having the format's own handler write a request
 // record without a time and taking what comes between the braces or
 // before the newline.
-func (h *accessHandler) render() []byte {
+func (h *accessLogHandler) render() []byte {
 	var b bytes.Buffer
-	f, _ := logHandler(&b, h.format, slog.LevelDebug)
+	f, _ := logs.Handler(&b, h.format, slog.LevelDebug)
 	_ = f.WithAttrs(h.attrs).Handle(context.Background(), slog.NewRecord(time.Time{}, slog.LevelInfo, "request", 0))
 	line := bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 	if h.format == "json" { // {"level":"INFO",...}
@@ -64,11 +65,11 @@ func (h *accessHandler) render() []byte {
 	return append([]byte{' '}, line...)
 }
 
-func (h *accessHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+func (h *accessLogHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 	if len(attrs) == 0 {
 		return h
 	}
-	a := &accessHandler{
+	a := &accessLogHandler{
 		Handler: h.Handler.WithAttrs(attrs),
 		w:       h.w,
 		format:  h.format,
@@ -80,7 +81,7 @@ func (h *accessHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 
 // WithGroup returns the format's handler: within a group the request's
 // attributes would be nested, which the fast path does not do.
-func (h *accessHandler) WithGroup(name string) slog.Handler {
+func (h *accessLogHandler) WithGroup(name string) slog.Handler {
 	return h.Handler.WithGroup(name)
 }
 
@@ -89,7 +90,7 @@ var lineBufs = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b 
 
 // HandleAccess writes a's line. It writes what Handle(ctx, a.Record())
 // would, and calls it for the lines it has no fast path for.
-func (h *accessHandler) HandleAccess(ctx context.Context, a web.Access) error {
+func (h *accessLogHandler) HandleAccess(ctx context.Context, a Access) error {
 	if !h.Enabled(ctx, slog.LevelInfo) {
 		return nil
 	}

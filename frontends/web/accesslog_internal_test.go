@@ -1,4 +1,4 @@
-package main
+package web
 
 import (
 	"bytes"
@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"quotesd/frontends/web"
+	"quotesd/logs"
 )
 
 // accessPair is an access handler and, beside it, the plain handler of
@@ -24,11 +24,11 @@ func newAccessPair(t *testing.T, format string, lv slog.Leveler, attrs ...slog.A
 	t.Helper()
 	var p accessPair
 	p.fastOut, p.slowOut = new(bytes.Buffer), new(bytes.Buffer)
-	ah, err := newAccessHandler(p.fastOut, format, lv)
+	ah, err := NewAccessHandler(p.fastOut, format, lv)
 	if err != nil {
 		t.Fatal(err)
 	}
-	slow, err := logHandler(p.slowOut, format, lv)
+	slow, err := logs.Handler(p.slowOut, format, lv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,13 +38,13 @@ func newAccessPair(t *testing.T, format string, lv slog.Leveler, attrs ...slog.A
 
 // check logs a through both handlers and fails unless they wrote the
 // same bytes.
-func (p accessPair) check(t *testing.T, a web.Access) {
+func (p accessPair) check(t *testing.T, a Access) {
 	t.Helper()
 	p.fastOut.Reset()
 	p.slowOut.Reset()
-	fast, ok := p.fast.(web.AccessHandler)
+	fast, ok := p.fast.(AccessHandler)
 	if !ok {
-		t.Fatalf("%T is not a web.AccessHandler", p.fast)
+		t.Fatalf("%T is not a AccessHandler", p.fast)
 	}
 	if err := fast.HandleAccess(context.Background(), a); err != nil {
 		t.Fatal(err)
@@ -57,7 +57,7 @@ func (p accessPair) check(t *testing.T, a web.Access) {
 	}
 }
 
-var sampleAccess = web.Access{
+var sampleAccess = Access{
 	Time:   time.Date(2026, 11, 23, 11, 13, 37, 123456789, time.UTC),
 	Method: "GET", Path: "/api/v1/today", Status: 200, Bytes: 332,
 	Duration: 48123 * time.Nanosecond, ClientIP: "127.0.0.1",
@@ -65,30 +65,30 @@ var sampleAccess = web.Access{
 
 func TestAccessHandler_WritesWhatItsFormatWould(t *testing.T) {
 	cet := time.FixedZone("CET", 3600)
-	vary := []func(a *web.Access){
-		func(a *web.Access) {},
-		func(a *web.Access) { a.Time = a.Time.Truncate(time.Second) },            // no fraction
-		func(a *web.Access) { a.Time = a.Time.Truncate(time.Millisecond) },       // trailing zeros
-		func(a *web.Access) { a.Time = a.Time.Add(999 * time.Microsecond) },      // rounding
-		func(a *web.Access) { a.Time = a.Time.In(cet) },                          // an offset
-		func(a *web.Access) { a.Time = time.Date(10000, 1, 1, 0, 0, 0, 0, cet) }, // out of RFC 3339
-		func(a *web.Access) { a.Time = time.Time{} },
-		func(a *web.Access) { a.Method = "HEAD"; a.Status = 304; a.Bytes = 0 },
-		func(a *web.Access) { a.Path = "/search" },
-		func(a *web.Access) { a.Path = "/quotes/<script>&amp;" },
-		func(a *web.Access) { a.Path = `/a"b\c` },
-		func(a *web.Access) { a.Path = "/a=b" },
-		func(a *web.Access) { a.Path = "/a b" },
-		func(a *web.Access) { a.Path = "/día/ñ" },
-		func(a *web.Access) { a.Path = "/bad\xff\xfeutf8" },
-		func(a *web.Access) { a.Path = "/line\nbreak\ttab\x00\x7f" },
-		func(a *web.Access) { a.Path = "/\u2028sep" },
-		func(a *web.Access) { a.Path = "" },
-		func(a *web.Access) { a.ClientIP = "" }, // no IP could be decided
-		func(a *web.Access) { a.ClientIP = "2001:db8::1" },
-		func(a *web.Access) { a.Status = 500; a.Bytes = -1; a.Duration = -time.Second },
-		func(a *web.Access) { a.Duration = 0 },
-		func(a *web.Access) { a.Duration = 90 * time.Minute },
+	vary := []func(a *Access){
+		func(a *Access) {},
+		func(a *Access) { a.Time = a.Time.Truncate(time.Second) },            // no fraction
+		func(a *Access) { a.Time = a.Time.Truncate(time.Millisecond) },       // trailing zeros
+		func(a *Access) { a.Time = a.Time.Add(999 * time.Microsecond) },      // rounding
+		func(a *Access) { a.Time = a.Time.In(cet) },                          // an offset
+		func(a *Access) { a.Time = time.Date(10000, 1, 1, 0, 0, 0, 0, cet) }, // out of RFC 3339
+		func(a *Access) { a.Time = time.Time{} },
+		func(a *Access) { a.Method = "HEAD"; a.Status = 304; a.Bytes = 0 },
+		func(a *Access) { a.Path = "/search" },
+		func(a *Access) { a.Path = "/quotes/<script>&amp;" },
+		func(a *Access) { a.Path = `/a"b\c` },
+		func(a *Access) { a.Path = "/a=b" },
+		func(a *Access) { a.Path = "/a b" },
+		func(a *Access) { a.Path = "/día/ñ" },
+		func(a *Access) { a.Path = "/bad\xff\xfeutf8" },
+		func(a *Access) { a.Path = "/line\nbreak\ttab\x00\x7f" },
+		func(a *Access) { a.Path = "/\u2028sep" },
+		func(a *Access) { a.Path = "" },
+		func(a *Access) { a.ClientIP = "" }, // no IP could be decided
+		func(a *Access) { a.ClientIP = "2001:db8::1" },
+		func(a *Access) { a.Status = 500; a.Bytes = -1; a.Duration = -time.Second },
+		func(a *Access) { a.Duration = 0 },
+		func(a *Access) { a.Duration = 90 * time.Minute },
 	}
 	for _, format := range []string{"json", "text"} {
 		t.Run(format, func(t *testing.T) {
@@ -125,7 +125,7 @@ func TestAccessHandler_WritesWhatItsFormatWould_RandomFields(t *testing.T) {
 	for _, format := range []string{"json", "text"} {
 		p := newAccessPair(t, format, slog.LevelInfo, slog.String("frontend", "web"))
 		for range 2000 {
-			p.check(t, web.Access{
+			p.check(t, Access{
 				Time:     time.Unix(rng.Int64N(4e9), rng.Int64N(1e9)).UTC(),
 				Method:   word(),
 				Path:     "/" + word(),
@@ -140,7 +140,7 @@ func TestAccessHandler_WritesWhatItsFormatWould_RandomFields(t *testing.T) {
 
 func TestAccessHandler_WritesNothingBelowItsLevel(t *testing.T) {
 	var out bytes.Buffer
-	ah, err := newAccessHandler(&out, "json", slog.LevelWarn)
+	ah, err := NewAccessHandler(&out, "json", slog.LevelWarn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,11 +154,11 @@ func TestAccessHandler_WritesNothingBelowItsLevel(t *testing.T) {
 
 func TestAccessHandler_InAGroupIsTheFormatsHandler(t *testing.T) {
 	var out bytes.Buffer
-	ah, err := newAccessHandler(&out, "json", slog.LevelInfo)
+	ah, err := NewAccessHandler(&out, "json", slog.LevelInfo)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := ah.WithGroup("g").(web.AccessHandler); ok {
+	if _, ok := ah.WithGroup("g").(AccessHandler); ok {
 		t.Error("a handler within a group offers the fast path, which does not nest attributes")
 	}
 }
@@ -181,11 +181,11 @@ func TestAccessHandler_OtherRecordsAreTheFormatsOwn(t *testing.T) {
 // The fast path is taken for a common line: it builds no record, so in
 // JSON it allocates nothing at all, where the format's handler would.
 func TestAccessHandler_CommonLineAllocatesNothing(t *testing.T) {
-	ah, err := newAccessHandler(io.Discard, "json", slog.LevelInfo)
+	ah, err := NewAccessHandler(io.Discard, "json", slog.LevelInfo)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := ah.WithAttrs([]slog.Attr{slog.String("frontend", "web")}).(web.AccessHandler)
+	h := ah.WithAttrs([]slog.Attr{slog.String("frontend", "web")}).(AccessHandler)
 	ctx := context.Background()
 	if n := testing.AllocsPerRun(100, func() { _ = h.HandleAccess(ctx, sampleAccess) }); n != 0 {
 		t.Errorf("HandleAccess allocated %v times per line, want 0", n)
@@ -196,11 +196,11 @@ func TestAccessHandler_CommonLineAllocatesNothing(t *testing.T) {
 // path with the same line written by the format's handler from a record.
 func BenchmarkAccessLine(b *testing.B) {
 	for _, format := range []string{"json", "text"} {
-		ah, err := newAccessHandler(io.Discard, format, slog.LevelInfo)
+		ah, err := NewAccessHandler(io.Discard, format, slog.LevelInfo)
 		if err != nil {
 			b.Fatal(err)
 		}
-		h := ah.WithAttrs([]slog.Attr{slog.String("frontend", "web")}).(web.AccessHandler)
+		h := ah.WithAttrs([]slog.Attr{slog.String("frontend", "web")}).(AccessHandler)
 		ctx := context.Background()
 		b.Run(format+"/fast", func(b *testing.B) {
 			b.ReportAllocs()
