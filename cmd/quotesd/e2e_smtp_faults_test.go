@@ -4,6 +4,7 @@ package main
 // must not turn the queue into a mail bomb.
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	"quotesd/frontends/smtp/smtptest"
+
+	gosmtp "github.com/emersion/go-smtp"
 )
 
 // httpGet returns the status and body of GET url.
@@ -58,14 +61,32 @@ func TestE2E_SMTP_FullStateDiskSendsEachReplyOnceAndPausesDelivery(t *testing.T)
 	s := startServe(t, db, []string{"smtp", "ops"}, append([]string{
 		"--smtp-addr", "127.0.0.1:0", "--ops-addr", "127.0.0.1:0", "--state-dir", state,
 		"--smtp-domain", "localhost", "--smtp-relay", relay, "--smtp-relay-tls", "none",
-		"--smtp-retry-min", "100ms", "--smtp-retry-max", "300ms"}, offExcept("smtp", "ops")...)...)
+		"--smtp-retry-min", "100ms", "--smtp-retry-max", "300ms",
+		"--smtp-ip-rate", "0", "--smtp-reply-limit", "0", "--smtp-ip-reply-limit", "0"}, offExcept("smtp", "ops")...)...)
 	ops := "http://" + s.Addr("ops")
-	const n = 3
+	n := 3
 	for i := 1; i <= n; i++ {
 		sendRequest(t, s.Addr("smtp"), fmt.Sprintf("user%d@example.org", i))
 	}
 	s.WaitLog(30*time.Second, "smtp delivery deferred: cannot connect", nil)
 	filler := smtptest.FillFS(t, state)
+	// The queue's write-ahead log may still have room in the space it
+	// holds already: requests go on until the queue itself cannot write,
+	// so that the disk is full for it too. Each one it took is a reply.
+	for i := n + 1; ; i++ {
+		if i > 5000 {
+			t.Fatal("the queue took 5000 more requests on a full disk")
+		}
+		err := trySend(t, s.Addr("smtp"), fmt.Sprintf("user%d@example.org", i))
+		var se *gosmtp.SMTPError
+		if errors.As(err, &se) && se.Code == 451 {
+			break
+		}
+		if err != nil {
+			t.Fatalf("request %d on a full disk: %v, want 250 or 451", i, err)
+		}
+		n = i
+	}
 
 	// The relay is back. A reply goes out only once the queue has
 	// recorded that it is being sent, which on a full disk it most often
