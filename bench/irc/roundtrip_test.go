@@ -39,7 +39,7 @@ func library(b *testing.B) quoter.Quoter {
 // startBot runs the bot in process on srv, in #bench, and waits until the
 // clients see it there.
 func startBot(b *testing.B, srv *ircdtest.Server, cfg irc.Config, watcher *ircdtest.Client) {
-	cfg.Server = srv.Addr
+	cfg.Server, cfg.TLS = srv.Addr, false
 	cfg.Nick = "quotesd"
 	cfg.Channels = []irc.Channel{{Name: "#bench"}}
 	bot, err := irc.New(cfg, library(b), nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
@@ -117,7 +117,7 @@ func dialClients(b *testing.B, srv *ircdtest.Server, n int) []*ircdtest.Client {
 func BenchmarkRoundTrip_Production(b *testing.B) {
 	srv := ircdtest.Start(b)
 	clients := dialClients(b, srv, 4)
-	startBot(b, srv, irc.Config{}, clients[0])
+	startBot(b, srv, irc.DefaultConfig(), clients[0])
 	b.ResetTimer()
 	report(b, roundTrips(b, clients, "quotesd", b.N, 3100*time.Millisecond))
 }
@@ -132,7 +132,9 @@ func BenchmarkRoundTrip_Production(b *testing.B) {
 func BenchmarkRoundTrip_Unpaced(b *testing.B) {
 	srv := ircdtest.Start(b)
 	clients := dialClients(b, srv, 8)
-	startBot(b, srv, irc.Config{SendInterval: -1, UserCooldown: -1, ChannelCooldown: -1}, clients[0])
+	cfg := irc.DefaultConfig()
+	cfg.SendInterval, cfg.UserCooldown, cfg.ChannelCooldown = 0, 0, 0
+	startBot(b, srv, cfg, clients[0])
 	b.ResetTimer()
 	report(b, roundTrips(b, clients, "#bench", b.N, time.Second))
 }

@@ -196,16 +196,14 @@ func TestReload_EverySettingIsAppliedOrNeedsARestart(t *testing.T) {
 						if msg != "reload: applied" {
 							t.Fatalf("live --%s: log %q, want \"reload: applied\" (records %v)", st.Name, msg, recs)
 						}
-						want := value
 						if secret := strings.TrimSuffix(st.Name, "-file"); secret != st.Name {
-							want, before = "s3cret-"+st.Name, h.inForce(secret)
-							if got := h.inForce(secret); got != want {
+							if got, want := h.inForce(secret), "s3cret-"+st.Name; got != want {
 								t.Errorf("live --%s: the frontend's secret is %q, want the new file's", st.Name, got)
 							}
 							return
 						}
-						if got := h.inForce(st.Name); got != normalised(st, want) {
-							t.Errorf("live --%s: the frontend uses %q, want the new %q", st.Name, got, want)
+						if got := h.inForce(st.Name); got != normalised(st, value) {
+							t.Errorf("live --%s: the frontend uses %q, want the new %q", st.Name, got, value)
 						}
 					} else {
 						if msg != "reload: this setting needs a restart; the value in force stays" || levelOf(recs, st.Name) != "WARN" {

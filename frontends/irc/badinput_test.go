@@ -282,7 +282,9 @@ func TestBot_SetLiveChangesPrefixCooldownsAndCTCPRate(t *testing.T) {
 	c.send(":alice!a@host PRIVMSG #q :!quote #1") // cooling down
 	c.none(200*time.Millisecond, "PRIVMSG")
 
-	if err := b.SetLive(Live{Prefix: "?", UserCooldown: -1, ChannelCooldown: -1, CTCPInterval: -1}); err != nil {
+	next := cfg
+	next.Prefix, next.UserCooldown, next.ChannelCooldown, next.CTCPInterval = "?", 0, 0, 0
+	if err := b.SetLive(next); err != nil {
 		t.Fatalf("SetLive: %v", err)
 	}
 	c.send(":alice!a@host PRIVMSG #q :!quote #1") // the old prefix
@@ -299,11 +301,23 @@ func TestBot_SetLiveChangesPrefixCooldownsAndCTCPRate(t *testing.T) {
 	c.expect("NOTICE carol")
 
 	// Bad settings change nothing.
-	if err := b.SetLive(Live{Prefix: "a b"}); err == nil {
+	bad := next
+	bad.Prefix = "a b"
+	if err := b.SetLive(bad); err == nil {
 		t.Error("SetLive accepted a prefix with a space")
 	}
-	if err := b.SetLive(Live{Prefix: "!", Daily: "09:00"}); err == nil {
+	bad = next
+	bad.UserCooldown = -time.Second
+	if err := b.SetLive(bad); err == nil {
+		t.Error("SetLive accepted a negative cooldown")
+	}
+	bad = next
+	bad.Prefix, bad.Daily = "!", "09:00"
+	if err := b.SetLive(bad); err == nil {
 		t.Error("SetLive turned the daily post on, which needs a restart")
+	}
+	if got := b.Config(); got.Prefix != "?" || got.UserCooldown != 0 || got.Daily != "" {
+		t.Errorf("after refused changes, Config() has prefix %q, user cooldown %v, daily %q; want ?, 0 and none as last set", got.Prefix, got.UserCooldown, got.Daily)
 	}
 	c.send(":alice!a@host PRIVMSG #q :?quote #1")
 	c.expect("PRIVMSG #q :Brevity")

@@ -258,8 +258,7 @@ func TestBot_SilentServerIsDroppedAndReconnected(t *testing.T) {
 	cfg := testConfig("")
 	srv := newFakeServer(t, nil)
 	cfg.Server = srv.Addr()
-	cfg.PingInterval = 100 * time.Millisecond
-	cfg.PingTimeout = 200 * time.Millisecond
+	cfg.PingInterval = 200 * time.Millisecond // and 100 ms to answer
 	runBot(t, cfg, nil, nil)
 	c := srv.accept()
 	c.register("quotesd", "#q")
@@ -397,20 +396,20 @@ func TestBot_DailyPostOncePerDayAcrossReconnects(t *testing.T) {
 	}
 }
 
+// New checks its Config as Validate does (config_test.go has the cases),
+// and needs a server to connect to.
 func TestNew_RejectsBadSettings(t *testing.T) {
-	for name, cfg := range map[string]Config{
-		"no port":             {Server: "irc.test", Nick: "q"},
-		"bad nick":            {Server: "irc.test:6697", Nick: "1bad nick"},
-		"SASL without TLS":    {Server: "irc.test:6667", Nick: "q", SASLUser: "u", SASLPassword: "p"},
-		"SASL without pass":   {Server: "irc.test:6697", Nick: "q", TLS: true, SASLUser: "u"},
-		"bad daily":           {Server: "irc.test:6697", Nick: "q", Daily: "25:00"},
-		"newline in realname": {Server: "irc.test:6697", Nick: "q", RealName: "a\nQUIT"},
-		// irc.v4 would fail every write, and the bot reconnect for ever.
-		"negative send burst": {Server: "irc.test:6697", Nick: "q", SendBurst: -1},
-		// The pinger would PING every 10 ms, and the read have no deadline.
-		"negative ping interval": {Server: "irc.test:6697", Nick: "q", PingInterval: -time.Second},
-		"negative ping timeout":  {Server: "irc.test:6697", Nick: "q", PingTimeout: -time.Second},
+	for name, change := range map[string]func(*Config){
+		"no server":    func(c *Config) { c.Server = "" },
+		"no port":      func(c *Config) { c.Server = "irc.test" },
+		"bad nick":     func(c *Config) { c.Nick = "1bad nick" },
+		"bad daily":    func(c *Config) { c.Daily = "25:00" },
+		"no backoff":   func(c *Config) { c.BackoffMin = 0 },
+		"no SendBurst": func(c *Config) { c.SendBurst = 0 },
 	} {
+		cfg := DefaultConfig()
+		cfg.Server = "irc.test:6697"
+		change(&cfg)
 		if _, err := New(cfg, nil, nil, nil); err == nil {
 			t.Errorf("%s: New accepted %+v", name, cfg)
 		}

@@ -3,6 +3,7 @@ package irc
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -35,7 +36,7 @@ type daily struct {
 func newDaily(clock, file string, channels []Channel, cal *quoter.Calendar, log *slog.Logger) (*daily, error) {
 	h, m, err := parseClock(clock)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("irc daily time %q: %w", clock, err)
 	}
 	d := &daily{hour: h, minute: m, cal: cal, file: file, log: log, last: make(map[string]quoter.Date), changed: make(chan struct{}, 1)}
 	loaded := false

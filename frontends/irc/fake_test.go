@@ -207,21 +207,17 @@ func (c *fakeConn) register(nick, channel string) {
 	c.send(":%s!bot@127.0.0.1 JOIN %s", nick, channel)
 }
 
-// testConfig is a bot configuration for fast tests: no pacing, no
-// cooldowns, quick reconnects.
+// testConfig is a bot configuration for fast tests: the defaults, but
+// without TLS, pacing or cooldowns, and with quick reconnects.
 func testConfig(addr string) Config {
-	return Config{
-		Server:          addr,
-		Nick:            "quotesd",
-		Channels:        []Channel{{Name: "#q"}},
-		SendInterval:    -1,
-		UserCooldown:    -1,
-		ChannelCooldown: -1,
-		BackoffMin:      10 * time.Millisecond,
-		BackoffMax:      50 * time.Millisecond,
-		RejoinDelay:     20 * time.Millisecond,
-		Version:         "quotesd test",
-	}
+	c := DefaultConfig()
+	c.Server, c.TLS = addr, false
+	c.Channels = []Channel{{Name: "#q"}}
+	c.SendInterval, c.UserCooldown, c.ChannelCooldown = 0, 0, 0
+	c.BackoffMin, c.BackoffMax = 10*time.Millisecond, 50*time.Millisecond
+	c.RejoinDelay = 20 * time.Millisecond
+	c.Version = "quotesd test"
+	return c
 }
 
 // botRun is a bot being served; err is what Serve returned once done is

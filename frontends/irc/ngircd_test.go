@@ -40,13 +40,10 @@ func (l *logBuffer) String() string {
 // reconnect) against srv, in #quotes.
 func startNgircdBot(t *testing.T, srv *ircdtest.Server, tweak func(*Config)) *logBuffer {
 	t.Helper()
-	cfg := Config{
-		Server:     srv.Addr,
-		Nick:       "quotesd",
-		Channels:   []Channel{{Name: "#quotes"}},
-		BackoffMin: 200 * time.Millisecond,
-		BackoffMax: 5 * time.Second,
-	}
+	cfg := DefaultConfig()
+	cfg.Server, cfg.TLS = srv.Addr, false
+	cfg.Channels = []Channel{{Name: "#quotes"}}
+	cfg.BackoffMin, cfg.BackoffMax = 200*time.Millisecond, 5*time.Second
 	if tweak != nil {
 		tweak(&cfg)
 	}

@@ -66,9 +66,13 @@ func (s *session) regain() {
 	}
 }
 
-// regainer tries to get the wanted nick back now and then, for servers
-// whose QUIT or NICK of the holder we do not see (it shares no channel).
+// regainer tries to get the wanted nick back every RegainInterval (never
+// when 0), for servers whose QUIT or NICK of the holder we do not see (it
+// shares no channel).
 func (s *session) regainer() {
+	if s.b.cfg.RegainInterval == 0 {
+		return
+	}
 	t := time.NewTicker(s.b.cfg.RegainInterval)
 	defer t.Stop()
 	for {

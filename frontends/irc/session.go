@@ -54,7 +54,7 @@ func (b *Bot) session(ctx context.Context) (registered bool, err error) {
 	}
 	defer b.stats.connected.Set(0)
 	b.log.Info("irc connected", "server", b.cfg.Server, "tls", b.cfg.TLS)
-	lc := newLineConn(conn, b.log, b.cfg.PingInterval+b.cfg.PingTimeout)
+	lc := newLineConn(conn, b.log, b.cfg.PingInterval+b.cfg.pingTimeout())
 	// The session's context is not derived from ctx: when ctx ends, QUIT
 	// is sent first and only then is the connection torn down.
 	sctx, cancel := context.WithCancel(context.Background())
@@ -94,16 +94,12 @@ func (b *Bot) session(ctx context.Context) (registered bool, err error) {
 		}
 		pass = "" // already sent, before CAP LS
 	}
-	sendLimit := b.cfg.SendInterval
-	if sendLimit < 0 {
-		sendLimit = 0
-	}
 	s.client = ircv4.NewClient(lc, ircv4.ClientConfig{
 		Nick:      b.cfg.Nick,
 		Pass:      pass,
-		User:      b.cfg.User,
+		User:      b.cfg.user(),
 		Name:      b.cfg.RealName,
-		SendLimit: sendLimit,
+		SendLimit: b.cfg.SendInterval, // 0: none
 		SendBurst: b.cfg.SendBurst,
 		Handler:   ircv4.HandlerFunc(s.handle),
 		// PingFrequency stays 0. irc.v4's own ping loop does work against
@@ -144,6 +140,9 @@ func (b *Bot) dial(ctx context.Context) (net.Conn, error) {
 	if b.cfg.TLSConfig != nil {
 		tc = b.cfg.TLSConfig.Clone()
 	}
+	if b.cfg.TLSInsecure {
+		tc.InsecureSkipVerify = true //nolint:gosec // asked for, for tests
+	}
 	if tc.ServerName == "" {
 		tc.ServerName, _, _ = net.SplitHostPort(b.cfg.Server)
 	}
@@ -182,7 +181,7 @@ func (s *session) isRegistered() bool {
 }
 
 // pinger sends our own PING after PingInterval of silence. If the server
-// does not answer within PingTimeout, lineConn's read deadline fails the
+// does not answer within half as long, lineConn's read deadline fails the
 // read and the session ends; a server that keeps talking needs no PING.
 // The PING goes around the send pacing: it is rare, and a PING stuck
 // behind queued replies would measure the queue, not the server.
