@@ -1,9 +1,6 @@
 package ops
 
 import (
-	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -29,11 +26,7 @@ const (
 
 // Server serves the operations endpoints on a listener as a
 // reactor.Service.
-type Server struct {
-	ln  net.Listener
-	srv *http.Server
-	log *slog.Logger
-}
+type Server struct{ *reactor.HTTPServer }
 
 // NewServer returns a server for h on ln, which the caller has bound
 // already, so that a busy address fails the start with a clear message.
@@ -42,44 +35,19 @@ func NewServer(ln net.Listener, h http.Handler, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Server{ln: ln, log: log, srv: &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: readHeaderTimeout,
-		ReadTimeout:       readTimeout,
-		WriteTimeout:      writeTimeout,
-		IdleTimeout:       idleTimeout,
-		MaxHeaderBytes:    maxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	return &Server{&reactor.HTTPServer{
+		Name:     "ops",
+		Listener: ln,
+		Drain:    drain,
+		Log:      log,
+		Server: &http.Server{
+			Handler:           h,
+			ReadHeaderTimeout: readHeaderTimeout,
+			ReadTimeout:       readTimeout,
+			WriteTimeout:      writeTimeout,
+			IdleTimeout:       idleTimeout,
+			MaxHeaderBytes:    maxHeaderBytes,
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		},
 	}}
-}
-
-// String names the service in the supervisor's logs.
-func (s *Server) String() string { return "ops" }
-
-// Addr is the address the server listens on.
-func (s *Server) Addr() net.Addr { return s.ln.Addr() }
-
-// Serve serves until ctx ends, then stops accepting and gives requests in
-// flight a moment to finish before closing their connections. A listener
-// that fails cannot serve again, so that failure is permanent: restarting
-// would only fail the same way.
-func (s *Server) Serve(ctx context.Context) error {
-	errc := make(chan error, 1)
-	go func() { errc <- s.srv.Serve(s.ln) }()
-	select {
-	case err := <-errc:
-		return reactor.Permanent(fmt.Errorf("ops: serving on %s: %w", s.ln.Addr(), err))
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), drain)
-	defer cancel()
-	err := s.srv.Shutdown(sctx)
-	if errors.Is(err, context.DeadlineExceeded) {
-		s.log.Warn("operations requests still running at shutdown; closing them", "drain", drain)
-		err = s.srv.Close()
-	}
-	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
-		return serr
-	}
-	return err
 }

@@ -1,8 +1,6 @@
 package web
 
 import (
-	"context"
-	"errors"
 	"log/slog"
 	"net"
 	"net/http"
@@ -25,17 +23,13 @@ const (
 )
 
 // Server serves a Handler on a listener as a reactor.Service.
-type Server struct {
-	ln    net.Listener
-	srv   *http.Server
-	drain time.Duration
-	log   *slog.Logger
-}
+type Server struct{ *reactor.HTTPServer }
 
 // NewServer returns a server for h (a *Handler, or something that swaps
 // Handlers on reload) on ln, which the caller has bound already, so a busy
 // address failed at start with a clear message. drain <= 0 means
-// DefaultDrain; log nil means slog.Default().
+// DefaultDrain; log nil means slog.Default(). Connections get their
+// deadlines lazily (deadlineListener).
 func NewServer(ln net.Listener, h http.Handler, log *slog.Logger, drain time.Duration) *Server {
 	if drain <= 0 {
 		drain = DefaultDrain
@@ -43,11 +37,12 @@ func NewServer(ln net.Listener, h http.Handler, log *slog.Logger, drain time.Dur
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Server{
-		ln:    ln,
-		drain: drain,
-		log:   log,
-		srv: &http.Server{
+	return &Server{&reactor.HTTPServer{
+		Name:     "web",
+		Listener: deadlineListener{ln},
+		Drain:    drain,
+		Log:      log,
+		Server: &http.Server{
 			Handler:           h,
 			ReadHeaderTimeout: readHeaderTimeout,
 			ReadTimeout:       readTimeout,
@@ -56,57 +51,12 @@ func NewServer(ln net.Listener, h http.Handler, log *slog.Logger, drain time.Dur
 			MaxHeaderBytes:    maxHeaderBytes,
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		},
-	}
-}
-
-// Addr is the address the server listens on.
-func (s *Server) Addr() net.Addr { return s.ln.Addr() }
-
-// Serve serves until ctx ends, then stops accepting and gives requests in
-// flight up to the drain time to finish before closing their connections.
-//
-// net/http backs off and accepts again after an error that leaves the
-// listener alive (reactor.KeepAccepting), so it returns only when the
-// listener is dead. Then the requests in flight are drained the same way,
-// and Serve returns a permanent error (see reactor.ListenerFailed): net/http
-// closes the listener whenever its Serve returns, so whatever the error,
-// no restart could serve on it.
-func (s *Server) Serve(ctx context.Context) error {
-	errc := make(chan error, 1)
-	go func() { errc <- s.srv.Serve(deadlineListener{reactor.KeepAccepting(s.ln)}) }()
-	select {
-	case err := <-errc:
-		s.shutdown()
-		err = reactor.ListenerFailed(s.ln.Addr(), err)
-		if !reactor.IsPermanent(err) {
-			err = reactor.Permanent(err)
-		}
-		return err
-	case <-ctx.Done():
-	}
-	err := s.shutdown()
-	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
-		return serr
-	}
-	return err
-}
-
-// shutdown stops accepting and waits up to the drain time for the
-// requests in flight, then closes every connection.
-func (s *Server) shutdown() error {
-	sctx, cancel := context.WithTimeout(context.Background(), s.drain)
-	defer cancel()
-	err := s.srv.Shutdown(sctx)
-	if errors.Is(err, context.DeadlineExceeded) {
-		s.log.Warn("requests still running after the drain time; closing them", "drain", s.drain)
-		err = s.srv.Close()
-	}
-	return err
+	}}
 }
 
 // SetReadHeaderTimeout changes how long a client may take to send its
 // request line and headers (5 s by default) before the connection is
 // closed: the bound on slowloris clients. Call it before Serve.
 func (s *Server) SetReadHeaderTimeout(d time.Duration) {
-	s.srv.ReadHeaderTimeout = d
+	s.Server.ReadHeaderTimeout = d
 }
