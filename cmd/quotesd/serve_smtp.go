@@ -235,7 +235,7 @@ func smtpStart(env *serveEnv, c smtpConfig) (*smtpLive, []reactor.Service, error
 	if err != nil {
 		return nil, nil, errors.Join(err, q.Close())
 	}
-	cfg := smtpfe.Config{
+	cfg := smtpfe.ServerConfig{
 		Addresses:       smtpfe.Addresses{LocalPart: c.localPart, Domains: domains},
 		Hostname:        hostname,
 		MaxMessageBytes: c.maxSize,

@@ -47,9 +47,9 @@ const MaxReceived = 30
 // cannot be parsed: what it says about itself cannot be trusted.
 const SkipMalformed = "malformed"
 
-// Config holds the limits and names of the server. Zero values take the
+// ServerConfig holds the limits and names of the server. Zero values take the
 // defaults noted.
-type Config struct {
+type ServerConfig struct {
 	Addresses Addresses
 	// Hostname is the name in the greeting; default the first domain.
 	Hostname string
@@ -92,7 +92,7 @@ type Config struct {
 	Now func() time.Time
 }
 
-// DefaultComposeTimeout is Config.ComposeTimeout's default: the library
+// DefaultComposeTimeout is ServerConfig.ComposeTimeout's default: the library
 // answers in milliseconds, and a client waits minutes for the reply to
 // its data (RFC 5321 §4.5.3.2.6 suggests 10), so this only ever cuts a
 // library that is stuck.
@@ -110,7 +110,7 @@ type Recorder interface {
 // Server is the SMTP frontend: a go-smtp server whose sessions turn
 // requests into queued replies. Create it with New and run it with Serve.
 type Server struct {
-	cfg      Config
+	cfg      ServerConfig
 	composer *Composer
 	queue    Recorder
 	log      *slog.Logger
@@ -142,7 +142,7 @@ func newMetrics(reg prometheus.Registerer) metrics {
 
 // New returns a server that will serve ln. Replies are composed by c and
 // recorded in q. Counters are registered on reg when it is not nil.
-func New(ln net.Listener, cfg Config, c *Composer, q Recorder, reg prometheus.Registerer) *Server {
+func New(ln net.Listener, cfg ServerConfig, c *Composer, q Recorder, reg prometheus.Registerer) *Server {
 	if cfg.MaxMessageBytes <= 0 {
 		cfg.MaxMessageBytes = 64 << 10
 	}

@@ -49,7 +49,7 @@ type harness struct {
 }
 
 type setup struct {
-	cfg    smtpfe.Config
+	cfg    smtpfe.ServerConfig
 	limits queue.Limits
 	dkim   *smtpfe.DKIM
 	relay  string                            // "" for a sink started by the harness
@@ -73,7 +73,7 @@ func (h *harness) Logs() string {
 
 func newHarness(t testing.TB, opts ...func(*setup)) *harness {
 	t.Helper()
-	s := setup{cfg: smtpfe.Config{Addresses: smtpfe.Addresses{LocalPart: "quote", Domains: []string{"quotes.test", "localhost"}}}}
+	s := setup{cfg: smtpfe.ServerConfig{Addresses: smtpfe.Addresses{LocalPart: "quote", Domains: []string{"quotes.test", "localhost"}}}}
 	for _, o := range opts {
 		o(&s)
 	}
