@@ -103,6 +103,7 @@ func newHarness(t testing.TB, opts ...func(*setup)) *harness {
 		relay = h.sink.Addr
 	}
 	d := queue.NewDelivery(h.q, queue.Config{Relay: &queue.Relay{Addr: relay, TLS: queue.TLSNone},
+		Concurrency: smtpfe.DefaultDeliveryConcurrency, MaxAge: smtpfe.DefaultMaxAge,
 		MinBackoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond, Timeout: 5 * time.Second, Log: log})
 	var ln net.Listener
 	if s.listen != nil {
