@@ -36,19 +36,22 @@ func (ss *session) allowMessage() bool {
 // clients waiting in the kernel's accept queue with no word. The per-client
 // bound comes first, so that one client holding idle connections cannot
 // take every slot; rejected is called with the reason, the label of the
-// rejected counter.
+// rejected counter. A bound of 0 is no bound.
 type limitListener struct {
 	net.Listener
-	sem       chan struct{}
-	perClient int
+	sem       chan struct{} // nil: no bound in all
+	perClient int           // 0: no bound per client
 	rejected  func(reason string)
 	mu        sync.Mutex
 	clients   map[limits.Client]int // open connections by client; no zero counts
 }
 
 func newLimitListener(ln net.Listener, n, perClient int, rejected func(reason string)) net.Listener {
-	return &limitListener{Listener: ln, sem: make(chan struct{}, n), perClient: perClient,
-		rejected: rejected, clients: map[limits.Client]int{}}
+	l := &limitListener{Listener: ln, perClient: perClient, rejected: rejected, clients: map[limits.Client]int{}}
+	if n > 0 {
+		l.sem = make(chan struct{}, n)
+	}
+	return l
 }
 
 func (l *limitListener) Accept() (net.Conn, error) {
@@ -62,6 +65,9 @@ func (l *limitListener) Accept() (net.Conn, error) {
 			l.rejected("max_conns_per_client")
 			go refuse(c, "421 4.7.0 Too many connections from your address, try again later\r\n")
 			continue
+		}
+		if l.sem == nil {
+			return &limitConn{Conn: c, release: func() { l.leave(client) }}, nil
 		}
 		select {
 		case l.sem <- struct{}{}:
@@ -78,7 +84,7 @@ func (l *limitListener) Accept() (net.Conn, error) {
 func (l *limitListener) enter(client limits.Client) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.clients[client] >= l.perClient {
+	if l.perClient > 0 && l.clients[client] >= l.perClient {
 		return false
 	}
 	l.clients[client]++
@@ -86,7 +92,7 @@ func (l *limitListener) enter(client limits.Client) bool {
 }
 
 // leave counts a connection of client gone. The map holds only clients
-// with open connections: at most MaxConns entries.
+// with open connections: at most MaxConns entries, when there is a bound.
 func (l *limitListener) leave(client limits.Client) {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -47,38 +47,39 @@ const MaxReceived = 30
 // cannot be parsed: what it says about itself cannot be trusted.
 const SkipMalformed = "malformed"
 
-// Config holds the limits and names of the server. Zero values take the
-// defaults noted.
-type Config struct {
+// ServerConfig holds the limits and names of the server: Config's
+// ServerConfig method makes one from the settings. Its limits follow the
+// settings package's rule: 0 is no limit, and negative values are invalid;
+// Config.Validate refuses 0 for those a public mail server needs. No zero
+// means a default.
+type ServerConfig struct {
 	Addresses Addresses
-	// Hostname is the name in the greeting; default the first domain.
+	// Hostname is the name in the greeting; "" means the first domain.
 	Hostname string
-	// MaxMessageBytes is the largest message accepted (552 past it): a
-	// request is a short mail. Default 64 KiB.
+	// MaxMessageBytes is the largest message accepted (552 past it).
 	MaxMessageBytes int64
-	// MaxRecipients per message (452 past it). Default 10.
+	// MaxRecipients per message (452 past it).
 	MaxRecipients int
-	// MaxLineLength of a command or message line. Default 2000 (RFC 5321
-	// §4.5.3.1.6, doubled as go-smtp does).
+	// MaxLineLength of a command or message line.
 	MaxLineLength int
 	// ReadTimeout and WriteTimeout bound each command read and reply
-	// written. Default 1 minute each.
+	// written.
 	ReadTimeout, WriteTimeout time.Duration
 	// MaxConns bounds concurrent connections; more get 421 at once.
-	// Default 100.
 	MaxConns int
 	// MaxClientConns bounds the concurrent connections of one client:
 	// an IPv4 address, or an IPv6 /64 (limits.Client). More get 421 at once, so
-	// that one client cannot take every MaxConns slot. Default 10.
+	// that one client cannot take every MaxConns slot.
 	MaxClientConns int
 	// IPRate and IPBurst limit messages per client (an IPv4 address or an
-	// IPv6 /64, limits.Client; 450 past it). Zero IPRate means no limit.
+	// IPv6 /64, limits.Client; 450 past it).
 	IPRate  rate.Limit
 	IPBurst int
 	// ComposeTimeout bounds composing one reply, the library lookups
 	// behind it included: a stalled library then costs the sender a 451
 	// (try again later) instead of holding its session, and a connection
-	// slot, until the client gives up. Default DefaultComposeTimeout.
+	// slot, until the client gives up. Config.ServerConfig sets
+	// DefaultComposeTimeout.
 	ComposeTimeout time.Duration
 	// TLS, when not nil, is the certificate offered with STARTTLS (RFC
 	// 3207), which EHLO then advertises. Plain sessions are served all the
@@ -92,10 +93,10 @@ type Config struct {
 	Now func() time.Time
 }
 
-// DefaultComposeTimeout is Config.ComposeTimeout's default: the library
-// answers in milliseconds, and a client waits minutes for the reply to
-// its data (RFC 5321 §4.5.3.2.6 suggests 10), so this only ever cuts a
-// library that is stuck.
+// DefaultComposeTimeout is the bound Config.ServerConfig gives
+// ServerConfig.ComposeTimeout: the library answers in milliseconds, and a
+// client waits minutes for the reply to its data (RFC 5321 §4.5.3.2.6
+// suggests 10), so this only ever cuts a library that is stuck.
 const DefaultComposeTimeout = 10 * time.Second
 
 // Recorder is what the server needs from the queue (*queue.Queue).
@@ -110,7 +111,7 @@ type Recorder interface {
 // Server is the SMTP frontend: a go-smtp server whose sessions turn
 // requests into queued replies. Create it with New and run it with Serve.
 type Server struct {
-	cfg      Config
+	cfg      ServerConfig
 	composer *Composer
 	queue    Recorder
 	log      *slog.Logger
@@ -142,31 +143,7 @@ func newMetrics(reg prometheus.Registerer) metrics {
 
 // New returns a server that will serve ln. Replies are composed by c and
 // recorded in q. Counters are registered on reg when it is not nil.
-func New(ln net.Listener, cfg Config, c *Composer, q Recorder, reg prometheus.Registerer) *Server {
-	if cfg.MaxMessageBytes <= 0 {
-		cfg.MaxMessageBytes = 64 << 10
-	}
-	if cfg.MaxRecipients <= 0 {
-		cfg.MaxRecipients = 10
-	}
-	if cfg.MaxLineLength <= 0 {
-		cfg.MaxLineLength = 2000
-	}
-	if cfg.ReadTimeout <= 0 {
-		cfg.ReadTimeout = time.Minute
-	}
-	if cfg.WriteTimeout <= 0 {
-		cfg.WriteTimeout = time.Minute
-	}
-	if cfg.MaxConns <= 0 {
-		cfg.MaxConns = 100
-	}
-	if cfg.MaxClientConns <= 0 {
-		cfg.MaxClientConns = 10
-	}
-	if cfg.ComposeTimeout <= 0 {
-		cfg.ComposeTimeout = DefaultComposeTimeout
-	}
+func New(ln net.Listener, cfg ServerConfig, c *Composer, q Recorder, reg prometheus.Registerer) *Server {
 	if cfg.Hostname == "" && len(cfg.Addresses.Domains) > 0 {
 		cfg.Hostname = cfg.Addresses.Domains[0]
 	}
@@ -405,7 +382,7 @@ func (ss *session) Data(r io.Reader) error {
 		}()
 		// Bounded by its own deadline, not by Serve's context: a session
 		// in a mail transaction may finish after that ends (shutdownGrace).
-		cctx, cancel := context.WithTimeout(ctx, s.cfg.ComposeTimeout)
+		cctx, cancel := s.composeContext(ctx)
 		head, shared, err := s.composer.compose(cctx, out, ss.request(h), s.cfg.Now())
 		cancel()
 		switch {
@@ -435,6 +412,14 @@ func (ss *session) Data(r io.Reader) error {
 		s.log.Debug("smtp reply queued", "rcpt", ss.from, "ip", ss.ip, "command", ss.command)
 	}
 	return nil
+}
+
+// composeContext bounds composing a reply by ComposeTimeout, if any.
+func (s *Server) composeContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if s.cfg.ComposeTimeout > 0 {
+		return context.WithTimeout(ctx, s.cfg.ComposeTimeout)
+	}
+	return context.WithCancel(ctx)
 }
 
 // bufPool holds buffers for received messages and composed replies, which

@@ -49,7 +49,7 @@ type harness struct {
 }
 
 type setup struct {
-	cfg    smtpfe.Config
+	cfg    smtpfe.ServerConfig
 	limits queue.Limits
 	dkim   *smtpfe.DKIM
 	relay  string                            // "" for a sink started by the harness
@@ -71,9 +71,18 @@ func (h *harness) Logs() string {
 	return h.logs.String()
 }
 
+// serverConfig returns the server's options of the default settings, with
+// mail accepted for quote@ at domains.
+func serverConfig(domains ...string) smtpfe.ServerConfig {
+	c := smtpfe.DefaultConfig()
+	c.Domains = strings.Join(domains, ",")
+	return c.ServerConfig()
+}
+
 func newHarness(t testing.TB, opts ...func(*setup)) *harness {
 	t.Helper()
-	s := setup{cfg: smtpfe.Config{Addresses: smtpfe.Addresses{LocalPart: "quote", Domains: []string{"quotes.test", "localhost"}}}}
+	s := setup{cfg: serverConfig("quotes.test", "localhost")}
+	s.cfg.IPRate = 0 // tests send many messages from one address; those of the rate set one
 	for _, o := range opts {
 		o(&s)
 	}
@@ -94,6 +103,7 @@ func newHarness(t testing.TB, opts ...func(*setup)) *harness {
 		relay = h.sink.Addr
 	}
 	d := queue.NewDelivery(h.q, queue.Config{Relay: &queue.Relay{Addr: relay, TLS: queue.TLSNone},
+		Concurrency: smtpfe.DefaultDeliveryConcurrency, MaxAge: smtpfe.DefaultMaxAge,
 		MinBackoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond, Timeout: 5 * time.Second, Log: log})
 	var ln net.Listener
 	if s.listen != nil {
@@ -712,6 +722,22 @@ func TestSMTP_LimitsMessageRatePerIP(t *testing.T) {
 	}
 	err := send(t, h.addr, "alice@example.org", []string{"quote@quotes.test"}, request("today"))
 	wantCode(t, err, 450, gosmtp.EnhancedCode{4, 7, 1})
+}
+
+// Zero is no bound, as for every limit of quotesd (the settings refuse it
+// for these): not a default, and not "no connection at all".
+func TestSMTP_ZeroConnectionCapsAreNoCaps(t *testing.T) {
+	h := newHarness(t, func(s *setup) { s.cfg.MaxConns, s.cfg.MaxClientConns = 0, 0 })
+	for i := 0; i < smtpfe.DefaultMaxConnsPerClient+2; i++ {
+		c, err := net.Dial("tcp", h.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if got := readLine(t, c); !strings.HasPrefix(got, "220 ") {
+			t.Fatalf("connection %d got %q, want 220: there is no cap", i+1, got)
+		}
+	}
 }
 
 func TestSMTP_LimitsConcurrentConnections(t *testing.T) {

@@ -23,7 +23,7 @@ import (
 // serveUntil runs a server with cfg (and a queue, without delivery) and
 // returns its address, and a function that ends its context and waits up
 // to d for Serve to return.
-func serveUntil(t *testing.T, cfg smtpfe.Config) (addr string, stop func(d time.Duration) error) {
+func serveUntil(t *testing.T, cfg smtpfe.ServerConfig) (addr string, stop func(d time.Duration) error) {
 	t.Helper()
 	q, err := queue.Open(t.TempDir())
 	if err != nil {
@@ -34,7 +34,6 @@ func serveUntil(t *testing.T, cfg smtpfe.Config) (addr string, stop func(d time.
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Addresses = smtpfe.Addresses{LocalPart: "quote", Domains: []string{"quotes.test"}}
 	srv := smtpfe.New(ln, cfg, &smtpfe.Composer{Quoter: quotertest.NewLibrary(t), LocalPart: "quote"}, q, prometheus.NewRegistry())
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -60,7 +59,9 @@ func TestSMTP_ShutdownClosesIdleTLSSessionWith421OverTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr, stop := serveUntil(t, smtpfe.Config{TLS: cert})
+	cfg := serverConfig("quotes.test")
+	cfg.TLS = cert
+	addr, stop := serveUntil(t, cfg)
 	raw, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -115,7 +116,7 @@ func TestSMTP_DeadListenerClosesSessionsAndFailsPermanently(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := smtpfe.Config{Addresses: smtpfe.Addresses{LocalPart: "quote", Domains: []string{"quotes.test"}}}
+	cfg := serverConfig("quotes.test")
 	srv := smtpfe.New(ln, cfg, &smtpfe.Composer{Quoter: quotertest.NewLibrary(t), LocalPart: "quote"}, q, prometheus.NewRegistry())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(context.Background()) }()
@@ -177,7 +178,7 @@ func TestSMTP_AcceptErrorsThatLeaveTheListenerAliveAreRetried(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := smtpfe.Config{Addresses: smtpfe.Addresses{LocalPart: "quote", Domains: []string{"quotes.test"}}}
+	cfg := serverConfig("quotes.test")
 	srv := smtpfe.New(&noBuffers{Listener: ln, failures: 3}, cfg, &smtpfe.Composer{Quoter: quotertest.NewLibrary(t), LocalPart: "quote"}, q, prometheus.NewRegistry())
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -82,7 +82,7 @@ func TestDelivery_StorageFailureStopsDeliveryAndNeverResends(t *testing.T) {
 		return nil
 	}})
 	reg := prometheus.NewRegistry()
-	d := queue.NewDelivery(q, queue.Config{Relay: &queue.Relay{Addr: sink.Addr, TLS: queue.TLSNone},
+	d := queue.NewDelivery(q, queue.Config{Relay: &queue.Relay{Addr: sink.Addr, TLS: queue.TLSNone}, Concurrency: 4, MaxAge: 48 * time.Hour,
 		MinBackoff: time.Hour, MaxBackoff: time.Hour, Timeout: 5 * time.Second, Metrics: queue.NewMetrics(reg)})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -174,7 +174,7 @@ func TestDelivery_RestartsOnAFillingDiskSendAReplyAtMostOnceMore(t *testing.T) {
 	const runs = 5
 	for run := 1; run <= runs; run++ {
 		q := openQueue(t, dir)
-		d := queue.NewDelivery(q, queue.Config{Relay: &queue.Relay{Addr: sink.Addr, TLS: queue.TLSNone},
+		d := queue.NewDelivery(q, queue.Config{Relay: &queue.Relay{Addr: sink.Addr, TLS: queue.TLSNone}, Concurrency: 4, MaxAge: 48 * time.Hour,
 			MinBackoff: time.Hour, MaxBackoff: time.Hour, Timeout: 5 * time.Second})
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
@@ -245,7 +245,7 @@ func TestDelivery_ReplyIsNotSentWhenItsSendingMarkCannotBeWritten(t *testing.T) 
 	}
 	sink := smtptest.NewSink(t, smtptest.Options{})
 	reg := prometheus.NewRegistry()
-	d := queue.NewDelivery(q, queue.Config{Relay: &queue.Relay{Addr: sink.Addr, TLS: queue.TLSNone},
+	d := queue.NewDelivery(q, queue.Config{Relay: &queue.Relay{Addr: sink.Addr, TLS: queue.TLSNone}, Concurrency: 4, MaxAge: 48 * time.Hour,
 		MinBackoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond, Timeout: 5 * time.Second, Metrics: queue.NewMetrics(reg)})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -292,7 +292,7 @@ func TestDelivery_ShutdownMidBatchLeavesNoMarkOnRepliesNotSent(t *testing.T) {
 		once.Do(func() { close(first); <-stopped })
 		return nil
 	}})
-	d := queue.NewDelivery(q, queue.Config{Relay: &queue.Relay{Addr: sink.Addr, TLS: queue.TLSNone},
+	d := queue.NewDelivery(q, queue.Config{Relay: &queue.Relay{Addr: sink.Addr, TLS: queue.TLSNone}, Concurrency: 4, MaxAge: 48 * time.Hour,
 		MinBackoff: time.Hour, MaxBackoff: time.Hour, Timeout: 5 * time.Second})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -350,7 +350,7 @@ func TestDelivery_MarksLeftByTheLastRunAreSettledBeforeAnySendEvenAfterAFailedSt
 	q = openQueue(t, dir)
 	sink := smtptest.NewSink(t, smtptest.Options{})
 	reg := prometheus.NewRegistry()
-	d := queue.NewDelivery(q, queue.Config{Relay: &queue.Relay{Addr: sink.Addr, TLS: queue.TLSNone},
+	d := queue.NewDelivery(q, queue.Config{Relay: &queue.Relay{Addr: sink.Addr, TLS: queue.TLSNone}, Concurrency: 4, MaxAge: 48 * time.Hour,
 		MinBackoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond, Timeout: 5 * time.Second, Metrics: queue.NewMetrics(reg)})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

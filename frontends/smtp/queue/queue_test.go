@@ -275,7 +275,37 @@ func BenchmarkRecord_Parallel(b *testing.B) {
 	})
 }
 
-// delivery runs a Delivery for q until the test ends.
+// NewDelivery takes no zero for a default: a bound of 0 is a mistake of
+// the caller (smtp.Config.Validate refuses it, naming the flag).
+func TestNewDelivery_PanicsOnABoundOfZero(t *testing.T) {
+	q := openQueue(t, t.TempDir())
+	t.Cleanup(func() { q.Close() })
+	valid := queue.Config{Concurrency: 4, MaxAge: time.Hour, MinBackoff: time.Minute, MaxBackoff: time.Hour, Timeout: time.Minute}
+	queue.NewDelivery(q, valid)
+	for _, tc := range []struct {
+		field  string
+		change func(*queue.Config)
+	}{
+		{"Concurrency", func(c *queue.Config) { c.Concurrency = 0 }},
+		{"MaxAge", func(c *queue.Config) { c.MaxAge = 0 }},
+		{"MinBackoff", func(c *queue.Config) { c.MinBackoff = 0 }},
+		{"Timeout", func(c *queue.Config) { c.Timeout = -time.Second }},
+	} {
+		t.Run(tc.field, func(t *testing.T) {
+			cfg := valid
+			tc.change(&cfg)
+			defer func() {
+				if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), tc.field) {
+					t.Errorf("NewDelivery recovered %v, want a panic naming %s", r, tc.field)
+				}
+			}()
+			queue.NewDelivery(q, cfg)
+		})
+	}
+}
+
+// delivery runs a Delivery for q until the test ends. The bounds a test
+// leaves at 0 get values for tests: short waits between attempts.
 func delivery(t *testing.T, q *queue.Queue, cfg queue.Config) {
 	t.Helper()
 	if cfg.MinBackoff == 0 {
@@ -283,6 +313,12 @@ func delivery(t *testing.T, q *queue.Queue, cfg queue.Config) {
 	}
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 5 * time.Second
+	}
+	if cfg.Concurrency == 0 {
+		cfg.Concurrency = 4
+	}
+	if cfg.MaxAge == 0 {
+		cfg.MaxAge = 48 * time.Hour
 	}
 	d := queue.NewDelivery(q, cfg)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -1001,7 +1037,8 @@ func TestDelivery_WithoutRelayOrDirectMXHoldsRepliesAndContactsNoOne(t *testing.
 		dialled.Add(1)
 		return nil, errors.New("no connections in hold mode")
 	}
-	d := queue.NewDelivery(q, queue.Config{Resolver: spyResolver{t}, Dial: dial, MaxAge: 48 * time.Hour})
+	d := queue.NewDelivery(q, queue.Config{Resolver: spyResolver{t}, Dial: dial,
+		Concurrency: 4, MaxAge: 48 * time.Hour, MinBackoff: time.Minute, Timeout: 5 * time.Second})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Serve(ctx) }()

@@ -37,16 +37,24 @@ type Config struct {
 	MXPort string
 	// HeloName is the name quotesd gives in EHLO.
 	HeloName string
+
+	// The bounds below are the settings of the mail frontend
+	// (--smtp-delivery-concurrency, --smtp-max-age, --smtp-retry-*,
+	// --smtp-delivery-timeout; see smtp.Config.Delivery). Delivery has no
+	// use for "no bound" in any of them, so each must be positive:
+	// NewDelivery panics otherwise, rather than take a zero for a default.
+
 	// Concurrency bounds the destinations (the relay, or recipient domains)
 	// delivered to at once; each gets one connection that carries its
-	// messages in arrival order. Default 4.
+	// messages in arrival order.
 	Concurrency int
-	// MaxAge is how long a reply may wait before it is dropped. Default 48h.
+	// MaxAge is how long a reply may wait before it is dropped.
 	MaxAge time.Duration
 	// MinBackoff and MaxBackoff bound the wait between attempts, which
-	// doubles after each failure, with jitter. Defaults 1 minute and 1 hour.
+	// doubles after each failure, with jitter. A MaxBackoff below
+	// MinBackoff is taken as MinBackoff.
 	MinBackoff, MaxBackoff time.Duration
-	// Timeout bounds connecting and each SMTP command. Default 2 minutes.
+	// Timeout bounds connecting and each SMTP command.
 	Timeout time.Duration
 	// Keep is how long delivered and dropped replies stay in the database
 	// (for audit). Default 7 days.
@@ -134,23 +142,21 @@ type Delivery struct {
 	settled bool
 }
 
-// NewDelivery returns the delivery service for q.
+// NewDelivery returns the delivery service for q. It panics if one of
+// cfg's bounds is not positive (see Config).
 func NewDelivery(q *Queue, cfg Config) *Delivery {
-	if cfg.Concurrency <= 0 {
-		cfg.Concurrency = 4
+	for _, b := range []struct {
+		name string
+		v    int64
+	}{
+		{"Concurrency", int64(cfg.Concurrency)}, {"MaxAge", int64(cfg.MaxAge)},
+		{"MinBackoff", int64(cfg.MinBackoff)}, {"Timeout", int64(cfg.Timeout)},
+	} {
+		if b.v <= 0 {
+			panic(fmt.Sprintf("queue: NewDelivery with Config.%s %d: want more than 0", b.name, b.v))
+		}
 	}
-	if cfg.MaxAge <= 0 {
-		cfg.MaxAge = 48 * time.Hour
-	}
-	if cfg.MinBackoff <= 0 {
-		cfg.MinBackoff = time.Minute
-	}
-	if cfg.MaxBackoff < cfg.MinBackoff {
-		cfg.MaxBackoff = max(time.Hour, cfg.MinBackoff)
-	}
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = 2 * time.Minute
-	}
+	cfg.MaxBackoff = max(cfg.MaxBackoff, cfg.MinBackoff)
 	if cfg.Keep <= 0 {
 		cfg.Keep = 7 * 24 * time.Hour
 	}
