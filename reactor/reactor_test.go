@@ -1,14 +1,13 @@
 package reactor
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"net"
 	"os"
+	"quotesd/logs/logstest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,23 +15,8 @@ import (
 	"quotesd/quoter"
 )
 
-// logBuffer is a goroutine-safe log sink for assertions on log output.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+// logBuffer collects log output from several goroutines.
+type logBuffer = logstest.Buffer
 
 func testLogger(t *testing.T) (*slog.Logger, *logBuffer) {
 	t.Helper()

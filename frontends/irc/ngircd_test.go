@@ -1,11 +1,10 @@
 package irc
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
+	"quotesd/logs/logstest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,23 +17,8 @@ import (
 // end-to-end tests through the binary (cmd/quotesd/e2e_irc_test.go: an
 // answer, a server restart, a burst of 20) do not cover.
 
-// logBuffer collects a bot's log for assertions.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
+// logBuffer collects log output from several goroutines.
+type logBuffer = logstest.Buffer
 
 // startNgircdBot runs a bot with production settings (but quick first
 // reconnect) against srv, in #quotes.

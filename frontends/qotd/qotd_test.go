@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"quotesd/logs/logstest"
 	"runtime"
 	"strings"
 	"sync"
@@ -24,23 +25,8 @@ import (
 	"quotesd/reactor"
 )
 
-// logBuffer collects log output safely from many goroutines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+// logBuffer collects log output from several goroutines.
+type logBuffer = logstest.Buffer
 
 // fixedDay is the calendar day of every test that does not set its own.
 var fixedDay = time.Date(2026, 3, 14, 12, 0, 0, 0, time.UTC)

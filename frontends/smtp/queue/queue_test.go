@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"quotesd/logs/logstest"
 	"slices"
 	"strings"
 	"sync"
@@ -700,23 +701,8 @@ func TestDelivery_TemporaryRejectionRetries(t *testing.T) {
 	waitCounts(t, q, 0, 1, 0)
 }
 
-// logBuffer collects a logger's lines for a test.
-type logBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+// logBuffer collects log output from several goroutines.
+type logBuffer = logstest.Buffer
 
 func TestDelivery_TemporaryRejectionOfOneReplyIsLogged(t *testing.T) {
 	var tries atomic.Int32
