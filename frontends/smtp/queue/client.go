@@ -41,10 +41,11 @@ type Relay struct {
 	TLSConfig *tls.Config
 }
 
-// permanentError marks a destination that will never take mail.
-type permanentError struct{ error }
+// undeliverableError marks a destination that will never take mail: its
+// replies are dropped. (Not reactor.Permanent, which stops the process.)
+type undeliverableError struct{ error }
 
-func (e permanentError) Unwrap() error { return e.error }
+func (e undeliverableError) Unwrap() error { return e.error }
 
 // outbound is the outbound SMTP client as the delivery code (deliver.go)
 // sees it: something that opens sessions with the next hop. Scheduling and
@@ -55,7 +56,7 @@ func (e permanentError) Unwrap() error { return e.error }
 type outbound interface {
 	// open opens a session with the next hop for replies to rcpt: the
 	// relay, or the first MX host of rcpt's domain that answers. A
-	// permanentError says that the domain will never take mail (its
+	// undeliverableError says that the domain will never take mail (its
 	// replies are dropped); any other error is temporary.
 	open(ctx context.Context, rcpt string) (session, error)
 }
@@ -174,7 +175,7 @@ func (cl *smtpClient) connect(ctx context.Context, rcpt string) (c *smtp.Client,
 		if len(hosts) == 1 && host == domain && errors.As(err, &dnsErr) && dnsErr.IsNotFound {
 			// No MX and no address record either: the domain takes no
 			// mail (RFC 5321 §5.1), now or after any retry.
-			return nil, nil, permanentError{fmt.Errorf("%s has neither MX nor address records: %w", domain, err)}
+			return nil, nil, undeliverableError{fmt.Errorf("%s has neither MX nor address records: %w", domain, err)}
 		}
 		if err != nil {
 			errs, refusedAll = append(errs, fmt.Errorf("looking up %s: %w", host, err)), false
@@ -200,7 +201,7 @@ func (cl *smtpClient) connect(ctx context.Context, rcpt string) (c *smtp.Client,
 	if refusedAll {
 		// No retry makes such a domain one quotesd may deliver to: the
 		// reply is dropped, as for a domain that takes no mail.
-		return nil, nil, permanentError{fmt.Errorf("%s: no mail host at a public address: %w", domain, errors.Join(errs...))}
+		return nil, nil, undeliverableError{fmt.Errorf("%s: no mail host at a public address: %w", domain, errors.Join(errs...))}
 	}
 	return nil, nil, errors.Join(errs...)
 }
@@ -226,7 +227,7 @@ func (cl *smtpClient) mxHosts(ctx context.Context, domain string) ([]string, err
 		hosts = append(hosts, h)
 	}
 	if len(hosts) == 0 {
-		return nil, permanentError{fmt.Errorf("%s accepts no mail (null MX, RFC 7505)", domain)}
+		return nil, undeliverableError{fmt.Errorf("%s accepts no mail (null MX, RFC 7505)", domain)}
 	}
 	return hosts, nil
 }

@@ -34,7 +34,7 @@ func (d *Delivery) deliver(ctx context.Context, dest string, ms []Message, fails
 		return outcome{dest: dest}
 	}
 	s, err := d.out.open(ctx, live[0].Rcpt)
-	var perm permanentError
+	var perm undeliverableError
 	if errors.As(err, &perm) {
 		for _, m := range live {
 			d.drop(ctx, m, "rejected", err.Error())
