@@ -114,7 +114,7 @@ func (c *ircConfig) botConfig(env *serveEnv) (irc.Config, error) {
 		SendBurst:    c.sendBurst,
 		PingInterval: c.pingInterval,
 		PingTimeout:  c.pingInterval / 2,
-		Version:      "quotesd " + version,
+		Version:      "quotesd " + build.Version,
 		// Zero means "none" in every setting, but "default" in
 		// irc.Config, whose "none" is negative.
 		UserCooldown:    noneIfZero(c.userCooldown),
