@@ -127,12 +127,14 @@ func gitRun(t *testing.T, git, dir string, args ...string) string {
 
 // buildIn builds cmd/quotesd in the module at src with flags, into a
 // directory outside it (a binary inside would dirty the tree), and
-// returns its path. -trimpath lets the copy reuse the build cache of
-// earlier runs, whatever its temporary directory.
+// returns its path. Without -trimpath, the dependencies' compiled
+// packages are those of every other build (their paths are the module
+// cache's), and only quotesd's own are compiled again: -trimpath would
+// rebuild everything, cgo SQLite included, on a cold cache (minutes).
 func buildIn(t *testing.T, src string, flags ...string) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "quotesd")
-	cmd := exec.Command("go", append(append([]string{"build", "-trimpath", "-o", bin}, flags...), "./cmd/quotesd")...)
+	cmd := exec.Command("go", append(append([]string{"build", "-o", bin}, flags...), "./cmd/quotesd")...)
 	cmd.Dir = src
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build %s: %v\n%s", strings.Join(flags, " "), err, out)
