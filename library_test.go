@@ -111,3 +111,28 @@ func TestLibrary_IsCuratedAndComplete(t *testing.T) {
 		}
 	}
 }
+
+// NOTICE's provenance of the shipped quotes rests on this: every dated
+// work was first published before 1930 (so before 1931, the year before
+// which every work is in the public domain in the United States), or is a
+// work of the United States government, which is in the public domain
+// whatever its date (17 U.S.C. 105). library/SOURCES.md holds the rule.
+func TestLibrary_EveryDatedWorkPredates1930OrIsTheUSGovernments(t *testing.T) {
+	usGovernment := map[string]bool{
+		"Franklin D. Roosevelt: First Inaugural Address": true, // 1933, delivered as President
+	}
+	data, err := os.ReadFile("library/quotes.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := importer.ParseJSON("library/quotes.json", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rs {
+		q := r.Quote
+		if q.Year >= 1930 && !usGovernment[q.Author+": "+q.Source] {
+			t.Errorf("%s: %s, %s (%d): published after 1929, and not a US government work; see NOTICE and library/SOURCES.md", r.Pos, q.Author, q.Source, q.Year)
+		}
+	}
+}

@@ -17,9 +17,6 @@ import (
 	"quotesd/quoter"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "devel"
-
 // globals are the flags every subcommand takes.
 type globals struct {
 	DB     string // --db, env QUOTESD_DB
@@ -62,6 +59,9 @@ func main() {
 // run is main without the process: tests call it directly.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	g := &globals{Stdin: stdin, Stdout: stdout, Stderr: stderr}
+	if len(args) > 0 && isVersionFlag(args[0]) {
+		args = append([]string{"version"}, args[1:]...)
+	}
 	fs := flag.NewFlagSet("quotesd", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	g.register(fs)
@@ -146,7 +146,7 @@ func fail(stderr io.Writer, err error) int {
 }
 
 func printHelp(w io.Writer) {
-	fmt.Fprintf(w, "quotesd %s: a quote of the day over telnet, the web, mail and IRC\n\n", version)
+	fmt.Fprintf(w, "quotesd %s: a quote of the day over telnet, the web, mail and IRC\n\n", build.Version)
 	fmt.Fprintln(w, "usage: quotesd [--db FILE] [--tz ZONE] COMMAND [flags] [args]")
 	fmt.Fprintln(w, "\ncommands:")
 	names := make([]string, 0, len(subcommands))

@@ -23,6 +23,7 @@ import (
 	"quotesd"
 	"quotesd/frontends/web"
 	"quotesd/logs"
+	"quotesd/ops/buildinfo"
 	"quotesd/quoter/sqlite"
 	"quotesd/reactor"
 )
@@ -110,6 +111,8 @@ func runServe(ctx context.Context, g *globals, args []string) error {
 	if err != nil {
 		return err
 	}
+	// First, so that even a start that fails says which build it was.
+	log.Info("starting", build.LogAttrs()...)
 	ah, _ := web.NewAccessHandler(out.Batched(), o.LogFormat, level) // the format is valid: newLogger took it
 	accessLog := slog.New(ah)
 	setGCTarget()
@@ -153,6 +156,7 @@ func runServe(ctx context.Context, g *globals, args []string) error {
 
 	metrics := prometheus.NewRegistry()
 	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	buildinfo.Register(metrics, build)
 	ready := &readiness{}
 	sockets := reactor.NewSockets(log)
 	sup := &reactor.Supervisor{Log: log, ShutdownTimeout: o.ShutdownTimeout}

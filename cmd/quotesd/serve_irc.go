@@ -22,7 +22,7 @@ func ircStart(env *serveEnv, cfg irc.Config) (*irc.Bot, []reactor.Service, error
 	if cfg.Server == "" {
 		return nil, nil, nil
 	}
-	cfg.Version = "quotesd " + version
+	cfg.Version = "quotesd " + build.Version
 	if env.Metrics != nil {
 		cfg.Metrics = env.Metrics
 	}

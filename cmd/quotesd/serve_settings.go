@@ -144,7 +144,7 @@ func serveUsage() string {
 
 // printServeConfig writes the settings in force as a settings file.
 func printServeConfig(w io.Writer, g *globals, ss *serveSettings) error {
-	fmt.Fprintf(w, "# quotesd %s serve: the settings in force; a line's comment says where its value came from.\n", version)
+	fmt.Fprintf(w, "# quotesd %s serve: the settings in force; a line's comment says where its value came from.\n", build.Version)
 	fmt.Fprintf(w, "# global flags: --db %q --tz %q\n", g.DB, g.TZ)
 	return ss.set.Print(w)
 }

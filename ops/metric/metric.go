@@ -7,11 +7,13 @@
 //   - Every name is quotesd_<subsystem>_<name>: Namespace, then the
 //     frontend (qotd, web, smtp, irc), then a snake_case name ending in
 //     _total for counters and in the base unit (_seconds, _bytes) where
-//     there is one.
+//     there is one. The few metrics of the process as a whole, not of a
+//     frontend, have no subsystem: quotesd_<name> (quotesd_build_info).
 //   - Label names are snake_case. Label values that are quotesd's own
 //     identifiers (a reason, a protocol, a command kind) are snake_case
 //     too; values that come from elsewhere keep their own form: an HTTP
-//     method or status code, a route pattern, a TLS version's name.
+//     method or status code, a route pattern, a TLS version's name, a
+//     commit or a Go release.
 //   - Registries are injected, never global: a nil registry registers
 //     nothing, and a second registration of the same metric (a component
 //     started again on the process's registry, a handler rebuilt on
@@ -41,8 +43,9 @@ const Namespace = "quotesd"
 var snake = regexp.MustCompile(`^[a-z][a-z0-9]*(_[a-z0-9]+)*$`)
 
 // Subsystem makes and registers the metrics of one part of quotesd,
-// named quotesd_<subsystem>_<name>. The zero value registers nothing and
-// names metrics without a subsystem; use For.
+// named quotesd_<subsystem>_<name>, or quotesd_<name> for the process's
+// own. The zero value registers nothing and names metrics without a
+// subsystem; use For.
 type Subsystem struct {
 	reg  prometheus.Registerer
 	name string
@@ -50,9 +53,10 @@ type Subsystem struct {
 
 // For returns the registrar of subsystem's metrics on reg; reg nil makes
 // working collectors that are registered nowhere (a frontend run without
-// a registry, as in tests).
+// a registry, as in tests). Subsystem "" is the process as a whole, for
+// the metrics that belong to no frontend: they are named quotesd_<name>.
 func For(reg prometheus.Registerer, subsystem string) Subsystem {
-	if !snake.MatchString(subsystem) {
+	if subsystem != "" && !snake.MatchString(subsystem) {
 		panic(fmt.Sprintf("metric: subsystem %q is not snake_case", subsystem))
 	}
 	return Subsystem{reg: reg, name: subsystem}
@@ -82,6 +86,14 @@ func (s Subsystem) Gauge(name, help string) prometheus.Gauge {
 	}))
 }
 
+// GaugeVec registers a gauge with labels.
+func (s Subsystem) GaugeVec(name, help string, labels ...string) *prometheus.GaugeVec {
+	s.check(name, "gauge", labels)
+	return register(s, prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: Namespace, Subsystem: s.name, Name: name, Help: help,
+	}, labels))
+}
+
 // HistogramVec registers a histogram with labels and the given buckets.
 func (s Subsystem) HistogramVec(name, help string, buckets []float64, labels ...string) *prometheus.HistogramVec {
 	s.check(name, "histogram", labels)
@@ -93,7 +105,7 @@ func (s Subsystem) HistogramVec(name, help string, buckets []float64, labels ...
 // check panics if name or a label breaks the convention: a programming
 // error, found by any test that builds the frontend.
 func (s Subsystem) check(name, kind string, labels []string) {
-	full := Namespace + "_" + s.name + "_" + name
+	full := prometheus.BuildFQName(Namespace, s.name, name)
 	if !snake.MatchString(name) {
 		panic(fmt.Sprintf("metric: %s: the name is not snake_case", full))
 	}
@@ -124,5 +136,5 @@ func register[C prometheus.Collector](s Subsystem, c C) C {
 			return existing
 		}
 	}
-	panic(fmt.Sprintf("metric: registering %s metrics: %v", Namespace+"_"+s.name, err))
+	panic(fmt.Sprintf("metric: registering %s metrics: %v", prometheus.BuildFQName(Namespace, s.name, "*"), err))
 }

@@ -16,10 +16,12 @@ func TestSubsystem_NamesMetricsQuotesdSubsystemName(t *testing.T) {
 	m.Counter("connections_total", "Connections.").Inc()
 	m.CounterVec("rejected_total", "Rejected.", "proto", "reason").WithLabelValues("tcp", "max_conns").Add(2)
 	m.Gauge("connected", "Connected.").Set(1)
+	m.GaugeVec("sessions", "Sessions.", "proto").WithLabelValues("tcp").Set(2)
 	m.HistogramVec("duration_seconds", "Time.", []float64{.1, 1}, "proto").WithLabelValues("udp").Observe(.5)
 	want := map[string]bool{
 		"quotesd_qotd_connections_total": true, "quotesd_qotd_rejected_total": true,
 		"quotesd_qotd_connected": true, "quotesd_qotd_duration_seconds": true,
+		"quotesd_qotd_sessions": true,
 	}
 	mfs, err := reg.Gather()
 	if err != nil {
@@ -34,6 +36,27 @@ func TestSubsystem_NamesMetricsQuotesdSubsystemName(t *testing.T) {
 	for name := range want {
 		t.Errorf("%s is not registered", name)
 	}
+}
+
+// The process's own metrics, of no frontend, are quotesd_<name>, and the
+// convention holds for them too.
+func TestSubsystem_EmptySubsystemNamesMetricsQuotesdName(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	metric.For(reg, "").GaugeVec("build_info", "Build.", "version").WithLabelValues("v0.1.0").Set(1)
+	want := `
+# HELP quotesd_build_info Build.
+# TYPE quotesd_build_info gauge
+quotesd_build_info{version="v0.1.0"} 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want)); err != nil {
+		t.Error(err)
+	}
+	defer func() {
+		if p, _ := recover().(string); !strings.Contains(p, "quotesd_info_total") {
+			t.Errorf("panic %q, want one naming quotesd_info_total", p)
+		}
+	}()
+	metric.For(reg, "").Gauge("info_total", "Not a counter.")
 }
 
 // A frontend started again on the process's registry (or a handler

@@ -15,8 +15,9 @@ import (
 // foreignLabels are the labels whose values come from outside quotesd and
 // keep their own form: HTTP's methods ("GET") and status codes, chi's
 // route patterns ("/quotes/{id}"), crypto/tls's version names ("TLS 1.3"),
-// and Go's version in go_info ("go1.26.8").
-var foreignLabels = map[string]bool{"method": true, "code": true, "route": true, "version": true}
+// Go's version in go_info ("go1.26.8"), and quotesd_build_info's version
+// ("v0.1.0"), commit ("0123456789ab+dirty") and goversion.
+var foreignLabels = map[string]bool{"method": true, "code": true, "route": true, "version": true, "commit": true, "goversion": true}
 
 // snakeValue is a snake_case label value; digits may lead ("tls1_3" would
 // do, though no value here needs it).

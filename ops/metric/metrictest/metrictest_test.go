@@ -18,6 +18,9 @@ quotesd_web_requests_total{code="404",method="GET",route="/quotes/{id}"} 1
 # HELP quotesd_smtp_tls_sessions_total Sessions.
 # TYPE quotesd_smtp_tls_sessions_total counter
 quotesd_smtp_tls_sessions_total{version="TLS 1.3"} 1
+# HELP quotesd_build_info Build.
+# TYPE quotesd_build_info gauge
+quotesd_build_info{commit="0123456789ab+dirty",goversion="go1.26.8",version="v0.1.0"} 1
 `
 	problems, err := metrictest.Lint(strings.NewReader(exposition))
 	if err != nil || len(problems) != 0 {
