@@ -137,6 +137,14 @@ func (s Subsystem) Gauge(name, help string) prometheus.Gauge {
 	}))
 }
 
+// GaugeVec registers a gauge with labels.
+func (s Subsystem) GaugeVec(name, help string, labels ...string) *prometheus.GaugeVec {
+	s.check(name, "gauge", labels)
+	return register(s, prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: Namespace, Subsystem: s.name, Name: name, Help: help,
+	}, labels))
+}
+
 // HistogramVec registers a histogram with labels and the given buckets.
 func (s Subsystem) HistogramVec(name, help string, buckets []float64, labels ...string) *prometheus.HistogramVec {
 	s.check(name, "histogram", labels)
