@@ -71,7 +71,7 @@ type Config struct {
 type Metrics struct {
 	Delivered prometheus.Counter
 	Deferred  prometheus.Counter
-	Dropped   *prometheus.CounterVec // label reason: rejected, expired
+	Dropped   *prometheus.CounterVec // label reason: dropReasons
 	// StoreFailures counts the queue's commits that failed; StoreFailing
 	// is 1 while delivery is paused because the queue cannot write its
 	// database; Unrecorded is the number of outcomes (most often
@@ -81,13 +81,26 @@ type Metrics struct {
 	Unrecorded    prometheus.Gauge
 }
 
+// Reasons a reply is given up on, as the "reason" label of
+// quotesd_smtp_replies_dropped_total.
+const (
+	dropRejected   = "rejected"   // a 5xx answer, or a domain that takes no mail
+	dropExpired    = "expired"    // older than MaxAge
+	dropLost       = "lost"       // its stored text is missing
+	dropUnrecorded = "unrecorded" // sent by two runs that both stopped before recording it (sendmark.go)
+)
+
+// dropReasons are the values of the "reason" label, each made at zero from
+// the start (metric.CounterVecKnown).
+var dropReasons = []string{dropRejected, dropExpired, dropLost, dropUnrecorded}
+
 // NewMetrics creates the delivery counters and registers them on reg.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	r := metric.For(reg, "smtp")
 	return &Metrics{
 		Delivered:     r.Counter("replies_delivered_total", "Replies accepted by the next hop."),
 		Deferred:      r.Counter("delivery_deferred_total", "Delivery attempts that failed temporarily and will be retried."),
-		Dropped:       r.CounterVec("replies_dropped_total", "Replies given up on, by reason.", "reason"),
+		Dropped:       r.CounterVecKnown("replies_dropped_total", "Replies given up on, by reason.", metric.Each(dropReasons...), "reason"),
 		StoreFailures: r.Counter("queue_store_failures_total", "Writes to the mail queue's database that failed (a full disk, an I/O error)."),
 		StoreFailing:  r.Gauge("queue_store_failing", "1 while delivery is paused because the mail queue cannot write its database."),
 		Unrecorded:    r.Gauge("replies_unrecorded", "Replies whose delivery (or drop or retry) the queue could not record yet; held in memory, never sent again meanwhile."),
@@ -374,7 +387,7 @@ func (d *Delivery) expireHeld(ctx context.Context) {
 			if now.Sub(m.Created) <= d.cfg.MaxAge {
 				return // arrival order: the rest are younger
 			}
-			d.drop(ctx, m, "expired", fmt.Sprintf("held for %v: no relay and no direct MX delivery configured", d.cfg.MaxAge))
+			d.drop(ctx, m, dropExpired, fmt.Sprintf("held for %v: no relay and no direct MX delivery configured", d.cfg.MaxAge))
 			if d.unrecordedLen() > 0 {
 				return // not recorded: the next sweep, once the queue can write
 			}
