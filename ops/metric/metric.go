@@ -145,6 +145,17 @@ func (s Subsystem) GaugeVec(name, help string, labels ...string) *prometheus.Gau
 	}, labels))
 }
 
+// GaugeFunc registers a gauge whose value is f's, asked at each scrape: f
+// must be quick and safe to call from any goroutine. Registered again, the
+// gauge keeps the first registration's f, so register it once per process
+// or give it an f that reads what every registration shares.
+func (s Subsystem) GaugeFunc(name, help string, f func() float64) prometheus.GaugeFunc {
+	s.check(name, "gauge", nil)
+	return register(s, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: Namespace, Subsystem: s.name, Name: name, Help: help,
+	}, f))
+}
+
 // HistogramVec registers a histogram with labels and the given buckets.
 func (s Subsystem) HistogramVec(name, help string, buckets []float64, labels ...string) *prometheus.HistogramVec {
 	s.check(name, "histogram", labels)

@@ -18,10 +18,12 @@ func TestSubsystem_NamesMetricsQuotesdSubsystemName(t *testing.T) {
 	m.CounterVec("rejected_total", "Rejected.", "proto", "reason").WithLabelValues("tcp", "max_conns").Add(2)
 	m.Gauge("connected", "Connected.").Set(1)
 	m.GaugeVec("queue_replies", "Replies.", "state").WithLabelValues("held").Set(2)
+	m.GaugeFunc("ready", "Ready.", func() float64 { return 1 })
 	m.HistogramVec("duration_seconds", "Time.", []float64{.1, 1}, "proto").WithLabelValues("udp").Observe(.5)
 	want := map[string]bool{
 		"quotesd_qotd_connections_total": true, "quotesd_qotd_rejected_total": true,
 		"quotesd_qotd_connected": true, "quotesd_qotd_duration_seconds": true, "quotesd_qotd_queue_replies": true,
+		"quotesd_qotd_ready": true,
 	}
 	mfs, err := reg.Gather()
 	if err != nil {
