@@ -271,7 +271,8 @@ func documentedMetrics(t *testing.T) map[string]documentedMetric {
 			t.Fatalf("%s: a row of the table of metrics without 3 cells: %s", operationsDoc, line)
 		}
 		parts := strings.Split(cells[2], ";")
-		m := documentedMetric{kind: strings.TrimSuffix(strings.TrimSpace(parts[0]), "s"), labels: map[string][]string{}}
+		kind, _, _ := strings.Cut(strings.TrimSpace(parts[0]), ",") // "gauge, always 1"
+		m := documentedMetric{kind: strings.TrimSuffix(kind, "s"), labels: map[string][]string{}}
 		for _, part := range parts[1:] {
 			qs := quoted.FindAllStringSubmatchIndex(part, -1)
 			if len(qs) == 0 {

@@ -123,7 +123,7 @@ func (s Subsystem) CounterVecKnown(name, help string, known Known, labels ...str
 	c := s.CounterVec(name, help, labels...)
 	for _, values := range known {
 		if _, err := c.GetMetricWithLabelValues(values...); err != nil {
-			panic(fmt.Sprintf("metric: %s: known series %q: %v", Namespace+"_"+s.name+"_"+name, values, err))
+			panic(fmt.Sprintf("metric: %s: known series %q: %v", prometheus.BuildFQName(Namespace, s.name, name), values, err))
 		}
 	}
 	return c
