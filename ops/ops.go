@@ -26,6 +26,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"quotesd/ops/metric"
 	"quotesd/quoter"
 )
 
@@ -74,6 +75,17 @@ func NewHandler(cfg Config) (*Handler, error) {
 	}))
 	h.mux.HandleFunc("GET /livez", Livez)
 	h.mux.Handle("GET /readyz", Readyz(cfg.Library, cfg.Ready, log))
+	if cfg.Metrics != nil {
+		// For alerts: Prometheus scrapes /metrics, not /readyz.
+		metric.For(cfg.Metrics, "ops").GaugeFunc("ready",
+			"1 when /readyz answers 200 (the library answers and the mail queue can write), else 0; checked at each scrape.",
+			func() float64 {
+				if checkReady(context.Background(), cfg.Library, cfg.Ready, log) != nil {
+					return 0
+				}
+				return 1
+			})
+	}
 	h.mux.Handle("/debug/pprof/", h.whenPprof(pprofMux()))
 	return h, nil
 }
@@ -127,25 +139,34 @@ const readyTimeout = 2 * time.Second
 // causes) go to log, since the web frontend may serve this publicly.
 func Readyz(q quoter.Quoter, ready func() error, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
-		defer cancel()
 		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		if _, err := q.Quote(ctx, 1); err != nil && quoter.ErrorCode(err) != quoter.ENOTFOUND {
-			log.Warn("readiness check failed", "err", err)
+		if err := checkReady(r.Context(), q, ready, log); err != nil {
 			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = w.Write([]byte("library unavailable\n"))
+			_, _ = w.Write([]byte(err.Error() + "\n"))
 			return
-		}
-		if ready != nil {
-			if err := ready(); err != nil {
-				w.WriteHeader(http.StatusServiceUnavailable)
-				_, _ = w.Write([]byte(err.Error() + "\n"))
-				return
-			}
 		}
 		_, _ = w.Write([]byte("ok\n"))
 	})
+}
+
+// errLibraryUnavailable is what /readyz says of a library that does not
+// answer; the cause goes to the log.
+var errLibraryUnavailable = errors.New("library unavailable")
+
+// checkReady is the readiness check of Readyz and of the ready gauge: nil
+// when ready, else an error whose text may be shown to anyone.
+func checkReady(ctx context.Context, q quoter.Quoter, ready func() error, log *slog.Logger) error {
+	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
+	defer cancel()
+	if _, err := q.Quote(ctx, 1); err != nil && quoter.ErrorCode(err) != quoter.ENOTFOUND {
+		log.Warn("readiness check failed", "err", err)
+		return errLibraryUnavailable
+	}
+	if ready != nil {
+		return ready()
+	}
+	return nil
 }
 
 // slogPromLogger sends promhttp's error log to slog, as text: promhttp

@@ -150,6 +150,37 @@ func TestMetrics_ServesTheProcessRegistry(t *testing.T) {
 	wantStatus(t, "POST /metrics", code, http.StatusMethodNotAllowed)
 }
 
+// Prometheus scrapes /metrics, not /readyz: quotesd_ops_ready says at
+// each scrape what /readyz would answer, for alerts.
+func TestMetrics_ReadyGaugeFollowsTheReadinessCheck(t *testing.T) {
+	lib := quotertest.NewLibrary(t, quotertest.Sample()...)
+	var notReady atomic.Bool
+	e := newEnv(t, lib, func(c *ops.Config) {
+		c.Ready = func() error {
+			if notReady.Load() {
+				return errors.New("mail queue: cannot write its database")
+			}
+			return nil
+		}
+	})
+	wantReady := func(when, want string) {
+		t.Helper()
+		_, body := e.get("/metrics")
+		if !strings.Contains(body, "\nquotesd_ops_ready "+want+"\n") {
+			t.Errorf("%s: /metrics lacks quotesd_ops_ready %s:\n%s", when, want, body)
+		}
+	}
+	wantReady("ready", "1")
+	notReady.Store(true)
+	wantReady("with the mail queue failing", "0")
+	notReady.Store(false)
+	wantReady("once the queue recovered", "1")
+	if err := lib.Close(); err != nil {
+		t.Fatal(err)
+	}
+	wantReady("with the library closed", "0")
+}
+
 // failingCollector is a collector whose Collect fails with an error whose
 // text must stay in the log.
 type failingCollector struct{ desc *prometheus.Desc }

@@ -43,20 +43,20 @@ func (s *session) privmsg(p *ircv4.Prefix, target, text string) {
 		user = strings.ToLower(p.User + "@" + p.Host)
 	}
 	if !s.b.userCD.allow(user) {
-		s.b.stats.dropped.WithLabelValues("user_cooldown").Inc()
+		s.b.stats.dropped.WithLabelValues(dropUserCooldown).Inc()
 		s.b.log.Debug("irc command dropped", "reason", "user cooldown", "nick", sanitize(p.Name))
 		return
 	}
 	if isChannel(target) && !s.b.chanCD.allow(strings.ToLower(target)) {
 		s.b.userCD.undo(user)
-		s.b.stats.dropped.WithLabelValues("channel_cooldown").Inc()
+		s.b.stats.dropped.WithLabelValues(dropChannelCooldown).Inc()
 		s.b.log.Debug("irc command dropped", "reason", "channel cooldown", "channel", sanitize(target))
 		return
 	}
 	select {
 	case s.jobs <- job{target: replyTo, cmd: cmd}:
 	default:
-		s.b.stats.dropped.WithLabelValues("queue_full").Inc()
+		s.b.stats.dropped.WithLabelValues(dropQueueFull).Inc()
 		s.b.log.Debug("irc command dropped", "reason", "queue full", "nick", sanitize(p.Name))
 	}
 }

@@ -14,11 +14,26 @@ type metrics struct {
 	connected prometheus.Gauge       // 1 while registered on the server
 }
 
+// Reasons a request is ignored, as the "reason" label of
+// quotesd_irc_dropped_total.
+const (
+	dropUserCooldown    = "user_cooldown"    // the user asked too recently
+	dropChannelCooldown = "channel_cooldown" // the channel was answered too recently
+	dropQueueFull       = "queue_full"       // the bot's output queue is full
+)
+
+// The label values, each made at zero when the bot starts
+// (metric.CounterVecKnown).
+var (
+	commandKinds = []string{cmdRandom, cmdSearch, cmdByID, cmdToday, cmdHelp}
+	dropReasons  = []string{dropUserCooldown, dropChannelCooldown, dropQueueFull}
+)
+
 func newMetrics(reg prometheus.Registerer) *metrics {
 	r := metric.For(reg, "irc")
 	return &metrics{
-		commands:  r.CounterVec("commands_total", "IRC commands answered, by kind (random, search, id, today, help).", "command"),
-		dropped:   r.CounterVec("dropped_total", "IRC requests ignored in silence, by reason (user_cooldown, channel_cooldown, queue_full).", "reason"),
+		commands:  r.CounterVecKnown("commands_total", "IRC commands answered, by kind (random, search, id, today, help).", metric.Each(commandKinds...), "command"),
+		dropped:   r.CounterVecKnown("dropped_total", "IRC requests ignored in silence, by reason (user_cooldown, channel_cooldown, queue_full).", metric.Each(dropReasons...), "reason"),
 		connects:  r.Counter("connects_total", "Connection attempts to the IRC server."),
 		connected: r.Gauge("connected", "1 while the bot is registered on the IRC server."),
 	}

@@ -201,12 +201,22 @@ const (
 	reasonBadSource  = "bad_source"  // UDP: unspecified, multicast or broadcast source
 )
 
+// The protocols, as the "proto" label, and the reasons each can give.
+var (
+	protos     = []string{"tcp", "udp"}
+	tcpReasons = []string{reasonMaxConns, reasonRate}
+	udpReasons = []string{reasonRate, reasonGlobalRate, reasonLoopPort, reasonBadSource}
+)
+
+// newMetrics registers the counters with every series they can have, at
+// zero: UDP's too, whether or not it is on (no UDP reply is a true zero).
 func newMetrics(reg prometheus.Registerer) *metrics {
 	r := metric.For(reg, "qotd")
+	rejections := append(metric.Cross([]string{"tcp"}, tcpReasons), metric.Cross([]string{"udp"}, udpReasons)...)
 	m := &metrics{
-		served:   r.CounterVec("replies_total", "QOTD replies sent, by protocol.", "proto"),
-		rejected: r.CounterVec("rejected_total", "QOTD requests dropped without a reply, by protocol and reason.", "proto", "reason"),
-		errors:   r.CounterVec("errors_total", "QOTD requests that failed (library error, write error), by protocol.", "proto"),
+		served:   r.CounterVecKnown("replies_total", "QOTD replies sent, by protocol.", metric.Each(protos...), "proto"),
+		rejected: r.CounterVecKnown("rejected_total", "QOTD requests dropped without a reply, by protocol and reason.", rejections, "proto", "reason"),
+		errors:   r.CounterVecKnown("errors_total", "QOTD requests that failed (library error, write error), by protocol.", metric.Each(protos...), "proto"),
 	}
 	m.tcpServed = m.served.WithLabelValues("tcp")
 	m.tcpErrors = m.errors.WithLabelValues("tcp")

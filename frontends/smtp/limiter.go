@@ -26,7 +26,7 @@ func (ss *session) allowMessage() bool {
 	if ss.s.limiter.Allow(ss.client, ss.s.cfg.Now()) {
 		return true
 	}
-	ss.s.metrics.rejected.WithLabelValues("ip_rate").Inc()
+	ss.s.metrics.rejected.WithLabelValues(rejectIPRate).Inc()
 	ss.s.log.Info("smtp message refused: rate limit", "ip", ss.ip, "client", ss.client.String())
 	return false
 }
@@ -62,7 +62,7 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		}
 		client := limits.ClientOfNetAddr(c.RemoteAddr())
 		if !l.enter(client) {
-			l.rejected("max_conns_per_client")
+			l.rejected(rejectMaxConnsPerClient)
 			go refuse(c, "421 4.7.0 Too many connections from your address, try again later\r\n")
 			continue
 		}
@@ -74,7 +74,7 @@ func (l *limitListener) Accept() (net.Conn, error) {
 			return &limitConn{Conn: c, release: func() { <-l.sem; l.leave(client) }}, nil
 		default:
 			l.leave(client)
-			l.rejected("max_conns")
+			l.rejected(rejectMaxConns)
 			go refuse(c, "421 4.7.0 Too many connections, try again later\r\n")
 		}
 	}

@@ -130,14 +130,40 @@ type metrics struct {
 	tls      *prometheus.CounterVec
 }
 
+// Reasons a connection, a recipient or a message is refused, as the
+// "reason" label of quotesd_smtp_rejected_total.
+const (
+	rejectMaxConns          = "max_conns"            // over MaxConns sessions at once (421)
+	rejectMaxConnsPerClient = "max_conns_per_client" // over MaxClientConns from one client (421)
+	rejectIPRate            = "ip_rate"              // over the per-client message rate (450)
+	rejectRecipient         = "recipient"            // not one of our addresses (550)
+	rejectSize              = "size"                 // over MaxMessageBytes (552)
+	rejectLoop              = "loop"                 // over MaxReceived Received fields (554)
+)
+
+// The label values the counters can have, each made at zero when the
+// frontend starts (metric.CounterVecKnown): every reason a message gets
+// no reply (the policy's, the composer's, the queue's daily caps), every
+// reason for a refusal, and the TLS versions STARTTLS negotiates (1.2 at
+// least, see tlsConfig).
+var (
+	skipReasons = []string{
+		SkipNullSender, SkipInvalidSender, SkipAutoSubmitted, SkipPrecedence, SkipMailingList,
+		SkipSuppress, SkipRoleSender, SkipOwnAddress, SkipNonPublicDomain, SkipMalformed,
+		queue.SkipRecipientLimit, queue.SkipIPLimit, SkipNoQuote,
+	}
+	rejectReasons = []string{rejectMaxConns, rejectMaxConnsPerClient, rejectIPRate, rejectRecipient, rejectSize, rejectLoop}
+	tlsVersions   = []string{tls.VersionName(tls.VersionTLS12), tls.VersionName(tls.VersionTLS13)}
+)
+
 func newMetrics(reg prometheus.Registerer) metrics {
 	r := metric.For(reg, "smtp")
 	return metrics{
 		received: r.Counter("messages_received_total", "Messages accepted with 250 at the end of DATA."),
 		queued:   r.Counter("replies_queued_total", "Replies durably queued for delivery."),
-		skipped:  r.CounterVec("replies_skipped_total", "Accepted messages that got no reply, by reason.", "reason"),
-		rejected: r.CounterVec("rejected_total", "Connections, commands or messages refused, by reason.", "reason"),
-		tls:      r.CounterVec("tls_sessions_total", "Sessions upgraded to TLS with STARTTLS, by TLS version.", "version"),
+		skipped:  r.CounterVecKnown("replies_skipped_total", "Accepted messages that got no reply, by reason.", metric.Each(skipReasons...), "reason"),
+		rejected: r.CounterVecKnown("rejected_total", "Connections, commands or messages refused, by reason.", metric.Each(rejectReasons...), "reason"),
+		tls:      r.CounterVecKnown("tls_sessions_total", "Sessions upgraded to TLS with STARTTLS, by TLS version.", metric.Each(tlsVersions...), "version"),
 	}
 }
 
@@ -297,7 +323,7 @@ func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
 func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	domain, command, ok := ss.s.cfg.Addresses.Match(to)
 	if !ok {
-		ss.s.metrics.rejected.WithLabelValues("recipient").Inc()
+		ss.s.metrics.rejected.WithLabelValues(rejectRecipient).Inc()
 		return errNoSuchUser
 	}
 	if ss.rcpts == 0 {
@@ -349,7 +375,7 @@ func (ss *session) Data(r io.Reader) error {
 		var se *smtp.SMTPError
 		switch {
 		case errors.Is(err, smtp.ErrDataTooLarge):
-			s.metrics.rejected.WithLabelValues("size").Inc()
+			s.metrics.rejected.WithLabelValues(rejectSize).Inc()
 			return err
 		case errors.As(err, &se), errors.Is(err, smtp.ErrTooLongLine):
 			return err // go-smtp's own replies, in its words
@@ -364,7 +390,7 @@ func (ss *session) Data(r io.Reader) error {
 	case herr != nil:
 		entry.Skip = SkipMalformed
 	case received > MaxReceived:
-		s.metrics.rejected.WithLabelValues("loop").Inc()
+		s.metrics.rejected.WithLabelValues(rejectLoop).Inc()
 		s.log.Info("smtp message refused: loop", "sender", ss.from, "ip", ss.ip, "received", received)
 		return errLoop
 	default:

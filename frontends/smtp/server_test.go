@@ -250,31 +250,33 @@ func (h *harness) today(t *testing.T) *quoter.Quote {
 	return q
 }
 
-// counter returns the value of a counter on the registry (with the given
-// reason label, when not "").
+// counter returns the value of a counter on the registry: of its series
+// with the given reason label, or, with reason "", the sum of all its
+// series (each known one exists from the start, at zero).
 func (h *harness) counter(t *testing.T, name, reason string) float64 {
 	t.Helper()
 	mfs, err := h.reg.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
+	var sum float64
 	for _, mf := range mfs {
 		if mf.GetName() != name {
 			continue
 		}
 		for _, m := range mf.GetMetric() {
-			match := reason == ""
+			if reason == "" {
+				sum += m.GetCounter().GetValue()
+				continue
+			}
 			for _, l := range m.GetLabel() {
 				if l.GetName() == "reason" && l.GetValue() == reason {
-					match = true
+					return m.GetCounter().GetValue()
 				}
-			}
-			if match {
-				return m.GetCounter().GetValue()
 			}
 		}
 	}
-	return 0
+	return sum
 }
 
 func (h *harness) queued(t *testing.T) int {

@@ -93,6 +93,41 @@ func TestMetrics_CountsByRoutePattern(t *testing.T) {
 	}
 }
 
+// The first internal error after a restart must show in the rate of 5xx
+// answers: each route and method has its code 500 series from the start,
+// labelled as requests to it are.
+func TestMetrics_EveryRouteHasItsInternalErrorSeriesAtZero(t *testing.T) {
+	e := newEnv(t)
+	body := e.exposition()
+	for _, s := range []string{
+		`quotesd_web_requests_total{code="500",method="GET",route="/"} 0`,
+		`quotesd_web_requests_total{code="500",method="GET",route="/quotes/{id}"} 0`,
+		`quotesd_web_requests_total{code="500",method="GET",route="/static/*"} 0`,
+		`quotesd_web_requests_total{code="500",method="GET",route="/api/v1/today"} 0`,
+		`quotesd_web_requests_total{code="500",method="DELETE",route="/api/v1/quotes/{id}"} 0`,
+		`quotesd_web_requests_total{code="500",method="PUT",route="/api/v1/days/{date}"} 0`,
+	} {
+		if !strings.Contains(body, s+"\n") {
+			t.Errorf("a fresh handler's metrics lack %s", s)
+		}
+	}
+	if n := strings.Count(body, "quotesd_web_requests_total{"); n < 20 {
+		t.Errorf("%d series of quotesd_web_requests_total, want one for each route (20 or more)", n)
+	}
+	if strings.Contains(body, `code="200"`) || strings.Contains(body, "quotesd_web_request_duration_seconds_bucket") {
+		t.Errorf("a fresh handler's metrics have other series than code 500:\n%s", body)
+	}
+	// Requests are labelled with the same route patterns.
+	e.get("/quotes/1", "Accept", "*/*")
+	e.get("/static/style.css")
+	body = e.exposition()
+	for _, route := range []string{"/quotes/{id}", "/static/*"} {
+		if !strings.Contains(body, `route="`+route+`"} 1`) {
+			t.Errorf("no series of route %s counts the request to it:\n%s", route, body)
+		}
+	}
+}
+
 // Any token is a method to net/http; the metrics must not grow a series
 // per token a client makes up.
 func TestMetrics_CountsUnknownMethodsAsOther(t *testing.T) {

@@ -145,10 +145,12 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Metrics != nil {
 		reg = cfg.Metrics
 	}
-	h.metrics = newHTTPMetrics(reg)
 	h.today = &todayMemo{h: h}
 	h.feed = &feedMemo{}
 	h.router = h.routes(cfg)
+	// After the routes: the metrics make a series for each of them (the
+	// middleware reads h.metrics only when it serves).
+	h.metrics = newHTTPMetrics(reg, knownRequests(h.router))
 	// Last, once nothing can fail: a Handler that is never served must not
 	// change the rate of the one in service.
 	h.limiter = cfg.Limiter

@@ -24,6 +24,10 @@
 // registering it panics naming it, as prometheus.MustRegister would.
 // Label values are checked by a test of a serving process's exposition
 // (metrictest.Lint).
+//
+// A counter's series whose label values are known in advance exist from
+// the start, at zero (CounterVecKnown), so that an alert on its increase
+// sees the first event after a restart.
 package metric
 
 import (
@@ -78,6 +82,57 @@ func (s Subsystem) CounterVec(name, help string, labels ...string) *prometheus.C
 	}, labels))
 }
 
+// Known lists the series of a labelled counter that are known in advance:
+// one entry per series, its label values in the order of the counter's
+// labels. See CounterVecKnown.
+type Known [][]string
+
+// Each is the known series of a counter with one label: one per value.
+func Each(values ...string) Known {
+	k := make(Known, len(values))
+	for i, v := range values {
+		k[i] = []string{v}
+	}
+	return k
+}
+
+// Cross is the known series of a counter with several labels when every
+// value of each goes with every value of the others: Cross({tcp, udp},
+// {rate}) is {tcp, rate} and {udp, rate}. Where only some combinations
+// occur, append the Cross of each part.
+func Cross(values ...[]string) Known {
+	k := Known{nil}
+	for _, vs := range values {
+		next := make(Known, 0, len(k)*len(vs))
+		for _, prefix := range k {
+			for _, v := range vs {
+				next = append(next, append(prefix[:len(prefix):len(prefix)], v))
+			}
+		}
+		k = next
+	}
+	return k
+}
+
+// CounterVecKnown registers a counter with labels, as CounterVec, and
+// makes each of its known series at once, at zero (or at its count, when
+// the counter was registered already). A series that first appears with
+// the event it counts has no earlier sample, so Prometheus's increase()
+// and rate() see no change and an alert on them misses that first event
+// after every restart; made in advance, the series shows it. Declare
+// every series a frontend can count when their label values are
+// quotesd's own (reasons, protocols, commands); a series with the wrong
+// number of values is a bug and panics naming the metric.
+func (s Subsystem) CounterVecKnown(name, help string, known Known, labels ...string) *prometheus.CounterVec {
+	c := s.CounterVec(name, help, labels...)
+	for _, values := range known {
+		if _, err := c.GetMetricWithLabelValues(values...); err != nil {
+			panic(fmt.Sprintf("metric: %s: known series %q: %v", prometheus.BuildFQName(Namespace, s.name, name), values, err))
+		}
+	}
+	return c
+}
+
 // Gauge registers a gauge.
 func (s Subsystem) Gauge(name, help string) prometheus.Gauge {
 	s.check(name, "gauge", nil)
@@ -92,6 +147,17 @@ func (s Subsystem) GaugeVec(name, help string, labels ...string) *prometheus.Gau
 	return register(s, prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: Namespace, Subsystem: s.name, Name: name, Help: help,
 	}, labels))
+}
+
+// GaugeFunc registers a gauge whose value is f's, asked at each scrape: f
+// must be quick and safe to call from any goroutine. Registered again, the
+// gauge keeps the first registration's f, so register it once per process
+// or give it an f that reads what every registration shares.
+func (s Subsystem) GaugeFunc(name, help string, f func() float64) prometheus.GaugeFunc {
+	s.check(name, "gauge", nil)
+	return register(s, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: Namespace, Subsystem: s.name, Name: name, Help: help,
+	}, f))
 }
 
 // HistogramVec registers a histogram with labels and the given buckets.

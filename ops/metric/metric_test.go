@@ -1,6 +1,7 @@
 package metric_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -17,11 +18,13 @@ func TestSubsystem_NamesMetricsQuotesdSubsystemName(t *testing.T) {
 	m.CounterVec("rejected_total", "Rejected.", "proto", "reason").WithLabelValues("tcp", "max_conns").Add(2)
 	m.Gauge("connected", "Connected.").Set(1)
 	m.GaugeVec("sessions", "Sessions.", "proto").WithLabelValues("tcp").Set(2)
+	m.GaugeVec("queue_replies", "Replies.", "state").WithLabelValues("held").Set(2)
+	m.GaugeFunc("ready", "Ready.", func() float64 { return 1 })
 	m.HistogramVec("duration_seconds", "Time.", []float64{.1, 1}, "proto").WithLabelValues("udp").Observe(.5)
 	want := map[string]bool{
 		"quotesd_qotd_connections_total": true, "quotesd_qotd_rejected_total": true,
-		"quotesd_qotd_connected": true, "quotesd_qotd_duration_seconds": true,
-		"quotesd_qotd_sessions": true,
+		"quotesd_qotd_connected": true, "quotesd_qotd_duration_seconds": true, "quotesd_qotd_queue_replies": true,
+		"quotesd_qotd_ready": true, "quotesd_qotd_sessions": true,
 	}
 	mfs, err := reg.Gather()
 	if err != nil {
@@ -114,4 +117,59 @@ func TestSubsystem_RefusesWhatBreaksTheConvention(t *testing.T) {
 			tt.register(metric.For(prometheus.NewRegistry(), "smtp"))
 		})
 	}
+}
+
+// A series made in advance is exposed at zero before anything is counted,
+// so that increase() sees the first event after a restart.
+func TestCounterVecKnown_ExposesEveryKnownSeriesAtZero(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	known := append(metric.Cross([]string{"tcp"}, []string{"max_conns", "rate"}),
+		metric.Cross([]string{"udp"}, []string{"rate", "loop_port"})...)
+	metric.For(reg, "qotd").CounterVecKnown("rejected_total", "Rejected.", known, "proto", "reason")
+	want := `# HELP quotesd_qotd_rejected_total Rejected.
+# TYPE quotesd_qotd_rejected_total counter
+quotesd_qotd_rejected_total{proto="tcp",reason="max_conns"} 0
+quotesd_qotd_rejected_total{proto="tcp",reason="rate"} 0
+quotesd_qotd_rejected_total{proto="udp",reason="loop_port"} 0
+quotesd_qotd_rejected_total{proto="udp",reason="rate"} 0
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want)); err != nil {
+		t.Error(err)
+	}
+}
+
+// Registered again (a frontend restarted, a handler rebuilt on reload),
+// the known series keep their counts: making them does not reset them.
+func TestCounterVecKnown_SecondRegistrationKeepsTheCounts(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	first := metric.For(reg, "irc").CounterVecKnown("commands_total", "Commands.", metric.Each("help", "random"), "command")
+	first.WithLabelValues("help").Add(2)
+	second := metric.For(reg, "irc").CounterVecKnown("commands_total", "Commands.", metric.Each("help", "random"), "command")
+	if got := testutil.ToFloat64(second.WithLabelValues("help")); got != 2 {
+		t.Errorf(`quotesd_irc_commands_total{command="help"} = %v after a second registration, want the 2 counted before`, got)
+	}
+	if got := testutil.CollectAndCount(second); got != 2 {
+		t.Errorf("%d series, want 2 (help, random)", got)
+	}
+}
+
+func TestCross_EveryCombinationInOrder(t *testing.T) {
+	got := metric.Cross([]string{"a", "b"}, []string{"1", "2"}, []string{"x"})
+	want := metric.Known{{"a", "1", "x"}, {"a", "2", "x"}, {"b", "1", "x"}, {"b", "2", "x"}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("Cross = %v, want %v", got, want)
+	}
+	if got := metric.Cross([]string{"a"}, nil); len(got) != 0 {
+		t.Errorf("Cross with a label of no values = %v, want no series", got)
+	}
+}
+
+func TestCounterVecKnown_SeriesWithTheWrongNumberOfValuesPanics(t *testing.T) {
+	defer func() {
+		p, _ := recover().(string)
+		if !strings.Contains(p, "quotesd_smtp_rejected_total") || !strings.Contains(p, `"ip_rate" "extra"`) {
+			t.Errorf("panic %q, want one naming the metric and the series", p)
+		}
+	}()
+	metric.For(prometheus.NewRegistry(), "smtp").CounterVecKnown("rejected_total", "R.", metric.Known{{"ip_rate", "extra"}}, "reason")
 }

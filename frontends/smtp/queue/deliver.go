@@ -37,7 +37,7 @@ func (d *Delivery) deliver(ctx context.Context, dest string, ms []Message, fails
 	var perm undeliverableError
 	if errors.As(err, &perm) {
 		for _, m := range live {
-			d.drop(ctx, m, "rejected", err.Error())
+			d.drop(ctx, m, dropRejected, err.Error())
 		}
 		return outcome{dest: dest}
 	}
@@ -84,7 +84,7 @@ func (d *Delivery) unexpired(ctx context.Context, ms []Message) []Message {
 	live := ms[:0:0]
 	for _, m := range ms {
 		if now.Sub(m.Created) > d.cfg.MaxAge {
-			d.drop(ctx, m, "expired", fmt.Sprintf("not delivered within %v", d.cfg.MaxAge))
+			d.drop(ctx, m, dropExpired, fmt.Sprintf("not delivered within %v", d.cfg.MaxAge))
 			continue
 		}
 		live = append(live, m)
@@ -121,7 +121,7 @@ func (d *Delivery) batch(ctx context.Context, s session, dest string, live []Mes
 		}
 		data, ok := texts[m.ID]
 		if !ok {
-			d.drop(ctx, m, "lost", "the queued reply has no text")
+			d.drop(ctx, m, dropLost, "the queued reply has no text")
 			continue
 		}
 		err = s.send(m.Rcpt, data)
@@ -168,7 +168,7 @@ func (d *Delivery) sent(ctx context.Context, dest string, live []Message, i, fai
 			d.log.Debug("reply delivered", "id", m.ID, "rcpt", m.Rcpt, "dest", dest)
 		}
 	case errors.As(err, &se) && se.Code >= 500:
-		d.drop(ctx, m, "rejected", err.Error())
+		d.drop(ctx, m, dropRejected, err.Error())
 		if reset != nil && reset() != nil {
 			return d.lost(ctx, dest, live[i+1:], fails, err), true
 		}
@@ -198,12 +198,12 @@ func (d *Delivery) deliverPipelined(ctx context.Context, p *pipeline, dest strin
 		}
 		data, ok := texts[m.ID]
 		if !ok {
-			d.drop(ctx, m, "lost", "the queued reply has no text")
+			d.drop(ctx, m, dropLost, "the queued reply has no text")
 			continue
 		}
 		if !sentEnvelope {
 			if err := p.envelope(m.Rcpt); err != nil {
-				d.drop(ctx, m, "rejected", err.Error())
+				d.drop(ctx, m, dropRejected, err.Error())
 				continue
 			}
 		}
@@ -323,7 +323,7 @@ func (d *Delivery) deferAll(ctx context.Context, ms []Message, retry time.Time, 
 	var ids []int64
 	for _, m := range ms {
 		if retry.Sub(m.Created) > d.cfg.MaxAge {
-			d.drop(ctx, m, "expired", fmt.Sprintf("not delivered within %v; last error: %v", d.cfg.MaxAge, err))
+			d.drop(ctx, m, dropExpired, fmt.Sprintf("not delivered within %v; last error: %v", d.cfg.MaxAge, err))
 			continue
 		}
 		ids = append(ids, m.ID)

@@ -16,7 +16,8 @@ import (
 	"quotesd/frontends/smtp/smtptest"
 )
 
-// gauge returns the value of the gauge or counter name on reg.
+// gauge returns the value of the gauge or counter name on reg: the sum of
+// its series when it has labels (each known one exists from the start).
 func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	t.Helper()
 	mfs, err := reg.Gather()
@@ -24,9 +25,12 @@ func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
 		t.Fatal(err)
 	}
 	for _, mf := range mfs {
-		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
-			m := mf.GetMetric()[0]
-			return m.GetGauge().GetValue() + m.GetCounter().GetValue()
+		if mf.GetName() == name {
+			var sum float64
+			for _, m := range mf.GetMetric() {
+				sum += m.GetGauge().GetValue() + m.GetCounter().GetValue()
+			}
+			return sum
 		}
 	}
 	t.Fatalf("no metric %s", name)

@@ -22,3 +22,10 @@ func AllowLoopbackMX(cfg Config) Config {
 	cfg.allowAddr = func(a netip.Addr) bool { return a.Unmap().IsLoopback() || publicAddr(a) }
 	return cfg
 }
+
+// CountDepthEvery returns cfg with the depth gauges set every interval
+// rather than every 15 seconds.
+func CountDepthEvery(cfg Config, every time.Duration) Config {
+	cfg.depthEvery = every
+	return cfg
+}

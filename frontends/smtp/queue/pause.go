@@ -125,10 +125,10 @@ func (d *Delivery) settle(ctx context.Context) error {
 			"queue", d.q.path, "replies", len(s.resend), "ids", ids(s.resend))
 	}
 	for _, m := range s.givenUp {
-		d.log.Warn("smtp reply dropped", "id", m.ID, "rcpt", m.Rcpt, "reason", "unrecorded", "err", givenUpReason)
+		d.log.Warn("smtp reply dropped", "id", m.ID, "rcpt", m.Rcpt, "reason", dropUnrecorded, "err", givenUpReason)
 	}
 	if d.cfg.Metrics != nil && len(s.givenUp) > 0 {
-		d.cfg.Metrics.Dropped.WithLabelValues("unrecorded").Add(float64(len(s.givenUp)))
+		d.cfg.Metrics.Dropped.WithLabelValues(dropUnrecorded).Add(float64(len(s.givenUp)))
 	}
 	return nil
 }

@@ -73,13 +73,16 @@ type Config struct {
 	// export_test.go), to deliver to sinks on loopback: there is no way
 	// to turn the check off from outside the package.
 	allowAddr func(netip.Addr) bool
+	// depthEvery is how often the depth gauges are set; 0 means the
+	// constant depthEvery. Only tests change it (CountDepthEvery).
+	depthEvery time.Duration
 }
 
 // Metrics counts what delivery does.
 type Metrics struct {
 	Delivered prometheus.Counter
 	Deferred  prometheus.Counter
-	Dropped   *prometheus.CounterVec // label reason: rejected, expired
+	Dropped   *prometheus.CounterVec // label reason: dropReasons
 	// StoreFailures counts the queue's commits that failed; StoreFailing
 	// is 1 while delivery is paused because the queue cannot write its
 	// database; Unrecorded is the number of outcomes (most often
@@ -87,19 +90,44 @@ type Metrics struct {
 	StoreFailures prometheus.Counter
 	StoreFailing  prometheus.Gauge
 	Unrecorded    prometheus.Gauge
+	// Depth is the number of replies in the queue by state (queued,
+	// deferred, held), and OldestAge the age in seconds of the one queued
+	// longest: Delivery counts them every depthEvery (see Queue.Depth).
+	Depth     *prometheus.GaugeVec
+	OldestAge prometheus.Gauge
 }
+
+// Reasons a reply is given up on, as the "reason" label of
+// quotesd_smtp_replies_dropped_total.
+const (
+	dropRejected   = "rejected"   // a 5xx answer, or a domain that takes no mail
+	dropExpired    = "expired"    // older than MaxAge
+	dropLost       = "lost"       // its stored text is missing
+	dropUnrecorded = "unrecorded" // sent by two runs that both stopped before recording it (sendmark.go)
+)
+
+// dropReasons are the values of the "reason" label, each made at zero from
+// the start (metric.CounterVecKnown).
+var dropReasons = []string{dropRejected, dropExpired, dropLost, dropUnrecorded}
 
 // NewMetrics creates the delivery counters and registers them on reg.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	r := metric.For(reg, "smtp")
-	return &Metrics{
+	m := &Metrics{
 		Delivered:     r.Counter("replies_delivered_total", "Replies accepted by the next hop."),
 		Deferred:      r.Counter("delivery_deferred_total", "Delivery attempts that failed temporarily and will be retried."),
-		Dropped:       r.CounterVec("replies_dropped_total", "Replies given up on, by reason.", "reason"),
+		Dropped:       r.CounterVecKnown("replies_dropped_total", "Replies given up on, by reason.", metric.Each(dropReasons...), "reason"),
 		StoreFailures: r.Counter("queue_store_failures_total", "Writes to the mail queue's database that failed (a full disk, an I/O error)."),
 		StoreFailing:  r.Gauge("queue_store_failing", "1 while delivery is paused because the mail queue cannot write its database."),
 		Unrecorded:    r.Gauge("replies_unrecorded", "Replies whose delivery (or drop or retry) the queue could not record yet; held in memory, never sent again meanwhile."),
+		Depth: r.GaugeVec("queue_replies", "Replies in the mail queue, by state: queued (due), deferred (waiting for a retry), held (no delivery configured).",
+			"state"),
+		OldestAge: r.Gauge("queue_oldest_age_seconds", "Age of the reply queued longest (queued, deferred or held); 0 when the queue is empty."),
 	}
+	for _, s := range queueStates {
+		m.Depth.WithLabelValues(s)
+	}
+	return m
 }
 
 // Delivery is the scheduler of the queue: it finds due replies, hands each
@@ -140,6 +168,9 @@ type Delivery struct {
 	// (sendmark.go): until they are, nothing is sent. Only the scheduler's
 	// goroutine uses it.
 	settled bool
+	// depthFailed says that the last count of the queue failed (see
+	// updateDepth); only the scheduler's goroutine uses it.
+	depthFailed bool
 }
 
 // NewDelivery returns the delivery service for q. It panics if one of
@@ -171,6 +202,9 @@ func NewDelivery(q *Queue, cfg Config) *Delivery {
 	}
 	if cfg.allowAddr == nil {
 		cfg.allowAddr = publicAddr
+	}
+	if cfg.depthEvery <= 0 {
+		cfg.depthEvery = depthEvery
 	}
 	if cfg.Dial == nil {
 		if cfg.Relay != nil {
@@ -224,9 +258,12 @@ func (d *Delivery) Serve(ctx context.Context) error {
 	fails := map[string]int{}           // their consecutive failures
 	prune := time.NewTicker(time.Hour)
 	defer prune.Stop()
+	depth := time.NewTicker(d.cfg.depthEvery)
+	defer depth.Stop()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	d.probeStore(ctx)
+	d.updateDepth(ctx)
 	for {
 		now := d.q.now()
 		// A delivery stops sending when a commit fails after this count
@@ -320,6 +357,8 @@ func (d *Delivery) Serve(ctx context.Context) error {
 				fails[o.dest]++
 			}
 		case <-timer.C:
+		case <-depth.C:
+			d.updateDepth(ctx)
 		case <-prune.C:
 			if err := d.q.prune(ctx, d.cfg.Keep); err != nil && ctx.Err() == nil {
 				d.log.Error("smtp queue prune failed", "err", err)
@@ -341,7 +380,10 @@ func (d *Delivery) hold(ctx context.Context) error {
 	defer prune.Stop()
 	retry := time.NewTimer(time.Hour)
 	defer retry.Stop()
+	depth := time.NewTicker(d.cfg.depthEvery)
+	defer depth.Stop()
 	d.probeStore(ctx)
+	d.updateDepth(ctx)
 	for {
 		now := d.q.now()
 		if d.checkStore(ctx, now) {
@@ -356,6 +398,8 @@ func (d *Delivery) hold(ctx context.Context) error {
 		case <-d.q.wake: // a new reply (nothing to do but keep it), or a failed commit
 		case <-retry.C:
 		case <-sweep.C:
+		case <-depth.C:
+			d.updateDepth(ctx)
 		case <-prune.C:
 			if err := d.q.prune(ctx, d.cfg.Keep); err != nil && ctx.Err() == nil {
 				d.log.Error("smtp queue prune failed", "err", err)
@@ -380,7 +424,7 @@ func (d *Delivery) expireHeld(ctx context.Context) {
 			if now.Sub(m.Created) <= d.cfg.MaxAge {
 				return // arrival order: the rest are younger
 			}
-			d.drop(ctx, m, "expired", fmt.Sprintf("held for %v: no relay and no direct MX delivery configured", d.cfg.MaxAge))
+			d.drop(ctx, m, dropExpired, fmt.Sprintf("held for %v: no relay and no direct MX delivery configured", d.cfg.MaxAge))
 			if d.unrecordedLen() > 0 {
 				return // not recorded: the next sweep, once the queue can write
 			}
