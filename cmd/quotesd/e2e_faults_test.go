@@ -57,7 +57,11 @@ func qotdLoad(ctx context.Context, addr, want string, r *loadResult) {
 	for i := 0; ctx.Err() == nil; i++ {
 		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
 		if err != nil {
-			if errors.Is(err, syscall.ECONNREFUSED) {
+			// Refused, or reset before any response: a keep-alive
+			// connection the server closed as idle at shutdown just as
+			// the next request reached it, which the server never read
+			// (a request in flight that is cut shows in the body's read).
+			if errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) {
 				r.refused.Add(1)
 			} else {
 				r.fail("dial: %v", err)
@@ -84,7 +88,11 @@ func httpLoad(ctx context.Context, client *http.Client, url string, check func(s
 	for ctx.Err() == nil {
 		resp, err := client.Get(url)
 		if err != nil {
-			if errors.Is(err, syscall.ECONNREFUSED) {
+			// Refused, or reset before any response: a keep-alive
+			// connection the server closed as idle at shutdown just as
+			// the next request reached it, which the server never read
+			// (a request in flight that is cut shows in the body's read).
+			if errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) {
 				r.refused.Add(1)
 				time.Sleep(time.Millisecond)
 			} else {
