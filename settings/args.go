@@ -62,7 +62,7 @@ func ParseArgs(fs *flag.FlagSet, args []string, interspersed bool) ([]string, er
 			value = args[i]
 		}
 		if err := fs.Set(name, value); err != nil {
-			return nil, &FlagError{Flag: "--" + name, Value: value, Err: explainValue(f.Value, err)}
+			return nil, &FlagError{Flag: "--" + name, Value: value, Err: ExplainValue(f.Value, err)}
 		}
 	}
 	return rest, nil
@@ -95,9 +95,9 @@ func (e *FlagError) Error() string {
 
 func (e *FlagError) Unwrap() error { return e.Err }
 
-// explainValue says what a flag of v's kind wants, where the flag package
-// would say only "parse error".
-func explainValue(v flag.Value, err error) error {
+// ExplainValue says what a flag of v's kind wants, where the flag package
+// would say only "parse error"; other errors of its Set pass unchanged.
+func ExplainValue(v flag.Value, err error) error {
 	if strings.Contains(err.Error(), "out of range") {
 		return errors.New("out of range")
 	}

@@ -95,7 +95,7 @@ func (s *Set) applyEnv(lookup func(string) (string, bool)) error {
 		env := EnvName(st.Name)
 		if v, ok := lookup(env); ok {
 			if err := s.Set(st.Name, v, FromEnv, env); err != nil {
-				return usagef("invalid value %q for %s: %v", v, env, explainValue(st.value, err))
+				return usagef("invalid value %q for %s: %v", v, env, ExplainValue(st.value, err))
 			}
 		}
 	}
@@ -171,7 +171,7 @@ func (s *Set) applyLine(path string, n int, line, configSetting string) error {
 		value, _ = strconv.Unquote(q)
 	}
 	if err := s.Set(name, value, FromFile, path+":"+strconv.Itoa(n)); err != nil {
-		return usagef("%s:%d: invalid value %q for %s: %v", path, n, value, name, explainValue(st.value, err))
+		return usagef("%s:%d: invalid value %q for %s: %v", path, n, value, name, ExplainValue(st.value, err))
 	}
 	return nil
 }

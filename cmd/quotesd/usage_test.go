@@ -1,0 +1,117 @@
+package main
+
+// The command line as people's habits expect it: global flags on either
+// side of the command, --help anywhere, one-line mistakes with a
+// suggestion, --name in every help text.
+
+import (
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+func TestUsage_GlobalFlagsBeforeOrAfterTheCommand(t *testing.T) {
+	db := sampleDB(t)
+	want := cliOK(t, "--db", db, "--tz", "UTC", "today", "--date", "2025-06-01")
+	for _, args := range [][]string{
+		{"today", "--db", db, "--tz", "UTC", "--date", "2025-06-01"},
+		{"--tz", "UTC", "today", "--date", "2025-06-01", "--db", db},
+		{"--db", "elsewhere.db", "today", "--db", db, "--date=2025-06-01"}, // the last wins
+		{"-db", db, "today", "-date", "2025-06-01"},                        // Go's single dash still works
+	} {
+		if got := cliOK(t, args...); got != want {
+			t.Errorf("quotesd %s = %q, want %q", strings.Join(args, " "), got, want)
+		}
+	}
+	// A flag after the command beats the environment, as one before it does.
+	t.Setenv("QUOTESD_DB", filepath.Join(t.TempDir(), "absent.db"))
+	if got := cliOK(t, "today", "--date", "2025-06-01", "--db", db); got != want {
+		t.Errorf("with QUOTESD_DB elsewhere, today --db = %q, want %q", got, want)
+	}
+	// Flags may follow the arguments too.
+	out := filepath.Join(t.TempDir(), "copy.db")
+	wantContains(t, "backup", cliOK(t, "backup", out, "--db", db), "backed up "+db+" to "+out)
+}
+
+// Every command answers -h, --help and `quotesd help NAME` with its help
+// on stdout and exit status 0, and the help spells every flag --name.
+func TestUsage_HelpOfEveryCommandIsOnStdoutWithExit0(t *testing.T) {
+	singleDash := regexp.MustCompile(`(^|[\s(\[])-[a-z]`)
+	for _, name := range commandNames() {
+		if name == "help" {
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			help := cliOK(t, "help", name)
+			wantContains(t, "quotesd help "+name, help, "usage: quotesd "+name)
+			for _, asked := range [][]string{{name, "-h"}, {name, "--help"}, {"--db", "x.db", name, "--help"}} {
+				out, errOut, code := cli(t, "", asked...)
+				if code != 0 || errOut != "" || out != help {
+					t.Errorf("quotesd %s: exit %d, stderr %q, stdout the same as 'quotesd help %s': %v", strings.Join(asked, " "), code, errOut, name, out == help)
+				}
+			}
+			for _, f := range commandFlags(subcommands[name]) {
+				wantContains(t, "quotesd help "+name, help, "  --"+f.Name)
+			}
+			for _, line := range strings.Split(help, "\n") {
+				if singleDash.MatchString(line) {
+					t.Errorf("quotesd help %s spells a flag with one dash: %q", name, line)
+				}
+			}
+		})
+	}
+	help := cliOK(t, "help")
+	for _, f := range globalFlags() {
+		wantContains(t, "quotesd help", help, "  --"+f.Name+" ")
+	}
+}
+
+// A mistake gets one line on stderr, with a suggestion where one is
+// close, and exit status 2: never the whole list of flags.
+func TestUsage_MistakesAreOneLineWithASuggestion(t *testing.T) {
+	db := sampleDB(t)
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"tody"}, `unknown command "tody": did you mean today?`},
+		{[]string{"fortune"}, `unknown command "fortune": run 'quotesd help' for the list`},
+		{[]string{"help", "serv"}, `unknown command "serv": did you mean serve?`},
+		{[]string{"--db", db, "today", "--jsn"}, "today: unknown flag --jsn: did you mean --json?"},
+		{[]string{"--db", db, "random", "--auther", "x"}, "random: unknown flag --auther: did you mean --author?"},
+		{[]string{"--db", db, "random", "--colour"}, "random: unknown flag --colour: 'quotesd help random' lists its flags"},
+		{[]string{"--tzz", "UTC", "today"}, "unknown flag --tzz: did you mean --tz?"},
+		{[]string{"--db", db, "today", "--date"}, "today: --date needs a value"},
+		{[]string{"serve", "--qotd-mdoe", "random"}, "serve: unknown flag --qotd-mdoe: did you mean --qotd-mode?"},
+		{[]string{"serve", "--web-rate", "lots"}, `serve: invalid value "lots" for --web-rate: want a whole number`},
+	} {
+		errOut := cliFail(t, 2, "", tt.args...)
+		if errOut != "quotesd: "+tt.want+"\n" {
+			t.Errorf("quotesd %s: stderr %q, want the one line %q", strings.Join(tt.args, " "), errOut, "quotesd: "+tt.want)
+		}
+	}
+}
+
+// The settings file takes db and tz, which the other commands take as
+// global flags, with the same precedence as every other setting.
+func TestServeSettings_DBAndTZAreSettingsOfServe(t *testing.T) {
+	config := writeFile(t, t.TempDir(), "quotesd.conf", "db = \"/srv/quotes.db\"\ntz = Europe/Paris\n")
+	ss, err := loadServe([]string{"--config", config})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ss.serve.DB != "/srv/quotes.db" || ss.serve.TZ != "Europe/Paris" {
+		t.Errorf("db %q, tz %q; want the file's", ss.serve.DB, ss.serve.TZ)
+	}
+	t.Setenv("QUOTESD_TZ", "UTC")
+	if ss, err = loadServe([]string{"--config", config, "--db", "mine.db"}); err != nil {
+		t.Fatal(err)
+	}
+	if ss.serve.DB != "mine.db" || ss.serve.TZ != "UTC" {
+		t.Errorf("db %q, tz %q; want the flag's and the environment's", ss.serve.DB, ss.serve.TZ)
+	}
+	if st := ss.set.Lookup("db"); st.Live {
+		t.Error("db is live: the library a reload reopens is the one opened at start")
+	}
+}
