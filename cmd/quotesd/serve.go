@@ -30,7 +30,7 @@ import (
 func init() {
 	subcommands["serve"] = &subcommand{
 		summary: "serve the library over every enabled frontend (QOTD, web, mail, IRC)",
-		args:    "[--config FILE] [--print-config] [settings]",
+		args:    "[--config FILE] [--print-config | --check-config] [settings]",
 		detail: `Every flag below is a setting, read, weakest first, from its default, the
 --config file (lines of 'setting = value', the flag's name without dashes),
 the environment (QUOTESD_<SETTING>) and the command line. Settings marked
@@ -110,6 +110,10 @@ func runServe(ctx context.Context, g *globals, args []string) error {
 	}
 	if ss.printConfig {
 		return printServeConfig(g.Stdout, ss)
+	}
+	if ss.checkConfig {
+		_, err := fmt.Fprintln(g.Stdout, "ok")
+		return err
 	}
 	o := ss.serve
 	// serve takes --db and --tz from its settings; what reads them from

@@ -96,6 +96,7 @@ type serveSettings struct {
 	serve       *serveConfig
 	configs     []settings.Config // one per sortedComponents()
 	printConfig bool              // --print-config: an action, not a setting
+	checkConfig bool              // --check-config: an action, not a setting
 }
 
 // declare binds every serve setting, and serve's actions, on s to fresh
@@ -107,6 +108,7 @@ func (ss *serveSettings) declare(s *settings.Set) {
 		ss.configs = append(ss.configs, c.declare(s))
 	}
 	s.FlagSet().BoolVar(&ss.printConfig, "print-config", false, "print the settings in force, each with where it came from (secrets redacted), and exit")
+	s.FlagSet().BoolVar(&ss.checkConfig, "check-config", false, "check the settings (flags, environment, --config file, secret files) and exit: 0 and \"ok\", or 2 and what is wrong")
 }
 
 // serveSet returns every serve setting declared on a fresh Set, with its

@@ -5,6 +5,7 @@ package main
 // suggestion, --name in every help text.
 
 import (
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -91,6 +92,41 @@ func TestUsage_MistakesAreOneLineWithASuggestion(t *testing.T) {
 			t.Errorf("quotesd %s: stderr %q, want the one line %q", strings.Join(tt.args, " "), errOut, "quotesd: "+tt.want)
 		}
 	}
+}
+
+func TestCheckConfig_SaysOKForValidSettingsWithoutStarting(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "not-yet.db")
+	config := writeFile(t, dir, "quotesd.conf", "db = \""+db+"\"  # a comment\ntz = Europe/Paris\nqotd-mode = random\n")
+	t.Setenv("QUOTESD_WEB_RATE", "60")
+	out, errOut, code := cli(t, "", "serve", "--config", config, "--check-config", "--state-dir", filepath.Join(dir, "state"))
+	if code != 0 || out != "ok\n" || errOut != "" {
+		t.Fatalf("serve --check-config: exit %d, stdout %q, stderr %q; want 0 and \"ok\"", code, out, errOut)
+	}
+	for _, p := range []string{db, filepath.Join(dir, "state")} {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("--check-config made %s: it must not start anything", p)
+		}
+	}
+}
+
+func TestCheckConfig_ReportsEveryMistakeWithExit2(t *testing.T) {
+	dir := t.TempDir()
+	config := writeFile(t, dir, "quotesd.conf", "qotd-mdoe = random\nweb-rate = lots\n")
+	errOut := cliFail(t, 2, "", "serve", "--config", config, "--check-config")
+	for _, want := range []string{
+		config + `:1: unknown setting "qotd-mdoe": did you mean qotd-mode?`,
+		config + `:2: invalid value "lots" for web-rate: want a whole number`,
+	} {
+		wantContains(t, "stderr", errOut, want)
+	}
+	good := writeFile(t, dir, "good.conf", "tz = Mars/Olympus\nsmtp-relay = relay.example.org:587\nsmtp-direct-mx = true\n")
+	errOut = cliFail(t, 2, "", "serve", "--config", good, "--check-config")
+	for _, want := range []string{`--tz: unknown time zone "Mars/Olympus"`, "--smtp-relay and --smtp-direct-mx both set"} {
+		wantContains(t, "stderr", errOut, want)
+	}
+	t.Setenv("QUOTESD_QOTD_MAX_CONNS", "-1")
+	wantContains(t, "stderr", cliFail(t, 2, "", "serve", "--check-config"), "--qotd-max-conns -1")
 }
 
 // The settings file takes db and tz, which the other commands take as
