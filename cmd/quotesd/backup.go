@@ -12,7 +12,7 @@ import (
 )
 
 func init() {
-	subcommands["backup"] = &subcommand{summary: "copy the library to a new FILE, safely while it is served", args: "FILE", flags: backupCommand}
+	subcommands["backup"] = &subcommand{summary: "copy the library to a new FILE, safely while it is served", args: "FILE", flags: backupCommand, files: true}
 }
 
 // backupCommand copies the --db library to a new file with SQLite's online

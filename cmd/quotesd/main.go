@@ -58,8 +58,10 @@ type subcommand struct {
 	// before the name first (serve: its settings come from the
 	// environment and a file as well); their flags only describe them.
 	ownArgs bool
-	// files says the command's arguments are files, for completion.
-	files bool
+	// files says the command's arguments are files, and choices the words
+	// they are one of, for completion.
+	files   bool
+	choices []string
 	// run is the run function of a command without flags, instead of
 	// flags.
 	run runFunc

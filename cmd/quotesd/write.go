@@ -19,7 +19,7 @@ import (
 func init() {
 	subcommands["init"] = &subcommand{summary: "create the --db file: the shipped library, or --empty", args: "[--empty]", flags: initCommand}
 	subcommands["add"] = &subcommand{summary: "add one quote", args: "--author A [flags] TEXT (- reads it from stdin)", flags: addCommand}
-	subcommands["import"] = &subcommand{summary: "add quotes from fortune, CSV or JSON files", args: "[--format fortune|csv|json] FILE... (- is stdin)", flags: importCommand}
+	subcommands["import"] = &subcommand{summary: "add quotes from fortune, CSV or JSON files", args: "[--format fortune|csv|json] FILE... (- is stdin)", flags: importCommand, files: true}
 	subcommands["purge"] = &subcommand{summary: "erase quote ID for good, even from the days it was the quote of the day", args: "ID (cannot be undone)", flags: purgeCommand}
 }
 
