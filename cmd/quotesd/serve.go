@@ -33,10 +33,10 @@ func init() {
 		args:    "[--config FILE] [--print-config | --check-config] [settings]",
 		detail: `Every flag below is a setting, read, weakest first, from its default, the
 --config file (lines of 'setting = value', the flag's name without dashes),
-the environment (QUOTESD_<SETTING>) and the command line. Settings marked
-(live) take a new value on SIGHUP (systemctl reload); the others need a
-restart. Secrets are never flags: each is read from the file its --*-file
-flag names, or from its QUOTESD_ variable. contrib/quotesd.conf lists them all.`,
+the environment (QUOTESD_<SETTING>) and the command line. Live settings take
+a new value on SIGHUP (systemctl reload); the others need a restart. Secrets
+are never flags: each is read from the file its --*-file flag names, or from
+its QUOTESD_ variable. contrib/quotesd.conf lists every setting.`,
 		flags:   serveFlags,
 		ownArgs: true,
 	}

@@ -70,7 +70,7 @@ func (s *stringsFlag) Set(v string) error {
 func addCommand(fs *flag.FlagSet) runFunc {
 	var q quoter.Quote
 	var tags stringsFlag
-	fs.StringVar(&q.Author, "author", "", "who said or wrote it (required)")
+	fs.StringVar(&q.Author, "author", "", "`name` of who said or wrote it (required)")
 	fs.StringVar(&q.Source, "source", "", "the `work` it comes from")
 	fs.IntVar(&q.Year, "year", 0, "the `year` of the work (negative for BC)")
 	fs.Var(&tags, "tag", "a `tag` (repeat for more)")
