@@ -198,7 +198,7 @@ func TestReload_EverySettingIsAppliedOrNeedsARestart(t *testing.T) {
 						}
 						want := value
 						if secret := strings.TrimSuffix(st.Name, "-file"); secret != st.Name {
-							want, before = "s3cret-"+st.Name, h.inForce(secret)
+							want = "s3cret-" + st.Name
 							if got := h.inForce(secret); got != want {
 								t.Errorf("live --%s: the frontend's secret is %q, want the new file's", st.Name, got)
 							}
