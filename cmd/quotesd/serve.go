@@ -30,7 +30,7 @@ import (
 func init() {
 	subcommands["serve"] = &subcommand{
 		summary: "serve the library over every enabled frontend (QOTD, web, mail, IRC)",
-		args:    "[--config FILE] [--print-config | --check-config] [settings]",
+		args:    "[--config FILE] [--print-config | --check-config | --sample-config] [settings]",
 		detail: `Every flag below is a setting, read, weakest first, from its default, the
 --config file (lines of 'setting = value', the flag's name without dashes),
 the environment (QUOTESD_<SETTING>) and the command line. Live settings take
@@ -110,6 +110,9 @@ func runServe(ctx context.Context, g *globals, args []string) error {
 	}
 	if ss.printConfig {
 		return printServeConfig(g.Stdout, ss)
+	}
+	if ss.sample {
+		return writeSampleConfig(g.Stdout)
 	}
 	if ss.checkConfig {
 		_, err := fmt.Fprintln(g.Stdout, "ok")

@@ -97,6 +97,7 @@ type serveSettings struct {
 	configs     []settings.Config // one per sortedComponents()
 	printConfig bool              // --print-config: an action, not a setting
 	checkConfig bool              // --check-config: an action, not a setting
+	sample      bool              // --sample-config: an action, not a setting
 }
 
 // declare binds every serve setting, and serve's actions, on s to fresh
@@ -107,7 +108,13 @@ func (ss *serveSettings) declare(s *settings.Set) {
 	for _, c := range sortedComponents() {
 		ss.configs = append(ss.configs, c.declare(s))
 	}
+	// Until its declaration says so itself (it is moving to the smtp
+	// package), the one other default worked out at start.
+	if st := s.Lookup("smtp-domain"); st != nil && st.Computed == "" {
+		st.Computed = "this host's name (from the system, not DNS) and localhost"
+	}
 	s.FlagSet().BoolVar(&ss.printConfig, "print-config", false, "print the settings in force, each with where it came from (secrets redacted), and exit")
+	s.FlagSet().BoolVar(&ss.sample, "sample-config", false, "print a sample settings file: every setting, commented out at its default, with its help; and exit")
 	s.FlagSet().BoolVar(&ss.checkConfig, "check-config", false, "check the settings (flags, environment, --config file, secret files) and exit: 0 and \"ok\", or 2 and what is wrong")
 }
 
@@ -116,11 +123,6 @@ func (ss *serveSettings) declare(s *settings.Set) {
 func serveSet() *settings.Set {
 	s := settings.New("serve")
 	(&serveSettings{}).declare(s)
-	// Until its declaration says so itself (it is moving to the smtp
-	// package), the one other default worked out at start.
-	if st := s.Lookup("smtp-domain"); st != nil && st.Computed == "" {
-		st.Computed = "this host's name (from the system, not DNS) and localhost"
-	}
 	return s
 }
 
