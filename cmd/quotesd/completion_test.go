@@ -42,19 +42,30 @@ func TestCompletion_EveryCommandAndFlagIsInEachScript(t *testing.T) {
 				fl = append(fl, f.Name)
 			}
 			for _, f := range fl {
-				pattern := map[string]string{
-					"bash": `[' |]--` + regexp.QuoteMeta(f) + `[' |)]`,
-					"zsh":  `'--` + regexp.QuoteMeta(f) + `[=\[]`,
-					"fish": `-l ` + regexp.QuoteMeta(f) + ` `,
-				}[shell]
-				if !has(pattern) {
+				if !has(offered(shell, f)) {
 					t.Errorf("%s: the flag --%s of %s is not offered", shell, f, name)
 				}
+			}
+		}
+		// serve's flags are its settings: each one (but the secrets,
+		// which are never flags: their -file settings are) is offered.
+		for _, st := range serveSet().Settings() {
+			if !st.Secret && !has(offered(shell, st.Name)) {
+				t.Errorf("%s: the setting --%s of serve is not offered", shell, st.Name)
 			}
 		}
 	}
 	wantContains(t, "stderr", cliFail(t, 2, "", "completion", "powershell"), `unknown shell "powershell"`)
 	wantContains(t, "stderr", cliFail(t, 2, "", "completion"), "completion takes one shell")
+}
+
+// offered is the pattern of the flag name as the script for shell offers it.
+func offered(shell, name string) string {
+	return map[string]string{
+		"bash": `[' |]--` + regexp.QuoteMeta(name) + `[' |)]`,
+		"zsh":  `'--` + regexp.QuoteMeta(name) + `[=\[]`,
+		"fish": `-l ` + regexp.QuoteMeta(name) + ` `,
+	}[shell]
 }
 
 // bashComplete returns what the bash script offers for the command line

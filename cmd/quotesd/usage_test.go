@@ -150,3 +150,19 @@ func TestServeSettings_DBAndTZAreSettingsOfServe(t *testing.T) {
 		t.Error("db is live: the library a reload reopens is the one opened at start")
 	}
 }
+
+// A reload that changes db or tz in the settings file keeps the library
+// and the calendar of the start, and says so at WARN.
+func TestServeSettings_DBAndTZNeedARestart(t *testing.T) {
+	h := startForReload(t, "qotd", `qotd-addr = "127.0.0.1:0"`)
+	db := h.r.g.DB
+	recs := h.reload(`db = "/elsewhere/quotes.db"`, `tz = "Europe/Paris"`)
+	for _, name := range []string{"db", "tz"} {
+		if findSetting(recs, name) != "reload: this setting needs a restart; the value in force stays" || levelOf(recs, name) != "WARN" {
+			t.Errorf("changing %s: records %v, want a WARN that it needs a restart", name, recs)
+		}
+	}
+	if in := h.r.inForce.serve; in.DB == "/elsewhere/quotes.db" || in.TZ == "Europe/Paris" || h.r.g.DB != db {
+		t.Errorf("after the reload: settings db %q tz %q, library %q; want those of the start (library %q)", in.DB, in.TZ, h.r.g.DB, db)
+	}
+}
