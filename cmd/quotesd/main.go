@@ -54,6 +54,8 @@ type subcommand struct {
 	// and returns the run function that reads them. Help, the man page and
 	// the completions call it too, to list the flags.
 	flags func(fs *flag.FlagSet) runFunc
+	// run, for a command without flags, is its run function.
+	run runFunc
 	// ownArgs commands get their arguments unparsed, global flags given
 	// before the name first (serve: its settings come from the
 	// environment and a file as well); their flags only describe them.
@@ -62,9 +64,6 @@ type subcommand struct {
 	// they are one of, for completion.
 	files   bool
 	choices []string
-	// run is the run function of a command without flags, instead of
-	// flags.
-	run runFunc
 }
 
 // subcommands is filled by init functions of the files that implement them.
