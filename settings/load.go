@@ -84,8 +84,8 @@ func Load(name string, declare func(*Set), src Sources) (*Set, error) {
 	return s, nil
 }
 
-// Args returns the arguments left after the flags.
-func (s *Set) Args() []string { return s.fs.Args() }
+// Args returns the arguments that were not flags.
+func (s *Set) Args() []string { return s.args }
 
 func (s *Set) applyEnv(lookup func(string) (string, bool)) error {
 	for _, st := range s.list {
@@ -95,7 +95,7 @@ func (s *Set) applyEnv(lookup func(string) (string, bool)) error {
 		env := EnvName(st.Name)
 		if v, ok := lookup(env); ok {
 			if err := s.Set(st.Name, v, FromEnv, env); err != nil {
-				return usagef("invalid value %q for %s: %v", v, env, err)
+				return usagef("invalid value %q for %s: %v", v, env, ExplainValue(st.value, err))
 			}
 		}
 	}
@@ -103,12 +103,14 @@ func (s *Set) applyEnv(lookup func(string) (string, bool)) error {
 }
 
 func (s *Set) applyArgs(args []string) error {
-	if err := s.fs.Parse(args); err != nil {
+	rest, err := ParseArgs(s.fs, args, true)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
 		return &UsageError{Err: err, InArgs: true}
 	}
+	s.args = rest
 	s.fs.Visit(func(f *flag.Flag) {
 		if st := s.byName[f.Name]; st != nil {
 			st.Source, st.Origin = FromFlag, ""
@@ -120,37 +122,67 @@ func (s *Set) applyArgs(args []string) error {
 // applyFile sets settings from the lines of a settings file: "name =
 // value", name a setting, value optionally in Go double quotes (write ""
 // for an empty value); blank lines and lines starting with # are skipped.
-// Errors name the file and line.
+// Errors name the file and line; every bad line is reported.
 func (s *Set) applyFile(path, text, configSetting string) error {
+	var errs []error
 	sc := bufio.NewScanner(strings.NewReader(text))
 	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		name, value, ok := strings.Cut(line, "=")
-		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
-		if !ok || name == "" {
-			return usagef("%s:%d: want 'setting = value', got %q", path, n, line)
-		}
-		st := s.byName[name]
-		if st == nil || name == configSetting {
-			return usagef("%s:%d: unknown setting %q (settings are serve's flags without dashes, e.g. qotd-mode)", path, n, name)
-		}
-		if strings.HasPrefix(value, `"`) {
-			// A quoted value may be followed by a comment, as Print
-			// writes them; an unquoted one runs to the end of the line
-			// (IRC channels start with #).
-			q, err := strconv.QuotedPrefix(value)
-			rest := strings.TrimSpace(value[len(q):])
-			if err != nil || rest != "" && !strings.HasPrefix(rest, "#") {
-				return usagef("%s:%d: malformed quoted value %s", path, n, value)
-			}
-			value, _ = strconv.Unquote(q)
-		}
-		if err := s.Set(name, value, FromFile, path+":"+strconv.Itoa(n)); err != nil {
-			return usagef("%s:%d: invalid value %q for %s: %v", path, n, value, name, err)
+		if err := s.applyLine(path, n, sc.Text(), configSetting); err != nil {
+			errs = append(errs, err)
 		}
 	}
-	return sc.Err()
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("reading %s: %w", path, err)
+	}
+	if len(errs) > 0 {
+		return &UsageError{Err: errors.Join(errs...)}
+	}
+	return nil
+}
+
+// applyLine applies line n of the settings file path.
+func (s *Set) applyLine(path string, n int, line, configSetting string) error {
+	line = strings.TrimSpace(line)
+	if line == "" || strings.HasPrefix(line, "#") {
+		return nil
+	}
+	name, value, ok := strings.Cut(line, "=")
+	name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+	if !ok || name == "" {
+		return usagef("%s:%d: want 'setting = value', got %q", path, n, line)
+	}
+	st := s.byName[name]
+	if st == nil || name == configSetting {
+		hint := " (settings are serve's flags without dashes, e.g. qotd-mode)"
+		if near := Suggest(name, s.fileNames(configSetting)); near != "" {
+			hint = ": did you mean " + near + "?"
+		}
+		return usagef("%s:%d: unknown setting %q%s", path, n, name, hint)
+	}
+	if strings.HasPrefix(value, `"`) {
+		// A quoted value may be followed by a comment, as Print writes
+		// them; an unquoted one runs to the end of the line (IRC
+		// channels start with #).
+		q, err := strconv.QuotedPrefix(value)
+		rest := strings.TrimSpace(value[len(q):])
+		if err != nil || rest != "" && !strings.HasPrefix(rest, "#") {
+			return usagef("%s:%d: malformed quoted value %s", path, n, value)
+		}
+		value, _ = strconv.Unquote(q)
+	}
+	if err := s.Set(name, value, FromFile, path+":"+strconv.Itoa(n)); err != nil {
+		return usagef("%s:%d: invalid value %q for %s: %v", path, n, value, name, ExplainValue(st.value, err))
+	}
+	return nil
+}
+
+// fileNames lists the settings a settings file may set.
+func (s *Set) fileNames(configSetting string) []string {
+	var names []string
+	for _, st := range s.list {
+		if !st.Secret && st.Name != configSetting {
+			names = append(names, st.Name)
+		}
+	}
+	return names
 }

@@ -59,8 +59,13 @@ type Setting struct {
 	// does not suggest one (an enumeration, a name): tests change each
 	// setting to it.
 	Example string
-	Source  Source
-	Origin  string // the file and line, or the variable, the value came from
+	// Computed, when the default is worked out where the process runs
+	// (from its environment or host name), says how, for documentation
+	// that must be the same wherever it is made: the man page, the sample
+	// settings file.
+	Computed string
+	Source   Source
+	Origin   string // the file and line, or the variable, the value came from
 
 	value  flag.Value
 	secret *secretSource
@@ -71,24 +76,7 @@ func (st *Setting) Value() string { return st.value.String() }
 
 // Kind names the setting's type: "bool", "int", "float", "duration" or
 // "string" (the last also for custom types).
-func (st *Setting) Kind() string {
-	switch v := st.value.(type) {
-	case interface{ IsBoolFlag() bool }:
-		if v.IsBoolFlag() {
-			return "bool"
-		}
-	case flag.Getter:
-		switch v.Get().(type) {
-		case int, int64, uint, uint64:
-			return "int"
-		case float64:
-			return "float"
-		case time.Duration:
-			return "duration"
-		}
-	}
-	return "string"
-}
+func (st *Setting) Kind() string { return kindOf(st.value) }
 
 // Option qualifies a setting as it is declared.
 type Option func(*Setting)
@@ -99,12 +87,17 @@ func Live(st *Setting) { st.Live = true }
 // Example gives a valid non-default value (see Setting.Example).
 func Example(v string) Option { return func(st *Setting) { st.Example = v } }
 
+// Computed says how a default worked out at start is found (see
+// Setting.Computed).
+func Computed(how string) Option { return func(st *Setting) { st.Computed = how } }
+
 // Set is the settings of one parse: the declarations of every Config bound
 // to it, and the flag set built from them.
 type Set struct {
 	fs     *flag.FlagSet
 	list   []*Setting
 	byName map[string]*Setting
+	args   []string // what the command line held besides flags
 }
 
 // New returns an empty Set named name (the command, in usage errors).

@@ -228,3 +228,32 @@ func TestRetain_KeepsTheRestartOnlySettingsInForce(t *testing.T) {
 		t.Errorf("after retain, changes %+v, want the two live ones", cs)
 	}
 }
+
+// A settings file is checked whole: every bad line is reported, not only
+// the first, and a misspelt name gets the closest setting's.
+func TestLoad_FileErrorsListEveryBadLine(t *testing.T) {
+	_, err := settings.Load("test", func(s *settings.Set) { (&demo{}).Declare(s) }, settings.Sources{
+		Args:      []string{"--config", "q.conf"},
+		LookupEnv: func(string) (string, bool) { return "", false },
+		ReadFile: func(string) ([]byte, error) {
+			return []byte("demo-mdoe = random\ndemo-ascii = true\ndemo-max-conns = many\n"), nil
+		},
+		ConfigSetting: "config",
+	})
+	for _, want := range []string{`q.conf:1: unknown setting "demo-mdoe": did you mean demo-mode?`, `q.conf:3: invalid value "many" for demo-max-conns: want a whole number`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("err = %v, want it to say %q", err, want)
+		}
+	}
+}
+
+func TestLoad_FlagMistakesAreUsageErrorsInArgs(t *testing.T) {
+	_, err := settings.Load("test", func(s *settings.Set) { (&demo{}).Declare(s) }, settings.Sources{
+		Args:      []string{"--demo-mod", "random"},
+		LookupEnv: func(string) (string, bool) { return "", false },
+	})
+	var ue *settings.UsageError
+	if !errors.As(err, &ue) || !ue.InArgs || err.Error() != "unknown flag --demo-mod: did you mean --demo-mode?" {
+		t.Errorf("err = %v, want a usage error in the arguments suggesting --demo-mode", err)
+	}
+}

@@ -190,7 +190,7 @@ func TestRandom_HonoursEveryFilter(t *testing.T) {
 	}
 	wantContains(t, "stderr", cliFail(t, 1, "", "--db", db, "random", "--author", "Nobody Atall"), "no quote matches")
 	wantContains(t, "stderr", cliFail(t, 2, "", "--db", db, "random", "--min-len", "100", "--max-len", "10"), "no quote can match")
-	wantContains(t, "stderr", cliFail(t, 2, "", "--db", db, "random", "--max-len", "ten"), `invalid value "ten" for flag -max-len`)
+	wantContains(t, "stderr", cliFail(t, 2, "", "--db", db, "random", "--max-len", "ten"), `invalid value "ten" for --max-len: want a whole number`)
 }
 
 // fortune(6) with no fortunes says so; it does not blame filters the user
@@ -304,8 +304,8 @@ func TestAdd_RejectsBadInputAndLosesNothing(t *testing.T) {
 		{"control characters", 1, "", []string{"add", "--author", "A", "ring \a the bell"}, "control characters"},
 		{"bad tag", 1, "", []string{"add", "--author", "A", "--tag", "two words", "text"}, `tag "two words"`},
 		{"bidi override", 1, "", []string{"add", "--author", "Ada \u202eecalevoL", "text"}, "author contains U+202E RIGHT-TO-LEFT OVERRIDE"},
-		{"bad year", 2, "", []string{"add", "--author", "A", "--year", "MMXX", "text"}, `invalid value "MMXX" for flag -year`},
-		{"unknown flag", 2, "", []string{"add", "--writer", "A", "text"}, "flag provided but not defined: -writer"},
+		{"bad year", 2, "", []string{"add", "--author", "A", "--year", "MMXX", "text"}, `invalid value "MMXX" for --year: want a whole number`},
+		{"unknown flag", 2, "", []string{"add", "--writer", "A", "text"}, "add: unknown flag --writer"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			wantContains(t, "stderr", cliFail(t, tt.code, tt.stdin, append([]string{"--db", db}, tt.args...)...), tt.want)
@@ -581,9 +581,9 @@ func TestBadLibraryFiles_GiveClearErrors(t *testing.T) {
 func TestUsage_UnknownCommandsAndFlags(t *testing.T) {
 	wantContains(t, "stderr", cliFail(t, 2, "", "--db", "", "today"), "--db (or QUOTESD_DB) is empty")
 	wantContains(t, "stderr", cliFail(t, 2, "", "fortune"), `unknown command "fortune"`)
-	wantContains(t, "stderr", cliFail(t, 2, "", "--dbx", "x", "today"), "flag provided but not defined: -dbx")
-	wantContains(t, "stderr", cliFail(t, 2, "", "today", "--color"), "flag provided but not defined: -color")
-	wantContains(t, "stderr", cliFail(t, 2, "", "today", "-h"), "usage of quotesd today")
+	wantContains(t, "stderr", cliFail(t, 2, "", "--dbx", "x", "today"), "unknown flag --dbx: did you mean --db?")
+	wantContains(t, "stderr", cliFail(t, 2, "", "today", "--color"), "today: unknown flag --color")
+	wantContains(t, "quotesd today -h", cliOK(t, "today", "-h"), "usage: quotesd today")
 	for _, asked := range []string{"help", "-h", "--help", "-help"} {
 		help := cliOK(t, asked)
 		for _, cmd := range []string{"today", "random", "search", "add", "import", "export", "stats", "init", "version"} {

@@ -199,7 +199,7 @@ func TestE2E_CLI_BadInputGetsAClearErrorAndExitStatus(t *testing.T) {
 		{[]string{"--db", filepath.Join(dir, "none.db"), "today"}, 1, "none.db does not exist: create it with"},
 		{[]string{"--db", junk, "today"}, 1, "junk.db is not a SQLite database"},
 		{[]string{"--db", db, "frobnicate"}, 2, `unknown command "frobnicate"`},
-		{[]string{"--db", db, "random", "--colour"}, 2, "flag provided but not defined: -colour"},
+		{[]string{"--db", db, "random", "--colour"}, 2, "random: unknown flag --colour"},
 		{[]string{"--db", db, "today", "--date", "2025-13-01"}, 2, "want YYYY-MM-DD"},
 		{[]string{"--db", db, "--tz", "Nowhere/Land", "today"}, 2, `unknown time zone "Nowhere/Land"`},
 		{[]string{"--db", db, "add", "--author", "A", ""}, 1, "text is empty"},

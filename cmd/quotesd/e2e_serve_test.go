@@ -278,7 +278,7 @@ func TestServe_BadSettingsAreUsageErrors(t *testing.T) {
 	}{
 		{"log level", nil, []string{"--log-level", "loud"}, 2, "loud"},
 		{"log format from env", []string{"QUOTESD_LOG_FORMAT=xml"}, nil, 2, "xml"},
-		{"qotd mode", nil, []string{"--qotd-mode", "hourly"}, 2, `invalid value "hourly" for flag -qotd-mode: want daily or random`},
+		{"qotd mode", nil, []string{"--qotd-mode", "hourly"}, 2, `invalid value "hourly" for --qotd-mode: want daily or random`},
 		{"qotd mode from env", []string{"QUOTESD_QOTD_MODE=hourly"}, nil, 2, `invalid value "hourly" for QUOTESD_QOTD_MODE: want daily or random`},
 		{"a limit below 0", nil, []string{"--qotd-max-conns", "-1"}, 2, "invalid --qotd-max-conns -1: want 0 (no limit) or more"},
 		{"stray argument", nil, []string{"now"}, 2, "no arguments"},

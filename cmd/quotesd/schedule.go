@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"strconv"
 	"strings"
@@ -16,9 +17,9 @@ import (
 )
 
 func init() {
-	subcommands["pin"] = &subcommand{summary: "make quote ID the quote of the day on DATE, a day to come", run: runPin}
-	subcommands["unpin"] = &subcommand{summary: "give DATE back to the daily cycle", run: runUnpin}
-	subcommands["pins"] = &subcommand{summary: "list the pinned days to come", run: runPins}
+	subcommands["pin"] = &subcommand{summary: "make quote ID the quote of the day on DATE, a day to come", args: "YYYY-MM-DD ID", flags: pinCommand}
+	subcommands["unpin"] = &subcommand{summary: "give DATE back to the daily cycle", args: "YYYY-MM-DD", flags: unpinCommand}
+	subcommands["pins"] = &subcommand{summary: "list the pinned days to come", args: "[--from YYYY-MM-DD] [--json]", flags: pinsCommand}
 }
 
 // parseDay parses a DATE argument; a bad one is a usage error.
@@ -40,42 +41,38 @@ func parseID(s string) (int64, error) {
 	return id, nil
 }
 
-func runPin(ctx context.Context, g *globals, args []string) error {
-	fs := newFlagSet("pin YYYY-MM-DD ID")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+func pinCommand(fs *flag.FlagSet) runFunc {
+	return func(ctx context.Context, g *globals, args []string) error {
+		if len(args) != 2 {
+			return usagef("pin takes a date and a quote id, e.g. 'quotesd pin 2027-01-01 42'")
+		}
+		day, err := parseDay(args[0])
+		if err != nil {
+			return err
+		}
+		id, err := parseID(args[1])
+		if err != nil {
+			return err
+		}
+		return changeLibrary(g, func(db *sqlite.DB) error { return db.Pin(ctx, day, id) }, func() string {
+			return fmt.Sprintf("pinned quote %d to %s in %s: it is that day's quote of the day", id, day, g.DB)
+		})
 	}
-	if fs.NArg() != 2 {
-		return usagef("pin takes a date and a quote id, e.g. 'quotesd pin 2027-01-01 42'")
-	}
-	day, err := parseDay(fs.Arg(0))
-	if err != nil {
-		return err
-	}
-	id, err := parseID(fs.Arg(1))
-	if err != nil {
-		return err
-	}
-	return changeLibrary(g, func(db *sqlite.DB) error { return db.Pin(ctx, day, id) }, func() string {
-		return fmt.Sprintf("pinned quote %d to %s in %s: it is that day's quote of the day", id, day, g.DB)
-	})
 }
 
-func runUnpin(ctx context.Context, g *globals, args []string) error {
-	fs := newFlagSet("unpin YYYY-MM-DD")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+func unpinCommand(fs *flag.FlagSet) runFunc {
+	return func(ctx context.Context, g *globals, args []string) error {
+		if len(args) != 1 {
+			return usagef("unpin takes the pinned date, e.g. 'quotesd unpin 2027-01-01'; 'quotesd pins' lists them")
+		}
+		day, err := parseDay(args[0])
+		if err != nil {
+			return err
+		}
+		return changeLibrary(g, func(db *sqlite.DB) error { return db.Unpin(ctx, day) }, func() string {
+			return fmt.Sprintf("unpinned %s in %s: its quote comes from the daily cycle again", day, g.DB)
+		})
 	}
-	if fs.NArg() != 1 {
-		return usagef("unpin takes the pinned date, e.g. 'quotesd unpin 2027-01-01'; 'quotesd pins' lists them")
-	}
-	day, err := parseDay(fs.Arg(0))
-	if err != nil {
-		return err
-	}
-	return changeLibrary(g, func(db *sqlite.DB) error { return db.Unpin(ctx, day) }, func() string {
-		return fmt.Sprintf("unpinned %s in %s: its quote comes from the daily cycle again", day, g.DB)
-	})
 }
 
 // jsonPin is a pin as `pins --json` prints it; quote is null when the
@@ -86,61 +83,59 @@ type jsonPin struct {
 	Quote *jsonQuote  `json:"quote"`
 }
 
-func runPins(ctx context.Context, g *globals, args []string) error {
-	fs := newFlagSet("pins [--from YYYY-MM-DD] [--json]")
+func pinsCommand(fs *flag.FlagSet) runFunc {
 	from := fs.String("from", "", "list the pins from `YYYY-MM-DD` on (default: today, in --tz)")
 	asJSON := fs.Bool("json", false, `print a JSON array of {"date","id","quote"}`)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("pins takes no arguments; use --from YYYY-MM-DD for another first day")
-	}
-	cal, err := calendar(g)
-	if err != nil {
-		return err
-	}
-	day := cal.Today()
-	if *from != "" {
-		if day, err = quoter.ParseDate(*from); err != nil {
-			return usagef("--from: %s", quoter.ErrorMessage(err))
+	return func(ctx context.Context, g *globals, args []string) error {
+		if len(args) > 0 {
+			return usagef("pins takes no arguments; use --from YYYY-MM-DD for another first day")
 		}
-	}
-	db, err := openLibrary(g, true)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	ps, err := db.Pins(ctx, day)
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		out := make([]jsonPin, len(ps))
-		for i, p := range ps {
-			out[i] = jsonPin{Date: p.Day, ID: p.QuoteID}
-			if p.Quote != nil {
-				q := toJSON(p.Quote)
-				out[i].Quote = &q
-			}
-		}
-		b, err := marshal(out)
+		cal, err := calendar(g)
 		if err != nil {
 			return err
 		}
-		_, err = fmt.Fprintf(g.Stdout, "%s\n", b)
-		return err
-	}
-	if len(ps) == 0 {
-		_, err = fmt.Fprintf(g.Stdout, "no day is pinned from %s on\n", day)
-		return err
-	}
-	for _, p := range ps {
-		if _, err := fmt.Fprintf(g.Stdout, "%s  %-5d %s\n", p.Day, p.QuoteID, pinSummary(p.Quote)); err != nil {
+		day := cal.Today()
+		if *from != "" {
+			if day, err = quoter.ParseDate(*from); err != nil {
+				return usagef("--from: %s", quoter.ErrorMessage(err))
+			}
+		}
+		db, err := openLibrary(g, true)
+		if err != nil {
 			return err
 		}
+		defer db.Close()
+		ps, err := db.Pins(ctx, day)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			out := make([]jsonPin, len(ps))
+			for i, p := range ps {
+				out[i] = jsonPin{Date: p.Day, ID: p.QuoteID}
+				if p.Quote != nil {
+					q := toJSON(p.Quote)
+					out[i].Quote = &q
+				}
+			}
+			b, err := marshal(out)
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(g.Stdout, "%s\n", b)
+			return err
+		}
+		if len(ps) == 0 {
+			_, err = fmt.Fprintf(g.Stdout, "no day is pinned from %s on\n", day)
+			return err
+		}
+		for _, p := range ps {
+			if _, err := fmt.Fprintf(g.Stdout, "%s  %-5d %s\n", p.Day, p.QuoteID, pinSummary(p.Quote)); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
-	return nil
 }
 
 // pinSummaryLen bounds the text pins shows of each quote, in bytes.

@@ -221,5 +221,5 @@ func TestHelp_ListsTheScheduleCommands(t *testing.T) {
 	for _, cmd := range []string{"pin", "unpin", "pins", "purge"} {
 		wantContains(t, "quotesd help", help, "  "+cmd+" ")
 	}
-	wantContains(t, "stderr", cliFail(t, 2, "", "today", "-h"), "-tag")
+	wantContains(t, "quotesd today -h", cliOK(t, "today", "-h"), "--tag")
 }

@@ -31,7 +31,15 @@ import (
 func init() {
 	subcommands["serve"] = &subcommand{
 		summary: "serve the library over every enabled frontend (QOTD, web, mail, IRC)",
-		run:     runServe,
+		args:    "[--config FILE] [--print-config | --check-config | --sample-config] [settings]",
+		detail: `Every flag below is a setting, read, weakest first, from its default, the
+--config file (lines of 'setting = value', the flag's name without dashes),
+the environment (QUOTESD_<SETTING>) and the command line. Live settings take
+a new value on SIGHUP (systemctl reload); the others need a restart. Secrets
+are never flags: each is read from the file its --*-file flag names, or from
+its QUOTESD_ variable. contrib/quotesd.conf lists every setting.`,
+		flags:   serveFlags,
+		ownArgs: true,
 	}
 }
 
@@ -102,9 +110,19 @@ func runServe(ctx context.Context, g *globals, args []string) error {
 		return usagef("serve takes no arguments, only flags")
 	}
 	if ss.printConfig {
-		return printServeConfig(g.Stdout, g, ss)
+		return printServeConfig(g.Stdout, ss)
+	}
+	if ss.sample {
+		return writeSampleConfig(g.Stdout)
+	}
+	if ss.checkConfig {
+		_, err := fmt.Fprintln(g.Stdout, "ok")
+		return err
 	}
 	o := ss.serve
+	// serve takes --db and --tz from its settings; what reads them from
+	// the globals (the reload, error messages) finds them there too.
+	g.DB, g.TZ = o.DB, o.TZ
 	out := logs.NewOutput(g.Stderr)
 	defer out.Flush()
 	log, level, err := newLogger(out, o.LogFormat, o.LogLevel)
@@ -130,9 +148,6 @@ func runServe(ctx context.Context, g *globals, args []string) error {
 	// makes only at the first start. (The other commands do this at the
 	// default path only, taking a missing file elsewhere for a typo; for
 	// serve the path is configuration, and the log names the file.)
-	if g.DB == "" {
-		return usagef("--db (or QUOTESD_DB) is empty: name the library file, e.g. --db quotes.db")
-	}
 	if created, err := createMissingLibrary(g.DB); err != nil {
 		return err
 	} else if created {

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -16,47 +17,45 @@ import (
 )
 
 func init() {
-	subcommands["init"] = &subcommand{summary: "create the --db file: the shipped library, or --empty", run: runInit}
-	subcommands["add"] = &subcommand{summary: "add one quote", run: runAdd}
-	subcommands["import"] = &subcommand{summary: "add quotes from fortune, CSV or JSON files", run: runImport}
-	subcommands["purge"] = &subcommand{summary: "erase quote ID for good, even from the days it was the quote of the day", run: runPurge}
+	subcommands["init"] = &subcommand{summary: "create the --db file: the shipped library, or --empty", args: "[--empty]", flags: initCommand}
+	subcommands["add"] = &subcommand{summary: "add one quote", args: "--author A [flags] TEXT (- reads it from stdin)", flags: addCommand}
+	subcommands["import"] = &subcommand{summary: "add quotes from fortune, CSV or JSON files", args: "[--format fortune|csv|json] FILE... (- is stdin)", flags: importCommand, files: true}
+	subcommands["purge"] = &subcommand{summary: "erase quote ID for good, even from the days it was the quote of the day", args: "ID (cannot be undone)", flags: purgeCommand}
 }
 
-func runInit(ctx context.Context, g *globals, args []string) error {
-	fs := newFlagSet("init [--empty]")
+func initCommand(fs *flag.FlagSet) runFunc {
 	empty := fs.Bool("empty", false, "create an empty library instead of a copy of the shipped one")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("init takes no arguments; choose the file with --db")
-	}
-	if g.DB == "" {
-		return usagef("--db (or QUOTESD_DB) is empty: name the file to create, e.g. --db quotes.db")
-	}
-	if !*empty {
-		if err := writeNewFile(g.DB, quotesd.Library); err != nil {
+	return func(ctx context.Context, g *globals, args []string) error {
+		if len(args) > 0 {
+			return usagef("init takes no arguments; choose the file with --db")
+		}
+		if g.DB == "" {
+			return usagef("--db (or QUOTESD_DB) is empty: name the file to create, e.g. --db quotes.db")
+		}
+		if !*empty {
+			if err := writeNewFile(g.DB, quotesd.Library); err != nil {
+				return err
+			}
+			fmt.Fprintf(g.Stdout, "created %s: a copy of the shipped library\n", g.DB)
+			return nil
+		}
+		// Claim the name with an empty file first, so that an existing file is
+		// never opened, let alone changed; the store turns an empty file into
+		// an empty library.
+		if err := writeNewFile(g.DB, nil); err != nil {
 			return err
 		}
-		fmt.Fprintf(g.Stdout, "created %s: a copy of the shipped library\n", g.DB)
+		db, err := sqlite.Open(g.DB, sqlite.Create())
+		if err != nil {
+			os.Remove(g.DB)
+			return err
+		}
+		if err := db.Close(); err != nil {
+			return err
+		}
+		fmt.Fprintf(g.Stdout, "created %s: an empty library\n", g.DB)
 		return nil
 	}
-	// Claim the name with an empty file first, so that an existing file is
-	// never opened, let alone changed; the store turns an empty file into
-	// an empty library.
-	if err := writeNewFile(g.DB, nil); err != nil {
-		return err
-	}
-	db, err := sqlite.Open(g.DB, sqlite.Create())
-	if err != nil {
-		os.Remove(g.DB)
-		return err
-	}
-	if err := db.Close(); err != nil {
-		return err
-	}
-	fmt.Fprintf(g.Stdout, "created %s: an empty library\n", g.DB)
-	return nil
 }
 
 // stringsFlag is a flag that may be given more than once.
@@ -68,84 +67,80 @@ func (s *stringsFlag) Set(v string) error {
 	return nil
 }
 
-func runAdd(ctx context.Context, g *globals, args []string) error {
-	fs := newFlagSet("add --author A [flags] TEXT (- reads it from stdin)")
+func addCommand(fs *flag.FlagSet) runFunc {
 	var q quoter.Quote
 	var tags stringsFlag
-	fs.StringVar(&q.Author, "author", "", "who said or wrote it (required)")
+	fs.StringVar(&q.Author, "author", "", "`name` of who said or wrote it (required)")
 	fs.StringVar(&q.Source, "source", "", "the `work` it comes from")
 	fs.IntVar(&q.Year, "year", 0, "the `year` of the work (negative for BC)")
 	fs.Var(&tags, "tag", "a `tag` (repeat for more)")
 	fs.StringVar(&q.Lang, "lang", "", "BCP 47 `language` tag (default en)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if q.Author == "" {
-		return usagef("add needs --author: write --author Anonymous when no one is known")
-	}
-	switch {
-	case fs.NArg() == 0:
-		return usagef("add needs the quote's text as an argument, or - to read it from stdin")
-	case fs.NArg() == 1 && fs.Arg(0) == "-":
-		b, err := io.ReadAll(io.LimitReader(g.Stdin, quoter.MaxTextLen*4))
-		if err != nil {
-			return fmt.Errorf("reading the quote from stdin: %w", err)
+	return func(ctx context.Context, g *globals, args []string) error {
+		if q.Author == "" {
+			return usagef("add needs --author: write --author Anonymous when no one is known")
 		}
-		q.Text = string(b)
-	default:
-		q.Text = strings.Join(fs.Args(), " ")
-	}
-	q.Tags = tags
-	quoter.Normalize(&q)
-	if err := q.Validate(); err != nil {
-		return err
-	}
-	return changeLibrary(g, func(db *sqlite.DB) error { return db.Add(ctx, &q) },
-		func() string { return fmt.Sprintf("added quote %d to %s", q.ID, g.DB) })
-}
-
-func runImport(ctx context.Context, g *globals, args []string) error {
-	fs := newFlagSet("import [--format fortune|csv|json] FILE... (- is stdin)")
-	format := fs.String("format", "", "input `format`: fortune, csv or json (default: guessed from each file's name and content)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	f, err := importer.ParseFormat(*format)
-	if err != nil {
-		return usagef("--format: %s", quoter.ErrorMessage(err))
-	}
-	if fs.NArg() == 0 {
-		return usagef("import needs one or more files (- for stdin), e.g. 'quotesd import /usr/share/games/fortunes/literature'")
-	}
-	prog := newProgress(g.Stderr)
-	var qs []quoter.Quote
-	for _, name := range fs.Args() {
-		data, err := readInput(g, name)
-		if err != nil {
+		switch {
+		case len(args) == 0:
+			return usagef("add needs the quote's text as an argument, or - to read it from stdin")
+		case len(args) == 1 && args[0] == "-":
+			b, err := io.ReadAll(io.LimitReader(g.Stdin, quoter.MaxTextLen*4))
+			if err != nil {
+				return fmt.Errorf("reading the quote from stdin: %w", err)
+			}
+			q.Text = string(b)
+		default:
+			q.Text = strings.Join(args, " ")
+		}
+		q.Tags = tags
+		quoter.Normalize(&q)
+		if err := q.Validate(); err != nil {
 			return err
 		}
-		rs, err := importer.Parse(name, data, f)
-		if err != nil {
-			return fmt.Errorf("%s\nnothing was imported", quoter.ErrorMessage(err))
-		}
-		qs = append(qs, importer.Quotes(rs)...)
-		prog.printf("read %d quotes", len(qs))
+		return changeLibrary(g, func(db *sqlite.DB) error { return db.Add(ctx, &q) },
+			func() string { return fmt.Sprintf("added quote %d to %s", q.ID, g.DB) })
 	}
-	db, err := openLibrary(g, false)
-	if err != nil {
+}
+
+func importCommand(fs *flag.FlagSet) runFunc {
+	format := fs.String("format", "", "input `format`: fortune, csv or json (default: guessed from each file's name and content)")
+	return func(ctx context.Context, g *globals, args []string) error {
+		f, err := importer.ParseFormat(*format)
+		if err != nil {
+			return usagef("--format: %s", quoter.ErrorMessage(err))
+		}
+		if len(args) == 0 {
+			return usagef("import needs one or more files (- for stdin), e.g. 'quotesd import /usr/share/games/fortunes/literature'")
+		}
+		prog := newProgress(g.Stderr)
+		var qs []quoter.Quote
+		for _, name := range args {
+			data, err := readInput(g, name)
+			if err != nil {
+				return err
+			}
+			rs, err := importer.Parse(name, data, f)
+			if err != nil {
+				return fmt.Errorf("%s\nnothing was imported", quoter.ErrorMessage(err))
+			}
+			qs = append(qs, importer.Quotes(rs)...)
+			prog.printf("read %d quotes", len(qs))
+		}
+		db, err := openLibrary(g, false)
+		if err != nil {
+			prog.done()
+			return err
+		}
+		defer db.Close()
+		res, err := db.Import(ctx, qs, func(done int) {
+			prog.printf("importing: %d of %d quotes", done, len(qs))
+		})
 		prog.done()
+		if err != nil {
+			return fmt.Errorf("%w\nnothing was imported", err)
+		}
+		_, err = fmt.Fprintf(g.Stdout, "imported %d quotes into %s (%d already there or repeated)\n", res.Added, g.DB, res.Skipped)
 		return err
 	}
-	defer db.Close()
-	res, err := db.Import(ctx, qs, func(done int) {
-		prog.printf("importing: %d of %d quotes", done, len(qs))
-	})
-	prog.done()
-	if err != nil {
-		return fmt.Errorf("%w\nnothing was imported", err)
-	}
-	_, err = fmt.Fprintf(g.Stdout, "imported %d quotes into %s (%d already there or repeated)\n", res.Added, g.DB, res.Skipped)
-	return err
 }
 
 // readInput reads a whole input file, or stdin for "-".
@@ -164,24 +159,22 @@ func readInput(g *globals, name string) ([]byte, error) {
 	return b, nil
 }
 
-// runPurge erases a quote for good: a quote deleted from the library is
+// purgeCommand erases a quote for good: a quote deleted from the library is
 // still shown on the days it was the quote of the day (the past is fixed);
 // purging erases its text, so those days have no quote any more. It works
 // on a quote still in the library too, deleting it first. It cannot be
 // undone, which the output says.
-func runPurge(ctx context.Context, g *globals, args []string) error {
-	fs := newFlagSet("purge ID (cannot be undone)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+func purgeCommand(fs *flag.FlagSet) runFunc {
+	return func(ctx context.Context, g *globals, args []string) error {
+		if len(args) != 1 {
+			return usagef("purge takes one quote id, e.g. 'quotesd purge 42'")
+		}
+		id, err := parseID(args[0])
+		if err != nil {
+			return err
+		}
+		return changeLibrary(g, func(db *sqlite.DB) error { return db.Purge(ctx, id) }, func() string {
+			return fmt.Sprintf("purged quote %d from %s: its text is erased for good, and the days it was the quote of the day now have none", id, g.DB)
+		})
 	}
-	if fs.NArg() != 1 {
-		return usagef("purge takes one quote id, e.g. 'quotesd purge 42'")
-	}
-	id, err := parseID(fs.Arg(0))
-	if err != nil {
-		return err
-	}
-	return changeLibrary(g, func(db *sqlite.DB) error { return db.Purge(ctx, id) }, func() string {
-		return fmt.Sprintf("purged quote %d from %s: its text is erased for good, and the days it was the quote of the day now have none", id, g.DB)
-	})
 }
