@@ -36,6 +36,13 @@ var mediaTypes = []struct {
 // matched as a string, so "text/html;q=0.1, application/json" gets JSON.
 // A missing Accept header means "anything", which is text. Errors: a bad
 // ?format= value.
+//
+// goautoneg has had no release since 2019 and is kept on purpose: the
+// Prometheus client's expfmt negotiates /metrics with it, so it stays in
+// the build whatever this file uses, and we take only its parser (the
+// choice below is ours). The alternatives looked at in December 2026 were
+// no better kept (elnormous/contenttype: last release February 2023) or
+// not to be had through the module proxy (timewasted/go-accept-headers).
 func negotiate(r *http.Request) (format, error) {
 	if v, ok := r.URL.Query()["format"]; ok {
 		switch v[0] {
