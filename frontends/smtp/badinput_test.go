@@ -380,6 +380,23 @@ func TestSMTP_RelayAttemptsAreRefusedNeverQueued(t *testing.T) {
 	}
 }
 
+// RFC 5321 4.1.1.3 lets RCPT TO name <Postmaster> without a domain; go-smtp
+// (since v0.26.0) parses it and asks the session, which refuses it as any
+// address not one of ours: 550, no relay, never a reply queued.
+func TestSMTP_BarePostmasterIsRefusedAsNotOurs(t *testing.T) {
+	h := newHarness(t)
+	for _, rcpt := range []string{"Postmaster", "postmaster"} {
+		err := send(t, h.addr, "alice@example.org", []string{rcpt}, request("today"))
+		var se *gosmtp.SMTPError
+		if !errorsAs(err, &se) || se.Code != 550 {
+			t.Errorf("RCPT TO:<%s>: %v, want 550", rcpt, err)
+		}
+	}
+	if n := h.queued(t); n != 0 {
+		t.Errorf("%d replies queued, want 0", n)
+	}
+}
+
 func TestSMTP_FloodFromOneIPGets450PastTheBurst(t *testing.T) {
 	h := newHarness(t, func(s *setup) { s.cfg.IPRate, s.cfg.IPBurst = 1.0/3600, 5 })
 	var wg sync.WaitGroup
