@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/netip"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -212,7 +214,7 @@ func runServe(ctx context.Context, g *globals, args []string) error {
 	}
 	sockets.CloseUnused()
 	if len(started) == 0 {
-		return errors.New("nothing to serve: every frontend is disabled (their address flags are empty)")
+		return errors.New("nothing to serve: every frontend is disabled (their address flags are empty; mail needs --smtp-domain or --smtp-addr)")
 	}
 
 	// The supervisor's context ends only through signalLoop, so that the
@@ -223,6 +225,7 @@ func runServe(ctx context.Context, g *globals, args []string) error {
 	defer cancel()
 	sdNotify(log, daemon.SdNotifyReady)
 	log.Info("ready", "frontends", strings.Join(started, ","))
+	logServing(log, sockets.Bound())
 
 	r := &reloader{g: g, args: args, log: log, level: level, lib: lib, writable: writable, inForce: ss, running: running}
 	served := make(chan struct{})
@@ -231,6 +234,41 @@ func runServe(ctx context.Context, g *globals, args []string) error {
 	err = sup.Serve(ctx)
 	log.Info("stopped")
 	return err
+}
+
+// logServing logs, for each socket bound, how to reach what it serves:
+// the line a person starting quotesd by hand looks for. The addresses are
+// those bound (port 0 resolved, or the socket systemd passed), not those
+// asked for; an unspecified address (all interfaces) is shown as loopback,
+// which reaches it from this machine.
+func logServing(log *slog.Logger, bound []reactor.BoundSocket) {
+	for _, b := range bound {
+		hostPort := b.Addr.String()
+		if ap, err := netip.ParseAddrPort(hostPort); err == nil && ap.Addr().IsUnspecified() {
+			lo := netip.IPv6Loopback()
+			if ap.Addr().Unmap().Is4() {
+				lo = netip.AddrFrom4([4]byte{127, 0, 0, 1})
+			}
+			hostPort = netip.AddrPortFrom(lo, ap.Port()).String()
+		}
+		var how string
+		switch b.Name {
+		case "qotd":
+			host, port, _ := net.SplitHostPort(hostPort)
+			how = "telnet " + host + " " + port
+		case "qotd-udp":
+			how = "udp " + hostPort
+		case "web":
+			how = "http://" + hostPort + "/"
+		case "smtp":
+			how = "smtp://" + hostPort
+		case "ops":
+			how = "http://" + hostPort + "/metrics"
+		default:
+			how = hostPort
+		}
+		log.Info("serving", "listener", b.Name, "url", how)
+	}
 }
 
 // readiness is what /readyz asks beyond the library: a check from each

@@ -23,7 +23,7 @@ func init() {
 }
 
 func smtpStart(env *serveEnv, c smtpfe.Config) (*smtpLive, []reactor.Service, error) {
-	if c.Addr == "" {
+	if !c.Enabled() {
 		return nil, nil, nil
 	}
 	cert, err := smtpCertificate(c)
@@ -50,7 +50,7 @@ func smtpStart(env *serveEnv, c smtpfe.Config) (*smtpLive, []reactor.Service, er
 	if err != nil {
 		return nil, nil, err
 	}
-	ln, err := env.Listeners.Listen("smtp", c.Addr)
+	ln, err := env.Listeners.Listen("smtp", c.ListenAddr())
 	if err != nil {
 		return nil, nil, errors.Join(err, q.Close())
 	}
