@@ -226,6 +226,7 @@ func runServe(ctx context.Context, g *globals, args []string) error {
 	sdNotify(log, daemon.SdNotifyReady)
 	log.Info("ready", "frontends", strings.Join(started, ","))
 	logServing(log, sockets.Bound())
+	startWatchdog(ctx, log, lib, sup)
 
 	r := &reloader{g: g, args: args, log: log, level: level, lib: lib, writable: writable, inForce: ss, running: running}
 	served := make(chan struct{})
