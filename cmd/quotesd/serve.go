@@ -45,13 +45,19 @@ its QUOTESD_ variable. contrib/quotesd.conf lists every setting.`,
 	}
 }
 
-// newLogger returns the process logger and the level it obeys.
-func newLogger(w io.Writer, format, level string) (*slog.Logger, *slog.LevelVar, error) {
+// newLogger returns the process logger and the level it obeys. When
+// journal is set, w goes to journald, and each line starts with its
+// priority (logs.JournalHandler).
+func newLogger(w io.Writer, format, level string, journal bool) (*slog.Logger, *slog.LevelVar, error) {
 	lv := new(slog.LevelVar)
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
 		return nil, nil, usagef("invalid --log-level %q: want debug, info, warn or error", level)
 	}
-	h, err := logs.Handler(w, format, lv)
+	handler := logs.Handler
+	if journal {
+		handler = logs.JournalHandler
+	}
+	h, err := handler(w, format, lv)
 	if err != nil {
 		return nil, nil, usagef("%v", err)
 	}
@@ -127,7 +133,9 @@ func runServe(ctx context.Context, g *globals, args []string) error {
 	g.DB, g.TZ = o.DB, o.TZ
 	out := logs.NewOutput(g.Stderr)
 	defer out.Flush()
-	log, level, err := newLogger(out, o.LogFormat, o.LogLevel)
+	// The access log (web.NewAccessHandler) has no prefixes: journald
+	// takes its lines at the unit's SyslogLevel=, info by default.
+	log, level, err := newLogger(out, o.LogFormat, o.LogLevel, logs.OnJournal(g.Stderr))
 	if err != nil {
 		return err
 	}

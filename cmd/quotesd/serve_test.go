@@ -130,7 +130,7 @@ func startSignalLoop(t *testing.T, parent context.Context) *signalHarness {
 	}
 	lib := reactor.NewLibrary(q, q)
 	t.Cleanup(func() { lib.Close() })
-	log, level, err := newLogger(h.log, "text", "info")
+	log, level, err := newLogger(h.log, "text", "info", false)
 	if err != nil {
 		t.Fatal(err)
 	}

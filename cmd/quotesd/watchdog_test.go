@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"os"
@@ -10,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -104,5 +107,71 @@ func TestServe_PingsTheSystemdWatchdog(t *testing.T) {
 	}
 	if got["READY=1"] != 1 {
 		t.Errorf("notifications %v, want READY=1 once before the pings", got)
+	}
+}
+
+// With stderr the stream JOURNAL_STREAM names, as under systemd, every
+// line of serve's log starts with its priority for journald; the JSON
+// after it is whole.
+func TestServe_LogLinesCarryJournalPrioritiesOnTheJournal(t *testing.T) {
+	db := writeLibrary(t, filepath.Join(t.TempDir(), "quotes.db"), shortQuotes...)
+	stderr, err := os.Create(filepath.Join(t.TempDir(), "stderr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stderr.Close()
+	fi, err := stderr.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		t.Skip("no device and inode numbers on this system")
+	}
+	// --smtp-domain without a relay logs a WARN at start.
+	cmd := exec.Command(quotesdBinary(t), append([]string{"--db", db, "serve", "--log-format", "json",
+		"--qotd-addr", "127.0.0.1:0", "--smtp-domain", "localhost", "--smtp-addr", "127.0.0.1:0",
+		"--state-dir", t.TempDir()}, offExcept("qotd", "smtp")...)...)
+	cmd.Env = append(os.Environ(), fmt.Sprintf("JOURNAL_STREAM=%d:%d", st.Dev, st.Ino))
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		b, _ := os.ReadFile(stderr.Name())
+		if strings.Contains(string(b), `"msg":"ready"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve not ready after 30s:\n%s", b)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("exit: %v", err)
+	}
+	b, _ := os.ReadFile(stderr.Name())
+	seen := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
+		if len(line) < 3 || line[0] != '<' || line[2] != '>' {
+			t.Errorf("line without a priority prefix: %q", line)
+			continue
+		}
+		var rec struct{ Level string }
+		if err := json.Unmarshal([]byte(line[3:]), &rec); err != nil {
+			t.Errorf("after its prefix, %q is not JSON: %v", line, err)
+			continue
+		}
+		want := map[string]string{"INFO": "<6>", "WARN": "<4>", "ERROR": "<3>", "DEBUG": "<7>"}[rec.Level]
+		if line[:3] != want {
+			t.Errorf("%s line prefixed %s, want %s: %q", rec.Level, line[:3], want, line)
+		}
+		seen[line[:3]] = true
+	}
+	if !seen["<6>"] || !seen["<4>"] {
+		t.Errorf("prefixes seen %v, want <6> and <4> (the WARN of mail without delivery)", seen)
 	}
 }
