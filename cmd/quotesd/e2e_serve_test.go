@@ -599,3 +599,16 @@ func TestServe_LogsTheURLsItServes(t *testing.T) {
 		}
 	}
 }
+
+// Mail is off without a domain or an address, and says so when delivery
+// is configured: an installation upgraded from when mail was on by default
+// learns why no mail comes in.
+func TestServe_MailSettingsWithoutADomainWarnThatMailIsOff(t *testing.T) {
+	db := writeLibrary(t, filepath.Join(t.TempDir(), "quotes.db"), shortQuotes...)
+	s := startServe(t, db, []string{"qotd"}, append([]string{"--state-dir", t.TempDir(),
+		"--qotd-addr", "127.0.0.1:0", "--smtp-relay", "127.0.0.1:1"}, offExcept("qotd")...)...)
+	s.WaitLog(10*time.Second, "the mail frontend is off: --smtp-relay set, but neither --smtp-domain nor --smtp-addr", map[string]string{"set": "--smtp-relay"})
+	if s.Addr("smtp") != "" {
+		t.Errorf("the mail frontend listens on %s without --smtp-domain or --smtp-addr", s.Addr("smtp"))
+	}
+}
