@@ -146,13 +146,14 @@ func Open(path string, opts ...Option) (*DB, error) {
 	db := &DB{path: path, readOnly: o.readOnly, now: o.now, cache: newCache(), stmts: map[string]*sql.Stmt{}}
 	var err error
 	if o.readOnly {
-		ro := dsn(path, "ro", false)
 		if walMode(path) {
-			ro = dsn(path, "rw", false) + "&_query_only=1"
+			db.rdb = openQueryOnly(path)
 		}
-		db.rdb, err = sql.Open(driverName, ro)
-		if err != nil {
-			return nil, quoter.Internal("open "+path, err)
+		if db.rdb == nil {
+			db.rdb, err = sql.Open(driverName, dsn(path, "ro", false))
+			if err != nil {
+				return nil, quoter.Internal("open "+path, err)
+			}
 		}
 		v, err := db.checkVersion(context.Background())
 		if err != nil {
@@ -272,6 +273,22 @@ func checkFile(path string, create bool) error {
 		return quoter.Errorf(quoter.EINVALID, "%s is not a SQLite database", path)
 	}
 	return nil
+}
+
+// openQueryOnly opens the WAL-mode library at path read-write with
+// query_only set (see ReadOnly), or returns nil if that does not work, as
+// in a directory the process may not write, where the -shm cannot be
+// made: mode=ro can read the file there.
+func openQueryOnly(path string) *sql.DB {
+	rdb, err := sql.Open(driverName, dsn(path, "rw", false)+"&_query_only=1")
+	if err != nil {
+		return nil
+	}
+	if err := rdb.Ping(); err != nil {
+		rdb.Close()
+		return nil
+	}
+	return rdb
 }
 
 // walMode reports whether the database file at path is in WAL mode: bytes
