@@ -76,9 +76,10 @@ func openLibrary(g *globals, readOnly bool) (*library, error) {
 	return &library{DB: db}, nil
 }
 
-// openShipped opens a temporary copy of the shipped library read-only.
-// SQLite reads files, not memory, through the pool of connections that
-// sqlite.DB keeps; a copy of half a megabyte costs about a millisecond.
+// openShipped opens a temporary copy of the shipped library read-only:
+// sqlite.DB opens a pool of connections by path, each of which SQLite
+// reads from a file, so the bytes built into the binary are written out
+// once (half a megabyte) and removed on Close.
 func openShipped(g *globals) (*library, error) {
 	dir, err := os.MkdirTemp("", "quotesd-")
 	if err != nil {
