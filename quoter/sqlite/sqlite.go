@@ -100,8 +100,10 @@ type options struct {
 // file. Such a file is opened read-write with query_only set instead, so
 // that nothing can be written through it, and the last connection to close
 // removes the files it made, as SQLite does for any writer, unless another
-// process still has the library open. A file the process may not write is
-// read as before, leaving the -shm for whoever owns it.
+// process still has the library open. Where that open fails (no write
+// access to the file or its directory) the file is opened with mode=ro as
+// before, which SQLite can read a WAL file with only where the -shm exists
+// or can be made.
 func ReadOnly() Option { return func(o *options) { o.readOnly = true } }
 
 // Create creates the file, with an empty library, when it does not exist.
@@ -277,8 +279,7 @@ func checkFile(path string, create bool) error {
 
 // openQueryOnly opens the WAL-mode library at path read-write with
 // query_only set (see ReadOnly), or returns nil if that does not work, as
-// in a directory the process may not write, where the -shm cannot be
-// made: mode=ro can read the file there.
+// when the process may not write the file or its directory.
 func openQueryOnly(path string) *sql.DB {
 	rdb, err := sql.Open(driverName, dsn(path, "rw", false)+"&_query_only=1")
 	if err != nil {
