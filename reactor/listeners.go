@@ -30,6 +30,22 @@ type Sockets struct {
 
 	mu        sync.Mutex
 	inherited map[string][]*os.File // not yet claimed, by FileDescriptorName
+	bound     []BoundSocket         // handed out, in order
+}
+
+// BoundSocket is a socket Sockets handed out: its listener name, the
+// address it is bound to, and whether systemd passed it.
+type BoundSocket struct {
+	Name      string
+	Addr      net.Addr
+	Inherited bool
+}
+
+// Bound returns the sockets handed out so far, in the order they were.
+func (s *Sockets) Bound() []BoundSocket {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]BoundSocket(nil), s.bound...)
 }
 
 // NewSockets returns the process's Sockets, taking over the sockets systemd
@@ -155,6 +171,9 @@ func (s *Sockets) ListenPacket(name, addr string) (net.PacketConn, error) {
 }
 
 func (s *Sockets) logListening(name string, addr net.Addr, inherited bool) {
+	s.mu.Lock()
+	s.bound = append(s.bound, BoundSocket{Name: name, Addr: addr, Inherited: inherited})
+	s.mu.Unlock()
 	if s.log == nil {
 		return
 	}

@@ -344,3 +344,40 @@ func TestSockets_ListenOneShotServesLikeListen(t *testing.T) {
 		t.Errorf("read %q, %v; want ok", got, err)
 	}
 }
+
+// Down is what the systemd watchdog asks: a service that keeps failing,
+// so that the supervisor backs off instead of restarting it, is down; a
+// running one is not, and neither is one down for less than the grace.
+func TestSupervisor_DownNamesAServiceNotRunningForLong(t *testing.T) {
+	log, _ := testLogger(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	sup := &Supervisor{Log: log, ShutdownTimeout: time.Second, FailureThreshold: 1, FailureBackoff: time.Hour}
+	started := make(chan struct{})
+	sup.Add("steady", serviceFunc(func(ctx context.Context) error {
+		close(started)
+		<-ctx.Done()
+		return nil
+	}))
+	sup.Add("broken", serviceFunc(func(ctx context.Context) error { return errors.New("cannot") }))
+	done := make(chan error, 1)
+	go func() { done <- sup.Serve(ctx) }()
+	defer func() { cancel(); <-done }()
+	<-started
+	if err := sup.Down(time.Hour); err != nil {
+		t.Errorf("Down(1h) = %v, want nil: no service has been down that long", err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := sup.Down(50 * time.Millisecond)
+		if err != nil {
+			if !strings.Contains(err.Error(), "broken") {
+				t.Errorf("Down = %v, want it to name the broken service", err)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("Down never reported the service the supervisor stopped restarting")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

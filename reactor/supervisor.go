@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/thejerf/suture/v4"
@@ -35,18 +36,35 @@ type Supervisor struct {
 	services []named
 }
 
+// serviceState is whether a service's Serve is running, and since when it
+// is not: what Down reads.
+type serviceState struct {
+	mu      sync.Mutex
+	running bool
+	since   time.Time // when it last stopped (or was added)
+}
+
 // named gives a service the name suture logs it under, and logs its
 // permanent failure (suture's events do not include it) the moment it
 // happens, before the other services drain.
 type named struct {
-	name string
-	svc  Service
-	log  *slog.Logger // set by Supervisor.Serve
+	name  string
+	svc   Service
+	log   *slog.Logger // set by Supervisor.Serve
+	state *serviceState
 }
 
 func (n named) String() string { return n.name }
 
 func (n named) Serve(ctx context.Context) error {
+	n.state.mu.Lock()
+	n.state.running = true
+	n.state.mu.Unlock()
+	defer func() {
+		n.state.mu.Lock()
+		n.state.running, n.state.since = false, time.Now()
+		n.state.mu.Unlock()
+	}()
 	err := n.svc.Serve(ctx)
 	if err == nil || ctx.Err() != nil {
 		return err
@@ -61,7 +79,24 @@ func (n named) Serve(ctx context.Context) error {
 
 // Add registers svc under name (e.g. "qotd-tcp"). Call it before Serve.
 func (s *Supervisor) Add(name string, svc Service) {
-	s.services = append(s.services, named{name: name, svc: svc})
+	s.services = append(s.services, named{name: name, svc: svc, state: &serviceState{since: time.Now()}})
+}
+
+// Down returns an error naming a service whose Serve has not been running
+// for grace or longer (it failed and the supervisor has not restarted it,
+// backing off, or it was never started), or nil. A service being restarted
+// is down for a moment; one down for long is what a watchdog should see.
+func (s *Supervisor) Down(grace time.Duration) error {
+	now := time.Now()
+	for _, n := range s.services {
+		n.state.mu.Lock()
+		running, since := n.state.running, n.state.since
+		n.state.mu.Unlock()
+		if !running && now.Sub(since) >= grace {
+			return fmt.Errorf("service %s has not been running for %v", n.name, now.Sub(since).Round(time.Millisecond))
+		}
+	}
+	return nil
 }
 
 // Serve runs every added service until ctx ends, then stops them all and

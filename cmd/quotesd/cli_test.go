@@ -527,22 +527,64 @@ func TestMissingLibrary_AtAChosenPathIsAnError(t *testing.T) {
 	}
 }
 
-func TestMissingLibrary_AtTheDefaultPathIsCreatedFromTheShippedOne(t *testing.T) {
-	t.Chdir(t.TempDir())
+// Without quotes.db in the current directory, which may be anyone's, the
+// commands that only read read the shipped library and create nothing; the
+// commands that write create quotes.db from it.
+func TestMissingLibrary_AtTheDefaultPathReadsTheShippedOneAndCreatesNothing(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	t.Setenv("TMPDIR", t.TempDir())
 	t.Setenv("QUOTESD_DB", "") // restored after the test...
 	os.Unsetenv("QUOTESD_DB")  // ...and unset during it
-	out, errOut, code := cli(t, "", "today")
+	for _, args := range [][]string{{"today"}, {"random"}, {"search", "life"}, {"stats"}, {"export"}} {
+		out, errOut, code := cli(t, "", args...)
+		if code != 0 {
+			t.Fatalf("%v without quotes.db: exit %d: %s", args, code, errOut)
+		}
+		if strings.Count(errOut, "reading the shipped library") != 1 {
+			t.Errorf("%v: stderr = %q, want one note that the shipped library is read", args, errOut)
+		}
+		wantContains(t, "stderr", errOut, "'quotesd init' writes a copy of your own")
+		if out == "" {
+			t.Errorf("%v: nothing on stdout", args)
+		}
+		if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+			t.Fatalf("%v created %v in the current directory", args, entries[0].Name())
+		}
+		if entries, _ := os.ReadDir(os.Getenv("TMPDIR")); len(entries) != 0 {
+			t.Fatalf("%v left %v in TMPDIR", args, entries[0].Name())
+		}
+	}
+
+	out, errOut, code := cli(t, "", "add", "--author", "A", "a quote of my own")
 	if code != 0 {
-		t.Fatalf("today without quotes.db: exit %d: %s", code, errOut)
+		t.Fatalf("add without quotes.db: exit %d: %s", code, errOut)
 	}
 	wantContains(t, "stderr", errOut, "created quotes.db from the shipped library")
-	wantContains(t, "stdout", out, "    -- ")
-	got, err := os.ReadFile("quotes.db")
-	if err != nil || !bytes.Equal(got, quotesd.Library) {
-		t.Fatalf("quotes.db is not the shipped library (err %v)", err)
-	}
+	wantContains(t, "stdout", out, "added quote")
 	if _, errOut, _ := cli(t, "", "today"); errOut != "" {
-		t.Errorf("second run: stderr = %q, want nothing", errOut)
+		t.Errorf("today with quotes.db: stderr = %q, want nothing", errOut)
+	}
+}
+
+// A library quotesd has written is in WAL mode; reading it must not leave
+// the -wal and -shm files SQLite needs to read such a file.
+func TestReadOnlyCommands_OnAWALLibraryLeaveNoFilesBehind(t *testing.T) {
+	db := shippedDB(t)
+	cliOK(t, "--db", db, "add", "--author", "A", "a quote that switches the file to WAL")
+	if h, _ := os.ReadFile(db); len(h) < 20 || h[18] != 2 {
+		t.Fatalf("the library is not in WAL mode after add")
+	}
+	for _, args := range [][]string{{"today"}, {"random"}, {"search", "life"}, {"stats"}, {"export"}} {
+		cliOK(t, append([]string{"--db", db}, args...)...)
+		var names []string
+		entries, _ := os.ReadDir(filepath.Dir(db))
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		if len(names) != 1 {
+			t.Fatalf("files beside a WAL library after %v: %v, want only %s", args, names, filepath.Base(db))
+		}
 	}
 }
 

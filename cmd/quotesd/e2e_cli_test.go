@@ -362,9 +362,11 @@ func parseImported(out string) (added, skipped int, ok bool) {
 	return added, skipped, true
 }
 
-// A `go install`ed binary run in a directory without a library creates
-// quotes.db there from its built-in copy, says so once, and then uses it.
-func TestE2E_CLI_FirstRunAnywhereCreatesTheLibrary(t *testing.T) {
+// A `go install`ed binary run in a directory without a library reads its
+// built-in copy and creates nothing, saying how to get a file of one's own;
+// the first command that writes creates quotes.db there, which is used from
+// then on.
+func TestE2E_CLI_FirstRunAnywhereReadsTheShippedLibrary(t *testing.T) {
 	dir := t.TempDir()
 	env := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "QUOTESD_") })
 	runIn := func(args ...string) (string, string, int) {
@@ -382,13 +384,17 @@ func TestE2E_CLI_FirstRunAnywhereCreatesTheLibrary(t *testing.T) {
 		return o.String(), e.String(), code
 	}
 	out, errOut, code := runIn("random")
-	if code != 0 || !strings.Contains(errOut, "created quotes.db from the shipped library") || !strings.Contains(out, "    -- ") {
+	if code != 0 || !strings.Contains(errOut, "reading the shipped library; 'quotesd init'") || !strings.Contains(out, "    -- ") {
 		t.Fatalf("first run: exit %d\nstdout %q\nstderr %q", code, out, errOut)
 	}
-	if _, errOut, code := runIn("stats"); code != 0 || errOut != "" {
-		t.Errorf("second run: exit %d, stderr %q; want 0 and no note", code, errOut)
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("random created %s in the current directory", entries[0].Name())
 	}
-	if out, _, _ := runIn("add", "--author", "Me", "Something only I said."); !strings.Contains(out, "added quote") {
-		t.Errorf("add in the created library: %q", out)
+	out, errOut, _ = runIn("add", "--author", "Me", "Something only I said.")
+	if !strings.Contains(out, "added quote") || !strings.Contains(errOut, "created quotes.db from the shipped library") {
+		t.Errorf("add without a library: stdout %q, stderr %q", out, errOut)
+	}
+	if out, errOut, code := runIn("search", "only I said"); code != 0 || errOut != "" || !strings.Contains(out, "Something only I said.") {
+		t.Errorf("search after add: exit %d, stdout %q, stderr %q; want the quote and no note", code, out, errOut)
 	}
 }

@@ -544,7 +544,7 @@ func TestServe_PrintConfigShowsEachSettingAndWhereItCameFrom(t *testing.T) {
 		`qotd-mode = "random" # file ` + config + `:1, live`,
 		`web-rate = "120" # environment QUOTESD_WEB_RATE, live`,
 		`qotd-max-conns = "7" # flag, live`,
-		`qotd-addr = ":1717" # default`,
+		`qotd-addr = "127.0.0.1:1717" # default`,
 		`# web-admin-token = (redacted) # environment QUOTESD_WEB_ADMIN_TOKEN, live`,
 		`# smtp-relay-password = (redacted) # environment QUOTESD_SMTP_RELAY_PASSWORD`,
 		`# irc-password = (not set) # default`,
@@ -573,5 +573,42 @@ func TestServe_PrintConfigShowsEachSettingAndWhereItCameFrom(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(strings.Fields(again), " "), `qotd-max-conns = "7" # file `+printed) {
 		t.Errorf("the printed settings did not load back:\n%s", again)
+	}
+}
+
+// At start serve logs how to reach each frontend, from the sockets it
+// actually bound; mail is on when a domain is given.
+func TestServe_LogsTheURLsItServes(t *testing.T) {
+	db := writeLibrary(t, filepath.Join(t.TempDir(), "quotes.db"), shortQuotes...)
+	s := startServe(t, db, []string{"qotd", "web", "smtp"}, append([]string{"--state-dir", t.TempDir(),
+		"--qotd-addr", "127.0.0.1:0", "--web-addr", "127.0.0.1:0",
+		"--smtp-domain", "localhost", "--smtp-addr", "127.0.0.1:0"}, offExcept("qotd", "web", "smtp")...)...)
+	s.WaitLog(5*time.Second, "ready", nil)
+	host, port, _ := net.SplitHostPort(s.Addr("qotd"))
+	for _, want := range []string{
+		`"listener":"qotd","url":"telnet ` + host + ` ` + port + `"`,
+		`"listener":"web","url":"http://` + s.Addr("web") + `/"`,
+		`"listener":"smtp","url":"smtp://` + s.Addr("smtp") + `"`,
+	} {
+		deadline := time.Now().Add(5 * time.Second)
+		for !strings.Contains(strings.Join(s.Logs(), "\n"), want) {
+			if time.Now().After(deadline) {
+				t.Fatalf("no serving line with %s", want)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
+
+// Mail is off without a domain or an address, and says so when delivery
+// is configured: an installation upgraded from when mail was on by default
+// learns why no mail comes in.
+func TestServe_MailSettingsWithoutADomainWarnThatMailIsOff(t *testing.T) {
+	db := writeLibrary(t, filepath.Join(t.TempDir(), "quotes.db"), shortQuotes...)
+	s := startServe(t, db, []string{"qotd"}, append([]string{"--state-dir", t.TempDir(),
+		"--qotd-addr", "127.0.0.1:0", "--smtp-relay", "127.0.0.1:1"}, offExcept("qotd")...)...)
+	s.WaitLog(10*time.Second, "the mail frontend is off: --smtp-relay set, but neither --smtp-domain nor --smtp-addr", map[string]string{"set": "--smtp-relay"})
+	if s.Addr("smtp") != "" {
+		t.Errorf("the mail frontend listens on %s without --smtp-domain or --smtp-addr", s.Addr("smtp"))
 	}
 }

@@ -223,3 +223,21 @@ func TestSystemdUnits_SocketsAreClaimedByName(t *testing.T) {
 		t.Errorf("exit after SIGTERM: %v", err)
 	}
 }
+
+// The service restarts what a restart can fix and only that, has a
+// watchdog that serve pings, and points at the man page.
+func TestSystemdUnits_ServiceRestartsWatchdogAndDocumentation(t *testing.T) {
+	svc := readUnit(t, "quotesd.service")
+	want := map[string]string{
+		"Type": "notify", "NotifyAccess": "main", "Restart": "on-failure",
+		"RestartPreventExitStatus": "2", "WatchdogSec": "30s",
+	}
+	for key, v := range want {
+		if got := strings.Join(svc[key], " "); got != v {
+			t.Errorf("quotesd.service: %s=%q, want %q", key, got, v)
+		}
+	}
+	if doc := strings.Join(svc["Documentation"], " "); !strings.Contains(doc, "man:quotesd(1)") {
+		t.Errorf("quotesd.service: Documentation=%q, want man:quotesd(1) among them", doc)
+	}
+}

@@ -15,9 +15,6 @@ import (
 // defaultDB is the default of --db (see globals.register).
 const defaultDB = "quotes.db"
 
-// openLibrary opens the --db library, read-only when readOnly so that
-// commands that only read leave the file (and `git status`) untouched,
-// after ensureLibrary has made sure there is one.
 // changeLibrary opens the library for writing, makes one change with fn,
 // closes it and prints the line done returns, which may tell what fn did:
 // the shape of every command that changes the library in one call.
@@ -27,14 +24,44 @@ func changeLibrary(g *globals, fn func(db *sqlite.DB) error, done func() string)
 		return err
 	}
 	defer db.Close()
-	if err := fn(db); err != nil {
+	if err := fn(db.DB); err != nil {
 		return err
 	}
 	_, err = fmt.Fprintln(g.Stdout, done())
 	return err
 }
 
-func openLibrary(g *globals, readOnly bool) (*sqlite.DB, error) {
+// library is an open library; Close also removes the temporary copy of the
+// shipped library that a command which only reads may be reading.
+type library struct {
+	*sqlite.DB
+	tmp string // directory of the copy, or ""
+}
+
+// Close closes the library and removes its temporary copy.
+func (l *library) Close() error {
+	err := l.DB.Close()
+	if l.tmp != "" {
+		os.RemoveAll(l.tmp)
+	}
+	return err
+}
+
+// openLibrary opens the --db library, read-only when readOnly so that
+// commands that only read leave the file (and `git status`) untouched.
+//
+// When --db is the default and there is no file there, a command that only
+// reads reads the shipped library, from a temporary copy removed on Close,
+// and says once how to get a file of one's own; it never creates quotes.db
+// in the current directory, which may be anyone's. A command that writes
+// creates the file from the shipped library first (see ensureLibrary): the
+// quote it adds has to go somewhere, and that is what it was asked.
+func openLibrary(g *globals, readOnly bool) (*library, error) {
+	if readOnly && g.DB == defaultDB {
+		if _, err := os.Stat(g.DB); errors.Is(err, fs.ErrNotExist) {
+			return openShipped(g)
+		}
+	}
 	if err := ensureLibrary(g); err != nil {
 		return nil, err
 	}
@@ -42,14 +69,45 @@ func openLibrary(g *globals, readOnly bool) (*sqlite.DB, error) {
 	if readOnly {
 		opts = append(opts, sqlite.ReadOnly())
 	}
-	return sqlite.Open(g.DB, opts...)
+	db, err := sqlite.Open(g.DB, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return &library{DB: db}, nil
+}
+
+// openShipped opens a temporary copy of the shipped library read-only:
+// sqlite.DB opens a pool of connections by path, each of which SQLite
+// reads from a file, so the bytes built into the binary are written out
+// once (half a megabyte) and removed on Close.
+func openShipped(g *globals) (*library, error) {
+	dir, err := os.MkdirTemp("", "quotesd-")
+	if err != nil {
+		return nil, fmt.Errorf("cannot copy the shipped library: %w", err)
+	}
+	path := filepath.Join(dir, defaultDB)
+	if err := os.WriteFile(path, quotesd.Library, 0o600); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("cannot copy the shipped library: %w", unwrapPath(err))
+	}
+	db, err := sqlite.Open(path, sqlite.ReadOnly())
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	if !g.shippedNoted {
+		g.shippedNoted = true
+		fmt.Fprintf(g.Stderr, "quotesd: no %s here: reading the shipped library; 'quotesd init' writes a copy of your own to add to (or pass --db)\n", defaultDB)
+	}
+	return &library{DB: db, tmp: dir}, nil
 }
 
 // ensureLibrary creates a missing library file at the default path from
-// the library built into the binary, with a note on stderr: that is what
-// lets a `go install`ed quotesd work in any directory. A missing file at a
-// path the user chose is an error instead, because it is more likely a typo
-// than a wish for a new library; the error says how to create one.
+// the library built into the binary, with a note on stderr, for the
+// commands that write: that is what lets a `go install`ed quotesd add a
+// quote in any directory. A missing file at a path the user chose is an
+// error instead, because it is more likely a typo than a wish for a new
+// library; the error says how to create one.
 func ensureLibrary(g *globals) error {
 	if g.DB == "" {
 		return usagef("--db (or QUOTESD_DB) is empty: name the library file, e.g. --db quotes.db")

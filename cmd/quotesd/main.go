@@ -24,6 +24,9 @@ type globals struct {
 	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
+	// shippedNoted is set once stderr has said that the shipped library
+	// is being read for want of a file (see openShipped).
+	shippedNoted bool
 }
 
 // The help of the global flags, which serve also declares as settings.

@@ -268,8 +268,12 @@ help, commented out.
 STATE_DIRECTORY (set by systemd's StateDirectory=) and XDG_STATE_HOME choose the
 default --state-dir. LISTEN_FDS and LISTEN_FDNAMES hand serve its sockets
 (systemd socket activation: each listener's socket name is in its setting's
-help); NOTIFY_SOCKET receives its readiness, reloads and stop. GOGC, when set,
-replaces serve's garbage collection target.`)
+help); NOTIFY_SOCKET receives its readiness, reloads and stop, and, when
+WATCHDOG_USEC is set (systemd's WatchdogSec=), a WATCHDOG=1 every half of it
+while the library answers and every frontend's serve loop runs. When
+JOURNAL_STREAM names stderr, each log line starts with its priority for
+journald (<3> error to <7> debug). GOGC, when set, replaces serve's garbage
+collection target.`)
 	fmt.Fprintln(w, ".SH SIGNALS")
 	manParagraphs(w, `serve reloads on SIGHUP: it reads its settings again and applies the live ones,
 all or none, logging each change as applied or as needing a restart, and
@@ -281,9 +285,12 @@ signal exits at once.`)
 one line starting "quotesd:"; 2 for a mistake in the command line or the
 settings, such as an unknown flag, which names the closest flag there is.`)
 	fmt.Fprintln(w, ".SH FILES")
-	manParagraphs(w, `quotes.db is the default library. Read-only commands open it read-only; a
-missing one at the default path is created from the library built into the
-binary. serve keeps the mail queue and the IRC bot's state in --state-dir.`)
+	manParagraphs(w, `quotes.db is the default library. Read-only commands open it read-only and
+leave no -wal or -shm file beside it; without one at the default path they
+read the library built into the binary and create nothing ('quotesd init'
+writes a copy of your own), while serve and the commands that write create
+it from that library. serve keeps the mail queue and the IRC bot's state in
+--state-dir.`)
 	fmt.Fprintln(w, ".SH EXAMPLES")
 	manParagraphs(w, `  quotesd today --tz Europe/Paris
   quotesd random --max-len 90 --author "mark twain"

@@ -53,7 +53,7 @@ func startForReload(t *testing.T, name string, lines ...string) *reloadHarness {
 	}
 	lib := reactor.NewLibrary(q, q)
 	t.Cleanup(func() { lib.Close() })
-	log, level, err := newLogger(h.logs, "json", "info")
+	log, level, err := newLogger(h.logs, "json", "info", false)
 	if err != nil {
 		t.Fatal(err)
 	}

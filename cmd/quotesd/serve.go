@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/netip"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -43,13 +45,19 @@ its QUOTESD_ variable. contrib/quotesd.conf lists every setting.`,
 	}
 }
 
-// newLogger returns the process logger and the level it obeys.
-func newLogger(w io.Writer, format, level string) (*slog.Logger, *slog.LevelVar, error) {
+// newLogger returns the process logger and the level it obeys. When
+// journal is set, w goes to journald, and each line starts with its
+// priority (logs.JournalHandler).
+func newLogger(w io.Writer, format, level string, journal bool) (*slog.Logger, *slog.LevelVar, error) {
 	lv := new(slog.LevelVar)
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
 		return nil, nil, usagef("invalid --log-level %q: want debug, info, warn or error", level)
 	}
-	h, err := logs.Handler(w, format, lv)
+	handler := logs.Handler
+	if journal {
+		handler = logs.JournalHandler
+	}
+	h, err := handler(w, format, lv)
 	if err != nil {
 		return nil, nil, usagef("%v", err)
 	}
@@ -125,7 +133,9 @@ func runServe(ctx context.Context, g *globals, args []string) error {
 	g.DB, g.TZ = o.DB, o.TZ
 	out := logs.NewOutput(g.Stderr)
 	defer out.Flush()
-	log, level, err := newLogger(out, o.LogFormat, o.LogLevel)
+	// The access log (web.NewAccessHandler) has no prefixes: journald
+	// takes its lines at the unit's SyslogLevel=, info by default.
+	log, level, err := newLogger(out, o.LogFormat, o.LogLevel, logs.OnJournal(g.Stderr))
 	if err != nil {
 		return err
 	}
@@ -212,7 +222,7 @@ func runServe(ctx context.Context, g *globals, args []string) error {
 	}
 	sockets.CloseUnused()
 	if len(started) == 0 {
-		return errors.New("nothing to serve: every frontend is disabled (their address flags are empty)")
+		return errors.New("nothing to serve: every frontend is disabled (their address flags are empty; mail needs --smtp-domain or --smtp-addr)")
 	}
 
 	// The supervisor's context ends only through signalLoop, so that the
@@ -223,6 +233,8 @@ func runServe(ctx context.Context, g *globals, args []string) error {
 	defer cancel()
 	sdNotify(log, daemon.SdNotifyReady)
 	log.Info("ready", "frontends", strings.Join(started, ","))
+	logServing(log, sockets.Bound())
+	startWatchdog(ctx, log, lib, sup)
 
 	r := &reloader{g: g, args: args, log: log, level: level, lib: lib, writable: writable, inForce: ss, running: running}
 	served := make(chan struct{})
@@ -231,6 +243,41 @@ func runServe(ctx context.Context, g *globals, args []string) error {
 	err = sup.Serve(ctx)
 	log.Info("stopped")
 	return err
+}
+
+// logServing logs, for each socket bound, how to reach what it serves:
+// the line a person starting quotesd by hand looks for. The addresses are
+// those bound (port 0 resolved, or the socket systemd passed), not those
+// asked for; an unspecified address (all interfaces) is shown as loopback,
+// which reaches it from this machine.
+func logServing(log *slog.Logger, bound []reactor.BoundSocket) {
+	for _, b := range bound {
+		hostPort := b.Addr.String()
+		if ap, err := netip.ParseAddrPort(hostPort); err == nil && ap.Addr().IsUnspecified() {
+			lo := netip.IPv6Loopback()
+			if ap.Addr().Unmap().Is4() {
+				lo = netip.AddrFrom4([4]byte{127, 0, 0, 1})
+			}
+			hostPort = netip.AddrPortFrom(lo, ap.Port()).String()
+		}
+		var how string
+		switch b.Name {
+		case "qotd":
+			host, port, _ := net.SplitHostPort(hostPort)
+			how = "telnet " + host + " " + port
+		case "qotd-udp":
+			how = "udp " + hostPort
+		case "web":
+			how = "http://" + hostPort + "/"
+		case "smtp":
+			how = "smtp://" + hostPort
+		case "ops":
+			how = "http://" + hostPort + "/metrics"
+		default:
+			how = hostPort
+		}
+		log.Info("serving", "listener", b.Name, "url", how)
+	}
 }
 
 // readiness is what /readyz asks beyond the library: a check from each

@@ -108,11 +108,6 @@ func (ss *serveSettings) declare(s *settings.Set) {
 	for _, c := range sortedComponents() {
 		ss.configs = append(ss.configs, c.declare(s))
 	}
-	// Until its declaration says so itself (it is moving to the smtp
-	// package), the one other default worked out at start.
-	if st := s.Lookup("smtp-domain"); st != nil && st.Computed == "" {
-		st.Computed = "this host's name (from the system, not DNS) and localhost"
-	}
 	s.FlagSet().BoolVar(&ss.printConfig, "print-config", false, "print the settings in force, each with where it came from (secrets redacted), and exit")
 	s.FlagSet().BoolVar(&ss.sample, "sample-config", false, "print a sample settings file: every setting, commented out at its default, with its help; and exit")
 	s.FlagSet().BoolVar(&ss.checkConfig, "check-config", false, "check the settings (flags, environment, --config file, secret files) and exit: 0 and \"ok\", or 2 and what is wrong")

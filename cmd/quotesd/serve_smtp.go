@@ -23,7 +23,13 @@ func init() {
 }
 
 func smtpStart(env *serveEnv, c smtpfe.Config) (*smtpLive, []reactor.Service, error) {
-	if c.Addr == "" {
+	if !c.Enabled() {
+		if set := smtpSetWhileOff(c); len(set) > 0 {
+			// Mail was on by default (:2525) in 0.1.0: an upgraded
+			// installation that configured delivery but no domain
+			// would otherwise lose its mail frontend without a word.
+			env.Log.Warn("the mail frontend is off: "+strings.Join(set, ", ")+" set, but neither --smtp-domain nor --smtp-addr", "set", strings.Join(set, ","))
+		}
 		return nil, nil, nil
 	}
 	cert, err := smtpCertificate(c)
@@ -50,7 +56,7 @@ func smtpStart(env *serveEnv, c smtpfe.Config) (*smtpLive, []reactor.Service, er
 	if err != nil {
 		return nil, nil, err
 	}
-	ln, err := env.Listeners.Listen("smtp", c.Addr)
+	ln, err := env.Listeners.Listen("smtp", c.ListenAddr())
 	if err != nil {
 		return nil, nil, errors.Join(err, q.Close())
 	}
@@ -106,6 +112,24 @@ func logCertificate(env *serveEnv, cert *smtpfe.Certificate) {
 		return
 	}
 	env.Log.Info("smtp TLS certificate loaded", "cert", file, "names", names, "not_after", exp)
+}
+
+// smtpSetWhileOff returns the flags of mail delivery and signing that c
+// sets, for a warning when the frontend is off.
+func smtpSetWhileOff(c smtpfe.Config) []string {
+	var set []string
+	for _, f := range []struct {
+		name string
+		on   bool
+	}{
+		{"--smtp-relay", c.Relay != ""}, {"--smtp-direct-mx", c.DirectMX}, {"--smtp-hostname", c.Hostname != ""},
+		{"--smtp-dkim-key", c.DKIMKey != ""}, {"--smtp-tls-cert", c.TLSCert != ""},
+	} {
+		if f.on {
+			set = append(set, f.name)
+		}
+	}
+	return set
 }
 
 // smtpLive is what a reload changes in the running frontend.

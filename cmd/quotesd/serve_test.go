@@ -1,7 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
+	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"quotesd/logs/logstest"
@@ -12,6 +16,7 @@ import (
 	"time"
 
 	"quotesd/frontends/qotd"
+	smtpfe "quotesd/frontends/smtp"
 	"quotesd/quoter/sqlite"
 	"quotesd/reactor"
 )
@@ -125,7 +130,7 @@ func startSignalLoop(t *testing.T, parent context.Context) *signalHarness {
 	}
 	lib := reactor.NewLibrary(q, q)
 	t.Cleanup(func() { lib.Close() })
-	log, level, err := newLogger(h.log, "text", "info")
+	log, level, err := newLogger(h.log, "text", "info", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,3 +221,60 @@ func TestServeSignals_HangUpReloads(t *testing.T) {
 
 // logBuffer collects log output from several goroutines.
 type logBuffer = logstest.Buffer
+
+// Without flags, serve listens on loopback only and leaves mail off: a
+// public port is always asked for, by a systemd socket or a flag.
+func TestServeSettings_DefaultsAreLoopbackOnlyAndNoMail(t *testing.T) {
+	for _, kv := range os.Environ() {
+		if name, _, _ := strings.Cut(kv, "="); strings.HasPrefix(name, "QUOTESD_") {
+			t.Setenv(name, "")
+			os.Unsetenv(name)
+		}
+	}
+	ss, err := loadServe(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range ss.set.Settings() {
+		if !strings.HasSuffix(st.Name, "-addr") || st.Value() == "" {
+			continue
+		}
+		ap, err := netip.ParseAddrPort(st.Value())
+		if err != nil || !ap.Addr().IsLoopback() {
+			t.Errorf("--%s defaults to %q, want a loopback address or empty", st.Name, st.Value())
+		}
+	}
+	for _, c := range ss.configs {
+		if c, ok := c.(*smtpfe.Config); ok && c.Enabled() {
+			t.Errorf("the mail frontend is on without --smtp-domain or --smtp-addr")
+		}
+	}
+	if got := ss.set.Lookup("qotd-addr").Value(); got != "127.0.0.1:1717" {
+		t.Errorf("--qotd-addr defaults to %q, want 127.0.0.1:1717", got)
+	}
+	if got := ss.set.Lookup("web-addr").Value(); got != "127.0.0.1:8080" {
+		t.Errorf("--web-addr defaults to %q, want 127.0.0.1:8080", got)
+	}
+}
+
+func TestLogServing_SaysHowToReachEachBoundSocket(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	tcp := func(s string) net.Addr { return net.TCPAddrFromAddrPort(netip.MustParseAddrPort(s)) }
+	logServing(log, []reactor.BoundSocket{
+		{Name: "qotd", Addr: tcp("127.0.0.1:1717")},
+		{Name: "web", Addr: tcp("0.0.0.0:80"), Inherited: true},
+		{Name: "smtp", Addr: tcp("[::]:25"), Inherited: true},
+		{Name: "ops", Addr: tcp("127.0.0.1:9090")},
+	})
+	for _, want := range []string{
+		`listener=qotd url="telnet 127.0.0.1 1717"`,
+		`listener=web url=http://127.0.0.1:80/`,
+		`listener=smtp url=smtp://[::1]:25`,
+		`listener=ops url=http://127.0.0.1:9090/metrics`,
+	} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("logServing's lines lack %q:\n%s", want, buf.String())
+		}
+	}
+}

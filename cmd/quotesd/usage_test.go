@@ -119,7 +119,7 @@ func TestCheckConfig_ReportsEveryMistakeWithExit2(t *testing.T) {
 	} {
 		wantContains(t, "stderr", errOut, want)
 	}
-	good := writeFile(t, dir, "good.conf", "tz = Mars/Olympus\nsmtp-relay = relay.example.org:587\nsmtp-direct-mx = true\n")
+	good := writeFile(t, dir, "good.conf", "tz = Mars/Olympus\nsmtp-domain = example.org\nsmtp-relay = relay.example.org:587\nsmtp-direct-mx = true\n")
 	errOut = cliFail(t, 2, "", "serve", "--config", good, "--check-config")
 	for _, want := range []string{`--tz: unknown time zone "Mars/Olympus"`, "--smtp-relay and --smtp-direct-mx both set"} {
 		wantContains(t, "stderr", errOut, want)

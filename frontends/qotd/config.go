@@ -9,7 +9,7 @@ import (
 
 // Defaults of the --qotd-* settings.
 const (
-	DefaultAddr          = ":1717"
+	DefaultAddr          = "127.0.0.1:1717"
 	DefaultMode          = Daily
 	DefaultMaxConns      = 1024
 	DefaultUDPRate       = 1
@@ -56,7 +56,7 @@ func DefaultConfig() Config {
 
 // Declare binds c's fields to the --qotd-* settings on s.
 func (c *Config) Declare(s *settings.Set) {
-	s.String(&c.Addr, "qotd-addr", DefaultAddr, "RFC 865 QOTD over TCP: `address` to listen on (systemd socket name: qotd); empty disables", settings.Example("127.0.0.1:17"))
+	s.String(&c.Addr, "qotd-addr", DefaultAddr, "RFC 865 QOTD over TCP: `address` to listen on (systemd socket name: qotd); empty disables; the default, on loopback, reaches this machine only", settings.Example("127.0.0.1:17"))
 	s.String(&c.UDPAddr, "qotd-udp-addr", "", "QOTD over UDP: `address` to listen on (systemd socket name: qotd-udp); empty (the default) disables: UDP QOTD is a traffic amplifier", settings.Example("127.0.0.1:17"))
 	c.Mode = DefaultMode
 	s.Var(&c.Mode, "qotd-mode", "`mode`: daily (today's quote for everyone, as 'quotesd today') or random", settings.Live, settings.Example("random"))

@@ -16,7 +16,10 @@ import (
 // Defaults of the --smtp-* settings. The default of --smtp-domain depends
 // on the host: see DefaultDomains.
 const (
-	DefaultAddr         = ":2525"
+	// DefaultAddr is where the mail frontend listens when --smtp-domain
+	// is given without --smtp-addr: loopback, as every default address of
+	// quotesd is; a public port comes from a systemd socket or the flag.
+	DefaultAddr         = "127.0.0.1:2525"
 	DefaultLocalPart    = "quote"
 	DefaultReplyLimit   = 3  // replies per recipient mailbox per day
 	DefaultIPReplyLimit = 50 // replies caused by one client per day
@@ -51,9 +54,12 @@ const (
 // of the server, the queue and delivery; reading the files it names (the
 // TLS certificate, the DKIM key) is the caller's.
 type Config struct {
-	Addr      string // "" disables the frontend
+	// Addr is where to listen; "" means DefaultAddr when Domains is set,
+	// and with neither the frontend is off (see Enabled).
+	Addr      string
 	LocalPart string // the local part mail is accepted for at each domain
-	// Domains is the comma-separated list of --smtp-domain (see Addresses).
+	// Domains is the comma-separated list of --smtp-domain (see
+	// Addresses); "" means DefaultDomains.
 	Domains string
 	// Hostname is the name in the greeting and in EHLO when delivering;
 	// "" means the first of Domains.
@@ -98,7 +104,7 @@ type Config struct {
 }
 
 // DefaultConfig returns the settings of a `quotesd serve` given no
-// --smtp-* flag.
+// --smtp-* flag: the frontend is off.
 func DefaultConfig() Config {
 	var c Config
 	c.Declare(settings.New("smtp"))
@@ -118,9 +124,9 @@ func DefaultDomains() string {
 
 // Declare binds c's fields to the --smtp-* settings on s.
 func (c *Config) Declare(s *settings.Set) {
-	s.String(&c.Addr, "smtp-addr", DefaultAddr, "mail frontend: `address` to listen on for SMTP (systemd socket name: smtp); empty disables", settings.Example("127.0.0.1:25"))
+	s.String(&c.Addr, "smtp-addr", "", "mail frontend: `address` to listen on for SMTP (systemd socket name: smtp); empty: "+DefaultAddr+" if --smtp-domain is set, else the mail frontend is off", settings.Example("127.0.0.1:25"))
 	s.String(&c.LocalPart, "smtp-local-part", DefaultLocalPart, "the `local part` mail is accepted for, at each --smtp-domain; local+command@ subaddresses select commands", settings.Example("quotes"))
-	s.String(&c.Domains, "smtp-domain", DefaultDomains(), "comma-separated `domains` mail is accepted for: this host's name (from the system, not DNS) and localhost by default", settings.Example("example.org"))
+	s.String(&c.Domains, "smtp-domain", "", "comma-separated `domains` mail is accepted for; setting it (or --smtp-addr) turns the mail frontend on; empty: this host's name (from the system, not DNS) and localhost", settings.Example("example.org"))
 	s.String(&c.Hostname, "smtp-hostname", "", "`name` in the SMTP greeting and in EHLO when delivering (default: the first --smtp-domain)", settings.Example("mail.example.org"))
 	s.Int(&c.ReplyLimit, "smtp-reply-limit", DefaultReplyLimit, "most replies per recipient mailbox per day (UTC; a+tag@ counts as a@); 0 for no cap", settings.Live)
 	s.Int(&c.IPReplyLimit, "smtp-ip-reply-limit", DefaultIPReplyLimit, "most replies caused by one client (an IPv4 address or an IPv6 /64) per day (UTC); 0 for no cap", settings.Live)
@@ -150,16 +156,38 @@ func (c *Config) Declare(s *settings.Set) {
 	s.String(&c.TLSKey, "smtp-tls-key", "", "PEM `file` of the private key of --smtp-tls-cert")
 }
 
-// Validate checks c, naming the flag at fault. A disabled frontend (no
-// Addr) is valid whatever its other settings.
-func (c *Config) Validate() error {
+// Enabled reports whether serve runs the mail frontend: only when told
+// where to listen or which domains to accept mail for. A mail server that
+// starts unasked is one more port open to the network, and its replies go
+// to addresses anyone can forge.
+func (c *Config) Enabled() bool { return c.Addr != "" || c.Domains != "" }
+
+// ListenAddr returns the address to listen on: Addr, or DefaultAddr.
+func (c *Config) ListenAddr() string {
 	if c.Addr == "" {
+		return DefaultAddr
+	}
+	return c.Addr
+}
+
+// domains returns Domains, or DefaultDomains.
+func (c *Config) domains() string {
+	if c.Domains == "" {
+		return DefaultDomains()
+	}
+	return c.Domains
+}
+
+// Validate checks c, naming the flag at fault. A disabled frontend (see
+// Enabled) is valid whatever its other settings.
+func (c *Config) Validate() error {
+	if !c.Enabled() {
 		return nil
 	}
 	if c.LocalPart == "" || strings.ContainsAny(c.LocalPart, "@+ <>\"") {
 		return fmt.Errorf("invalid --smtp-local-part %q: want a plain local part such as quote", c.LocalPart)
 	}
-	if _, err := parseDomains(c.Domains); err != nil {
+	if _, err := parseDomains(c.domains()); err != nil {
 		return err
 	}
 	switch c.RelayTLS {
@@ -238,7 +266,7 @@ func parseDomains(s string) ([]string, error) {
 
 // Addresses returns the mailboxes c accepts mail for.
 func (c *Config) Addresses() Addresses {
-	ds, _ := parseDomains(c.Domains)
+	ds, _ := parseDomains(c.domains())
 	return Addresses{LocalPart: c.LocalPart, Domains: ds}
 }
 

@@ -18,7 +18,7 @@ func TestConfig_DefaultsAreValidAndMatchTheConstants(t *testing.T) {
 		t.Fatalf("the defaults do not validate: %v", err)
 	}
 	want := smtpfe.Config{
-		Addr: smtpfe.DefaultAddr, LocalPart: smtpfe.DefaultLocalPart, Domains: smtpfe.DefaultDomains(),
+		LocalPart:  smtpfe.DefaultLocalPart,
 		ReplyLimit: smtpfe.DefaultReplyLimit, IPReplyLimit: smtpfe.DefaultIPReplyLimit,
 		IPRate: smtpfe.DefaultIPRate, IPBurst: smtpfe.DefaultIPBurst,
 		MaxSize: smtpfe.DefaultMaxSize, MaxRecipients: smtpfe.DefaultMaxRecipients, MaxLineLength: smtpfe.DefaultMaxLineLength,
@@ -32,8 +32,19 @@ func TestConfig_DefaultsAreValidAndMatchTheConstants(t *testing.T) {
 	if c != want {
 		t.Errorf("DefaultConfig() = %+v, want %+v", c, want)
 	}
-	if !strings.HasSuffix(c.Domains, "localhost") {
-		t.Errorf("default --smtp-domain %q, want this host's name and localhost", c.Domains)
+	if c.Enabled() {
+		t.Errorf("the mail frontend is on by default, want it off until --smtp-domain or --smtp-addr is given")
+	}
+	c.Addr = "127.0.0.1:25"
+	if !c.Enabled() || c.ListenAddr() != "127.0.0.1:25" {
+		t.Errorf("with --smtp-addr: enabled %v, listening on %q", c.Enabled(), c.ListenAddr())
+	}
+	if ds := c.Addresses().Domains; len(ds) == 0 || ds[len(ds)-1] != "localhost" {
+		t.Errorf("default domains %q, want this host's name and localhost", ds)
+	}
+	c.Addr, c.Domains = "", "example.org"
+	if !c.Enabled() || c.ListenAddr() != smtpfe.DefaultAddr || !strings.HasPrefix(smtpfe.DefaultAddr, "127.0.0.1:") {
+		t.Errorf("with --smtp-domain only: enabled %v, listening on %q, want loopback", c.Enabled(), c.ListenAddr())
 	}
 }
 
@@ -74,6 +85,7 @@ func TestConfig_ValidateNamesTheFlagAtFault(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := smtpfe.DefaultConfig()
+			c.Addr = smtpfe.DefaultAddr
 			tc.change(&c)
 			if err := c.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("Validate() = %v, want an error naming %s", err, tc.want)
@@ -84,6 +96,7 @@ func TestConfig_ValidateNamesTheFlagAtFault(t *testing.T) {
 
 func TestConfig_ZeroIsNoLimitForTheCapsAndTheRate(t *testing.T) {
 	c := smtpfe.DefaultConfig()
+	c.Addr = smtpfe.DefaultAddr
 	c.ReplyLimit, c.IPReplyLimit, c.IPRate, c.IPBurst = 0, 0, 0, 0
 	if err := c.Validate(); err != nil {
 		t.Errorf("no reply caps and no message rate: %v, want valid", err)

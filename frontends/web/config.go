@@ -10,14 +10,14 @@ import (
 
 // Defaults of the --web-* settings.
 const (
-	DefaultAddr      = ":8080"
+	DefaultAddr      = "127.0.0.1:8080"
 	DefaultRateLimit = 300 // requests per client per minute
 )
 
 // Declare binds the settings among c's fields to the --web-* settings on
 // s; the others (the quoter, loggers, registry) are the caller's.
 func (c *Config) Declare(s *settings.Set) {
-	s.String(&c.Addr, "web-addr", DefaultAddr, "HTTP: `address` to listen on (systemd socket name: web); empty disables", settings.Example("127.0.0.1:80"))
+	s.String(&c.Addr, "web-addr", DefaultAddr, "HTTP: `address` to listen on (systemd socket name: web); empty disables; the default, on loopback, reaches this machine only", settings.Example("127.0.0.1:80"))
 	s.Secret(&c.AdminToken, "web-admin-token", "the admin API's bearer token; without a token the admin API does not exist", settings.Live)
 	s.Var((*Prefixes)(&c.TrustedProxies), "web-trusted-proxies", "comma-separated `CIDRs` of reverse proxies whose X-Forwarded-For is believed, e.g. 127.0.0.1/32,::1/128; empty: the TCP peer is the client", settings.Live, settings.Example("127.0.0.1/32"))
 	s.Int(&c.RateLimit, "web-rate", DefaultRateLimit, "most requests per minute from one client (an IPv4 address or an IPv6 /64); 0 for no limit", settings.Live)

@@ -87,11 +87,23 @@ type options struct {
 	seed     *uint64
 }
 
-// ReadOnly opens the library for reading only. The file is opened with
-// mode=ro and its journal mode is left alone, so reading a library never
-// changes the file nor leaves -wal or -shm files behind: running a command
-// that only reads on the shipped quotes.db keeps `git status` clean.
-// Write methods return EINVALID.
+// ReadOnly opens the library for reading only. Its journal mode is left
+// alone, so reading a library never changes the file's header nor leaves
+// -wal or -shm files behind: running a command that only reads on the
+// shipped quotes.db keeps `git status` clean. Write methods return
+// EINVALID.
+//
+// A file in rollback mode (the shipped one) is opened with mode=ro. A file
+// in WAL mode (any library quotesd has written) cannot be read without a
+// -shm index, which SQLite creates beside it; a mode=ro connection never
+// removes it nor the -wal, because removing them takes a write lock on the
+// file. Such a file is opened read-write with query_only set instead, so
+// that nothing can be written through it, and the last connection to close
+// removes the files it made, as SQLite does for any writer, unless another
+// process still has the library open. Where that open fails (no write
+// access to the file or its directory) the file is opened with mode=ro as
+// before, which SQLite can read a WAL file with only where the -shm exists
+// or can be made.
 func ReadOnly() Option { return func(o *options) { o.readOnly = true } }
 
 // Create creates the file, with an empty library, when it does not exist.
@@ -136,9 +148,14 @@ func Open(path string, opts ...Option) (*DB, error) {
 	db := &DB{path: path, readOnly: o.readOnly, now: o.now, cache: newCache(), stmts: map[string]*sql.Stmt{}}
 	var err error
 	if o.readOnly {
-		db.rdb, err = sql.Open(driverName, dsn(path, "ro", false))
-		if err != nil {
-			return nil, quoter.Internal("open "+path, err)
+		if walMode(path) {
+			db.rdb = openQueryOnly(path)
+		}
+		if db.rdb == nil {
+			db.rdb, err = sql.Open(driverName, dsn(path, "ro", false))
+			if err != nil {
+				return nil, quoter.Internal("open "+path, err)
+			}
 		}
 		v, err := db.checkVersion(context.Background())
 		if err != nil {
@@ -258,6 +275,37 @@ func checkFile(path string, create bool) error {
 		return quoter.Errorf(quoter.EINVALID, "%s is not a SQLite database", path)
 	}
 	return nil
+}
+
+// openQueryOnly opens the WAL-mode library at path read-write with
+// query_only set (see ReadOnly), or returns nil if that does not work, as
+// when the process may not write the file or its directory.
+func openQueryOnly(path string) *sql.DB {
+	rdb, err := sql.Open(driverName, dsn(path, "rw", false)+"&_query_only=1")
+	if err != nil {
+		return nil
+	}
+	if err := rdb.Ping(); err != nil {
+		rdb.Close()
+		return nil
+	}
+	return rdb
+}
+
+// walMode reports whether the database file at path is in WAL mode: bytes
+// 18 and 19 of the header, the file format's write and read versions, are
+// 2 then (1 in rollback mode).
+func walMode(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var h [20]byte
+	if _, err := io.ReadFull(f, h[:]); err != nil {
+		return false
+	}
+	return h[18] == 2 || h[19] == 2
 }
 
 // openError explains an error from SQLite while opening path.

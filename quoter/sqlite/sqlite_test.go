@@ -297,6 +297,67 @@ func TestOpen_ReadOnlyLeavesFileUntouched(t *testing.T) {
 	}
 }
 
+// A library a writer has left in WAL mode is read without leaving the
+// -wal and -shm files SQLite makes to read it; writes are still refused,
+// and a writer open at the same time keeps its files and sees no change.
+func TestOpen_ReadOnlyOnAWALLibraryLeavesNoFilesBehind(t *testing.T) {
+	path := tempPath(t)
+	w, err := sqlite.Open(path, sqlite.Create())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Import(ctx, quotertest.Sample(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if h, _ := os.ReadFile(path); len(h) < 20 || h[18] != 2 {
+		t.Fatal("the library is not in WAL mode after a writer closed it")
+	}
+	before, _ := os.ReadFile(path)
+	left := func() []string {
+		var names []string
+		for _, suffix := range []string{"-wal", "-shm", "-journal"} {
+			if _, err := os.Stat(path + suffix); err == nil {
+				names = append(names, filepath.Base(path+suffix))
+			}
+		}
+		return names
+	}
+
+	ro := mustOpen(t, path, sqlite.ReadOnly())
+	if _, err := ro.Random(ctx, quoter.Filter{}); err != nil {
+		t.Errorf("Random: %v", err)
+	}
+	wantCode(t, ro.Add(ctx, &quoter.Quote{Text: "New.", Author: "Someone"}), quoter.EINVALID)
+	if err := ro.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := left(); len(got) > 0 {
+		t.Errorf("a read-only session on a WAL library left %v behind", got)
+	}
+	if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
+		t.Error("the file's bytes changed after a read-only session")
+	}
+
+	// With a writer open, its files stay while a reader comes and goes.
+	w = mustOpen(t, path)
+	ro = mustOpen(t, path, sqlite.ReadOnly())
+	if _, err := ro.Random(ctx, quoter.Filter{}); err != nil {
+		t.Errorf("Random beside a writer: %v", err)
+	}
+	if err := ro.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := left(); len(got) != 2 {
+		t.Errorf("with a writer open, %v beside the library after a reader closed, want its -wal and -shm", got)
+	}
+	if err := w.Add(ctx, &quoter.Quote{Text: "Written after the reader left.", Author: "Someone"}); err != nil {
+		t.Errorf("the writer after the reader closed: %v", err)
+	}
+}
+
 // Opening a library read-write switches it to WAL, so readers never wait
 // for a writer.
 func TestOpen_ReadWriteUsesWAL(t *testing.T) {
