@@ -264,6 +264,8 @@ func serveWithSystemd(t *testing.T) {
 		"quotesd-smtp.socket": "[Socket]\nListenStream=\nListenStream=" + smtp + "\n",
 		"quotesd.service":     "[Service]\nEnvironment=QUOTESD_OPS_ADDR=127.0.0.1:0\n",
 	}
+	// Cleanups run last first: the daemon-reload after the drop-ins' removal.
+	t.Cleanup(func() { exec.Command("systemctl", "daemon-reload").Run() })
 	for unit, conf := range dropIns {
 		d := filepath.Join("/run/systemd/system", unit+".d")
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -274,7 +276,6 @@ func serveWithSystemd(t *testing.T) {
 		}
 		t.Cleanup(func() { os.RemoveAll(d) })
 	}
-	t.Cleanup(func() { exec.Command("systemctl", "daemon-reload").Run() })
 	run(t, "", nil, "systemctl", "daemon-reload")
 	run(t, "", nil, "systemctl", "start", "quotesd.socket", "quotesd-web.socket", "quotesd-smtp.socket")
 	t.Cleanup(func() {
