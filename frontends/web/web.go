@@ -191,7 +191,8 @@ func (h *Handler) capURI(next http.Handler) http.Handler {
 // routes builds the router. The order of middleware matters: the client IP
 // is decided first (everything after it logs and limits by it); the access
 // log and metrics wrap the panic recovery, so a recovered panic is counted
-// and logged as the 500 it became.
+// and logged as the 500 it became; between them the compression, so that
+// the log counts the bytes sent and a recovered 500 is written through it.
 func (h *Handler) routes(cfg Config) chi.Router {
 	r := chi.NewRouter()
 	// The client IP is decided by chi's ClientIPFrom* middleware from
@@ -207,7 +208,7 @@ func (h *Handler) routes(cfg Config) chi.Router {
 		r.Use(middleware.ClientIPFromXFF(prefixes...))
 		h.proxied = true
 	}
-	r.Use(h.observe, h.recoverPanics, securityHeaders, cors, h.capURI, middleware.GetHead)
+	r.Use(h.observe, compress, h.recoverPanics, securityHeaders, cors, h.capURI, middleware.GetHead)
 	r.NotFound(h.notFound)
 	r.MethodNotAllowed(h.methodNotAllowed)
 
