@@ -2,6 +2,8 @@ package web
 
 import (
 	"fmt"
+	"log/slog"
+	"net"
 	"net/netip"
 	"strings"
 
@@ -68,4 +70,24 @@ func (ps *Prefixes) Set(v string) error {
 	}
 	*ps = out
 	return nil
+}
+
+// WarnUnsetBaseURL logs, once at start, a warning when the web frontend
+// listens on addr (the bound listener's), which is not a loopback address,
+// with no BaseURL: the feed's ids and links and robots.txt's Sitemap then
+// follow each request's Host header, so a feed reader that came by
+// another name sees other ids. A Unix socket is behind a proxy: no warning.
+func (c *Config) WarnUnsetBaseURL(log *slog.Logger, addr net.Addr) {
+	if c.BaseURL != "" || !public(addr) {
+		return
+	}
+	log.Warn("--web-base-url is not set and the web frontend listens on a non-loopback address: "+
+		"the Atom feed's ids and links follow each request's Host header; set it to the site's public URL",
+		"frontend", "web", "addr", addr.String())
+}
+
+// public reports whether addr is a TCP address other than loopback.
+func public(addr net.Addr) bool {
+	ta, ok := addr.(*net.TCPAddr)
+	return ok && !ta.IP.IsLoopback()
 }

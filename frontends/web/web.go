@@ -236,6 +236,7 @@ func (h *Handler) routes(cfg Config) chi.Router {
 		get("/feed.atom", h.atomFeed)
 		get("/static/*", h.static)
 		get("/favicon.ico", h.favicon)
+		get("/robots.txt", h.robots)
 		get("/api/openapi.json", h.openAPI)
 		h.apiRoutes(r)
 	})
