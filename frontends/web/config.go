@@ -25,7 +25,7 @@ func (c *Config) Declare(s *settings.Set) {
 	s.Int(&c.RateLimit, "web-rate", DefaultRateLimit, "most requests per minute from one client (an IPv4 address or an IPv6 /64); 0 for no limit", settings.Live)
 	s.Inverse(&c.NoAccessLog, "web-access-log", true, "log one line per request (method, path, status, bytes, duration, client IP) at INFO", settings.Live)
 	s.Bool(&c.Ops, "web-ops", false, "also serve /livez and /readyz on the web port, for a load balancer that checks only the port it balances; /metrics is on --ops-addr only", settings.Live)
-	s.String(&c.BaseURL, "web-base-url", "", "public `URL` of the site, e.g. https://quotes.example.org, for the Atom feed's links and ids; empty: from each request", settings.Live, settings.Example("https://quotes.example.org"))
+	s.String(&c.BaseURL, "web-base-url", "", "public `URL` of the site, e.g. https://quotes.example.org, for the Atom feed's links and ids and robots.txt's sitemap; empty: from each request (a warning at start when the web port is not on loopback)", settings.Live, settings.Example("https://quotes.example.org"))
 }
 
 // Validate checks the settings among c's fields, naming the flag at fault.
