@@ -31,6 +31,9 @@ type rendition struct {
 	etag string
 	// Header values, made once: Content-Type, ETag, Content-Length.
 	ctypeH, etagH, lengthH []string
+	// The body compressed once (see pack), for a rendition served many
+	// times; nil when it is not.
+	gzip, zstd *encoded
 }
 
 func newRendition(ctype string, body []byte) rendition {
@@ -72,7 +75,15 @@ var (
 func serveRendition(w http.ResponseWriter, r *http.Request, rend *rendition, cacheControl []string, lastMod time.Time, lm []string, negotiated bool) {
 	hd := w.Header()
 	hd["Content-Type"] = rend.ctypeH
-	hd["Etag"] = rend.etagH
+	body, etagH, lengthH := rend.body, rend.etagH, rend.lengthH
+	if rend.gzip != nil && r.Method == http.MethodGet {
+		if enc := rend.encoding(r.Header["Accept-Encoding"]); enc != nil {
+			// compress's wrapper passes a body with a coding through.
+			hd["Content-Encoding"] = enc.codingH
+			body, etagH, lengthH = enc.body, enc.etagH, enc.lengthH
+		}
+	}
+	hd["Etag"] = etagH
 	hd["Cache-Control"] = cacheControl
 	switch compressible := len(rend.body) >= compressMinSize; {
 	case negotiated && compressible:
@@ -97,12 +108,12 @@ func serveRendition(w http.ResponseWriter, r *http.Request, rend *rendition, cac
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	if r.Method == http.MethodHead || len(rend.body) > netHTTPBuffer {
-		hd["Content-Length"] = rend.lengthH
+	if r.Method == http.MethodHead || len(body) > netHTTPBuffer {
+		hd["Content-Length"] = lengthH
 	}
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
-		_, _ = w.Write(rend.body)
+		_, _ = w.Write(body)
 	}
 }
 
@@ -287,6 +298,7 @@ func (m *todayMemo) build(ctx context.Context, now time.Time, day quoter.Date, g
 		if *r.dst, err = m.h.renderDay(q, day, day, f, r.f); err != nil {
 			return nil, err
 		}
+		r.dst.pack()
 	}
 	return e, nil
 }

@@ -119,3 +119,24 @@ func TestCompress_TextAssetsAndFeed(t *testing.T) {
 	want(t, w, http.StatusOK)
 	wantHeader(t, w, "Content-Encoding", "")
 }
+
+// The page of the day is compressed once, when it is rendered; other
+// pages by gzhttp on each request. Both choose the coding alike.
+func TestCompress_PackedTodayChoosesAsTheWrapperDoes(t *testing.T) {
+	e := newEnv(t)
+	for _, ae := range []string{
+		"gzip", "zstd", "GZIP", "gzip, zstd", "zstd;q=0.5, gzip;q=0.5", "zstd;q=0, gzip",
+		"gzip;q=0.9, zstd;q=0.8", "gzip;q=0", "br", "identity", "*", "gzip;q=x, zstd;q=0.1",
+		"Zstd;Q=0.3, gzip;q=0.2", "gzip;q=0.2, gzip;q=1, zstd;q=0.5", "gzip;q=2, zstd;q=1",
+	} {
+		today := e.get("/", "Accept", browserAccept, "Accept-Encoding", ae)
+		other := e.get("/authors", "Accept", browserAccept, "Accept-Encoding", ae)
+		got, want := today.Header().Get("Content-Encoding"), other.Header().Get("Content-Encoding")
+		if got != want {
+			t.Errorf("Accept-Encoding %q: the page of the day in %q, other pages in %q", ae, got, want)
+		}
+		if got != "" && !strings.Contains(decompressed(t, today.Body, got), "<html") {
+			t.Errorf("Accept-Encoding %q: the page of the day does not decode as %s", ae, got)
+		}
+	}
+}
