@@ -100,9 +100,14 @@ func serveRendition(w http.ResponseWriter, r *http.Request, rend *rendition, cac
 	}
 	if tag, ok := notModified(r, rend.etag, lastMod); ok {
 		delete(hd, "Content-Type")
-		if tag != rend.etag && tag != "*" && tag != "" {
-			// The client's copy is a compressed representation: the 304
-			// names its validator, so a cache refreshes that copy.
+		// The 304 names the validator of the copy the client holds, plain
+		// or compressed, whatever it would be sent now, so that a cache
+		// refreshes that copy.
+		switch tag {
+		case "", "*":
+		case rend.etag:
+			hd["Etag"] = rend.etagH
+		default:
 			hd["Etag"] = []string{tag}
 		}
 		w.WriteHeader(http.StatusNotModified)

@@ -87,6 +87,11 @@ func TestCompress_CompressedETagRevalidates(t *testing.T) {
 	}
 	w = e.get("/", "Accept", browserAccept, "Accept-Encoding", "gzip", "If-None-Match", `"abc-gzip"`)
 	want(t, w, http.StatusOK)
+	// A plain copy revalidated by a client that now accepts zstd.
+	plain := strings.TrimSuffix(tag, `-gzip"`) + `"`
+	w = e.get("/", "Accept", browserAccept, "Accept-Encoding", "zstd", "If-None-Match", plain)
+	want(t, w, http.StatusNotModified)
+	wantHeader(t, w, "ETag", plain)
 }
 
 // Short bodies are sent as they are, with no Vary: the JSON of the day
