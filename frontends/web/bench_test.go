@@ -37,7 +37,7 @@ func benchHandlerLimited(b *testing.B, rate int) http.Handler {
 	return h
 }
 
-func benchGet(b *testing.B, target, accept string) {
+func benchGet(b *testing.B, target, accept string, headers ...string) {
 	h := benchHandler(b)
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
@@ -45,6 +45,9 @@ func benchGet(b *testing.B, target, accept string) {
 		r.RemoteAddr = "192.0.2.1:1234"
 		if accept != "" {
 			r.Header.Set("Accept", accept)
+		}
+		for i := 0; i+1 < len(headers); i += 2 {
+			r.Header.Set(headers[i], headers[i+1])
 		}
 		for pb.Next() {
 			w := httptest.NewRecorder()
@@ -59,6 +62,16 @@ func benchGet(b *testing.B, target, accept string) {
 func BenchmarkAPIToday(b *testing.B)  { benchGet(b, "/api/v1/today", "") }
 func BenchmarkPageToday(b *testing.B) { benchGet(b, "/", browserAccept) }
 func BenchmarkTextToday(b *testing.B) { benchGet(b, "/", "*/*") }
+
+// BenchmarkPageToday_Compressed is the page of the day as browsers ask
+// for it: compressed (zstd, which they prefer here), on every request.
+func BenchmarkPageToday_Compressed(b *testing.B) {
+	benchGet(b, "/", browserAccept, "Accept-Encoding", "gzip, deflate, br, zstd")
+}
+
+func BenchmarkPageToday_Gzip(b *testing.B) {
+	benchGet(b, "/", browserAccept, "Accept-Encoding", "gzip")
+}
 
 // nopWriter is a ResponseWriter that keeps nothing, so the benchmark
 // measures the handler rather than httptest's recorder.
@@ -80,9 +93,22 @@ func BenchmarkAPITodayHandlerOnly_RateLimited(b *testing.B) {
 	benchHandlerOnly(b, benchHandlerLimited(b, 1<<30))
 }
 
-func benchHandlerOnly(b *testing.B, h http.Handler) {
+// BenchmarkAPITodayHandlerOnly_AcceptEncoding is the JSON of the day
+// asked for as browsers and curl --compressed ask: with an Accept-Encoding
+// offering gzip and brotli. The body is under the compression threshold,
+// so it must cost about what the plain request costs.
+func BenchmarkAPITodayHandlerOnly_AcceptEncoding(b *testing.B) {
+	benchHandlerOnlyHeader(b, benchHandler(b), "Accept-Encoding", "gzip, deflate, br, zstd")
+}
+
+func benchHandlerOnly(b *testing.B, h http.Handler) { benchHandlerOnlyHeader(b, h, "", "") }
+
+func benchHandlerOnlyHeader(b *testing.B, h http.Handler, key, value string) {
 	r := httptest.NewRequest(http.MethodGet, "/api/v1/today", nil)
 	r.RemoteAddr = "192.0.2.1:1234"
+	if key != "" {
+		r.Header.Set(key, value)
+	}
 	b.ReportAllocs()
 	for b.Loop() {
 		w := &nopWriter{h: make(http.Header)}

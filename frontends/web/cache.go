@@ -31,6 +31,9 @@ type rendition struct {
 	etag string
 	// Header values, made once: Content-Type, ETag, Content-Length.
 	ctypeH, etagH, lengthH []string
+	// The body compressed once (see pack), for a rendition served many
+	// times; nil when it is not.
+	gzip, zstd *encoded
 }
 
 func newRendition(ctype string, body []byte) rendition {
@@ -56,7 +59,15 @@ func serve(w http.ResponseWriter, r *http.Request, rend rendition, cacheControl 
 	serveRendition(w, r, &rend, []string{cacheControl}, lastMod, lm, negotiated)
 }
 
-var varyAccept = []string{"Accept"}
+// The Vary of a rendition: by Accept when negotiated, and by
+// Accept-Encoding when the body is long enough to be compressed (see
+// compress). A shorter body is the same whatever the client accepts, and
+// saying so keeps the hot path's headers few (see securityHeaders).
+var (
+	varyAccept         = []string{"Accept"}
+	varyAcceptEncoding = []string{"Accept-Encoding"}
+	varyBoth           = []string{"Accept, Accept-Encoding"}
+)
 
 // serveRendition is serve with the Last-Modified header preformatted (lm),
 // for the memoised hot path. Headers are assigned with canonical keys and
@@ -64,25 +75,50 @@ var varyAccept = []string{"Accept"}
 func serveRendition(w http.ResponseWriter, r *http.Request, rend *rendition, cacheControl []string, lastMod time.Time, lm []string, negotiated bool) {
 	hd := w.Header()
 	hd["Content-Type"] = rend.ctypeH
-	hd["Etag"] = rend.etagH
+	body, etagH, lengthH := rend.body, rend.etagH, rend.lengthH
+	if rend.gzip != nil && r.Method == http.MethodGet {
+		if enc := rend.encoding(r.Header["Accept-Encoding"]); enc != nil {
+			// compress's wrapper passes a body with a coding through.
+			hd["Content-Encoding"] = enc.codingH
+			body, etagH, lengthH = enc.body, enc.etagH, enc.lengthH
+		}
+	}
+	hd["Etag"] = etagH
 	hd["Cache-Control"] = cacheControl
-	if negotiated {
+	switch compressible := len(rend.body) >= compressMinSize; {
+	case negotiated && compressible:
+		hd["Vary"] = varyBoth
+	case negotiated:
 		hd["Vary"] = varyAccept
+	case compressible:
+		hd["Vary"] = varyAcceptEncoding
+	default:
+		delete(hd, "Vary") // compress's, before it knew the length
 	}
 	if lm != nil {
 		hd["Last-Modified"] = lm
 	}
-	if notModified(r, rend.etag, lastMod) {
+	if tag, ok := notModified(r, rend.etag, lastMod); ok {
 		delete(hd, "Content-Type")
+		// The 304 names the validator of the copy the client holds, plain
+		// or compressed, whatever it would be sent now, so that a cache
+		// refreshes that copy.
+		switch tag {
+		case "", "*":
+		case rend.etag:
+			hd["Etag"] = rend.etagH
+		default:
+			hd["Etag"] = []string{tag}
+		}
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	if r.Method == http.MethodHead || len(rend.body) > netHTTPBuffer {
-		hd["Content-Length"] = rend.lengthH
+	if r.Method == http.MethodHead || len(body) > netHTTPBuffer {
+		hd["Content-Length"] = lengthH
 	}
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
-		_, _ = w.Write(rend.body)
+		_, _ = w.Write(body)
 	}
 }
 
@@ -95,25 +131,27 @@ func serveRendition(w http.ResponseWriter, r *http.Request, rend *rendition, cac
 const netHTTPBuffer = 2048
 
 // notModified evaluates a conditional GET (RFC 9110 §13.2.2): If-None-Match
-// when present (weak comparison), else If-Modified-Since.
-func notModified(r *http.Request, etag string, lastMod time.Time) bool {
+// when present (weak comparison), else If-Modified-Since. etag matches in
+// its plain form and in those of its compressed representations (see
+// etagMatches); tag is the entity tag that matched, "" when the dates did.
+func notModified(r *http.Request, etag string, lastMod time.Time) (tag string, ok bool) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		return false
+		return "", false
 	}
 	if inm := r.Header.Get("If-None-Match"); inm != "" {
 		for _, t := range strings.Split(inm, ",") {
 			t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
-			if t == "*" || t == etag {
-				return true
+			if t == "*" || etagMatches(t, etag) {
+				return t, true
 			}
 		}
-		return false
+		return "", false
 	}
 	if ims := r.Header.Get("If-Modified-Since"); ims != "" && !lastMod.IsZero() {
 		t, err := http.ParseTime(ims)
-		return err == nil && !lastMod.Truncate(time.Second).After(t)
+		return "", err == nil && !lastMod.Truncate(time.Second).After(t)
 	}
-	return false
+	return "", false
 }
 
 // maxAgeUntil is a Cache-Control for a resource that changes at t: public,
@@ -265,6 +303,7 @@ func (m *todayMemo) build(ctx context.Context, now time.Time, day quoter.Date, g
 		if *r.dst, err = m.h.renderDay(q, day, day, f, r.f); err != nil {
 			return nil, err
 		}
+		r.dst.pack()
 	}
 	return e, nil
 }

@@ -2,6 +2,8 @@ package web
 
 import (
 	"fmt"
+	"log/slog"
+	"net"
 	"net/netip"
 	"strings"
 
@@ -23,7 +25,7 @@ func (c *Config) Declare(s *settings.Set) {
 	s.Int(&c.RateLimit, "web-rate", DefaultRateLimit, "most requests per minute from one client (an IPv4 address or an IPv6 /64); 0 for no limit", settings.Live)
 	s.Inverse(&c.NoAccessLog, "web-access-log", true, "log one line per request (method, path, status, bytes, duration, client IP) at INFO", settings.Live)
 	s.Bool(&c.Ops, "web-ops", false, "also serve /livez and /readyz on the web port, for a load balancer that checks only the port it balances; /metrics is on --ops-addr only", settings.Live)
-	s.String(&c.BaseURL, "web-base-url", "", "public `URL` of the site, e.g. https://quotes.example.org, for the Atom feed's links and ids; empty: from each request", settings.Live, settings.Example("https://quotes.example.org"))
+	s.String(&c.BaseURL, "web-base-url", "", "public `URL` of the site, e.g. https://quotes.example.org, for the Atom feed's links and ids and robots.txt's sitemap; empty: from each request (a warning at start when the web port is not on loopback)", settings.Live, settings.Example("https://quotes.example.org"))
 }
 
 // Validate checks the settings among c's fields, naming the flag at fault.
@@ -68,4 +70,24 @@ func (ps *Prefixes) Set(v string) error {
 	}
 	*ps = out
 	return nil
+}
+
+// WarnUnsetBaseURL logs, once at start, a warning when the web frontend
+// listens on addr (the bound listener's), which is not a loopback address,
+// with no BaseURL: the feed's ids and links and robots.txt's Sitemap then
+// follow each request's Host header, so a feed reader that came by
+// another name sees other ids. A Unix socket is behind a proxy: no warning.
+func (c *Config) WarnUnsetBaseURL(log *slog.Logger, addr net.Addr) {
+	if c.BaseURL != "" || !public(addr) {
+		return
+	}
+	log.Warn("--web-base-url is not set and the web frontend listens on a non-loopback address: "+
+		"the Atom feed's ids and links follow each request's Host header; set it to the site's public URL",
+		"frontend", "web", "addr", addr.String())
+}
+
+// public reports whether addr is a TCP address other than loopback.
+func public(addr net.Addr) bool {
+	ta, ok := addr.(*net.TCPAddr)
+	return ok && !ta.IP.IsLoopback()
 }

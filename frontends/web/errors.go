@@ -97,7 +97,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		_, _ = w.Write([]byte(e.StatusMessage + "\n"))
 	default:
 		h.renderPage(w, r, e.StatusCode, "error", errorPage{
-			page:    page{Title: http.StatusText(e.StatusCode)},
+			page:    page{Title: http.StatusText(e.StatusCode), Description: describe(e.StatusMessage)},
 			Status:  e.StatusCode,
 			Message: e.StatusMessage,
 		})

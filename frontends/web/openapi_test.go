@@ -164,3 +164,50 @@ func validateAgainst(router routers.Router) func(t *testing.T, method, target, b
 		}
 	}
 }
+
+// TestOpenAPI_EveryOperationDeclaresSecurityAndTags checks what Redocly's
+// lint asks (TestOpenAPI_RedoclyLintIsClean runs it where npx is): every
+// operation says who may call it, public ones with an empty security
+// requirement and the admin ones with the bearer token; each has a tag
+// declared at the top; the licence has a URL.
+func TestOpenAPI_EveryOperationDeclaresSecurityAndTags(t *testing.T) {
+	e := newEnv(t)
+	doc, err := openapi3.NewLoader().LoadFromData(e.get("/api/openapi.json").Body.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if doc.Info.License == nil || doc.Info.License.URL != "https://opensource.org/licenses/MIT" {
+		t.Errorf("info.license = %+v, want MIT with its URL", doc.Info.License)
+	}
+	declared := map[string]bool{}
+	for _, tag := range doc.Tags {
+		declared[tag.Name] = tag.Description != ""
+	}
+	n := 0
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			n++
+			name := method + " " + path
+			admin := method != http.MethodGet || strings.HasPrefix(path, "/api/v1/days")
+			switch {
+			case op.Security == nil:
+				t.Errorf("%s declares no security", name)
+			case admin && (len(*op.Security) != 1 || (*op.Security)[0]["bearer"] == nil):
+				t.Errorf("%s: security %v, want the bearer token", name, *op.Security)
+			case !admin && len(*op.Security) != 0:
+				t.Errorf("%s: security %v, want [] (public)", name, *op.Security)
+			}
+			if len(op.Tags) == 0 {
+				t.Errorf("%s has no tag", name)
+			}
+			for _, tag := range op.Tags {
+				if !declared[tag] {
+					t.Errorf("%s: tag %q is not declared with a description at the top", name, tag)
+				}
+			}
+		}
+	}
+	if n < 14 {
+		t.Errorf("%d operations, want the 14 of the API at least", n)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
 
@@ -244,7 +245,7 @@ func (h *Handler) renderDay(q *quoter.Quote, day, today quoter.Date, flt quoter.
 		return newRendition(contentJSON, b), err
 	}
 	p := dayPage{
-		page:    page{Title: "Quote of " + day.String(), Nav: "", Description: q.Text},
+		page:    page{Title: "Quote of " + day.String(), Nav: "", Description: describe(q.Text)},
 		Quote:   q,
 		Day:     day,
 		IsToday: day == today,
@@ -283,7 +284,7 @@ func (h *Handler) quotePage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rend, err := renderQuote(q, f, quotePage{
-		page:    page{Title: "Quote #" + strconv.FormatInt(q.ID, 10) + " by " + q.Author, Description: q.Text},
+		page:    page{Title: "Quote #" + strconv.FormatInt(q.ID, 10) + " by " + q.Author, Description: describe(q.Text)},
 		Quote:   q,
 		Heading: "Quote #" + strconv.FormatInt(q.ID, 10),
 		Again:   "/random",
@@ -329,7 +330,7 @@ func (h *Handler) randomPage(w http.ResponseWriter, r *http.Request) {
 		heading = "A random quote by " + flt.Author
 	}
 	rend, err := renderQuote(q, f, quotePage{
-		page:     page{Title: "A random quote", Nav: "random", Description: q.Text},
+		page:     page{Title: "A random quote", Nav: "random", Description: describe(q.Text)},
 		Quote:    q,
 		Heading:  heading,
 		IsRandom: true,
@@ -365,7 +366,7 @@ func (h *Handler) searchPage(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	p := searchPage{page: page{Title: "Search", Nav: "search"}, Query: query}
+	p := searchPage{page: page{Title: "Search", Nav: "search", Description: "Search the quotes of this library by their words, authors and sources."}, Query: query}
 	if query != "" {
 		p.Title = "Search: " + query
 		res, total, err := h.q.Search(r.Context(), query, quoter.Page{Offset: (n - 1) * searchPageSize, Limit: searchPageSize})
@@ -374,6 +375,7 @@ func (h *Handler) searchPage(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		p.Results, p.Total, p.Pages = res, total, paginate(r, n, searchPageSize, total)
+		p.Description = describe(fmt.Sprintf("%d quotes match %q in this library.", total, query))
 	}
 	w.Header().Set("Cache-Control", "public, max-age=60")
 	h.renderPage(w, r, http.StatusOK, "search", p)
@@ -394,7 +396,7 @@ func (h *Handler) authorsPage(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	h.renderPage(w, r, http.StatusOK, "authors", authorsPage{
-		page:    page{Title: "Authors", Nav: "authors"},
+		page:    page{Title: "Authors", Nav: "authors", Description: "Every author in this quote library, with how many of their quotes it holds."},
 		Authors: as, Total: total, Pages: paginate(r, n, authorsPageSize, total),
 	})
 }
@@ -406,7 +408,7 @@ func (h *Handler) tagsPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "public, max-age=300")
-	h.renderPage(w, r, http.StatusOK, "tags", tagsPage{page: page{Title: "Tags", Nav: "tags"}, Tags: ts})
+	h.renderPage(w, r, http.StatusOK, "tags", tagsPage{page: page{Title: "Tags", Nav: "tags", Description: "The tags of this library's quotes: pick one for a random quote on that subject."}, Tags: ts})
 }
 
 // static serves the embedded stylesheet and icon. A URL carrying the
@@ -463,4 +465,32 @@ func parseID(s string) (int64, error) {
 // matches few quotes).
 func shuffle(qs []*quoter.Quote) {
 	rand.Shuffle(len(qs), func(i, j int) { qs[i], qs[j] = qs[j], qs[i] })
+}
+
+// descriptionMax is the longest meta description in characters: about
+// what search engines show under a result.
+const descriptionMax = 160
+
+// describe makes s a page's meta description: white space collapsed, cut
+// at a word boundary with an ellipsis when longer than descriptionMax.
+func describe(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if utf8.RuneCountInString(s) <= descriptionMax {
+		return s
+	}
+	rs := []rune(s)[:descriptionMax-1]
+	cut := string(rs)
+	if i := strings.LastIndexByte(cut, ' '); i > descriptionMax/2 {
+		cut = cut[:i]
+	}
+	return strings.TrimRight(cut, " ,;:.-—") + "…"
+}
+
+// robotsTxt is /robots.txt (RFC 9309): the whole site may be crawled, and
+// the Atom feed, which links every day's quote, serves as its sitemap
+// (search engines take an Atom feed there). The Sitemap line must be an
+// absolute URL: from --web-base-url, else from the request.
+func (h *Handler) robots(w http.ResponseWriter, r *http.Request) {
+	body := "User-agent: *\nAllow: /\n\nSitemap: " + h.base(r) + "/feed.atom\n"
+	serve(w, r, newRendition(contentText, []byte(body)), "public, max-age=86400", time.Time{}, false)
 }

@@ -28,6 +28,7 @@ var routeParams = map[string][]string{
 	"GET /feed.atom":        {"tag", "lang"},
 	"GET /static/*":         {"v"},
 	"GET /favicon.ico":      nil,
+	"GET /robots.txt":       nil,
 	"GET /api/openapi.json": nil,
 
 	// The API: strict.

@@ -191,7 +191,8 @@ func (h *Handler) capURI(next http.Handler) http.Handler {
 // routes builds the router. The order of middleware matters: the client IP
 // is decided first (everything after it logs and limits by it); the access
 // log and metrics wrap the panic recovery, so a recovered panic is counted
-// and logged as the 500 it became.
+// and logged as the 500 it became; between them the compression, so that
+// the log counts the bytes sent and a recovered 500 is written through it.
 func (h *Handler) routes(cfg Config) chi.Router {
 	r := chi.NewRouter()
 	// The client IP is decided by chi's ClientIPFrom* middleware from
@@ -207,7 +208,7 @@ func (h *Handler) routes(cfg Config) chi.Router {
 		r.Use(middleware.ClientIPFromXFF(prefixes...))
 		h.proxied = true
 	}
-	r.Use(h.observe, h.recoverPanics, securityHeaders, cors, h.capURI, middleware.GetHead)
+	r.Use(h.observe, compress, h.recoverPanics, securityHeaders, cors, h.capURI, middleware.GetHead)
 	r.NotFound(h.notFound)
 	r.MethodNotAllowed(h.methodNotAllowed)
 
@@ -235,6 +236,7 @@ func (h *Handler) routes(cfg Config) chi.Router {
 		get("/feed.atom", h.atomFeed)
 		get("/static/*", h.static)
 		get("/favicon.ico", h.favicon)
+		get("/robots.txt", h.robots)
 		get("/api/openapi.json", h.openAPI)
 		h.apiRoutes(r)
 	})
@@ -313,7 +315,10 @@ func peerAddr(remote string) netip.Addr {
 
 // securityHeaders sets the headers every response carries. The pages use no
 // scripts, no inline styles and no third-party resources, so the policy can
-// be this strict; its frame-ancestors replaces X-Frame-Options. API
+// be this strict; its frame-ancestors replaces X-Frame-Options. Its
+// connect-src 'self' gives no script anything (none can run): it lets
+// tools that fetch from the page's context, as Lighthouse fetches
+// /robots.txt, read this site. API
 // responses are never documents, so they skip Referrer-Policy (which only
 // documents apply), keeping the JSON hot path within eight headers, the
 // size up to which Go's header map stays a single small group.
@@ -333,7 +338,7 @@ func securityHeaders(next http.Handler) http.Handler {
 }
 
 var (
-	contentSecurityPolicy = []string{"default-src 'none'; style-src 'self'; img-src 'self'; " +
+	contentSecurityPolicy = []string{"default-src 'none'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
 		"base-uri 'none'; form-action 'self'; frame-ancestors 'none'"}
 	nosniff    = []string{"nosniff"}
 	noReferrer = []string{"no-referrer"}
