@@ -1,4 +1,4 @@
-module quotesd
+module github.com/quotesd/quotesd
 
 go 1.26.8
 

@@ -7,10 +7,10 @@ import (
 	"slices"
 	"testing"
 
-	"quotesd"
-	"quotesd/quoter"
-	"quotesd/quoter/importer"
-	"quotesd/quoter/sqlite"
+	"github.com/quotesd/quotesd"
+	"github.com/quotesd/quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter/importer"
+	"github.com/quotesd/quotesd/quoter/sqlite"
 )
 
 // The shipped quotes.db holds exactly library/quotes.json: the same quotes

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"quotesd/limits"
+	"github.com/quotesd/quotesd/limits"
 )
 
 func TestClientOf_GroupsIPv6By64AndIPv4ByAddress(t *testing.T) {
@@ -105,7 +105,7 @@ func TestLimits_DependsOnNoFrontend(t *testing.T) {
 		t.Fatalf("go list -deps: %v\n%s", err, out)
 	}
 	for _, pkg := range strings.Fields(string(out)) {
-		if strings.HasPrefix(pkg, "quotesd/") && pkg != "quotesd/limits" {
+		if strings.HasPrefix(pkg, "github.com/quotesd/quotesd/") && pkg != "github.com/quotesd/quotesd/limits" {
 			t.Errorf("limits depends on %s: it must depend on no other package of quotesd", pkg)
 		}
 	}

@@ -9,7 +9,7 @@ import (
 
 	"golang.org/x/time/rate"
 
-	"quotesd/limits"
+	"github.com/quotesd/quotesd/limits"
 )
 
 // t0 is the limiter tests' clock at their start.

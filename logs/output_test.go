@@ -1,7 +1,7 @@
 package logs
 
 import (
-	"quotesd/logs/logstest"
+	"github.com/quotesd/quotesd/logs/logstest"
 	"strings"
 	"sync/atomic"
 	"testing"

@@ -1,6 +1,6 @@
 package ops
 
-import "quotesd/settings"
+import "github.com/quotesd/quotesd/settings"
 
 // DefaultAddr is where the operations endpoints listen by default: loopback
 // only, for a local Prometheus or an SSH tunnel.

@@ -26,8 +26,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"quotesd/ops/metric"
-	"quotesd/quoter"
+	"github.com/quotesd/quotesd/ops/metric"
+	"github.com/quotesd/quotesd/quoter"
 )
 
 // Config is what the operations endpoints report on.

@@ -3,12 +3,12 @@ package ops_test
 import (
 	"context"
 	"errors"
+	"github.com/quotesd/quotesd/logs/logstest"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"quotesd/logs/logstest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -16,10 +16,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"quotesd/ops"
-	"quotesd/quoter"
-	"quotesd/quoter/quotertest"
-	"quotesd/reactor"
+	"github.com/quotesd/quotesd/ops"
+	"github.com/quotesd/quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter/quotertest"
+	"github.com/quotesd/quotesd/reactor"
 )
 
 // syncBuffer collects log output from several goroutines.

@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"time"
 
-	"quotesd/reactor"
+	"github.com/quotesd/quotesd/reactor"
 )
 
 // Server timeouts. A scrape or a health check takes milliseconds; the

@@ -4,7 +4,7 @@ import (
 	"testing"
 	"testing/quick"
 
-	"quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter"
 )
 
 // Over any n consecutive days, a library of n quotes shows each quote once.

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter"
 )
 
 func itoa(n int) string { return strconv.Itoa(n) }

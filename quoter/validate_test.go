@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter"
 )
 
 // Invisible format characters have no place in a quote: the bidi controls

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter"
 )
 
 // Library is the quoter.Quoter every frontend shares: it forwards each call

@@ -3,16 +3,16 @@ package reactor
 import (
 	"context"
 	"errors"
+	"github.com/quotesd/quotesd/logs/logstest"
 	"log/slog"
 	"net"
 	"os"
-	"quotesd/logs/logstest"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter"
 )
 
 // logBuffer collects log output from several goroutines.

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"quotesd/settings"
+	"github.com/quotesd/quotesd/settings"
 )
 
 type cliFlags struct {

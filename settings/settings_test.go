@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"quotesd/settings"
+	"github.com/quotesd/quotesd/settings"
 )
 
 // demo is a Config as a frontend package writes one.

@@ -15,11 +15,11 @@ import (
 	"testing"
 	"time"
 
-	"quotesd/frontends/irc"
-	"quotesd/frontends/irc/ircdtest"
-	"quotesd/quoter"
-	"quotesd/quoter/quotertest"
-	"quotesd/quoter/sqlite"
+	"github.com/quotesd/quotesd/frontends/irc"
+	"github.com/quotesd/quotesd/frontends/irc/ircdtest"
+	"github.com/quotesd/quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter/quotertest"
+	"github.com/quotesd/quotesd/quoter/sqlite"
 )
 
 // library is the library the bot answers from: $QUOTESD_BENCH_DB (the

@@ -32,9 +32,9 @@ import (
 
 	_ "github.com/mattn/go-sqlite3"
 
-	"quotesd/frontends/smtp/queue"
-	"quotesd/quoter/quotertest"
-	"quotesd/quoter/sqlite"
+	"github.com/quotesd/quotesd/frontends/smtp/queue"
+	"github.com/quotesd/quotesd/quoter/quotertest"
+	"github.com/quotesd/quotesd/quoter/sqlite"
 )
 
 func main() {

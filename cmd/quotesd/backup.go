@@ -8,7 +8,7 @@ import (
 	"io/fs"
 	"os"
 
-	"quotesd/quoter/sqlite"
+	"github.com/quotesd/quotesd/quoter/sqlite"
 )
 
 func init() {

@@ -16,9 +16,9 @@ import (
 
 	_ "github.com/mattn/go-sqlite3" // the "sqlite3" driver, to fake a newer schema
 
-	"quotesd"
-	"quotesd/quoter"
-	"quotesd/quoter/quotertest"
+	"github.com/quotesd/quotesd"
+	"github.com/quotesd/quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter/quotertest"
 )
 
 // cli runs quotesd in-process with stdin and returns what it wrote and its

@@ -48,9 +48,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"quotesd/quoter"
-	"quotesd/reactor"
-	"quotesd/settings"
+	"github.com/quotesd/quotesd/quoter"
+	"github.com/quotesd/quotesd/reactor"
+	"github.com/quotesd/quotesd/settings"
 )
 
 // frontend is one frontend as `quotesd serve` configures it: the Component

@@ -21,8 +21,8 @@ import (
 	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v3"
 
-	"quotesd/frontends/smtp/smtptest"
-	"quotesd/quoter/quotertest"
+	"github.com/quotesd/quotesd/frontends/smtp/smtptest"
+	"github.com/quotesd/quotesd/quoter/quotertest"
 )
 
 const (

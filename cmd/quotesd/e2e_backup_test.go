@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"quotesd/quoter"
-	"quotesd/quoter/sqlite"
+	"github.com/quotesd/quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter/sqlite"
 )
 
 // libraryCount opens the library at path read-only and counts its quotes.

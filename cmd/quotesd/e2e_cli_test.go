@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter"
 )
 
 // e2eDataDir returns dir, a directory of outside test data an e2e test

@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"quotesd/frontends/irc/ircdtest"
-	"quotesd/quoter/quotertest"
+	"github.com/quotesd/quotesd/frontends/irc/ircdtest"
+	"github.com/quotesd/quotesd/quoter/quotertest"
 )
 
 // startIRCBot runs `quotesd serve` with only the IRC bot, on srv, in

@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"quotesd/frontends/irc/ircdtest"
-	"quotesd/ops/metric/metrictest"
-	"quotesd/quoter/quotertest"
+	"github.com/quotesd/quotesd/frontends/irc/ircdtest"
+	"github.com/quotesd/quotesd/ops/metric/metrictest"
+	"github.com/quotesd/quotesd/quoter/quotertest"
 )
 
 // wantLint fails t with every problem promlint and quotesd's metrics

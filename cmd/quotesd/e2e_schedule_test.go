@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"quotesd/frontends/irc/ircdtest"
-	"quotesd/quoter"
+	"github.com/quotesd/quotesd/frontends/irc/ircdtest"
+	"github.com/quotesd/quotesd/quoter"
 )
 
 // dayView is what a client sees of one day: the quote, its text and the

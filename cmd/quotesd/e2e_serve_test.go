@@ -20,9 +20,9 @@ import (
 	"testing"
 	"time"
 
-	"quotesd/quoter"
-	"quotesd/quoter/sqlite"
-	"quotesd/settings"
+	"github.com/quotesd/quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter/sqlite"
+	"github.com/quotesd/quotesd/settings"
 )
 
 // offExcept returns flags that disable every registered component but the

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"quotesd/frontends/smtp/smtptest"
+	"github.com/quotesd/quotesd/frontends/smtp/smtptest"
 
 	gosmtp "github.com/emersion/go-smtp"
 )

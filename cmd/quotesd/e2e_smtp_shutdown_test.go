@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"quotesd/frontends/smtp/smtptest"
+	"github.com/quotesd/quotesd/frontends/smtp/smtptest"
 )
 
 // smtpConn is a raw SMTP client connection, for exchanges that go-smtp's

@@ -26,8 +26,8 @@ import (
 	"github.com/emersion/go-msgauth/dkim"
 	gosmtp "github.com/emersion/go-smtp"
 
-	"quotesd/frontends/smtp/smtptest"
-	"quotesd/quoter/quotertest"
+	"github.com/quotesd/quotesd/frontends/smtp/smtptest"
+	"github.com/quotesd/quotesd/quoter/quotertest"
 )
 
 // smtpServe starts `quotesd serve` with only the mail frontend, on

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"quotesd/frontends/smtp/smtptest"
+	"github.com/quotesd/quotesd/frontends/smtp/smtptest"
 )
 
 func TestE2E_SMTP_SwaksSTARTTLSRequestGetsReplyAtRelay(t *testing.T) {

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"quotesd/ops/buildinfo"
+	"github.com/quotesd/quotesd/ops/buildinfo"
 )
 
 // The binary the other e2e tests run says what its build information

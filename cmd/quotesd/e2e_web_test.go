@@ -20,7 +20,7 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
-	"quotesd/quoter/quotertest"
+	"github.com/quotesd/quotesd/quoter/quotertest"
 )
 
 // startWeb serves a sample library over the web frontend only, with env

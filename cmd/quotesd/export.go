@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	"quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter"
 )
 
 func init() {

@@ -18,7 +18,7 @@ import (
 	"time"
 	"unicode"
 
-	"quotesd/ops"
+	"github.com/quotesd/quotesd/ops"
 )
 
 func init() {

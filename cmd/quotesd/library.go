@@ -7,9 +7,9 @@ import (
 	"os"
 	"path/filepath"
 
-	"quotesd"
-	"quotesd/quoter"
-	"quotesd/quoter/sqlite"
+	"github.com/quotesd/quotesd"
+	"github.com/quotesd/quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter/sqlite"
 )
 
 // defaultDB is the default of --db (see globals.register).

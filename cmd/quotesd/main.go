@@ -13,8 +13,8 @@ import (
 	"strings"
 	"syscall"
 
-	"quotesd/quoter"
-	"quotesd/settings"
+	"github.com/quotesd/quotesd/quoter"
+	"github.com/quotesd/quotesd/settings"
 )
 
 // globals are the flags every subcommand takes, before or after its name.

@@ -12,7 +12,7 @@ import (
 	"runtime/debug"
 	"strings"
 
-	"quotesd/settings"
+	"github.com/quotesd/quotesd/settings"
 )
 
 func init() {

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	smtpfe "quotesd/frontends/smtp"
-	"quotesd/settings"
+	smtpfe "github.com/quotesd/quotesd/frontends/smtp"
+	"github.com/quotesd/quotesd/settings"
 )
 
 // manPage returns `quotesd man`, and its text with roff's escapes and font

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 
-	"quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter"
 )
 
 // jsonQuote is a quote as --json prints it: the fields scripts need, with

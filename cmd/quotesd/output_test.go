@@ -5,7 +5,7 @@ import (
 	"os"
 	"testing"
 
-	"quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter"
 )
 
 func TestPrintQuote_TextIsRenderPlusNewline(t *testing.T) {

@@ -10,7 +10,7 @@ import (
 	"fmt"
 	"strings"
 
-	"quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter"
 )
 
 func init() {

@@ -14,10 +14,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"quotesd/frontends/smtp/smtptest"
-	"quotesd/quoter"
-	"quotesd/reactor"
-	"quotesd/settings"
+	"github.com/quotesd/quotesd/frontends/smtp/smtptest"
+	"github.com/quotesd/quotesd/quoter"
+	"github.com/quotesd/quotesd/reactor"
+	"github.com/quotesd/quotesd/settings"
 )
 
 // reloadHarness is one component started in-process as serve starts it,

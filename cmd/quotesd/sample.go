@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	"quotesd/settings"
+	"github.com/quotesd/quotesd/settings"
 )
 
 // sampleHeader opens the sample settings file.

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"quotesd/settings"
+	"github.com/quotesd/quotesd/settings"
 )
 
 const sampleFile = "../../contrib/quotesd.conf"

@@ -12,8 +12,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"quotesd/quoter"
-	"quotesd/quoter/sqlite"
+	"github.com/quotesd/quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter/sqlite"
 )
 
 func init() {

@@ -11,9 +11,9 @@ import (
 	"strings"
 	"testing"
 
-	"quotesd/quoter"
-	"quotesd/quoter/quotertest"
-	"quotesd/quoter/sqlite"
+	"github.com/quotesd/quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter/quotertest"
+	"github.com/quotesd/quotesd/quoter/sqlite"
 )
 
 // pastDay is a day long begun everywhere: its quote is fixed.

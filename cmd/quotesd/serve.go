@@ -22,12 +22,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
-	"quotesd"
-	"quotesd/frontends/web"
-	"quotesd/logs"
-	"quotesd/ops/buildinfo"
-	"quotesd/quoter/sqlite"
-	"quotesd/reactor"
+	"github.com/quotesd/quotesd"
+	"github.com/quotesd/quotesd/frontends/web"
+	"github.com/quotesd/quotesd/logs"
+	"github.com/quotesd/quotesd/ops/buildinfo"
+	"github.com/quotesd/quotesd/quoter/sqlite"
+	"github.com/quotesd/quotesd/reactor"
 )
 
 func init() {

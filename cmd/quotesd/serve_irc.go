@@ -3,8 +3,8 @@ package main
 import (
 	"path/filepath"
 
-	"quotesd/frontends/irc"
-	"quotesd/reactor"
+	"github.com/quotesd/quotesd/frontends/irc"
+	"github.com/quotesd/quotesd/reactor"
 )
 
 func init() {

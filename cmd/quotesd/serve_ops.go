@@ -4,8 +4,8 @@ import (
 	"net"
 	"sync/atomic"
 
-	"quotesd/ops"
-	"quotesd/reactor"
+	"github.com/quotesd/quotesd/ops"
+	"github.com/quotesd/quotesd/reactor"
 )
 
 func init() {

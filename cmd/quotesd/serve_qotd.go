@@ -1,8 +1,8 @@
 package main
 
 import (
-	"quotesd/frontends/qotd"
-	"quotesd/reactor"
+	"github.com/quotesd/quotesd/frontends/qotd"
+	"github.com/quotesd/quotesd/reactor"
 )
 
 func init() {

@@ -12,9 +12,9 @@ import (
 	"strings"
 	"time"
 
-	"quotesd/logs"
-	"quotesd/quoter"
-	"quotesd/settings"
+	"github.com/quotesd/quotesd/logs"
+	"github.com/quotesd/quotesd/quoter"
+	"github.com/quotesd/quotesd/settings"
 )
 
 // serveConfig is serve's own settings; the frontends' are their packages'.

@@ -8,9 +8,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	smtpfe "quotesd/frontends/smtp"
-	"quotesd/frontends/smtp/queue"
-	"quotesd/reactor"
+	smtpfe "github.com/quotesd/quotesd/frontends/smtp"
+	"github.com/quotesd/quotesd/frontends/smtp/queue"
+	"github.com/quotesd/quotesd/reactor"
 )
 
 func init() {

@@ -3,22 +3,22 @@ package main
 import (
 	"bytes"
 	"context"
+	"github.com/quotesd/quotesd/logs/logstest"
 	"log/slog"
 	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
-	"quotesd/logs/logstest"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"quotesd/frontends/qotd"
-	smtpfe "quotesd/frontends/smtp"
-	"quotesd/quoter/sqlite"
-	"quotesd/reactor"
+	"github.com/quotesd/quotesd/frontends/qotd"
+	smtpfe "github.com/quotesd/quotesd/frontends/smtp"
+	"github.com/quotesd/quotesd/quoter/sqlite"
+	"github.com/quotesd/quotesd/reactor"
 )
 
 func TestServeSettings_PrecedenceIsFileThenEnvThenCommandLine(t *testing.T) {

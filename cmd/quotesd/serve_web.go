@@ -4,9 +4,9 @@ import (
 	"net/http"
 	"sync/atomic"
 
-	"quotesd/frontends/web"
-	"quotesd/limits"
-	"quotesd/reactor"
+	"github.com/quotesd/quotesd/frontends/web"
+	"github.com/quotesd/quotesd/limits"
+	"github.com/quotesd/quotesd/reactor"
 )
 
 func init() {

@@ -10,8 +10,8 @@ import (
 
 	"github.com/coreos/go-systemd/v22/daemon"
 
-	"quotesd/reactor"
-	"quotesd/settings"
+	"github.com/quotesd/quotesd/reactor"
+	"github.com/quotesd/quotesd/settings"
 )
 
 // signalLoop handles signals until served is closed: SIGHUP reloads; the

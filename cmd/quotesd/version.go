@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"runtime"
 
-	"quotesd/ops/buildinfo"
+	"github.com/quotesd/quotesd/ops/buildinfo"
 )
 
 // version is the release, when the build sets it:

@@ -8,8 +8,8 @@ import (
 
 	"github.com/coreos/go-systemd/v22/daemon"
 
-	"quotesd/quoter"
-	"quotesd/reactor"
+	"github.com/quotesd/quotesd/quoter"
+	"github.com/quotesd/quotesd/reactor"
 )
 
 // startWatchdog pings systemd's watchdog (WatchdogSec= in the unit) while

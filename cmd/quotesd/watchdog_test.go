@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"quotesd/logs/logstest"
+	"github.com/quotesd/quotesd/logs/logstest"
 )
 
 // The watchdog pings after each check that passes, none while the check

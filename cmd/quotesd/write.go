@@ -10,10 +10,10 @@ import (
 	"os"
 	"strings"
 
-	"quotesd"
-	"quotesd/quoter"
-	"quotesd/quoter/importer"
-	"quotesd/quoter/sqlite"
+	"github.com/quotesd/quotesd"
+	"github.com/quotesd/quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter/importer"
+	"github.com/quotesd/quotesd/quoter/sqlite"
 )
 
 func init() {

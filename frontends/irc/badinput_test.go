@@ -15,8 +15,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"quotesd/quoter"
-	"quotesd/quoter/quotertest"
+	"github.com/quotesd/quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter/quotertest"
 )
 
 func TestBot_OverlongServerLinesAreSkippedAndTheBotCarriesOn(t *testing.T) {

@@ -21,8 +21,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"quotesd/quoter"
-	"quotesd/reactor"
+	"github.com/quotesd/quotesd/quoter"
+	"github.com/quotesd/quotesd/reactor"
 )
 
 // Bot is the IRC frontend: one network, any number of channels.

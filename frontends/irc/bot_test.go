@@ -13,9 +13,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"quotesd/quoter"
-	"quotesd/quoter/quotertest"
-	"quotesd/reactor"
+	"github.com/quotesd/quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter/quotertest"
+	"github.com/quotesd/quotesd/reactor"
 )
 
 func TestBot_AnswersQuoteInChannel(t *testing.T) {

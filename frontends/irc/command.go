@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"strings"
 
-	"quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter"
 )
 
 // Command kinds the bot answers.

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter"
 )
 
 func TestParseCommand(t *testing.T) {

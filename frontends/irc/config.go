@@ -12,7 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"quotesd/settings"
+	"github.com/quotesd/quotesd/settings"
 )
 
 // Defaults of the --irc-* settings.

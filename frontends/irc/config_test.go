@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"quotesd/settings"
+	"github.com/quotesd/quotesd/settings"
 )
 
 func TestConfig_DefaultsAreValidAndMatchTheConstants(t *testing.T) {

@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter"
 )
 
 // daily remembers, per channel, the last day whose quote was posted there,

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter"
 )
 
 func dailyAt(t *testing.T, clk *fakeClock, file string) *daily {

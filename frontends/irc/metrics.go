@@ -3,7 +3,7 @@ package irc
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
-	"quotesd/ops/metric"
+	"github.com/quotesd/quotesd/ops/metric"
 )
 
 // metrics are the bot's counters, registered on Config.Metrics when set.

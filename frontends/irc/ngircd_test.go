@@ -2,14 +2,14 @@ package irc
 
 import (
 	"context"
+	"github.com/quotesd/quotesd/logs/logstest"
 	"log/slog"
-	"quotesd/logs/logstest"
 	"strings"
 	"testing"
 	"time"
 
-	"quotesd/frontends/irc/ircdtest"
-	"quotesd/quoter/quotertest"
+	"github.com/quotesd/quotesd/frontends/irc/ircdtest"
+	"github.com/quotesd/quotesd/quoter/quotertest"
 )
 
 // These tests run the bot in process against a real IRC server no one here

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter"
 )
 
 // maxReplyLines is the most lines one answer takes.

@@ -12,7 +12,7 @@ import (
 	"syscall"
 	"time"
 
-	"quotesd/reactor"
+	"github.com/quotesd/quotesd/reactor"
 )
 
 // rawListener returns ln's socket when Serve can accept on it directly (a

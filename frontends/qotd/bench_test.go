@@ -6,7 +6,7 @@ import (
 	"net"
 	"testing"
 
-	"quotesd/quoter/quotertest"
+	"github.com/quotesd/quotesd/quoter/quotertest"
 )
 
 // BenchmarkQOTD_TCP measures a whole QOTD exchange over loopback (connect,

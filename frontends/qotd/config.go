@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"quotesd/settings"
+	"github.com/quotesd/quotesd/settings"
 )
 
 // Defaults of the --qotd-* settings.

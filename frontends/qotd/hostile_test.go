@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"quotesd/quoter/quotertest"
+	"github.com/quotesd/quotesd/quoter/quotertest"
 )
 
 // serveTCPService is serveTCP that also returns the service, to look at

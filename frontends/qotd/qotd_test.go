@@ -3,12 +3,12 @@ package qotd
 import (
 	"bytes"
 	"context"
+	"github.com/quotesd/quotesd/logs/logstest"
 	"io"
 	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
-	"quotesd/logs/logstest"
 	"runtime"
 	"strings"
 	"sync"
@@ -19,10 +19,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
-	"quotesd/quoter"
-	"quotesd/quoter/quotertest"
-	"quotesd/quoter/sqlite"
-	"quotesd/reactor"
+	"github.com/quotesd/quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter/quotertest"
+	"github.com/quotesd/quotesd/quoter/sqlite"
+	"github.com/quotesd/quotesd/reactor"
 )
 
 // logBuffer collects log output from several goroutines.

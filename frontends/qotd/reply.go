@@ -15,7 +15,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter"
 )
 
 // MaxReply is the most bytes a reply may hold (RFC 865: "the quote may be

@@ -11,9 +11,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
-	"quotesd/limits"
-	"quotesd/ops/metric"
-	"quotesd/quoter"
+	"github.com/quotesd/quotesd/limits"
+	"github.com/quotesd/quotesd/ops/metric"
+	"github.com/quotesd/quotesd/quoter"
 )
 
 // cacheTTL bounds how long the rendered quote of the day is reused. The

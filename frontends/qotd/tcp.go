@@ -11,8 +11,8 @@ import (
 	"syscall"
 	"time"
 
-	"quotesd/limits"
-	"quotesd/reactor"
+	"github.com/quotesd/quotesd/limits"
+	"github.com/quotesd/quotesd/reactor"
 )
 
 // TCPService is the QOTD service on one stream listener: the Acceptor of

@@ -10,8 +10,8 @@ import (
 
 	"golang.org/x/time/rate"
 
-	"quotesd/limits"
-	"quotesd/reactor"
+	"github.com/quotesd/quotesd/limits"
+	"github.com/quotesd/quotesd/reactor"
 )
 
 // UDPService is the QOTD service on one datagram socket: each datagram

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"quotesd/quoter/quotertest"
+	"github.com/quotesd/quotesd/quoter/quotertest"
 )
 
 // serveUDP runs s's UDP service on addr until the test ends.

@@ -17,7 +17,7 @@ import (
 	"github.com/emersion/go-message/textproto"
 	gosmtp "github.com/emersion/go-smtp"
 
-	smtpfe "quotesd/frontends/smtp"
+	smtpfe "github.com/quotesd/quotesd/frontends/smtp"
 )
 
 // rawSession writes script to a fresh connection in one go, without

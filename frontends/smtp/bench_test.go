@@ -9,9 +9,9 @@ import (
 
 	gosmtp "github.com/emersion/go-smtp"
 
-	"quotesd/frontends/smtp"
-	"quotesd/quoter"
-	"quotesd/quoter/quotertest"
+	"github.com/quotesd/quotesd/frontends/smtp"
+	"github.com/quotesd/quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter/quotertest"
 )
 
 // BenchmarkSMTP_AcceptAndQueue measures the accept path end to end over

@@ -13,7 +13,7 @@ import (
 	gosmtp "github.com/emersion/go-smtp"
 	"golang.org/x/time/rate"
 
-	"quotesd/frontends/smtp/queue"
+	"github.com/quotesd/quotesd/frontends/smtp/queue"
 )
 
 // peerListener is a real listener on loopback whose connections report,

@@ -9,8 +9,8 @@ import (
 
 	"golang.org/x/time/rate"
 
-	"quotesd/frontends/smtp/queue"
-	"quotesd/settings"
+	"github.com/quotesd/quotesd/frontends/smtp/queue"
+	"github.com/quotesd/quotesd/settings"
 )
 
 // Defaults of the --smtp-* settings. The default of --smtp-domain depends

@@ -8,8 +8,8 @@ import (
 
 	"golang.org/x/time/rate"
 
-	smtpfe "quotesd/frontends/smtp"
-	"quotesd/frontends/smtp/queue"
+	smtpfe "github.com/quotesd/quotesd/frontends/smtp"
+	"github.com/quotesd/quotesd/frontends/smtp/queue"
 )
 
 func TestConfig_DefaultsAreValidAndMatchTheConstants(t *testing.T) {

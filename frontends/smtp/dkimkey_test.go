@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	smtpfe "quotesd/frontends/smtp"
+	smtpfe "github.com/quotesd/quotesd/frontends/smtp"
 )
 
 func TestParseDKIMKey(t *testing.T) {

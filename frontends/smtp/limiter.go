@@ -8,7 +8,7 @@ import (
 
 	"golang.org/x/time/rate"
 
-	"quotesd/limits"
+	"github.com/quotesd/quotesd/limits"
 )
 
 // SetIPRate changes the per-client message rate and burst of a running

@@ -32,11 +32,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
-	"quotesd/frontends/smtp/queue"
-	"quotesd/limits"
-	"quotesd/ops/metric"
-	"quotesd/quoter"
-	"quotesd/reactor"
+	"github.com/quotesd/quotesd/frontends/smtp/queue"
+	"github.com/quotesd/quotesd/limits"
+	"github.com/quotesd/quotesd/ops/metric"
+	"github.com/quotesd/quotesd/quoter"
+	"github.com/quotesd/quotesd/reactor"
 )
 
 // MaxReceived is the number of Received header fields past which a message

@@ -24,11 +24,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
-	smtpfe "quotesd/frontends/smtp"
-	"quotesd/frontends/smtp/queue"
-	"quotesd/frontends/smtp/smtptest"
-	"quotesd/quoter"
-	"quotesd/quoter/quotertest"
+	smtpfe "github.com/quotesd/quotesd/frontends/smtp"
+	"github.com/quotesd/quotesd/frontends/smtp/queue"
+	"github.com/quotesd/quotesd/frontends/smtp/smtptest"
+	"github.com/quotesd/quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter/quotertest"
 )
 
 // fixedDay is "now" for every test: replies are deterministic.

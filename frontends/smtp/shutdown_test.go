@@ -13,11 +13,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	smtpfe "quotesd/frontends/smtp"
-	"quotesd/frontends/smtp/queue"
-	"quotesd/frontends/smtp/smtptest"
-	"quotesd/quoter/quotertest"
-	"quotesd/reactor"
+	smtpfe "github.com/quotesd/quotesd/frontends/smtp"
+	"github.com/quotesd/quotesd/frontends/smtp/queue"
+	"github.com/quotesd/quotesd/frontends/smtp/smtptest"
+	"github.com/quotesd/quotesd/quoter/quotertest"
+	"github.com/quotesd/quotesd/reactor"
 )
 
 // serveUntil runs a server with cfg (and a queue, without delivery) and

@@ -12,8 +12,8 @@ import (
 
 	gosmtp "github.com/emersion/go-smtp"
 
-	smtpfe "quotesd/frontends/smtp"
-	"quotesd/frontends/smtp/smtptest"
+	smtpfe "github.com/quotesd/quotesd/frontends/smtp"
+	"github.com/quotesd/quotesd/frontends/smtp/smtptest"
 )
 
 // tlsHarness is a harness whose server offers STARTTLS with a fresh

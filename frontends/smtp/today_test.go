@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter"
 )
 
 func TestSMTP_TodayWithATagGivesThatTagsQuoteOfTheDay(t *testing.T) {

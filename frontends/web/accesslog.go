@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"quotesd/logs"
+	"github.com/quotesd/quotesd/logs"
 )
 
 // accessLogHandler is the web access log's slog.Handler: the handler of the

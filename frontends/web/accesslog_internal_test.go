@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"quotesd/logs"
+	"github.com/quotesd/quotesd/logs"
 )
 
 // accessPair is an access handler and, beside it, the plain handler of

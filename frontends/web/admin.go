@@ -15,7 +15,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter"
 )
 
 // maxBody caps admin request bodies: a quote is at most 4 KiB of text plus

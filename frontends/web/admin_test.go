@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"quotesd/frontends/web"
+	"github.com/quotesd/quotesd/frontends/web"
 )
 
 const token = "s3cret-admin-token"

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"quotesd/frontends/web"
-	"quotesd/quoter"
-	"quotesd/quoter/quotertest"
+	"github.com/quotesd/quotesd/frontends/web"
+	"github.com/quotesd/quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter/quotertest"
 )
 
 // FuzzAPIQuery sends arbitrary query strings and Accept headers through the

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter"
 )
 
 func TestAPIToday_ReturnsTheQuoteOfTheDay(t *testing.T) {

@@ -13,7 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter"
 )
 
 const (

@@ -7,7 +7,7 @@ import (
 	"net/netip"
 	"strings"
 
-	"quotesd/settings"
+	"github.com/quotesd/quotesd/settings"
 )
 
 // Defaults of the --web-* settings.

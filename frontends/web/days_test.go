@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter"
 )
 
 // pinJSON mirrors the API's pin object.

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter"
 )
 
 // The Atom feed is written with encoding/xml and a handful of structs: the

@@ -9,8 +9,8 @@ import (
 
 	"github.com/mmcdole/gofeed"
 
-	"quotesd/frontends/web"
-	"quotesd/quoter/quotertest"
+	"github.com/quotesd/quotesd/frontends/web"
+	"github.com/quotesd/quotesd/quoter/quotertest"
 )
 
 func TestFeed_IsValidAtomOfTheLast30Days(t *testing.T) {

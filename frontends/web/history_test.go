@@ -12,10 +12,10 @@ import (
 
 	"github.com/mmcdole/gofeed"
 
-	"quotesd/frontends/web"
-	"quotesd/quoter"
-	"quotesd/quoter/quotertest"
-	"quotesd/quoter/sqlite"
+	"github.com/quotesd/quotesd/frontends/web"
+	"github.com/quotesd/quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter/quotertest"
+	"github.com/quotesd/quotesd/quoter/sqlite"
 )
 
 // newHistoryEnv is newEnv over a library that reads the handler's clock,

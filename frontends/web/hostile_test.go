@@ -18,9 +18,9 @@ import (
 	"testing"
 	"time"
 
-	"quotesd/frontends/web"
-	"quotesd/quoter"
-	"quotesd/quoter/quotertest"
+	"github.com/quotesd/quotesd/frontends/web"
+	"github.com/quotesd/quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter/quotertest"
 )
 
 func TestHostile_APIParametersOutOfRangeOrOfWrongTypeAre400NamingThem(t *testing.T) {

@@ -12,8 +12,8 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"quotesd/ops/metric"
-	"quotesd/quoter"
+	"github.com/quotesd/quotesd/ops/metric"
+	"github.com/quotesd/quotesd/quoter"
 )
 
 // httpMetrics are the web frontend's Prometheus collectors. Routes are

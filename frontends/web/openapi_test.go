@@ -17,8 +17,8 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
 
-	"quotesd/frontends/web"
-	"quotesd/quoter"
+	"github.com/quotesd/quotesd/frontends/web"
+	"github.com/quotesd/quotesd/quoter"
 )
 
 // TestOpenAPI_DescribesTheRealResponses loads the served description,

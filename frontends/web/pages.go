@@ -17,7 +17,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter"
 )
 
 //go:embed assets

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"quotesd/quoter"
-	"quotesd/quoter/quotertest"
-	"quotesd/quoter/sqlite"
+	"github.com/quotesd/quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter/quotertest"
+	"github.com/quotesd/quotesd/quoter/sqlite"
 )
 
 func TestToday_NegotiatesFormat(t *testing.T) {

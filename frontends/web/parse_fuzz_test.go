@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter"
 )
 
 // FuzzNegotiate feeds arbitrary Accept headers and ?format= values to

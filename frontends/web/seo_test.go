@@ -13,8 +13,8 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"quotesd/frontends/web"
-	"quotesd/quoter/quotertest"
+	"github.com/quotesd/quotesd/frontends/web"
+	"github.com/quotesd/quotesd/quoter/quotertest"
 )
 
 // The items of Lighthouse's SEO category, checked by hand on the pages

@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"time"
 
-	"quotesd/reactor"
+	"github.com/quotesd/quotesd/reactor"
 )
 
 // Server timeouts and limits. A quote page is small and a quote body is at

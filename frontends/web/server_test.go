@@ -13,10 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"quotesd/frontends/web"
-	"quotesd/quoter"
-	"quotesd/quoter/quotertest"
-	"quotesd/reactor"
+	"github.com/quotesd/quotesd/frontends/web"
+	"github.com/quotesd/quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter/quotertest"
+	"github.com/quotesd/quotesd/reactor"
 )
 
 // slowToday is a library whose Today waits for a signal, to hold a request

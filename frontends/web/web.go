@@ -28,9 +28,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
-	"quotesd/limits"
-	"quotesd/ops"
-	"quotesd/quoter"
+	"github.com/quotesd/quotesd/limits"
+	"github.com/quotesd/quotesd/ops"
+	"github.com/quotesd/quotesd/quoter"
 )
 
 // Config is what the web frontend needs. Quoter is required; the zero value

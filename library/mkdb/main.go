@@ -23,9 +23,9 @@ import (
 
 	_ "github.com/mattn/go-sqlite3" // the plain "sqlite3" driver, for canonicalize
 
-	"quotesd/quoter"
-	"quotesd/quoter/importer"
-	"quotesd/quoter/sqlite"
+	"github.com/quotesd/quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter/importer"
+	"github.com/quotesd/quotesd/quoter/sqlite"
 )
 
 // Seed is the shuffle seed of the shipped library. Changing it changes the

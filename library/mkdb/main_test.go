@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter"
 )
 
 // Rebuilding from the committed source gives the committed quotes.db, byte

@@ -12,7 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"quotesd/ops/metric"
+	"github.com/quotesd/quotesd/ops/metric"
 )
 
 const (
@@ -29,7 +29,7 @@ const (
 type Info struct {
 	// Version is the release: the version the release build set with
 	// -ldflags "-X main.version=v0.1.0", else the main module's version
-	// (v0.1.0 for `go install quotesd/cmd/quotesd@v0.1.0`; for a build in
+	// (v0.1.0 for `go install github.com/quotesd/quotesd/cmd/quotesd@v0.1.0`; for a build in
 	// a git checkout with version control information, the tag at the
 	// commit or a pseudo-version after it, with "+dirty" for uncommitted
 	// changes), else Devel. A tagged build is never Devel.

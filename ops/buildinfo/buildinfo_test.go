@@ -9,7 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"quotesd/ops/buildinfo"
+	"github.com/quotesd/quotesd/ops/buildinfo"
 )
 
 const rev = "0123456789abcdef0123456789abcdef01234567"
@@ -43,7 +43,7 @@ func TestFrom_Builds(t *testing.T) {
 		{"LdflagsVersionWins",
 			&debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Path: "quotesd", Version: "v0.0.9"}, Settings: vcs(false)}, "v0.1.0",
 			buildinfo.Info{Version: "v0.1.0", Commit: "0123456789ab", GoVersion: "go1.26.8"}},
-		{"GoInstallAtVersionUsesTheModuleVersion", // go install quotesd/cmd/quotesd@v0.1.0: no VCS settings
+		{"GoInstallAtVersionUsesTheModuleVersion", // go install github.com/quotesd/quotesd/cmd/quotesd@v0.1.0: no VCS settings
 			&debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Path: "quotesd", Version: "v0.1.0", Sum: "h1:x"}}, "",
 			buildinfo.Info{Version: "v0.1.0", Commit: "unknown", GoVersion: "go1.26.8"}},
 		{"TaggedCheckoutUsesTheTag", // go build -buildvcs=true at a tag

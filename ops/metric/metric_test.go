@@ -8,7 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"quotesd/ops/metric"
+	"github.com/quotesd/quotesd/ops/metric"
 )
 
 func TestSubsystem_NamesMetricsQuotesdSubsystemName(t *testing.T) {

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"quotesd/quoter/importer"
+	"github.com/quotesd/quotesd/quoter/importer"
 )
 
 // bigFortune returns a fortune file of n attributed records.

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter"
 )
 
 // csvColumns maps the header names ParseCSV understands (case-insensitive)

@@ -3,8 +3,8 @@ package importer_test
 import (
 	"testing"
 
-	"quotesd/quoter"
-	"quotesd/quoter/importer"
+	"github.com/quotesd/quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter/importer"
 )
 
 // fuzzParser checks what must hold for any input: no panic, and either an

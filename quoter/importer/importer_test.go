@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"quotesd/quoter"
-	"quotesd/quoter/importer"
+	"github.com/quotesd/quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter/importer"
 )
 
 // brief is what a test compares: the fields a parser fills, with the line.

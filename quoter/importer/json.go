@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter"
 )
 
 // ParseJSON reads a JSON array of quote objects:

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"quotesd/quoter"
-	"quotesd/quoter/sqlite"
+	"github.com/quotesd/quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter/sqlite"
 )
 
 // Seed is the shuffle seed of libraries made by NewLibrary, so the quote of

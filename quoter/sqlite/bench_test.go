@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"quotesd/quoter"
-	"quotesd/quoter/sqlite"
+	"github.com/quotesd/quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter/sqlite"
 )
 
 // Library sizes the benchmarks run at. The cost of Today and Random must

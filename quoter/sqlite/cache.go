@@ -5,7 +5,7 @@ import (
 	"sync"
 	"time"
 
-	"quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter"
 )
 
 // checkEvery is how long the cached library state is trusted before the

@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter"
 )
 
 // The filter cache holds at most maxFilters filters and maxIDs ids in all,

@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"quotesd/quoter"
-	"quotesd/quoter/sqlite"
+	"github.com/quotesd/quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter/sqlite"
 )
 
 // Building a library to ship: a fixed seed and clock make the build

@@ -11,7 +11,7 @@ import (
 	"slices"
 	"strings"
 
-	"quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter"
 )
 
 // This file records and reads the schedule of quotes of the day: the cycles

@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"quotesd/quoter"
-	"quotesd/quoter/quotertest"
-	"quotesd/quoter/sqlite"
+	"github.com/quotesd/quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter/quotertest"
+	"github.com/quotesd/quotesd/quoter/sqlite"
 )
 
 // simTags and simLangs are what the simulated library's quotes carry.

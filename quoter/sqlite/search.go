@@ -6,7 +6,7 @@ import (
 	"strings"
 	"unicode"
 
-	"quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter"
 )
 
 // Limits on search queries, so one request cannot make SQLite work hard.

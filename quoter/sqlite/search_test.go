@@ -3,8 +3,8 @@ package sqlite_test
 import (
 	"testing"
 
-	"quotesd/quoter"
-	"quotesd/quoter/quotertest"
+	"github.com/quotesd/quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter/quotertest"
 )
 
 func TestDB_Search(t *testing.T) {

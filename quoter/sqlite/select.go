@@ -9,7 +9,7 @@ import (
 	"slices"
 	"time"
 
-	"quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter"
 )
 
 const stateSQL = `SELECT

@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"quotesd/quoter"
-	"quotesd/quoter/quotertest"
-	"quotesd/quoter/sqlite"
+	"github.com/quotesd/quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter/quotertest"
+	"github.com/quotesd/quotesd/quoter/sqlite"
 )
 
 var day0 = quoter.Date{Year: 2026, Month: 11, Day: 23}

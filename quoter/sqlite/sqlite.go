@@ -27,7 +27,7 @@ import (
 
 	"github.com/mattn/go-sqlite3"
 
-	"quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter"
 )
 
 // Compile-time check that *DB is a Quoter.

@@ -14,9 +14,9 @@ import (
 
 	_ "github.com/mattn/go-sqlite3" // the plain "sqlite3" driver, to look inside files
 
-	"quotesd/quoter"
-	"quotesd/quoter/quotertest"
-	"quotesd/quoter/sqlite"
+	"github.com/quotesd/quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter/quotertest"
+	"github.com/quotesd/quotesd/quoter/sqlite"
 )
 
 var ctx = context.Background()

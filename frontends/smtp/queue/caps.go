@@ -4,8 +4,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/quotesd/quotesd/limits"
 	"net/netip"
-	"quotesd/limits"
 	"strings"
 	"time"
 )

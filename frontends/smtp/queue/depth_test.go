@@ -14,8 +14,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"quotesd/frontends/smtp/queue"
-	"quotesd/frontends/smtp/smtptest"
+	"github.com/quotesd/quotesd/frontends/smtp/queue"
+	"github.com/quotesd/quotesd/frontends/smtp/smtptest"
 )
 
 func depth(t *testing.T, q *queue.Queue, now time.Time) queue.Depth {

@@ -12,8 +12,8 @@ import (
 	"github.com/emersion/go-smtp"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"quotesd/frontends/smtp/queue"
-	"quotesd/frontends/smtp/smtptest"
+	"github.com/quotesd/quotesd/frontends/smtp/queue"
+	"github.com/quotesd/quotesd/frontends/smtp/smtptest"
 )
 
 // gauge returns the value of the gauge or counter name on reg: the sum of

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"quotesd/frontends/smtp/queue"
-	"quotesd/frontends/smtp/smtptest"
+	"github.com/quotesd/quotesd/frontends/smtp/queue"
+	"github.com/quotesd/quotesd/frontends/smtp/smtptest"
 )
 
 // countingListener accepts connections on 127.0.0.1:0, counts them and

@@ -7,11 +7,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/quotesd/quotesd/logs/logstest"
 	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
-	"quotesd/logs/logstest"
 	"slices"
 	"strings"
 	"sync"
@@ -21,8 +21,8 @@ import (
 
 	"github.com/emersion/go-smtp"
 
-	"quotesd/frontends/smtp/queue"
-	"quotesd/frontends/smtp/smtptest"
+	"github.com/quotesd/quotesd/frontends/smtp/queue"
+	"github.com/quotesd/quotesd/frontends/smtp/smtptest"
 )
 
 // clock is an adjustable time source for tests of limits and ages.

@@ -3,11 +3,11 @@ package queue
 import (
 	"context"
 	"fmt"
+	"github.com/quotesd/quotesd/ops/metric"
 	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/netip"
-	"quotesd/ops/metric"
 	"strings"
 	"sync"
 	"sync/atomic"

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"quotesd/ops/metric/metrictest"
+	"github.com/quotesd/quotesd/ops/metric/metrictest"
 )
 
 func TestLint_ConventionalExpositionHasNoProblems(t *testing.T) {
