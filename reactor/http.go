@@ -24,6 +24,31 @@ type HTTPServer struct {
 	Log   *slog.Logger // nil means slog.Default()
 }
 
+// HTTPLimits bound what one client may take of an HTTP server: how long
+// it may take to send a request and to read the answer, how long an idle
+// connection stays, and how large the request's header may be.
+type HTTPLimits struct {
+	ReadHeader, Read, Write, Idle time.Duration
+	MaxHeaderBytes                int
+}
+
+// NewHTTPServer returns the service serving h on ln, within limits, its
+// errors logged on log (nil: slog.Default()) at WARN.
+func NewHTTPServer(name string, ln net.Listener, h http.Handler, log *slog.Logger, drain time.Duration, limits HTTPLimits) *HTTPServer {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &HTTPServer{Name: name, Listener: ln, Drain: drain, Log: log, Server: &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: limits.ReadHeader,
+		ReadTimeout:       limits.Read,
+		WriteTimeout:      limits.Write,
+		IdleTimeout:       limits.Idle,
+		MaxHeaderBytes:    limits.MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}}
+}
+
 // String names the service in the supervisor's logs.
 func (s *HTTPServer) String() string { return s.Name }
 

@@ -9,18 +9,19 @@ import (
 	"github.com/quotesd/quotesd/reactor"
 )
 
-// Server timeouts and limits. A quote page is small and a quote body is at
-// most 64 KiB, so anything slower than this is a broken or hostile client.
-const (
-	readHeaderTimeout = 5 * time.Second
-	readTimeout       = 15 * time.Second
-	writeTimeout      = 30 * time.Second
-	idleTimeout       = 120 * time.Second
-	maxHeaderBytes    = 32 << 10
-	// DefaultDrain is how long Serve lets requests in flight finish after
-	// its context ends.
-	DefaultDrain = 10 * time.Second
-)
+// clientLimits bound a client. A quote page is small and a quote body is at most
+// 64 KiB, so anything slower than this is a broken or hostile client.
+var clientLimits = reactor.HTTPLimits{
+	ReadHeader:     5 * time.Second,
+	Read:           15 * time.Second,
+	Write:          30 * time.Second,
+	Idle:           120 * time.Second,
+	MaxHeaderBytes: 32 << 10,
+}
+
+// DefaultDrain is how long Serve lets requests in flight finish after its
+// context ends.
+const DefaultDrain = 10 * time.Second
 
 // Server serves a Handler on a listener as a reactor.Service.
 type Server struct{ *reactor.HTTPServer }
@@ -34,24 +35,7 @@ func NewServer(ln net.Listener, h http.Handler, log *slog.Logger, drain time.Dur
 	if drain <= 0 {
 		drain = DefaultDrain
 	}
-	if log == nil {
-		log = slog.Default()
-	}
-	return &Server{&reactor.HTTPServer{
-		Name:     "web",
-		Listener: deadlineListener{ln},
-		Drain:    drain,
-		Log:      log,
-		Server: &http.Server{
-			Handler:           h,
-			ReadHeaderTimeout: readHeaderTimeout,
-			ReadTimeout:       readTimeout,
-			WriteTimeout:      writeTimeout,
-			IdleTimeout:       idleTimeout,
-			MaxHeaderBytes:    maxHeaderBytes,
-			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		},
-	}}
+	return &Server{reactor.NewHTTPServer("web", deadlineListener{ln}, h, log, drain, clientLimits)}
 }
 
 // SetReadHeaderTimeout changes how long a client may take to send its
