@@ -138,9 +138,6 @@ func kindOf(v flag.Value) string {
 	return "string"
 }
 
-// Kind names the type of the flag's value as Setting.Kind does.
-func Kind(f *flag.Flag) string { return kindOf(f.Value) }
-
 func flagNames(fs *flag.FlagSet) []string {
 	var names []string
 	fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })

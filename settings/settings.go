@@ -20,7 +20,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -317,14 +316,4 @@ func (s *Set) Print(w io.Writer) error {
 		}
 	}
 	return nil
-}
-
-// Names returns the names of the settings, sorted.
-func (s *Set) Names() []string {
-	names := make([]string, 0, len(s.list))
-	for _, st := range s.list {
-		names = append(names, st.Name)
-	}
-	sort.Strings(names)
-	return names
 }

@@ -76,7 +76,8 @@ type configPtr[C any] interface {
 // register adds f to the components serve runs. Each serve_*.go calls it
 // from an init function, so frontends know nothing of each other.
 func register[C any, P configPtr[C], R any](f frontend[C, R]) {
-	components = append(components, component{
+	i, _ := slices.BinarySearchFunc(components, f.name, func(c component, name string) int { return strings.Compare(c.name, name) })
+	components = slices.Insert(components, i, component{
 		name:      f.name,
 		auxiliary: f.auxiliary,
 		declare: func(s *settings.Set) settings.Config {
@@ -116,14 +117,10 @@ type component struct {
 	writes    func(cfg settings.Config) bool
 }
 
-// components is filled by the init functions of the serve_*.go files.
+// components is filled by the init functions of the serve_*.go files,
+// kept sorted by name (register inserts in order), so that serve starts
+// them, and lists their settings, in the same order every time.
 var components []component
-
-func sortedComponents() []component {
-	cs := slices.Clone(components)
-	slices.SortFunc(cs, func(a, b component) int { return strings.Compare(a.name, b.name) })
-	return cs
-}
 
 // serveEnv is what every component gets: one quoter, one calendar, one
 // logger (already carrying a frontend attribute), one set of listeners.

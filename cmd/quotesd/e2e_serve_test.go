@@ -35,11 +35,11 @@ import (
 func offExcept(keep ...string) []string {
 	var args []string
 	s := settings.New("serve")
-	for _, c := range sortedComponents() {
+	for _, c := range components {
 		c.declare(s)
 	}
 	fs := s.FlagSet()
-	for _, c := range sortedComponents() {
+	for _, c := range components {
 		kept := false
 		for _, k := range keep {
 			kept = kept || c.name == k

@@ -223,7 +223,7 @@ func writeManSettings(w io.Writer) {
 		section(s.component, s.title)
 		titled[s.component] = true
 	}
-	for _, c := range sortedComponents() { // one not in manSections yet
+	for _, c := range components { // one not in manSections yet
 		if !titled[c.name] {
 			section(c.name, c.name)
 		}

@@ -28,7 +28,7 @@ type reloadHarness struct {
 	start  []string // its lines at start
 	logs   *logBuffer
 	r      *reloader
-	index  int // of the component in sortedComponents()
+	index  int // of the component in components
 }
 
 // startForReload starts the component name alone, its sockets on
@@ -62,7 +62,7 @@ func startForReload(t *testing.T, name string, lines ...string) *reloadHarness {
 		Listeners: reactor.NewSockets(log), StateDir: ss.serve.StateDir, Metrics: prometheus.NewRegistry(), Ready: &readiness{},
 		Writable: ss.writes(),
 	}
-	c := sortedComponents()[h.index]
+	c := components[h.index]
 	running, svcs, err := c.start(env, ss.configs[h.index])
 	if err != nil {
 		t.Fatalf("starting %s: %v", name, err)
@@ -107,7 +107,7 @@ func (h *reloadHarness) reload(lines ...string) []map[string]any {
 // inForce returns the value of the setting name that the running
 // component uses.
 func (h *reloadHarness) inForce(name string) string {
-	c := sortedComponents()[h.index]
+	c := components[h.index]
 	return c.inForce(h.r.running[h.index]).Lookup(name).Value()
 }
 
@@ -173,7 +173,7 @@ var startSettings = map[string][]string{
 // or logged at WARN as needing a restart (and the value in force stays):
 // never silently ignored. The list is the declarations, not a hand list.
 func TestReload_EverySettingIsAppliedOrNeedsARestart(t *testing.T) {
-	for _, c := range sortedComponents() {
+	for _, c := range components {
 		t.Run(c.name, func(t *testing.T) {
 			lines, ok := startSettings[c.name]
 			if !ok {

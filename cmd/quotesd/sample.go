@@ -53,7 +53,7 @@ func writeSampleConfig(w io.Writer) error {
 	for _, s := range manSections {
 		section(s.component, s.title)
 	}
-	for _, c := range sortedComponents() {
+	for _, c := range components {
 		if !titled[c.name] {
 			section(c.name, c.name)
 		}

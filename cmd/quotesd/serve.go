@@ -187,7 +187,7 @@ func runServe(ctx context.Context, g *globals, args []string) error {
 	sup := &reactor.Supervisor{Log: log, ShutdownTimeout: o.ShutdownTimeout}
 	running := make([]any, len(components)) // what each started component left running; nil: disabled
 	var started []string
-	for i, c := range sortedComponents() {
+	for i, c := range components {
 		env := &serveEnv{
 			Quoter:    lib,
 			Calendar:  cal,

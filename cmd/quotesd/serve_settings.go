@@ -94,7 +94,7 @@ func defaultStateDir() string {
 type serveSettings struct {
 	set         *settings.Set
 	serve       *serveConfig
-	configs     []settings.Config // one per sortedComponents()
+	configs     []settings.Config // one per components
 	printConfig bool              // --print-config: an action, not a setting
 	checkConfig bool              // --check-config: an action, not a setting
 	sample      bool              // --sample-config: an action, not a setting
@@ -105,7 +105,7 @@ type serveSettings struct {
 func (ss *serveSettings) declare(s *settings.Set) {
 	*ss = serveSettings{serve: &serveConfig{}}
 	ss.serve.Declare(s)
-	for _, c := range sortedComponents() {
+	for _, c := range components {
 		ss.configs = append(ss.configs, c.declare(s))
 	}
 	s.FlagSet().BoolVar(&ss.printConfig, "print-config", false, "print the settings in force, each with where it came from (secrets redacted), and exit")
@@ -177,7 +177,7 @@ func printServeConfig(w io.Writer, ss *serveSettings) error {
 // writes reports whether some component will change the library with
 // these settings: the library is then opened read-write.
 func (ss *serveSettings) writes() bool {
-	for i, c := range sortedComponents() {
+	for i, c := range components {
 		if c.writes(ss.configs[i]) {
 			return true
 		}

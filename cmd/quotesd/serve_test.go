@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"github.com/quotesd/quotesd/logs/logstest"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -14,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/quotesd/quotesd/logs/logstest"
 
 	"github.com/quotesd/quotesd/frontends/qotd"
 	smtpfe "github.com/quotesd/quotesd/frontends/smtp"
@@ -47,10 +48,10 @@ func TestServeSettings_PrecedenceIsFileThenEnvThenCommandLine(t *testing.T) {
 	}
 }
 
-// componentIndex is the place of the component name in sortedComponents.
+// componentIndex is the place of the component name in components.
 func componentIndex(t *testing.T, name string) int {
 	t.Helper()
-	for i, c := range sortedComponents() {
+	for i, c := range components {
 		if c.name == name {
 			return i
 		}

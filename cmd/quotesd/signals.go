@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -74,7 +75,7 @@ type reloader struct {
 	lib      *reactor.Library
 	writable bool
 	inForce  *serveSettings // the settings in force: restart-only ones as at start
-	running  []any          // per sortedComponents(): what start left running; nil if disabled
+	running  []any          // per components: what start left running; nil if disabled
 }
 
 func (r *reloader) reload() {
@@ -115,15 +116,14 @@ func (r *reloader) reloadSettings() {
 		return
 	}
 	failed := map[string]bool{}
-	for i, c := range sortedComponents() {
+	for i, c := range components {
 		if r.running[i] == nil {
 			continue
 		}
 		if err := c.apply(r.running[i], next.configs[i]); err != nil {
 			failed[c.name] = true
 			r.log.Error("reload: that frontend refused its new settings and keeps those in force", "frontend", c.name, "err", err)
-			name := c.name
-			if err := next.set.Keep(r.inForce.set, func(st *settings.Setting) bool { return componentOf(st.Name) == name }); err != nil {
+			if err := next.set.Keep(r.inForce.set, func(st *settings.Setting) bool { return componentOf(st.Name) == c.name }); err != nil {
 				r.log.Error("reload: restoring the settings in force", "frontend", c.name, "err", err)
 			}
 		}
@@ -150,12 +150,9 @@ func (r *reloader) reloadSettings() {
 // serving reports whether the setting name belongs to serve itself or to a
 // running component.
 func (r *reloader) serving(name string) bool {
-	for i, c := range sortedComponents() {
-		if c.name == componentOf(name) {
-			return r.running[i] != nil
-		}
-	}
-	return true
+	comp := componentOf(name)
+	i := slices.IndexFunc(components, func(c component) bool { return c.name == comp })
+	return i < 0 || r.running[i] != nil
 }
 
 // componentOf returns the component whose setting name is: each names its
