@@ -49,10 +49,12 @@ its QUOTESD_ variable. contrib/quotesd.conf lists every setting.`,
 // journal is set, w goes to journald, and each line starts with its
 // priority (logs.JournalHandler).
 func newLogger(w io.Writer, format, level string, journal bool) (*slog.Logger, *slog.LevelVar, error) {
-	lv := new(slog.LevelVar)
-	if err := lv.UnmarshalText([]byte(level)); err != nil {
-		return nil, nil, usagef("invalid --log-level %q: want debug, info, warn or error", level)
+	l, err := parseLevel(level)
+	if err != nil {
+		return nil, nil, usagef("%v", err)
 	}
+	lv := new(slog.LevelVar)
+	lv.Set(l)
 	handler := logs.Handler
 	if journal {
 		handler = logs.JournalHandler

@@ -45,32 +45,39 @@ func (c *serveConfig) Declare(s *settings.Set) {
 // Validate checks c, naming the flag at fault.
 func (c *serveConfig) Validate() error {
 	if c.DB == "" {
-		return usagef("--db (or QUOTESD_DB) is empty: name the library file, e.g. --db quotes.db")
+		return errors.New("--db (or QUOTESD_DB) is empty: name the library file, e.g. --db quotes.db")
 	}
 	if _, err := quoter.LoadCalendar(c.TZ); err != nil {
-		return usagef("--tz: %s", quoter.ErrorMessage(err))
+		return fmt.Errorf("--tz: %s", quoter.ErrorMessage(err))
 	}
 	if _, err := logs.Handler(io.Discard, c.LogFormat, slog.LevelInfo); err != nil {
-		return usagef("%v", err)
+		return err
 	}
-	var lv slog.LevelVar
-	if err := lv.UnmarshalText([]byte(c.LogLevel)); err != nil {
-		return usagef("invalid --log-level %q: want debug, info, warn or error", c.LogLevel)
+	if _, err := parseLevel(c.LogLevel); err != nil {
+		return err
 	}
 	if c.StateDir == "" {
-		return usagef("--state-dir is empty: name a directory for the mail queue and other state")
+		return errors.New("--state-dir is empty: name a directory for the mail queue and other state")
 	}
 	if c.ShutdownTimeout < 0 {
-		return usagef("invalid --shutdown-timeout %v: want 0 (stop at once) or more", c.ShutdownTimeout)
+		return fmt.Errorf("invalid --shutdown-timeout %v: want 0 (stop at once) or more", c.ShutdownTimeout)
 	}
 	return nil
 }
 
 // level returns the log level c names (Validate has checked it).
 func (c *serveConfig) level() slog.Level {
-	var lv slog.LevelVar
-	lv.UnmarshalText([]byte(c.LogLevel))
-	return lv.Level()
+	l, _ := parseLevel(c.LogLevel)
+	return l
+}
+
+// parseLevel parses a --log-level value.
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return 0, fmt.Errorf("invalid --log-level %q: want debug, info, warn or error", s)
+	}
+	return l, nil
 }
 
 // defaultStateDir is $STATE_DIRECTORY (set by systemd's StateDirectory=),
@@ -159,10 +166,6 @@ func (ss *serveSettings) validate() error {
 		errs = append(errs, c.Validate())
 	}
 	if err := errors.Join(errs...); err != nil {
-		var ue *usageError
-		if errors.As(err, &ue) {
-			return err
-		}
 		return usagef("%v", err)
 	}
 	return nil
