@@ -36,10 +36,12 @@ func TestServe_DeadListenerStopsQuotesdWithStatus1(t *testing.T) {
 	for _, tt := range []struct {
 		listener, service string
 		args              []string
+		also              string // another component kept on: the ops listener alone is nothing to serve
 	}{
-		{"qotd", "qotd-tcp", []string{"--qotd-addr", "127.0.0.1:0"}},
-		{"web", "web", []string{"--web-addr", "127.0.0.1:0"}},
-		{"smtp", "smtp", []string{"--smtp-addr", "127.0.0.1:0", "--smtp-domain", "localhost"}},
+		{"qotd", "qotd-tcp", []string{"--qotd-addr", "127.0.0.1:0"}, ""},
+		{"web", "web", []string{"--web-addr", "127.0.0.1:0"}, ""},
+		{"smtp", "smtp", []string{"--smtp-addr", "127.0.0.1:0", "--smtp-domain", "localhost"}, ""},
+		{"ops", "ops", []string{"--ops-addr", "127.0.0.1:0", "--qotd-addr", "127.0.0.1:0"}, "qotd"},
 	} {
 		t.Run(tt.listener, func(t *testing.T) {
 			ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
@@ -56,7 +58,7 @@ func TestServe_DeadListenerStopsQuotesdWithStatus1(t *testing.T) {
 			// execs quotesd, which keeps it (as in TestServe_SystemdSocketActivation).
 			args := append([]string{"-c", `LISTEN_PID=$$ exec "$0" "$@"`, quotesdBinary(t),
 				"--db", db, "serve", "--log-format", "json", "--log-level", "debug", "--state-dir", t.TempDir()},
-				offExcept(tt.listener)...)
+				offExcept(tt.listener, tt.also)...)
 			cmd := exec.Command("/bin/sh", append(args, tt.args...)...)
 			cmd.Env = append(os.Environ(), "LISTEN_FDS=1", "LISTEN_FDNAMES="+tt.listener)
 			cmd.ExtraFiles = []*os.File{f} // descriptor 3
