@@ -80,11 +80,21 @@ func (d *Delivery) deliver(ctx context.Context, dest string, ms []Message, fails
 // unexpired drops the replies of ms past their maximum age and returns the
 // others.
 func (d *Delivery) unexpired(ctx context.Context, ms []Message) []Message {
-	now := d.q.now()
+	return d.unexpiredAt(ctx, ms, d.q.now(), "")
+}
+
+// unexpiredAt drops the replies of ms that are past their maximum age at
+// the time at, saying why (plus the last error, when there is one), and
+// returns the others.
+func (d *Delivery) unexpiredAt(ctx context.Context, ms []Message, at time.Time, lastErr string) []Message {
+	why := fmt.Sprintf("not delivered within %v", d.cfg.MaxAge)
+	if lastErr != "" {
+		why += "; last error: " + lastErr
+	}
 	live := ms[:0:0]
 	for _, m := range ms {
-		if now.Sub(m.Created) > d.cfg.MaxAge {
-			d.drop(ctx, m, dropExpired, fmt.Sprintf("not delivered within %v", d.cfg.MaxAge))
+		if at.Sub(m.Created) > d.cfg.MaxAge {
+			d.drop(ctx, m, dropExpired, why)
 			continue
 		}
 		live = append(live, m)
@@ -101,6 +111,9 @@ func (d *Delivery) batch(ctx context.Context, s session, dest string, live []Mes
 		d.log.Error("smtp delivery: reading queued replies", "err", err)
 		return outcome{dest: dest, retry: d.q.now().Add(d.cfg.MinBackoff)}, true
 	}
+	if live = d.withText(ctx, live, texts); len(live) == 0 {
+		return outcome{dest: dest}, false
+	}
 	// Nothing of the batch goes out before its sending marks are durable
 	// (see sendmark.go).
 	if err := d.q.markSending(ctx, ids(live)); err != nil {
@@ -113,23 +126,41 @@ func (d *Delivery) batch(ctx context.Context, s session, dest string, live []Mes
 		return d.deliverPipelined(ctx, p, dest, live, texts, fails, marks)
 	}
 	for i, m := range live {
-		if ctx.Err() != nil || marks.failing() {
-			// Still queued: delivered after restart, or once the queue
-			// can record deliveries again.
-			d.unsent(ctx, live[i:])
+		if d.stopping(ctx, live[i:], marks) {
 			return outcome{dest: dest}, true
 		}
-		data, ok := texts[m.ID]
-		if !ok {
-			d.drop(ctx, m, dropLost, "the queued reply has no text")
-			continue
-		}
-		err = s.send(m.Rcpt, data)
+		err = s.send(m.Rcpt, texts[m.ID])
 		if out, stop := d.sent(ctx, dest, live, i, fails, err, marks, s.reset); stop {
 			return out, true
 		}
 	}
 	return outcome{dest: dest}, false
+}
+
+// withText drops the replies of live that have no text in texts (lost:
+// nothing can be sent for them) and returns the others.
+func (d *Delivery) withText(ctx context.Context, live []Message, texts map[int64]text) []Message {
+	kept := live[:0:0]
+	for _, m := range live {
+		if _, ok := texts[m.ID]; !ok {
+			d.drop(ctx, m, dropLost, "the queued reply has no text")
+			continue
+		}
+		kept = append(kept, m)
+	}
+	return kept
+}
+
+// stopping reports whether a batch must stop before sending rest, because
+// delivery is ending or the queue cannot record deliveries; rest is then
+// still queued (delivered after a restart, or once the queue can record
+// again) and its sending marks are cleared.
+func (d *Delivery) stopping(ctx context.Context, rest []Message, marks *marker) bool {
+	if ctx.Err() == nil && !marks.failing() {
+		return false
+	}
+	d.unsent(ctx, rest)
+	return true
 }
 
 // ids returns the ids of ms.
@@ -189,18 +220,12 @@ func (d *Delivery) sent(ctx context.Context, dest string, live []Message, i, fai
 func (d *Delivery) deliverPipelined(ctx context.Context, p *pipeline, dest string, live []Message, texts map[int64]text, fails int, marks *marker) (out outcome, stop bool) {
 	sentEnvelope := false // live[i]'s envelope went out with the text before it
 	for i, m := range live {
-		if ctx.Err() != nil || marks.failing() {
-			// Still queued: delivered after restart, or once the queue
-			// can record deliveries again. A transaction left open by a
-			// pipelined envelope ends with the connection.
-			d.unsent(ctx, live[i:])
+		// A transaction left open by a pipelined envelope ends with the
+		// connection.
+		if d.stopping(ctx, live[i:], marks) {
 			return outcome{dest: dest}, true
 		}
-		data, ok := texts[m.ID]
-		if !ok {
-			d.drop(ctx, m, dropLost, "the queued reply has no text")
-			continue
-		}
+		data := texts[m.ID]
 		if !sentEnvelope {
 			if err := p.envelope(m.Rcpt); err != nil {
 				d.drop(ctx, m, dropRejected, err.Error())
@@ -223,9 +248,7 @@ func (d *Delivery) deliverPipelined(ctx context.Context, p *pipeline, dest strin
 			err = p.text(data)
 		}
 		if err == nil && i+1 < len(live) && ctx.Err() == nil {
-			if _, ok := texts[live[i+1].ID]; ok && p.envelope(live[i+1].Rcpt) == nil {
-				sentEnvelope = true
-			}
+			sentEnvelope = p.envelope(live[i+1].Rcpt) == nil
 		}
 		if err == nil {
 			err = p.flush()
@@ -320,28 +343,22 @@ func (d *Delivery) lost(ctx context.Context, dest string, rest []Message, fails 
 }
 
 func (d *Delivery) deferAll(ctx context.Context, ms []Message, retry time.Time, err error) {
-	var ids []int64
-	for _, m := range ms {
-		if retry.Sub(m.Created) > d.cfg.MaxAge {
-			d.drop(ctx, m, dropExpired, fmt.Sprintf("not delivered within %v; last error: %v", d.cfg.MaxAge, err))
-			continue
-		}
-		ids = append(ids, m.ID)
-	}
-	if len(ids) == 0 {
+	live := d.unexpiredAt(ctx, ms, retry, err.Error())
+	if len(live) == 0 {
 		return
 	}
-	if e := d.q.reschedule(context.WithoutCancel(ctx), ids, retry, err.Error()); e != nil {
+	deferred := ids(live)
+	if e := d.q.reschedule(context.WithoutCancel(ctx), deferred, retry, err.Error()); e != nil {
 		// Left as they are, the replies would be due again at once.
 		now := d.q.now()
-		rs := make([]result, len(ids))
-		for i, id := range ids {
+		rs := make([]result, len(deferred))
+		for i, id := range deferred {
 			rs[i] = result{id: id, state: "queued", at: now, next: retry, reason: err.Error()}
 		}
 		d.keep(e, rs...)
 	}
 	if d.cfg.Metrics != nil {
-		d.cfg.Metrics.Deferred.Add(float64(len(ids)))
+		d.cfg.Metrics.Deferred.Add(float64(len(deferred)))
 	}
 }
 
