@@ -32,6 +32,15 @@ type Quote struct {
 	// such quotes, for the days they were the quote of the day: the past
 	// keeps its quotes (see Quoter.Today).
 	Removed bool `json:"removed,omitempty"`
+
+	// Collection is the collection the quote belongs to (see Collection);
+	// empty becomes DefaultCollection when the quote is stored.
+	Collection string `json:"collection"`
+	// AddedBy is who added the quote and how; EditedBy who last changed
+	// it (zero when never). Their private parts are for curators only (see
+	// Provenance.Public).
+	AddedBy  Provenance `json:"added_by,omitzero"`
+	EditedBy Provenance `json:"edited_by,omitzero"`
 }
 
 // Changed is when the quote's content last changed: Modified, or Added for
@@ -77,6 +86,12 @@ type Filter struct {
 	Tag    string // exact tag, case-insensitive
 	Author string // exact author name, case-insensitive
 	Lang   string // exact language tag, case-insensitive
+
+	// Collection names the collection to draw from, or several joined by
+	// commas ("club-quotes,classics": a channel's own quotes and the
+	// public ones it is given). Empty means every public collection: a
+	// private collection is only ever served where a filter names it.
+	Collection string
 }
 
 // IsZero reports whether f matches every quote.
@@ -154,6 +169,10 @@ type Update struct {
 	Year   *int
 	Tags   *[]string
 	Lang   *string
+
+	Collection *string
+	// By is who makes the change, recorded as the quote's EditedBy.
+	By Provenance
 }
 
 // Pinned is a quote pinned to a day.
@@ -197,7 +216,9 @@ type Quoter interface {
 	//
 	// A filter with only Tag, or only Lang, selects that tag's or that
 	// language's own cycle, with the same guarantees; Tag wins when both
-	// are set. Any other field of f (and Lang beside Tag) is applied by
+	// are set. A filter naming a Collection selects that collection's own
+	// cycle (a set's first collection's), and any Tag or Lang beside it is
+	// walked as below. Any other field of f (and Lang beside Tag) is applied by
 	// walking forward from day in that cycle to the first quote that
 	// passes: the same answer in every process, stable while the library
 	// is unchanged (QOTD's "fits in 512 bytes" is such a walk).
