@@ -72,7 +72,7 @@ func New(cfg Config, q quoter.Quoter, cal *quoter.Calendar, log *slog.Logger) (*
 	b.ctcpCD = newCooldown(cfg.CTCPInterval, now)
 	b.inForce.Store(&cfg)
 	if cfg.Daily != "" {
-		d, err := newDaily(cfg.Daily, cfg.DailyStateFile, cfg.Channels, cal, log)
+		d, err := newDaily(cfg.Daily, cfg.DailyStateFile, cfg.DailyClaims, cfg.Channels, cal, log)
 		if err != nil {
 			return nil, err
 		}

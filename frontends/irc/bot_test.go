@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/base64"
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -394,6 +396,74 @@ func TestBot_DailyPostOncePerDayAcrossReconnects(t *testing.T) {
 	if err != nil || !strings.Contains(string(b), `"#q":"2025-03-14"`) {
 		t.Errorf("state file = %s, %v; want #q posted on 2025-03-14", b, err)
 	}
+}
+
+// sharedClaims is the record of daily posts that replicas share, kept in
+// memory: the one on PostgreSQL is tested in package lease and end to end.
+type sharedClaims struct {
+	mu   sync.Mutex
+	last map[string]quoter.Date
+	err  error // every claim fails with it when set
+}
+
+func (c *sharedClaims) ClaimDaily(_ context.Context, channel string, day quoter.Date) (bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		return false, c.err
+	}
+	if last, ok := c.last[channel]; ok && !last.Before(day) {
+		return false, nil
+	}
+	c.last[channel] = day
+	return true, nil
+}
+
+// With a shared record, a bot that starts after the posting time posts if
+// no replica has, and not if one has; neither keeps a state file.
+func TestBot_DailyPostClaimedOnceAcrossBotsSharingTheRecord(t *testing.T) {
+	now := time.Date(2025, 3, 14, 9, 30, 0, 0, time.UTC)
+	cal := &quoter.Calendar{Location: time.UTC, Now: func() time.Time { return now }}
+	claims := &sharedClaims{last: map[string]quoter.Date{"#other": {Year: 2025, Month: 3, Day: 14}}}
+	srv := newFakeServer(t, nil)
+	cfg := testConfig(srv.Addr())
+	cfg.Daily = "09:00"
+	cfg.DailyClaims = claims
+	runBot(t, cfg, nil, cal)
+	c := srv.accept()
+	c.register("quotesd", "#q")
+	c.expect("PRIVMSG #q :Quote of the day: ")
+	if got, want := claims.last["#q"], (quoter.Date{Year: 2025, Month: 3, Day: 14}); got != want {
+		t.Errorf("claimed #q for %v, want %v", got, want)
+	}
+
+	second := newFakeServer(t, nil) // another replica's bot, started later
+	cfg.Server = second.Addr()
+	runBot(t, cfg, nil, cal)
+	c2 := second.accept()
+	c2.register("quotesd", "#q")
+	c2.send(":alice!a@host PRIVMSG #q :!quote #1")
+	if got := c2.expect("PRIVMSG #q :"); !strings.Contains(got, "Brevity") {
+		t.Errorf("a second bot on the same record said %q, want only the answer", got)
+	}
+	c2.none(300*time.Millisecond, "PRIVMSG #q :Quote of the day")
+}
+
+func TestBot_DailyPostNotSentWhenTheClaimFails(t *testing.T) {
+	now := time.Date(2025, 3, 14, 9, 30, 0, 0, time.UTC)
+	cal := &quoter.Calendar{Location: time.UTC, Now: func() time.Time { return now }}
+	srv := newFakeServer(t, nil)
+	cfg := testConfig(srv.Addr())
+	cfg.Daily = "09:00"
+	cfg.DailyClaims = &sharedClaims{err: errors.New("database unreachable")}
+	runBot(t, cfg, nil, cal)
+	c := srv.accept()
+	c.register("quotesd", "#q")
+	c.send(":alice!a@host PRIVMSG #q :!quote #1")
+	if got := c.expect("PRIVMSG #q :"); !strings.Contains(got, "Brevity") {
+		t.Errorf("with the record unreachable the bot said %q, want only the answer", got)
+	}
+	c.none(300*time.Millisecond, "PRIVMSG #q :Quote of the day")
 }
 
 // New checks its Config as Validate does (config_test.go has the cases),

@@ -43,7 +43,8 @@ const (
 
 // Config is the bot's configuration: the --irc-* settings (Declare), the
 // fields of the same kind that are not settings, and what the caller
-// provides at start (Metrics, Dial, TLSConfig, Version, DailyStateFile).
+// provides at start (Metrics, Dial, TLSConfig, Version, DailyStateFile,
+// DailyClaims).
 // Limits follow the settings package's rule: 0 is none, except where
 // Validate refuses it; nothing negative is valid, and zero never stands
 // for a default. Build one from DefaultConfig, or from Declare.
@@ -66,6 +67,9 @@ type Config struct {
 
 	Daily          string // "HH:MM": post the quote of the day to every channel then; "" never
 	DailyStateFile string // where the last posted day per channel is kept across restarts; "" in memory
+	// DailyClaims, when set, is where the posts are recorded instead of
+	// DailyStateFile: a record several replicas share (see DailyClaims).
+	DailyClaims DailyClaims
 
 	RejoinDelay     time.Duration // wait after a kick before rejoining; 0 rejoins at once
 	UserCooldown    time.Duration // one command per user per this; 0 for none
@@ -106,8 +110,8 @@ func DefaultConfig() Config {
 // Declare binds the settings among c's fields to the --irc-* settings on
 // s, and sets the fields that are not settings but have a default
 // (RegainInterval, RegisterWait, BackoffMin, BackoffMax, HealthyAfter) to
-// it; the rest (Metrics, Dial, TLSConfig, Version, DailyStateFile) are the
-// caller's. The passwords are secrets, so they never show in ps: they come
+// it; the rest (Metrics, Dial, TLSConfig, Version, DailyStateFile,
+// DailyClaims) are the caller's. The passwords are secrets, so they never show in ps: they come
 // from files or the environment.
 func (c *Config) Declare(s *settings.Set) {
 	c.RegainInterval, c.RegisterWait = DefaultRegainInterval, DefaultRegisterWait

@@ -1,6 +1,7 @@
 package irc
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,10 +22,12 @@ import (
 // comes up again the same day does not repeat it. With a state file the
 // memory also survives restarts; without one, a process that starts after
 // the day's posting time counts the day as done (a restart must not post a
-// second time).
+// second time). With claims, the record several replicas share takes the
+// file's place (DailyClaims).
 type daily struct {
 	cal     *quoter.Calendar
 	file    string
+	claims  DailyClaims // nil: this process's memory and file are the record
 	log     *slog.Logger
 	changed chan struct{} // the posting time moved: the timer must look again
 
@@ -33,12 +36,35 @@ type daily struct {
 	last         map[string]quoter.Date // channel (lower case) -> day last posted
 }
 
-func newDaily(clock, file string, channels []Channel, cal *quoter.Calendar, log *slog.Logger) (*daily, error) {
+// DailyClaims is the record of the daily posts when several replicas share
+// one (the lease's claims on PostgreSQL, in cmd/quotesd): a post is
+// claimed there before it is sent, so that each channel gets each day's
+// post from one replica only, whichever leads and however often they
+// restart. A post is sent at most once: a process that dies between the
+// claim and the send leaves that channel without that day's post.
+type DailyClaims interface {
+	// ClaimDaily records that channel (in lower case) gets day's post
+	// and reports whether this call is the one to send it: false when it,
+	// or a later day's, was claimed already. An error claims nothing; the
+	// bot tries again a minute later.
+	ClaimDaily(ctx context.Context, channel string, day quoter.Date) (bool, error)
+}
+
+// dailyRetry is how long after a failed claim the bot tries again.
+const dailyRetry = time.Minute
+
+func newDaily(clock, file string, claims DailyClaims, channels []Channel, cal *quoter.Calendar, log *slog.Logger) (*daily, error) {
 	h, m, err := parseClock(clock)
 	if err != nil {
 		return nil, fmt.Errorf("irc daily time %q: %w", clock, err)
 	}
-	d := &daily{hour: h, minute: m, cal: cal, file: file, log: log, last: make(map[string]quoter.Date), changed: make(chan struct{}, 1)}
+	d := &daily{hour: h, minute: m, cal: cal, file: file, claims: claims, log: log, last: make(map[string]quoter.Date), changed: make(chan struct{}, 1)}
+	if claims != nil {
+		// The shared record knows what was posted, by any replica: a
+		// channel it has no post of today for gets one, even from a
+		// process started after the posting time.
+		return d, nil
+	}
 	loaded := false
 	if file != "" {
 		loaded, err = d.load()
@@ -89,11 +115,35 @@ func (d *daily) due(channel string) (quoter.Date, bool) {
 	return today, !ok || last.Before(today)
 }
 
-// done records that channel got day's post.
-func (d *daily) done(channel string, day quoter.Date) {
+// claim asks the shared record, when there is one, whether this process
+// is to send channel's post of day; without one it is. A post claimed
+// elsewhere counts as done here. A failure leaves the post due, and
+// reports retry.
+func (d *daily) claim(ctx context.Context, channel string, day quoter.Date) (send, retry bool) {
+	if d.claims == nil {
+		return true, false
+	}
+	ok, err := d.claims.ClaimDaily(ctx, strings.ToLower(channel), day)
+	if err != nil {
+		d.log.Warn("irc daily post not claimed: trying again later", "channel", channel, "day", day.String(), "err", err, "retry_in", dailyRetry.String())
+		return false, true
+	}
+	if !ok {
+		d.remember(channel, day)
+	}
+	return ok, false
+}
+
+// remember records, in this process only, that channel has had day's post.
+func (d *daily) remember(channel string, day quoter.Date) {
 	d.mu.Lock()
 	d.last[strings.ToLower(channel)] = day
 	d.mu.Unlock()
+}
+
+// done records that channel got day's post.
+func (d *daily) done(channel string, day quoter.Date) {
+	d.remember(channel, day)
 	if d.file != "" {
 		if err := d.save(); err != nil {
 			d.log.Error("irc daily state not saved", "file", d.file, "err", err)
@@ -203,6 +253,7 @@ func (s *session) postDaily() {
 		chans = append(chans, name)
 	}
 	s.mu.Unlock()
+	retrying := false
 	for _, ch := range chans {
 		day, due := d.due(ch)
 		if !due {
@@ -210,6 +261,14 @@ func (s *session) postDaily() {
 		}
 		lines := s.quoteOfDay(ch, day)
 		if len(lines) == 0 {
+			continue
+		}
+		send, retry := d.claim(s.ctx, ch, day)
+		if retry && !retrying {
+			retrying = true
+			time.AfterFunc(dailyRetry, s.checkDaily)
+		}
+		if !send {
 			continue
 		}
 		for _, l := range lines {

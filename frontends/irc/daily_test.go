@@ -13,7 +13,7 @@ import (
 func dailyAt(t *testing.T, clk *fakeClock, file string) *daily {
 	t.Helper()
 	cal := &quoter.Calendar{Location: time.UTC, Now: clk.now}
-	d, err := newDaily("09:00", file, []Channel{{Name: "#Q"}}, cal, slog.New(slog.DiscardHandler))
+	d, err := newDaily("09:00", file, nil, []Channel{{Name: "#Q"}}, cal, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,7 @@ func TestDaily_StateSurvivesRestarts(t *testing.T) {
 	if err := os.WriteFile(file, []byte("not json"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := newDaily("09:00", file, nil, &quoter.Calendar{Now: clk.now}, slog.New(slog.DiscardHandler)); err != nil {
+	if _, err := newDaily("09:00", file, nil, nil, &quoter.Calendar{Now: clk.now}, slog.New(slog.DiscardHandler)); err != nil {
 		t.Errorf("an unreadable state file stops the bot: %v", err)
 	}
 }
