@@ -134,4 +134,5 @@ type serveEnv struct {
 	Metrics   *prometheus.Registry // the process's one registry, served by the ops listener's /metrics
 	Ready     *readiness           // checks /readyz makes beyond the library (serve_ops.go, and --web-ops)
 	Writable  bool                 // the library was opened read-write (some component's writes said so)
+	Cluster   *cluster             // the replicas sharing a PostgreSQL --db; nil with SQLite (one replica)
 }

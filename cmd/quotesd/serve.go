@@ -180,6 +180,13 @@ func runServe(ctx context.Context, g *globals, args []string) error {
 		mode = "read-write"
 	}
 	log.Info("library open", "db", g.DB, "mode", mode)
+	var cl *cluster
+	if isPostgres(g.DB) {
+		if cl, err = openCluster(ctx, g.DB); err != nil {
+			return fmt.Errorf("connecting to the database for the leases: %w", err)
+		}
+		defer cl.Close()
+	}
 
 	metrics := prometheus.NewRegistry()
 	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -200,6 +207,7 @@ func runServe(ctx context.Context, g *globals, args []string) error {
 			Metrics:   metrics,
 			Ready:     ready,
 			Writable:  writable,
+			Cluster:   cl,
 		}
 		r, svcs, err := c.start(env, ss.configs[i])
 		if err != nil {

@@ -26,7 +26,14 @@ func ircStart(env *serveEnv, cfg irc.Config) (*irc.Bot, []reactor.Service, error
 	if env.Metrics != nil {
 		cfg.Metrics = env.Metrics
 	}
-	if cfg.Daily != "" && env.StateDir != "" {
+	var claims *dailyClaims
+	switch {
+	case env.Cluster != nil:
+		// Several replicas: the daily posts are recorded in the database,
+		// claimed by the leader before each is sent.
+		claims = &dailyClaims{}
+		cfg.DailyClaims = claims
+	case cfg.Daily != "" && env.StateDir != "":
 		cfg.DailyStateFile = filepath.Join(env.StateDir, "irc-daily.json")
 	}
 	bot, err := irc.New(cfg, env.Quoter, env.Calendar, env.Log)
@@ -35,5 +42,15 @@ func ircStart(env *serveEnv, cfg irc.Config) (*irc.Bot, []reactor.Service, error
 	}
 	// The bot reconnects by itself; what its Serve returns is marked
 	// permanent already (the server refused its password or SASL account).
-	return bot, []reactor.Service{bot}, nil
+	if env.Cluster == nil {
+		return bot, []reactor.Service{bot}, nil
+	}
+	// Every replica may be configured with the bot: the one holding the
+	// "irc" lease runs it.
+	leader, err := env.Cluster.leader("irc", bot, env.Log, env.Metrics)
+	if err != nil {
+		return nil, nil, err
+	}
+	claims.leader = leader
+	return bot, []reactor.Service{leader}, nil
 }
