@@ -153,6 +153,10 @@ func (l *Leader) lead(ctx context.Context, t term) error {
 			why = "shutting down"
 		case err := <-done:
 			done <- err // for stepDown, which waits for it
+			if ctx.Err() != nil {
+				why = "shutting down"
+				break
+			}
 			if err == nil {
 				err = errors.New("the service returned while leading")
 			}
