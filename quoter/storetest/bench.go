@@ -50,4 +50,3 @@ func BenchQuotes(from, to int) []quoter.Quote {
 	}
 	return qs
 }
-
