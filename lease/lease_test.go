@@ -15,7 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/quotesd/quotesd/lease"
-	"github.com/quotesd/quotesd/lease/leasetest"
+	"github.com/quotesd/quotesd/quoter/postgres/pgtest"
 	"github.com/quotesd/quotesd/reactor"
 )
 
@@ -131,7 +131,7 @@ func leaders(rs []*replica) (n int, which *replica) {
 }
 
 func TestLeader_ExactlyOneReplicaRunsTheService(t *testing.T) {
-	db := openPool(t, leasetest.Database(t))
+	db := openPool(t, pgtest.NewDatabase(t))
 	rs := []*replica{start(t, db, fast("a")), start(t, db, fast("b")), start(t, db, fast("c"))}
 	eventually(t, 5*time.Second, "no replica runs the service", func() bool { n, _ := leaders(rs); return n > 0 })
 	_, first := leaders(rs)
@@ -188,7 +188,7 @@ func transitions(t *testing.T, r *replica, to string) float64 {
 }
 
 func TestLeader_ShutdownReleasesTheLeaseToAnother(t *testing.T) {
-	db := openPool(t, leasetest.Database(t))
+	db := openPool(t, pgtest.NewDatabase(t))
 	a := start(t, db, fast("a"))
 	eventually(t, 5*time.Second, "a does not lead", a.p.running)
 	b := start(t, db, fast("b"))
@@ -209,7 +209,7 @@ func TestLeader_ShutdownReleasesTheLeaseToAnother(t *testing.T) {
 }
 
 func TestLeader_ServiceFailureIsReturnedAndFreesTheLease(t *testing.T) {
-	db := openPool(t, leasetest.Database(t))
+	db := openPool(t, pgtest.NewDatabase(t))
 	boom := errors.New("boom")
 	a := &probe{name: "a", fail: boom}
 	l, err := lease.NewLeader(db, fast("a"), a, nil, nil)
@@ -325,7 +325,7 @@ func (p *proxy) through(t *testing.T, dbURL, app string) string {
 }
 
 func TestLeader_PartitionedLeaderStopsBeforeAnotherTakesOver(t *testing.T) {
-	dbURL := leasetest.Database(t)
+	dbURL := pgtest.NewDatabase(t)
 	u, _ := url.Parse(dbURL)
 	px := newProxy(t, u.Host)
 	db := openPool(t, dbURL)
@@ -364,7 +364,7 @@ func TestLeader_PartitionedLeaderStopsBeforeAnotherTakesOver(t *testing.T) {
 }
 
 func TestClaim_OncePerKeyAndDayAcrossLeaders(t *testing.T) {
-	db := openPool(t, leasetest.Database(t))
+	db := openPool(t, pgtest.NewDatabase(t))
 	ctx := context.Background()
 	a := start(t, db, fast("a"))
 	eventually(t, 5*time.Second, "a does not lead", a.p.running)
@@ -407,7 +407,7 @@ func TestClaim_OncePerKeyAndDayAcrossLeaders(t *testing.T) {
 }
 
 func TestClaim_RefusedWhenTheLeaseWasTakenUnderTheLeader(t *testing.T) {
-	db := openPool(t, leasetest.Database(t))
+	db := openPool(t, pgtest.NewDatabase(t))
 	cfg := fast("a")
 	// A long lease, so that only the database can say a was deposed.
 	cfg.TTL, cfg.Renew, cfg.Margin = time.Minute, 30*time.Second, time.Second
@@ -426,7 +426,7 @@ func TestClaim_RefusedWhenTheLeaseWasTakenUnderTheLeader(t *testing.T) {
 }
 
 func TestMigrate_ReplicasStartingTogether(t *testing.T) {
-	dbURL := leasetest.Database(t)
+	dbURL := pgtest.NewDatabase(t)
 	var wg sync.WaitGroup
 	errs := make(chan error, 4)
 	for range 4 {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -14,12 +13,6 @@ import (
 	"github.com/quotesd/quotesd/quoter"
 	"github.com/quotesd/quotesd/reactor"
 )
-
-// isPostgres reports whether --db names a PostgreSQL database (a URL)
-// rather than a SQLite file.
-func isPostgres(db string) bool {
-	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
-}
 
 // cluster is how the replicas that share a PostgreSQL database share out
 // the work only one of them may do (the IRC bot): through the leases of

@@ -12,9 +12,9 @@ import (
 
 	"github.com/quotesd/quotesd/frontends/irc"
 	"github.com/quotesd/quotesd/frontends/irc/ircdtest"
-	"github.com/quotesd/quotesd/lease/leasetest"
 	"github.com/quotesd/quotesd/logs/logstest"
 	"github.com/quotesd/quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter/postgres/pgtest"
 	"github.com/quotesd/quotesd/quoter/quotertest"
 )
 
@@ -50,7 +50,7 @@ func bots(t *testing.T, c *ircdtest.Client, channel string) []string {
 func TestIRCStart_WithAClusterOnlyTheLeaseHolderRunsTheBot(t *testing.T) {
 	e2eTool(t, "ngircd")
 	srv := ircdtest.Start(t)
-	dbURL := leasetest.Database(t)
+	dbURL := pgtest.NewDatabase(t)
 	lib, err := openServeLibrary(writeLibrary(t, filepath.Join(t.TempDir(), "quotes.db"), quotertest.Sample()...), false)
 	if err != nil {
 		t.Fatal(err)
