@@ -1,0 +1,129 @@
+package main
+
+// End-to-end test of the IRC bot among replicas: three `quotesd serve` on
+// one PostgreSQL database, one bot on a real ngircd, one killed.
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/quotesd/quotesd/frontends/irc/ircdtest"
+	"github.com/quotesd/quotesd/quoter/postgres"
+	"github.com/quotesd/quotesd/quoter/postgres/pgtest"
+	"github.com/quotesd/quotesd/quoter/quotertest"
+)
+
+// pgLibrary returns the URL of a throwaway PostgreSQL database holding
+// the sample quotes.
+func pgLibrary(t *testing.T) string {
+	t.Helper()
+	url := pgtest.NewDatabase(t)
+	db, err := postgres.Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Import(context.Background(), quotertest.Sample(), nil); err != nil {
+		t.Fatal(err)
+	}
+	return url
+}
+
+// leading returns the replicas whose logs say they won the irc lease and
+// have not given it up since.
+func leading(rs []*server) []*server {
+	var out []*server
+	for _, s := range rs {
+		lead := false
+		for _, l := range s.Logs() {
+			switch {
+			case strings.Contains(l, `"msg":"lease won: leading"`):
+				lead = true
+			case strings.Contains(l, `"msg":"lease given up: following"`):
+				lead = false
+			}
+		}
+		if lead {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func TestIRC_E2E_ReplicasOnPostgresOneBotTakesOverWithin15sAndPostsOnce(t *testing.T) {
+	e2eTool(t, "ngircd")
+	srv := ircdtest.Start(t)
+	db := pgLibrary(t)
+	alice := ircdtest.Dial(t, srv.Addr, "alice")
+	alice.Join("#quotes")
+
+	var rs []*server
+	for range 3 {
+		args := append(offExcept("irc", "ops"),
+			"--ops-addr", "127.0.0.1:0",
+			"--state-dir", t.TempDir(),
+			"--irc-server", srv.Addr, "--irc-tls=false", "--irc-channels", "#quotes",
+			"--irc-user-cooldown=0", "--irc-channel-cooldown=0",
+			"--irc-daily", "00:00", // passed: the first leader posts today's quote
+		)
+		rs = append(rs, startServe(t, db, []string{"ops"}, args...))
+	}
+	alice.Expect(30*time.Second, "PRIVMSG #quotes :Quote of the day: ")
+	time.Sleep(3 * time.Second) // more than a renewal: the followers have tried
+	if got := bots(t, alice, "#quotes"); len(got) != 1 {
+		t.Fatalf("bots in #quotes with three replicas: %q, want one", got)
+	}
+	leaders := leading(rs)
+	if len(leaders) != 1 {
+		t.Fatalf("%d replicas say they lead, want 1", len(leaders))
+	}
+	leader := leaders[0]
+	var rest []*server
+	for _, s := range rs {
+		if s != leader {
+			rest = append(rest, s)
+		}
+	}
+
+	alice.Drain()
+	leader.Kill()
+	killed := time.Now()
+	alice.Expect(15*time.Second, " QUIT ") // ngircd saw the connection die
+	var answer string
+	for answer == "" && time.Since(killed) < 15*time.Second {
+		alice.Send("PRIVMSG #quotes :!quote #1")
+		answer, _ = alice.Wait(time.Second, "PRIVMSG #quotes :")
+	}
+	took := time.Since(killed)
+	t.Logf("a bot answered !quote %v after the leader's SIGKILL", took.Round(time.Millisecond))
+	if answer == "" {
+		t.Fatalf("no bot answered !quote within 15s of the leader's SIGKILL")
+	}
+	if !strings.Contains(answer, "Brevity") {
+		t.Errorf("the new bot's first words were %q, want the answer to !quote #1 (the daily post was sent already)", answer)
+	}
+	if _, again := alice.Wait(3*time.Second, "Quote of the day"); again {
+		t.Error("the daily post was repeated after the failover")
+	}
+	if got := bots(t, alice, "#quotes"); len(got) != 1 {
+		t.Errorf("bots in #quotes after the failover: %q, want one", got)
+	}
+	sum := 0.0
+	for _, s := range rest {
+		mf := scrape(t, "http://"+s.Addr("ops"))["quotesd_lease_leader"]
+		if mf == nil {
+			t.Fatal("quotesd_lease_leader is not served")
+		}
+		sum += mf.GetMetric()[0].GetGauge().GetValue()
+	}
+	if sum != 1 {
+		t.Errorf("sum of quotesd_lease_leader over the surviving replicas = %v, want 1", sum)
+	}
+	for _, s := range rest {
+		if err := s.Stop(); err != nil {
+			t.Errorf("quotesd serve exited with %v, want status 0", err)
+		}
+	}
+}
