@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -20,6 +21,9 @@ import (
 type cluster struct {
 	db     *pgxpool.Pool
 	timing lease.Config // Holder, TTL, Renew and Margin; each leader adds its role
+
+	migrated   sync.Once
+	migrateErr error
 }
 
 // clusterConns is the size of the leases' own pool: renewals must not
@@ -27,8 +31,9 @@ type cluster struct {
 // leases. One connection renews; the second serves claims meanwhile.
 const clusterConns = 2
 
-// openCluster connects to the database at url for the leases and makes
-// their tables if missing.
+// openCluster makes the leases' pool for the database at url. It does
+// not connect yet: a replica that runs nothing under a lease never uses
+// it (nor needs the right to create the leases' tables).
 func openCluster(ctx context.Context, url string) (*cluster, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
@@ -42,12 +47,6 @@ func openCluster(ctx context.Context, url string) (*cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	if err := lease.Migrate(ctx, db); err != nil {
-		db.Close()
-		return nil, err
-	}
 	return &cluster{db: db, timing: lease.Config{
 		Holder: lease.NewHolder(), TTL: lease.DefaultTTL, Renew: lease.DefaultRenew, Margin: lease.DefaultMargin,
 	}}, nil
@@ -57,8 +56,16 @@ func openCluster(ctx context.Context, url string) (*cluster, error) {
 func (c *cluster) Close() { c.db.Close() }
 
 // leader returns the service that runs svc only while this replica holds
-// role's lease.
+// role's lease. The first one makes the leases' tables if missing.
 func (c *cluster) leader(role string, svc reactor.Service, log *slog.Logger, reg prometheus.Registerer) (*lease.Leader, error) {
+	c.migrated.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		c.migrateErr = lease.Migrate(ctx, c.db)
+	})
+	if c.migrateErr != nil {
+		return nil, c.migrateErr
+	}
 	cfg := c.timing
 	cfg.Role = role
 	return lease.NewLeader(c.db, cfg, svc, log, reg)
