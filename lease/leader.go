@@ -85,8 +85,10 @@ func (l *Leader) setTerm(t term) {
 	l.mu.Unlock()
 }
 
-// Serve campaigns until ctx ends: it tries for the lease every Renew, and
-// leads whenever it wins it.
+// Serve campaigns until ctx ends: it tries for the lease twice every
+// Renew, and leads whenever it wins it. Trying is one statement that
+// changes nothing while the lease is held, so a follower can afford to
+// try often and take over soon after the lease expires.
 func (l *Leader) Serve(ctx context.Context) error {
 	reachable := true
 	for {
@@ -110,7 +112,7 @@ func (l *Leader) Serve(ctx context.Context) error {
 				return nil
 			}
 		}
-		wait := time.NewTimer(l.cfg.Renew)
+		wait := time.NewTimer(l.cfg.Renew / 2)
 		select {
 		case <-ctx.Done():
 			wait.Stop()

@@ -44,10 +44,10 @@ import (
 )
 
 // The timing quotesd serve uses. A replica that dies holding the lease
-// is replaced within DefaultTTL plus DefaultRenew (a follower tries every
-// Renew), 12 s, plus the time its service takes to start; a holder that
-// cannot renew for DefaultTTL minus DefaultMargin minus DefaultRenew
-// (5 s) of database trouble steps down.
+// is replaced within DefaultTTL plus half DefaultRenew (a follower tries
+// twice every Renew), 11 s, plus the time its service takes to start; a
+// holder whose renewals fail for DefaultTTL minus DefaultMargin (7 s)
+// since it sent its last good one steps down.
 const (
 	DefaultTTL    = 10 * time.Second
 	DefaultRenew  = 2 * time.Second
@@ -63,7 +63,8 @@ type Config struct {
 	Holder string
 	// TTL is how long a renewal holds the lease, on the database's clock.
 	TTL time.Duration
-	// Renew is how often the leader renews and a follower tries to lead.
+	// Renew is how often the leader renews; a follower tries to lead
+	// twice as often.
 	Renew time.Duration
 	// Margin is how long before its own deadline (last renewal sent + TTL)
 	// the leader stops its service: the time the service may take to stop.
