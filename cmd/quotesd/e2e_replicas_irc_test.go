@@ -5,9 +5,12 @@ package main
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/quotesd/quotesd/frontends/irc/ircdtest"
 	"github.com/quotesd/quotesd/quoter/postgres"
@@ -112,11 +115,9 @@ func TestIRC_E2E_ReplicasOnPostgresOneBotTakesOverWithin15sAndPostsOnce(t *testi
 	}
 	sum := 0.0
 	for _, s := range rest {
-		mf := scrape(t, "http://"+s.Addr("ops"))["quotesd_lease_leader"]
-		if mf == nil {
-			t.Fatal("quotesd_lease_leader is not served")
-		}
-		sum += mf.GetMetric()[0].GetGauge().GetValue()
+		served := scrape(t, "http://"+s.Addr("ops"))
+		checkLeaseMetricsDocumented(t, served)
+		sum += served["quotesd_lease_leader"].GetMetric()[0].GetGauge().GetValue()
 	}
 	if sum != 1 {
 		t.Errorf("sum of quotesd_lease_leader over the surviving replicas = %v, want 1", sum)
@@ -124,6 +125,41 @@ func TestIRC_E2E_ReplicasOnPostgresOneBotTakesOverWithin15sAndPostsOnce(t *testi
 	for _, s := range rest {
 		if err := s.Stop(); err != nil {
 			t.Errorf("quotesd serve exited with %v, want status 0", err)
+		}
+	}
+}
+
+// checkLeaseMetricsDocumented holds a replica's quotesd_lease_* metrics to
+// their table in docs/OPERATIONS.md: each listed metric served with the
+// listed labels and label values, and none served unlisted.
+func checkLeaseMetricsDocumented(t *testing.T, served map[string]*dto.MetricFamily) {
+	t.Helper()
+	docs := documentedTable(t, "| metric, with PostgreSQL")
+	for name, d := range docs {
+		mf := served[name]
+		if mf == nil {
+			t.Errorf("%s: in %s, not served", name, operationsDoc)
+			continue
+		}
+		if got := strings.ToLower(mf.GetType().String()); got != d.kind {
+			t.Errorf("%s: a %s, documented as a %s", name, got, d.kind)
+		}
+		var documented []string
+		for label, values := range d.labels {
+			documented = append(documented, label)
+			slices.Sort(values)
+			if got := labelValues(mf, label); values != nil && !slices.Equal(got, values) {
+				t.Errorf("%s: label %s has the values %q, documented %q", name, label, got, values)
+			}
+		}
+		slices.Sort(documented)
+		if got := labelNames(mf); !slices.Equal(got, documented) {
+			t.Errorf("%s: labels %q, documented %q", name, got, documented)
+		}
+	}
+	for name := range served {
+		if _, ok := docs[name]; !ok && strings.HasPrefix(name, "quotesd_lease_") {
+			t.Errorf("%s: served, not in the table of %s", name, operationsDoc)
 		}
 	}
 }

@@ -251,14 +251,25 @@ const operationsDoc = "../../docs/OPERATIONS.md"
 // in advance, follow it after a colon.
 func documentedMetrics(t *testing.T) map[string]documentedMetric {
 	t.Helper()
+	out := documentedTable(t, "| metric | type; labels")
+	if len(out) < 20 {
+		t.Fatalf("%s: %d metrics in the table, want the whole table", operationsDoc, len(out))
+	}
+	return out
+}
+
+// documentedTable reads the table of metrics of docs/OPERATIONS.md whose
+// header starts with header, as documentedMetrics does the main one.
+func documentedTable(t *testing.T, header string) map[string]documentedMetric {
+	t.Helper()
 	text, err := os.ReadFile(operationsDoc)
 	if err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(string(text), "\n")
-	start := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(l, "| metric | type; labels") })
+	start := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(l, header) })
 	if start < 0 {
-		t.Fatalf("%s: no table of metrics (a line starting %q)", operationsDoc, "| metric | type; labels")
+		t.Fatalf("%s: no table of metrics (a line starting %q)", operationsDoc, header)
 	}
 	quoted := regexp.MustCompile("`([^`]+)`")
 	out := map[string]documentedMetric{}
@@ -290,9 +301,6 @@ func documentedMetrics(t *testing.T) map[string]documentedMetric {
 		for _, name := range quoted.FindAllStringSubmatch(cells[1], -1) {
 			out[name[1]] = m
 		}
-	}
-	if len(out) < 20 {
-		t.Fatalf("%s: %d metrics in the table, want the whole table", operationsDoc, len(out))
 	}
 	return out
 }
