@@ -5,6 +5,10 @@ package main
 
 import (
 	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -63,10 +67,12 @@ func TestIRC_E2E_ReplicasOnPostgresOneBotTakesOverWithin15sAndPostsOnce(t *testi
 	alice.Join("#quotes")
 
 	var rs []*server
+	var stateDirs []string
 	for range 3 {
+		stateDirs = append(stateDirs, t.TempDir())
 		args := append(offExcept("irc", "ops"),
 			"--ops-addr", "127.0.0.1:0",
-			"--state-dir", t.TempDir(),
+			"--state-dir", stateDirs[len(stateDirs)-1],
 			"--irc-server", srv.Addr, "--irc-tls=false", "--irc-channels", "#quotes",
 			"--irc-user-cooldown=0", "--irc-channel-cooldown=0",
 			"--irc-daily", "00:00", // passed: the first leader posts today's quote
@@ -125,6 +131,11 @@ func TestIRC_E2E_ReplicasOnPostgresOneBotTakesOverWithin15sAndPostsOnce(t *testi
 	for _, s := range rest {
 		if err := s.Stop(); err != nil {
 			t.Errorf("quotesd serve exited with %v, want status 0", err)
+		}
+	}
+	for _, dir := range stateDirs {
+		if _, err := os.Stat(filepath.Join(dir, "irc-daily.json")); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s/irc-daily.json: %v; want none: the database holds the daily posts", dir, err)
 		}
 	}
 }
