@@ -182,8 +182,8 @@ func init() {
 		if len(seen) != 5 {
 			t.Errorf("five days of beta's cycle showed %d quotes, want each of its 5 once", len(seen))
 		}
-		if _, err := lib.Today(ctx, day, quoter.Filter{Collection: "alpha"}); err != nil {
-			t.Errorf("Today(alpha): %v", err)
+		if q, err := lib.Today(ctx, day, quoter.Filter{Collection: "alpha,beta"}); err != nil || !slices.Contains(a, q.ID) {
+			t.Errorf("Today(alpha,beta) = %v, %v; want an alpha quote %v", q, err, a)
 		}
 		if err := lib.SetCollection(ctx, quoter.Collection{Name: "empty"}); err != nil {
 			t.Fatal(err)
