@@ -246,9 +246,16 @@ type Quoter interface {
 
 	// Search returns quotes whose text, author or source match the words of
 	// query (all of them, as full words or prefixes written "word*"), best
-	// matches first, and the total number of matches.
+	// matches first, and the total number of matches. Only public
+	// collections are searched (see SearchIn).
 	// Errors: EINVALID for an empty or malformed query.
 	Search(ctx context.Context, query string, p Page) ([]*Quote, int, error)
+
+	// SearchIn is Search among the quotes that pass f: in the collections
+	// f names (private ones too; the public ones when it names none, as
+	// Search), with f's other fields applied as List applies them.
+	// Errors: those of Search; ENOTFOUND naming an unknown collection.
+	SearchIn(ctx context.Context, query string, f Filter, p Page) ([]*Quote, int, error)
 
 	// List returns the quotes that pass f in the order p asks, and the total
 	// number that pass f. Errors: EINVALID for an unknown sort key or a

@@ -89,6 +89,9 @@ func TestCollections_ListSetAndServePrivately(t *testing.T) {
 		t.Errorf("random --collection club,classics = %+v", q)
 	}
 	wantContains(t, "stderr", cliFail(t, 1, "", "--db", db, "random", "--collection", "nosuch"), `no collection is named "nosuch"`)
+	cliFail(t, 1, "", "--db", db, "search", "club")
+	wantContains(t, "search --collection club", cliOK(t, "--db", db, "search", "--collection", "club", "club"), "Only for the club.")
+	wantContains(t, "stderr", cliFail(t, 1, "", "--db", db, "search", "--collection", "nosuch", "club"), `no collection is named "nosuch"`)
 	// A title alone keeps the privacy; --public makes it public again.
 	cliOK(t, "--db", db, "collections", "set", "club", "--title", "Our Club")
 	if c := collectionsOf(t, db)["club"]; !c.Private || c.Title != "Our Club" {

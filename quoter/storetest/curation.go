@@ -139,6 +139,20 @@ func init() {
 		if q, err := lib.Today(ctx, day, quoter.Filter{Collection: "club", Tag: "cats"}); err != nil || q.ID != priv.ID {
 			t.Errorf("Today(club, cats) = %v, %v; want the private quote", q, err)
 		}
+		for _, tt := range []struct {
+			f    quoter.Filter
+			want []int64
+		}{
+			{quoter.Filter{}, []int64{pub.ID}},
+			{quoter.Filter{Collection: "club"}, []int64{priv.ID}},
+			{quoter.Filter{Collection: "classics,club"}, []int64{pub.ID, priv.ID}},
+			{quoter.Filter{Collection: "club", Tag: "dogs"}, []int64{}},
+		} {
+			qs, n, err := lib.SearchIn(ctx, "cats", tt.f, quoter.Page{})
+			if err != nil || n != len(tt.want) || !slices.Equal(ids(qs), tt.want) {
+				t.Errorf("SearchIn(cats, %+v) = %v, %d, %v; want %v", tt.f, ids(qs), n, err, tt.want)
+			}
+		}
 		// Unknown: ENOTFOUND naming it, everywhere a filter goes.
 		f := quoter.Filter{Collection: "classics,nosuch"}
 		_, err := lib.Random(ctx, f)
@@ -149,6 +163,8 @@ func init() {
 		_, err = lib.Today(ctx, day, f)
 		wantCode(t, err, quoter.ENOTFOUND)
 		_, _, err = lib.List(ctx, f, quoter.Page{})
+		wantCode(t, err, quoter.ENOTFOUND)
+		_, _, err = lib.SearchIn(ctx, "cats", f, quoter.Page{})
 		wantCode(t, err, quoter.ENOTFOUND)
 		_, err = lib.Random(ctx, quoter.Filter{Collection: "Bad Name"})
 		wantCode(t, err, quoter.EINVALID)
