@@ -340,9 +340,18 @@ func init() {
 		}
 		bad := &quoter.Quote{Text: "Bad provenance.", Author: "A", AddedBy: quoter.Provenance{By: "x\x00y"}}
 		wantCode(t, lib.Add(ctx, bad), quoter.EINVALID)
-		// A deleted quote of the day keeps its collection and provenance.
+		// A deleted quote of the day keeps its collection and provenance
+		// on its days.
+		day := quoter.Frontier(fixed())
+		if shown, err := lib.Today(ctx, day, quoter.Filter{Collection: "club"}); err != nil || shown.ID != q.ID {
+			t.Fatalf("Today(club) = %v, %v; want #%d, the club's only quote", shown, err, q.ID)
+		}
 		if err := lib.Delete(ctx, q.ID); err != nil {
 			t.Fatal(err)
+		}
+		shown, err := lib.Today(ctx, day, quoter.Filter{Collection: "club"})
+		if err != nil || !shown.Removed || shown.Collection != "club" || shown.AddedBy != added || shown.EditedBy != by {
+			t.Errorf("Today(club) after the delete = %+v, %v; want the removed quote with its collection and provenance", shown, err)
 		}
 	})
 
