@@ -202,7 +202,9 @@ type ImportResult struct {
 // ENOTFOUND, EINVALID, ECONFLICT or EINTERNAL (see ErrorCode); frontends map
 // those codes to their protocol and never inspect messages.
 type Quoter interface {
-	// Today returns the quote of the day for the calendar date day. Its
+	// Today returns the quote of the day for the calendar date day. The
+	// days before a collection turned private keep its quotes in the
+	// library's, tags' and languages' cycles (the past is fixed). Its
 	// contract, which every store keeps (docs/ARCHITECTURE.md, "Choosing
 	// the quote of the day", says how):
 	//
@@ -240,7 +242,10 @@ type Quoter interface {
 	// Errors: ENOTFOUND when none does.
 	Random(ctx context.Context, f Filter) (*Quote, error)
 
-	// Quote returns the quote with the given id.
+	// Quote returns the quote with the given id, whatever its collection:
+	// a frontend that serves the public must not show a quote of a
+	// private collection it was not configured to serve (its Collection
+	// is in Curator.Collections, with its privacy).
 	// Errors: ENOTFOUND; EGONE when it was removed from the library.
 	Quote(ctx context.Context, id int64) (*Quote, error)
 
