@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os/user"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -77,6 +78,8 @@ func TestCollections_ListSetAndServePrivately(t *testing.T) {
 	if st := stats(t, db); st.Quotes != 483 {
 		t.Errorf("stats counts %d quotes, want the 483 public ones", st.Quotes)
 	}
+	// A backup holds (and counts) every collection.
+	wantContains(t, "backup", cliOK(t, "--db", db, "backup", filepath.Join(t.TempDir(), "copy.db")), "(484 quotes)")
 	for range 20 {
 		if q := decodeQuote(t, cliOK(t, "--db", db, "random", "--json")); q.Collection != "classics" {
 			t.Fatalf("random drew %+v from a private collection", q)
