@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -57,5 +58,54 @@ func TestSameScheduleAsSQLite(t *testing.T) {
 				t.Fatalf("Today(%s, %+v): PostgreSQL %v (%v), SQLite %v (%v)", d, fl, a, errA, b, errB)
 			}
 		}
+	}
+}
+
+// Search finds what the SQLite store's FTS4 index finds, word for word
+// (whole words, prefixes, phrases split at punctuation, case and accents
+// ignored), and ranks close to it: the same best match for most queries
+// of the sample library, where only the ranking formulas differ (FTS4
+// weighs a word by its hits in all rows, PostgreSQL by the quotes that
+// hold it).
+func TestSearchMatchesAsSQLite(t *testing.T) {
+	pg := open(t, pgtest.NewDatabase(t), postgres.WithSeed(1))
+	lite, err := sqlite.Open(filepath.Join(t.TempDir(), "quotes.db"), sqlite.Create(), sqlite.WithSeed(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lite.Close()
+	for _, s := range []quoter.Library{pg, lite} {
+		if _, err := s.Import(ctx, quotertest.Sample(), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sorted := func(qs []*quoter.Quote) []int64 {
+		ids := []int64{}
+		for _, q := range qs {
+			ids = append(ids, q.ID)
+		}
+		slices.Sort(ids)
+		return ids
+	}
+	same, found := 0, 0
+	for _, q := range []string{"the", "life", "time", "man", "world", "the stars", "wit", "shakespeare", "soul",
+		"of the", "all", "we", "is", "death", "hope", "men", "a", "and", "to be", "war", "god", "wor*", "li*",
+		"méthode", "BÖSE", "battle-field", "it's all", "<script>", "quiet desperation", "nobody"} {
+		a, na, errA := pg.Search(ctx, q, quoter.Page{Limit: quoter.MaxLimit})
+		b, nb, errB := lite.Search(ctx, q, quoter.Page{Limit: quoter.MaxLimit})
+		if errA != nil || errB != nil || na != nb || !slices.Equal(sorted(a), sorted(b)) {
+			t.Errorf("Search(%q): PostgreSQL finds %v (%d, %v), SQLite %v (%d, %v)", q, sorted(a), na, errA, sorted(b), nb, errB)
+			continue
+		}
+		if na > 0 {
+			found++
+			if a[0].ID == b[0].ID {
+				same++
+			}
+		}
+	}
+	t.Logf("the same best match for %d of %d queries with results", same, found)
+	if found < 20 || same*10 < found*8 {
+		t.Errorf("the same best match for %d of %d queries with results, want at least 80%%", same, found)
 	}
 }
