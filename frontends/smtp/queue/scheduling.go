@@ -253,7 +253,7 @@ type result struct {
 func (q *Queue) writeResults(ctx context.Context, rs []result) error {
 	return q.do(ctx, func(tx *sql.Tx) error {
 		if len(rs) == 0 {
-			_, err := tx.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, len(migrations)))
+			_, err := tx.Exec(q.b.probe())
 			return err
 		}
 		for _, r := range rs {

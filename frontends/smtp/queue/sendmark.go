@@ -153,7 +153,7 @@ func (q *Queue) settle(ctx context.Context) (settled, error) {
 			sending_since = NULL WHERE state = 'queued' AND sending_since IS NOT NULL`+scope); err != nil {
 			return fmt.Errorf("counting the unrecorded attempts of replies: %w", err)
 		}
-		_, err = tx.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, len(migrations)))
+		_, err = tx.Exec(q.b.probe())
 		return err
 	})
 	if err != nil {
