@@ -1,0 +1,124 @@
+package queue_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/quotesd/quotesd/frontends/smtp/queue"
+	"github.com/quotesd/quotesd/frontends/smtp/smtptest"
+	"github.com/quotesd/quotesd/quoter/postgres/pgtest"
+)
+
+// replicas opens n queues on one new PostgreSQL database, as n replicas of
+// quotesd do, and closes them when the test ends.
+func replicas(t *testing.T, n int, opts ...queue.Option) []*queue.Queue {
+	t.Helper()
+	url := pgtest.NewDatabase(t)
+	qs := make([]*queue.Queue, n)
+	for i := range qs {
+		qs[i] = openQueue(t, url, opts...)
+		t.Cleanup(func() { qs[i].Close() })
+	}
+	return qs
+}
+
+// Replies accepted by two replicas, each delivering to the same relay: each
+// reply goes out once, whichever replica claims it.
+func TestPostgres_TwoReplicasSendEachReplyOnce(t *testing.T) {
+	qs := replicas(t, 2)
+	sink := smtptest.NewSink(t, smtptest.Options{})
+	for _, q := range qs {
+		delivery(t, q, queue.Config{Relay: &queue.Relay{Addr: sink.Addr, TLS: queue.TLSNone}})
+	}
+	const n = 400
+	var wg sync.WaitGroup
+	for i := 1; i <= n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := qs[i%2].Record(context.Background(), reply(fmt.Sprintf("r%d@example.org", i), i)); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	sink.Wait(t, n, 30*time.Second)
+	waitCounts(t, qs[0], 0, n, 0)
+	time.Sleep(300 * time.Millisecond) // room for duplicates to show up
+	seen := map[string]int{}
+	for _, m := range sink.Messages() {
+		seen[seq(m)]++
+	}
+	for i := 1; i <= n; i++ {
+		if c := seen[fmt.Sprint(i)]; c != 1 {
+			t.Errorf("reply %d delivered %d times, want once", i, c)
+		}
+	}
+	if got := len(sink.Messages()); got != n {
+		t.Errorf("delivered %d messages, want %d", got, n)
+	}
+}
+
+// The daily caps are counted in the database, in the transaction that
+// queues the reply: replicas accepting mail for one mailbox, or from one
+// client, at the same moment never queue more than the cap between them.
+func TestPostgres_DailyCapsHoldAcrossReplicas(t *testing.T) {
+	qs := replicas(t, 2, queue.WithLimits(queue.Limits{PerRecipient: 5, PerIP: 7}))
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	skips := map[string]int{}
+	send := func(q *queue.Queue, e queue.Entry) {
+		defer wg.Done()
+		skip, err := q.Record(context.Background(), e)
+		if err != nil {
+			t.Error(err)
+		}
+		mu.Lock()
+		skips[skip]++
+		mu.Unlock()
+	}
+	// 40 replies to one mailbox (its subaddresses included), each from
+	// its own client.
+	for i := range 40 {
+		e := reply(fmt.Sprintf("victim+%d@example.org", i), i)
+		e.IP = fmt.Sprintf("192.0.2.%d", i+1)
+		wg.Add(1)
+		go send(qs[i%2], e)
+	}
+	wg.Wait()
+	if skips[""] != 5 || skips[queue.SkipRecipientLimit] != 35 {
+		t.Errorf("replies to one mailbox through two replicas: %d queued, %d over the cap; want 5 and 35", skips[""], skips[queue.SkipRecipientLimit])
+	}
+	// 40 replies to distinct mailboxes caused by one IPv6 /64.
+	clear(skips)
+	for i := range 40 {
+		e := reply(fmt.Sprintf("r%d@example.net", i), 100+i)
+		e.IP = fmt.Sprintf("2001:db8:1:2::%x", i+1)
+		wg.Add(1)
+		go send(qs[i%2], e)
+	}
+	wg.Wait()
+	if skips[""] != 7 || skips[queue.SkipIPLimit] != 33 {
+		t.Errorf("replies caused by one /64 through two replicas: %d queued, %d over the cap; want 7 and 33", skips[""], skips[queue.SkipIPLimit])
+	}
+	if queued, _, _ := counts(t, qs[1]); queued != 12 {
+		t.Errorf("queued %d replies in all, want 12", queued)
+	}
+}
+
+// A replica whose scheduler has nothing to do sleeps until the next reply
+// is due; a reply queued by another replica wakes it at once (NOTIFY),
+// though its own renewals and sweeps come only every third of a lease.
+func TestPostgres_AnIdleReplicaWakesWhenAnotherQueues(t *testing.T) {
+	qs := replicas(t, 2, queue.WithLease(time.Hour))
+	sink := smtptest.NewSink(t, smtptest.Options{})
+	delivery(t, qs[1], queue.Config{Relay: &queue.Relay{Addr: sink.Addr, TLS: queue.TLSNone}})
+	time.Sleep(200 * time.Millisecond) // the scheduler goes to sleep
+	record(t, qs[0], reply("alice@example.org", 1))
+	if m := sink.Wait(t, 1, 5*time.Second)[0]; m.To[0] != "alice@example.org" {
+		t.Errorf("delivered to %v, want alice@example.org", m.To)
+	}
+}
