@@ -66,6 +66,12 @@ func OpenPostgres(ctx context.Context, dbURL string, opts ...Option) (*Queue, er
 	}
 	// The statements name the tables without their schema.
 	cfg.RuntimeParams["search_path"] = pgSchema
+	if cfg.ConnectTimeout == 0 {
+		// The writer's transactions have no deadline of their own: a
+		// database that does not answer must fail them (a 451 to the
+		// sessions waiting), not hold them until the clients give up.
+		cfg.ConnectTimeout = 10 * time.Second
+	}
 	db := stdlib.OpenDB(*cfg.Copy())
 	// The writer uses one connection at a time; the scheduler, the
 	// deliveries' claims and reads, the renewals and the counts of the
