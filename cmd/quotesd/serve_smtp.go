@@ -11,6 +11,7 @@ import (
 
 	smtpfe "github.com/quotesd/quotesd/frontends/smtp"
 	"github.com/quotesd/quotesd/frontends/smtp/queue"
+	"github.com/quotesd/quotesd/quoter/postgres"
 	"github.com/quotesd/quotesd/reactor"
 )
 
@@ -92,7 +93,7 @@ func smtpStart(env *serveEnv, c smtpfe.Config) (*smtpLive, []reactor.Service, er
 // --db names, shared by every replica that names it too, or else in an
 // SQLite file of the state directory, this process's own.
 func openMailQueue(env *serveEnv, opts ...queue.Option) (*queue.Queue, error) {
-	if queue.IsPostgresURL(env.DB) {
+	if postgres.IsURL(env.DB) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		return queue.OpenPostgres(ctx, env.DB, opts...)

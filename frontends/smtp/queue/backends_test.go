@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/quotesd/quotesd/frontends/smtp/queue"
+	"github.com/quotesd/quotesd/quoter/postgres"
 	"github.com/quotesd/quotesd/quoter/postgres/pgtest"
 )
 
@@ -35,7 +36,7 @@ func openQueue(t *testing.T, where string, opts ...queue.Option) *queue.Queue {
 	t.Helper()
 	var q *queue.Queue
 	var err error
-	if queue.IsPostgresURL(where) {
+	if postgres.IsURL(where) {
 		q, err = queue.OpenPostgres(context.Background(), where, opts...)
 	} else {
 		q, err = queue.Open(where, opts...)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 )
 
@@ -47,12 +48,6 @@ const (
 	pgMigrationLock = 0x71756f7465736d71 // "quotesmq"
 )
 
-// IsPostgresURL reports whether db names a PostgreSQL database
-// (postgres:// or postgresql://) rather than a file.
-func IsPostgresURL(db string) bool {
-	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
-}
-
 // OpenPostgres opens the queue shared by the replicas that use the
 // PostgreSQL database at dbURL, creating or upgrading its schema
 // (mailqueue), and starts its writer, the renewal of this replica's leases
@@ -60,10 +55,14 @@ func IsPostgresURL(db string) bool {
 // Delivery.Serve close it at shutdown.
 func OpenPostgres(ctx context.Context, dbURL string, opts ...Option) (*Queue, error) {
 	where := redactURL(dbURL)
-	cfg, err := pgx.ParseConfig(dbURL)
+	// Parsed as a pool's URL, so that the pool_* settings the library's
+	// pool takes (pool_max_conns) are not sent to the server as run-time
+	// parameters, which it would refuse.
+	pcfg, err := pgxpool.ParseConfig(dbURL)
 	if err != nil {
 		return nil, fmt.Errorf("mail queue: %s: %w", where, err)
 	}
+	cfg := pcfg.ConnConfig
 	// The statements name the tables without their schema.
 	cfg.RuntimeParams["search_path"] = pgSchema
 	if cfg.ConnectTimeout == 0 {

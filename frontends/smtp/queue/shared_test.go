@@ -3,6 +3,7 @@ package queue_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -120,5 +121,21 @@ func TestPostgres_AnIdleReplicaWakesWhenAnotherQueues(t *testing.T) {
 	record(t, qs[0], reply("alice@example.org", 1))
 	if m := sink.Wait(t, 1, 5*time.Second)[0]; m.To[0] != "alice@example.org" {
 		t.Errorf("delivered to %v, want alice@example.org", m.To)
+	}
+}
+
+// --db is the library's URL too, which may carry the settings of its pool
+// (pool_max_conns): the queue takes them as such, never as parameters of
+// the server, which would refuse them.
+func TestPostgres_OpensWithTheLibrarysPoolSettingsInTheURL(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	q := openQueue(t, url+sep+"pool_max_conns=4")
+	defer q.Close()
+	if skip := record(t, q, reply("a@example.org", 1)); skip != "" {
+		t.Errorf("Record skipped: %q", skip)
 	}
 }
