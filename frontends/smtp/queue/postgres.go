@@ -172,7 +172,10 @@ type pgBackend struct {
 	cfg   *pgx.ConnConfig // for the listener's own connection
 	owner string          // this replica's name in lease_owner: random, new each run
 
-	binds sync.Map // statement written for SQLite -> its PostgreSQL form
+	binds struct {
+		sync.Mutex
+		m map[string]string // statement written for SQLite -> its PostgreSQL form
+	}
 
 	stop context.CancelFunc // of renew and listen
 	wg   sync.WaitGroup
@@ -212,12 +215,17 @@ var pgTranslations = strings.NewReplacer(
 	`sending_since = NULL`, `sending_since = NULL, lease_owner = NULL, lease_until = NULL`,
 )
 
+// maxBinds bounds the statements rebind keeps translated.
+const maxBinds = 256
+
 // rebind translates a statement written for SQLite: the translations
 // above, and ? placeholders numbered ($1, $2...). No statement of the
 // queue has a ? inside a string.
 func (b *pgBackend) rebind(query string) string {
-	if s, ok := b.binds.Load(query); ok {
-		return s.(string)
+	b.binds.Lock()
+	defer b.binds.Unlock()
+	if s, ok := b.binds.m[query]; ok {
+		return s
 	}
 	s := pgTranslations.Replace(query)
 	var out strings.Builder
@@ -231,10 +239,14 @@ func (b *pgBackend) rebind(query string) string {
 		}
 		out.WriteByte(s[i])
 	}
-	// Multi-row inserts and lists of ids of every length pass here: keep
-	// only the statements used again and again.
+	// Multi-row inserts and lists of ids of every length pass here, and
+	// settle's statements name the time: keep the short statements, and
+	// start over when there are many.
 	if n <= 8 {
-		b.binds.Store(query, out.String())
+		if b.binds.m == nil || len(b.binds.m) >= maxBinds {
+			b.binds.m = make(map[string]string)
+		}
+		b.binds.m[query] = out.String()
 	}
 	return out.String()
 }

@@ -2,6 +2,7 @@ package queue_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"sync"
@@ -17,7 +18,12 @@ import (
 // quotesd do, and closes them when the test ends.
 func replicas(t *testing.T, n int, opts ...queue.Option) []*queue.Queue {
 	t.Helper()
-	url := pgtest.NewDatabase(t)
+	return replicasAt(t, pgtest.NewDatabase(t), n, opts...)
+}
+
+// replicasAt is replicas on the database at url.
+func replicasAt(t *testing.T, url string, n int, opts ...queue.Option) []*queue.Queue {
+	t.Helper()
 	qs := make([]*queue.Queue, n)
 	for i := range qs {
 		qs[i] = openQueue(t, url, opts...)
@@ -137,5 +143,56 @@ func TestPostgres_OpensWithTheLibrarysPoolSettingsInTheURL(t *testing.T) {
 	defer q.Close()
 	if skip := record(t, q, reply("a@example.org", 1)); skip != "" {
 		t.Errorf("Record skipped: %q", skip)
+	}
+}
+
+// Connections that the server drops (a restart, a failover, an operator's
+// pg_terminate_backend) are opened again: the next records succeed, and the
+// notifications of queued replies reach an idle replica again, without a
+// restart of quotesd.
+func TestPostgres_ReplicasRecoverFromLostConnections(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	qs := replicasAt(t, url, 2, queue.WithLease(time.Hour))
+	sink := smtptest.NewSink(t, smtptest.Options{})
+	delivery(t, qs[1], queue.Config{Relay: &queue.Relay{Addr: sink.Addr, TLS: queue.TLSNone}})
+	record(t, qs[0], reply("before@example.org", 1))
+	sink.Wait(t, 1, 5*time.Second)
+
+	terminateConnections(t, url)
+	time.Sleep(time.Second) // the listener connects again
+	// A record on a connection found dead fails (the session gets a 451
+	// and sends again); a later one succeeds on a new connection.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, err := qs[0].Record(context.Background(), reply("after@example.org", 2))
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Record still fails 10s after the connections were dropped: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if ms := sink.Wait(t, 2, 10*time.Second); ms[1].To[0] != "after@example.org" {
+		t.Errorf("delivered %v second, want after@example.org", ms[1].To)
+	}
+}
+
+// terminateConnections ends every connection to the database at url but
+// the one that ends them, as a server that restarts does.
+func terminateConnections(t *testing.T, url string) {
+	t.Helper()
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow(`SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE datname = current_database() AND pid <> pg_backend_pid()`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n < 2 {
+		t.Fatalf("terminated %d connections, want the replicas' (their pools and listeners)", n)
 	}
 }
