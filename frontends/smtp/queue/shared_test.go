@@ -196,3 +196,26 @@ func terminateConnections(t *testing.T, url string) {
 		t.Fatalf("terminated %d connections, want the replicas' (their pools and listeners)", n)
 	}
 }
+
+// A queue schema written by a newer quotesd is refused, as the SQLite
+// queue's is: replicas are upgraded together, never downgraded in place.
+func TestPostgres_RefusesAQueueFromANewerVersion(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	openQueue(t, url).Close()
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`INSERT INTO mailqueue.schema_migrations (version) VALUES (99)`); err != nil {
+		t.Fatal(err)
+	}
+	q, err := queue.OpenPostgres(context.Background(), url)
+	if err == nil {
+		q.Close()
+		t.Fatal("OpenPostgres of a queue at schema version 99 succeeded, want an error")
+	}
+	if !strings.Contains(err.Error(), "newer than this quotesd knows") {
+		t.Errorf("OpenPostgres: %v, want it to say the schema is newer", err)
+	}
+}
