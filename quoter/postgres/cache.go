@@ -45,10 +45,10 @@ type todayKey struct {
 // recompute and valid for one generation: counts and id lists per filter,
 // quotes of the day, stats. It is emptied whenever the generation changes.
 type cache struct {
-	mu      sync.Mutex
-	valid   bool
-	epoch   uint64 // bumped by invalidate; see fresh and update
-	st      libState
+	mu    sync.Mutex
+	valid bool
+	epoch uint64 // bumped by invalidate; see fresh and update
+	st    libState
 
 	filters map[quoter.Filter]*list.Element // of *filterEntry, most recent first
 	lru     *list.List

@@ -692,7 +692,7 @@ func (db *DB) Pins(ctx context.Context, from quoter.Date) ([]quoter.Pinned, erro
 }
 
 // importBatch is how many quotes Import writes with one statement.
-const importBatch = 5000
+const importBatch = 1000
 
 // Import stores qs in one transaction, skipping duplicates of stored quotes
 // and of earlier records. Every record is validated before anything is

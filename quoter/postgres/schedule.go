@@ -209,8 +209,8 @@ func (db *DB) resolve(ctx context.Context, q querier, id int64) (*quoter.Quote, 
 // scheduled walks the cycle key from day on, for at most steps days, and
 // returns the first day's quote that pass accepts; nil when none does.
 // Days whose quote was purged are passed over in a walk of more than one
-// day. It reads at generation gen, in one snapshot; ok is false when the
-// library has moved past gen, so that the caller reads the state again.
+// day. It reads one snapshot of the database, normally of generation gen;
+// ok is false only when the read failed before it began.
 func (db *DB) scheduled(ctx context.Context, gen int64, key string, day int64, steps int, pass func(*quoter.Quote) bool) (found *quoter.Quote, ok bool, err error) {
 	tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
@@ -221,15 +221,21 @@ func (db *DB) scheduled(ctx context.Context, gen int64, key string, day int64, s
 	if err := tx.QueryRow(ctx, `SELECT value FROM meta WHERE key = 'generation'`).Scan(&g); err != nil {
 		return nil, false, quoter.Internal("read the schedule: generation", err)
 	}
-	if g != gen {
-		return nil, false, nil
+	// A snapshot newer than gen (a change not heard of yet) is read as
+	// it is: its answer is as true, and the cache, told of the change
+	// soon, drops whatever was kept of gen. Only gen's cycle is kept.
+	var v *cycleView
+	ok = false
+	if g == gen {
+		v, ok = db.cache.cycle(gen, key)
 	}
-	v, ok := db.cache.cycle(gen, key)
 	if !ok {
 		if v, err = loadCycle(ctx, tx, key); err != nil {
 			return nil, false, err
 		}
-		db.cache.setCycle(gen, key, v)
+		if g == gen {
+			db.cache.setCycle(gen, key, v)
+		}
 	}
 	if v == nil {
 		return nil, true, db.errNoCycle(key)

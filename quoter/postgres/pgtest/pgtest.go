@@ -64,7 +64,13 @@ func NewDatabase(tb testing.TB) string {
 			tb.Errorf("pgtest: drop database %s: %v", name, err)
 		}
 	})
-	u, err := url.Parse(admin)
+	return DatabaseURL(tb, name)
+}
+
+// DatabaseURL returns the URL of the database name on the test server.
+func DatabaseURL(tb testing.TB, name string) string {
+	tb.Helper()
+	u, err := url.Parse(ServerURL())
 	if err != nil {
 		tb.Fatalf("pgtest: QUOTESD_TEST_POSTGRES: %v", err)
 	}
