@@ -58,11 +58,16 @@ func trySendVia(addrs []string, first int, from string) (took int, unsure bool) 
 
 // Three replicas share the mail queue in PostgreSQL. 500 requests are
 // spread over them while the relay is down; one replica is killed with
-// SIGKILL half way, and its senders go on to the others. Once the relay is
-// up, every request that got a 250 has its reply, and none has two:
-// the dead replica's replies are sent by the others after its leases
-// end. (A reply the dead replica was sending when it died could go out
-// twice, at most: with the relay down it was sending none.)
+// SIGKILL half way, and its senders go on to the others, as an MTA tries
+// the next MX. Once the relay is up, every request that got a 250 has its
+// reply, and none has two, but for this: a sender whose transaction died
+// with the replica after handing the message over cannot know whether it
+// was stored, and sends it again elsewhere (SMTP's own ambiguity, RFC
+// 1047); the dead replica may have committed it, and then the requester
+// gets two replies. The queue adds no duplicate of its own: the relay was
+// down, so the dead replica was sending nothing (a reply it was sending
+// could go out once more, at most: TestPostgres_ADeadReplicas... in the
+// queue's tests), and its queued replies are the others' to send.
 func TestE2E_SMTP_ThreeReplicasOnPostgresLoseNoReplyWhenOneIsKilled(t *testing.T) {
 	db := pgLibrary(t)
 	relay := smtptest.FreeAddr(t) // down
@@ -151,7 +156,8 @@ func TestE2E_SMTP_ThreeReplicasOnPostgresLoseNoReplyWhenOneIsKilled(t *testing.T
 		}
 		duplicates += c - 1
 	}
-	t.Logf("%d replies at the relay for %d accepted requests: %d duplicates, %d replies to requests that got no 250", len(sink.Messages()), len(accepted), duplicates, extra)
+	t.Logf("%d replies at the relay for %d accepted requests: %d duplicates (the senders whose first try died mid-transaction: %d), %d replies to requests that got no 250",
+		len(sink.Messages()), len(accepted), duplicates, len(unsure), extra)
 	// A sender whose first try died with the replica, the message handed
 	// over, tried another: the dead one may have stored it too. No other
 	// duplicate is allowed.
