@@ -27,12 +27,11 @@ type backend interface {
 	// probe is a statement that writes as little as possible, run by
 	// settle and writeResults to learn whether the database takes writes.
 	probe() string
-	// assignIDs gives the replies about to be inserted their ids, in
-	// arrival order.
-	assignIDs(tx *sql.Tx, rows []replyRow) error
-	// afterQueue runs in a transaction that queued replies, before its
-	// commit: PostgreSQL wakes the other replicas' schedulers.
-	afterQueue(tx *sql.Tx) error
+	// insertRows inserts the replies queued in a transaction (rows, in
+	// arrival order), giving them ids in that order; where replicas share
+	// the queue, it also has the transaction wake their schedulers when it
+	// commits.
+	insertRows(tx *sql.Tx, rows []replyRow) error
 	// failed tells the backend that the writer's transaction failed.
 	failed()
 	// retryable reports whether a failed transaction may simply be run
@@ -85,10 +84,9 @@ func (b *sqliteBackend) rebind(query string) string { return query }
 func (b *sqliteBackend) probe() string {
 	return fmt.Sprintf(`PRAGMA user_version = %d`, len(migrations))
 }
-func (b *sqliteBackend) afterQueue(*sql.Tx) error { return nil }
-func (b *sqliteBackend) retryable(error) bool     { return false }
-func (b *sqliteBackend) shared() bool             { return false }
-func (b *sqliteBackend) owned() string            { return "" }
+func (b *sqliteBackend) retryable(error) bool { return false }
+func (b *sqliteBackend) shared() bool         { return false }
+func (b *sqliteBackend) owned() string        { return "" }
 func (b *sqliteBackend) settleScope(time.Time) string {
 	return ""
 }
@@ -97,12 +95,14 @@ func (b *sqliteBackend) countQuery() string {
 	return `SELECT n FROM reply_counts WHERE key = ? AND day = ?`
 }
 
-func (b *sqliteBackend) assignIDs(_ *sql.Tx, rows []replyRow) error {
+// insertRows gives the replies the ids that follow the last, so that no
+// statement has to report them, and inserts them with multi-row INSERTs.
+func (b *sqliteBackend) insertRows(tx *sql.Tx, rows []replyRow) error {
 	for i := range rows {
 		b.lastID++
 		rows[i].id = b.lastID
 	}
-	return nil
+	return b.q.insertMultiRow(tx, rows)
 }
 
 // failed re-reads the last id: should another process have queued

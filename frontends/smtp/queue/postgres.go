@@ -251,38 +251,37 @@ func (b *pgBackend) rebind(query string) string {
 	return out.String()
 }
 
-// assignIDs takes the replies' ids from the table's sequence, which every
-// replica shares.
-func (b *pgBackend) assignIDs(tx *sql.Tx, rows []replyRow) error {
-	r, err := tx.Query(`SELECT nextval('messages_id_seq') FROM generate_series(1, $1)`, len(rows))
-	if err != nil {
-		return fmt.Errorf("taking reply ids: %w", err)
-	}
-	defer r.Close()
-	ids := make([]int64, 0, len(rows))
-	for r.Next() {
-		var id int64
-		if err := r.Scan(&id); err != nil {
-			return fmt.Errorf("taking reply ids: %w", err)
+// insertRows inserts the replies of a transaction in one statement,
+// whatever their number (a statement is a round trip to the server): each
+// column is an array, which unnest turns into rows, in arrival order; the
+// ids come from the table's sequence, which every replica shares, in that
+// order; and the other replicas are notified when the transaction
+// commits.
+func (b *pgBackend) insertRows(tx *sql.Tx, rows []replyRow) error {
+	n := len(rows)
+	ats := make([]int64, n)
+	rcpts, domains := make([]string, n), make([]string, n)
+	data, texts := make([][]byte, n), make([]*int64, n)
+	for i, r := range rows {
+		ats[i], rcpts[i], domains[i], data[i] = r.at, r.rcpt, r.domain, r.data
+		if r.text.Valid {
+			texts[i] = &rows[i].text.Int64
 		}
-		ids = append(ids, id)
 	}
-	if err := r.Err(); err != nil {
-		return fmt.Errorf("taking reply ids: %w", err)
-	}
-	if len(ids) != len(rows) {
-		return fmt.Errorf("taking reply ids: got %d, want %d", len(ids), len(rows))
-	}
-	slices.Sort(ids)
-	for i := range rows {
-		rows[i].id = ids[i]
-	}
-	return nil
-}
-
-// afterQueue notifies the other replicas, when the transaction commits.
-func (b *pgBackend) afterQueue(tx *sql.Tx) error {
-	_, err := tx.Exec(`SELECT pg_notify($1, '')`, pgChannel)
+	// "replies" is referenced twice, so it is computed once (each row's
+	// nextval too); its rows come sorted by arrival before nextval runs.
+	_, err := tx.Exec(`WITH replies AS (
+			SELECT nextval('messages_id_seq') AS id, u.rcpt, u.domain, u.at, u.data, u.text_id FROM (
+				SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bytea[], $5::bigint[])
+					WITH ORDINALITY AS r (rcpt, domain, at, data, text_id, ord)
+				ORDER BY ord) u),
+		queued AS (
+			INSERT INTO messages (id, rcpt, domain, created, next_attempt)
+			SELECT id, rcpt, domain, at, at FROM replies),
+		notified AS (SELECT pg_notify($6, ''))
+		INSERT INTO bodies (id, data, text_id)
+		SELECT id, data, text_id FROM replies, notified`,
+		rcpts, domains, ats, data, texts, pgChannel)
 	return err
 }
 

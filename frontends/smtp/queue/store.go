@@ -344,23 +344,22 @@ type insertStmts struct{ messages, bodies *sql.Stmt }
 // maxInsertRows is the most rows one INSERT statement carries.
 const maxInsertRows = 64
 
-// insertRows inserts the replies queued in the current transaction, with
-// one multi-row INSERT per table per up to maxInsertRows replies rather
-// than two statements per reply: the writer's transaction, and so every
-// session's wait for its 250, is shorter. Ids are assigned by the
-// backend, in arrival order, so no statement has to report them.
+// insertRows inserts the replies queued in the current transaction, all
+// at once, just before it commits: the writer's transaction, and so every
+// session's wait for its 250, is shorter than with statements per reply.
 func (q *Queue) insertRows(tx *sql.Tx) error {
 	rows := q.rows
 	defer func() { q.rows = q.rows[:0] }()
 	if len(rows) == 0 {
 		return nil
 	}
-	if err := q.b.assignIDs(tx, rows); err != nil {
-		return err
-	}
-	if err := q.b.afterQueue(tx); err != nil {
-		return err
-	}
+	return q.b.insertRows(tx, rows)
+}
+
+// insertMultiRow inserts rows, whose ids are set, with one multi-row
+// INSERT per table per up to maxInsertRows replies rather than two
+// statements per reply.
+func (q *Queue) insertMultiRow(tx *sql.Tx, rows []replyRow) error {
 	var margs, bargs []any
 	for len(rows) > 0 {
 		n := maxInsertRows
