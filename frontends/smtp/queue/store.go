@@ -1,9 +1,11 @@
 // Package queue is the durable outgoing mail queue of the SMTP frontend: the
 // Active Object of quotesd's design. Receiving sessions call Record, which
 // returns only once the reply (or the decision not to send one) is committed
-// to an SQLite database; a scheduler goroutine then delivers queued replies
-// to a relay or to the recipients' MX hosts, retrying with backoff, so a
-// reply survives a crash at any moment and is delivered after restart.
+// to the database: an SQLite file of this process's own (Open), or a
+// PostgreSQL database that replicas share (OpenPostgres, postgres.go); a
+// scheduler goroutine then delivers queued replies to a relay or to the
+// recipients' MX hosts, retrying with backoff, so a reply survives a crash
+// at any moment and is delivered after restart (or by another replica).
 //
 // Durability costs an fsync per commit, so commits are grouped: one writer
 // goroutine owns every write and puts all requests that arrived while the
