@@ -173,3 +173,72 @@ func TestE2E_SMTP_ThreeReplicasOnPostgresLoseNoReplyWhenOneIsKilled(t *testing.T
 		}
 	}
 }
+
+// A replica killed with SIGKILL while it delivers, holding a batch of
+// claimed replies with their sending marks, leaves them to the others:
+// once its leases end (30 s) they send every one, and a reply the dead
+// replica may have sent already goes out at most once more (its mark is
+// counted as one lost outcome), never twice more.
+func TestE2E_SMTP_ThreeReplicasOnPostgresTakeOverADeadReplicasDeliveries(t *testing.T) {
+	db := pgLibrary(t)
+	// A slow relay: each recipient takes 20 ms, so that a replica is
+	// always in the middle of a batch.
+	sink := smtptest.NewSink(t, smtptest.Options{Reject: func(string) error {
+		time.Sleep(20 * time.Millisecond)
+		return nil
+	}})
+	args := []string{"--smtp-ip-rate", "0", "--smtp-ip-reply-limit", "0", "--smtp-max-conns-per-client", "50"}
+	var replicas []*server
+	var addrs []string
+	for range 3 {
+		s := smtpServe(t, db, t.TempDir(), sink.Addr, args...)
+		replicas = append(replicas, s)
+		addrs = append(addrs, s.Addr("smtp"))
+	}
+	const n = 300
+	accepted := map[string]bool{}
+	for i := range n {
+		from := fmt.Sprintf("user%d@example.org", i)
+		if r, _ := trySendVia(addrs, i%3, from); r >= 0 {
+			accepted[from] = true
+		}
+	}
+	if len(accepted) != n {
+		t.Fatalf("%d of %d requests got a 250, want all", len(accepted), n)
+	}
+	// Kill replica C while it delivers.
+	replicas[2].WaitLog(30*time.Second, "reply delivered", nil)
+	replicas[2].Kill()
+	killed := time.Now()
+	atKill := len(sink.Messages())
+
+	deadline := time.Now().Add(120 * time.Second)
+	for {
+		got := perRecipient(sink.Messages())
+		missing := 0
+		for from := range accepted {
+			if got[from] == 0 {
+				missing++
+			}
+		}
+		if missing == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d accepted requests have no reply %v after replica C was killed", missing, time.Since(killed).Round(time.Second))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	took := time.Since(killed)
+	time.Sleep(3 * time.Second) // time enough for a duplicate to arrive
+	got := perRecipient(sink.Messages())
+	duplicates := 0
+	for from, c := range got {
+		if c > 2 {
+			t.Errorf("%s got %d replies, want at most 2 (one, and once more for a reply the dead replica was sending)", from, c)
+		}
+		duplicates += c - 1
+	}
+	t.Logf("%d replies at the relay when replica C was killed; all %d requests had their reply %v later; %d duplicates in all",
+		atKill, n, took.Round(time.Millisecond), duplicates)
+}
