@@ -209,7 +209,13 @@ func (q *Queue) prepare() error {
 // WithLease sets how long a reply claimed by one replica's delivery stays
 // its own without being renewed, when replicas share a PostgreSQL queue:
 // a replica that dies leaves its replies to the others after this long.
-func WithLease(d time.Duration) Option { return func(q *Queue) { q.lease = d } }
+// A lease must be positive: WithLease panics otherwise.
+func WithLease(d time.Duration) Option {
+	if d <= 0 {
+		panic(fmt.Sprintf("queue: WithLease(%v): want more than 0", d))
+	}
+	return func(q *Queue) { q.lease = d }
+}
 
 // defaultLease is the lease of claimed replies (WithLease). A replica
 // renews its leases every third of it, so a slow relay never loses a
