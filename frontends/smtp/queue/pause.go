@@ -131,8 +131,11 @@ func (d *Delivery) settleMarks(ctx context.Context) error {
 		return err
 	}
 	if len(s.resend) > 0 {
-		d.log.Warn("smtp queue: replies were being sent when quotesd last stopped, and their delivery was not recorded; each may be sent once more, and only once",
-			"queue", d.q.Path(), "replies", len(s.resend), "ids", ids(s.resend))
+		msg := "smtp queue: replies were being sent when quotesd last stopped, and their delivery was not recorded; each may be sent once more, and only once"
+		if d.q.b.shared() {
+			msg = "smtp queue: replies were being sent by a replica that stopped (its lease ended), and their delivery was not recorded; each may be sent once more, and only once"
+		}
+		d.log.Warn(msg, "queue", d.q.Path(), "replies", len(s.resend), "ids", ids(s.resend))
 	}
 	for _, m := range s.givenUp {
 		d.log.Warn("smtp reply dropped", "id", m.ID, "rcpt", m.Rcpt, "reason", dropUnrecorded, "err", givenUpReason)
