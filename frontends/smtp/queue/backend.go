@@ -24,6 +24,9 @@ type backend interface {
 	// the writer's transaction, locking it where other processes may
 	// count concurrently.
 	countQuery() string
+	// writeCounts sets the daily counts keys to ns, in the writer's
+	// transaction, which read them first (countQuery).
+	writeCounts(tx *sql.Tx, keys []countKey, ns []int) error
 	// probe is a statement that writes as little as possible, run by
 	// settle and writeResults to learn whether the database takes writes.
 	probe() string
@@ -103,6 +106,16 @@ func (b *sqliteBackend) insertRows(tx *sql.Tx, rows []replyRow) error {
 		rows[i].id = b.lastID
 	}
 	return b.q.insertMultiRow(tx, rows)
+}
+
+func (b *sqliteBackend) writeCounts(tx *sql.Tx, keys []countKey, ns []int) error {
+	st := tx.Stmt(b.q.stmts.setCount)
+	for i, k := range keys {
+		if _, err := st.Exec(k.key, k.day, ns[i]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // failed re-reads the last id: should another process have queued

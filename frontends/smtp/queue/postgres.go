@@ -285,6 +285,19 @@ func (b *pgBackend) insertRows(tx *sql.Tx, rows []replyRow) error {
 	return err
 }
 
+// writeCounts sets the counts in one statement: the transaction holds
+// their rows locked since it read them (countQuery).
+func (b *pgBackend) writeCounts(tx *sql.Tx, keys []countKey, ns []int) error {
+	ks, days, vs := make([]string, len(keys)), make([]string, len(keys)), make([]int64, len(keys))
+	for i, k := range keys {
+		ks[i], days[i], vs[i] = k.key, k.day, int64(ns[i])
+	}
+	_, err := tx.Exec(`INSERT INTO reply_counts (key, day, n)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::int[])
+		ON CONFLICT (key, day) DO UPDATE SET n = excluded.n`, ks, days, vs)
+	return err
+}
+
 // retryable is a deadlock or a serialization failure: PostgreSQL aborted
 // this transaction so that another could go on.
 func (b *pgBackend) retryable(err error) bool {

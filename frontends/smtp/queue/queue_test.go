@@ -1130,3 +1130,37 @@ func TestOpen_NewerQueueIsRefusedUnchanged(t *testing.T) {
 		t.Error("refusing the newer queue changed its file")
 	}
 }
+
+// Sessions recording at once share the writer's transactions: the replies
+// of one batch to one mailbox, or from one client, are counted together,
+// and the caps still hold to the reply.
+func TestQueue_ConcurrentRecordsKeepTheDailyCaps(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, where string) {
+		q := openQueue(t, where, queue.WithLimits(queue.Limits{PerRecipient: 5, PerIP: 12}))
+		defer q.Close()
+		var mu sync.Mutex
+		skips := map[string]int{}
+		var wg sync.WaitGroup
+		for i := range 60 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				// Three mailboxes, from one client.
+				skip, err := q.Record(context.Background(), reply(fmt.Sprintf("m%d+%d@example.org", i%3, i), i))
+				if err != nil {
+					t.Error(err)
+				}
+				mu.Lock()
+				skips[skip]++
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		if skips[""] != 12 || skips[queue.SkipRecipientLimit]+skips[queue.SkipIPLimit] != 48 {
+			t.Errorf("60 replies at once to 3 mailboxes (cap 5 each) from one client (cap 12): %v; want 12 queued", skips)
+		}
+		if queued, _, _ := counts(t, q); queued != 12 {
+			t.Errorf("queued %d, want 12", queued)
+		}
+	})
+}

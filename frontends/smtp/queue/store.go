@@ -70,7 +70,7 @@ type Queue struct {
 	stopped chan struct{} // closed when the writer has exited
 	wake    chan struct{} // tells the scheduler that something was queued
 
-	stmts struct{ count, bump, skip, unbody, sentMany, unbodyMany, findText, addText *sql.Stmt }
+	stmts struct{ count, setCount, skip, unbody, sentMany, unbodyMany, findText, addText *sql.Stmt }
 	// Only the writer uses these. inserts are the multi-row INSERTs of
 	// replies, by their number of rows (a power of two up to
 	// maxInsertRows), prepared on first use. rows are the replies queued
@@ -79,6 +79,7 @@ type Queue struct {
 	// textID).
 	inserts map[int]insertStmts
 	rows    []replyRow
+	counts  map[countKey]*txCount // the daily counts of the writer's transaction (see countReply)
 	texts   map[string]int64
 
 	receiving atomic.Int64 // sessions receiving a message (see Receiving)
@@ -191,7 +192,7 @@ func (q *Queue) prepare() error {
 		{&q.stmts.addText, `INSERT INTO texts (hash, data) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING RETURNING id`},
 		{&q.stmts.unbody, `DELETE FROM bodies WHERE id = ?`},
 		{&q.stmts.count, q.b.countQuery()},
-		{&q.stmts.bump, `INSERT INTO reply_counts (key, day, n) VALUES (?, ?, 1) ON CONFLICT (key, day) DO UPDATE SET n = reply_counts.n + 1`},
+		{&q.stmts.setCount, `INSERT INTO reply_counts (key, day, n) VALUES (?, ?, ?) ON CONFLICT (key, day) DO UPDATE SET n = excluded.n`},
 		{&q.stmts.skip, `INSERT INTO skipped (at, ip, sender, reason) VALUES (?, ?, ?, ?)`},
 		// Sent markers come in groups: the ids are one JSON array.
 		{&q.stmts.sentMany, `UPDATE messages SET state = 'sent', done_at = ?, attempts = attempts + 1, last_error = '',

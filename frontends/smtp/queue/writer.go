@@ -200,11 +200,16 @@ func (q *Queue) commitOnce(batch []*op) error {
 		return fmt.Errorf("mail queue: begin: %w", err)
 	}
 	defer tx.Rollback()
+	clear(q.counts)
 	for _, o := range batch {
 		if err := o.apply(tx); err != nil {
 			q.rows = q.rows[:0]
 			return fmt.Errorf("mail queue: %w", err)
 		}
+	}
+	if err := q.flushCounts(tx); err != nil {
+		q.rows = q.rows[:0]
+		return fmt.Errorf("mail queue: %w", err)
 	}
 	if err := q.insertRows(tx); err != nil {
 		q.rows = q.rows[:0]
