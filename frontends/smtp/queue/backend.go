@@ -65,7 +65,8 @@ type backend interface {
 	// scheduler then settles the marks of dead ones as it runs, not only
 	// at start.
 	shared() bool
-	// close stops what the backend runs and closes the database.
+	// close stops what the backend runs and leaves the database tidy, once
+	// the writer has stopped; Close then closes the database.
 	close() error
 }
 
