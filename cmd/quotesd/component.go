@@ -133,6 +133,7 @@ type serveEnv struct {
 	AccessLog *slog.Logger // Log's records, batched: for one record per request (see logs.Output)
 	Listeners reactor.Listeners
 	StateDir  string               // --state-dir: where frontends keep durable state (the mail queue)
+	DB        string               // --db: the library's file, or the PostgreSQL URL that holds the mail queue too
 	Metrics   *prometheus.Registry // the process's one registry, served by the ops listener's /metrics
 	Ready     *readiness           // checks /readyz makes beyond the library (serve_ops.go, and --web-ops)
 	Writable  bool                 // the library was opened read-write (some component's writes said so)

@@ -254,6 +254,7 @@ func runServe(ctx context.Context, g *globals, args []string) error {
 			AccessLog: accessLog.With("frontend", c.name),
 			Listeners: sockets,
 			StateDir:  o.StateDir,
+			DB:        g.DB,
 			Metrics:   metrics,
 			Ready:     ready,
 			Writable:  writable,

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -10,6 +11,7 @@ import (
 
 	smtpfe "github.com/quotesd/quotesd/frontends/smtp"
 	"github.com/quotesd/quotesd/frontends/smtp/queue"
+	"github.com/quotesd/quotesd/quoter/postgres"
 	"github.com/quotesd/quotesd/reactor"
 )
 
@@ -52,7 +54,7 @@ func smtpStart(env *serveEnv, c smtpfe.Config) (*smtpLive, []reactor.Service, er
 		composer.DKIM = &smtpfe.DKIM{Signer: key, Selector: c.DKIMSelector, Domain: c.DKIMDomain}
 	}
 
-	q, err := queue.Open(env.StateDir, queue.WithLimits(c.Limits()))
+	q, err := openMailQueue(env, queue.WithLimits(c.Limits()))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -85,6 +87,18 @@ func smtpStart(env *serveEnv, c smtpfe.Config) (*smtpLive, []reactor.Service, er
 	env.Log.Info("mail frontend configured", "addresses", c.LocalPart+"@{"+strings.Join(cfg.Addresses.Domains, ",")+"}",
 		"queue", q.Path(), "delivery", how, "dkim", composer.DKIM != nil, "starttls", cert != nil)
 	return live, []reactor.Service{srv, delivery}, nil
+}
+
+// openMailQueue opens the mail queue: in the PostgreSQL database that
+// --db names, shared by every replica that names it too, or else in an
+// SQLite file of the state directory, this process's own.
+func openMailQueue(env *serveEnv, opts ...queue.Option) (*queue.Queue, error) {
+	if postgres.IsURL(env.DB) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		return queue.OpenPostgres(ctx, env.DB, opts...)
+	}
+	return queue.Open(env.StateDir, opts...)
 }
 
 // smtpCertificate reads the STARTTLS certificate named by --smtp-tls-cert

@@ -49,11 +49,14 @@ type harness struct {
 }
 
 type setup struct {
-	cfg    smtpfe.ServerConfig
-	limits queue.Limits
-	dkim   *smtpfe.DKIM
-	relay  string                            // "" for a sink started by the harness
-	wrap   func(quoter.Quoter) quoter.Quoter // if set, what the composer gets instead of the library
+	// queueDB, when set, is the PostgreSQL database of the mail queue;
+	// by default the queue is an SQLite file in a temporary directory.
+	queueDB string
+	cfg     smtpfe.ServerConfig
+	limits  queue.Limits
+	dkim    *smtpfe.DKIM
+	relay   string                            // "" for a sink started by the harness
+	wrap    func(quoter.Quoter) quoter.Quoter // if set, what the composer gets instead of the library
 	// listen, when not nil, makes the server's listener; by default it
 	// listens on 127.0.0.1:0.
 	listen func(testing.TB) net.Listener
@@ -93,7 +96,11 @@ func newHarness(t testing.TB, opts ...func(*setup)) *harness {
 	}
 	log := slog.New(slog.NewJSONHandler(h, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	var err error
-	h.q, err = queue.Open(t.TempDir(), queue.WithLimits(s.limits))
+	if s.queueDB != "" {
+		h.q, err = queue.OpenPostgres(context.Background(), s.queueDB, queue.WithLimits(s.limits))
+	} else {
+		h.q, err = queue.Open(t.TempDir(), queue.WithLimits(s.limits))
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

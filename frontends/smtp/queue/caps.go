@@ -52,40 +52,87 @@ func mailbox(addr string) string {
 // transaction: it returns the cap the reply is over, or "" once the reply
 // is counted against each cap in force. Checked and counted in the
 // transaction that queues the reply, the caps hold across concurrent
-// sessions and restarts.
+// sessions, restarts and (PostgreSQL) replicas.
 func (q *Queue) countReply(tx *sql.Tx, e Entry, now time.Time) (skip string, err error) {
 	day := now.UTC().Format(time.DateOnly)
 	rcptKey, ipKey := "rcpt:"+mailbox(e.Rcpt), clientKey(e.IP)
 	lim := *q.limits.Load()
-	for _, c := range []struct {
+	caps := []struct {
 		key, reason string
 		limit       int
-	}{{rcptKey, SkipRecipientLimit, lim.PerRecipient}, {ipKey, SkipIPLimit, lim.PerIP}} {
+	}{{rcptKey, SkipRecipientLimit, lim.PerRecipient}, {ipKey, SkipIPLimit, lim.PerIP}}
+	for _, c := range caps {
 		if c.limit <= 0 {
 			continue
 		}
-		var n int
-		err := tx.Stmt(q.stmts.count).QueryRow(c.key, day).Scan(&n)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return "", fmt.Errorf("reading reply count: %w", err)
+		n, err := q.count(tx, countKey{c.key, day})
+		if err != nil {
+			return "", err
 		}
-		if n >= c.limit {
+		if n.n >= c.limit {
 			return c.reason, nil
 		}
 	}
 	// Count only what a limit uses: a cap of 0 means no cap, and no count.
-	for _, c := range []struct {
-		key   string
-		limit int
-	}{{rcptKey, lim.PerRecipient}, {ipKey, lim.PerIP}} {
-		if c.limit <= 0 {
-			continue
-		}
-		if _, err := tx.Stmt(q.stmts.bump).Exec(c.key, day); err != nil {
-			return "", fmt.Errorf("counting reply: %w", err)
+	for _, c := range caps {
+		if c.limit > 0 {
+			n := q.counts[countKey{c.key, day}]
+			n.n, n.dirty = n.n+1, true
 		}
 	}
 	return "", nil
+}
+
+// countKey names a daily count: its key ("rcpt:<mailbox>" or
+// "ip:<client>") and its day (YYYY-MM-DD, UTC).
+type countKey struct{ key, day string }
+
+// txCount is a daily count as the writer's transaction sees it: read once
+// (and, where replicas share the queue, locked) from the database, then
+// counted in memory; dirty says it changed, and flushCounts writes it
+// before the commit. Many replies of a batch often share a count (one
+// client, one mailbox): it is read and written once per transaction, not
+// once per reply.
+type txCount struct {
+	n     int
+	dirty bool
+}
+
+// count returns the count k in the writer's transaction.
+func (q *Queue) count(tx *sql.Tx, k countKey) (*txCount, error) {
+	if n, ok := q.counts[k]; ok {
+		return n, nil
+	}
+	n := &txCount{}
+	err := tx.Stmt(q.stmts.count).QueryRow(k.key, k.day).Scan(&n.n)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("reading reply count: %w", err)
+	}
+	if q.counts == nil {
+		q.counts = make(map[countKey]*txCount)
+	}
+	q.counts[k] = n
+	return n, nil
+}
+
+// flushCounts writes the counts the writer's transaction changed, and
+// forgets them all: the next transaction reads them again.
+func (q *Queue) flushCounts(tx *sql.Tx) error {
+	defer clear(q.counts)
+	var keys []countKey
+	var ns []int
+	for k, n := range q.counts {
+		if n.dirty {
+			keys, ns = append(keys, k), append(ns, n.n)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	if err := q.b.writeCounts(tx, keys, ns); err != nil {
+		return fmt.Errorf("counting replies: %w", err)
+	}
+	return nil
 }
 
 // clientKey is the key of the daily count per client of mail from the

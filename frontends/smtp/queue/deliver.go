@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -31,6 +32,7 @@ func (d *Delivery) deliver(ctx context.Context, dest string, ms []Message, fails
 	// Replies past their age are dropped before any connection is made.
 	live := d.unexpired(ctx, ms)
 	if len(live) == 0 || marks.failing() {
+		d.release(ctx, live)
 		return outcome{dest: dest}
 	}
 	s, err := d.out.open(ctx, live[0].Rcpt)
@@ -64,7 +66,7 @@ func (d *Delivery) deliver(ctx context.Context, dest string, ms []Message, fails
 		if carried >= maxPerConnection || ctx.Err() != nil || marks.failing() {
 			break
 		}
-		more, err := d.q.dueAfter(ctx, d.q.now(), perConnection, domain, live[len(live)-1].ID)
+		more, err := d.q.b.claim(ctx, d.q.now(), perConnection, nil, live[len(live)-1].ID, domain)
 		if err != nil {
 			d.log.Error("smtp queue scan failed", "err", err)
 			break
@@ -109,6 +111,7 @@ func (d *Delivery) batch(ctx context.Context, s session, dest string, live []Mes
 	texts, err := d.q.bodies(ctx, live)
 	if err != nil {
 		d.log.Error("smtp delivery: reading queued replies", "err", err)
+		d.release(ctx, live)
 		return outcome{dest: dest, retry: d.q.now().Add(d.cfg.MinBackoff)}, true
 	}
 	if live = d.withText(ctx, live, texts); len(live) == 0 {
@@ -116,11 +119,21 @@ func (d *Delivery) batch(ctx context.Context, s session, dest string, live []Mes
 	}
 	// Nothing of the batch goes out before its sending marks are durable
 	// (see sendmark.go).
-	if err := d.q.markSending(ctx, ids(live)); err != nil {
+	marked, err := d.q.markSending(ctx, ids(live))
+	if err != nil {
 		if ctx.Err() == nil {
 			d.log.Error("smtp delivery: cannot record that replies are being sent; not sending them", "dest", dest, "replies", len(live), "err", err)
 		}
+		d.release(ctx, live)
 		return outcome{dest: dest}, true
+	}
+	if len(marked) < len(live) {
+		// Leases lost to another replica (this one could not renew them
+		// in time): theirs to send now.
+		live = only(live, marked)
+		if len(live) == 0 {
+			return outcome{dest: dest}, false
+		}
 	}
 	if p := s.pipeline(); p != nil {
 		return d.deliverPipelined(ctx, p, dest, live, texts, fails, marks)
@@ -161,6 +174,28 @@ func (d *Delivery) stopping(ctx context.Context, rest []Message, marks *marker) 
 	}
 	d.unsent(ctx, rest)
 	return true
+}
+
+// only returns the replies of ms whose ids are in keep.
+func only(ms []Message, keep []int64) []Message {
+	out := ms[:0:0]
+	for _, m := range ms {
+		if slices.Contains(keep, m.ID) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// release gives back the leases of ms, claimed and not sent, so that
+// another replica may send them at once.
+func (d *Delivery) release(ctx context.Context, ms []Message) {
+	if len(ms) == 0 {
+		return
+	}
+	if err := d.q.b.release(context.WithoutCancel(ctx), ids(ms)); err != nil {
+		d.log.Warn("smtp delivery: cannot give back replies claimed and not sent; they wait for their lease to end", "replies", len(ms), "err", err)
+	}
 }
 
 // ids returns the ids of ms.

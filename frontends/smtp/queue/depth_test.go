@@ -28,53 +28,57 @@ func depth(t *testing.T, q *queue.Queue, now time.Time) queue.Depth {
 }
 
 func TestQueue_DepthOfAnEmptyQueueIsZero(t *testing.T) {
-	q := openQueue(t, t.TempDir())
-	defer q.Close()
-	if got := depth(t, q, time.Now()); got != (queue.Depth{}) {
-		t.Errorf("Depth of an empty queue = %+v, want zero", got)
-	}
+	forEachBackend(t, func(t *testing.T, where string) {
+		q := openQueue(t, where)
+		defer q.Close()
+		if got := depth(t, q, time.Now()); got != (queue.Depth{}) {
+			t.Errorf("Depth of an empty queue = %+v, want zero", got)
+		}
+	})
 }
 
 // Replies waiting for a retry are deferred, the others due; delivered and
 // dropped ones, kept for audit, are not counted; the oldest is the first
 // still queued.
 func TestQueue_DepthCountsDueAndDeferredRepliesAndTheOldest(t *testing.T) {
-	clk := newClock(time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC))
-	start := clk.Now()
-	sink := smtptest.NewSink(t, smtptest.Options{Reject: func(rcpt string) error {
-		switch rcpt {
-		case "busy@example.org":
-			return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try later"}
-		case "gone@example.org":
-			return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
+	forEachBackend(t, func(t *testing.T, where string) {
+		clk := newClock(time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC))
+		start := clk.Now()
+		sink := smtptest.NewSink(t, smtptest.Options{Reject: func(rcpt string) error {
+			switch rcpt {
+			case "busy@example.org":
+				return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try later"}
+			case "gone@example.org":
+				return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
+			}
+			return nil
+		}})
+		q := openQueue(t, where, queue.WithClock(clk.Now))
+		record(t, q, reply("here@example.org", 1))
+		clk.Add(time.Minute)
+		record(t, q, reply("gone@example.org", 2))
+		clk.Add(time.Minute)
+		record(t, q, reply("busy@example.org", 3))
+		if got, want := depth(t, q, clk.Now()), (queue.Depth{Due: 3, Oldest: start}); got != want {
+			t.Errorf("Depth before delivery = %+v, want %+v", got, want)
 		}
-		return nil
-	}})
-	q := openQueue(t, t.TempDir(), queue.WithClock(clk.Now))
-	record(t, q, reply("here@example.org", 1))
-	clk.Add(time.Minute)
-	record(t, q, reply("gone@example.org", 2))
-	clk.Add(time.Minute)
-	record(t, q, reply("busy@example.org", 3))
-	if got, want := depth(t, q, clk.Now()), (queue.Depth{Due: 3, Oldest: start}); got != want {
-		t.Errorf("Depth before delivery = %+v, want %+v", got, want)
-	}
 
-	delivery(t, q, queue.Config{Relay: &queue.Relay{Addr: sink.Addr, TLS: queue.TLSNone},
-		MinBackoff: time.Hour, MaxBackoff: time.Hour})
-	waitCounts(t, q, 1, 1, 1)
-	record(t, q, reply("new@example.org", 4)) // delivered too, soon
-	waitCounts(t, q, 1, 2, 1)
-	want := queue.Depth{Deferred: 1, Oldest: start.Add(2 * time.Minute)}
-	if got := depth(t, q, clk.Now()); got != want {
-		t.Errorf("Depth with busy@ deferred = %+v, want %+v", got, want)
-	}
-	// Once its retry is due, it counts as due again.
-	clk.Add(2 * time.Hour)
-	want = queue.Depth{Due: 1, Oldest: start.Add(2 * time.Minute)}
-	if got := depth(t, q, clk.Now()); got != want {
-		t.Errorf("Depth when the retry is due = %+v, want %+v", got, want)
-	}
+		delivery(t, q, queue.Config{Relay: &queue.Relay{Addr: sink.Addr, TLS: queue.TLSNone},
+			MinBackoff: time.Hour, MaxBackoff: time.Hour})
+		waitCounts(t, q, 1, 1, 1)
+		record(t, q, reply("new@example.org", 4)) // delivered too, soon
+		waitCounts(t, q, 1, 2, 1)
+		want := queue.Depth{Deferred: 1, Oldest: start.Add(2 * time.Minute)}
+		if got := depth(t, q, clk.Now()); got != want {
+			t.Errorf("Depth with busy@ deferred = %+v, want %+v", got, want)
+		}
+		// Once its retry is due, it counts as due again.
+		clk.Add(2 * time.Hour)
+		want = queue.Depth{Due: 1, Oldest: start.Add(2 * time.Minute)}
+		if got := depth(t, q, clk.Now()); got != want {
+			t.Errorf("Depth when the retry is due = %+v, want %+v", got, want)
+		}
+	})
 }
 
 // depthGauge returns the value of the depth gauge of state.

@@ -93,7 +93,7 @@ func (d *Delivery) Ready() error {
 		return *p
 	}
 	if err := d.q.writeError(); err != nil {
-		return fmt.Errorf("the mail queue cannot write %s: %w", d.q.path, err)
+		return fmt.Errorf("the mail queue cannot write %s: %w", d.q.Path(), err)
 	}
 	return nil
 }
@@ -115,14 +115,27 @@ func (d *Delivery) settle(ctx context.Context) error {
 	if d.settled {
 		return nil
 	}
+	if err := d.settleMarks(ctx); err != nil {
+		return err
+	}
+	d.settled = true
+	return nil
+}
+
+// settleMarks settles the sending marks left by runs that stopped (or,
+// where replicas share the queue, by replicas whose leases ended), and
+// says what it found.
+func (d *Delivery) settleMarks(ctx context.Context) error {
 	s, err := d.q.settle(context.WithoutCancel(ctx))
 	if err != nil {
 		return err
 	}
-	d.settled = true
 	if len(s.resend) > 0 {
-		d.log.Warn("smtp queue: replies were being sent when quotesd last stopped, and their delivery was not recorded; each may be sent once more, and only once",
-			"queue", d.q.path, "replies", len(s.resend), "ids", ids(s.resend))
+		msg := "smtp queue: replies were being sent when quotesd last stopped, and their delivery was not recorded; each may be sent once more, and only once"
+		if d.q.b.shared() {
+			msg = "smtp queue: replies were being sent by a replica that stopped (its lease ended), and their delivery was not recorded; each may be sent once more, and only once"
+		}
+		d.log.Warn(msg, "queue", d.q.Path(), "replies", len(s.resend), "ids", ids(s.resend))
 	}
 	for _, m := range s.givenUp {
 		d.log.Warn("smtp reply dropped", "id", m.ID, "rcpt", m.Rcpt, "reason", dropUnrecorded, "err", givenUpReason)
@@ -165,7 +178,7 @@ func (d *Delivery) checkStore(ctx context.Context, now time.Time) (paused bool) 
 		d.pause.fails++
 		d.pause.err = err
 		d.pause.retry = now.Add(d.storeBackoff(d.pause.fails))
-		d.log.Warn("smtp queue still cannot record deliveries; delivery stays paused", "queue", d.q.path,
+		d.log.Warn("smtp queue still cannot record deliveries; delivery stays paused", "queue", d.q.Path(),
 			"unrecorded", len(rs), "retry_in", d.pause.retry.Sub(now).Round(time.Millisecond), "err", err)
 		return true
 	}
@@ -175,7 +188,7 @@ func (d *Delivery) checkStore(ctx context.Context, now time.Time) (paused bool) 
 		// those at once.
 		return d.checkStore(ctx, now)
 	}
-	d.log.Info("smtp delivery resumed: the mail queue can record deliveries again", "queue", d.q.path, "recorded", len(rs))
+	d.log.Info("smtp delivery resumed: the mail queue can record deliveries again", "queue", d.q.Path(), "recorded", len(rs))
 	d.pause.err, d.pause.fails = nil, 0
 	d.paused.Store(nil)
 	if d.cfg.Metrics != nil {
@@ -189,12 +202,12 @@ func (d *Delivery) pauseDelivery(now time.Time, err error) {
 	d.countFailures()
 	d.pause.err, d.pause.fails = err, 1
 	d.pause.retry = now.Add(d.storeBackoff(1))
-	perr := fmt.Errorf("the mail queue cannot record deliveries in %s: %w", d.q.path, err)
+	perr := fmt.Errorf("the mail queue cannot record deliveries in %s: %w", d.q.Path(), err)
 	d.paused.Store(&perr)
 	if d.cfg.Metrics != nil {
 		d.cfg.Metrics.StoreFailing.Set(1)
 	}
-	d.log.Error("smtp delivery paused: the mail queue cannot record deliveries", "queue", d.q.path,
+	d.log.Error("smtp delivery paused: the mail queue cannot record deliveries", "queue", d.q.Path(),
 		"unrecorded", d.unrecordedLen(), "retry_in", d.pause.retry.Sub(now).Round(time.Millisecond), "err", err)
 }
 
@@ -240,5 +253,5 @@ func (d *Delivery) flushUnrecorded() {
 		}
 	}
 	d.log.Error("smtp queue: outcomes not recorded at shutdown; the replies delivered among them may be sent once more after a restart",
-		"queue", d.q.path, "unrecorded", len(rs), "delivered_ids", ids, "err", err)
+		"queue", d.q.Path(), "unrecorded", len(rs), "delivered_ids", ids, "err", err)
 }

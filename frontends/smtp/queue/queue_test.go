@@ -34,15 +34,6 @@ func (c *clock) Add(d time.Duration) {
 	c.ns.Add(int64(d))
 }
 
-func openQueue(t *testing.T, dir string, opts ...queue.Option) *queue.Queue {
-	t.Helper()
-	q, err := queue.Open(dir, opts...)
-	if err != nil {
-		t.Fatalf("queue.Open(%s): %v", dir, err)
-	}
-	return q
-}
-
 func reply(rcpt string, n int) queue.Entry {
 	return queue.Entry{IP: "192.0.2.1", Sender: rcpt, Rcpt: rcpt,
 		Data: fmt.Appendf(nil, "Subject: reply %d\r\nX-Seq: %d\r\n\r\nbody %d\r\n", n, n, n)}
@@ -67,192 +58,210 @@ func counts(t *testing.T, q *queue.Queue) (queued, sent, failed int) {
 }
 
 func TestQueue_RecordSurvivesReopen(t *testing.T) {
-	dir := t.TempDir()
-	q := openQueue(t, dir)
-	if skip := record(t, q, reply("a@example.org", 1)); skip != "" {
-		t.Fatalf("Record skipped: %q", skip)
-	}
-	if err := q.Close(); err != nil {
-		t.Fatal(err)
-	}
-	q = openQueue(t, dir)
-	defer q.Close()
-	if queued, _, _ := counts(t, q); queued != 1 {
-		t.Errorf("queued after reopen = %d, want 1", queued)
-	}
+	forEachBackend(t, func(t *testing.T, where string) {
+		dir := where
+		q := openQueue(t, dir)
+		if skip := record(t, q, reply("a@example.org", 1)); skip != "" {
+			t.Fatalf("Record skipped: %q", skip)
+		}
+		if err := q.Close(); err != nil {
+			t.Fatal(err)
+		}
+		q = openQueue(t, dir)
+		defer q.Close()
+		if queued, _, _ := counts(t, q); queued != 1 {
+			t.Errorf("queued after reopen = %d, want 1", queued)
+		}
+	})
 }
 
 func TestQueue_RecordAfterCloseFails(t *testing.T) {
-	q := openQueue(t, t.TempDir())
-	q.Close()
-	if _, err := q.Record(context.Background(), reply("a@example.org", 1)); err != queue.ErrClosed {
-		t.Errorf("Record after Close: err = %v, want ErrClosed", err)
-	}
+	forEachBackend(t, func(t *testing.T, where string) {
+		q := openQueue(t, where)
+		q.Close()
+		if _, err := q.Record(context.Background(), reply("a@example.org", 1)); err != queue.ErrClosed {
+			t.Errorf("Record after Close: err = %v, want ErrClosed", err)
+		}
+	})
 }
 
 // The SMTP server holds the queue while it serves: Close (at the end of
 // delivery's context) waits for it, and meanwhile records are taken, for
 // the sessions the server lets finish.
 func TestQueue_CloseWaitsForHoldersAndTakesRecordsMeanwhile(t *testing.T) {
-	dir := t.TempDir()
-	q := openQueue(t, dir)
-	release, err := q.Hold()
-	if err != nil {
-		t.Fatalf("Hold: %v", err)
-	}
-	closed := make(chan error, 1)
-	go func() { closed <- q.Close() }()
-	if skip := record(t, q, reply("late@example.org", 1)); skip != "" {
-		t.Errorf("Record while held and closing: skipped (%s), want queued", skip)
-	}
-	select {
-	case err := <-closed:
-		t.Fatalf("Close returned (%v) while the queue was held", err)
-	default:
-	}
-	release()
-	if err := <-closed; err != nil {
-		t.Errorf("Close: %v", err)
-	}
-	if _, err := q.Record(context.Background(), reply("later@example.org", 2)); err != queue.ErrClosed {
-		t.Errorf("Record after Close: err = %v, want ErrClosed", err)
-	}
-	if _, err := q.Hold(); err != queue.ErrClosed {
-		t.Errorf("Hold after Close: err = %v, want ErrClosed", err)
-	}
-	q = openQueue(t, dir)
-	if queued, _, _ := counts(t, q); queued != 1 {
-		t.Errorf("after reopening: %d queued, want 1 (the record taken while held)", queued)
-	}
+	forEachBackend(t, func(t *testing.T, where string) {
+		dir := where
+		q := openQueue(t, dir)
+		release, err := q.Hold()
+		if err != nil {
+			t.Fatalf("Hold: %v", err)
+		}
+		closed := make(chan error, 1)
+		go func() { closed <- q.Close() }()
+		if skip := record(t, q, reply("late@example.org", 1)); skip != "" {
+			t.Errorf("Record while held and closing: skipped (%s), want queued", skip)
+		}
+		select {
+		case err := <-closed:
+			t.Fatalf("Close returned (%v) while the queue was held", err)
+		default:
+		}
+		release()
+		if err := <-closed; err != nil {
+			t.Errorf("Close: %v", err)
+		}
+		if _, err := q.Record(context.Background(), reply("later@example.org", 2)); err != queue.ErrClosed {
+			t.Errorf("Record after Close: err = %v, want ErrClosed", err)
+		}
+		if _, err := q.Hold(); err != queue.ErrClosed {
+			t.Errorf("Hold after Close: err = %v, want ErrClosed", err)
+		}
+		q = openQueue(t, dir)
+		if queued, _, _ := counts(t, q); queued != 1 {
+			t.Errorf("after reopening: %d queued, want 1 (the record taken while held)", queued)
+		}
+	})
 }
 
 func TestQueue_ReplyLimitPerRecipientPerDay(t *testing.T) {
-	dir := t.TempDir()
-	clk := newClock(time.Date(2026, 3, 1, 23, 0, 0, 0, time.UTC))
-	opts := []queue.Option{queue.WithClock(clk.Now), queue.WithLimits(queue.Limits{PerRecipient: 2})}
-	q := openQueue(t, dir, opts...)
-	for i := 1; i <= 2; i++ {
-		if skip := record(t, q, reply("A@example.org", i)); skip != "" {
-			t.Fatalf("reply %d skipped: %q", i, skip)
+	forEachBackend(t, func(t *testing.T, where string) {
+		dir := where
+		clk := newClock(time.Date(2026, 3, 1, 23, 0, 0, 0, time.UTC))
+		opts := []queue.Option{queue.WithClock(clk.Now), queue.WithLimits(queue.Limits{PerRecipient: 2})}
+		q := openQueue(t, dir, opts...)
+		for i := 1; i <= 2; i++ {
+			if skip := record(t, q, reply("A@example.org", i)); skip != "" {
+				t.Fatalf("reply %d skipped: %q", i, skip)
+			}
 		}
-	}
-	// The count is per address, whatever its case, and survives a restart.
-	q.Close()
-	q = openQueue(t, dir, opts...)
-	defer q.Close()
-	if skip := record(t, q, reply("a@EXAMPLE.org", 3)); skip != queue.SkipRecipientLimit {
-		t.Errorf("third reply of the day: skip = %q, want %q", skip, queue.SkipRecipientLimit)
-	}
-	if skip := record(t, q, reply("b@example.org", 4)); skip != "" {
-		t.Errorf("another recipient: skip = %q, want none", skip)
-	}
-	clk.Add(2 * time.Hour) // the next UTC day
-	if skip := record(t, q, reply("a@example.org", 5)); skip != "" {
-		t.Errorf("next day: skip = %q, want none", skip)
-	}
-	if queued, _, _ := counts(t, q); queued != 4 {
-		t.Errorf("queued = %d, want 4", queued)
-	}
+		// The count is per address, whatever its case, and survives a restart.
+		q.Close()
+		q = openQueue(t, dir, opts...)
+		defer q.Close()
+		if skip := record(t, q, reply("a@EXAMPLE.org", 3)); skip != queue.SkipRecipientLimit {
+			t.Errorf("third reply of the day: skip = %q, want %q", skip, queue.SkipRecipientLimit)
+		}
+		if skip := record(t, q, reply("b@example.org", 4)); skip != "" {
+			t.Errorf("another recipient: skip = %q, want none", skip)
+		}
+		clk.Add(2 * time.Hour) // the next UTC day
+		if skip := record(t, q, reply("a@example.org", 5)); skip != "" {
+			t.Errorf("next day: skip = %q, want none", skip)
+		}
+		if queued, _, _ := counts(t, q); queued != 4 {
+			t.Errorf("queued = %d, want 4", queued)
+		}
+	})
 }
 
 func TestQueue_ReplyLimitPerRecipientCountsSubaddressesAsTheirMailbox(t *testing.T) {
-	// victim+1@, victim+2@... all land in victim@'s mailbox: a forged
-	// sender varying the subaddress must not get past the daily cap.
-	q := openQueue(t, t.TempDir(), queue.WithLimits(queue.Limits{PerRecipient: 2}))
-	defer q.Close()
-	for i, rcpt := range []string{"victim@example.org", "Victim+1@example.org"} {
-		if skip := record(t, q, reply(rcpt, i+1)); skip != "" {
-			t.Fatalf("reply %d to %s skipped: %q", i+1, rcpt, skip)
+	forEachBackend(t, func(t *testing.T, where string) {
+		// victim+1@, victim+2@... all land in victim@'s mailbox: a forged
+		// sender varying the subaddress must not get past the daily cap.
+		q := openQueue(t, where, queue.WithLimits(queue.Limits{PerRecipient: 2}))
+		defer q.Close()
+		for i, rcpt := range []string{"victim@example.org", "Victim+1@example.org"} {
+			if skip := record(t, q, reply(rcpt, i+1)); skip != "" {
+				t.Fatalf("reply %d to %s skipped: %q", i+1, rcpt, skip)
+			}
 		}
-	}
-	for i, rcpt := range []string{"victim+2@example.org", "VICTIM+x+y@example.org", "victim@example.org"} {
-		if skip := record(t, q, reply(rcpt, i+3)); skip != queue.SkipRecipientLimit {
-			t.Errorf("reply to %s after 2 to its mailbox: skip = %q, want %q", rcpt, skip, queue.SkipRecipientLimit)
+		for i, rcpt := range []string{"victim+2@example.org", "VICTIM+x+y@example.org", "victim@example.org"} {
+			if skip := record(t, q, reply(rcpt, i+3)); skip != queue.SkipRecipientLimit {
+				t.Errorf("reply to %s after 2 to its mailbox: skip = %q, want %q", rcpt, skip, queue.SkipRecipientLimit)
+			}
 		}
-	}
-	if skip := record(t, q, reply("victim2@example.org", 6)); skip != "" {
-		t.Errorf("another mailbox: skip = %q, want none", skip)
-	}
+		if skip := record(t, q, reply("victim2@example.org", 6)); skip != "" {
+			t.Errorf("another mailbox: skip = %q, want none", skip)
+		}
+	})
 }
 
 func TestQueue_ReplyLimitPerIPPerDay(t *testing.T) {
-	q := openQueue(t, t.TempDir(), queue.WithLimits(queue.Limits{PerIP: 3}))
-	defer q.Close()
-	for i := 1; i <= 3; i++ {
-		if skip := record(t, q, reply(fmt.Sprintf("r%d@example.org", i), i)); skip != "" {
-			t.Fatalf("reply %d skipped: %q", i, skip)
+	forEachBackend(t, func(t *testing.T, where string) {
+		q := openQueue(t, where, queue.WithLimits(queue.Limits{PerIP: 3}))
+		defer q.Close()
+		for i := 1; i <= 3; i++ {
+			if skip := record(t, q, reply(fmt.Sprintf("r%d@example.org", i), i)); skip != "" {
+				t.Fatalf("reply %d skipped: %q", i, skip)
+			}
 		}
-	}
-	if skip := record(t, q, reply("r4@example.org", 4)); skip != queue.SkipIPLimit {
-		t.Errorf("fourth reply from one IP: skip = %q, want %q", skip, queue.SkipIPLimit)
-	}
-	other := reply("r5@example.org", 5)
-	other.IP = "2001:db8::1"
-	if skip := record(t, q, other); skip != "" {
-		t.Errorf("another IP: skip = %q, want none", skip)
-	}
+		if skip := record(t, q, reply("r4@example.org", 4)); skip != queue.SkipIPLimit {
+			t.Errorf("fourth reply from one IP: skip = %q, want %q", skip, queue.SkipIPLimit)
+		}
+		other := reply("r5@example.org", 5)
+		other.IP = "2001:db8::1"
+		if skip := record(t, q, other); skip != "" {
+			t.Errorf("another IP: skip = %q, want none", skip)
+		}
+	})
 }
 
 // A sender with an IPv6 /64 has 2^64 addresses: each must not bring a
 // fresh daily cap.
 func TestQueue_ReplyLimitPerIPCountsAnIPv6Slash64AsOneClient(t *testing.T) {
-	q := openQueue(t, t.TempDir(), queue.WithLimits(queue.Limits{PerIP: 2}))
-	defer q.Close()
-	from := func(ip string, n int) queue.Entry {
-		e := reply(fmt.Sprintf("r%d@example.org", n), n)
-		e.IP = ip
-		return e
-	}
-	for i := 1; i <= 2; i++ {
-		if skip := record(t, q, from("2001:db8:1:2::1", i)); skip != "" {
-			t.Fatalf("reply %d from 2001:db8:1:2::1 skipped: %q", i, skip)
+	forEachBackend(t, func(t *testing.T, where string) {
+		q := openQueue(t, where, queue.WithLimits(queue.Limits{PerIP: 2}))
+		defer q.Close()
+		from := func(ip string, n int) queue.Entry {
+			e := reply(fmt.Sprintf("r%d@example.org", n), n)
+			e.IP = ip
+			return e
 		}
-	}
-	for i, ip := range []string{"2001:db8:1:2::2", "2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2:dead:beef::1"} {
-		if skip := record(t, q, from(ip, 3+i)); skip != queue.SkipIPLimit {
-			t.Errorf("reply from %s, in the /64 that had its 2: skip = %q, want %q", ip, skip, queue.SkipIPLimit)
+		for i := 1; i <= 2; i++ {
+			if skip := record(t, q, from("2001:db8:1:2::1", i)); skip != "" {
+				t.Fatalf("reply %d from 2001:db8:1:2::1 skipped: %q", i, skip)
+			}
 		}
-	}
-	if skip := record(t, q, from("2001:db8:1:3::1", 9)); skip != "" {
-		t.Errorf("reply from another /64: skip = %q, want none", skip)
-	}
-	// IPv4 clients are counted per address, mapped or not.
-	record(t, q, from("192.0.2.1", 10))
-	record(t, q, from("::ffff:192.0.2.1", 11))
-	if skip := record(t, q, from("192.0.2.1", 12)); skip != queue.SkipIPLimit {
-		t.Errorf("third reply from 192.0.2.1 (once as ::ffff:192.0.2.1): skip = %q, want %q", skip, queue.SkipIPLimit)
-	}
+		for i, ip := range []string{"2001:db8:1:2::2", "2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2:dead:beef::1"} {
+			if skip := record(t, q, from(ip, 3+i)); skip != queue.SkipIPLimit {
+				t.Errorf("reply from %s, in the /64 that had its 2: skip = %q, want %q", ip, skip, queue.SkipIPLimit)
+			}
+		}
+		if skip := record(t, q, from("2001:db8:1:3::1", 9)); skip != "" {
+			t.Errorf("reply from another /64: skip = %q, want none", skip)
+		}
+		// IPv4 clients are counted per address, mapped or not.
+		record(t, q, from("192.0.2.1", 10))
+		record(t, q, from("::ffff:192.0.2.1", 11))
+		if skip := record(t, q, from("192.0.2.1", 12)); skip != queue.SkipIPLimit {
+			t.Errorf("third reply from 192.0.2.1 (once as ::ffff:192.0.2.1): skip = %q, want %q", skip, queue.SkipIPLimit)
+		}
+	})
 }
 
 func TestQueue_PolicySkipIsRecordedNotQueued(t *testing.T) {
-	q := openQueue(t, t.TempDir())
-	defer q.Close()
-	skip := record(t, q, queue.Entry{IP: "192.0.2.1", Sender: "", Skip: "null_sender"})
-	if skip != "null_sender" {
-		t.Errorf("skip = %q, want null_sender", skip)
-	}
-	if queued, _, _ := counts(t, q); queued != 0 {
-		t.Errorf("queued = %d, want 0", queued)
-	}
+	forEachBackend(t, func(t *testing.T, where string) {
+		q := openQueue(t, where)
+		defer q.Close()
+		skip := record(t, q, queue.Entry{IP: "192.0.2.1", Sender: "", Skip: "null_sender"})
+		if skip != "null_sender" {
+			t.Errorf("skip = %q, want null_sender", skip)
+		}
+		if queued, _, _ := counts(t, q); queued != 0 {
+			t.Errorf("queued = %d, want 0", queued)
+		}
+	})
 }
 
 func TestQueue_ConcurrentRecordsAllCommitted(t *testing.T) {
-	q := openQueue(t, t.TempDir())
-	defer q.Close()
-	var wg sync.WaitGroup
-	for i := range 200 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if _, err := q.Record(context.Background(), reply(fmt.Sprintf("r%d@example.org", i), i)); err != nil {
-				t.Error(err)
-			}
-		}()
-	}
-	wg.Wait()
-	if queued, _, _ := counts(t, q); queued != 200 {
-		t.Errorf("queued = %d, want 200", queued)
-	}
+	forEachBackend(t, func(t *testing.T, where string) {
+		q := openQueue(t, where)
+		defer q.Close()
+		var wg sync.WaitGroup
+		for i := range 200 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := q.Record(context.Background(), reply(fmt.Sprintf("r%d@example.org", i), i)); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		if queued, _, _ := counts(t, q); queued != 200 {
+			t.Errorf("queued = %d, want 200", queued)
+		}
+	})
 }
 
 // BenchmarkRecord_Parallel measures durable enqueueing with many sessions
@@ -377,98 +386,108 @@ func splitLines(s string) []string {
 }
 
 func TestDelivery_RelayDeliversWithNullSender(t *testing.T) {
-	sink := smtptest.NewSink(t, smtptest.Options{})
-	q := openQueue(t, t.TempDir())
-	delivery(t, q, queue.Config{Relay: &queue.Relay{Addr: sink.Addr, TLS: queue.TLSNone}})
-	record(t, q, reply("alice@example.org", 1))
-	m := sink.Wait(t, 1, 10*time.Second)[0]
-	if m.From != "" || len(m.To) != 1 || m.To[0] != "alice@example.org" {
-		t.Errorf("envelope = from %q to %v, want from <> to [alice@example.org]", m.From, m.To)
-	}
+	forEachBackend(t, func(t *testing.T, where string) {
+		sink := smtptest.NewSink(t, smtptest.Options{})
+		q := openQueue(t, where)
+		delivery(t, q, queue.Config{Relay: &queue.Relay{Addr: sink.Addr, TLS: queue.TLSNone}})
+		record(t, q, reply("alice@example.org", 1))
+		m := sink.Wait(t, 1, 10*time.Second)[0]
+		if m.From != "" || len(m.To) != 1 || m.To[0] != "alice@example.org" {
+			t.Errorf("envelope = from %q to %v, want from <> to [alice@example.org]", m.From, m.To)
+		}
+	})
 }
 
 func TestDelivery_RelayDownThenUp_AllDeliveredInArrivalOrder(t *testing.T) {
-	addr := smtptest.FreeAddr(t)
-	q := openQueue(t, t.TempDir())
-	delivery(t, q, queue.Config{Relay: &queue.Relay{Addr: addr, TLS: queue.TLSNone}})
-	const n = 20
-	for i := 1; i <= n; i++ {
-		record(t, q, reply(fmt.Sprintf("r%d@example.org", i), i))
-		time.Sleep(5 * time.Millisecond) // arrivals spread over retries
-	}
-	time.Sleep(150 * time.Millisecond) // a few failed attempts
-	if queued, sent, _ := counts(t, q); queued != n || sent != 0 {
-		t.Fatalf("while the relay is down: queued %d sent %d, want %d and 0", queued, sent, n)
-	}
-	sink := smtptest.NewSink(t, smtptest.Options{Addr: addr})
-	sink.Wait(t, n, 10*time.Second)
-	time.Sleep(200 * time.Millisecond) // room for duplicates to show up
-	wantArrivalOrder(t, sink.Messages(), n)
-	if queued, sent, _ := counts(t, q); queued != 0 || sent != n {
-		t.Errorf("after delivery: queued %d sent %d, want 0 and %d", queued, sent, n)
-	}
+	forEachBackend(t, func(t *testing.T, where string) {
+		addr := smtptest.FreeAddr(t)
+		q := openQueue(t, where)
+		delivery(t, q, queue.Config{Relay: &queue.Relay{Addr: addr, TLS: queue.TLSNone}})
+		const n = 20
+		for i := 1; i <= n; i++ {
+			record(t, q, reply(fmt.Sprintf("r%d@example.org", i), i))
+			time.Sleep(5 * time.Millisecond) // arrivals spread over retries
+		}
+		time.Sleep(150 * time.Millisecond) // a few failed attempts
+		if queued, sent, _ := counts(t, q); queued != n || sent != 0 {
+			t.Fatalf("while the relay is down: queued %d sent %d, want %d and 0", queued, sent, n)
+		}
+		sink := smtptest.NewSink(t, smtptest.Options{Addr: addr})
+		sink.Wait(t, n, 10*time.Second)
+		time.Sleep(200 * time.Millisecond) // room for duplicates to show up
+		wantArrivalOrder(t, sink.Messages(), n)
+		if queued, sent, _ := counts(t, q); queued != 0 || sent != n {
+			t.Errorf("after delivery: queued %d sent %d, want 0 and %d", queued, sent, n)
+		}
+	})
 }
 
 func TestDelivery_QueuedRepliesDeliveredOnceAfterRestart(t *testing.T) {
-	dir := t.TempDir()
-	addr := smtptest.FreeAddr(t)
-	q := openQueue(t, dir)
-	for i := 1; i <= 5; i++ {
-		record(t, q, reply(fmt.Sprintf("r%d@example.org", i), i))
-	}
-	q.Close() // as if the process died with replies queued
+	forEachBackend(t, func(t *testing.T, where string) {
+		dir := where
+		addr := smtptest.FreeAddr(t)
+		q := openQueue(t, dir)
+		for i := 1; i <= 5; i++ {
+			record(t, q, reply(fmt.Sprintf("r%d@example.org", i), i))
+		}
+		q.Close() // as if the process died with replies queued
 
-	sink := smtptest.NewSink(t, smtptest.Options{Addr: addr})
-	q = openQueue(t, dir)
-	delivery(t, q, queue.Config{Relay: &queue.Relay{Addr: addr, TLS: queue.TLSNone}})
-	sink.Wait(t, 5, 10*time.Second)
-	time.Sleep(200 * time.Millisecond)
-	if got := len(sink.Messages()); got != 5 {
-		t.Errorf("delivered %d, want 5", got)
-	}
+		sink := smtptest.NewSink(t, smtptest.Options{Addr: addr})
+		q = openQueue(t, dir)
+		delivery(t, q, queue.Config{Relay: &queue.Relay{Addr: addr, TLS: queue.TLSNone}})
+		sink.Wait(t, 5, 10*time.Second)
+		time.Sleep(200 * time.Millisecond)
+		if got := len(sink.Messages()); got != 5 {
+			t.Errorf("delivered %d, want 5", got)
+		}
+	})
 }
 
 func TestQueue_RepliesQueuedAfterReopenComeAfterThoseBefore(t *testing.T) {
-	dir := t.TempDir()
-	q := openQueue(t, dir)
-	for i := 1; i <= 3; i++ {
-		record(t, q, reply(fmt.Sprintf("r%d@example.org", i), i))
-	}
-	q.Close()
-	q = openQueue(t, dir)
-	for i := 4; i <= 5; i++ {
-		record(t, q, reply(fmt.Sprintf("r%d@example.org", i), i))
-	}
-	sink := smtptest.NewSink(t, smtptest.Options{})
-	delivery(t, q, queue.Config{Relay: &queue.Relay{Addr: sink.Addr, TLS: queue.TLSNone}})
-	wantArrivalOrder(t, sink.Wait(t, 5, 10*time.Second), 5)
+	forEachBackend(t, func(t *testing.T, where string) {
+		dir := where
+		q := openQueue(t, dir)
+		for i := 1; i <= 3; i++ {
+			record(t, q, reply(fmt.Sprintf("r%d@example.org", i), i))
+		}
+		q.Close()
+		q = openQueue(t, dir)
+		for i := 4; i <= 5; i++ {
+			record(t, q, reply(fmt.Sprintf("r%d@example.org", i), i))
+		}
+		sink := smtptest.NewSink(t, smtptest.Options{})
+		delivery(t, q, queue.Config{Relay: &queue.Relay{Addr: sink.Addr, TLS: queue.TLSNone}})
+		wantArrivalOrder(t, sink.Wait(t, 5, 10*time.Second), 5)
+	})
 }
 
 // More replies than one connection carries: their sent markers go to the
 // database in groups, spanning several connections; each reply is still
 // delivered once, in arrival order, and recorded as sent.
 func TestDelivery_ManyRepliesDeliveredOnceInOrderAndMarkedSent(t *testing.T) {
-	dir := t.TempDir()
-	q := openQueue(t, dir)
-	const n = 250
-	for i := 1; i <= n; i++ {
-		record(t, q, reply(fmt.Sprintf("r%d@example.org", i), i))
-	}
-	sink := smtptest.NewSink(t, smtptest.Options{})
-	delivery(t, q, queue.Config{Relay: &queue.Relay{Addr: sink.Addr, TLS: queue.TLSNone}})
-	sink.Wait(t, n, 20*time.Second)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		queued, sent, failed := counts(t, q)
-		if sent == n {
-			break
+	forEachBackend(t, func(t *testing.T, where string) {
+		dir := where
+		q := openQueue(t, dir)
+		const n = 250
+		for i := 1; i <= n; i++ {
+			record(t, q, reply(fmt.Sprintf("r%d@example.org", i), i))
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("queued %d sent %d failed %d, want 0 %d 0", queued, sent, failed, n)
+		sink := smtptest.NewSink(t, smtptest.Options{})
+		delivery(t, q, queue.Config{Relay: &queue.Relay{Addr: sink.Addr, TLS: queue.TLSNone}})
+		sink.Wait(t, n, 20*time.Second)
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			queued, sent, failed := counts(t, q)
+			if sent == n {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("queued %d sent %d failed %d, want 0 %d 0", queued, sent, failed, n)
+			}
+			time.Sleep(10 * time.Millisecond)
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	wantArrivalOrder(t, sink.Messages(), n)
+		wantArrivalOrder(t, sink.Messages(), n)
+	})
 }
 
 func TestDelivery_SharedTextIsStoredOnceAndDeliveredAfterEachHead(t *testing.T) {
@@ -666,74 +685,82 @@ func TestQueue_UpgradesVersion2AndDeliversItsRepliesOnce(t *testing.T) {
 }
 
 func TestDelivery_PermanentRejectionDropsReply(t *testing.T) {
-	sink := smtptest.NewSink(t, smtptest.Options{Reject: func(rcpt string) error {
-		if rcpt == "gone@example.org" {
-			return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
+	forEachBackend(t, func(t *testing.T, where string) {
+		sink := smtptest.NewSink(t, smtptest.Options{Reject: func(rcpt string) error {
+			if rcpt == "gone@example.org" {
+				return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
+			}
+			return nil
+		}})
+		q := openQueue(t, where)
+		delivery(t, q, queue.Config{Relay: &queue.Relay{Addr: sink.Addr, TLS: queue.TLSNone}})
+		record(t, q, reply("gone@example.org", 1))
+		record(t, q, reply("here@example.org", 2))
+		ms := sink.Wait(t, 1, 10*time.Second)
+		waitCounts(t, q, 0, 1, 1)
+		if ms[0].To[0] != "here@example.org" {
+			t.Errorf("delivered to %v, want here@example.org", ms[0].To)
 		}
-		return nil
-	}})
-	q := openQueue(t, t.TempDir())
-	delivery(t, q, queue.Config{Relay: &queue.Relay{Addr: sink.Addr, TLS: queue.TLSNone}})
-	record(t, q, reply("gone@example.org", 1))
-	record(t, q, reply("here@example.org", 2))
-	ms := sink.Wait(t, 1, 10*time.Second)
-	waitCounts(t, q, 0, 1, 1)
-	if ms[0].To[0] != "here@example.org" {
-		t.Errorf("delivered to %v, want here@example.org", ms[0].To)
-	}
+	})
 }
 
 func TestDelivery_TemporaryRejectionRetries(t *testing.T) {
-	var tries atomic.Int32
-	sink := smtptest.NewSink(t, smtptest.Options{Reject: func(string) error {
-		if tries.Add(1) <= 2 {
-			return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try later"}
+	forEachBackend(t, func(t *testing.T, where string) {
+		var tries atomic.Int32
+		sink := smtptest.NewSink(t, smtptest.Options{Reject: func(string) error {
+			if tries.Add(1) <= 2 {
+				return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try later"}
+			}
+			return nil
+		}})
+		q := openQueue(t, where)
+		delivery(t, q, queue.Config{Relay: &queue.Relay{Addr: sink.Addr, TLS: queue.TLSNone}})
+		record(t, q, reply("alice@example.org", 1))
+		sink.Wait(t, 1, 10*time.Second)
+		if n := tries.Load(); n != 3 {
+			t.Errorf("RCPT tried %d times, want 3", n)
 		}
-		return nil
-	}})
-	q := openQueue(t, t.TempDir())
-	delivery(t, q, queue.Config{Relay: &queue.Relay{Addr: sink.Addr, TLS: queue.TLSNone}})
-	record(t, q, reply("alice@example.org", 1))
-	sink.Wait(t, 1, 10*time.Second)
-	if n := tries.Load(); n != 3 {
-		t.Errorf("RCPT tried %d times, want 3", n)
-	}
-	waitCounts(t, q, 0, 1, 0)
+		waitCounts(t, q, 0, 1, 0)
+	})
 }
 
 // logBuffer collects log output from several goroutines.
 type logBuffer = logstest.Buffer
 
 func TestDelivery_TemporaryRejectionOfOneReplyIsLogged(t *testing.T) {
-	var tries atomic.Int32
-	sink := smtptest.NewSink(t, smtptest.Options{Reject: func(string) error {
-		if tries.Add(1) == 1 {
-			return &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 2, 2}, Message: "mailbox full"}
+	forEachBackend(t, func(t *testing.T, where string) {
+		var tries atomic.Int32
+		sink := smtptest.NewSink(t, smtptest.Options{Reject: func(string) error {
+			if tries.Add(1) == 1 {
+				return &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 2, 2}, Message: "mailbox full"}
+			}
+			return nil
+		}})
+		var logs logBuffer
+		q := openQueue(t, where)
+		delivery(t, q, queue.Config{Relay: &queue.Relay{Addr: sink.Addr, TLS: queue.TLSNone},
+			Log: slog.New(slog.NewTextHandler(&logs, nil))})
+		record(t, q, reply("alice@example.org", 1))
+		sink.Wait(t, 1, 10*time.Second)
+		got := logs.String()
+		for _, want := range []string{`msg="smtp reply deferred"`, "rcpt=alice@example.org", "mailbox full", "retry_in="} {
+			if !strings.Contains(got, want) {
+				t.Errorf("log lacks %q:\n%s", want, got)
+			}
 		}
-		return nil
-	}})
-	var logs logBuffer
-	q := openQueue(t, t.TempDir())
-	delivery(t, q, queue.Config{Relay: &queue.Relay{Addr: sink.Addr, TLS: queue.TLSNone},
-		Log: slog.New(slog.NewTextHandler(&logs, nil))})
-	record(t, q, reply("alice@example.org", 1))
-	sink.Wait(t, 1, 10*time.Second)
-	got := logs.String()
-	for _, want := range []string{`msg="smtp reply deferred"`, "rcpt=alice@example.org", "mailbox full", "retry_in="} {
-		if !strings.Contains(got, want) {
-			t.Errorf("log lacks %q:\n%s", want, got)
-		}
-	}
+	})
 }
 
 func TestDelivery_DropsReplyPastMaxAge(t *testing.T) {
-	clk := newClock(time.Now())
-	addr := smtptest.FreeAddr(t)
-	q := openQueue(t, t.TempDir(), queue.WithClock(clk.Now))
-	record(t, q, reply("alice@example.org", 1))
-	clk.Add(49 * time.Hour)
-	delivery(t, q, queue.Config{Relay: &queue.Relay{Addr: addr, TLS: queue.TLSNone}, MaxAge: 48 * time.Hour})
-	waitCounts(t, q, 0, 0, 1)
+	forEachBackend(t, func(t *testing.T, where string) {
+		clk := newClock(time.Now())
+		addr := smtptest.FreeAddr(t)
+		q := openQueue(t, where, queue.WithClock(clk.Now))
+		record(t, q, reply("alice@example.org", 1))
+		clk.Add(49 * time.Hour)
+		delivery(t, q, queue.Config{Relay: &queue.Relay{Addr: addr, TLS: queue.TLSNone}, MaxAge: 48 * time.Hour})
+		waitCounts(t, q, 0, 0, 1)
+	})
 }
 
 func TestDelivery_RelayStartTLSWithAuthPlain(t *testing.T) {
@@ -830,23 +857,25 @@ func (r *fakeResolver) LookupHost(_ context.Context, host string) ([]string, err
 }
 
 func TestDelivery_DirectToMXThroughInjectedResolver(t *testing.T) {
-	sink := smtptest.NewSink(t, smtptest.Options{})
-	_, port, _ := net.SplitHostPort(sink.Addr)
-	res := &fakeResolver{
-		mx: map[string][]*net.MX{"example.org": {
-			{Host: "mx2.example.org.", Pref: 20},
-			{Host: "mx1.example.org.", Pref: 10},
-		}},
-		// The best MX has no address; the second one is the sink.
-		hosts: map[string][]string{"mx2.example.org": {"127.0.0.1"}},
-	}
-	q := openQueue(t, t.TempDir())
-	delivery(t, q, queue.AllowLoopbackMX(queue.Config{DirectMX: true, Resolver: res, MXPort: port}))
-	record(t, q, reply("alice@example.org", 1))
-	m := sink.Wait(t, 1, 10*time.Second)[0]
-	if m.To[0] != "alice@example.org" {
-		t.Errorf("delivered to %v", m.To)
-	}
+	forEachBackend(t, func(t *testing.T, where string) {
+		sink := smtptest.NewSink(t, smtptest.Options{})
+		_, port, _ := net.SplitHostPort(sink.Addr)
+		res := &fakeResolver{
+			mx: map[string][]*net.MX{"example.org": {
+				{Host: "mx2.example.org.", Pref: 20},
+				{Host: "mx1.example.org.", Pref: 10},
+			}},
+			// The best MX has no address; the second one is the sink.
+			hosts: map[string][]string{"mx2.example.org": {"127.0.0.1"}},
+		}
+		q := openQueue(t, where)
+		delivery(t, q, queue.AllowLoopbackMX(queue.Config{DirectMX: true, Resolver: res, MXPort: port}))
+		record(t, q, reply("alice@example.org", 1))
+		m := sink.Wait(t, 1, 10*time.Second)[0]
+		if m.To[0] != "alice@example.org" {
+			t.Errorf("delivered to %v", m.To)
+		}
+	})
 }
 
 func TestDelivery_DirectFallsBackToAddressRecordWithoutMX(t *testing.T) {
@@ -1012,60 +1041,64 @@ func (r spyResolver) LookupHost(_ context.Context, host string) ([]string, error
 }
 
 func TestDelivery_WithoutRelayOrDirectMXHoldsRepliesAndContactsNoOne(t *testing.T) {
-	clk := newClock(time.Now())
-	dir := t.TempDir()
-	q := openQueue(t, dir, queue.WithClock(clk.Now))
-	record(t, q, reply("old@example.org", 1))
-	clk.Add(49 * time.Hour)
-	record(t, q, reply("young@example.org", 2))
-	var dialled atomic.Int32
-	dial := func(context.Context, string, string) (net.Conn, error) {
-		dialled.Add(1)
-		return nil, errors.New("no connections in hold mode")
-	}
-	d := queue.NewDelivery(q, queue.Config{Resolver: spyResolver{t}, Dial: dial,
-		Concurrency: 4, MaxAge: 48 * time.Hour, MinBackoff: time.Minute, Timeout: 5 * time.Second})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- d.Serve(ctx) }()
-	// The reply past its age is dropped; the young one stays queued.
-	waitCounts(t, q, 1, 0, 1)
-	record(t, q, reply("new@example.org", 3))
-	waitCounts(t, q, 2, 0, 1)
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("Delivery.Serve: %v", err)
-	}
-	if n := dialled.Load(); n != 0 {
-		t.Errorf("held delivery dialled %d times, want none", n)
-	}
+	forEachBackend(t, func(t *testing.T, where string) {
+		clk := newClock(time.Now())
+		dir := where
+		q := openQueue(t, dir, queue.WithClock(clk.Now))
+		record(t, q, reply("old@example.org", 1))
+		clk.Add(49 * time.Hour)
+		record(t, q, reply("young@example.org", 2))
+		var dialled atomic.Int32
+		dial := func(context.Context, string, string) (net.Conn, error) {
+			dialled.Add(1)
+			return nil, errors.New("no connections in hold mode")
+		}
+		d := queue.NewDelivery(q, queue.Config{Resolver: spyResolver{t}, Dial: dial,
+			Concurrency: 4, MaxAge: 48 * time.Hour, MinBackoff: time.Minute, Timeout: 5 * time.Second})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- d.Serve(ctx) }()
+		// The reply past its age is dropped; the young one stays queued.
+		waitCounts(t, q, 1, 0, 1)
+		record(t, q, reply("new@example.org", 3))
+		waitCounts(t, q, 2, 0, 1)
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("Delivery.Serve: %v", err)
+		}
+		if n := dialled.Load(); n != 0 {
+			t.Errorf("held delivery dialled %d times, want none", n)
+		}
 
-	// Held replies are delivered once a relay is configured.
-	sink := smtptest.NewSink(t, smtptest.Options{})
-	q = openQueue(t, dir, queue.WithClock(clk.Now))
-	delivery(t, q, queue.Config{Relay: &queue.Relay{Addr: sink.Addr, TLS: queue.TLSNone}, MaxAge: 48 * time.Hour})
-	ms := sink.Wait(t, 2, 10*time.Second)
-	if got := []string{seq(ms[0]), seq(ms[1])}; got[0] != "2" || got[1] != "3" {
-		t.Errorf("delivered %v, want the held replies 2 then 3", got)
-	}
+		// Held replies are delivered once a relay is configured.
+		sink := smtptest.NewSink(t, smtptest.Options{})
+		q = openQueue(t, dir, queue.WithClock(clk.Now))
+		delivery(t, q, queue.Config{Relay: &queue.Relay{Addr: sink.Addr, TLS: queue.TLSNone}, MaxAge: 48 * time.Hour})
+		ms := sink.Wait(t, 2, 10*time.Second)
+		if got := []string{seq(ms[0]), seq(ms[1])}; got[0] != "2" || got[1] != "3" {
+			t.Errorf("delivered %v, want the held replies 2 then 3", got)
+		}
+	})
 }
 
 func TestQueue_SetLimitsAppliesToLaterRecords(t *testing.T) {
-	q := openQueue(t, t.TempDir(), queue.WithLimits(queue.Limits{PerRecipient: 1}))
-	defer q.Close()
-	if skip := record(t, q, reply("alice@example.org", 1)); skip != "" {
-		t.Fatalf("first reply skipped: %s", skip)
-	}
-	if skip := record(t, q, reply("alice@example.org", 2)); skip != queue.SkipRecipientLimit {
-		t.Fatalf("second reply under a cap of 1: skip %q, want %q", skip, queue.SkipRecipientLimit)
-	}
-	q.SetLimits(queue.Limits{PerRecipient: 2})
-	if skip := record(t, q, reply("alice@example.org", 3)); skip != "" {
-		t.Fatalf("after raising the cap to 2: skipped %s", skip)
-	}
-	if skip := record(t, q, reply("alice@example.org", 4)); skip != queue.SkipRecipientLimit {
-		t.Fatalf("third reply under a cap of 2: skip %q, want %q", skip, queue.SkipRecipientLimit)
-	}
+	forEachBackend(t, func(t *testing.T, where string) {
+		q := openQueue(t, where, queue.WithLimits(queue.Limits{PerRecipient: 1}))
+		defer q.Close()
+		if skip := record(t, q, reply("alice@example.org", 1)); skip != "" {
+			t.Fatalf("first reply skipped: %s", skip)
+		}
+		if skip := record(t, q, reply("alice@example.org", 2)); skip != queue.SkipRecipientLimit {
+			t.Fatalf("second reply under a cap of 1: skip %q, want %q", skip, queue.SkipRecipientLimit)
+		}
+		q.SetLimits(queue.Limits{PerRecipient: 2})
+		if skip := record(t, q, reply("alice@example.org", 3)); skip != "" {
+			t.Fatalf("after raising the cap to 2: skipped %s", skip)
+		}
+		if skip := record(t, q, reply("alice@example.org", 4)); skip != queue.SkipRecipientLimit {
+			t.Fatalf("third reply under a cap of 2: skip %q, want %q", skip, queue.SkipRecipientLimit)
+		}
+	})
 }
 
 // A queue written by a newer quotesd is refused before anything writes to
@@ -1096,4 +1129,38 @@ func TestOpen_NewerQueueIsRefusedUnchanged(t *testing.T) {
 	if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
 		t.Error("refusing the newer queue changed its file")
 	}
+}
+
+// Sessions recording at once share the writer's transactions: the replies
+// of one batch to one mailbox, or from one client, are counted together,
+// and the caps still hold to the reply.
+func TestQueue_ConcurrentRecordsKeepTheDailyCaps(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, where string) {
+		q := openQueue(t, where, queue.WithLimits(queue.Limits{PerRecipient: 5, PerIP: 12}))
+		defer q.Close()
+		var mu sync.Mutex
+		skips := map[string]int{}
+		var wg sync.WaitGroup
+		for i := range 60 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				// Three mailboxes, from one client.
+				skip, err := q.Record(context.Background(), reply(fmt.Sprintf("m%d+%d@example.org", i%3, i), i))
+				if err != nil {
+					t.Error(err)
+				}
+				mu.Lock()
+				skips[skip]++
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		if skips[""] != 12 || skips[queue.SkipRecipientLimit]+skips[queue.SkipIPLimit] != 48 {
+			t.Errorf("60 replies at once to 3 mailboxes (cap 5 each) from one client (cap 12): %v; want 12 queued", skips)
+		}
+		if queued, _, _ := counts(t, q); queued != 12 {
+			t.Errorf("queued %d, want 12", queued)
+		}
+	})
 }

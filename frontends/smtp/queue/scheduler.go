@@ -262,6 +262,16 @@ func (d *Delivery) Serve(ctx context.Context) error {
 	defer depth.Stop()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	// Where replicas share the queue, the sending marks of a replica that
+	// died are settled when its leases end, by whichever replica looks
+	// first; the same tick catches a notification missed while the
+	// connection that listens for them was down.
+	var reap <-chan time.Time
+	if d.q.b.shared() {
+		t := time.NewTicker(d.q.lease / 3)
+		defer t.Stop()
+		reap = t.C
+	}
 	d.probeStore(ctx)
 	d.updateDepth(ctx)
 	for {
@@ -282,13 +292,14 @@ func (d *Delivery) Serve(ctx context.Context) error {
 			if d.cfg.Relay != nil {
 				limit = perConnection
 			}
-			msgs, err = d.q.due(ctx, now, limit, skip)
+			msgs, err = d.q.b.claim(ctx, now, limit, skip, 0, "")
 			if err != nil && ctx.Err() == nil {
 				d.log.Error("smtp queue scan failed", "err", err)
 			}
 		}
 		// Group due messages by destination, keeping arrival order.
 		var order []string
+		var left []Message // claimed, not handed to a delivery
 		groups := map[string][]Message{}
 		for _, m := range msgs {
 			dest := d.destination(m.Rcpt)
@@ -297,10 +308,13 @@ func (d *Delivery) Serve(ctx context.Context) error {
 			}
 			if len(groups[dest]) < perConnection {
 				groups[dest] = append(groups[dest], m)
+			} else {
+				left = append(left, m)
 			}
 		}
 		for _, dest := range order {
 			if busy[dest] || now.Before(notBefore[dest]) || len(busy) >= d.cfg.Concurrency || ctx.Err() != nil {
+				left = append(left, groups[dest]...)
 				continue
 			}
 			busy[dest] = true
@@ -310,6 +324,7 @@ func (d *Delivery) Serve(ctx context.Context) error {
 				done <- d.deliver(ctx, dest, ms, fails, failures)
 			}(dest, groups[dest], fails[dest])
 		}
+		d.release(ctx, left)
 
 		// When nothing could be sent (all busy: a delivery ending wakes
 		// us; or backing off: the timer below does), the queue need not
@@ -357,6 +372,12 @@ func (d *Delivery) Serve(ctx context.Context) error {
 				fails[o.dest]++
 			}
 		case <-timer.C:
+		case <-reap:
+			if !paused {
+				if err := d.settleMarks(ctx); err != nil && ctx.Err() == nil {
+					d.log.Error("smtp queue: settling the sending marks of replicas that stopped failed", "err", err)
+				}
+			}
 		case <-depth.C:
 			d.updateDepth(ctx)
 		case <-prune.C:

@@ -31,7 +31,7 @@ func (q *Queue) due(ctx context.Context, now time.Time, limit int, skip []string
 			args = append(args, d)
 		}
 	}
-	rows, err := q.db.QueryContext(ctx, query+` ORDER BY id LIMIT ?`, append(args, limit)...)
+	rows, err := q.db.QueryContext(ctx, q.b.rebind(query+` ORDER BY id LIMIT ?`), append(args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("mail queue: listing due messages: %w", err)
 	}
@@ -87,15 +87,10 @@ func scanMessages(rows *sql.Rows) ([]Message, error) {
 	return ms, rows.Err()
 }
 
-// nextDue returns when the earliest queued message not due yet becomes due.
+// nextDue returns when the earliest queued message not due yet becomes due
+// (or, where replicas share the queue, its lease ends).
 func (q *Queue) nextDue(ctx context.Context, now time.Time) (time.Time, bool, error) {
-	var next sql.NullInt64
-	err := q.db.QueryRowContext(ctx, `SELECT MIN(next_attempt) FROM messages
-		WHERE state = 'queued' AND next_attempt > ?`, millis(now)).Scan(&next)
-	if err != nil {
-		return time.Time{}, false, fmt.Errorf("mail queue: finding next attempt: %w", err)
-	}
-	return time.UnixMilli(next.Int64), next.Valid, nil
+	return q.b.nextDue(ctx, now)
 }
 
 // text is a queued reply's text, in the two parts it is stored in: its
@@ -122,8 +117,8 @@ func (q *Queue) bodies(ctx context.Context, ms []Message) (map[int64]text, error
 	for i, m := range ms {
 		args[i] = m.ID
 	}
-	rows, err := q.db.QueryContext(ctx, `SELECT id, data, text_id FROM bodies
-		WHERE id IN (?`+strings.Repeat(`, ?`, len(ms)-1)+`)`, args...)
+	rows, err := q.db.QueryContext(ctx, q.b.rebind(`SELECT id, data, text_id FROM bodies
+		WHERE id IN (?`+strings.Repeat(`, ?`, len(ms)-1)+`)`), args...)
 	if err != nil {
 		return nil, fmt.Errorf("mail queue: reading replies: %w", err)
 	}
@@ -153,7 +148,7 @@ func (q *Queue) bodies(ctx context.Context, ms []Message) (map[int64]text, error
 	if len(shared) == 0 {
 		return out, nil
 	}
-	texts, err := q.db.QueryContext(ctx, `SELECT id, data FROM texts WHERE id IN (?`+strings.Repeat(`, ?`, len(shared)-1)+`)`, shared...)
+	texts, err := q.db.QueryContext(ctx, q.b.rebind(`SELECT id, data FROM texts WHERE id IN (?`+strings.Repeat(`, ?`, len(shared)-1)+`)`), shared...)
 	if err != nil {
 		return nil, fmt.Errorf("mail queue: reading shared texts: %w", err)
 	}
@@ -213,7 +208,7 @@ func idList(ids []int64) string {
 func (q *Queue) markFailed(ctx context.Context, id int64, reason string) error {
 	now := millis(q.now())
 	return q.do(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.Exec(`UPDATE messages SET state = 'failed', done_at = ?, attempts = attempts + 1,
+		if _, err := q.exec(tx, `UPDATE messages SET state = 'failed', done_at = ?, attempts = attempts + 1,
 			last_error = ?, sending_since = NULL WHERE id = ?`, now, reason, id); err != nil {
 			return err
 		}
@@ -226,8 +221,8 @@ func (q *Queue) markFailed(ctx context.Context, id int64, reason string) error {
 // when to try again.
 func (q *Queue) reschedule(ctx context.Context, ids []int64, next time.Time, reason string) error {
 	return q.do(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.Prepare(`UPDATE messages SET next_attempt = ?, attempts = attempts + 1,
-			last_error = ?, sending_since = NULL WHERE id = ?`)
+		stmt, err := tx.Prepare(q.b.rebind(`UPDATE messages SET next_attempt = ?, attempts = attempts + 1,
+			last_error = ?, sending_since = NULL WHERE id = ?`))
 		if err != nil {
 			return err
 		}
@@ -258,20 +253,20 @@ type result struct {
 func (q *Queue) writeResults(ctx context.Context, rs []result) error {
 	return q.do(ctx, func(tx *sql.Tx) error {
 		if len(rs) == 0 {
-			_, err := tx.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, len(migrations)))
+			_, err := tx.Exec(q.b.probe())
 			return err
 		}
 		for _, r := range rs {
 			var err error
 			switch r.state {
 			case "sent":
-				_, err = tx.Exec(`UPDATE messages SET state = 'sent', done_at = ?, attempts = attempts + 1, last_error = '',
+				_, err = q.exec(tx, `UPDATE messages SET state = 'sent', done_at = ?, attempts = attempts + 1, last_error = '',
 					sending_since = NULL WHERE id = ?`, millis(r.at), r.id)
 			case "failed":
-				_, err = tx.Exec(`UPDATE messages SET state = 'failed', done_at = ?, attempts = attempts + 1, last_error = ?,
+				_, err = q.exec(tx, `UPDATE messages SET state = 'failed', done_at = ?, attempts = attempts + 1, last_error = ?,
 					sending_since = NULL WHERE id = ?`, millis(r.at), r.reason, r.id)
 			default:
-				_, err = tx.Exec(`UPDATE messages SET next_attempt = ?, attempts = attempts + 1, last_error = ?,
+				_, err = q.exec(tx, `UPDATE messages SET next_attempt = ?, attempts = attempts + 1, last_error = ?,
 					sending_since = NULL WHERE id = ?`, millis(r.next), r.reason, r.id)
 			}
 			if err == nil && r.state != "queued" {
@@ -292,10 +287,10 @@ func (q *Queue) prune(ctx context.Context, keep time.Duration) error {
 	before := millis(now.Add(-keep))
 	day := now.Add(-keep).UTC().Format(time.DateOnly)
 	return q.do(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.Exec(`DELETE FROM messages WHERE state != 'queued' AND done_at < ?`, before); err != nil {
+		if _, err := q.exec(tx, `DELETE FROM messages WHERE state != 'queued' AND done_at < ?`, before); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(`DELETE FROM skipped WHERE at < ?`, before); err != nil {
+		if _, err := q.exec(tx, `DELETE FROM skipped WHERE at < ?`, before); err != nil {
 			return err
 		}
 		// Shared texts no queued reply uses any more (the replies queued
@@ -305,10 +300,20 @@ func (q *Queue) prune(ctx context.Context, keep time.Duration) error {
 			return err
 		}
 		clear(q.texts)
-		if _, err := tx.Exec(`DELETE FROM texts WHERE id NOT IN (SELECT text_id FROM bodies WHERE text_id IS NOT NULL)`); err != nil {
+		if _, err := q.exec(tx, `DELETE FROM texts WHERE id NOT IN (SELECT text_id FROM bodies WHERE text_id IS NOT NULL)`); err != nil {
 			return err
 		}
-		_, err := tx.Exec(`DELETE FROM reply_counts WHERE day < ?`, day)
+		_, err := q.exec(tx, `DELETE FROM reply_counts WHERE day < ?`, day)
 		return err
 	})
+}
+
+// exec runs query, written for SQLite, in tx.
+func (q *Queue) exec(tx *sql.Tx, query string, args ...any) (sql.Result, error) {
+	return tx.Exec(q.b.rebind(query), args...)
+}
+
+// query runs query, written for SQLite, in tx.
+func (q *Queue) query(tx *sql.Tx, query string, args ...any) (*sql.Rows, error) {
+	return tx.Query(q.b.rebind(query), args...)
 }

@@ -50,18 +50,32 @@ import (
 const maxLostOutcomes = 1
 
 // markSending commits the sending mark of ids (see above) and returns
-// once it is durable; an error means the mark may not be, and the replies
-// must not be sent. It is an urgent operation: the lazy sent markers the
-// writer holds share its commit.
-func (q *Queue) markSending(ctx context.Context, ids []int64) error {
+// once it is durable, with the ids marked; an error means the marks may
+// not be, and the replies must not be sent. Where replicas share the
+// queue, only the replies still leased to this one are marked (a lease
+// lost while the database was out of reach may have gone to another
+// replica). It is an urgent operation: the lazy sent markers the writer
+// holds share its commit.
+func (q *Queue) markSending(ctx context.Context, ids []int64) (marked []int64, err error) {
 	now, list := millis(q.now()), idList(ids)
-	return q.do(ctx, func(tx *sql.Tx) error {
-		_, err := tx.Exec(`UPDATE messages SET sending_since = ? WHERE id IN (SELECT value FROM json_each(?))`, now, list)
+	err = q.do(ctx, func(tx *sql.Tx) error {
+		marked = marked[:0]
+		rows, err := q.query(tx, `UPDATE messages SET sending_since = ? WHERE id IN (SELECT value FROM json_each(?))`+
+			q.b.owned()+` RETURNING id`, now, list)
 		if err != nil {
 			return fmt.Errorf("marking %d replies as being sent: %w", len(ids), err)
 		}
-		return nil
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return fmt.Errorf("marking %d replies as being sent: %w", len(ids), err)
+			}
+			marked = append(marked, id)
+		}
+		return rows.Err()
 	})
+	return marked, err
 }
 
 // unmarkSending clears the sending mark of ids, replies a delivery marked
@@ -69,7 +83,7 @@ func (q *Queue) markSending(ctx context.Context, ids []int64) error {
 func (q *Queue) unmarkSending(ctx context.Context, ids []int64) error {
 	list := idList(ids)
 	return q.do(ctx, func(tx *sql.Tx) error {
-		_, err := tx.Exec(`UPDATE messages SET sending_since = NULL
+		_, err := q.exec(tx, `UPDATE messages SET sending_since = NULL
 			WHERE id IN (SELECT value FROM json_each(?)) AND state = 'queued'`, list)
 		if err != nil {
 			return fmt.Errorf("clearing the sending mark of %d replies: %w", len(ids), err)
@@ -98,10 +112,11 @@ const givenUpReason = "unrecorded: sent by two runs that both stopped before rec
 func (q *Queue) settle(ctx context.Context) (settled, error) {
 	var s settled
 	now := millis(q.now())
+	scope := q.b.settleScope(q.now())
 	err := q.do(ctx, func(tx *sql.Tx) error {
 		s = settled{}
-		rows, err := tx.Query(`SELECT id, rcpt, created, attempts, lost_outcomes FROM messages
-			WHERE state = 'queued' AND sending_since IS NOT NULL ORDER BY id`)
+		rows, err := q.query(tx, `SELECT id, rcpt, created, attempts, lost_outcomes FROM messages
+			WHERE state = 'queued' AND sending_since IS NOT NULL`+scope+` ORDER BY id`)
 		if err != nil {
 			return fmt.Errorf("listing replies being sent when the queue was last closed: %w", err)
 		}
@@ -126,7 +141,7 @@ func (q *Queue) settle(ctx context.Context) (settled, error) {
 		rows.Close()
 		if len(s.givenUp) > 0 {
 			list := idList(ids(s.givenUp))
-			if _, err := tx.Exec(`UPDATE messages SET state = 'failed', done_at = ?, attempts = attempts + 1,
+			if _, err := q.exec(tx, `UPDATE messages SET state = 'failed', done_at = ?, attempts = attempts + 1,
 				last_error = ?, sending_since = NULL WHERE id IN (SELECT value FROM json_each(?))`, now, givenUpReason, list); err != nil {
 				return fmt.Errorf("giving up replies sent twice without a record: %w", err)
 			}
@@ -134,11 +149,11 @@ func (q *Queue) settle(ctx context.Context) (settled, error) {
 				return fmt.Errorf("giving up replies sent twice without a record: %w", err)
 			}
 		}
-		if _, err := tx.Exec(`UPDATE messages SET lost_outcomes = lost_outcomes + 1, attempts = attempts + 1,
-			sending_since = NULL WHERE state = 'queued' AND sending_since IS NOT NULL`); err != nil {
+		if _, err := q.exec(tx, `UPDATE messages SET lost_outcomes = lost_outcomes + 1, attempts = attempts + 1,
+			sending_since = NULL WHERE state = 'queued' AND sending_since IS NOT NULL`+scope); err != nil {
 			return fmt.Errorf("counting the unrecorded attempts of replies: %w", err)
 		}
-		_, err = tx.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, len(migrations)))
+		_, err = tx.Exec(q.b.probe())
 		return err
 	})
 	if err != nil {

@@ -13,7 +13,7 @@ func reopen(t *testing.T, q *Queue) *Queue {
 	if err := q.Close(); err != nil {
 		t.Fatal(err)
 	}
-	q, err := Open(filepath.Dir(q.path))
+	q, err := Open(filepath.Dir(q.Path()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +47,7 @@ func TestSettle_AReplyLeftBeingSentMaySendOnceMoreThenIsGivenUp(t *testing.T) {
 	if s, err := q.settle(ctx); err != nil || len(s.resend)+len(s.givenUp) != 0 {
 		t.Fatalf("settle of a new queue = %+v, %v; want nothing", s, err)
 	}
-	if err := q.markSending(ctx, []int64{id}); err != nil {
+	if _, err := q.markSending(ctx, []int64{id}); err != nil {
 		t.Fatal(err)
 	}
 	if sending, _ := marks(t, q, id); !sending {
@@ -69,7 +69,7 @@ func TestSettle_AReplyLeftBeingSentMaySendOnceMoreThenIsGivenUp(t *testing.T) {
 	if ms, err := q.due(ctx, q.now(), 10, nil); err != nil || len(ms) != 1 {
 		t.Errorf("due after settling one lost outcome = %v, %v; want the reply", ms, err)
 	}
-	if err := q.markSending(ctx, []int64{id}); err != nil {
+	if _, err := q.markSending(ctx, []int64{id}); err != nil {
 		t.Fatal(err)
 	}
 	q = reopen(t, q)
@@ -108,7 +108,7 @@ func TestSettle_RecordedOutcomesLeaveNothingToCount(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := q.markSending(ctx, []int64{1, 2, 3, 4, 5}); err != nil {
+	if _, err := q.markSending(ctx, []int64{1, 2, 3, 4, 5}); err != nil {
 		t.Fatal(err)
 	}
 	if err := q.markSent([]int64{1}).wait(); err != nil {

@@ -1,9 +1,11 @@
 // Package queue is the durable outgoing mail queue of the SMTP frontend: the
 // Active Object of quotesd's design. Receiving sessions call Record, which
 // returns only once the reply (or the decision not to send one) is committed
-// to an SQLite database; a scheduler goroutine then delivers queued replies
-// to a relay or to the recipients' MX hosts, retrying with backoff, so a
-// reply survives a crash at any moment and is delivered after restart.
+// to the database: an SQLite file of this process's own (Open), or a
+// PostgreSQL database that replicas share (OpenPostgres, postgres.go); a
+// scheduler goroutine then delivers queued replies to a relay or to the
+// recipients' MX hosts, retrying with backoff, so a reply survives a crash
+// at any moment and is delivered after restart (or by another replica).
 //
 // Durability costs an fsync per commit, so commits are grouped: one writer
 // goroutine owns every write and puts all requests that arrived while the
@@ -50,10 +52,17 @@ type Entry struct {
 
 // Queue is the durable store of replies. Open one per state directory.
 type Queue struct {
-	db     *sql.DB
-	wconn  *sql.Conn // the writer's own connection: every write goes through it
-	path   string
-	now    func() time.Time
+	db *sql.DB
+	b  backend
+	// wdb is what the writer begins its transactions on: SQLite's own
+	// connection, or PostgreSQL's pool (a connection lost is replaced).
+	wdb interface {
+		BeginTx(context.Context, *sql.TxOptions) (*sql.Tx, error)
+	}
+	now func() time.Time
+	// lease is how long a reply claimed by a replica's scheduler stays
+	// its own without being renewed (PostgreSQL only).
+	lease  time.Duration
 	limits atomic.Pointer[Limits] // swapped by SetLimits; read by the writer
 
 	ops     chan *op
@@ -61,21 +70,19 @@ type Queue struct {
 	stopped chan struct{} // closed when the writer has exited
 	wake    chan struct{} // tells the scheduler that something was queued
 
-	stmts struct{ count, bump, skip, unbody, sentMany, unbodyMany, findText, addText *sql.Stmt }
+	stmts struct{ count, setCount, skip, unbody, sentMany, unbodyMany, findText, addText *sql.Stmt }
 	// Only the writer uses these. inserts are the multi-row INSERTs of
 	// replies, by their number of rows (a power of two up to
-	// maxInsertRows), prepared on first use. lastID is the id of the last
-	// reply queued, and rows the replies queued in the writer's
-	// transaction and not yet inserted (see insertRows). texts maps shared
-	// texts to their ids in the texts table (see textID).
+	// maxInsertRows), prepared on first use. rows are the replies queued
+	// in the writer's transaction and not yet inserted (see insertRows).
+	// texts maps shared texts to their ids in the texts table (see
+	// textID).
 	inserts map[int]insertStmts
-	lastID  int64
 	rows    []replyRow
+	counts  map[countKey]*txCount // the daily counts of the writer's transaction (see countReply)
 	texts   map[string]int64
 
-	receiving       atomic.Int64 // sessions receiving a message (see Receiving)
-	stopCheckpoints chan struct{}
-	checkpoints     sync.WaitGroup
+	receiving atomic.Int64 // sessions receiving a message (see Receiving)
 
 	// The outcome of the writer's commits, which Delivery pauses on (see
 	// pause.go): writeErr is the error of the last commit when it failed,
@@ -122,10 +129,46 @@ func Open(dir string, opts ...Option) (*Queue, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mail queue: opening %s: %w", path, err)
 	}
+	b := &sqliteBackend{path: path}
+	q := newQueue(db, b, opts)
+	b.q = q
+	if err := q.migrate(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("mail queue: %s: %w", path, err)
+	}
+	// The writer keeps one connection for itself, on which checkpoints are
+	// off: a commit then only appends to the WAL and fsyncs it, and never
+	// stalls for a checkpoint that copies megabytes into the database file
+	// and fsyncs that too. A background goroutine checkpoints instead.
+	if b.wconn, err = db.Conn(context.Background()); err == nil {
+		_, err = b.wconn.ExecContext(context.Background(), `PRAGMA wal_autocheckpoint = 0`)
+	}
+	if err == nil {
+		err = db.QueryRow(`SELECT COALESCE(MAX(id), 0) FROM messages`).Scan(&b.lastID)
+	}
+	if err == nil {
+		err = q.prepare()
+	}
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("mail queue: %s: %w", path, err)
+	}
+	q.wdb = b.wconn
+	b.stopCheckpoints, b.checkpoints = make(chan struct{}), make(chan struct{})
+	go b.checkpointer()
+	go q.writer()
+	return q, nil
+}
+
+// newQueue returns a queue on db, not started: the backend's opening
+// function migrates and prepares it, then starts its writer.
+func newQueue(db *sql.DB, b backend, opts []Option) *Queue {
 	q := &Queue{
 		db:      db,
-		path:    path,
+		b:       b,
+		wdb:     db,
 		now:     time.Now,
+		lease:   defaultLease,
 		ops:     make(chan *op, 4096),
 		hurry:   make(chan struct{}, 1),
 		stopped: make(chan struct{}),
@@ -136,55 +179,54 @@ func Open(dir string, opts ...Option) (*Queue, error) {
 	for _, o := range opts {
 		o(q)
 	}
-	if err := q.migrate(); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("mail queue: %s: %w", path, err)
-	}
-	// The accept path runs these for every message: prepare them once.
+	return q
+}
+
+// prepare prepares the statements the accept path runs for every message.
+func (q *Queue) prepare() error {
 	for _, p := range []struct {
 		stmt **sql.Stmt
 		sql  string
 	}{
 		{&q.stmts.findText, `SELECT id FROM texts WHERE hash = ?`},
-		{&q.stmts.addText, `INSERT INTO texts (hash, data) VALUES (?, ?)`},
+		{&q.stmts.addText, `INSERT INTO texts (hash, data) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING RETURNING id`},
 		{&q.stmts.unbody, `DELETE FROM bodies WHERE id = ?`},
-		{&q.stmts.count, `SELECT n FROM reply_counts WHERE key = ? AND day = ?`},
-		{&q.stmts.bump, `INSERT INTO reply_counts (key, day, n) VALUES (?, ?, 1) ON CONFLICT (key, day) DO UPDATE SET n = n + 1`},
+		{&q.stmts.count, q.b.countQuery()},
+		{&q.stmts.setCount, `INSERT INTO reply_counts (key, day, n) VALUES (?, ?, ?) ON CONFLICT (key, day) DO UPDATE SET n = excluded.n`},
 		{&q.stmts.skip, `INSERT INTO skipped (at, ip, sender, reason) VALUES (?, ?, ?, ?)`},
 		// Sent markers come in groups: the ids are one JSON array.
 		{&q.stmts.sentMany, `UPDATE messages SET state = 'sent', done_at = ?, attempts = attempts + 1, last_error = '',
 			sending_since = NULL WHERE id IN (SELECT value FROM json_each(?))`},
 		{&q.stmts.unbodyMany, `DELETE FROM bodies WHERE id IN (SELECT value FROM json_each(?))`},
 	} {
-		if *p.stmt, err = db.Prepare(p.sql); err != nil {
-			db.Close()
-			return nil, fmt.Errorf("mail queue: %s: preparing %q: %w", path, p.sql, err)
+		var err error
+		if *p.stmt, err = q.db.Prepare(q.b.rebind(p.sql)); err != nil {
+			return fmt.Errorf("preparing %q: %w", p.sql, err)
 		}
 	}
-	// The writer keeps one connection for itself, on which checkpoints are
-	// off: a commit then only appends to the WAL and fsyncs it, and never
-	// stalls for a checkpoint that copies megabytes into the database file
-	// and fsyncs that too. A background goroutine checkpoints instead.
-	if q.wconn, err = db.Conn(context.Background()); err == nil {
-		_, err = q.wconn.ExecContext(context.Background(), `PRAGMA wal_autocheckpoint = 0`)
-	}
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("mail queue: %s: %w", path, err)
-	}
-	if err := db.QueryRow(`SELECT COALESCE(MAX(id), 0) FROM messages`).Scan(&q.lastID); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("mail queue: %s: %w", path, err)
-	}
-	q.stopCheckpoints = make(chan struct{})
-	q.checkpoints.Add(1)
-	go q.checkpointer()
-	go q.writer()
-	return q, nil
+	return nil
 }
 
-// Path returns the database file's path.
-func (q *Queue) Path() string { return q.path }
+// WithLease sets how long a reply claimed by one replica's delivery stays
+// its own without being renewed, when replicas share a PostgreSQL queue:
+// a replica that dies leaves its replies to the others after this long.
+// A lease must be positive: WithLease panics otherwise.
+func WithLease(d time.Duration) Option {
+	if d <= 0 {
+		panic(fmt.Sprintf("queue: WithLease(%v): want more than 0", d))
+	}
+	return func(q *Queue) { q.lease = d }
+}
+
+// defaultLease is the lease of claimed replies (WithLease). A replica
+// renews its leases every third of it, so a slow relay never loses a
+// reply to another replica; after its death the others wait at most this
+// long before they send what it had claimed.
+const defaultLease = 30 * time.Second
+
+// Path returns the database's name: a file's path, or a PostgreSQL URL
+// without its password.
+func (q *Queue) Path() string { return q.b.where() }
 
 // Hold keeps the queue taking records until release is called: Close
 // waits for every hold to be released before it refuses records. The SMTP
@@ -232,11 +274,7 @@ func (q *Queue) Close() error {
 	q.mu.Unlock()
 	close(q.ops)
 	<-q.stopped
-	close(q.stopCheckpoints)
-	q.checkpoints.Wait()
-	q.wconn.Close()
-	// Fold the WAL into the database, so the files at rest are one.
-	_, err := q.db.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
+	err := q.b.close()
 	return errors.Join(err, q.db.Close())
 }
 
@@ -295,8 +333,7 @@ func (q *Queue) queueReply(tx *sql.Tx, e Entry, now time.Time) (skip string, err
 	// The rows are inserted with those of the other replies of the
 	// transaction, just before it commits (insertRows); until then the row
 	// refers to e.Data, which the caller keeps until Record returns.
-	q.lastID++
-	q.rows = append(q.rows, replyRow{id: q.lastID, rcpt: e.Rcpt, domain: strings.ToLower(domainOf(e.Rcpt)),
+	q.rows = append(q.rows, replyRow{rcpt: e.Rcpt, domain: strings.ToLower(domainOf(e.Rcpt)),
 		at: millis(now), data: e.Data, text: text})
 	return "", nil
 }
@@ -316,14 +353,22 @@ type insertStmts struct{ messages, bodies *sql.Stmt }
 // maxInsertRows is the most rows one INSERT statement carries.
 const maxInsertRows = 64
 
-// insertRows inserts the replies queued in the current transaction, with
-// one multi-row INSERT per table per up to maxInsertRows replies rather
-// than two statements per reply: the writer's transaction, and so every
-// session's wait for its 250, is shorter. Ids are assigned by the writer
-// (lastID), in arrival order, so no statement has to report them.
+// insertRows inserts the replies queued in the current transaction, all
+// at once, just before it commits: the writer's transaction, and so every
+// session's wait for its 250, is shorter than with statements per reply.
 func (q *Queue) insertRows(tx *sql.Tx) error {
 	rows := q.rows
 	defer func() { q.rows = q.rows[:0] }()
+	if len(rows) == 0 {
+		return nil
+	}
+	return q.b.insertRows(tx, rows)
+}
+
+// insertMultiRow inserts rows, whose ids are set, with one multi-row
+// INSERT per table per up to maxInsertRows replies rather than two
+// statements per reply.
+func (q *Queue) insertMultiRow(tx *sql.Tx, rows []replyRow) error {
 	var margs, bargs []any
 	for len(rows) > 0 {
 		n := maxInsertRows
@@ -359,10 +404,10 @@ func (q *Queue) insertStmts(n int) (insertStmts, error) {
 	values := func(row string) string { return strings.TrimSuffix(strings.Repeat(row+", ", n), ", ") }
 	var st insertStmts
 	var err error
-	if st.messages, err = q.db.Prepare(`INSERT INTO messages (id, rcpt, domain, created, next_attempt) VALUES ` + values("(?, ?, ?, ?, ?)")); err != nil {
+	if st.messages, err = q.db.Prepare(q.b.rebind(`INSERT INTO messages (id, rcpt, domain, created, next_attempt) VALUES ` + values("(?, ?, ?, ?, ?)"))); err != nil {
 		return st, err
 	}
-	if st.bodies, err = q.db.Prepare(`INSERT INTO bodies (id, data, text_id) VALUES ` + values("(?, ?, ?)")); err != nil {
+	if st.bodies, err = q.db.Prepare(q.b.rebind(`INSERT INTO bodies (id, data, text_id) VALUES ` + values("(?, ?, ?)"))); err != nil {
 		st.messages.Close()
 		return st, err
 	}
@@ -387,10 +432,11 @@ func (q *Queue) textID(tx *sql.Tx, b []byte) (int64, error) {
 	var id int64
 	err := tx.Stmt(q.stmts.findText).QueryRow(sum[:]).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
-		var res sql.Result
-		if res, err = tx.Stmt(q.stmts.addText).Exec(sum[:], b); err == nil {
-			id, err = res.LastInsertId()
-		}
+		err = tx.Stmt(q.stmts.addText).QueryRow(sum[:], b).Scan(&id)
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		// Another replica added it since: it is there now.
+		err = tx.Stmt(q.stmts.findText).QueryRow(sum[:]).Scan(&id)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("storing shared text: %w", err)

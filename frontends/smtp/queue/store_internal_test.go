@@ -6,14 +6,38 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/quotesd/quotesd/quoter/postgres/pgtest"
 )
 
-func TestPrune_DropsSharedTextsNoQueuedReplyUses(t *testing.T) {
-	q, err := Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
+// onEachBackend runs test on a new queue of each backend, as a subtest
+// named after it.
+func onEachBackend(t *testing.T, test func(t *testing.T, q *Queue)) {
+	for _, b := range []struct {
+		name string
+		open func(t *testing.T) (*Queue, error)
+	}{
+		{"SQLite", func(t *testing.T) (*Queue, error) { return Open(t.TempDir()) }},
+		{"PostgreSQL", func(t *testing.T) (*Queue, error) {
+			return OpenPostgres(context.Background(), pgtest.NewDatabase(t))
+		}},
+	} {
+		t.Run(b.name, func(t *testing.T) {
+			q, err := b.open(t)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer q.Close()
+			test(t, q)
+		})
 	}
-	defer q.Close()
+}
+
+func TestPrune_DropsSharedTextsNoQueuedReplyUses(t *testing.T) {
+	onEachBackend(t, testPruneDropsSharedTexts)
+}
+
+func testPruneDropsSharedTexts(t *testing.T, q *Queue) {
 	ctx := context.Background()
 	record := func(rcpt, shared string) {
 		t.Helper()

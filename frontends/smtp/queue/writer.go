@@ -16,22 +16,6 @@ import (
 // megabytes rather than a second's worth of commits.
 const checkpointInterval = 100 * time.Millisecond
 
-// checkpointer runs passive checkpoints, which never block the writer, in
-// place of the automatic ones the writer's connection does not do.
-func (q *Queue) checkpointer() {
-	defer q.checkpoints.Done()
-	t := time.NewTicker(checkpointInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-q.stopCheckpoints:
-			return
-		case <-t.C:
-			_, _ = q.db.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
-		}
-	}
-}
-
 // op is one unit of work for the writer, applied inside a shared
 // transaction; done receives the outcome of that transaction's commit.
 type op struct {
@@ -96,14 +80,9 @@ func (q *Queue) writer() {
 		err := q.commit(batch)
 		q.noteCommit(err)
 		if err != nil {
-			// Texts added in the failed transaction are not there; and
-			// should another process have queued replies in this
-			// database, the next ids follow theirs.
+			// Texts added in the failed transaction are not there.
 			clear(q.texts)
-			var last int64
-			if q.db.QueryRow(`SELECT COALESCE(MAX(id), 0) FROM messages`).Scan(&last) == nil {
-				q.lastID = max(q.lastID, last)
-			}
+			q.b.failed()
 		}
 		for _, o := range batch {
 			o.done <- err
@@ -194,22 +173,50 @@ func drain(ops chan *op, batch []*op) []*op {
 	return batch
 }
 
+// maxRetries bounds how often the writer runs a transaction again after
+// a deadlock with another replica's writer (each counting the same keys
+// of the daily caps in another order): PostgreSQL aborts one of the two,
+// which then runs again and waits for the other.
+const maxRetries = 3
+
+// commit applies batch in one transaction and commits it, running it again
+// when the backend says the failure was a conflict with another replica.
+// Every operation's apply may run more than once: each sets what it
+// reports from scratch.
 func (q *Queue) commit(batch []*op) error {
-	tx, err := q.wconn.BeginTx(context.Background(), nil)
+	for try := 0; ; try++ {
+		err := q.commitOnce(batch)
+		if err == nil || try == maxRetries || !q.b.retryable(err) {
+			return err
+		}
+		clear(q.texts)
+		q.b.failed()
+	}
+}
+
+func (q *Queue) commitOnce(batch []*op) error {
+	tx, err := q.wdb.BeginTx(context.Background(), nil)
 	if err != nil {
 		return fmt.Errorf("mail queue: begin: %w", err)
 	}
 	defer tx.Rollback()
+	clear(q.counts)
 	for _, o := range batch {
 		if err := o.apply(tx); err != nil {
 			q.rows = q.rows[:0]
 			return fmt.Errorf("mail queue: %w", err)
 		}
 	}
+	if err := q.flushCounts(tx); err != nil {
+		q.rows = q.rows[:0]
+		return fmt.Errorf("mail queue: %w", err)
+	}
 	if err := q.insertRows(tx); err != nil {
+		q.rows = q.rows[:0]
 		return fmt.Errorf("mail queue: queueing replies: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
+		q.rows = q.rows[:0]
 		return fmt.Errorf("mail queue: commit: %w", err)
 	}
 	return nil
