@@ -130,6 +130,7 @@ type serveEnv struct {
 	Log       *slog.Logger
 	AccessLog *slog.Logger // Log's records, batched: for one record per request (see logs.Output)
 	Listeners reactor.Listeners
+	DB        string               // --db: the library's file, or its PostgreSQL URL
 	StateDir  string               // --state-dir: where frontends keep durable state (the mail queue)
 	Metrics   *prometheus.Registry // the process's one registry, served by the ops listener's /metrics
 	Ready     *readiness           // checks /readyz makes beyond the library (serve_ops.go, and --web-ops)
