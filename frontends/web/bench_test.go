@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -10,6 +11,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/quotesd/quotesd/frontends/web"
+	"github.com/quotesd/quotesd/limits/postgres"
+	"github.com/quotesd/quotesd/limits/postgres/pgtest"
 	"github.com/quotesd/quotesd/quoter"
 	"github.com/quotesd/quotesd/quoter/quotertest"
 )
@@ -23,6 +26,29 @@ func benchHandler(b *testing.B) http.Handler { return benchHandlerLimited(b, 0) 
 // benchHandlerLimited is benchHandler with a per-IP rate limit of rate
 // requests a minute (0: none), as served by default.
 func benchHandlerLimited(b *testing.B, rate int) http.Handler {
+	return benchHandlerWith(b, rate, nil)
+}
+
+// benchHandlerShared is benchHandlerLimited with the limit shared through
+// a throwaway PostgreSQL database (--web-rate-shared), its sync running
+// every 250 ms as in quotesd serve.
+func benchHandlerShared(b *testing.B, rate int) http.Handler {
+	b.Helper()
+	l := postgres.New(postgres.Config{Pool: pgtest.New(b).Pool(b)})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- l.Serve(ctx) }()
+	b.Cleanup(func() {
+		cancel()
+		<-done
+		if l.Degraded() {
+			b.Error("the shared limiter could not sync with the database")
+		}
+	})
+	return benchHandlerWith(b, rate, l)
+}
+
+func benchHandlerWith(b *testing.B, rate int, l web.Limiter) http.Handler {
 	b.Helper()
 	h, err := web.New(web.Config{
 		Quoter:    quotertest.NewLibrary(b),
@@ -30,6 +56,7 @@ func benchHandlerLimited(b *testing.B, rate int) http.Handler {
 		Log:       slog.New(slog.NewJSONHandler(io.Discard, nil)),
 		Metrics:   prometheus.NewRegistry(),
 		RateLimit: rate,
+		Limiter:   l,
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -38,8 +65,12 @@ func benchHandlerLimited(b *testing.B, rate int) http.Handler {
 }
 
 func benchGet(b *testing.B, target, accept string, headers ...string) {
-	h := benchHandler(b)
+	benchGetFrom(b, benchHandler(b), target, accept, headers...)
+}
+
+func benchGetFrom(b *testing.B, h http.Handler, target, accept string, headers ...string) {
 	b.ReportAllocs()
+	b.ResetTimer() // the handler is made: a database created is no request
 	b.RunParallel(func(pb *testing.PB) {
 		r := httptest.NewRequest(http.MethodGet, target, nil)
 		r.RemoteAddr = "192.0.2.1:1234"
@@ -91,6 +122,25 @@ func BenchmarkAPITodayHandlerOnly(b *testing.B) { benchHandlerOnly(b, benchHandl
 // reaches): the client and a token from its bucket on every request.
 func BenchmarkAPITodayHandlerOnly_RateLimited(b *testing.B) {
 	benchHandlerOnly(b, benchHandlerLimited(b, 1<<30))
+}
+
+// BenchmarkAPITodayHandlerOnly_RateShared is the same with the limit
+// shared through PostgreSQL (--web-rate-shared): the target is at
+// least 0.9x the rate of BenchmarkAPITodayHandlerOnly_RateLimited. No
+// request waits for the database; the syncs run beside the loop.
+func BenchmarkAPITodayHandlerOnly_RateShared(b *testing.B) {
+	benchHandlerOnly(b, benchHandlerShared(b, 1<<30))
+}
+
+// BenchmarkAPIToday_RateLimited and BenchmarkAPIToday_RateShared are
+// BenchmarkAPIToday with the per-replica and the shared limit: requests
+// from every core at once, on one limiter's lock.
+func BenchmarkAPIToday_RateLimited(b *testing.B) {
+	benchGetFrom(b, benchHandlerLimited(b, 1<<30), "/api/v1/today", "")
+}
+
+func BenchmarkAPIToday_RateShared(b *testing.B) {
+	benchGetFrom(b, benchHandlerShared(b, 1<<30), "/api/v1/today", "")
 }
 
 // BenchmarkAPITodayHandlerOnly_AcceptEncoding is the JSON of the day

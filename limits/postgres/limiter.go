@@ -129,6 +129,7 @@ func (l *Limiter) SetRate(r rate.Limit, burst int) {
 		l.dirty = nil
 		return
 	}
+	// In µs: rates above a million a second count as a million.
 	l.step = max(int64(float64(time.Second/time.Microsecond)/float64(r)+0.5), 1)
 	l.tau, l.burst = l.step*int64(burst), burst
 	l.off.Store(false)

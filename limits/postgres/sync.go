@@ -71,7 +71,9 @@ func (l *Limiter) Serve(ctx context.Context) error {
 			_ = l.Sync(final) // a failure is logged; nothing more can be done at exit
 			return nil
 		case <-t.C:
-			sctx, cancel := context.WithTimeout(ctx, time.Second+l.cfg.Interval)
+			// Not cancelled by ctx: a sync cut short at shutdown would
+			// read as the database out of reach. It is bounded anyway.
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second+l.cfg.Interval)
 			_ = l.Sync(sctx)
 			cancel()
 		}
