@@ -27,7 +27,6 @@ type composeService struct {
 	Healthcheck struct {
 		Test []string `yaml:"test"`
 	} `yaml:"healthcheck"`
-	Volumes  []string  `yaml:"volumes"`
 	Networks yaml.Node `yaml:"networks"`
 }
 
