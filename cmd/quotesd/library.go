@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/quotesd/quotesd"
 	"github.com/quotesd/quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter/postgres"
 	"github.com/quotesd/quotesd/quoter/sqlite"
 )
 
@@ -18,29 +20,50 @@ const defaultDB = "quotes.db"
 // changeLibrary opens the library for writing, makes one change with fn,
 // closes it and prints the line done returns, which may tell what fn did:
 // the shape of every command that changes the library in one call.
-func changeLibrary(g *globals, fn func(db *sqlite.DB) error, done func() string) error {
+func changeLibrary(g *globals, fn func(db quoter.Quoter) error, done func() string) error {
 	db, err := openLibrary(g, false)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := fn(db.DB); err != nil {
+	if err := fn(db.store); err != nil {
 		return err
 	}
 	_, err = fmt.Fprintln(g.Stdout, done())
 	return err
 }
 
+// store is an open library in either store: a SQLite file or a
+// PostgreSQL database.
+type store interface {
+	quoter.Quoter
+	Close() error
+}
+
+// openStore opens the library --db names, which a postgres:// URL makes a
+// PostgreSQL database (created or upgraded in place) and anything else a
+// SQLite file. readOnly applies to files only: a database's access is the
+// role's (grant SELECT only for a read-only role).
+func openStore(ctx context.Context, db string, readOnly bool, opts ...sqlite.Option) (store, error) {
+	if postgres.IsURL(db) {
+		return postgres.Open(ctx, db)
+	}
+	if readOnly {
+		opts = append(opts, sqlite.ReadOnly())
+	}
+	return sqlite.Open(db, opts...)
+}
+
 // library is an open library; Close also removes the temporary copy of the
 // shipped library that a command which only reads may be reading.
 type library struct {
-	*sqlite.DB
+	store
 	tmp string // directory of the copy, or ""
 }
 
 // Close closes the library and removes its temporary copy.
 func (l *library) Close() error {
-	err := l.DB.Close()
+	err := l.store.Close()
 	if l.tmp != "" {
 		os.RemoveAll(l.tmp)
 	}
@@ -57,6 +80,13 @@ func (l *library) Close() error {
 // creates the file from the shipped library first (see ensureLibrary): the
 // quote it adds has to go somewhere, and that is what it was asked.
 func openLibrary(g *globals, readOnly bool) (*library, error) {
+	if postgres.IsURL(g.DB) {
+		db, err := postgres.Open(context.Background(), g.DB)
+		if err != nil {
+			return nil, err
+		}
+		return &library{store: db}, nil
+	}
 	if readOnly && g.DB == defaultDB {
 		if _, err := os.Stat(g.DB); errors.Is(err, fs.ErrNotExist) {
 			return openShipped(g)
@@ -65,15 +95,11 @@ func openLibrary(g *globals, readOnly bool) (*library, error) {
 	if err := ensureLibrary(g); err != nil {
 		return nil, err
 	}
-	var opts []sqlite.Option
-	if readOnly {
-		opts = append(opts, sqlite.ReadOnly())
-	}
-	db, err := sqlite.Open(g.DB, opts...)
+	db, err := openStore(context.Background(), g.DB, readOnly)
 	if err != nil {
 		return nil, err
 	}
-	return &library{DB: db}, nil
+	return &library{store: db}, nil
 }
 
 // openShipped opens a temporary copy of the shipped library read-only:
@@ -99,7 +125,7 @@ func openShipped(g *globals) (*library, error) {
 		g.shippedNoted = true
 		fmt.Fprintf(g.Stderr, "quotesd: no %s here: reading the shipped library; 'quotesd init' writes a copy of your own to add to (or pass --db)\n", defaultDB)
 	}
-	return &library{DB: db, tmp: dir}, nil
+	return &library{store: db, tmp: dir}, nil
 }
 
 // ensureLibrary creates a missing library file at the default path from

@@ -12,10 +12,12 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"os/signal"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/coreos/go-systemd/v22/daemon"
@@ -26,7 +28,8 @@ import (
 	"github.com/quotesd/quotesd/frontends/web"
 	"github.com/quotesd/quotesd/logs"
 	"github.com/quotesd/quotesd/ops/buildinfo"
-	"github.com/quotesd/quotesd/quoter/sqlite"
+	opsmetric "github.com/quotesd/quotesd/ops/metric"
+	"github.com/quotesd/quotesd/quoter/postgres"
 	"github.com/quotesd/quotesd/reactor"
 )
 
@@ -72,11 +75,42 @@ func newLogger(w io.Writer, format, level string, journal bool) (*slog.Logger, *
 // tracked file (SQLite would at least rewrite its header and leave -wal and
 // -shm files beside it). An operator who enables writes (the web admin
 // token) is expected to point --db at their own copy (`quotesd init`).
-func openServeLibrary(path string, write bool) (*sqlite.DB, error) {
-	if write {
-		return sqlite.Open(path)
+//
+// A postgres:// URL opens the PostgreSQL store instead, shared by every
+// replica that names it; its readiness (whether this replica hears the
+// database) is what /readyz and the ops metrics ask through healthOf.
+func openServeLibrary(path string, write bool) (store, error) {
+	return openStore(context.Background(), path, !write)
+}
+
+// libraryHealth is the readiness of the library in use beside its
+// answers: a PostgreSQL store reports whether it hears the database (see
+// postgres.DB.Health); a file always does. A reload swaps the library.
+type libraryHealth struct{ cur atomic.Pointer[store] }
+
+// set records db as the library in use; a nil h (a reloader made
+// without one) records nothing.
+func (h *libraryHealth) set(db store) {
+	if h != nil {
+		h.cur.Store(&db)
 	}
-	return sqlite.Open(path, sqlite.ReadOnly())
+}
+
+func (h *libraryHealth) check() error {
+	if p := h.cur.Load(); p != nil {
+		if hc, ok := (*p).(interface{ Health() error }); ok {
+			return hc.Health()
+		}
+	}
+	return nil
+}
+
+// displayDB is --db as logs may show it: a URL without its password.
+func displayDB(db string) string {
+	if u, err := url.Parse(db); err == nil && postgres.IsURL(db) {
+		return u.Redacted()
+	}
+	return db
 }
 
 // exitNow ends the process at a second SIGINT/SIGTERM.
@@ -160,10 +194,14 @@ func runServe(ctx context.Context, g *globals, args []string) error {
 	// makes only at the first start. (The other commands do this at the
 	// default path only, taking a missing file elsewhere for a typo; for
 	// serve the path is configuration, and the log names the file.)
-	if created, err := createMissingLibrary(g.DB); err != nil {
-		return err
-	} else if created {
-		log.Info("created the library from the shipped one", "db", g.DB, "bytes", len(quotesd.Library))
+	// (A PostgreSQL database is created by its operator, the schema in
+	// it by the store.)
+	if !postgres.IsURL(g.DB) {
+		if created, err := createMissingLibrary(g.DB); err != nil {
+			return err
+		} else if created {
+			log.Info("created the library from the shipped one", "db", g.DB, "bytes", len(quotesd.Library))
+		}
 	}
 	db, err := openServeLibrary(g.DB, writable)
 	if err != nil {
@@ -179,12 +217,23 @@ func runServe(ctx context.Context, g *globals, args []string) error {
 	if writable {
 		mode = "read-write"
 	}
-	log.Info("library open", "db", g.DB, "mode", mode)
+	log.Info("library open", "db", displayDB(g.DB), "mode", mode)
+	health := &libraryHealth{}
+	health.set(db)
 
 	metrics := prometheus.NewRegistry()
 	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	buildinfo.Register(metrics, build)
 	ready := &readiness{}
+	ready.Add("library database unreachable", health.check)
+	opsmetric.For(metrics, "library").GaugeFunc("connected",
+		"1 while the library answers from its store: always for a file; for PostgreSQL, while this replica's listening connection is up (0: serving from memory).",
+		func() float64 {
+			if health.check() != nil {
+				return 0
+			}
+			return 1
+		})
 	sockets := reactor.NewSockets(log)
 	sup := &reactor.Supervisor{Log: log, ShutdownTimeout: o.ShutdownTimeout}
 	running := make([]any, len(components)) // what each started component left running; nil: disabled
@@ -239,7 +288,7 @@ func runServe(ctx context.Context, g *globals, args []string) error {
 	logServing(log, sockets.Bound())
 	startWatchdog(ctx, log, lib, sup)
 
-	r := &reloader{g: g, args: args, log: log, level: level, lib: lib, writable: writable, inForce: ss, running: running}
+	r := &reloader{g: g, args: args, log: log, level: level, lib: lib, health: health, writable: writable, inForce: ss, running: running}
 	served := make(chan struct{})
 	defer close(served)
 	go r.signalLoop(parent, cancel, sigs, served, o.ShutdownTimeout)

@@ -15,6 +15,7 @@ import (
 	"github.com/quotesd/quotesd/frontends/web"
 	"github.com/quotesd/quotesd/logs"
 	"github.com/quotesd/quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter/postgres"
 	"github.com/quotesd/quotesd/settings"
 )
 
@@ -165,7 +166,7 @@ func (ss *serveSettings) validate() error {
 	errs := []error{ss.serve.Validate()}
 	for _, c := range ss.configs {
 		errs = append(errs, c.Validate())
-		if w, ok := c.(*web.Config); ok && w.RateShared && !isPostgresURL(ss.serve.DB) {
+		if w, ok := c.(*web.Config); ok && w.RateShared && !postgres.IsURL(ss.serve.DB) {
 			errs = append(errs, fmt.Errorf("--web-rate-shared needs a PostgreSQL database: --db postgres://... (it is %q), where every replica counts", ss.serve.DB))
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strings"
 	"sync/atomic"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -78,12 +77,6 @@ func webStart(env *serveEnv, cfg web.Config) (*webLive, []reactor.Service, error
 	live.cfg.Store(&cfg)
 	env.Log.Info("web settings", "admin_api", cfg.AdminToken != "", "rate_per_minute", cfg.RateLimit, "rate_shared", cfg.RateShared, "trusted_proxies", len(cfg.TrustedProxies), "access_log", !cfg.NoAccessLog, "ops_endpoints", cfg.Ops)
 	return live, append([]reactor.Service{web.NewServer(ln, live, env.Log, web.DefaultDrain)}, services...), nil
-}
-
-// isPostgresURL reports whether --db names a PostgreSQL database rather
-// than a SQLite file.
-func isPostgresURL(db string) bool {
-	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
 }
 
 // sharedLimiter returns the limiter of --web-rate-shared on a small pool

@@ -73,6 +73,7 @@ type reloader struct {
 	log      *slog.Logger
 	level    *slog.LevelVar
 	lib      *reactor.Library
+	health   *libraryHealth
 	writable bool
 	inForce  *serveSettings // the settings in force: restart-only ones as at start
 	running  []any          // per components: what start left running; nil if disabled
@@ -84,9 +85,12 @@ func (r *reloader) reload() {
 	r.log.Info("reloading settings and reopening the library")
 	r.reloadSettings()
 	if db, err := openServeLibrary(r.g.DB, r.writable); err != nil {
-		r.log.Error("reload: cannot reopen the library; keeping the open one", "db", r.g.DB, "err", err)
-	} else if err := r.lib.Swap(db, db); err != nil {
-		r.log.Warn("reload: closing the previous library", "err", err)
+		r.log.Error("reload: cannot reopen the library; keeping the open one", "db", displayDB(r.g.DB), "err", err)
+	} else {
+		r.health.set(db)
+		if err := r.lib.Swap(db, db); err != nil {
+			r.log.Warn("reload: closing the previous library", "err", err)
+		}
 	}
 	r.log.Info("reloaded", "level", r.level.Level().String())
 }

@@ -96,7 +96,7 @@ func addCommand(fs *flag.FlagSet) runFunc {
 		if err := q.Validate(); err != nil {
 			return err
 		}
-		return changeLibrary(g, func(db *sqlite.DB) error { return db.Add(ctx, &q) },
+		return changeLibrary(g, func(db quoter.Quoter) error { return db.Add(ctx, &q) },
 			func() string { return fmt.Sprintf("added quote %d to %s", q.ID, g.DB) })
 	}
 }
@@ -173,7 +173,7 @@ func purgeCommand(fs *flag.FlagSet) runFunc {
 		if err != nil {
 			return err
 		}
-		return changeLibrary(g, func(db *sqlite.DB) error { return db.Purge(ctx, id) }, func() string {
+		return changeLibrary(g, func(db quoter.Quoter) error { return db.Purge(ctx, id) }, func() string {
 			return fmt.Sprintf("purged quote %d from %s: its text is erased for good, and the days it was the quote of the day now have none", id, g.DB)
 		})
 	}

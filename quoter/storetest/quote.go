@@ -1,4 +1,4 @@
-package sqlite_test
+package storetest
 
 import (
 	"context"
@@ -12,14 +12,13 @@ import (
 
 	"github.com/quotesd/quotesd/quoter"
 	"github.com/quotesd/quotesd/quoter/quotertest"
-	"github.com/quotesd/quotesd/quoter/sqlite"
 )
 
-var fixedNow = time.Date(2026, 5, 4, 3, 2, 1, 987654321, time.UTC)
+func init() { register("DB_Add", testDB_Add) }
 
-func TestDB_Add(t *testing.T) {
+func testDB_Add(t *testing.T, open Opener) {
 	t.Run("OK", func(t *testing.T) {
-		db := newDB(t, sqlite.WithClock(func() time.Time { return fixedNow }))
+		db := open(t, 42, func() time.Time { return fixedNow })
 		q := &quoter.Quote{Text: "  Simplify,   simplify.\r\n", Author: " Henry  David Thoreau", Source: "Walden", Year: 1854, Tags: []string{"Simplicity", "life"}}
 		if err := db.Add(ctx, q); err != nil {
 			t.Fatalf("Add: %v", err)
@@ -38,7 +37,7 @@ func TestDB_Add(t *testing.T) {
 		}
 	})
 	t.Run("ErrInvalid", func(t *testing.T) {
-		db := newDB(t)
+		db := newDB(t, open)
 		for _, q := range []quoter.Quote{
 			{Text: " \n ", Author: "Nobody"},
 			{Text: "No author."},
@@ -53,7 +52,7 @@ func TestDB_Add(t *testing.T) {
 		}
 	})
 	t.Run("ErrConflict", func(t *testing.T) {
-		db := newDB(t)
+		db := newDB(t, open)
 		if err := db.Add(ctx, &quoter.Quote{Text: "Brevity is the soul of wit.", Author: "William Shakespeare"}); err != nil {
 			t.Fatal(err)
 		}
@@ -66,8 +65,10 @@ func TestDB_Add(t *testing.T) {
 	})
 }
 
-func TestDB_Quote(t *testing.T) {
-	db := quotertest.NewLibrary(t)
+func init() { register("DB_Quote", testDB_Quote) }
+
+func testDB_Quote(t *testing.T, open Opener) {
+	db := sample(t, open)
 	t.Run("OK", func(t *testing.T) {
 		qs, _, _ := db.Search(ctx, "Gettysburg", quoter.Page{})
 		if len(qs) != 1 {
@@ -84,9 +85,11 @@ func TestDB_Quote(t *testing.T) {
 	})
 }
 
-func TestDB_Update(t *testing.T) {
-	setup := func(t *testing.T) (*sqlite.DB, *quoter.Quote, *quoter.Quote) {
-		db := newDB(t)
+func init() { register("DB_Update", testDB_Update) }
+
+func testDB_Update(t *testing.T, open Opener) {
+	setup := func(t *testing.T) (Store, *quoter.Quote, *quoter.Quote) {
+		db := newDB(t, open)
 		a := &quoter.Quote{Text: "Simplify, simplify.", Author: "Henry David Thoreau", Source: "Walden", Tags: []string{"simplicity"}}
 		b := &quoter.Quote{Text: "Brevity is the soul of wit.", Author: "William Shakespeare"}
 		for _, q := range []*quoter.Quote{a, b} {
@@ -151,9 +154,11 @@ func TestDB_Update(t *testing.T) {
 	})
 }
 
-func TestDB_Delete(t *testing.T) {
+func init() { register("DB_Delete", testDB_Delete) }
+
+func testDB_Delete(t *testing.T, open Opener) {
 	t.Run("OK", func(t *testing.T) {
-		db := seeded(t, 10) // ids 1 and 6 are tagged "five"
+		db := seeded(t, open, 10) // ids 1 and 6 are tagged "five"
 		if err := db.Delete(ctx, 1); err != nil {
 			t.Fatalf("Delete: %v", err)
 		}
@@ -171,30 +176,17 @@ func TestDB_Delete(t *testing.T) {
 		}
 	})
 	t.Run("ErrNotFound", func(t *testing.T) {
-		db := seeded(t, 3)
+		db := seeded(t, open, 3)
 		wantCode(t, db.Delete(ctx, 42), quoter.ENOTFOUND)
 	})
 }
 
-// checkDenseRanks asserts the invariant Today and Random rely on: the ranks
-// of N quotes are exactly 0..N-1.
-func checkDenseRanks(t *testing.T, db *sqlite.DB) {
-	t.Helper()
-	var n, distinct, lo, hi int
-	err := raw(t, db.Path()).QueryRow(`SELECT count(*), count(DISTINCT rank), coalesce(min(rank), 0), coalesce(max(rank), -1) FROM quotes`).
-		Scan(&n, &distinct, &lo, &hi)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if distinct != n || n > 0 && (lo != 0 || hi != n-1) {
-		t.Fatalf("ranks of %d quotes: %d distinct in [%d, %d], want 0..%d", n, distinct, lo, hi, n-1)
-	}
-}
-
 // Property: whatever sequence of adds, imports and deletes, ranks stay dense.
-func TestDB_RanksStayDense(t *testing.T) {
+func init() { register("DB_RanksStayDense", testDB_RanksStayDense) }
+
+func testDB_RanksStayDense(t *testing.T, open Opener) {
 	r := rand.New(rand.NewPCG(1, 2))
-	db := newDB(t)
+	db := newDB(t, open)
 	var ids []int64
 	next := 0
 	for step := range 300 {
@@ -233,9 +225,11 @@ func TestDB_RanksStayDense(t *testing.T) {
 	}
 }
 
-func TestDB_List(t *testing.T) {
+func init() { register("DB_List", testDB_List) }
+
+func testDB_List(t *testing.T, open Opener) {
 	clock := fixedNow
-	db := newDB(t, sqlite.WithClock(func() time.Time { clock = clock.Add(time.Second); return clock }))
+	db := open(t, 42, func() time.Time { clock = clock.Add(time.Second); return clock })
 	for _, q := range []*quoter.Quote{
 		{Text: "Bbb.", Author: "Zeno", Tags: []string{"x"}},
 		{Text: "A much longer quote than the others.", Author: "aristotle", Lang: "el"},
@@ -283,7 +277,7 @@ func TestDB_List(t *testing.T) {
 		})
 	}
 	t.Run("LimitClamped", func(t *testing.T) {
-		db := seeded(t, quoter.MaxLimit+10)
+		db := seeded(t, open, quoter.MaxLimit+10)
 		qs, total, err := db.List(ctx, quoter.Filter{}, quoter.Page{Limit: 1000})
 		if err != nil || len(qs) != quoter.MaxLimit || total != quoter.MaxLimit+10 {
 			t.Errorf("List(limit 1000) = %d quotes, total %d, %v", len(qs), total, err)
@@ -293,7 +287,7 @@ func TestDB_List(t *testing.T) {
 		}
 	})
 	t.Run("RareTagSorted", func(t *testing.T) {
-		db := seeded(t, 60)
+		db := seeded(t, open, 60)
 		for _, text := range []string{"Solo, the longer one of the two.", "Solo."} {
 			if err := db.Add(ctx, &quoter.Quote{Text: text, Author: "A", Tags: []string{"solo"}}); err != nil {
 				t.Fatal(err)
@@ -321,8 +315,10 @@ func TestDB_List(t *testing.T) {
 	})
 }
 
-func TestDB_AuthorsTagsStats(t *testing.T) {
-	db := quotertest.NewLibrary(t)
+func init() { register("DB_AuthorsTagsStats", testDB_AuthorsTagsStats) }
+
+func testDB_AuthorsTagsStats(t *testing.T, open Opener) {
+	db := sample(t, open)
 	authors, total, err := db.Authors(ctx, quoter.Page{Limit: 3})
 	if err != nil {
 		t.Fatal(err)
@@ -389,9 +385,11 @@ func TestDB_AuthorsTagsStats(t *testing.T) {
 	})
 }
 
-func TestDB_Import(t *testing.T) {
+func init() { register("DB_Import", testDB_Import) }
+
+func testDB_Import(t *testing.T, open Opener) {
 	t.Run("OK_WithProgress", func(t *testing.T) {
-		db := newDB(t)
+		db := newDB(t, open)
 		var calls []int
 		res, err := db.Import(ctx, synthetic(2500), func(done int) { calls = append(calls, done) })
 		if err != nil || res != (quoter.ImportResult{Added: 2500}) {
@@ -406,14 +404,14 @@ func TestDB_Import(t *testing.T) {
 		}
 	})
 	t.Run("OK_Idempotent", func(t *testing.T) {
-		db := quotertest.NewLibrary(t)
+		db := sample(t, open)
 		res, err := db.Import(ctx, quotertest.Sample(), nil)
 		if err != nil || res != (quoter.ImportResult{Skipped: len(quotertest.Sample())}) {
 			t.Errorf("second import = %+v, %v; want all skipped", res, err)
 		}
 	})
 	t.Run("OK_DuplicatesWithinBatch", func(t *testing.T) {
-		db := newDB(t)
+		db := newDB(t, open)
 		qs := []quoter.Quote{
 			{Text: "Veni, vidi, vici.", Author: "Julius Caesar"},
 			{Text: "veni,  VIDI, vici.", Author: "Caesar"},
@@ -426,7 +424,7 @@ func TestDB_Import(t *testing.T) {
 		checkDenseRanks(t, db)
 	})
 	t.Run("OK_KeepsAdded", func(t *testing.T) {
-		db := newDB(t)
+		db := newDB(t, open)
 		when := time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC)
 		db.Import(ctx, []quoter.Quote{{Text: "Old.", Author: "A", Added: when}}, nil)
 		if q, _ := db.Quote(ctx, 1); !q.Added.Equal(when) {
@@ -434,7 +432,7 @@ func TestDB_Import(t *testing.T) {
 		}
 	})
 	t.Run("ErrInvalidRecord_AddsNothing", func(t *testing.T) {
-		db := seeded(t, 5)
+		db := seeded(t, open, 5)
 		qs := synthetic(20)[10:]
 		qs[7].Text = ""
 		_, err := db.Import(ctx, qs, nil)
@@ -447,7 +445,7 @@ func TestDB_Import(t *testing.T) {
 		}
 	})
 	t.Run("ErrCancelled_RollsBack", func(t *testing.T) {
-		db := seeded(t, 5)
+		db := seeded(t, open, 5)
 		cctx, cancel := context.WithCancel(ctx)
 		_, err := db.Import(cctx, synthetic(3000)[5:], func(int) { cancel() })
 		if err == nil {
@@ -460,8 +458,10 @@ func TestDB_Import(t *testing.T) {
 }
 
 // Many goroutines reading and writing at once: no error, no race.
-func TestDB_ConcurrentUse(t *testing.T) {
-	db := quotertest.NewLibrary(t)
+func init() { register("DB_ConcurrentUse", testDB_ConcurrentUse) }
+
+func testDB_ConcurrentUse(t *testing.T, open Opener) {
+	db := sample(t, open)
 	day := quoter.Date{Year: 2026, Month: 7, Day: 1}
 	var wg sync.WaitGroup
 	errs := make(chan error, 100)
