@@ -10,12 +10,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/quotesd/quotesd/frontends/web"
 	"github.com/quotesd/quotesd/limits/postgres"
-	"github.com/quotesd/quotesd/limits/postgres/pgtest"
 	"github.com/quotesd/quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter/postgres/pgtest"
 	"github.com/quotesd/quotesd/quoter/quotertest"
 )
 
@@ -36,7 +37,12 @@ func benchHandlerLimited(b *testing.B, rate int) http.Handler {
 // every 250 ms as in quotesd serve.
 func benchHandlerShared(b *testing.B, rate int) http.Handler {
 	b.Helper()
-	l := postgres.New(postgres.Config{Pool: pgtest.New(b).Pool(b)})
+	pool, err := pgxpool.New(context.Background(), pgtest.NewDatabase(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(pool.Close)
+	l := postgres.New(postgres.Config{Pool: pool})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- l.Serve(ctx) }()

@@ -9,7 +9,6 @@ import (
 
 	"github.com/quotesd/quotesd/limits"
 	"github.com/quotesd/quotesd/limits/postgres"
-	"github.com/quotesd/quotesd/limits/postgres/pgtest"
 )
 
 // BenchmarkTake is a token taken on the request path, by the per-replica
@@ -21,7 +20,7 @@ func BenchmarkTake(b *testing.B) {
 		benchTake(b, limits.NewLimiter(rate.Limit(1<<30), 1<<30), c)
 	})
 	b.Run("shared", func(b *testing.B) {
-		l := postgres.New(postgres.Config{Pool: pgtest.New(b).Pool(b)})
+		l := postgres.New(postgres.Config{Pool: newTestDB(b).Pool(b)})
 		l.SetRate(rate.Limit(1<<30), 1<<30)
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error)

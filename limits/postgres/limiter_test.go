@@ -17,7 +17,6 @@ import (
 
 	"github.com/quotesd/quotesd/limits"
 	"github.com/quotesd/quotesd/limits/postgres"
-	"github.com/quotesd/quotesd/limits/postgres/pgtest"
 )
 
 // t0 is the tests' clock at their start.
@@ -114,7 +113,7 @@ func wantRefused(t *testing.T, rp *replica, c limits.Client, now time.Time, want
 }
 
 func TestShared_TwoReplicasShareOneClientsBudget(t *testing.T) {
-	pool := pgtest.New(t).Pool(t)
+	pool := newTestDB(t).Pool(t)
 	clk := &clock{now: t0}
 	a, b := newReplica(pool, clk, 1, 5), newReplica(pool, clk, 1, 5) // one a second, five at once
 	c := client("192.0.2.1")
@@ -135,7 +134,7 @@ func TestShared_TwoReplicasShareOneClientsBudget(t *testing.T) {
 }
 
 func TestShared_DistinctClientsAreIndependent(t *testing.T) {
-	pool := pgtest.New(t).Pool(t)
+	pool := newTestDB(t).Pool(t)
 	clk := &clock{now: t0}
 	a, b := newReplica(pool, clk, 1, 3), newReplica(pool, clk, 1, 3)
 	x, y := client("192.0.2.1"), client("2001:db8:1:2::1")
@@ -156,7 +155,7 @@ func TestShared_DistinctClientsAreIndependent(t *testing.T) {
 }
 
 func TestShared_UnreachableDatabaseFallsBackToPerReplicaLimits(t *testing.T) {
-	db := pgtest.New(t)
+	db := newTestDB(t)
 	pool := db.Pool(t)
 	clk := &clock{now: t0}
 	a, b := newReplica(pool, clk, 1, 4), newReplica(pool, clk, 1, 4)
@@ -220,7 +219,7 @@ func TestShared_UnreachableDatabaseFallsBackToPerReplicaLimits(t *testing.T) {
 }
 
 func TestShared_ClosedPoolFallsBackToPerReplicaLimits(t *testing.T) {
-	db := pgtest.New(t)
+	db := newTestDB(t)
 	pool, err := pgxpool.New(context.Background(), db.URL)
 	if err != nil {
 		t.Fatal(err)
@@ -239,7 +238,7 @@ func TestShared_ClosedPoolFallsBackToPerReplicaLimits(t *testing.T) {
 }
 
 func TestShared_TableHoldsOnlyClientsWhoseBucketIsNotFull(t *testing.T) {
-	db := pgtest.New(t)
+	db := newTestDB(t)
 	pool := db.Pool(t)
 	clk := &clock{now: t0}
 	a := newReplica(pool, clk, 1, 10) // an empty bucket fills in 10 s
@@ -276,7 +275,7 @@ func TestShared_TableHoldsOnlyClientsWhoseBucketIsNotFull(t *testing.T) {
 }
 
 func TestShared_NoRateLetsEverythingThroughAndForgets(t *testing.T) {
-	pool := pgtest.New(t).Pool(t)
+	pool := newTestDB(t).Pool(t)
 	clk := &clock{now: t0}
 	a := newReplica(pool, clk, 1, 1)
 	x := client("192.0.2.1")
@@ -292,7 +291,7 @@ func TestShared_NoRateLetsEverythingThroughAndForgets(t *testing.T) {
 }
 
 func TestShared_ServeSyncsUntilStoppedThenFlushes(t *testing.T) {
-	pool := pgtest.New(t).Pool(t)
+	pool := newTestDB(t).Pool(t)
 	a := postgres.New(postgres.Config{Pool: pool, Interval: time.Hour})
 	a.SetRate(1, 5)
 	x := client("192.0.2.1")
