@@ -98,4 +98,3 @@ func adminExec(t *testing.T, sql string, args ...any) {
 		t.Fatalf("%s: %v", sql, err)
 	}
 }
-
