@@ -36,7 +36,7 @@ func changeLibrary(g *globals, fn func(db quoter.Quoter) error, done func() stri
 // store is an open library in either store: a SQLite file or a
 // PostgreSQL database.
 type store interface {
-	quoter.Quoter
+	quoter.Library
 	Close() error
 }
 

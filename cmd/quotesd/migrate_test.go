@@ -16,12 +16,14 @@ import (
 )
 
 // migrateFilters are the cycles the migration tests compare day by day.
-var migrateFilters = []quoter.Filter{{}, {Tag: "life"}, {Tag: "wit"}, {Lang: "en"}, {Lang: "fr"}, {MaxLen: 120}}
+var migrateFilters = []quoter.Filter{{}, {Tag: "life"}, {Tag: "wit"}, {Lang: "en"}, {Lang: "fr"}, {MaxLen: 120},
+	{Collection: "club"}, {Collection: quoter.DefaultCollection}}
 
 // libraryWithHistory makes a SQLite library that lived: quotes imported,
 // then, over simulated months, added, corrected, retagged, deleted,
-// purged and pinned, so that its schedule holds ended epochs, recorded
-// days, holes and pins. It returns the path and the clock's final time.
+// purged and pinned, with a private collection, submissions and a
+// curator, so that its schedule holds ended epochs, recorded days, holes
+// and pins. It returns the path and its clock.
 func libraryWithHistory(t *testing.T) (string, *quotertest.Clock) {
 	t.Helper()
 	ctx := context.Background()
@@ -33,6 +35,12 @@ func libraryWithHistory(t *testing.T) (string, *quotertest.Clock) {
 	}
 	defer db.Close()
 	if _, err := db.Import(ctx, quotertest.Sample(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetCollection(ctx, quoter.Collection{Name: "club", Title: "The club's own", Private: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetPassword(ctx, "alice", "$argon2id$v=19$m=65536,t=1,p=2$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo"); err != nil {
 		t.Fatal(err)
 	}
 	r := rand.New(rand.NewPCG(7, 11))
@@ -59,6 +67,17 @@ func libraryWithHistory(t *testing.T) (string, *quotertest.Clock) {
 		case 5:
 			if step%12 == 5 {
 				err = db.Purge(ctx, q.ID)
+				break
+			}
+			err = db.Add(ctx, &quoter.Quote{Text: fmt.Sprintf("A club quote, step %d.", step), Author: "Member", Collection: "club",
+				AddedBy: quoter.Provenance{By: "bob", Via: quoter.ViaIRC, Channel: "#club", Mask: "bob!b@example.org"}})
+			if err == nil {
+				s := &quoter.Submission{Quote: quoter.Quote{Text: fmt.Sprintf("Submitted on step %d.", step), Author: "Visitor"}, Note: "please"}
+				if err = db.Submit(ctx, s); err == nil && step%4 == 1 {
+					_, err = db.Approve(ctx, s.ID, quoter.Provenance{By: "alice", Via: quoter.ViaWeb}, nil)
+				} else if err == nil {
+					err = db.Reject(ctx, s.ID, quoter.Provenance{By: "alice"}, "not a quote")
+				}
 			}
 		}
 		if err != nil {
@@ -71,7 +90,7 @@ func libraryWithHistory(t *testing.T) (string, *quotertest.Clock) {
 // sameLibrary checks that b answers as a does: the quote of every day
 // from far before the first change to a year ahead, in every cycle of
 // migrateFilters, each quote by id, the pins and the counts.
-func sameLibrary(t *testing.T, a, b quoter.Quoter, now time.Time) {
+func sameLibrary(t *testing.T, a, b quoter.Library, now time.Time) {
 	t.Helper()
 	ctx := context.Background()
 	f := quoter.Frontier(now).DayNumber()
@@ -110,6 +129,26 @@ func sameLibrary(t *testing.T, a, b quoter.Quoter, now time.Time) {
 	sb, _ := b.Stats(ctx)
 	if sa != sb {
 		t.Fatalf("Stats after the move %+v, before %+v", sb, sa)
+	}
+	ca, _ := a.Collections(ctx)
+	cb, _ := b.Collections(ctx)
+	if fmt.Sprint(ca) != fmt.Sprint(cb) || len(ca) < 2 {
+		t.Fatalf("Collections after the move %v, before %v", cb, ca)
+	}
+	subsA, na, _ := a.Submissions(ctx, "", quoter.Page{Limit: quoter.MaxLimit})
+	subsB, nb, _ := b.Submissions(ctx, "", quoter.Page{Limit: quoter.MaxLimit})
+	if na != nb || na == 0 || len(subsA) != len(subsB) {
+		t.Fatalf("%d submissions after the move, %d before", nb, na)
+	}
+	for i := range subsA {
+		if fmt.Sprint(*subsA[i]) != fmt.Sprint(*subsB[i]) {
+			t.Fatalf("submission after the move %+v, before %+v", *subsB[i], *subsA[i])
+		}
+	}
+	ha, ea := a.PasswordHash(ctx, "alice")
+	hb, eb := b.PasswordHash(ctx, "alice")
+	if ea != nil || eb != nil || ha != hb {
+		t.Fatalf("alice's hash after the move %q (%v), before %q (%v)", hb, eb, ha, ea)
 	}
 	t.Logf("%d days and cycles agree", days)
 }

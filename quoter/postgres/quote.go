@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -23,23 +24,45 @@ type querier interface {
 
 // quoteCols are the columns scanQuote reads, for a quotes table aliased q.
 // Tags come as one space-separated string (a tag never holds a space).
-const quoteCols = `q.id, q.text, q.author, q.source, q.year, q.lang, q.added, q.tag_list, q.modified`
+const quoteCols = `q.id, q.text, q.author, q.source, q.year, q.lang, q.added, q.tag_list, q.modified, q.collection, q.added_by, q.edited_by`
 
 // scanQuote reads the columns of quoteCols, then any extra ones.
 func scanQuote(s pgx.Row, extra ...any) (*quoter.Quote, error) {
 	var q quoter.Quote
-	var tags string
+	var tags, addedBy, editedBy string
 	var modified *time.Time
-	dest := append([]any{&q.ID, &q.Text, &q.Author, &q.Source, &q.Year, &q.Lang, &q.Added, &tags, &modified}, extra...)
+	dest := append([]any{&q.ID, &q.Text, &q.Author, &q.Source, &q.Year, &q.Lang, &q.Added, &tags, &modified,
+		&q.Collection, &addedBy, &editedBy}, extra...)
 	if err := s.Scan(dest...); err != nil {
 		return nil, err
 	}
+	q.AddedBy, q.EditedBy = parseProvenance(addedBy), parseProvenance(editedBy)
 	q.Added = q.Added.UTC()
 	if modified != nil {
 		q.Modified = modified.UTC()
 	}
 	q.Tags = splitTags(tags)
 	return &q, nil
+}
+
+// provenanceJSON is how a Provenance is stored, as in the SQLite store:
+// JSON, or ” for the zero one.
+func provenanceJSON(o quoter.Provenance) string {
+	if o.IsZero() {
+		return ""
+	}
+	b, _ := json.Marshal(o) // a struct of strings, an int and a time: cannot fail
+	return string(b)
+}
+
+// parseProvenance reads what provenanceJSON wrote; what it cannot read
+// (never written by quotesd) is no provenance.
+func parseProvenance(s string) quoter.Provenance {
+	var o quoter.Provenance
+	if s != "" {
+		json.Unmarshal([]byte(s), &o)
+	}
+	return o
 }
 
 func splitTags(s string) []string {
@@ -66,11 +89,13 @@ var filterConds = [...]string{
 	"lower(q.author) = lower($%d)",
 	"lower(q.lang) = lower($%d)",
 	"EXISTS (SELECT 1 FROM tags t WHERE t.quote_id = q.id AND t.tag = $%d)",
+	"q.collection = ANY($%d)",
 }
 
 // filterArgs returns the SQL condition for f and the arguments it binds,
-// after lead (which take the first parameter numbers).
-func filterArgs(f quoter.Filter, lead ...any) (string, []any) {
+// after lead (which take the first parameter numbers). scope is the
+// collections the quotes must be in (see DB.scope); nil when any will do.
+func filterArgs(f quoter.Filter, scope []string, lead ...any) (string, []any) {
 	args := lead
 	var conds []string
 	add := func(i int, v any) {
@@ -91,6 +116,9 @@ func filterArgs(f quoter.Filter, lead ...any) (string, []any) {
 	}
 	if f.Tag != "" {
 		add(4, strings.ToLower(f.Tag))
+	}
+	if scope != nil {
+		add(5, scope)
 	}
 	if len(conds) == 0 {
 		return "true", args
@@ -165,7 +193,15 @@ func (db *DB) List(ctx context.Context, f quoter.Filter, p quoter.Page) ([]*quot
 	if err != nil {
 		return nil, 0, err
 	}
-	cond, args := filterArgs(f)
+	st, err := db.state(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	scope, err := db.scope(ctx, st, f)
+	if err != nil {
+		return nil, 0, err
+	}
+	cond, args := filterArgs(f, scope)
 	n := len(args)
 	rows, err := db.pool.Query(ctx, fmt.Sprintf(`SELECT `+quoteCols+` FROM quotes q WHERE `+cond+
 		` ORDER BY `+order+` LIMIT $%d OFFSET $%d`, n+1, n+2), append(args, limit, offset)...)
@@ -213,10 +249,14 @@ func (db *DB) Authors(ctx context.Context, p quoter.Page) ([]quoter.Count, int, 
 	if err != nil {
 		return nil, 0, err
 	}
-	const byCount = `SELECT min(author COLLATE "C"), count(*) AS n FROM quotes
-		GROUP BY lower(author) ORDER BY n DESC, lower(author) COLLATE "C"`
+	cond, args, err := db.publicWhere(ctx, st)
+	if err != nil {
+		return nil, 0, err
+	}
+	byCount := `SELECT min(q.author COLLATE "C"), count(*) AS n FROM quotes q WHERE ` + cond + `
+		GROUP BY lower(q.author) ORDER BY n DESC, lower(q.author) COLLATE "C"`
 	if stats.Authors > maxCachedCounts {
-		cs, err := db.counts(ctx, byCount+` LIMIT $1 OFFSET $2`, limit, offset)
+		cs, err := db.counts(ctx, byCount+fmt.Sprintf(` LIMIT $%d OFFSET $%d`, len(args)+1, len(args)+2), append(args, limit, offset)...)
 		if err != nil {
 			return nil, 0, quoter.Internal("list authors", err)
 		}
@@ -224,7 +264,7 @@ func (db *DB) Authors(ctx context.Context, p quoter.Page) ([]quoter.Count, int, 
 	}
 	all, ok := db.cache.countList(st.gen, "authors")
 	if !ok {
-		if all, err = db.counts(ctx, byCount); err != nil {
+		if all, err = db.counts(ctx, byCount, args...); err != nil {
 			return nil, 0, quoter.Internal("list authors", err)
 		}
 		db.cache.setCountList(st.gen, "authors", all)
@@ -243,7 +283,12 @@ func (db *DB) Tags(ctx context.Context) ([]quoter.Count, error) {
 	if all, ok := db.cache.countList(st.gen, "tags"); ok {
 		return slices.Clone(all), nil
 	}
-	all, err := db.counts(ctx, `SELECT tag, count(*) AS n FROM tags GROUP BY tag ORDER BY n DESC, tag COLLATE "C"`)
+	cond, args, err := db.publicWhere(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	all, err := db.counts(ctx, `SELECT t.tag, count(*) AS n FROM tags t JOIN quotes q ON q.id = t.quote_id WHERE `+cond+`
+		GROUP BY t.tag ORDER BY n DESC, t.tag COLLATE "C"`, args...)
 	if err != nil {
 		return nil, quoter.Internal("list tags", err)
 	}
@@ -271,8 +316,20 @@ func (db *DB) counts(ctx context.Context, query string, args ...any) ([]quoter.C
 	return cs, rows.Err()
 }
 
-// Stats counts quotes, authors and tags. The counts are kept until the
-// library changes.
+// publicWhere is the SQL condition, over quotes q, and its arguments for
+// the quotes of public collections: "true" while no private collection has
+// quotes.
+func (db *DB) publicWhere(ctx context.Context, st libState) (string, []any, error) {
+	scope, err := db.scope(ctx, st, quoter.Filter{})
+	if err != nil {
+		return "", nil, err
+	}
+	cond, args := filterArgs(quoter.Filter{}, scope)
+	return cond, args, nil
+}
+
+// Stats counts the quotes, authors and tags of the public collections.
+// The counts are kept until the library changes.
 func (db *DB) Stats(ctx context.Context) (quoter.Stats, error) {
 	st, err := db.state(ctx)
 	if err != nil {
@@ -281,10 +338,18 @@ func (db *DB) Stats(ctx context.Context) (quoter.Stats, error) {
 	if s, ok := db.cache.stats(st.gen); ok {
 		return s, nil
 	}
-	s := quoter.Stats{Quotes: st.n}
+	n, err := db.publicCount(ctx, st)
+	if err != nil {
+		return quoter.Stats{}, err
+	}
+	cond, args, err := db.publicWhere(ctx, st)
+	if err != nil {
+		return quoter.Stats{}, err
+	}
+	s := quoter.Stats{Quotes: n}
 	err = db.pool.QueryRow(ctx, `SELECT
-		(SELECT count(DISTINCT lower(author)) FROM quotes),
-		(SELECT count(DISTINCT tag) FROM tags)`).Scan(&s.Authors, &s.Tags)
+		(SELECT count(DISTINCT lower(q.author)) FROM quotes q WHERE `+cond+`),
+		(SELECT count(DISTINCT t.tag) FROM tags t JOIN quotes q ON q.id = t.quote_id WHERE `+cond+`)`, args...).Scan(&s.Authors, &s.Tags)
 	if err != nil {
 		return quoter.Stats{}, quoter.Internal("count authors and tags", err)
 	}
@@ -356,29 +421,37 @@ func (db *DB) Add(ctx context.Context, q *quoter.Quote) error {
 	q.Added = stamp(db.now())
 	q.Modified, q.Removed = time.Time{}, false
 	return db.change(ctx, "add quote", func(tx pgx.Tx, sched *scheduleTx) error {
-		fp := quoter.Fingerprint(q.Text)
-		if err := conflict(ctx, tx, fp[:], 0); err != nil {
-			return err
-		}
-		n, err := nextRank(ctx, tx)
-		if err != nil {
-			return err
-		}
-		id, err := nextID(ctx, tx)
-		if err != nil {
-			return err
-		}
-		q.ID = id
-		if _, err := tx.Exec(ctx, `INSERT INTO quotes (id, text, author, source, year, lang, added, rendered_len, fingerprint, rank, tag_list, search)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::tsvector)`,
-			q.ID, q.Text, q.Author, q.Source, q.Year, q.Lang, q.Added, q.Len(), fp[:], n, strings.Join(q.Tags, " "), searchDoc(q)); err != nil {
-			return mapWriteError("store quote", err)
-		}
-		if err := insertTags(ctx, tx, []int64{id}, [][]string{q.Tags}); err != nil {
-			return err
-		}
-		return sched.add(q)
+		return db.insert(ctx, tx, sched, q)
 	})
+}
+
+// insert stores q, prepared and stamped, as a new quote of the library and
+// schedules it: Add and Approve.
+func (db *DB) insert(ctx context.Context, tx pgx.Tx, sched *scheduleTx, q *quoter.Quote) error {
+	fp := quoter.Fingerprint(q.Text)
+	if err := conflict(ctx, tx, fp[:], 0); err != nil {
+		return err
+	}
+	n, err := nextRank(ctx, tx)
+	if err != nil {
+		return err
+	}
+	id, err := nextID(ctx, tx)
+	if err != nil {
+		return err
+	}
+	q.ID = id
+	if _, err := tx.Exec(ctx, `INSERT INTO quotes (id, text, author, source, year, lang, added, rendered_len, fingerprint, rank, tag_list, search,
+			collection, added_by, edited_by)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::tsvector, $13, $14, $15)`,
+		q.ID, q.Text, q.Author, q.Source, q.Year, q.Lang, q.Added, q.Len(), fp[:], n, strings.Join(q.Tags, " "), searchDoc(q),
+		q.Collection, provenanceJSON(q.AddedBy), provenanceJSON(q.EditedBy)); err != nil {
+		return mapWriteError("store quote", err)
+	}
+	if err := insertTags(ctx, tx, []int64{id}, [][]string{q.Tags}); err != nil {
+		return err
+	}
+	return sched.add(q)
 }
 
 // nextID is the id a new quote takes: above every id the library ever
@@ -399,7 +472,7 @@ func conflict(ctx context.Context, tx pgx.Tx, fp []byte, id int64) error {
 	err := tx.QueryRow(ctx, `SELECT id FROM quotes WHERE fingerprint = $1 AND id <> $2`, fp, id).Scan(&other)
 	switch {
 	case err == nil:
-		return quoter.Errorf(quoter.ECONFLICT, "the same quote is already stored as #%d", other)
+		return quoter.Errorf(quoter.ECONFLICT, "the same quote is already quote #%d", other)
 	case errors.Is(err, pgx.ErrNoRows):
 		return nil
 	default:
@@ -446,58 +519,85 @@ func mapWriteError(what string, err error) error {
 // Update applies u to the quote with the given id and returns the result.
 // Errors: ENOTFOUND, EINVALID, ECONFLICT.
 func (db *DB) Update(ctx context.Context, id int64, u quoter.Update) (*quoter.Quote, error) {
+	if err := u.By.Validate(); err != nil {
+		return nil, err
+	}
 	var q *quoter.Quote
 	now := stamp(db.now())
 	err := db.change(ctx, "update quote", func(tx pgx.Tx, sched *scheduleTx) error {
 		var err error
-		q, err = scanQuote(tx.QueryRow(ctx, `SELECT `+quoteCols+` FROM quotes q WHERE q.id = $1`, id))
-		if errors.Is(err, pgx.ErrNoRows) {
-			return db.errNoQuote(ctx, tx, id)
-		} else if err != nil {
-			return quoter.Internal(fmt.Sprintf("read quote %d", id), err)
-		}
-		before := cycleKeys(q)
-		apply(q, u)
-		if err := prepare(q); err != nil {
-			return err
-		}
-		fp := quoter.Fingerprint(q.Text)
-		if err := conflict(ctx, tx, fp[:], id); err != nil {
-			return err
-		}
-		q.Modified = now
-		if _, err := tx.Exec(ctx, `UPDATE quotes SET text = $1, author = $2, source = $3, year = $4, lang = $5,
-			rendered_len = $6, fingerprint = $7, tag_list = $8, modified = $9, search = $10::tsvector WHERE id = $11`,
-			q.Text, q.Author, q.Source, q.Year, q.Lang, q.Len(), fp[:], strings.Join(q.Tags, " "), now, searchDoc(q), id); err != nil {
-			return mapWriteError(fmt.Sprintf("update quote %d", id), err)
-		}
-		if _, err := tx.Exec(ctx, `DELETE FROM tags WHERE quote_id = $1`, id); err != nil {
-			return quoter.Internal("replace tags", err)
-		}
-		if err := insertTags(ctx, tx, []int64{id}, [][]string{q.Tags}); err != nil {
-			return err
-		}
-		// A quote that changes tags or language leaves the cycles it no
-		// longer belongs to and joins the new ones; its text alone
-		// changes no cycle.
-		after := cycleKeys(q)
-		for _, key := range before {
-			if !slices.Contains(after, key) {
-				if err := sched.remove(key, id); err != nil {
-					return err
-				}
-			}
-		}
-		for _, key := range after {
-			if !slices.Contains(before, key) {
-				if err := sched.insert(key, id); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
+		q, err = db.update(ctx, tx, sched, id, u, now)
+		return err
 	})
 	if err != nil {
+		return nil, err
+	}
+	return q, nil
+}
+
+// update applies u to quote id at time now and reschedules it: Update and
+// Approve. u.By becomes the quote's EditedBy.
+func (db *DB) update(ctx context.Context, tx pgx.Tx, sched *scheduleTx, id int64, u quoter.Update, now time.Time) (*quoter.Quote, error) {
+	q, err := scanQuote(tx.QueryRow(ctx, `SELECT `+quoteCols+` FROM quotes q WHERE q.id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, db.errNoQuote(ctx, tx, id)
+	} else if err != nil {
+		return nil, quoter.Internal(fmt.Sprintf("read quote %d", id), err)
+	}
+	before, err := sched.keys(q)
+	if err != nil {
+		return nil, err
+	}
+	apply(q, u)
+	q.EditedBy = u.By
+	if err := prepare(q); err != nil {
+		return nil, err
+	}
+	fp := quoter.Fingerprint(q.Text)
+	if err := conflict(ctx, tx, fp[:], id); err != nil {
+		return nil, err
+	}
+	// A quote that changes tags, language or collection leaves the
+	// cycles it no longer belongs to and joins the new ones (creating
+	// its new collection when there is none); its text alone changes no
+	// cycle. The cycles are changed before the row, so that ending
+	// their epochs reads the library as it was.
+	after, err := sched.keys(q)
+	if err != nil {
+		return nil, err
+	}
+	for _, key := range before {
+		if !slices.Contains(after, key) {
+			if err := sched.remove(key, id); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for _, key := range after {
+		if !slices.Contains(before, key) {
+			if err := sched.insert(key, id); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if !slices.Contains(after, libraryCycle) {
+		// Pins belong to the library's cycle, of public quotes.
+		if _, err := tx.Exec(ctx, `DELETE FROM pins WHERE quote_id = $1 AND day > $2`, id, sched.frontier); err != nil {
+			return nil, quoter.Internal(fmt.Sprintf("unpin quote %d", id), err)
+		}
+	}
+	q.Modified = now
+	if _, err := tx.Exec(ctx, `UPDATE quotes SET text = $1, author = $2, source = $3, year = $4, lang = $5,
+		rendered_len = $6, fingerprint = $7, tag_list = $8, modified = $9, search = $10::tsvector,
+		collection = $11, edited_by = $12 WHERE id = $13`,
+		q.Text, q.Author, q.Source, q.Year, q.Lang, q.Len(), fp[:], strings.Join(q.Tags, " "), now, searchDoc(q),
+		q.Collection, provenanceJSON(q.EditedBy), id); err != nil {
+		return nil, mapWriteError(fmt.Sprintf("update quote %d", id), err)
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM tags WHERE quote_id = $1`, id); err != nil {
+		return nil, quoter.Internal("replace tags", err)
+	}
+	if err := insertTags(ctx, tx, []int64{id}, [][]string{q.Tags}); err != nil {
 		return nil, err
 	}
 	return q, nil
@@ -537,6 +637,9 @@ func apply(q *quoter.Quote, u quoter.Update) {
 	if u.Lang != nil {
 		q.Lang = *u.Lang
 	}
+	if u.Collection != nil {
+		q.Collection = *u.Collection
+	}
 }
 
 // Delete removes the quote with the given id from the library. The quote
@@ -561,7 +664,11 @@ func (db *DB) deleteQuote(ctx context.Context, tx pgx.Tx, sched *scheduleTx, id 
 		return quoter.Internal(fmt.Sprintf("read quote %d", id), err)
 	}
 	// The schedule first: ending the epochs reads the library as it was.
-	for _, key := range cycleKeys(q) {
+	keys, err := sched.keys(q)
+	if err != nil {
+		return err
+	}
+	for _, key := range keys {
 		if err := sched.remove(key, id); err != nil {
 			return err
 		}
@@ -569,8 +676,10 @@ func (db *DB) deleteQuote(ctx context.Context, tx pgx.Tx, sched *scheduleTx, id 
 	if _, err := tx.Exec(ctx, `DELETE FROM pins WHERE quote_id = $1 AND day > $2`, id, sched.frontier); err != nil {
 		return quoter.Internal(fmt.Sprintf("unpin quote %d", id), err)
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO removed_quotes (id, text, author, source, year, lang, added, modified, tag_list, removed)
-		SELECT id, text, author, source, year, lang, added, modified, tag_list, $1 FROM quotes WHERE id = $2`, stamp(now), id); err != nil {
+	if _, err := tx.Exec(ctx, `INSERT INTO removed_quotes (id, text, author, source, year, lang, added, modified, tag_list, removed,
+			collection, added_by, edited_by)
+		SELECT id, text, author, source, year, lang, added, modified, tag_list, $1, collection, added_by, edited_by
+		FROM quotes WHERE id = $2`, stamp(now), id); err != nil {
 		return quoter.Internal(fmt.Sprintf("keep removed quote %d", id), err)
 	}
 	if _, err := tx.Exec(ctx, `DELETE FROM quotes WHERE id = $1`, id); err != nil {
@@ -594,7 +703,7 @@ func (db *DB) Purge(ctx context.Context, id int64) error {
 			return err
 		}
 		tag, err := tx.Exec(ctx, `UPDATE removed_quotes SET text = '', author = '', source = '', year = 0,
-			tag_list = '', purged = true WHERE id = $1 AND NOT purged`, id)
+			tag_list = '', added_by = '', edited_by = '', purged = true WHERE id = $1 AND NOT purged`, id)
 		if err != nil {
 			return quoter.Internal(fmt.Sprintf("purge quote %d", id), err)
 		}
@@ -612,12 +721,17 @@ func (db *DB) Pin(ctx context.Context, day quoter.Date, id int64) error {
 		return err
 	}
 	return db.change(ctx, "pin quote", func(tx pgx.Tx, sched *scheduleTx) error {
-		var one int
-		err := tx.QueryRow(ctx, `SELECT 1 FROM quotes WHERE id = $1`, id).Scan(&one)
+		var collection string
+		err := tx.QueryRow(ctx, `SELECT collection FROM quotes WHERE id = $1`, id).Scan(&collection)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return db.errNoQuote(ctx, tx, id)
 		} else if err != nil {
 			return quoter.Internal(fmt.Sprintf("read quote %d", id), err)
+		}
+		if public, err := sched.public(collection); err != nil {
+			return err
+		} else if !public {
+			return quoter.Errorf(quoter.EINVALID, "quote #%d is in the private collection %q: only public quotes are the quote of the day, and can be pinned", id, collection)
 		}
 		if _, err := sched.begin(libraryCycle); err != nil {
 			return err
@@ -803,6 +917,7 @@ type importRows struct {
 	added                 []time.Time
 	fps                   [][]byte
 	tags                  [][]string
+	cols, addedBy, edited []string
 }
 
 func (b *importRows) add(q *quoter.Quote, fp []byte, rank int64) {
@@ -811,17 +926,21 @@ func (b *importRows) add(q *quoter.Quote, fp []byte, rank int64) {
 	b.years, b.lens = append(b.years, int32(q.Year)), append(b.lens, int32(q.Len()))
 	b.langs, b.tagLists, b.docs = append(b.langs, q.Lang), append(b.tagLists, strings.Join(q.Tags, " ")), append(b.docs, searchDoc(q))
 	b.added, b.fps, b.tags = append(b.added, q.Added), append(b.fps, fp), append(b.tags, q.Tags)
+	b.cols, b.addedBy, b.edited = append(b.cols, q.Collection), append(b.addedBy, provenanceJSON(q.AddedBy)), append(b.edited, provenanceJSON(q.EditedBy))
 }
 
 func (b *importRows) write(ctx context.Context, tx pgx.Tx) error {
 	if len(b.ids) == 0 {
 		return nil
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO quotes (id, text, author, source, year, lang, added, rendered_len, fingerprint, rank, tag_list, search)
-		SELECT id, text, author, source, year, lang, added, len, fp, rank, tags, doc::tsvector
-		FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::timestamptz[], $8::int[], $9::bytea[], $10::bigint[], $11::text[], $12::text[])
-			AS u(id, text, author, source, year, lang, added, len, fp, rank, tags, doc)`,
-		b.ids, b.texts, b.authors, b.srcs, b.years, b.langs, b.added, b.lens, b.fps, b.ranks, b.tagLists, b.docs); err != nil {
+	if _, err := tx.Exec(ctx, `INSERT INTO quotes (id, text, author, source, year, lang, added, rendered_len, fingerprint, rank, tag_list, search,
+			collection, added_by, edited_by)
+		SELECT id, text, author, source, year, lang, added, len, fp, rank, tags, doc::tsvector, col, ab, eb
+		FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::timestamptz[], $8::int[], $9::bytea[], $10::bigint[], $11::text[], $12::text[],
+			$13::text[], $14::text[], $15::text[])
+			AS u(id, text, author, source, year, lang, added, len, fp, rank, tags, doc, col, ab, eb)`,
+		b.ids, b.texts, b.authors, b.srcs, b.years, b.langs, b.added, b.lens, b.fps, b.ranks, b.tagLists, b.docs,
+		b.cols, b.addedBy, b.edited); err != nil {
 		return mapWriteError("import: store quotes", err)
 	}
 	return insertTags(ctx, tx, b.ids, b.tags)

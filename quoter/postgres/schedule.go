@@ -21,14 +21,29 @@ import (
 // Reads never write; every change updates the cycles it touches in its own
 // transaction (see scheduleTx).
 
-// Cycle keys: the library's own cycle, and one per tag and per language.
+// Cycle keys: the library's own cycle, one per tag and per language (these
+// hold public quotes only), and one per collection.
 const libraryCycle = ""
 
-func tagCycle(tag string) string   { return "tag:" + strings.ToLower(tag) }
-func langCycle(lang string) string { return "lang:" + strings.ToLower(lang) }
+func tagCycle(tag string) string         { return "tag:" + strings.ToLower(tag) }
+func langCycle(lang string) string       { return "lang:" + strings.ToLower(lang) }
+func collectionCycle(name string) string { return "col:" + name }
 
-// cycleKeys returns the cycles a quote belongs to.
-func cycleKeys(q *quoter.Quote) []string {
+// cycleKeys returns the cycles a quote belongs to: its collection's, and,
+// when the collection is public, the library's, its language's and its
+// tags'.
+func cycleKeys(q *quoter.Quote, public bool) []string {
+	keys := make([]string, 0, len(q.Tags)+3)
+	keys = append(keys, collectionCycle(q.Collection))
+	if public {
+		keys = append(keys, publicKeys(q)...)
+	}
+	return keys
+}
+
+// publicKeys are the cycles of public quotes that q belongs to while its
+// collection is public.
+func publicKeys(q *quoter.Quote) []string {
 	keys := make([]string, 0, len(q.Tags)+2)
 	keys = append(keys, libraryCycle, langCycle(q.Lang))
 	for _, t := range q.Tags {
@@ -38,10 +53,14 @@ func cycleKeys(q *quoter.Quote) []string {
 }
 
 // cycleFor splits a Today filter into the cycle it selects and what is
-// left of it to check quote by quote.
+// left of it to check quote by quote: a named collection (a set's first)
+// selects its own cycle, whose quotes are all in the set.
 func cycleFor(f quoter.Filter) (key string, rest quoter.Filter) {
 	rest = f
 	switch {
+	case f.Collection != "":
+		first, _, _ := strings.Cut(f.Collection, ",")
+		key, rest.Collection = collectionCycle(strings.TrimSpace(first)), ""
 	case f.Tag != "":
 		key, rest.Tag = tagCycle(f.Tag), ""
 	case f.Lang != "":
@@ -162,6 +181,8 @@ func describeCycle(key string) string {
 		return "the library"
 	case strings.HasPrefix(key, "tag:"):
 		return fmt.Sprintf("tag %q", strings.TrimPrefix(key, "tag:"))
+	case strings.HasPrefix(key, "col:"):
+		return fmt.Sprintf("collection %q", strings.TrimPrefix(key, "col:"))
 	default:
 		return fmt.Sprintf("language %q", strings.TrimPrefix(key, "lang:"))
 	}
@@ -174,13 +195,15 @@ func (db *DB) errNoCycle(key string) error {
 		return db.errEmpty()
 	case strings.HasPrefix(key, "tag:"):
 		return quoter.Errorf(quoter.ENOTFOUND, "no quote is tagged %q", strings.TrimPrefix(key, "tag:"))
+	case strings.HasPrefix(key, "col:"):
+		return quoter.Errorf(quoter.ENOTFOUND, "collection %q has no quotes", strings.TrimPrefix(key, "col:"))
 	default:
 		return quoter.Errorf(quoter.ENOTFOUND, "no quote is in language %q", strings.TrimPrefix(key, "lang:"))
 	}
 }
 
 // removedCols are the columns scanQuote reads from removed_quotes r.
-const removedCols = `r.id, r.text, r.author, r.source, r.year, r.lang, r.added, r.tag_list, r.modified`
+const removedCols = `r.id, r.text, r.author, r.source, r.year, r.lang, r.added, r.tag_list, r.modified, r.collection, r.added_by, r.edited_by`
 
 // resolve returns the quote with id for a day of the schedule: a quote of
 // the library, or a removed one marked so. Errors: EGONE for a purged
@@ -271,6 +294,7 @@ type scheduleTx struct {
 	frontier int64 // the last day that has begun somewhere
 	cycles   map[string]*cycleChange
 	order    []string
+	private  map[string]bool // collections' privacy, as read in tx
 }
 
 // cycleChange is one cycle being changed.
@@ -302,7 +326,39 @@ func newScheduleTx(ctx context.Context, tx pgx.Tx, frontier quoter.Date) (*sched
 	if err := tx.QueryRow(ctx, `SELECT value FROM meta WHERE key = 'seed'`).Scan(&seed); err != nil {
 		return nil, quoter.Internal("read the shuffle seed", err)
 	}
-	return &scheduleTx{ctx: ctx, tx: tx, seed: uint64(seed), frontier: frontier.DayNumber(), cycles: map[string]*cycleChange{}}, nil
+	return &scheduleTx{ctx: ctx, tx: tx, seed: uint64(seed), frontier: frontier.DayNumber(), cycles: map[string]*cycleChange{}, private: map[string]bool{}}, nil
+}
+
+// public reports whether the collection name is public, creating it
+// (public) when the library has no such collection: adding a quote to a
+// collection makes it, as fortune(6) makes a database of a file.
+func (s *scheduleTx) public(name string) (bool, error) {
+	if p, ok := s.private[name]; ok {
+		return !p, nil
+	}
+	var p bool
+	err := s.tx.QueryRow(s.ctx, `SELECT private FROM collections WHERE name = $1`, name).Scan(&p)
+	if errors.Is(err, pgx.ErrNoRows) {
+		if err := quoter.ValidCollection(name); err != nil {
+			return false, err
+		}
+		if _, err := s.tx.Exec(s.ctx, `INSERT INTO collections (name) VALUES ($1)`, name); err != nil {
+			return false, quoter.Internal(fmt.Sprintf("create collection %q", name), err)
+		}
+	} else if err != nil {
+		return false, quoter.Internal(fmt.Sprintf("read collection %q", name), err)
+	}
+	s.private[name] = p
+	return !p, nil
+}
+
+// keys returns the cycles q belongs to (see cycleKeys).
+func (s *scheduleTx) keys(q *quoter.Quote) ([]string, error) {
+	public, err := s.public(q.Collection)
+	if err != nil {
+		return nil, err
+	}
+	return cycleKeys(q, public), nil
 }
 
 // begin returns the cycle key ready for changes, ending its epoch first.
@@ -470,9 +526,14 @@ func (s *scheduleTx) remove(key string, id int64) error {
 	return nil
 }
 
-// add adds quote q, just stored, to its cycles.
+// add adds quote q, just stored, to its cycles, creating its collection
+// when the library has none of that name.
 func (s *scheduleTx) add(q *quoter.Quote) error {
-	for _, key := range cycleKeys(q) {
+	keys, err := s.keys(q)
+	if err != nil {
+		return err
+	}
+	for _, key := range keys {
 		if err := s.insert(key, q.ID); err != nil {
 			return err
 		}

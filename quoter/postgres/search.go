@@ -137,14 +137,24 @@ func (db *DB) Search(ctx context.Context, query string, p quoter.Page) ([]*quote
 		return nil, 0, err
 	}
 	all := "(" + strings.Join(words, ") & (") + ")"
+	// Only public collections are searched.
+	st, err := db.state(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	scope, err := db.scope(ctx, st, quoter.Filter{})
+	if err != nil {
+		return nil, 0, err
+	}
+	cond, args := filterArgs(quoter.Filter{}, scope, all, words, limit, offset)
 	rows, err := db.pool.Query(ctx, `WITH w AS (
 			SELECT t::tsquery AS t, (SELECT count(*) FROM quotes WHERE search @@ t::tsquery) AS n
 			FROM unnest($2::text[]) AS t
 		)
 		SELECT `+quoteCols+`, count(*) OVER () FROM quotes q
-		WHERE q.search @@ $1::tsquery
+		WHERE q.search @@ $1::tsquery AND `+cond+`
 		ORDER BY (SELECT sum(ts_rank('`+rankWeights+`', q.search, w.t) / greatest(w.n, 1)) FROM w) DESC, q.id
-		LIMIT $3 OFFSET $4`, all, words, limit, offset)
+		LIMIT $3 OFFSET $4`, args...)
 	if err != nil {
 		return nil, 0, quoter.Internal("search", err)
 	}
@@ -163,7 +173,8 @@ func (db *DB) Search(ctx context.Context, query string, p quoter.Page) ([]*quote
 	}
 	if len(qs) == 0 && offset > 0 {
 		// A page past the end has no row to carry the total.
-		if err := db.pool.QueryRow(ctx, `SELECT count(*) FROM quotes WHERE search @@ $1::tsquery`, all).Scan(&total); err != nil {
+		cond, args := filterArgs(quoter.Filter{}, scope, all)
+		if err := db.pool.QueryRow(ctx, `SELECT count(*) FROM quotes q WHERE q.search @@ $1::tsquery AND `+cond, args...).Scan(&total); err != nil {
 			return nil, 0, quoter.Internal("count search results", err)
 		}
 	}

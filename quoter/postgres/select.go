@@ -44,10 +44,11 @@ func errNoMatch() error {
 	return quoter.Errorf(quoter.ENOTFOUND, "no quote matches the filter")
 }
 
-// byRank returns the quote at rank r if it passes f, and (nil, nil) if it
-// does not or r is no longer a rank (the library shrank since st was read).
-func (db *DB) byRank(ctx context.Context, r int, f quoter.Filter) (*quoter.Quote, error) {
-	cond, args := filterArgs(f, r)
+// byRank returns the quote at rank r if it passes f in scope, and (nil,
+// nil) if it does not or r is no longer a rank (the library shrank since st
+// was read).
+func (db *DB) byRank(ctx context.Context, r int, f quoter.Filter, scope []string) (*quoter.Quote, error) {
+	cond, args := filterArgs(f, scope, r)
 	q, err := scanQuote(db.pool.QueryRow(ctx, `SELECT `+quoteCols+` FROM quotes q WHERE q.rank = $1 AND `+cond, args...))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
@@ -69,13 +70,18 @@ func (db *DB) byID(ctx context.Context, id int64) (*quoter.Quote, error) {
 }
 
 // count returns how many quotes pass f: the library size for the zero
-// filter, else a count computed once per filter and generation.
+// filter while every collection with quotes is public, else a count
+// computed once per filter and generation. Errors: those of scope.
 func (db *DB) count(ctx context.Context, f quoter.Filter) (int, error) {
 	st, err := db.state(ctx)
 	if err != nil {
 		return 0, err
 	}
-	if f.IsZero() {
+	scope, err := db.scope(ctx, st, f)
+	if err != nil {
+		return 0, err
+	}
+	if noFilter(f, scope) {
 		return st.n, nil
 	}
 	info, err := db.filterInfo(ctx, st, f, false)
@@ -85,13 +91,24 @@ func (db *DB) count(ctx context.Context, f quoter.Filter) (int, error) {
 	return info.count, nil
 }
 
+// noFilter reports whether f in scope lets every quote of the library
+// pass.
+func noFilter(f quoter.Filter, scope []string) bool {
+	f.Collection = ""
+	return f.IsZero() && scope == nil
+}
+
 // filterInfo returns what is known of f at generation st.gen, counting the
 // matching quotes on first use and listing their ids when withIDs is set.
 func (db *DB) filterInfo(ctx context.Context, st libState, f quoter.Filter, withIDs bool) (*filterInfo, error) {
 	if info, ok := db.cache.filter(st.gen, f); ok && (info.ids != nil || !withIDs) {
 		return info, nil
 	}
-	cond, args := filterArgs(f)
+	scope, err := db.scope(ctx, st, f)
+	if err != nil {
+		return nil, err
+	}
+	cond, args := filterArgs(f, scope)
 	info := &filterInfo{}
 	if withIDs {
 		rows, err := db.pool.Query(ctx, `SELECT q.id FROM quotes q WHERE `+cond+` ORDER BY q.id`, args...)
@@ -137,6 +154,9 @@ func (db *DB) Today(ctx context.Context, day quoter.Date, f quoter.Filter) (*quo
 		}
 		if q, ok := db.cache.todayQuote(st.gen, k); ok {
 			return clone(q), nil
+		}
+		if _, err := db.scope(ctx, st, f); err != nil {
+			return nil, err
 		}
 		q, err := db.today(ctx, st, k.day, f)
 		if err != nil {
@@ -226,8 +246,12 @@ func (db *DB) random(ctx context.Context, f quoter.Filter) (*quoter.Quote, error
 	if st.n == 0 {
 		return nil, db.errEmpty()
 	}
-	if f.IsZero() {
-		return db.byRank(ctx, rand.IntN(st.n), f)
+	scope, err := db.scope(ctx, st, f)
+	if err != nil {
+		return nil, err
+	}
+	if noFilter(f, scope) {
+		return db.byRank(ctx, rand.IntN(st.n), quoter.Filter{}, nil)
 	}
 	info, err := db.filterInfo(ctx, st, f, false)
 	if err != nil {
@@ -238,7 +262,7 @@ func (db *DB) random(ctx context.Context, f quoter.Filter) (*quoter.Quote, error
 	}
 	if 2*info.count >= st.n {
 		for range rejectionTries {
-			q, err := db.byRank(ctx, rand.IntN(st.n), f)
+			q, err := db.byRank(ctx, rand.IntN(st.n), f, scope)
 			if err != nil || q != nil {
 				return q, err
 			}

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -97,6 +98,32 @@ func (db *DB) Export(ctx context.Context) (*snapshot.Library, error) {
 	}); err != nil {
 		return nil, err
 	}
+	if err := exportRows(ctx, tx, `SELECT name, title, private FROM collections ORDER BY name COLLATE "C"`, func(r pgx.Rows) error {
+		var c quoter.Collection
+		err := r.Scan(&c.Name, &c.Title, &c.Private)
+		lib.Collections = append(lib.Collections, c)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	if err := exportRows(ctx, tx, `SELECT `+submissionCols+` FROM submissions ORDER BY id`, func(r pgx.Rows) error {
+		s, err := scanSubmission(r)
+		if err == nil {
+			lib.Submissions = append(lib.Submissions, *s)
+		}
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	if err := exportRows(ctx, tx, `SELECT name, hash, changed FROM curators ORDER BY name COLLATE "C"`, func(r pgx.Rows) error {
+		var c snapshot.Curator
+		err := r.Scan(&c.Name, &c.Hash, &c.Changed)
+		c.Changed = c.Changed.UTC()
+		lib.Curators = append(lib.Curators, c)
+		return err
+	}); err != nil {
+		return nil, err
+	}
 	return lib, nil
 }
 
@@ -124,7 +151,8 @@ func exportRows(ctx context.Context, tx pgx.Tx, query string, scan func(pgx.Rows
 func (db *DB) Restore(ctx context.Context, lib *snapshot.Library) error {
 	return db.write(ctx, "restore", func(tx pgx.Tx) error {
 		var n int
-		if err := tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM quotes) + (SELECT count(*) FROM removed_quotes) + (SELECT count(*) FROM cycles)`).Scan(&n); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM quotes) + (SELECT count(*) FROM removed_quotes) + (SELECT count(*) FROM cycles)
+			+ (SELECT count(*) FROM submissions) + (SELECT count(*) FROM curators)`).Scan(&n); err != nil {
 			return quoter.Internal("restore: count", err)
 		}
 		if n > 0 {
@@ -154,13 +182,15 @@ func (db *DB) Restore(ctx context.Context, lib *snapshot.Library) error {
 		if _, err := tx.Exec(ctx, `UPDATE quotes q SET modified = u.m FROM unnest($1::bigint[], $2::timestamptz[]) AS u(id, m) WHERE q.id = u.id`, modIDs, mods); err != nil {
 			return quoter.Internal("restore: modified times", err)
 		}
-		if err := copyRows(ctx, tx, "removed_quotes", []string{"id", "text", "author", "source", "year", "lang", "added", "modified", "tag_list", "removed", "purged"}, len(lib.Removed), func(i int) []any {
+		if err := copyRows(ctx, tx, "removed_quotes", []string{"id", "text", "author", "source", "year", "lang", "added", "modified", "tag_list", "removed", "purged",
+			"collection", "added_by", "edited_by"}, len(lib.Removed), func(i int) []any {
 			q := lib.Removed[i]
 			var modified any
 			if !q.Modified.IsZero() {
 				modified = q.Modified
 			}
-			return []any{q.ID, q.Text, q.Author, q.Source, int32(q.Year), q.Lang, q.Added, modified, strings.Join(q.Tags, " "), q.RemovedAt, q.Purged}
+			return []any{q.ID, q.Text, q.Author, q.Source, int32(q.Year), q.Lang, q.Added, modified, strings.Join(q.Tags, " "), q.RemovedAt, q.Purged,
+				q.Collection, provenanceJSON(q.AddedBy), provenanceJSON(q.EditedBy)}
 		}); err != nil {
 			return err
 		}
@@ -170,7 +200,7 @@ func (db *DB) Restore(ctx context.Context, lib *snapshot.Library) error {
 		}); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `SELECT setval(pg_get_serial_sequence('cycles', 'id'), greatest((SELECT max(id) FROM cycles), 1))`); err != nil {
+		if _, err := tx.Exec(ctx, `SELECT setval(pg_get_serial_sequence('cycles', 'id'), greatest((SELECT max(id) FROM cycles), 1), (SELECT count(*) > 0 FROM cycles))`); err != nil {
 			return quoter.Internal("restore: cycle ids", err)
 		}
 		var slots, days [][]any
@@ -192,8 +222,45 @@ func (db *DB) Restore(ctx context.Context, lib *snapshot.Library) error {
 		if err := copyRows(ctx, tx, "cycle_days", []string{"cycle", "day", "quote_id"}, len(days), func(i int) []any { return days[i] }); err != nil {
 			return err
 		}
-		return copyRows(ctx, tx, "pins", []string{"day", "quote_id"}, len(lib.Pins), func(i int) []any {
+		if err := copyRows(ctx, tx, "pins", []string{"day", "quote_id"}, len(lib.Pins), func(i int) []any {
 			return []any{lib.Pins[i].Day, lib.Pins[i].Quote}
+		}); err != nil {
+			return err
+		}
+		for _, c := range lib.Collections {
+			if _, err := tx.Exec(ctx, `INSERT INTO collections (name, title, private) VALUES ($1, $2, $3)
+				ON CONFLICT (name) DO UPDATE SET title = excluded.title, private = excluded.private`, c.Name, c.Title, c.Private); err != nil {
+				return quoter.Internal("restore collections", err)
+			}
+		}
+		subs := make([][]any, len(lib.Submissions))
+		for i, s := range lib.Submissions {
+			body, err := json.Marshal(s.Quote)
+			if err != nil {
+				return quoter.Internal("restore submissions", err)
+			}
+			var fp []byte
+			if s.Corrects == 0 {
+				sum := quoter.Fingerprint(s.Quote.Text)
+				fp = sum[:]
+			}
+			var decided any
+			if !s.Decided.IsZero() {
+				decided = s.Decided
+			}
+			subs[i] = []any{s.ID, string(body), fp, s.Corrects, s.Note, provenanceJSON(s.From), s.Submitted, s.Status,
+				decided, provenanceJSON(s.DecidedBy), s.Reason, s.QuoteID}
+		}
+		if err := copyRows(ctx, tx, "submissions", []string{"id", "quote", "fingerprint", "corrects", "note", "from_by", "submitted", "status",
+			"decided", "decided_by", "reason", "quote_id"}, len(subs), func(i int) []any { return subs[i] }); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `SELECT setval(pg_get_serial_sequence('submissions', 'id'), greatest((SELECT max(id) FROM submissions), 1), (SELECT count(*) > 0 FROM submissions))`); err != nil {
+			return quoter.Internal("restore: submission ids", err)
+		}
+		return copyRows(ctx, tx, "curators", []string{"name", "hash", "changed"}, len(lib.Curators), func(i int) []any {
+			c := lib.Curators[i]
+			return []any{c.Name, c.Hash, c.Changed}
 		})
 	})
 }

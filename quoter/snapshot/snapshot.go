@@ -1,6 +1,7 @@
 // Package snapshot is a whole quote library as data: its quotes with their
-// ids and ranks, the quotes removed from it, its pins and the recorded
-// schedule (cycles, slots, days of ended epochs). A store exports one and
+// ids and ranks, the quotes removed from it, its pins, the recorded
+// schedule (cycles, slots, days of ended epochs) and its curation
+// (collections, submissions, curators' password hashes). A store exports one and
 // restores one into an empty library, which is how `quotesd migrate` moves
 // a library between stores exactly: every id, pin and past day's quote is
 // the same on the other side.
@@ -14,11 +15,21 @@ import (
 
 // Library is the content of one library.
 type Library struct {
-	Seed    uint64
-	Quotes  []Quote // in the library, by id
-	Removed []Removed
-	Cycles  []Cycle // by key
-	Pins    []Pin   // by day
+	Seed        uint64
+	Quotes      []Quote // in the library, by id
+	Removed     []Removed
+	Cycles      []Cycle // by key
+	Pins        []Pin   // by day
+	Collections []quoter.Collection
+	Submissions []quoter.Submission // by id
+	Curators    []Curator
+}
+
+// Curator is a curator's password hash (a PHC string) and when it was set.
+type Curator struct {
+	Name    string
+	Hash    string
+	Changed time.Time
 }
 
 // Quote is a quote of the library and its rank (0..N-1, dense), which

@@ -14,7 +14,6 @@ import (
 	"github.com/quotesd/quotesd/quoter/sqlite"
 )
 
-// simTags and simLangs are what the old library's quotes carry.
 var (
 	simTags  = []string{"love", "war", "time", "wit"}
 	simLangs = []string{"en", "fr"}

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -16,8 +17,8 @@ import (
 // version 4 has no recorded schedule: open it for writing once to upgrade
 // it first.
 func (db *DB) Export(ctx context.Context) (*snapshot.Library, error) {
-	if db.schema < 4 {
-		return nil, quoter.Errorf(quoter.EINVALID, "%s: library schema version %d has no recorded schedule; open it for writing once (any change, or `quotesd migrate` from a writable copy) to upgrade it", db.path, db.schema)
+	if db.schema < SchemaVersion() {
+		return nil, quoter.Errorf(quoter.EINVALID, "%s: library schema version %d is older than this quotesd's (%d); open it for writing once (quotesd pin, unpin or add) to upgrade it", db.path, db.schema, SchemaVersion())
 	}
 	tx, err := db.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
@@ -39,7 +40,7 @@ func (db *DB) Export(ctx context.Context) (*snapshot.Library, error) {
 	}); err != nil {
 		return nil, err
 	}
-	if err := exportRows(ctx, tx, `SELECT `+removedCols+`, r.removed, r.purged FROM removed_quotes r ORDER BY r.id`, func(r *sql.Rows) error {
+	if err := exportRows(ctx, tx, `SELECT `+db.sql.removedCols+`, r.removed, r.purged FROM removed_quotes r ORDER BY r.id`, func(r *sql.Rows) error {
 		var q snapshot.Removed
 		var removed string
 		p, err := scanQuote(r, &removed, &q.Purged)
@@ -108,6 +109,33 @@ func (db *DB) Export(ctx context.Context) (*snapshot.Library, error) {
 	}); err != nil {
 		return nil, err
 	}
+	if err := exportRows(ctx, tx, `SELECT name, title, private FROM collections ORDER BY name`, func(r *sql.Rows) error {
+		var c quoter.Collection
+		err := r.Scan(&c.Name, &c.Title, &c.Private)
+		lib.Collections = append(lib.Collections, c)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	if err := exportRows(ctx, tx, `SELECT `+submissionCols+` FROM submissions ORDER BY id`, func(r *sql.Rows) error {
+		s, err := scanSubmission(r)
+		if err == nil {
+			lib.Submissions = append(lib.Submissions, *s)
+		}
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	if err := exportRows(ctx, tx, `SELECT name, hash, changed FROM curators ORDER BY name`, func(r *sql.Rows) error {
+		var c snapshot.Curator
+		var changed string
+		err := r.Scan(&c.Name, &c.Hash, &changed)
+		c.Changed, _ = time.Parse(timeLayout, changed)
+		lib.Curators = append(lib.Curators, c)
+		return err
+	}); err != nil {
+		return nil, err
+	}
 	return lib, nil
 }
 
@@ -135,7 +163,8 @@ func exportRows(ctx context.Context, tx *sql.Tx, query string, scan func(*sql.Ro
 func (db *DB) Restore(ctx context.Context, lib *snapshot.Library) error {
 	return db.write(ctx, "restore", func(tx *sql.Tx) error {
 		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM quotes) + (SELECT count(*) FROM removed_quotes) + (SELECT count(*) FROM cycles)`).Scan(&n); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM quotes) + (SELECT count(*) FROM removed_quotes) + (SELECT count(*) FROM cycles)
+			+ (SELECT count(*) FROM submissions) + (SELECT count(*) FROM curators)`).Scan(&n); err != nil {
 			return quoter.Internal("restore: count", err)
 		}
 		if n > 0 {
@@ -149,7 +178,8 @@ func (db *DB) Restore(ctx context.Context, lib *snapshot.Library) error {
 			{insertQuoteSQL, func(y func(...any) error) error {
 				for _, q := range lib.Quotes {
 					fp := quoter.Fingerprint(q.Text)
-					if err := y(q.ID, q.Text, q.Author, q.Source, q.Year, q.Lang, formatTime(q.Added), q.Len(), fp[:], q.Rank, strings.Join(q.Tags, " ")); err != nil {
+					if err := y(q.ID, q.Text, q.Author, q.Source, q.Year, q.Lang, formatTime(q.Added), q.Len(), fp[:], q.Rank, strings.Join(q.Tags, " "),
+						q.Collection, provenanceJSON(q.AddedBy), provenanceJSON(q.EditedBy)); err != nil {
 						return err
 					}
 				}
@@ -175,15 +205,16 @@ func (db *DB) Restore(ctx context.Context, lib *snapshot.Library) error {
 				}
 				return nil
 			}},
-			{`INSERT INTO removed_quotes (id, text, author, source, year, lang, added, modified, tag_list, removed, purged)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, func(y func(...any) error) error {
+			{`INSERT INTO removed_quotes (id, text, author, source, year, lang, added, modified, tag_list, removed, purged,
+				collection, added_by, edited_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, func(y func(...any) error) error {
 				for _, q := range lib.Removed {
 					var modified any
 					if !q.Modified.IsZero() {
 						modified = formatTime(q.Modified)
 					}
 					if err := y(q.ID, q.Text, q.Author, q.Source, q.Year, q.Lang, formatTime(q.Added), modified,
-						strings.Join(q.Tags, " "), formatTime(q.RemovedAt), q.Purged); err != nil {
+						strings.Join(q.Tags, " "), formatTime(q.RemovedAt), q.Purged,
+						q.Collection, provenanceJSON(q.AddedBy), provenanceJSON(q.EditedBy)); err != nil {
 						return err
 					}
 				}
@@ -225,6 +256,36 @@ func (db *DB) Restore(ctx context.Context, lib *snapshot.Library) error {
 				}
 				return nil
 			}},
+			{`INSERT INTO collections (name, title, private) VALUES (?, ?, ?)
+				ON CONFLICT (name) DO UPDATE SET title = excluded.title, private = excluded.private`, func(y func(...any) error) error {
+				for _, c := range lib.Collections {
+					if err := y(c.Name, c.Title, c.Private); err != nil {
+						return err
+					}
+				}
+				return nil
+			}},
+			{`INSERT INTO submissions (id, quote, fingerprint, corrects, note, from_by, submitted, status, decided, decided_by, reason, quote_id)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, func(y func(...any) error) error {
+				for _, s := range lib.Submissions {
+					row, err := submissionRow(s)
+					if err != nil {
+						return err
+					}
+					if err := y(row...); err != nil {
+						return err
+					}
+				}
+				return nil
+			}},
+			{`INSERT INTO curators (name, hash, changed) VALUES (?, ?, ?)`, func(y func(...any) error) error {
+				for _, c := range lib.Curators {
+					if err := y(c.Name, c.Hash, formatTime(c.Changed)); err != nil {
+						return err
+					}
+				}
+				return nil
+			}},
 		}
 		for _, step := range steps {
 			stmt, err := tx.PrepareContext(ctx, step.query)
@@ -242,4 +303,24 @@ func (db *DB) Restore(ctx context.Context, lib *snapshot.Library) error {
 		}
 		return nil
 	})
+}
+
+// submissionRow is s as the columns of the submissions table, in the order
+// Restore inserts them.
+func submissionRow(s quoter.Submission) ([]any, error) {
+	body, err := json.Marshal(s.Quote)
+	if err != nil {
+		return nil, err
+	}
+	var fp []byte
+	if s.Corrects == 0 {
+		sum := quoter.Fingerprint(s.Quote.Text)
+		fp = sum[:]
+	}
+	var decided any
+	if !s.Decided.IsZero() {
+		decided = formatTime(s.Decided)
+	}
+	return []any{s.ID, string(body), fp, s.Corrects, s.Note, provenanceJSON(s.From), formatTime(s.Submitted), s.Status,
+		decided, provenanceJSON(s.DecidedBy), s.Reason, s.QuoteID}, nil
 }

@@ -1,5 +1,5 @@
 // Package storetest is the conformance suite of quote stores: one set of
-// tests of the quoter.Quoter contract (the schedule contract included) that
+// tests of the quoter.Library contract (the schedule contract included) that
 // every store runs against itself, SQLite and PostgreSQL alike, so that the
 // stores cannot drift apart. A store's own tests call Run with an Opener;
 // what only one store has (file handling, migrations of its schema) stays in
@@ -16,10 +16,11 @@ import (
 	"github.com/quotesd/quotesd/quoter/quotertest"
 )
 
-// Store is what the suite tests: the library and a way to close it, with
-// two hooks that a store's test adapter (not the store itself) provides.
+// Store is what the suite tests: the whole library (quoter.Library: the
+// quotes and their curation) and a way to close it, with two hooks that a
+// store's test adapter (not the store itself) provides.
 type Store interface {
-	quoter.Quoter
+	quoter.Library
 	Close() error
 
 	// Ranks looks inside the store at the invariant Today and Random
