@@ -55,9 +55,9 @@ const (
 	fullSweepEvery = time.Second
 )
 
-// Config is what a Limiter needs. Pool is required.
+// Config is what a Limiter needs.
 type Config struct {
-	Pool     *pgxpool.Pool
+	Pool     *pgxpool.Pool    // what Sync and Serve use; deciding needs none
 	Log      *slog.Logger     // nil means slog.Default()
 	Metrics  *Metrics         // nil means none
 	Interval time.Duration    // 0 means DefaultInterval

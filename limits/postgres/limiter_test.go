@@ -315,3 +315,32 @@ func TestShared_ServeSyncsUntilStoppedThenFlushes(t *testing.T) {
 		t.Error("the replica that stopped did not send what it let through")
 	}
 }
+
+// Bounded and failing closed, as limits.Limiter: a table full of clients
+// still being limited refuses a new one, for at most a second, while the
+// known ones keep their budgets; once their buckets are full again (and
+// their charges sent) they make room.
+func TestShared_FullTableRefusesNewClientsAndKeepsKnownOnes(t *testing.T) {
+	clk := &clock{now: t0}
+	a := newReplica(newTestDB(t).Pool(t), clk, 1, 2) // an empty bucket fills in 2 s
+	addr := func(net byte, i int) limits.Client {
+		return limits.ClientOf(netip.AddrFrom4([4]byte{net, byte(i >> 16), byte(i >> 8), byte(i)}))
+	}
+	for i := range limits.MaxClients {
+		if !a.Allow(addr(10, i), t0) {
+			t.Fatalf("client %d refused before the table was full", i)
+		}
+	}
+	a.sync(t)
+	wait, ok := a.Take(addr(11, 0), t0.Add(time.Millisecond))
+	if ok || wait <= 0 || wait > time.Second {
+		t.Fatalf("a new client with the table full: ok=%v wait=%v, want refused for at most 1s", ok, wait)
+	}
+	spend(t, a, addr(10, 7), t0.Add(time.Millisecond), 1) // a known client keeps its budget
+	clk.Set(t0.Add(time.Second))
+	a.sync(t)
+	spend(t, a, addr(11, 0), t0.Add(3*time.Second), 1)
+	if got := a.Len(); got != 1 {
+		t.Errorf("%d clients in memory after the sweep, want 1 (the new one)", got)
+	}
+}
