@@ -22,8 +22,10 @@
 // replicas together let through at most (replicas-1) x rate x interval
 // more than one limiter would (with 3 replicas, 300 a minute and 250 ms:
 // about 3 requests); a new client that reaches every replica in the same
-// interval may get up to a burst from each, once. The long-run rate is
-// the configured one.
+// interval may get up to a burst from each, once, and is then refused
+// until it has paid that back: over minutes, the total let through is the
+// burst plus the rate, within (replicas-1) x rate x interval
+// (TestShared_OvershootIsBoundedByReplicasTimesIntervalTimesRate).
 //
 // When the database cannot be reached, each replica falls back to its
 // own per-replica limit (the same token bucket, in memory only): never

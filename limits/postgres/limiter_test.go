@@ -344,3 +344,62 @@ func TestShared_FullTableRefusesNewClientsAndKeepsKnownOnes(t *testing.T) {
 		t.Errorf("%d clients in memory after the sweep, want 1 (the new one)", got)
 	}
 }
+
+// The overshoot is what the package documents. Three replicas flooded by
+// one client (a request every millisecond on each), syncing every 250 ms:
+// in the first interval, before any replica has heard of the others, each
+// lets through what its own view allows, up to a burst; what was let
+// through beyond the limit is paid back later, so that over minutes the
+// total is the burst plus the rate, give or take (replicas-1) x rate x
+// interval; and once the client is being limited, each minute lets
+// through the rate within that margin.
+func TestShared_OvershootIsBoundedByReplicasTimesIntervalTimesRate(t *testing.T) {
+	const (
+		replicas = 3
+		perSec   = 5   // --web-rate 300: 300 a minute,
+		burst    = 300 // in bursts of 300
+		interval = 250 * time.Millisecond
+		step     = time.Millisecond
+	)
+	pool := newTestDB(t).Pool(t)
+	clk := &clock{now: t0}
+	var rs []*replica
+	for range replicas {
+		rs = append(rs, newReplica(pool, clk, perSec, burst))
+	}
+	c := client("192.0.2.1")
+	flood := func(minute int) (granted int) {
+		for at := time.Duration(minute) * time.Minute; at < time.Duration(minute+1)*time.Minute; at += step {
+			now := t0.Add(at)
+			clk.Set(now)
+			if at%interval == 0 {
+				for _, rp := range rs {
+					rp.sync(t)
+				}
+			}
+			for _, rp := range rs {
+				if rp.Allow(c, now) {
+					granted++
+				}
+			}
+		}
+		return granted
+	}
+	margin := int(float64(replicas-1)*perSec*interval.Seconds()) + 1
+	var minutes []int
+	total := 0
+	for m := range 4 {
+		minutes = append(minutes, flood(m))
+		total += minutes[m]
+	}
+	t.Logf("let through, minute by minute: %v (the limit: a burst of %d, then %d a minute)", minutes, burst, 60*perSec)
+	if max := replicas*burst + 60*perSec; minutes[0] > max {
+		t.Errorf("first minute: %d let through, want at most %d (a burst from each replica, and the rate)", minutes[0], max)
+	}
+	if max := burst + 4*60*perSec + margin; total > max {
+		t.Errorf("four minutes: %d let through, want at most %d (a burst, the rate, and (replicas-1) x rate x interval)", total, max)
+	}
+	if got, min, max := minutes[3], 60*perSec-margin, 60*perSec+margin; got < min || got > max {
+		t.Errorf("fourth minute, the client long limited: %d let through, want %d to %d", got, min, max)
+	}
+}
