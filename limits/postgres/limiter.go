@@ -14,9 +14,12 @@
 // the client's TAT as last read from the database plus what it has let
 // through since, and a background loop (Serve, every Interval) sends
 // those charges in one statement and reads back the TAT of the clients
-// charged and of the clients most used anywhere, as mailgun's gubernator
-// does with its GLOBAL behaviour and envoy with a local cache in front
-// of its global limit. The price is a bounded overshoot: between two
+// charged and of the clients most used anywhere. mailgun's gubernator
+// does the same with its GLOBAL behaviour (local decisions, hits sent to
+// the key's owner in batches, its answer broadcast); envoy asks its
+// global rate limit service on every request, a local token bucket in
+// front only sparing it load: a round trip per request, which the web's
+// budget cannot afford. The price is a bounded overshoot: between two
 // syncs each replica spends what it last saw left. For a client that is
 // being limited that is what the rate gives back in one interval, so all
 // replicas together let through at most (replicas-1) x rate x interval
