@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 
+	"github.com/quotesd/quotesd/quoter/postgres"
 	"github.com/quotesd/quotesd/quoter/sqlite"
 )
 
@@ -28,6 +29,9 @@ func backupCommand(*flag.FlagSet) runFunc {
 		dest := args[0]
 		if g.DB == "" {
 			return usagef("--db (or QUOTESD_DB) is empty: name the library to back up")
+		}
+		if postgres.IsURL(g.DB) {
+			return fmt.Errorf("backup copies a library file; a PostgreSQL library is backed up with pg_dump, or copied to a file with 'quotesd migrate --from %s --to %s'", displayDB(g.DB), dest)
 		}
 		// Unlike the reading commands, backup never creates a missing library
 		// from the shipped copy: that would back up the wrong thing.

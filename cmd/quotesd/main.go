@@ -31,7 +31,7 @@ type globals struct {
 
 // The help of the global flags, which serve also declares as settings.
 const (
-	dbUsage = "quote library `file` (SQLite)"
+	dbUsage = "quote library: a SQLite `file`, or a postgres:// URL of a PostgreSQL database (docs/OPERATIONS.md, \"PostgreSQL\")"
 	tzUsage = "time `zone` that decides when the day rolls over (IANA name such as Europe/Paris; default: the system's)"
 )
 

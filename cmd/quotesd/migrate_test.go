@@ -207,3 +207,26 @@ func TestMigrate_Refuses(t *testing.T) {
 		cliFail(t, 2, "", "migrate", "--from", path)
 	})
 }
+
+// init on a PostgreSQL database creates the library's tables and copies the
+// shipped library into them, which then answers as the shipped file does;
+// a database holding a library is left alone. backup points to pg_dump.
+func TestInit_PostgresDatabase(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	wantContains(t, "init", cliOK(t, "--db", url, "init"), "a copy of the shipped library")
+	file := shippedDB(t)
+	for _, args := range [][]string{{"today"}, {"stats"}, {"search", "wit"}} {
+		if got, want := cliOK(t, append([]string{"--db", url}, args...)...), cliOK(t, append([]string{"--db", file}, args...)...); got != want {
+			t.Errorf("quotesd %v: PostgreSQL says %q, the shipped file %q", args, got, want)
+		}
+	}
+	wantContains(t, "stderr", cliFail(t, 1, "", "--db", url, "init"), "holds a library already")
+	wantContains(t, "stderr", cliFail(t, 1, "", "--db", url, "init", "--empty"), "holds a library already")
+	wantContains(t, "stderr", cliFail(t, 1, "", "--db", url, "backup", filepath.Join(t.TempDir(), "b.db")), "pg_dump")
+
+	empty := pgtest.NewDatabase(t)
+	wantContains(t, "init --empty", cliOK(t, "--db", empty, "init", "--empty"), "an empty library")
+	if st := stats(t, empty); st.Quotes != 0 {
+		t.Errorf("init --empty made %d quotes", st.Quotes)
+	}
+}

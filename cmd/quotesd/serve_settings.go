@@ -34,7 +34,7 @@ type serveConfig struct {
 
 // Declare binds c's fields to serve's own settings on s.
 func (c *serveConfig) Declare(s *settings.Set) {
-	s.String(&c.DB, "db", defaultDB, dbUsage+"; created from the shipped library if missing", settings.Example("mine.db"))
+	s.String(&c.DB, "db", defaultDB, dbUsage+"; a missing file is created from the shipped library", settings.Example("mine.db"))
 	s.String(&c.TZ, "tz", "", tzUsage, settings.Example("Europe/Paris"))
 	s.String(&c.LogFormat, "log-format", "text", "log `format`: text or json", settings.Example("json"))
 	s.String(&c.LogLevel, "log-level", "info", "log `level`: debug, info, warn or error", settings.Live, settings.Example("debug"))

@@ -13,11 +13,12 @@ import (
 	"github.com/quotesd/quotesd"
 	"github.com/quotesd/quotesd/quoter"
 	"github.com/quotesd/quotesd/quoter/importer"
+	"github.com/quotesd/quotesd/quoter/postgres"
 	"github.com/quotesd/quotesd/quoter/sqlite"
 )
 
 func init() {
-	subcommands["init"] = &subcommand{summary: "create the --db file: the shipped library, or --empty", args: "[--empty]", flags: initCommand}
+	subcommands["init"] = &subcommand{summary: "create the --db library (a file, or the tables in a PostgreSQL database): the shipped library, or --empty", args: "[--empty]", flags: initCommand}
 	subcommands["add"] = &subcommand{summary: "add one quote", args: "--author A [flags] TEXT (- reads it from stdin)", flags: addCommand}
 	subcommands["import"] = &subcommand{summary: "add quotes from fortune, CSV or JSON files", args: "[--format fortune|csv|json] FILE... (- is stdin)", flags: importCommand, files: true}
 	subcommands["purge"] = &subcommand{summary: "erase quote ID for good, even from the days it was the quote of the day", args: "ID (cannot be undone)", flags: purgeCommand}
@@ -31,6 +32,9 @@ func initCommand(fs *flag.FlagSet) runFunc {
 		}
 		if g.DB == "" {
 			return usagef("--db (or QUOTESD_DB) is empty: name the file to create, e.g. --db quotes.db")
+		}
+		if postgres.IsURL(g.DB) {
+			return initDatabase(ctx, g, *empty)
 		}
 		if !*empty {
 			if err := writeNewFile(g.DB, quotesd.Library); err != nil {
@@ -56,6 +60,46 @@ func initCommand(fs *flag.FlagSet) runFunc {
 		fmt.Fprintf(g.Stdout, "created %s: an empty library\n", g.DB)
 		return nil
 	}
+}
+
+// initDatabase is init for a PostgreSQL database, which its operator has
+// created: it creates the library's tables in it and, unless empty, copies
+// the shipped library into them. A database that holds a library already
+// is left as it is.
+func initDatabase(ctx context.Context, g *globals, empty bool) error {
+	db, err := postgres.Open(ctx, g.DB)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if empty {
+		lib, err := db.Export(ctx)
+		if err != nil {
+			return err
+		}
+		if len(lib.Quotes)+len(lib.Removed) > 0 {
+			return fmt.Errorf("%s holds a library already (%d quotes): nothing to create", displayDB(g.DB), len(lib.Quotes))
+		}
+		_, err = fmt.Fprintf(g.Stdout, "created %s: an empty library\n", displayDB(g.DB))
+		return err
+	}
+	shipped, err := openShipped(g)
+	if err != nil {
+		return err
+	}
+	defer shipped.Close()
+	lib, err := shipped.store.(*sqlite.DB).Export(ctx)
+	if err != nil {
+		return err
+	}
+	if err := db.Restore(ctx, lib); err != nil {
+		if quoter.ErrorCode(err) == quoter.ECONFLICT {
+			return fmt.Errorf("%s holds a library already: nothing to create", displayDB(g.DB))
+		}
+		return err
+	}
+	_, err = fmt.Fprintf(g.Stdout, "created %s: a copy of the shipped library\n", displayDB(g.DB))
+	return err
 }
 
 // stringsFlag is a flag that may be given more than once.

@@ -64,15 +64,6 @@ func synthetic(n int) []quoter.Quote {
 	return qs
 }
 
-func seeded(tb testing.TB, n int) *sqlite.DB {
-	tb.Helper()
-	db := newDB(tb)
-	if _, err := db.Import(ctx, synthetic(n), nil); err != nil {
-		tb.Fatalf("Import: %v", err)
-	}
-	return db
-}
-
 // wantCode fails the test unless err carries the quoter error code want.
 func wantCode(tb testing.TB, err error, want string) {
 	tb.Helper()
