@@ -13,9 +13,9 @@ import (
 	"github.com/quotesd/quotesd/quoter/quotertest"
 )
 
-// startReplica starts a quotesd serve with only the web frontend on the
+// startRateReplica starts a quotesd serve with only the web frontend on the
 // PostgreSQL library at url, its web rate shared through it.
-func startReplica(t *testing.T, url string, args ...string) (*server, string) {
+func startRateReplica(t *testing.T, url string, args ...string) (*server, string) {
 	t.Helper()
 	all := append([]string{"--web-addr", "127.0.0.1:0", "--state-dir", t.TempDir(), "--web-rate-shared"}, offExcept("web")...)
 	s := startServe(t, url, []string{"web"}, append(all, args...)...)
@@ -29,8 +29,8 @@ func TestWebE2E_ReplicasShareTheRateLimitThroughPostgreSQL(t *testing.T) {
 	url := pgtest.NewDatabase(t)
 	lib := writeLibrary(t, filepath.Join(t.TempDir(), "quotes.db"), quotertest.Sample()...)
 	cliOK(t, "migrate", "--from", lib, "--to", url)
-	a, baseA := startReplica(t, url, "--web-rate", "5") // a burst of 5, then one every 12 s
-	b, baseB := startReplica(t, url, "--web-rate", "5")
+	a, baseA := startRateReplica(t, url, "--web-rate", "5") // a burst of 5, then one every 12 s
+	b, baseB := startRateReplica(t, url, "--web-rate", "5")
 	today := func(base string) int {
 		t.Helper()
 		code, _, _ := fetch(t, "GET", base+"/api/v1/today", "")
