@@ -21,7 +21,12 @@ const replicasDir = root + "/contrib/compose"
 
 // composeService is what the test reads of a service of compose.yaml.
 type composeService struct {
-	Image       string            `yaml:"image"`
+	Image      string   `yaml:"image"`
+	Entrypoint []string `yaml:"entrypoint"`
+	Command    []string `yaml:"command"`
+	DependsOn  map[string]struct {
+		Condition string `yaml:"condition"`
+	} `yaml:"depends_on"`
 	Environment map[string]string `yaml:"environment"`
 	Secrets     []string          `yaml:"secrets"`
 	Healthcheck struct {
@@ -84,8 +89,9 @@ func serveSettings(t *testing.T) map[string]bool {
 	return names
 }
 
-// replicas returns the quotesd services of f, by name.
-func replicas(f composeFile) []string {
+// quotesdServices returns the services of f that run the quotesd image,
+// by name: the replicas and the one-shot init.
+func quotesdServices(f composeFile) []string {
 	var names []string
 	for name, s := range f.Services {
 		if strings.HasPrefix(s.Image, "quotesd:") {
@@ -96,10 +102,19 @@ func replicas(f composeFile) []string {
 	return names
 }
 
+// replicas returns the quotesd services of f that serve: the image's
+// entrypoint and command (quotesd serve).
+func replicas(f composeFile) []string {
+	return slices.DeleteFunc(quotesdServices(f), func(name string) bool {
+		s := f.Services[name]
+		return s.Entrypoint != nil || s.Command != nil && !slices.Equal(s.Command, []string{"serve"})
+	})
+}
+
 func TestComposeReplicas_EveryVariableIsASettingOfServe(t *testing.T) {
 	f := readCompose(t)
 	known := serveSettings(t)
-	for _, name := range replicas(f) {
+	for _, name := range quotesdServices(f) {
 		for v := range f.Services[name].Environment {
 			if strings.HasPrefix(v, "QUOTESD_") && !known[v] {
 				t.Errorf("%s: %s is no setting of quotesd serve", name, v)
@@ -115,11 +130,13 @@ func TestComposeReplicas_ThreeReplicasShareOnePostgreSQLDatabaseAndItsRateLimit(
 		t.Fatalf("quotesd services %v, want 3", names)
 	}
 	db := f.Services[names[0]].Environment["QUOTESD_DB"]
+	for _, name := range quotesdServices(f) { // the replicas, and what fills their library
+		if got := f.Services[name].Environment["QUOTESD_DB"]; got != db {
+			t.Errorf("%s: QUOTESD_DB %q, want the same database as %s: %q", name, got, names[0], db)
+		}
+	}
 	for _, name := range names {
 		env := f.Services[name].Environment
-		if env["QUOTESD_DB"] != db {
-			t.Errorf("%s: QUOTESD_DB %q, want the same database as %s: %q", name, env["QUOTESD_DB"], names[0], db)
-		}
 		if env["QUOTESD_WEB_RATE_SHARED"] != "true" {
 			t.Errorf("%s: QUOTESD_WEB_RATE_SHARED %q, want true: one web rate limit for the three", name, env["QUOTESD_WEB_RATE_SHARED"])
 		}
@@ -146,6 +163,26 @@ func TestComposeReplicas_ThreeReplicasShareOnePostgreSQLDatabaseAndItsRateLimit(
 	for _, name := range names {
 		if !slices.Contains(f.Services[name].Secrets, secret) {
 			t.Errorf("%s does not mount the secret %q that QUOTESD_DB reads", name, secret)
+		}
+	}
+}
+
+// An empty database is no library: a one-shot service puts the shipped
+// one in before the replicas start (and leaves a library alone).
+func TestComposeReplicas_TheLibraryIsFilledBeforeTheReplicasStart(t *testing.T) {
+	f := readCompose(t)
+	var init string
+	for _, name := range quotesdServices(f) {
+		if strings.Contains(strings.Join(f.Services[name].Command, " "), "quotesd init") {
+			init = name
+		}
+	}
+	if init == "" {
+		t.Fatal("no quotesd service runs quotesd init")
+	}
+	for _, name := range replicas(f) {
+		if dep, ok := f.Services[name].DependsOn[init]; !ok || dep.Condition != "service_completed_successfully" {
+			t.Errorf("%s does not wait for %s to complete (depends_on %v)", name, init, f.Services[name].DependsOn)
 		}
 	}
 }
