@@ -53,6 +53,15 @@ func TestReplica_CutOffServesFromMemoryAndCatchesUp(t *testing.T) {
 	if err := a.Health(); err != nil {
 		t.Fatalf("Health while connected = %v", err)
 	}
+	// Ask once more: a state read while B's notification was being
+	// heard is not kept (it might predate the change), so what the loop
+	// saw last may not be in memory; read again, it is.
+	if _, err := a.Stats(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Today(ctx, day, quoter.Filter{}); err != nil {
+		t.Fatal(err)
+	}
 
 	// Cut A off: no new connections to the database, A's own ended.
 	// B keeps the connection its pool holds.
