@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"iter"
 	"os"
 	"path/filepath"
 
@@ -20,7 +21,7 @@ const defaultDB = "quotes.db"
 // changeLibrary opens the library for writing, makes one change with fn,
 // closes it and prints the line done returns, which may tell what fn did:
 // the shape of every command that changes the library in one call.
-func changeLibrary(g *globals, fn func(db quoter.Quoter) error, done func() string) error {
+func changeLibrary(g *globals, fn func(db quoter.Library) error, done func() string) error {
 	db, err := openLibrary(g, false)
 	if err != nil {
 		return err
@@ -37,6 +38,9 @@ func changeLibrary(g *globals, fn func(db quoter.Quoter) error, done func() stri
 // PostgreSQL database.
 type store interface {
 	quoter.Library
+	// All yields every quote in id order, private collections too, for
+	// exports (paging with List would be quadratic).
+	All(ctx context.Context) iter.Seq2[*quoter.Quote, error]
 	Close() error
 }
 

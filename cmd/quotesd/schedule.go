@@ -53,7 +53,7 @@ func pinCommand(fs *flag.FlagSet) runFunc {
 		if err != nil {
 			return err
 		}
-		return changeLibrary(g, func(db quoter.Quoter) error { return db.Pin(ctx, day, id) }, func() string {
+		return changeLibrary(g, func(db quoter.Library) error { return db.Pin(ctx, day, id) }, func() string {
 			return fmt.Sprintf("pinned quote %d to %s in %s: it is that day's quote of the day", id, day, g.DB)
 		})
 	}
@@ -68,7 +68,7 @@ func unpinCommand(fs *flag.FlagSet) runFunc {
 		if err != nil {
 			return err
 		}
-		return changeLibrary(g, func(db quoter.Quoter) error { return db.Unpin(ctx, day) }, func() string {
+		return changeLibrary(g, func(db quoter.Library) error { return db.Unpin(ctx, day) }, func() string {
 			return fmt.Sprintf("unpinned %s in %s: its quote comes from the daily cycle again", day, g.DB)
 		})
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"slices"
 	"strings"
 	"time"
@@ -944,4 +945,32 @@ func (b *importRows) write(ctx context.Context, tx pgx.Tx) error {
 		return mapWriteError("import: store quotes", err)
 	}
 	return insertTags(ctx, tx, b.ids, b.tags)
+}
+
+// All yields every quote in id order, streaming from one query, for
+// exports and for checks of a whole library, as the SQLite store's All. It
+// is not part of quoter.Quoter: frontends page. An error ends the
+// sequence, yielded with a nil quote.
+func (db *DB) All(ctx context.Context) iter.Seq2[*quoter.Quote, error] {
+	return func(yield func(*quoter.Quote, error) bool) {
+		rows, err := db.pool.Query(ctx, `SELECT `+quoteCols+` FROM quotes q ORDER BY q.id`)
+		if err != nil {
+			yield(nil, quoter.Internal("read all quotes", err))
+			return
+		}
+		defer rows.Close()
+		for rows.Next() {
+			q, err := scanQuote(rows)
+			if err != nil {
+				yield(nil, quoter.Internal("read all quotes", err))
+				return
+			}
+			if !yield(q, nil) {
+				return
+			}
+		}
+		if err := rows.Err(); err != nil {
+			yield(nil, quoter.Internal("read all quotes", err))
+		}
+	}
 }

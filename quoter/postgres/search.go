@@ -30,10 +30,10 @@ const (
 // tsquery literal. The parser is never involved, and any token of any
 // script is found.
 //
-// The columns are told apart by weight (text D, source C... see
-// columnWeight) and by position: the author's tokens start at
-// authorBase, the source's at sourceBase, so that no phrase spans two
-// columns.
+// The columns are told apart by weight (text D, source C, author B: see
+// rankWeights) and by position: the author's tokens start after
+// authorBase, the source's after sourceBase, so that no phrase spans two
+// columns (a text of MaxTextLen bytes has fewer than 2100 tokens).
 const (
 	authorBase = 8000
 	sourceBase = 12000
@@ -125,9 +125,16 @@ func tsQueries(query string) ([]string, error) {
 // column weights): each word's ts_rank in the row, weighted by column, is
 // divided by the number of quotes that hold the word, so that a rare word
 // found counts for more than a common one. The matches come from the GIN
-// index on the documents. Errors: EINVALID for a query with no words or
-// too many.
+// index on the documents. Only public collections are searched. Errors:
+// EINVALID for a query with no words or too many.
 func (db *DB) Search(ctx context.Context, query string, p quoter.Page) ([]*quoter.Quote, int, error) {
+	return db.SearchIn(ctx, query, quoter.Filter{}, p)
+}
+
+// SearchIn is Search among the quotes that pass f: the collections it
+// names (the public ones when it names none), and its other fields.
+// Errors: those of Search; EINVALID or ENOTFOUND for f as for List.
+func (db *DB) SearchIn(ctx context.Context, query string, f quoter.Filter, p quoter.Page) ([]*quoter.Quote, int, error) {
 	limit, offset, err := page(p)
 	if err != nil {
 		return nil, 0, err
@@ -136,17 +143,19 @@ func (db *DB) Search(ctx context.Context, query string, p quoter.Page) ([]*quote
 	if err != nil {
 		return nil, 0, err
 	}
+	if err := checkFilter(f); err != nil {
+		return nil, 0, err
+	}
 	all := "(" + strings.Join(words, ") & (") + ")"
-	// Only public collections are searched.
 	st, err := db.state(ctx)
 	if err != nil {
 		return nil, 0, err
 	}
-	scope, err := db.scope(ctx, st, quoter.Filter{})
+	scope, err := db.scope(ctx, st, f)
 	if err != nil {
 		return nil, 0, err
 	}
-	cond, args := filterArgs(quoter.Filter{}, scope, all, words, limit, offset)
+	cond, args := filterArgs(f, scope, all, words, limit, offset)
 	rows, err := db.pool.Query(ctx, `WITH w AS (
 			SELECT t::tsquery AS t, (SELECT count(*) FROM quotes WHERE search @@ t::tsquery) AS n
 			FROM unnest($2::text[]) AS t
@@ -173,7 +182,7 @@ func (db *DB) Search(ctx context.Context, query string, p quoter.Page) ([]*quote
 	}
 	if len(qs) == 0 && offset > 0 {
 		// A page past the end has no row to carry the total.
-		cond, args := filterArgs(quoter.Filter{}, scope, all)
+		cond, args := filterArgs(f, scope, all)
 		if err := db.pool.QueryRow(ctx, `SELECT count(*) FROM quotes q WHERE q.search @@ $1::tsquery AND `+cond, args...).Scan(&total); err != nil {
 			return nil, 0, quoter.Internal("count search results", err)
 		}
