@@ -132,6 +132,7 @@ type serveEnv struct {
 	Log       *slog.Logger
 	AccessLog *slog.Logger // Log's records, batched: for one record per request (see logs.Output)
 	Listeners reactor.Listeners
+	DB        string               // --db: the library's file, or its PostgreSQL URL
 	StateDir  string               // --state-dir: where frontends keep durable state (the mail queue)
 	DB        string               // --db: the library's file, or the PostgreSQL URL that holds the mail queue too
 	Metrics   *prometheus.Registry // the process's one registry, served by the ops listener's /metrics

@@ -253,6 +253,7 @@ func runServe(ctx context.Context, g *globals, args []string) error {
 			Log:       log.With("frontend", c.name),
 			AccessLog: accessLog.With("frontend", c.name),
 			Listeners: sockets,
+			DB:        g.DB,
 			StateDir:  o.StateDir,
 			DB:        g.DB,
 			Metrics:   metrics,

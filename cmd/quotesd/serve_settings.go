@@ -12,8 +12,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/quotesd/quotesd/frontends/web"
 	"github.com/quotesd/quotesd/logs"
 	"github.com/quotesd/quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter/postgres"
 	"github.com/quotesd/quotesd/settings"
 )
 
@@ -164,6 +166,9 @@ func (ss *serveSettings) validate() error {
 	errs := []error{ss.serve.Validate()}
 	for _, c := range ss.configs {
 		errs = append(errs, c.Validate())
+		if w, ok := c.(*web.Config); ok && w.RateShared && !postgres.IsURL(ss.serve.DB) {
+			errs = append(errs, fmt.Errorf("--web-rate-shared needs a PostgreSQL database: --db postgres://... (it is %q), where every replica counts", ss.serve.DB))
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return usagef("%v", err)

@@ -1,11 +1,16 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"sync/atomic"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/quotesd/quotesd/frontends/web"
 	"github.com/quotesd/quotesd/limits"
+	"github.com/quotesd/quotesd/limits/postgres"
 	"github.com/quotesd/quotesd/reactor"
 )
 
@@ -25,7 +30,7 @@ func init() {
 // reload forgives no client what it has spent.
 type webLive struct {
 	env     *serveEnv
-	limiter *limits.Limiter
+	limiter web.Limiter
 	h       atomic.Pointer[web.Handler]
 	cfg     atomic.Pointer[web.Config]
 }
@@ -48,6 +53,16 @@ func webStart(env *serveEnv, cfg web.Config) (*webLive, []reactor.Service, error
 		return nil, nil, nil
 	}
 	live := &webLive{env: env, limiter: limits.NewLimiter(0, 1)}
+	// The shared limiter's series exist whether it runs or not.
+	sharedMetrics := postgres.NewMetrics(env.Metrics)
+	var services []reactor.Service
+	if cfg.RateShared {
+		shared, svc, err := sharedLimiter(env, sharedMetrics)
+		if err != nil {
+			return nil, nil, err
+		}
+		live.limiter, services = shared, append(services, svc)
+	}
 	cfg = live.withEnv(cfg)
 	h, err := web.New(cfg)
 	if err != nil {
@@ -60,8 +75,42 @@ func webStart(env *serveEnv, cfg web.Config) (*webLive, []reactor.Service, error
 	cfg.WarnUnsetBaseURL(env.Log, ln.Addr())
 	live.h.Store(h)
 	live.cfg.Store(&cfg)
-	env.Log.Info("web settings", "admin_api", cfg.AdminToken != "", "rate_per_minute", cfg.RateLimit, "trusted_proxies", len(cfg.TrustedProxies), "access_log", !cfg.NoAccessLog, "ops_endpoints", cfg.Ops)
-	return live, []reactor.Service{web.NewServer(ln, live, env.Log, web.DefaultDrain)}, nil
+	env.Log.Info("web settings", "admin_api", cfg.AdminToken != "", "rate_per_minute", cfg.RateLimit, "rate_shared", cfg.RateShared, "trusted_proxies", len(cfg.TrustedProxies), "access_log", !cfg.NoAccessLog, "ops_endpoints", cfg.Ops)
+	return live, append([]reactor.Service{web.NewServer(ln, live, env.Log, web.DefaultDrain)}, services...), nil
+}
+
+// sharedLimiter returns the limiter of --web-rate-shared on a small pool
+// of its own to the --db database, and the service that syncs it. No
+// connection is made here: a database out of reach at start makes the
+// limiter limit per replica until it answers, and serve starts all the
+// same.
+func sharedLimiter(env *serveEnv, m *postgres.Metrics) (*postgres.Limiter, reactor.Service, error) {
+	pc, err := pgxpool.ParseConfig(env.DB)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--web-rate-shared: --db: %w", err)
+	}
+	pc.MaxConns = 2 // one sync at a time, and one spare
+	pool, err := pgxpool.NewWithConfig(context.Background(), pc)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--web-rate-shared: %w", err)
+	}
+	l := postgres.New(postgres.Config{Pool: pool, Log: env.Log, Metrics: m})
+	return l, sharedLimiterService{l, pool}, nil
+}
+
+// sharedLimiterService syncs the shared limiter until serve stops, then
+// closes its pool.
+type sharedLimiterService struct {
+	*postgres.Limiter
+	pool *pgxpool.Pool
+}
+
+func (s sharedLimiterService) Serve(ctx context.Context) error {
+	err := s.Limiter.Serve(ctx)
+	if ctx.Err() != nil {
+		s.pool.Close()
+	}
+	return err
 }
 
 func webApply(live *webLive, cfg web.Config) error {

@@ -128,6 +128,18 @@ func TestCheckConfig_ReportsEveryMistakeWithExit2(t *testing.T) {
 	wantContains(t, "stderr", cliFail(t, 2, "", "serve", "--check-config"), "--qotd-max-conns -1")
 }
 
+// A rate limit shared through the database needs a database that
+// replicas share: a SQLite file is each replica's own.
+func TestCheckConfig_SharedWebRateNeedsPostgreSQL(t *testing.T) {
+	wantContains(t, "stderr", cliFail(t, 2, "", "serve", "--db", "quotes.db", "--web-rate-shared", "--check-config"),
+		`--web-rate-shared needs a PostgreSQL database: --db postgres://... (it is "quotes.db")`)
+	t.Setenv("QUOTESD_WEB_RATE_SHARED", "true")
+	out, errOut, code := cli(t, "", "serve", "--db", "postgres://quotesd@127.0.0.1/quotesd", "--check-config")
+	if code != 0 || out != "ok\n" {
+		t.Fatalf("serve --db postgres://... --check-config with QUOTESD_WEB_RATE_SHARED: exit %d, stdout %q, stderr %q; want 0 and \"ok\"", code, out, errOut)
+	}
+}
+
 // The settings file takes db and tz, which the other commands take as
 // global flags, with the same precedence as every other setting.
 func TestServeSettings_DBAndTZAreSettingsOfServe(t *testing.T) {

@@ -23,6 +23,7 @@ func (c *Config) Declare(s *settings.Set) {
 	s.Secret(&c.AdminToken, "web-admin-token", "the admin API's bearer token; without a token the admin API does not exist", settings.Live)
 	s.Var((*Prefixes)(&c.TrustedProxies), "web-trusted-proxies", "comma-separated `CIDRs` of reverse proxies whose X-Forwarded-For is believed, e.g. 127.0.0.1/32,::1/128; empty: the TCP peer is the client", settings.Live, settings.Example("127.0.0.1/32"))
 	s.Int(&c.RateLimit, "web-rate", DefaultRateLimit, "most requests per minute from one client (an IPv4 address or an IPv6 /64); 0 for no limit", settings.Live)
+	s.Bool(&c.RateShared, "web-rate-shared", false, "count --web-rate across every replica sharing the PostgreSQL database (--db postgres://...), synced every 250 ms; off: each replica limits alone")
 	s.Inverse(&c.NoAccessLog, "web-access-log", true, "log one line per request (method, path, status, bytes, duration, client IP) at INFO", settings.Live)
 	s.Bool(&c.Ops, "web-ops", false, "also serve /livez and /readyz on the web port, for a load balancer that checks only the port it balances; /metrics is on --ops-addr only", settings.Live)
 	s.String(&c.BaseURL, "web-base-url", "", "public `URL` of the site, e.g. https://quotes.example.org, for the Atom feed's links and ids and robots.txt's sitemap; empty: from each request (a warning at start when the web port is not on loopback)", settings.Live, settings.Example("https://quotes.example.org"))

@@ -75,7 +75,12 @@ type Config struct {
 	// RateWindow. Give the Handler that replaces another on reload the
 	// same Limiter, so that the clients keep what they have spent: a
 	// reload must not forgive a client that is being limited.
-	Limiter *limits.Limiter
+	Limiter Limiter
+
+	// RateShared asks for the rate limit to be one across every replica
+	// sharing the database (--web-rate-shared): quotesd serve then gives
+	// a Limiter of package limits/postgres. New itself only reads Limiter.
+	RateShared bool
 
 	// NoAccessLog turns off the access log line of every request (on by
 	// default): for sites whose proxy logs already, where it would only cost.
@@ -96,6 +101,18 @@ type Config struct {
 	Ready func() error
 }
 
+// Limiter holds the clients' request budgets: a token bucket per
+// limits.Client. *limits.Limiter is the per-replica one; the shared one
+// (limits/postgres) has the same methods and meaning.
+type Limiter interface {
+	// SetRate sets r tokens a second in bursts of burst for every
+	// client; r <= 0 means no limit.
+	SetRate(r rate.Limit, burst int)
+	// Take takes a token from c's bucket at now, or reports how long
+	// until there is one.
+	Take(c limits.Client, now time.Time) (wait time.Duration, ok bool)
+}
+
 // Handler is the web frontend as an http.Handler.
 type Handler struct {
 	q       quoter.Quoter
@@ -105,7 +122,7 @@ type Handler struct {
 	afast   AccessHandler // alog's handler, when it is one
 	access  bool          // write the access log
 	proxied bool          // the client IP comes from X-Forwarded-For (ClientIPFromXFF)
-	limiter *limits.Limiter
+	limiter Limiter
 	token   []byte
 	baseURL *url.URL
 	today   *todayMemo
