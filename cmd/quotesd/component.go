@@ -132,9 +132,8 @@ type serveEnv struct {
 	Log       *slog.Logger
 	AccessLog *slog.Logger // Log's records, batched: for one record per request (see logs.Output)
 	Listeners reactor.Listeners
-	DB        string               // --db: the library's file, or its PostgreSQL URL
-	StateDir  string               // --state-dir: where frontends keep durable state (the mail queue)
-	DB        string               // --db: the library's file, or the PostgreSQL URL that holds the mail queue too
+	DB        string               // --db: the library's file, or its PostgreSQL URL (which holds the mail queue too)
+	StateDir  string               // --state-dir: where frontends keep durable state (the mail queue, with SQLite)
 	Metrics   *prometheus.Registry // the process's one registry, served by the ops listener's /metrics
 	Ready     *readiness           // checks /readyz makes beyond the library (serve_ops.go, and --web-ops)
 	Writable  bool                 // the library was opened read-write (some component's writes said so)

@@ -10,7 +10,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/quotesd/quotesd/quoter/postgres"
 	"github.com/quotesd/quotesd/quoter/postgres/pgtest"
+	"github.com/quotesd/quotesd/quoter/quotertest"
 )
 
 // startReplica starts `quotesd serve` on the PostgreSQL library at db with
@@ -21,6 +23,22 @@ func startReplica(t *testing.T, db, token string) (web, ops string) {
 		"--state-dir", t.TempDir(), "--web-admin-token-file", token)
 	s := startServe(t, db, []string{"web", "ops"}, args...)
 	return "http://" + s.Addr("web"), "http://" + s.Addr("ops")
+}
+
+// pgLibrary returns the URL of a new PostgreSQL database, dropped when the
+// test ends, holding the sample library.
+func pgLibrary(t *testing.T) string {
+	t.Helper()
+	url := pgtest.NewDatabase(t)
+	db, err := postgres.Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Import(context.Background(), quotertest.Sample(), nil); err != nil {
+		t.Fatal(err)
+	}
+	return url
 }
 
 // eventually polls cond every 20 ms for up to d.

@@ -4,7 +4,6 @@ package main
 // one PostgreSQL database, one bot on a real ngircd, one killed.
 
 import (
-	"context"
 	"errors"
 	"io/fs"
 	"os"
@@ -17,26 +16,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/quotesd/quotesd/frontends/irc/ircdtest"
-	"github.com/quotesd/quotesd/quoter/postgres"
-	"github.com/quotesd/quotesd/quoter/postgres/pgtest"
-	"github.com/quotesd/quotesd/quoter/quotertest"
 )
-
-// pgLibrary returns the URL of a throwaway PostgreSQL database holding
-// the sample quotes.
-func pgLibrary(t *testing.T) string {
-	t.Helper()
-	url := pgtest.NewDatabase(t)
-	db, err := postgres.Open(context.Background(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Import(context.Background(), quotertest.Sample(), nil); err != nil {
-		t.Fatal(err)
-	}
-	return url
-}
 
 // leading returns the replicas whose logs say they won the irc lease and
 // have not given it up since.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"sync"
@@ -11,27 +10,7 @@ import (
 	gosmtp "github.com/emersion/go-smtp"
 
 	"github.com/quotesd/quotesd/frontends/smtp/smtptest"
-	"github.com/quotesd/quotesd/quoter/postgres"
-	"github.com/quotesd/quotesd/quoter/postgres/pgtest"
-	"github.com/quotesd/quotesd/quoter/quotertest"
 )
-
-// pgLibrary returns the URL of a throwaway PostgreSQL database holding the
-// sample library.
-func pgLibrary(t *testing.T) string {
-	t.Helper()
-	url := pgtest.NewDatabase(t)
-	ctx := context.Background()
-	db, err := postgres.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Import(ctx, quotertest.Sample(), nil); err != nil {
-		t.Fatal(err)
-	}
-	return url
-}
 
 // trySendVia sends one request from `from` to the replicas at addrs, the
 // first that answers with a 250, as an MTA tries a domain's MX hosts in

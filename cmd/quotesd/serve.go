@@ -255,7 +255,6 @@ func runServe(ctx context.Context, g *globals, args []string) error {
 			Listeners: sockets,
 			DB:        g.DB,
 			StateDir:  o.StateDir,
-			DB:        g.DB,
 			Metrics:   metrics,
 			Ready:     ready,
 			Writable:  writable,
