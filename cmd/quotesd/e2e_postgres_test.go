@@ -83,6 +83,11 @@ func TestPostgresE2E_ReplicasShareOneLibrary(t *testing.T) {
 		}) {
 			t.Errorf("replica %c does not serve the quote added on A within 1 s", 'b'+i)
 		}
+		// The change leaves a day that has begun as it was; asked
+		// again, it is in memory at the library's new state.
+		if got := today(web, "?date=2026-12-07"); got != want {
+			t.Errorf("after the change, replica %c's quote of 2026-12-07 = %q, want %q", 'b'+i, got, want)
+		}
 	}
 
 	// Cut replica B off: its connections ended, none allowed meanwhile.

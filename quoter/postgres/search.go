@@ -30,10 +30,10 @@ const (
 // tsquery literal. The parser is never involved, and any token of any
 // script is found.
 //
-// The columns are told apart by weight (text D, source C... see
-// columnWeight) and by position: the author's tokens start at
-// authorBase, the source's at sourceBase, so that no phrase spans two
-// columns.
+// The columns are told apart by weight (text D, source C, author B: see
+// rankWeights) and by position: the author's tokens start after
+// authorBase, the source's after sourceBase, so that no phrase spans two
+// columns (a text of MaxTextLen bytes has fewer than 2100 tokens).
 const (
 	authorBase = 8000
 	sourceBase = 12000
