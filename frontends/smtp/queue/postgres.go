@@ -177,8 +177,51 @@ type pgBackend struct {
 		m map[string]string // statement written for SQLite -> its PostgreSQL form
 	}
 
+	// held is what this replica's renewals extend: the replies it claimed
+	// and has not given back. Renewing every lease in its name instead
+	// would keep forever a reply whose giving back failed (the database
+	// went away in between), for no delivery here holds it any more; kept
+	// apart, such a lease ends on time and any replica takes the reply.
+	held struct {
+		sync.Mutex
+		ids map[int64]struct{}
+	}
+
 	stop context.CancelFunc // of renew and listen
 	wg   sync.WaitGroup
+}
+
+// hold notes ids as claimed by this replica, to be renewed.
+func (b *pgBackend) hold(ms []Message) {
+	b.held.Lock()
+	defer b.held.Unlock()
+	if b.held.ids == nil {
+		b.held.ids = make(map[int64]struct{})
+	}
+	for _, m := range ms {
+		b.held.ids[m.ID] = struct{}{}
+	}
+}
+
+// unhold stops renewing ids, whether or not the database heard that they
+// were given back.
+func (b *pgBackend) unhold(ids []int64) {
+	b.held.Lock()
+	defer b.held.Unlock()
+	for _, id := range ids {
+		delete(b.held.ids, id)
+	}
+}
+
+// heldIDs returns the ids to renew.
+func (b *pgBackend) heldIDs() []int64 {
+	b.held.Lock()
+	defer b.held.Unlock()
+	ids := make([]int64, 0, len(b.held.ids))
+	for id := range b.held.ids {
+		ids = append(ids, id)
+	}
+	return ids
 }
 
 func (b *pgBackend) where() string { return b.url }
@@ -337,12 +380,14 @@ func (b *pgBackend) claim(ctx context.Context, now time.Time, limit int, skip []
 	}
 	ms, err := scanMessages(rows)
 	slices.SortFunc(ms, func(a, b Message) int { return cmp.Compare(a.ID, b.ID) })
+	b.hold(ms)
 	return ms, err
 }
 
 // release ends this replica's lease of ids, unless a sending mark says an
 // attempt began.
 func (b *pgBackend) release(ctx context.Context, ids []int64) error {
+	b.unhold(ids)
 	_, err := b.q.db.ExecContext(ctx, b.rebind(`UPDATE messages SET lease_owner = NULL, lease_until = NULL
 		WHERE id IN (SELECT value FROM json_each(?)) AND sending_since IS NULL`+b.owned()), idList(ids))
 	return err
@@ -360,9 +405,10 @@ func (b *pgBackend) nextDue(ctx context.Context, now time.Time) (time.Time, bool
 	return time.UnixMilli(next.Int64), next.Valid, nil
 }
 
-// renew extends this replica's leases every third of a lease, until
-// close: outcomes end a lease, so every reply it still holds is one it is
-// sending.
+// renew extends the leases of the replies this replica holds every third
+// of a lease, until close. A reply whose outcome was recorded has no lease
+// any more (recording ends it), so the renewal no longer finds it in this
+// replica's name, and it stops being held.
 func (b *pgBackend) renew(ctx context.Context) {
 	defer b.wg.Done()
 	t := time.NewTicker(b.q.lease / 3)
@@ -372,8 +418,33 @@ func (b *pgBackend) renew(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			_, _ = b.q.db.ExecContext(ctx, `UPDATE messages SET lease_until = $1
-				WHERE lease_owner = $2 AND state = 'queued'`, millis(b.q.now().Add(b.q.lease)), b.owner)
+			ids := b.heldIDs()
+			if len(ids) == 0 {
+				continue
+			}
+			rows, err := b.q.db.QueryContext(ctx, `UPDATE messages SET lease_until = $1
+				WHERE lease_owner = $2 AND state = 'queued' AND id = ANY($3) RETURNING id`,
+				millis(b.q.now().Add(b.q.lease)), b.owner, ids)
+			if err != nil {
+				continue // the leases end unless a later renewal gets through
+			}
+			still := make(map[int64]bool, len(ids))
+			for rows.Next() {
+				var id int64
+				if rows.Scan(&id) == nil {
+					still[id] = true
+				}
+			}
+			if rows.Close() != nil || rows.Err() != nil {
+				continue
+			}
+			var ended []int64
+			for _, id := range ids {
+				if !still[id] {
+					ended = append(ended, id)
+				}
+			}
+			b.unhold(ended)
 		}
 	}
 }

@@ -148,3 +148,51 @@ func TestPostgres_AMarkLeftTwiceGivesTheReplyUp(t *testing.T) {
 		t.Errorf("reply: state %s, last error %q; want failed, unrecorded", state, lastErr)
 	}
 }
+
+// A live replica that could not give back replies it claimed (the
+// database went away just then) stops renewing their leases: they end on
+// time, and the replies are sent, by this replica or another, rather than
+// held in its name for as long as it lives.
+func TestPostgres_ClaimedRepliesAReplicaFailedToGiveBackAreSentOnceTheirLeaseEnds(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.NewDatabase(t)
+	const lease = time.Second
+	a, err := OpenPostgres(ctx, url, WithLease(lease))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	const n = 3
+	for i := 1; i <= n; i++ {
+		rcpt := fmt.Sprintf("r%d@example.org", i)
+		if _, err := a.Record(ctx, Entry{IP: "192.0.2.1", Sender: rcpt, Rcpt: rcpt,
+			Data: fmt.Appendf(nil, "Subject: %d\r\n\r\nhi\r\n", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	claimed, err := a.b.claim(ctx, a.now(), n, nil, 0, "")
+	if err != nil || len(claimed) != n {
+		t.Fatalf("claimed %d replies (%v), want %d", len(claimed), err, n)
+	}
+	gone, cancel := context.WithCancel(ctx)
+	cancel() // the giving back cannot reach the database
+	if err := a.b.release(gone, ids(claimed)); err == nil {
+		t.Fatal("release with a cancelled context succeeded; the test shows nothing")
+	}
+
+	sink := smtptest.NewSink(t, smtptest.Options{})
+	d := NewDelivery(a, Config{Relay: &Relay{Addr: sink.Addr, TLS: TLSNone}, Concurrency: 2, MaxAge: time.Hour,
+		MinBackoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond, Timeout: 5 * time.Second})
+	sctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- d.Serve(sctx) }()
+	defer func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("Delivery.Serve: %v", err)
+		}
+	}()
+	if ms := sink.Wait(t, n, 10*lease); len(ms) != n {
+		t.Errorf("sent %d of the %d replies whose giving back failed, want all once their leases end", len(ms), n)
+	}
+}
