@@ -258,14 +258,15 @@ func TestComposeReplicas_TheBalancerNamesEachReplicaAndIsTheTrustedProxy(t *test
 // docker compose itself reads the example: `docker compose` (the plugin)
 // or else `docker-compose` (Debian's is 1.29, which is why the file keeps
 // to the keys it knows: no healthcheck start_interval). `config` needs no
-// daemon. The development machine has the docker client without the
-// compose plugin and no daemon; without either command the test skips,
-// even under QUOTESD_E2E=require, saying what it found (CI does not
-// install docker-compose).
+// daemon, so CI installs Debian's docker-compose (.ci/run) and, under
+// QUOTESD_E2E=require, a missing command fails the test.
 func TestComposeReplicas_DockerComposeAcceptsTheFile(t *testing.T) {
 	compose, why := composeCommand()
 	if compose == nil {
-		t.Skipf("no docker compose here (skipped even under QUOTESD_E2E=require): %s", why)
+		if os.Getenv("QUOTESD_E2E") == "require" {
+			t.Fatalf("no docker compose here, and QUOTESD_E2E=require: install docker-compose (see .ci/run): %s", why)
+		}
+		t.Skipf("no docker compose here (set QUOTESD_E2E=require to fail instead): %s", why)
 	}
 	// The secret files the file names, with throwaway contents.
 	dir := t.TempDir()
