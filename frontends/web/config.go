@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/quotesd/quotesd/quoter"
 	"github.com/quotesd/quotesd/settings"
 )
 
@@ -25,6 +26,9 @@ func (c *Config) Declare(s *settings.Set) {
 	s.Int(&c.RateLimit, "web-rate", DefaultRateLimit, "most requests per minute from one client (an IPv4 address or an IPv6 /64); 0 for no limit", settings.Live)
 	s.Inverse(&c.NoAccessLog, "web-access-log", true, "log one line per request (method, path, status, bytes, duration, client IP) at INFO", settings.Live)
 	s.Bool(&c.Ops, "web-ops", false, "also serve /livez and /readyz on the web port, for a load balancer that checks only the port it balances; /metrics is on --ops-addr only", settings.Live)
+	s.Bool(&c.Admin, "web-admin", false, "serve /admin, where curators sign in with the password set by 'quotesd admin passwd' to review submissions, edit, pin and import quotes and manage collections", settings.Live)
+	s.Bool(&c.Submissions, "web-submissions", false, "serve the public 'Submit a quote' form and a 'Suggest a correction' form on every quote; what they send waits for a curator's approval", settings.Live)
+	s.Var((*Names)(&c.Collections), "web-collections", "comma-separated private `collections` the web serves to requests that name them (?collection=); public collections are always served, other private ones never", settings.Live, settings.Example("club-quotes"))
 	s.String(&c.BaseURL, "web-base-url", "", "public `URL` of the site, e.g. https://quotes.example.org, for the Atom feed's links and ids and robots.txt's sitemap; empty: from each request (a warning at start when the web port is not on loopback)", settings.Live, settings.Example("https://quotes.example.org"))
 }
 
@@ -37,6 +41,43 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("invalid --web-base-url %q: want an absolute http or https URL", c.BaseURL)
 	}
 	return nil
+}
+
+// Names is a list of collection names, as --web-collections takes them:
+// comma-separated, each lower-case letters, digits and inner hyphens.
+type Names []string
+
+func (ns Names) String() string { return strings.Join(ns, ",") }
+
+// Set parses a comma-separated list of collection names.
+func (ns *Names) Set(v string) error {
+	var out Names
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		if !validCollection(s) {
+			return fmt.Errorf("%q is not a collection name: lower-case letters, digits and inner hyphens, at most %d", s, quoter.MaxCollectionLen)
+		}
+		out = append(out, s)
+	}
+	*ns = out
+	return nil
+}
+
+// validCollection reports whether s is a well-formed collection name (see
+// quoter.MaxCollectionLen): it can then be shown and put in a URL as it is.
+func validCollection(s string) bool {
+	if s == "" || len(s) > quoter.MaxCollectionLen || s[0] == '-' || s[len(s)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // Prefixes is a list of networks, as --web-trusted-proxies takes them: a
