@@ -25,7 +25,7 @@ func benchHandler(b *testing.B) http.Handler { return benchHandlerLimited(b, 0) 
 func benchHandlerLimited(b *testing.B, rate int) http.Handler {
 	b.Helper()
 	h, err := web.New(web.Config{
-		Library:    quotertest.NewLibrary(b),
+		Library:   quotertest.NewLibrary(b),
 		Calendar:  &quoter.Calendar{},
 		Log:       slog.New(slog.NewJSONHandler(io.Discard, nil)),
 		Metrics:   prometheus.NewRegistry(),

@@ -85,7 +85,7 @@ func newEnvWith(t *testing.T, lib quoter.Library, edit ...func(*web.Config)) *te
 	t.Helper()
 	e := &testEnv{t: t, lib: lib, reg: prometheus.NewRegistry(), logs: &syncBuffer{}, clock: quotertest.NewClock(now)}
 	cfg := web.Config{
-		Library:   lib,
+		Library:  lib,
 		Calendar: &quoter.Calendar{Location: zone, Now: e.clock.Now},
 		Log:      slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Metrics:  e.reg,
@@ -163,6 +163,15 @@ type apiQuote struct {
 	Length    int      `json:"length"`
 	Permalink string   `json:"permalink"`
 	Date      string   `json:"date"`
+
+	Collection string `json:"collection"`
+}
+
+type apiCollection struct {
+	Name    string `json:"name"`
+	Title   string `json:"title"`
+	Private bool   `json:"private"`
+	Quotes  int    `json:"quotes"`
 }
 
 type apiList[T any] struct {
