@@ -189,6 +189,7 @@ func (in quoteInput) update(by quoter.Provenance) quoter.Update {
 // old library must not be served again.
 func (h *Handler) changed() {
 	h.today.invalidate()
+	h.colls.invalidate()
 }
 
 // apiAdd is POST /api/v1/quotes: 201 with the stored quote and its

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/quotesd/quotesd/quoter"
 )
@@ -14,6 +16,39 @@ import (
 // serve does not exist: asking for it is a 404 that says no more than
 // asking for a name never used, and its quotes' pages are 404s too.
 // Signed-in curators (and the admin API's token) see every collection.
+
+// collectionsTTL is how long the list of collections is kept for the
+// checks of visitors' requests: a quote page asks whether its quote's
+// collection is served, and asking the library each time would count every
+// collection's quotes. A change made through this handler is seen at once;
+// one made by another process (quotesd, another replica) within this time.
+const collectionsTTL = time.Second
+
+// collectionsMemo keeps the library's collections for collectionsTTL.
+type collectionsMemo struct {
+	mu   sync.Mutex
+	at   time.Time // when list was read; zero when stale
+	list []quoter.Collection
+}
+
+func (m *collectionsMemo) get(ctx context.Context, lib quoter.Curator) ([]quoter.Collection, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if now := time.Now(); m.at.IsZero() || now.Sub(m.at) >= collectionsTTL || now.Before(m.at) {
+		list, err := lib.Collections(ctx)
+		if err != nil {
+			return nil, err
+		}
+		m.list, m.at = list, now
+	}
+	return m.list, nil
+}
+
+func (m *collectionsMemo) invalidate() {
+	m.mu.Lock()
+	m.at = time.Time{}
+	m.mu.Unlock()
+}
 
 // collectionParam reads ?collection= (one name or several joined by
 // commas) and checks that the web serves each: a malformed name is a 400
@@ -34,7 +69,7 @@ func (h *Handler) collectionParam(r *http.Request) (string, error) {
 			return "", badParam("collection", "invalid collection %s: names are lower-case letters, digits and inner hyphens, at most %d, joined by commas", quoted(n), quoter.MaxCollectionLen)
 		}
 	}
-	all, err := h.q.Collections(r.Context())
+	all, err := h.colls.get(r.Context(), h.q)
 	if err != nil {
 		return "", err
 	}
@@ -80,7 +115,7 @@ func (h *Handler) visible(ctx context.Context, q *quoter.Quote, curator bool) (*
 	if curator || q.Collection == "" {
 		return q, nil
 	}
-	all, err := h.q.Collections(ctx)
+	all, err := h.colls.get(ctx, h.q)
 	if err != nil {
 		return nil, err
 	}

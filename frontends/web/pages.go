@@ -367,7 +367,9 @@ func (h *Handler) randomPage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	heading := "A random quote"
-	if flt.Tag != "" {
+	if flt.Collection != "" {
+		heading = "A random quote from " + flt.Collection
+	} else if flt.Tag != "" {
 		heading = "A random quote tagged #" + flt.Tag
 	} else if flt.Author != "" {
 		heading = "A random quote by " + flt.Author

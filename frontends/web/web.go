@@ -142,6 +142,7 @@ type Handler struct {
 	served      map[string]bool // private collections served when named
 	trusted     Prefixes        // the trusted proxies, for X-Forwarded-Proto
 	guards      *Guards
+	colls       collectionsMemo
 }
 
 // New returns the web frontend's handler.
