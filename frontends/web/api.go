@@ -208,7 +208,7 @@ func parseFilter(r *http.Request) (quoter.Filter, error) {
 
 // filter is parseFilter with ?collection= (see collectionParam).
 func (h *Handler) filter(r *http.Request) (quoter.Filter, error) {
-	f, err := h.filter(r)
+	f, err := parseFilter(r)
 	if err != nil {
 		return f, err
 	}

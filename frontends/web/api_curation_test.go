@@ -28,8 +28,8 @@ type apiSubmission struct {
 
 func TestAPISubmissions_ListApproveReject(t *testing.T) {
 	e := newEnv(t, withToken)
-	s1 := submitQuote(t, e, quoter.Quote{Text: "Know thyself.", Author: "Socrates", Lang: "en"}, "Delphi")
-	s2 := submitQuote(t, e, quoter.Quote{Text: "The unexamined life is not worth living.", Author: "Socrate", Lang: "en"}, "")
+	s1 := submitQuote(t, e, quoter.Quote{Text: "Know thy quotes, thyself.", Author: "Socrates", Lang: "en"}, "Delphi")
+	s2 := submitQuote(t, e, quoter.Quote{Text: "An unexamined test is not worth running.", Author: "Socrate", Lang: "en"}, "")
 	s3 := submitQuote(t, e, quoter.Quote{Text: "Spam, spam, spam.", Author: "Spam", Lang: "en"}, "")
 
 	l := decode[apiList[apiSubmission]](t, e.admin(http.MethodGet, "/api/v1/submissions?status=pending", ""))
@@ -37,7 +37,7 @@ func TestAPISubmissions_ListApproveReject(t *testing.T) {
 		t.Fatalf("pending submissions: %+v, want 3, newest first", l)
 	}
 	one := decode[apiSubmission](t, e.admin(http.MethodGet, "/api/v1/submissions/s"+strconv.FormatInt(s1.ID, 10), ""))
-	if one.Quote.Text != "Know thyself." || one.Note != "Delphi" || one.Status != quoter.Pending {
+	if one.Quote.Text != "Know thy quotes, thyself." || one.Note != "Delphi" || one.Status != quoter.Pending {
 		t.Errorf("GET s%d: %+v", s1.ID, one)
 	}
 
@@ -45,7 +45,7 @@ func TestAPISubmissions_ListApproveReject(t *testing.T) {
 	w := e.admin(http.MethodPost, "/api/v1/submissions/"+strconv.FormatInt(s1.ID, 10)+"/approve", "")
 	want(t, w, http.StatusOK)
 	q := decode[apiQuote](t, w)
-	if q.Text != "Know thyself." || q.ID == 0 {
+	if q.Text != "Know thy quotes, thyself." || q.ID == 0 {
 		t.Errorf("approved quote: %+v", q)
 	}
 	want(t, e.get("/api/v1/quotes/"+strconv.FormatInt(q.ID, 10)), http.StatusOK)
@@ -139,13 +139,8 @@ func TestAPICollections_ListAndSet(t *testing.T) {
 
 func TestAPIQuotes_CarryCollectionAndProvenance(t *testing.T) {
 	e := newEnv(t, withToken)
+	// A quote added to a collection that does not exist yet creates it.
 	w := e.admin(http.MethodPost, "/api/v1/quotes", `{"text":"Made through the API.","author":"Me","collection":"api-made"}`)
-	if w.Code != http.StatusCreated {
-		// A collection that does not exist yet: the store decides (creating
-		// it or refusing); create it and add again.
-		want(t, e.admin(http.MethodPut, "/api/v1/collections/api-made", `{}`), http.StatusOK)
-		w = e.admin(http.MethodPost, "/api/v1/quotes", `{"text":"Made through the API.","author":"Me","collection":"api-made"}`)
-	}
 	want(t, w, http.StatusCreated)
 	q := decode[apiQuote](t, w)
 	if q.Collection != "api-made" || !strings.Contains(w.Body.String(), `"addedBy":{"via":"api"}`) {

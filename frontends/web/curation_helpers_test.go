@@ -59,6 +59,7 @@ type client struct {
 	headers []string
 	tls     bool // the requests came over TLS
 	last    *httptest.ResponseRecorder
+	token   string // the CSRF token of the last page that had one
 }
 
 func (e *testEnv) client() *client {
@@ -74,6 +75,7 @@ func (c *client) send(r *http.Request) *httptest.ResponseRecorder {
 	for _, ck := range c.cookies {
 		r.AddCookie(ck)
 	}
+	r.Header.Set("Accept", browserAccept)
 	for i := 0; i+1 < len(c.headers); i += 2 {
 		r.Header.Set(c.headers[i], c.headers[i+1])
 	}
@@ -87,6 +89,9 @@ func (c *client) send(r *http.Request) *httptest.ResponseRecorder {
 		}
 	}
 	c.last = w
+	if m := csrfRE.FindStringSubmatch(w.Body.String()); m != nil {
+		c.token = html.UnescapeString(m[1])
+	}
 	return w
 }
 
@@ -141,17 +146,14 @@ func (c *client) upload(target string, form url.Values, name, content string) *h
 
 var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
-// csrf is the CSRF token of the last page.
+// csrf is the CSRF token of the last page that had one, as a browser
+// that went back to a form would send.
 func (c *client) csrf() string {
 	c.t.Helper()
-	if c.last == nil {
-		c.t.Fatal("no page read yet to take a CSRF token from")
+	if c.token == "" {
+		c.t.Fatal("no page with a CSRF token read yet")
 	}
-	m := csrfRE.FindStringSubmatch(c.last.Body.String())
-	if m == nil {
-		c.t.Fatalf("the last page has no CSRF token:\n%s", truncate(c.last.Body.String()))
-	}
-	return html.UnescapeString(m[1])
+	return c.token
 }
 
 // signIn signs the client in as the test curator.

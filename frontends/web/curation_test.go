@@ -73,9 +73,9 @@ func TestCollections_APrivateCollectionIsServedOnlyWhenListed(t *testing.T) {
 	if l.TotalCount != 1 || l.Results[0].ID != q.ID {
 		t.Errorf("?collection=club-quotes with it served: %+v", l)
 	}
-	want(t, e2.get("/quotes/"+id), http.StatusOK)
+	want(t, e2.get("/quotes/"+id, "Accept", browserAccept), http.StatusOK)
 	want(t, e2.get("/api/v1/today?collection=club-quotes"), http.StatusOK)
-	w := e2.get("/?collection=club-quotes")
+	w := e2.get("/?collection=club-quotes", "Accept", browserAccept)
 	want(t, w, http.StatusOK)
 	wantBody(t, w, "club-quotes", "What is said in the club")
 }
@@ -106,7 +106,7 @@ func TestQuotePage_ShowsPublicProvenanceAndPrivatePartsToCuratorsOnly(t *testing
 	e := newCurationEnv(t, func(c *web.Config) { c.Collections = []string{"club-quotes"} })
 	q := addPrivate(t, e)
 	id := strconv.FormatInt(q.ID, 10)
-	w := e.get("/quotes/" + id)
+	w := e.get("/quotes/"+id, "Accept", browserAccept)
 	want(t, w, http.StatusOK)
 	wantBody(t, w, "nick", "#club", "via IRC")
 	for _, secret := range []string{"host.example", "nickserv-acct"} {
@@ -187,7 +187,7 @@ func TestXSS_EveryNewFieldRendersAsText(t *testing.T) {
 	want(t, w, http.StatusSeeOther)
 	noMarkup(t, "the edited quote's admin page", c.get("/admin/quotes/"+id).Body.String())
 	noMarkup(t, "the edited quote's page", c.get("/quotes/"+id).Body.String())
-	noMarkup(t, "the edited quote's public page", e.get("/quotes/"+id).Body.String())
+	noMarkup(t, "the edited quote's public page", e.get("/quotes/"+id, "Accept", browserAccept).Body.String())
 	want(t, c.get("/admin/quotes/"+id), http.StatusOK)
 	noMarkup(t, "a refused pin", c.post("/admin/quotes/"+id+"/pin", url.Values{"date": {xss}}).Body.String())
 	noMarkup(t, "the admin search", c.get("/admin/quotes?q="+url.QueryEscape(xss)).Body.String())
@@ -208,7 +208,7 @@ func TestXSS_EveryNewFieldRendersAsText(t *testing.T) {
 	want(t, w, http.StatusOK)
 	noMarkup(t, "an import's result", w.Body.String())
 	imported := e.quoteWithText("Imported with a hostile name.")
-	noMarkup(t, "an imported quote's page", e.get("/quotes/"+strconv.FormatInt(imported.ID, 10)).Body.String())
+	noMarkup(t, "an imported quote's page", e.get("/quotes/"+strconv.FormatInt(imported.ID, 10), "Accept", browserAccept).Body.String())
 
 	// Provenance from elsewhere (IRC) with markup in every part.
 	pq := &quoter.Quote{Text: "Said on IRC, with markup in its provenance.", Author: "nick", Lang: "en",
@@ -216,7 +216,7 @@ func TestXSS_EveryNewFieldRendersAsText(t *testing.T) {
 	if err := e.lib.Add(ctx, pq); err != nil {
 		t.Fatal(err)
 	}
-	noMarkup(t, "a quote page's provenance", e.get("/quotes/"+strconv.FormatInt(pq.ID, 10)).Body.String())
+	noMarkup(t, "a quote page's provenance", e.get("/quotes/"+strconv.FormatInt(pq.ID, 10), "Accept", browserAccept).Body.String())
 	w = c.get("/quotes/" + strconv.FormatInt(pq.ID, 10))
 	wantBody(t, w, "m&lt;script&gt;")
 	noMarkup(t, "a curator's quote page", w.Body.String())
