@@ -284,3 +284,36 @@ func TestParseFormat(t *testing.T) {
 		t.Errorf("ParseFormat(xml) error = %v", err)
 	}
 }
+
+// CSV and JSON carry a quote's collection and provenance, as exports write
+// them; a record without a collection leaves it for the caller to choose.
+func TestImporters_ReadCollectionAndProvenance(t *testing.T) {
+	added := quoter.Provenance{By: "alice", Via: quoter.ViaIRC, Channel: "#club", Account: "alice"}
+	edited := quoter.Provenance{By: "carol", Via: quoter.ViaWeb}
+	for _, tt := range []struct{ name, in string }{
+		{"p.json", `[
+  {"text": "In the club.", "author": "A", "collection": "club", "added_by": {"by": "alice", "via": "irc", "channel": "#club", "account": "alice"}, "edited_by": {"by": "carol", "via": "web"}},
+  {"text": "Anywhere.", "author": "B", "added_by": null}
+]`},
+		{"p.csv", "text,author,collection,added_by,edited_by\n" +
+			`In the club.,A,club,"{""by"":""alice"",""via"":""irc"",""channel"":""#club"",""account"":""alice""}","{""by"":""carol"",""via"":""web""}"` + "\n" +
+			"Anywhere.,B,,,\n"},
+	} {
+		rs := mustParse(t, tt.name, tt.in, "")
+		if len(rs) != 2 {
+			t.Fatalf("%s: %d records", tt.name, len(rs))
+		}
+		if q := rs[0].Quote; q.Collection != "club" || q.AddedBy != added || q.EditedBy != edited {
+			t.Errorf("%s: record 1 = collection %q, added by %+v, edited by %+v", tt.name, q.Collection, q.AddedBy, q.EditedBy)
+		}
+		if q := rs[1].Quote; q.Collection != "" || !q.AddedBy.IsZero() || !q.EditedBy.IsZero() {
+			t.Errorf("%s: record 2 = collection %q, added by %+v; want neither", tt.name, q.Collection, q.AddedBy)
+		}
+	}
+	wantError(t, "bad.json", `[{"text": "t", "author": "A", "collection": "Not Valid"}]`, importer.JSON,
+		`bad.json:1: record 1: collection name "Not Valid": want lower-case letters, digits and inner hyphens`)
+	wantError(t, "bad.json", `[{"text": "t", "author": "A", "added_by": "alice"}]`, importer.JSON,
+		`bad.json:1: record 1: added_by: want an object such as {"by":"alice","via":"irc"}`)
+	wantError(t, "bad.csv", "text,author,added_by\nt,A,alice\n", importer.CSV,
+		`bad.csv:2: added_by: want an object such as {"by":"alice","via":"irc"}`)
+}
