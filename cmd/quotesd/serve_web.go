@@ -6,7 +6,6 @@ import (
 
 	"github.com/quotesd/quotesd/frontends/web"
 	"github.com/quotesd/quotesd/limits"
-	"github.com/quotesd/quotesd/quoter"
 	"github.com/quotesd/quotesd/reactor"
 )
 
@@ -39,7 +38,7 @@ func (l *webLive) ServeHTTP(w http.ResponseWriter, r *http.Request) { l.h.Load()
 // withEnv adds to cfg, which holds the settings, what the web frontend
 // takes from serve.
 func (l *webLive) withEnv(cfg web.Config) web.Config {
-	cfg.Library, _ = l.env.Quoter.(quoter.Library)
+	cfg.Library = l.env.Library
 	cfg.Calendar, cfg.Log, cfg.AccessLog, cfg.Metrics = l.env.Calendar, l.env.Log, l.env.AccessLog, l.env.Metrics
 	cfg.Limiter, cfg.Guards = l.limiter, l.guards
 	if l.env.Ready != nil {

@@ -182,10 +182,14 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 		refuse(http.StatusTooManyRequests, "Too many sign-in attempts: wait "+strconv.Itoa(secs)+" seconds and try again.")
 		return
 	}
-	hash, err := h.q.PasswordHash(r.Context(), name)
-	if err != nil && quoter.ErrorCode(err) != quoter.ENOTFOUND {
-		h.fail(w, r, err)
-		return
+	var hash string
+	if quoter.ValidCurator(name) == nil {
+		var err error
+		hash, err = h.q.PasswordHash(r.Context(), name)
+		if err != nil && quoter.ErrorCode(err) != quoter.ENOTFOUND {
+			h.fail(w, r, err)
+			return
+		}
 	}
 	if name == "" || password == "" || !checkPassword(hash, password) {
 		h.log.Warn("admin sign-in failed", "frontend", "web", "curator", name, "client_ip", h.clientIP(r))

@@ -67,18 +67,7 @@ func (ns *Names) Set(v string) error {
 
 // validCollection reports whether s is a well-formed collection name (see
 // quoter.MaxCollectionLen): it can then be shown and put in a URL as it is.
-func validCollection(s string) bool {
-	if s == "" || len(s) > quoter.MaxCollectionLen || s[0] == '-' || s[len(s)-1] == '-' {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
+func validCollection(s string) bool { return quoter.ValidCollection(s) == nil }
 
 // Prefixes is a list of networks, as --web-trusted-proxies takes them: a
 // comma-separated list of CIDRs or bare addresses (a /32 or /128).

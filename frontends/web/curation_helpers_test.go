@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"encoding/base64"
 	"html"
 	"mime/multipart"
 	"net/http"
@@ -14,9 +13,8 @@ import (
 	"strings"
 	"testing"
 
-	"golang.org/x/crypto/argon2"
-
 	"github.com/quotesd/quotesd/frontends/web"
+	"github.com/quotesd/quotesd/passwd"
 	"github.com/quotesd/quotesd/quoter"
 )
 
@@ -185,10 +183,12 @@ func newFormRequest(target, body string) *http.Request {
 }
 
 // hashPassword makes the PHC string "quotesd admin passwd" would store,
-// with cheap parameters: the tests check sessions, not the hash's cost.
+// with cheap costs: the tests check sessions, not the hash's cost.
 func hashPassword(t *testing.T, password string) string {
 	t.Helper()
-	salt := []byte("a test salt 16by")
-	key := argon2.IDKey([]byte(password), salt, 1, 1024, 1, 32)
-	return "$argon2id$v=19$m=1024,t=1,p=1$" + base64.RawStdEncoding.EncodeToString(salt) + "$" + base64.RawStdEncoding.EncodeToString(key)
+	h, err := passwd.Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}.Hash(password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }
