@@ -1,8 +1,8 @@
 package main
 
 // End-to-end tests of curation in the browser: the real binary with
-// --web-admin and --web-submissions, a curator whose password was set by
-// "quotesd admin passwd", driven by headless Chromium through plain forms.
+// --web-admin and --web-submissions, a curator with a password, driven by
+// headless Chromium through plain forms.
 
 import (
 	"context"
@@ -23,7 +23,9 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
+	"github.com/quotesd/quotesd/passwd"
 	"github.com/quotesd/quotesd/quoter/quotertest"
+	"github.com/quotesd/quotesd/quoter/sqlite"
 )
 
 const (
@@ -34,8 +36,7 @@ const (
 
 // startCuration serves a sample library with /admin and the public
 // submissions on, the admin API's token e2eToken, and the curator
-// e2eCurator, whose password is set with "quotesd admin passwd" before
-// the server starts.
+// e2eCurator, whose password is stored before the server starts.
 func startCuration(t *testing.T, args ...string) (*server, string) {
 	t.Helper()
 	db := writeLibrary(t, filepath.Join(t.TempDir(), "quotes.db"), quotertest.Sample()...)
@@ -315,13 +316,20 @@ func TestWebE2E_SessionCookieIsSecureBehindATLSProxy(t *testing.T) {
 	}
 }
 
-// setCuratorPassword runs "quotesd admin passwd NAME", the password on
-// its standard input, as an operator would with a pipe.
+// setCuratorPassword stores a curator's password hash in the library, as
+// "quotesd admin passwd" does.
 func setCuratorPassword(t *testing.T, db, name, password string) {
 	t.Helper()
-	cmd := exec.Command(quotesdBinary(t), "--db", db, "admin", "passwd", name)
-	cmd.Stdin = strings.NewReader(password + "\n")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("quotesd admin passwd %s: %v\n%s", name, err, out)
+	lib, err := sqlite.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lib.Close()
+	hash, err := passwd.Hash(password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lib.SetPassword(context.Background(), name, hash); err != nil {
+		t.Fatal(err)
 	}
 }
