@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
@@ -223,11 +224,18 @@ func TestWebE2E_CuratorReviewsEditsPinsAndImportsInTheBrowser(t *testing.T) {
 
 	// The admin pages fit a phone's screen.
 	do(t, ctx, "narrowing the viewport", chromedp.EmulateViewport(375, 812))
-	for _, p := range []string{"/admin", "/admin/quotes/" + id, "/admin/import", "/admin/collections", "/submit"} {
+	for _, p := range []string{"/admin", "/admin/quotes/" + id, "/admin/import", "/admin/collections", "/submit", "/quotes/" + id} {
 		do(t, ctx, "opening "+p, chromedp.Navigate(base+p), chromedp.WaitReady("main"))
 		noHorizontalScroll(t, ctx, p)
+		screenshot(t, ctx, "admin-375"+strings.ReplaceAll(p, "/", "-"))
 	}
-	screenshot(t, ctx, "admin-quote-375")
+	// And in dark mode, at a desktop's width.
+	dark := []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}
+	if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Features: dark}); err != nil {
+		t.Fatal(err)
+	}
+	do(t, ctx, "opening the quote's admin page in dark mode", chromedp.EmulateViewport(1280, 900), chromedp.Navigate(base+"/admin/quotes/"+id), chromedp.WaitReady("main"))
+	screenshot(t, ctx, "admin-quote-dark")
 }
 
 // quotesWith counts the quotes a search for words finds.
