@@ -2,7 +2,6 @@ package web
 
 import (
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -518,6 +517,3 @@ func (h *Handler) collectionForm(w http.ResponseWriter, r *http.Request) {
 	h.log.Info("collection saved", "frontend", "web", "collection", c.Name, "private", c.Private, "curator", curatorOf(r).Curator)
 	done(w, r, "/admin/collections", "collected")
 }
-
-// adminLink is the admin page of a quote, for templates.
-func adminLink(id int64) string { return "/admin/quotes/" + url.PathEscape(strconv.FormatInt(id, 10)) }

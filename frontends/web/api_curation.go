@@ -2,7 +2,6 @@ package web
 
 import (
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -124,8 +123,7 @@ func (h *Handler) apiSubmissions(w http.ResponseWriter, r *http.Request) {
 }
 
 func submissionID(r *http.Request) (int64, error) {
-	s := strings.TrimPrefix(chi.URLParam(r, "id"), "s")
-	id, err := parseID(s)
+	id, err := quoter.ParseSubmissionID(chi.URLParam(r, "id"))
 	if err != nil {
 		return 0, badParam("id", "invalid submission id %s: want a positive integer (or s12)", quoted(chi.URLParam(r, "id")))
 	}
@@ -291,6 +289,3 @@ func (h *Handler) bearer(r *http.Request) bool {
 	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 	return ok && strings.EqualFold(scheme, "Bearer") && tokenEqual([]byte(strings.TrimSpace(token)), h.token)
 }
-
-// Used in logs and errors: "s12".
-func submissionName(id int64) string { return "s" + strconv.FormatInt(id, 10) }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/quotesd/quotesd/quoter"
@@ -46,11 +47,7 @@ func (f quoteForm) year() (int, error) {
 
 // tags splits the form's tags at commas and white space.
 func (f quoteForm) tags() []string {
-	out := []string{}
-	for _, t := range strings.FieldsFunc(f.Tags, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' || r == '\r' }) {
-		out = append(out, t)
-	}
-	return out
+	return append([]string{}, strings.FieldsFunc(f.Tags, func(r rune) bool { return r == ',' || unicode.IsSpace(r) })...)
 }
 
 // quote is the form as a new quote.

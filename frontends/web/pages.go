@@ -39,7 +39,7 @@ var templates = func() map[string]*template.Template {
 		"longDate":     func(d quoter.Date) string { return d.Time(time.UTC).Format("Monday, 2 January 2006") },
 		"when":         func(t time.Time) string { return t.UTC().Format("2 January 2006, 15:04 UTC") },
 		"iso":          func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-		"sid":          func(id int64) string { return "s" + strconv.FormatInt(id, 10) },
+		"sid":          quoter.SubmissionID,
 		"via":          describeVia,
 	}
 	base := template.Must(template.New("").Funcs(funcs).ParseFS(assets,
