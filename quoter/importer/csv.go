@@ -109,7 +109,8 @@ func ParseCSV(name string, data []byte) ([]Record, error) {
 		if err := finish(&q, pos); err != nil {
 			return nil, err
 		}
-		out = append(out, Record{Quote: q, Pos: pos})
+		_, carried := col["added_by"]
+		out = append(out, Record{Quote: q, Pos: pos, Provenance: carried})
 	}
 }
 

@@ -67,6 +67,10 @@ func (p Pos) String() string {
 type Record struct {
 	Quote quoter.Quote
 	Pos   Pos
+	// Provenance says that the record carries its own added_by, known or
+	// not (an export of a library writes it for every quote, {} when
+	// unknown): an import keeps it rather than record this file and line.
+	Provenance bool
 }
 
 // Quotes returns the quotes of rs in order.

@@ -309,6 +309,10 @@ func TestImporters_ReadCollectionAndProvenance(t *testing.T) {
 		if q := rs[1].Quote; q.Collection != "" || !q.AddedBy.IsZero() || !q.EditedBy.IsZero() {
 			t.Errorf("%s: record 2 = collection %q, added by %+v; want neither", tt.name, q.Collection, q.AddedBy)
 		}
+		if !rs[0].Provenance || rs[1].Provenance != strings.HasSuffix(tt.name, ".csv") {
+			t.Errorf("%s: records carry provenance %v, %v; want true, and for the second what its file has (a column, a null)",
+				tt.name, rs[0].Provenance, rs[1].Provenance)
+		}
 	}
 	wantError(t, "bad.json", `[{"text": "t", "author": "A", "collection": "Not Valid"}]`, importer.JSON,
 		`bad.json:1: record 1: collection name "Not Valid": want lower-case letters, digits and inner hyphens`)

@@ -66,7 +66,8 @@ func ParseJSON(name string, data []byte) ([]Record, error) {
 		if err := finish(&q, pos); err != nil {
 			return nil, err
 		}
-		out = append(out, Record{Quote: q, Pos: pos})
+		raw, carried := obj["added_by"]
+		out = append(out, Record{Quote: q, Pos: pos, Provenance: carried && string(raw) != "null"})
 	}
 	if _, err := dec.Token(); err != nil { // the closing ']'
 		return nil, jsonError(name, &lines, dec, 0, err)
