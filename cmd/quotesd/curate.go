@@ -13,7 +13,6 @@ import (
 	"io"
 	"os"
 	"os/user"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
@@ -231,34 +230,3 @@ func cliProvenance(via string) quoter.Provenance {
 	return o
 }
 
-// collectionOfFile is the collection a fortune file's quotes go to: its
-// base name without extension, in the syntax of collection names
-// ("Literature.u8" is literature), or classics when nothing is left.
-func collectionOfFile(name string) string {
-	if name == "-" {
-		return quoter.DefaultCollection
-	}
-	base := filepath.Base(name)
-	base = strings.ToLower(strings.TrimSuffix(base, filepath.Ext(base)))
-	var b strings.Builder
-	dash := false
-	for _, r := range base {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
-			if dash && b.Len() > 0 {
-				b.WriteByte('-')
-			}
-			b.WriteRune(r)
-			dash = false
-		} else {
-			dash = true
-		}
-	}
-	s := b.String()
-	if len(s) > quoter.MaxCollectionLen {
-		s = strings.TrimRight(s[:quoter.MaxCollectionLen], "-")
-	}
-	if s == "" {
-		return quoter.DefaultCollection
-	}
-	return s
-}

@@ -1,8 +1,8 @@
 package main
 
 // End-to-end tests of curation in the browser: the real binary with
-// --web-admin and --web-submissions, a curator with a password, driven by
-// headless Chromium through plain forms.
+// --web-admin and --web-submissions, a curator whose password was set by
+// "quotesd admin passwd", driven by headless Chromium through plain forms.
 
 import (
 	"context"
@@ -24,9 +24,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
-	"github.com/quotesd/quotesd/passwd"
 	"github.com/quotesd/quotesd/quoter/quotertest"
-	"github.com/quotesd/quotesd/quoter/sqlite"
 )
 
 const (
@@ -37,7 +35,8 @@ const (
 
 // startCuration serves a sample library with /admin and the public
 // submissions on, the admin API's token e2eToken, and the curator
-// e2eCurator, whose password is stored before the server starts.
+// e2eCurator, whose password is set with "quotesd admin passwd" before
+// the server starts.
 func startCuration(t *testing.T, args ...string) (*server, string) {
 	t.Helper()
 	db := writeLibrary(t, filepath.Join(t.TempDir(), "quotes.db"), quotertest.Sample()...)
@@ -324,20 +323,13 @@ func TestWebE2E_SessionCookieIsSecureBehindATLSProxy(t *testing.T) {
 	}
 }
 
-// setCuratorPassword stores a curator's password hash in the library, as
-// "quotesd admin passwd" does.
+// setCuratorPassword runs "quotesd admin passwd NAME" with the password
+// piped in, as a script would.
 func setCuratorPassword(t *testing.T, db, name, password string) {
 	t.Helper()
-	lib, err := sqlite.Open(db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lib.Close()
-	hash, err := passwd.Hash(password)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := lib.SetPassword(context.Background(), name, hash); err != nil {
-		t.Fatal(err)
+	cmd := exec.Command(quotesdBinary(t), "--db", db, "admin", "passwd", name)
+	cmd.Stdin = strings.NewReader(password + "\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("quotesd admin passwd %s: %v\n%s", name, err, out)
 	}
 }

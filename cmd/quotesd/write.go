@@ -150,7 +150,7 @@ func importCommand(fs *flag.FlagSet) runFunc {
 				case *collection != "":
 					q.Collection = *collection
 				case q.Collection == "" && format == importer.Fortune:
-					q.Collection = collectionOfFile(name)
+					q.Collection = importer.CollectionOfFile(name)
 				}
 				if !r.Provenance {
 					q.AddedBy = by

@@ -111,6 +111,9 @@ func (h *Handler) importUpload(r *http.Request, format, collection string) (quot
 	if err != nil {
 		return quoter.ImportResult{}, name, err
 	}
+	if ft == "" {
+		ft = importer.Guess(name, data)
+	}
 	rs, err := importer.Parse(name, data, ft)
 	if err != nil {
 		return quoter.ImportResult{}, name, err
@@ -118,12 +121,20 @@ func (h *Handler) importUpload(r *http.Request, format, collection string) (quot
 	if len(rs) == 0 {
 		return quoter.ImportResult{}, name, quoter.Errorf(quoter.EINVALID, "%s: no quotes in this file", name)
 	}
+	// As "quotesd import" does: the collection chosen, else the one a
+	// record names, else a fortune file's own; the provenance a record
+	// carries (an export's), else this upload's file and line.
 	qs := importer.Quotes(rs)
 	by := curatorOf(r).Curator
 	for i := range qs {
-		qs[i].AddedBy = quoter.Provenance{By: by, Via: quoter.ViaImport, File: name, Line: rs[i].Pos.Line}
-		if collection != "" {
+		switch {
+		case collection != "":
 			qs[i].Collection = collection
+		case qs[i].Collection == "" && ft == importer.Fortune:
+			qs[i].Collection = importer.CollectionOfFile(name)
+		}
+		if !rs[i].Provenance {
+			qs[i].AddedBy = quoter.Provenance{By: by, Via: quoter.ViaImport, File: name, Line: rs[i].Pos.Line}
 		}
 	}
 	res, err := h.q.Import(r.Context(), qs, nil)

@@ -424,6 +424,14 @@ func TestAdminPages_ImportWithAnErrorOnLine3ImportsNothing(t *testing.T) {
 		t.Errorf("imported quote's provenance = %+v, want import of good.csv line 3 by %s", q.AddedBy, curatorName)
 	}
 
+	// A fortune file's quotes go to a collection named after it, as with
+	// "quotesd import".
+	w = c.upload("/admin/import", nil, "Riddles.txt", "What has keys but opens no locks?\n    -- Anonymous\n%\nWhat gets wetter the more it dries?\n    -- Anonymous\n")
+	want(t, w, http.StatusOK)
+	if q := e.quoteWithText("What has keys but opens no locks?"); q.Collection != "riddles" || q.AddedBy.Line != 1 {
+		t.Errorf("a fortune file's quote: collection %q, line %d; want riddles, 1", q.Collection, q.AddedBy.Line)
+	}
+
 	want(t, c.upload("/admin/import", url.Values{"format": {"yaml"}}, "x.yaml", "- a"), http.StatusBadRequest)
 	wantBody(t, c.last, "unknown format")
 	want(t, c.upload("/admin/import", nil, "empty.csv", "text,author\n"), http.StatusBadRequest)
