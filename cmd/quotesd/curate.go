@@ -229,4 +229,3 @@ func cliProvenance(via string) quoter.Provenance {
 	}
 	return o
 }
-
