@@ -434,6 +434,15 @@ func TestAdminPages_ImportWithAnErrorOnLine3ImportsNothing(t *testing.T) {
 
 	want(t, c.upload("/admin/import", url.Values{"format": {"yaml"}}, "x.yaml", "- a"), http.StatusBadRequest)
 	wantBody(t, c.last, "unknown format")
+	want(t, c.upload("/admin/import", nil, "huge.csv", "text,author\n"+strings.Repeat("x", web.MaxUpload+100<<10)+",y\n"), http.StatusRequestEntityTooLarge)
+	want(t, c.upload("/admin/import", nil, "latin1.csv", "text,author\nCaf\xe9.,Someone\n"), http.StatusBadRequest)
+	wantBody(t, c.last, "UTF-8")
+	if n := decode[apiList[apiQuote]](t, e.get("/api/v1/quotes")).TotalCount; n != before+4 {
+		t.Errorf("after the refused uploads the library has %d quotes, want %d", n, before+4)
+	}
+	// Without a session, an upload is refused.
+	anon := e.client()
+	want(t, anon.upload("/admin/import", url.Values{"csrf": {"x"}}, "good.csv", good), http.StatusForbidden)
 	want(t, c.upload("/admin/import", nil, "empty.csv", "text,author\n"), http.StatusBadRequest)
 }
 
