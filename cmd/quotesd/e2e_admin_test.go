@@ -97,7 +97,7 @@ func quotesTotal(t *testing.T, base string) int {
 }
 
 func TestWebE2E_CuratorReviewsEditsPinsAndImportsInTheBrowser(t *testing.T) {
-	ctx := browser(t)
+	ctx := browserFor(t, 2*time.Minute)
 	s, base := startCuration(t)
 
 	// A visitor submits a quote through the public form.
@@ -226,8 +226,8 @@ func TestWebE2E_CuratorReviewsEditsPinsAndImportsInTheBrowser(t *testing.T) {
 	for _, p := range []string{"/admin", "/admin/quotes/" + id, "/admin/import", "/admin/collections", "/submit", "/quotes/" + id} {
 		do(t, ctx, "opening "+p, chromedp.Navigate(base+p), chromedp.WaitReady("main"))
 		noHorizontalScroll(t, ctx, p)
-		screenshot(t, ctx, "admin-375"+strings.ReplaceAll(p, "/", "-"))
 	}
+	screenshot(t, ctx, "quote-375")
 	// And in dark mode, at a desktop's width.
 	dark := []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}
 	if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Features: dark}); err != nil {
