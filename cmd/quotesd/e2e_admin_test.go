@@ -251,7 +251,7 @@ func quotesWith(t *testing.T, base, words string) int {
 }
 
 func TestWebE2E_AWrongPasswordFiveTimesIsThrottled(t *testing.T) {
-	ctx := browser(t)
+	ctx := browserFor(t, 2*time.Minute) // six argon2id verifications, in a -race binary
 	s, base := startCuration(t)
 	for i := range 5 {
 		if st := signInBrowser(t, ctx, base, "wrong guess "+strconv.Itoa(i)); st != http.StatusUnauthorized {
