@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os/user"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -77,6 +78,8 @@ func TestCollections_ListSetAndServePrivately(t *testing.T) {
 	if st := stats(t, db); st.Quotes != 483 {
 		t.Errorf("stats counts %d quotes, want the 483 public ones", st.Quotes)
 	}
+	// A backup holds (and counts) every collection.
+	wantContains(t, "backup", cliOK(t, "--db", db, "backup", filepath.Join(t.TempDir(), "copy.db")), "(484 quotes)")
 	for range 20 {
 		if q := decodeQuote(t, cliOK(t, "--db", db, "random", "--json")); q.Collection != "classics" {
 			t.Fatalf("random drew %+v from a private collection", q)
@@ -89,6 +92,9 @@ func TestCollections_ListSetAndServePrivately(t *testing.T) {
 		t.Errorf("random --collection club,classics = %+v", q)
 	}
 	wantContains(t, "stderr", cliFail(t, 1, "", "--db", db, "random", "--collection", "nosuch"), `no collection is named "nosuch"`)
+	cliFail(t, 1, "", "--db", db, "search", "club")
+	wantContains(t, "search --collection club", cliOK(t, "--db", db, "search", "--collection", "club", "club"), "Only for the club.")
+	wantContains(t, "stderr", cliFail(t, 1, "", "--db", db, "search", "--collection", "nosuch", "club"), `no collection is named "nosuch"`)
 	// A title alone keeps the privacy; --public makes it public again.
 	cliOK(t, "--db", db, "collections", "set", "club", "--title", "Our Club")
 	if c := collectionsOf(t, db)["club"]; !c.Private || c.Title != "Our Club" {

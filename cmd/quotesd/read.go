@@ -16,7 +16,7 @@ import (
 func init() {
 	subcommands["today"] = &subcommand{summary: "print the quote of the day (--date another day, --tag, --lang or --collection their own)", args: "[--date YYYY-MM-DD] [--tag T] [--lang L] [--collection C] [--json]", flags: todayCommand}
 	subcommands["random"] = &subcommand{summary: "print a random quote, like fortune(6)", args: "[flags]", flags: randomCommand}
-	subcommands["search"] = &subcommand{summary: "print the quotes that match words", args: "[--json] WORDS...", flags: searchCommand}
+	subcommands["search"] = &subcommand{summary: "print the quotes that match words", args: "[--collection C] [--json] WORDS...", flags: searchCommand}
 	subcommands["stats"] = &subcommand{summary: "count quotes, authors and tags", args: "[--json]", flags: statsCommand}
 }
 
@@ -113,6 +113,8 @@ func randomCommand(fs *flag.FlagSet) runFunc {
 }
 
 func searchCommand(fs *flag.FlagSet) runFunc {
+	var f quoter.Filter
+	fs.StringVar(&f.Collection, "collection", "", "search this `collection`, or several, comma-separated (default: every public one)")
 	asJSON := fs.Bool("json", false, "print a JSON array")
 	return func(ctx context.Context, g *globals, args []string) error {
 		query := strings.Join(args, " ")
@@ -124,7 +126,7 @@ func searchCommand(fs *flag.FlagSet) runFunc {
 			return err
 		}
 		defer db.Close()
-		qs, total, err := db.Search(ctx, query, quoter.Page{Limit: quoter.MaxLimit})
+		qs, total, err := db.SearchIn(ctx, query, f, quoter.Page{Limit: quoter.MaxLimit})
 		if err != nil {
 			return err
 		}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/quotesd/quotesd"
@@ -121,7 +120,7 @@ func importCommand(fs *flag.FlagSet) runFunc {
 				return usagef("--collection: %s", quoter.ErrorMessage(err))
 			}
 		}
-		by := cliProvenance(quoter.ViaImport)
+		origin := importer.Origin{By: cliProvenance(quoter.ViaImport), Collection: *collection}
 		if len(args) == 0 {
 			return usagef("import needs one or more files (- for stdin), e.g. 'quotesd import /usr/share/games/fortunes/literature'")
 		}
@@ -140,24 +139,7 @@ func importCommand(fs *flag.FlagSet) runFunc {
 			if err != nil {
 				return fmt.Errorf("%s\nnothing was imported", quoter.ErrorMessage(err))
 			}
-			file := filepath.Base(name)
-			if name == "-" {
-				file = "stdin"
-			}
-			for _, r := range rs {
-				q := r.Quote
-				switch {
-				case *collection != "":
-					q.Collection = *collection
-				case q.Collection == "" && format == importer.Fortune:
-					q.Collection = importer.CollectionOfFile(name)
-				}
-				if !r.Provenance {
-					q.AddedBy = by
-					q.AddedBy.File, q.AddedBy.Line = file, r.Pos.Line
-				}
-				qs = append(qs, q)
-			}
+			qs = append(qs, origin.Quotes(name, format, rs)...)
 			prog.printf("read %d quotes", len(qs))
 		}
 		db, err := openLibrary(g, false)

@@ -121,22 +121,12 @@ func (h *Handler) importUpload(r *http.Request, format, collection string) (quot
 	if len(rs) == 0 {
 		return quoter.ImportResult{}, name, quoter.Errorf(quoter.EINVALID, "%s: no quotes in this file", name)
 	}
-	// As "quotesd import" does: the collection chosen, else the one a
-	// record names, else a fortune file's own; the provenance a record
-	// carries (an export's), else this upload's file and line.
-	qs := importer.Quotes(rs)
-	by := curatorOf(r).Curator
-	for i := range qs {
-		switch {
-		case collection != "":
-			qs[i].Collection = collection
-		case qs[i].Collection == "" && ft == importer.Fortune:
-			qs[i].Collection = importer.CollectionOfFile(name)
-		}
-		if !rs[i].Provenance {
-			qs[i].AddedBy = quoter.Provenance{By: by, Via: quoter.ViaImport, File: name, Line: rs[i].Pos.Line}
-		}
-	}
+	// As "quotesd import" does (importer.Origin): the collection chosen,
+	// else the one a record names, else a fortune file's own; the
+	// provenance a record carries (an export's), else this upload's file
+	// and line.
+	origin := importer.Origin{By: quoter.Provenance{By: curatorOf(r).Curator, Via: quoter.ViaImport}, Collection: collection}
+	qs := origin.Quotes(name, ft, rs)
 	res, err := h.q.Import(r.Context(), qs, nil)
 	if err != nil && quoter.ErrorCode(err) == quoter.EINVALID {
 		// The store numbers records; people read lines.

@@ -321,3 +321,45 @@ func TestImporters_ReadCollectionAndProvenance(t *testing.T) {
 	wantError(t, "bad.csv", "text,author,added_by\nt,A,alice\n", importer.CSV,
 		`bad.csv:2: added_by: want an object such as {"by":"alice","via":"irc"}`)
 }
+
+func TestCollectionOf_NamesAFortuneFilesCollection(t *testing.T) {
+	for name, want := range map[string]string{
+		"/usr/share/games/fortunes/literature": "literature",
+		"Riddles.u8":                           "riddles",
+		"my fortunes/Famous Quotes.txt":        "famous-quotes",
+		"--odd__name--":                        "odd-name",
+		"-":                                    quoter.DefaultCollection,
+		"...":                                  quoter.DefaultCollection,
+		"été":                                  "t",
+		strings.Repeat("ab-", 20):              "ab-ab-ab-ab-ab-ab-ab-ab-ab-ab-ab",
+	} {
+		got := importer.CollectionOf(name)
+		if got != want {
+			t.Errorf("CollectionOf(%q) = %q, want %q", name, got, want)
+		}
+		if err := quoter.ValidCollection(got); err != nil {
+			t.Errorf("CollectionOf(%q) = %q: %v", name, got, err)
+		}
+	}
+}
+
+// Origin gives the records of a file their collection and provenance as
+// `quotesd import` does: the file and line, unless a record carries its
+// own; the fortune file's name, unless a collection is chosen.
+func TestOrigin_StampsCollectionAndProvenance(t *testing.T) {
+	by := quoter.Provenance{By: "carol", Via: quoter.ViaWeb}
+	fortune := mustParse(t, "riddles", "One.\n\t-- A\n%\nTwo.\n\t-- B\n", importer.Fortune)
+	qs := importer.Origin{By: by}.Quotes("/tmp/riddles", importer.Fortune, fortune)
+	if len(qs) != 2 || qs[0].Collection != "riddles" || qs[1].AddedBy != (quoter.Provenance{By: "carol", Via: quoter.ViaWeb, File: "riddles", Line: 4}) {
+		t.Errorf("fortune quotes = %+v", qs)
+	}
+	qs = importer.Origin{By: by, Collection: "club"}.Quotes("riddles", importer.Fortune, fortune)
+	if qs[0].Collection != "club" || qs[1].Collection != "club" {
+		t.Errorf("with a collection chosen: %+v", qs)
+	}
+	export := mustParse(t, "x.json", `[{"text": "Kept.", "author": "A", "collection": "mine", "added_by": {}}, {"text": "Stamped.", "author": "B"}]`, importer.JSON)
+	qs = importer.Origin{By: by}.Quotes("-", importer.JSON, export)
+	if qs[0].Collection != "mine" || !qs[0].AddedBy.IsZero() || qs[1].Collection != "" || qs[1].AddedBy.File != "stdin" || qs[1].AddedBy.Line != 1 {
+		t.Errorf("JSON quotes = %+v", qs)
+	}
+}
