@@ -1,14 +1,17 @@
 // Package web is the HTTP frontend of quotesd: today's quote as a page, a
-// JSON API modelled on quotable's, an Atom feed and an authenticated admin
-// API. The operations endpoints live on their own listener (package ops);
-// this port serves /livez and /readyz only when Config.Ops says so, and
-// never /metrics.
+// JSON API modelled on quotable's, an Atom feed, an authenticated admin
+// API, the curators' pages under /admin and the public submission forms.
+// The operations endpoints live on their own listener (package ops); this
+// port serves /livez and /readyz only when Config.Ops says so, and never
+// /metrics.
 //
-// It is a thin adapter: every handler turns a request into quoter.Quoter
+// It is a thin adapter: every handler turns a request into quoter.Library
 // calls and the results into HTML, JSON or plain text. The only state it
 // keeps is a memo of today's rendered quote (see todayMemo), because the
 // quote of the day is by far the most requested resource and it changes
-// once a day.
+// once a day, a second's memo of the collections (collectionsMemo), and
+// the budgets of sign-ins and submissions (Guards). Curators' sessions are
+// signed cookies, not state (session.go).
 package web
 
 import (
