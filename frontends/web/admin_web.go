@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -33,6 +34,7 @@ var flashes = map[string]string{
 	"saved":     "The quote is saved.",
 	"deleted":   "The quote is deleted from the library.",
 	"pinned":    "The quote is pinned to that day.",
+	"unpinned":  "The pin is removed: that day shows what its cycle gives.",
 	"imported":  "The file is imported.",
 	"collected": "The collection is saved.",
 	"signedout": "You are signed out.",
@@ -60,6 +62,7 @@ func (h *Handler) adminRoutes(r chi.Router) {
 	post("/admin/quotes/{id}", h.editForm)
 	post("/admin/quotes/{id}/delete", h.deleteForm)
 	post("/admin/quotes/{id}/pin", h.pinForm)
+	post("/admin/quotes/{id}/unpin", h.unpinForm)
 	get("/admin/import", h.importPage)
 	post("/admin/import", h.importForm)
 	get("/admin/collections", h.collectionsPage)
@@ -397,7 +400,8 @@ type adminQuotePage struct {
 	Form        quoteForm
 	Collections []quoter.Collection
 	PinDay      string
-	Tomorrow    string // the first day that can still be pinned, for the date input's min
+	Tomorrow    string        // the first day that can still be pinned, for the date input's min
+	Pins        []quoter.Date // the days to come this quote is pinned to
 }
 
 func (h *Handler) adminQuote(w http.ResponseWriter, r *http.Request) (*quoter.Quote, adminQuotePage, bool) {
@@ -417,8 +421,19 @@ func (h *Handler) adminQuote(w http.ResponseWriter, r *http.Request) (*quoter.Qu
 		return nil, adminQuotePage{}, false
 	}
 	frontier := quoter.Frontier(h.cal.Time())
-	return q, adminQuotePage{adminPage: h.adminBase(r, "Quote #"+strconv.FormatInt(q.ID, 10)), Quote: q, Form: formOf(q),
-		Collections: cs, Tomorrow: frontier.AddDays(1).String()}, true
+	pins, err := h.q.Pins(r.Context(), frontier.AddDays(1))
+	if err != nil {
+		h.fail(w, r, err)
+		return nil, adminQuotePage{}, false
+	}
+	p := adminQuotePage{adminPage: h.adminBase(r, "Quote #"+strconv.FormatInt(q.ID, 10)), Quote: q, Form: formOf(q),
+		Collections: cs, Tomorrow: frontier.AddDays(1).String()}
+	for _, pin := range pins {
+		if pin.QuoteID == q.ID {
+			p.Pins = append(p.Pins, pin.Day)
+		}
+	}
+	return q, p, true
 }
 
 func (h *Handler) adminQuotePage(w http.ResponseWriter, r *http.Request) {
@@ -481,6 +496,31 @@ func (h *Handler) pinForm(w http.ResponseWriter, r *http.Request) {
 	h.changed()
 	h.log.Info("quote pinned", "frontend", "web", "id", q.ID, "date", day.String(), "curator", curatorOf(r).Curator)
 	done(w, r, "/admin/quotes/"+strconv.FormatInt(q.ID, 10), "pinned")
+}
+
+// unpinForm removes this quote's pin of a day to come.
+func (h *Handler) unpinForm(w http.ResponseWriter, r *http.Request) {
+	q, p, ok := h.adminQuote(w, r)
+	if !ok {
+		return
+	}
+	s := strings.TrimSpace(r.PostFormValue("date"))
+	day, err := quoter.ParseDate(s)
+	if err == nil && !slices.Contains(p.Pins, day) {
+		err = quoter.Errorf(quoter.ENOTFOUND, "quote #%d is not pinned to %s", q.ID, day)
+	}
+	if err == nil {
+		err = h.q.Unpin(r.Context(), day)
+	} else if quoter.ErrorCode(err) != quoter.ENOTFOUND {
+		err = quoter.Errorf(quoter.EINVALID, "the date %q is not a real day written YYYY-MM-DD", s)
+	}
+	if err != nil {
+		h.formFailed(w, r, err, "editquote", func(msg string) any { p.Error = msg; return p })
+		return
+	}
+	h.changed()
+	h.log.Info("quote unpinned", "frontend", "web", "id", q.ID, "date", day.String(), "curator", curatorOf(r).Curator)
+	done(w, r, "/admin/quotes/"+strconv.FormatInt(q.ID, 10), "unpinned")
 }
 
 // collectionsPage lists every collection, with forms to create one or

@@ -386,6 +386,16 @@ func TestAdminPages_EditPinAndDeleteAQuote(t *testing.T) {
 	if err != nil || len(pins) != 1 || pins[0].QuoteID != q.ID {
 		t.Errorf("pins after pinning: %+v, %v", pins, err)
 	}
+	want(t, c.get("/admin/quotes/"+id), http.StatusOK)
+	wantBody(t, c.last, "Pinned to", "Unpin 2030-01-01")
+	want(t, c.post("/admin/quotes/"+id+"/pin", url.Values{"date": {"2030-01-02"}}), http.StatusSeeOther)
+	w = c.post("/admin/quotes/"+id+"/unpin", url.Values{"date": {"2030-01-02"}})
+	want(t, w, http.StatusSeeOther)
+	if pins, _ := e.lib.Pins(ctx, quoter.Date{Year: 2030, Month: time.January, Day: 1}); len(pins) != 1 || pins[0].Day.Day != 1 {
+		t.Errorf("pins after unpinning 2030-01-02: %+v", pins)
+	}
+	want(t, c.post("/admin/quotes/"+id+"/unpin", url.Values{"date": {"2030-01-03"}}), http.StatusNotFound)
+	want(t, c.post("/admin/quotes/"+id+"/unpin", url.Values{"date": {"soon"}}), http.StatusBadRequest)
 	want(t, c.post("/admin/quotes/"+id+"/pin", url.Values{"date": {"2026-01-01"}}), http.StatusBadRequest)
 	want(t, c.post("/admin/quotes/"+id+"/pin", url.Values{"date": {"2030-02-30"}}), http.StatusBadRequest)
 	wantBody(t, c.last, "not a real day")

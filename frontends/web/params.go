@@ -72,6 +72,7 @@ var routeParams = map[string][]string{
 	"POST /admin/quotes/{id}":              nil,
 	"POST /admin/quotes/{id}/delete":       nil,
 	"POST /admin/quotes/{id}/pin":          nil,
+	"POST /admin/quotes/{id}/unpin":        nil,
 	"GET /admin/import":                    nil,
 	"POST /admin/import":                   nil,
 	"GET /admin/collections":               {"done"},
