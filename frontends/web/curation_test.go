@@ -145,7 +145,7 @@ func TestXSS_EveryNewFieldRendersAsText(t *testing.T) {
 
 	// Public submission: text, author, source, note; then a correction.
 	want(t, c.get("/submit"), http.StatusOK)
-	w := c.post("/submit", url.Values{"text": {"Text " + xss}, "author": {"Author " + xss}, "source": {"Source " + xss}, "note": {"Note " + xss}})
+	w := c.post("/submit", url.Values{"text": {"Text " + xss}, "author": {"Author " + xss}, "source": {"Source " + xss}, "note": {"Note " + xss}, "by": {"By " + xss}})
 	want(t, w, http.StatusOK)
 	noMarkup(t, "the submission's answer", w.Body.String())
 	// A refused submission echoes the form.

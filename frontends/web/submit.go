@@ -40,6 +40,7 @@ type submitPageData struct {
 	CSRF     string
 	Form     quoteForm
 	Note     string
+	By       string        // the submitter's name, if they give one
 	Quote    *quoter.Quote // the quote a correction is for; nil for a new quote
 	Error    string
 	Sent     string // the submission's id once queued ("s12")
@@ -108,7 +109,8 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request, orig *quoter.Qu
 		return
 	}
 	p := submitPageData{page: page{Title: "Submit a quote", Nav: "submit"}, CSRF: h.formToken(w, r), Quote: orig,
-		Form: readQuoteForm(r), Note: strings.TrimSpace(r.PostFormValue("note")), Honeypot: honeypotField}
+		Form: readQuoteForm(r), Note: strings.TrimSpace(r.PostFormValue("note")), By: strings.TrimSpace(r.PostFormValue("by")),
+		Honeypot: honeypotField}
 	if orig != nil {
 		p.Title, p.Nav = "Suggest a correction to quote #"+strconv.FormatInt(orig.ID, 10), ""
 	}
@@ -125,8 +127,11 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request, orig *quoter.Qu
 		h.renderPage(w, r, http.StatusOK, "submit", p)
 		return
 	}
-	s := &quoter.Submission{Note: p.Note, From: quoter.Provenance{Via: quoter.ViaSubmission}}
+	s := &quoter.Submission{Note: p.Note, From: quoter.Provenance{By: p.By, Via: quoter.ViaSubmission}}
 	q, err := p.Form.quote()
+	if err == nil && s.From.Validate() != nil {
+		err = quoter.Errorf(quoter.EINVALID, "your name must be one line of at most %d bytes", quoter.MaxProvenanceLen)
+	}
 	if err == nil && len(p.Note) > quoter.MaxNoteLen {
 		err = quoter.Errorf(quoter.EINVALID, "the note is %d bytes long, over the limit of %d", len(p.Note), quoter.MaxNoteLen)
 	}
@@ -145,6 +150,6 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request, orig *quoter.Qu
 		return
 	}
 	h.log.Info("submission received", "frontend", "web", "submission", s.ID, "corrects", s.Corrects, "client_ip", h.clientIP(r))
-	p.Sent, p.Form, p.Note = "s"+strconv.FormatInt(s.ID, 10), quoteForm{}, ""
+	p.Sent, p.Form, p.Note = quoter.SubmissionID(s.ID), quoteForm{}, ""
 	h.renderPage(w, r, http.StatusOK, "submit", p)
 }

@@ -32,11 +32,11 @@ func TestSubmit_ANewQuoteWaitsForACurator(t *testing.T) {
 	if ck == nil || !ck.HttpOnly || ck.SameSite != http.SameSiteStrictMode {
 		t.Fatalf("form cookie = %+v, want HttpOnly SameSite=Strict", ck)
 	}
-	w = c.post("/submit", url.Values{"text": {"Zyzzyva will come of zyzzyva."}, "author": {"William Shakespeare"}, "source": {"King Lear"}, "note": {"Act 1"}})
+	w = c.post("/submit", url.Values{"text": {"Zyzzyva will come of zyzzyva."}, "author": {"William Shakespeare"}, "source": {"King Lear"}, "note": {"Act 1"}, "by": {"Reader"}})
 	want(t, w, http.StatusOK)
 	wantBody(t, w, "Thank you", "A curator reviews it")
 	ss := pending(t, e)
-	if len(ss) != 1 || ss[0].Quote.Text != "Zyzzyva will come of zyzzyva." || ss[0].Note != "Act 1" || ss[0].From.Via != quoter.ViaSubmission {
+	if len(ss) != 1 || ss[0].Quote.Text != "Zyzzyva will come of zyzzyva." || ss[0].Note != "Act 1" || ss[0].From.Via != quoter.ViaSubmission || ss[0].From.By != "Reader" {
 		t.Fatalf("pending after a submission: %+v", ss)
 	}
 	wantBody(t, w, "s"+strconv.FormatInt(ss[0].ID, 10))
@@ -48,7 +48,7 @@ func TestSubmit_ANewQuoteWaitsForACurator(t *testing.T) {
 
 func TestSubmit_Errors(t *testing.T) {
 	e := newCurationEnv(t)
-	for _, tc := range []struct {
+	for i, tc := range []struct {
 		name   string
 		form   url.Values
 		status int
@@ -60,11 +60,13 @@ func TestSubmit_Errors(t *testing.T) {
 		{"LongNote", url.Values{"text": {"A fresh thought."}, "author": {"X"}, "note": {strings.Repeat("n", quoter.MaxNoteLen+1)}}, http.StatusBadRequest, "note"},
 		{"Oversized", url.Values{"text": {strings.Repeat("x", 70<<10)}, "author": {"X"}}, http.StatusRequestEntityTooLarge, ""},
 		{"TextTooLong", url.Values{"text": {strings.Repeat("x", quoter.MaxTextLen+1)}, "author": {"X"}}, http.StatusBadRequest, ""},
+		{"NameOverTwoLines", url.Values{"text": {"A fresh thought."}, "author": {"X"}, "by": {"Me\nYou"}}, http.StatusBadRequest, "your name must be one line"},
 		{"NoToken", url.Values{"text": {"A fresh thought."}, "author": {"X"}, "csrf": {""}}, http.StatusForbidden, ""},
 		{"WrongToken", url.Values{"text": {"A fresh thought."}, "author": {"X"}, "csrf": {"forged"}}, http.StatusForbidden, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := e.client()
+			c.remote = "198.51.100." + strconv.Itoa(i+1) + ":1" // each its own budget
 			want(t, c.get("/submit"), http.StatusOK)
 			w := c.post("/submit", tc.form)
 			want(t, w, tc.status)
