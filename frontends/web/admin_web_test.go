@@ -248,12 +248,19 @@ func TestAdminPages_TamperedSessionCookieIsRefused(t *testing.T) {
 		"Garbage":       "not a session",
 		"TwoParts":      parts[0] + "." + parts[1],
 		"BadSigEncoded": parts[0] + "." + parts[1] + ".!!!",
+		"NoSuchCurator": "bm9ib2R5." + parts[1] + "." + parts[2], // "nobody"
+		"NotAName":      "YSBi." + parts[1] + "." + parts[2],     // "a b"
 	} {
 		t.Run(name, func(t *testing.T) {
 			f := e.client()
 			f.cookies["quotesd_session"] = &http.Cookie{Name: "quotesd_session", Value: forged}
 			want(t, f.get("/admin"), http.StatusSeeOther)
 		})
+	}
+	for _, l := range e.logs.lines(t) {
+		if l["level"] == "ERROR" {
+			t.Errorf("a forged cookie logged an error: %v", l)
+		}
 	}
 }
 

@@ -91,7 +91,7 @@ func (h *Handler) session(r *http.Request) *session {
 		return nil
 	}
 	name, err := base64.RawURLEncoding.DecodeString(parts[0])
-	if err != nil || len(name) == 0 {
+	if err != nil || quoter.ValidCurator(string(name)) != nil {
 		return nil
 	}
 	exp, err := strconv.ParseInt(parts[1], 10, 64)
