@@ -2,7 +2,9 @@ package web_test
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -10,7 +12,9 @@ import (
 	"time"
 
 	"github.com/quotesd/quotesd/frontends/web"
+	"github.com/quotesd/quotesd/passwd"
 	"github.com/quotesd/quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter/quotertest"
 )
 
 func TestAdminPages_OffByDefaultAreNotFound(t *testing.T) {
@@ -502,4 +506,34 @@ func TestAdminPages_PageQueryParametersAreForgiving(t *testing.T) {
 		t.Error("?done= put markup in the page")
 	}
 	want(t, c.get("/admin?page=0"), http.StatusBadRequest)
+}
+
+// FuzzSessionCookie sends arbitrary session cookies: none signs anyone in,
+// and none makes the server fail.
+func FuzzSessionCookie(f *testing.F) {
+	for _, seed := range []string{"", ".", "..", "YWRh.1.", "YWRh.99999999999.AAAA", "YWRh.-1.AAAA", "YWRh.1e9.AAAA",
+		"YWRh." + strconv.Itoa(1<<62) + ".AAAA", "\x00.\x00.\x00", "YWRh.1.AAAA.extra", "%zz.1.2"} {
+		f.Add(seed)
+	}
+	lib := quotertest.NewLibrary(f)
+	h, err := passwd.Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}.Hash(curatorPassword)
+	if err != nil {
+		f.Fatal(err)
+	}
+	if err := lib.SetPassword(context.Background(), curatorName, h); err != nil {
+		f.Fatal(err)
+	}
+	handler, err := web.New(web.Config{Library: lib, Admin: true, Log: slog.New(slog.DiscardHandler), NoAccessLog: true})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		r := httptest.NewRequest(http.MethodGet, "/admin", nil)
+		r.Header.Set("Cookie", "quotesd_session="+v)
+		w := httptest.NewRecorder()
+		handler.ServeHTTP(w, r)
+		if w.Code != http.StatusSeeOther {
+			t.Fatalf("cookie %q: status %d, want 303 to the sign-in page", v, w.Code)
+		}
+	})
 }
