@@ -53,6 +53,7 @@ func TestAdminPages_SignInSetsAStrictHttpOnlySessionCookie(t *testing.T) {
 		{"TrustedProxySaysHTTPS", func(cfg *web.Config) { _ = cfg.TrustedProxies.Set("192.0.2.0/24") },
 			func(c *client) { c.headers = []string{"X-Forwarded-Proto", "https", "X-Forwarded-For", "198.51.100.7"} }, true},
 		{"UntrustedPeerSaysHTTPS", nil, func(c *client) { c.headers = []string{"X-Forwarded-Proto", "https"} }, false},
+		{"BaseURLIsHTTPS", func(cfg *web.Config) { cfg.BaseURL = "https://quotes.example.org" }, nil, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var edits []func(*web.Config)
