@@ -41,6 +41,12 @@ func startCuration(t *testing.T, args ...string) (*server, string) {
 	t.Helper()
 	db := writeLibrary(t, filepath.Join(t.TempDir(), "quotes.db"), quotertest.Sample()...)
 	setCuratorPassword(t, db, e2eCurator, e2ePassword)
+	return startCurationOn(t, db, args...)
+}
+
+// startCurationOn is startCuration on the library db.
+func startCurationOn(t *testing.T, db string, args ...string) (*server, string) {
+	t.Helper()
 	all := append([]string{"--db", db, "serve", "--log-format", "json", "--log-level", "debug",
 		"--web-addr", "127.0.0.1:0", "--state-dir", t.TempDir(), "--web-admin", "--web-submissions"}, offExcept("web")...)
 	cmd := exec.Command(quotesdBinary(t), append(all, args...)...)
@@ -331,5 +337,78 @@ func setCuratorPassword(t *testing.T, db, name, password string) {
 	cmd.Stdin = strings.NewReader(password + "\n")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("quotesd admin passwd %s: %v\n%s", name, err, out)
+	}
+}
+
+// signInHTTP signs in with a plain HTTP client and returns the session
+// cookie.
+func signInHTTP(t *testing.T, base string) *http.Cookie {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Get(base + "/admin/signin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(page)
+	if m == nil {
+		t.Fatalf("no CSRF token on the sign-in page:\n%s", page)
+	}
+	resp, err = c.PostForm(base+"/admin/signin", url.Values{"csrf": {string(m[1])}, "name": {e2eCurator}, "password": {e2ePassword}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	for _, ck := range resp.Cookies() {
+		if ck.Name == "quotesd_session" {
+			return ck
+		}
+	}
+	t.Fatalf("signing in: %d, no session cookie", resp.StatusCode)
+	return nil
+}
+
+// adminStatus is the status of GET /admin with the session cookie ck.
+func adminStatus(t *testing.T, base string, ck *http.Cookie) int {
+	t.Helper()
+	req, _ := http.NewRequest("GET", base+"/admin", nil)
+	req.AddCookie(ck)
+	resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// A session is a signed cookie, not server state: another replica serving
+// the same library accepts it, and so does a quotesd started afresh. A
+// new password ends it everywhere.
+func TestWebE2E_ASessionWorksOnEveryReplicaAndAfterARestart(t *testing.T) {
+	db := writeLibrary(t, filepath.Join(t.TempDir(), "quotes.db"), quotertest.Sample()...)
+	setCuratorPassword(t, db, e2eCurator, e2ePassword)
+	a, baseA := startCurationOn(t, db)
+	ck := signInHTTP(t, baseA)
+	_, baseB := startCurationOn(t, db)
+	if st := adminStatus(t, baseB, ck); st != http.StatusOK {
+		t.Errorf("the session signed in on one replica, on another: %d, want 200", st)
+	}
+	if err := a.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	_, baseC := startCurationOn(t, db)
+	if st := adminStatus(t, baseC, ck); st != http.StatusOK {
+		t.Errorf("the session after a restart: %d, want 200", st)
+	}
+	setCuratorPassword(t, db, e2eCurator, "a brand new password")
+	for _, base := range []string{baseB, baseC} {
+		if st := adminStatus(t, base, ck); st != http.StatusSeeOther {
+			t.Errorf("the session after a new password, on %s: %d, want 303 to the sign-in page", base, st)
+		}
 	}
 }
