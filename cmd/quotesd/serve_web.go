@@ -62,6 +62,7 @@ func webStart(env *serveEnv, cfg web.Config) (*webLive, []reactor.Service, error
 		return nil, nil, err
 	}
 	cfg.WarnUnsetBaseURL(env.Log, ln.Addr())
+	cfg.WarnAdminInClear(env.Log, ln.Addr())
 	live.h.Store(h)
 	live.cfg.Store(&cfg)
 	env.Log.Info("web settings", "admin_api", cfg.AdminToken != "", "rate_per_minute", cfg.RateLimit, "trusted_proxies", len(cfg.TrustedProxies), "access_log", !cfg.NoAccessLog, "ops_endpoints", cfg.Ops,

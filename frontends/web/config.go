@@ -116,6 +116,21 @@ func (c *Config) WarnUnsetBaseURL(log *slog.Logger, addr net.Addr) {
 		"frontend", "web", "addr", addr.String())
 }
 
+// WarnAdminInClear logs, once at start, a warning when /admin is served
+// (Admin) on addr, a TCP address other than loopback, with nothing saying
+// that a TLS proxy is in front (no TrustedProxies, no https BaseURL):
+// curators' passwords and session cookies would then cross the network
+// in clear.
+func (c *Config) WarnAdminInClear(log *slog.Logger, addr net.Addr) {
+	if !c.Admin || !public(addr) || len(c.TrustedProxies) > 0 || strings.HasPrefix(c.BaseURL, "https://") {
+		return
+	}
+	log.Warn("--web-admin is on and the web frontend listens on a non-loopback address with no TLS proxy in front "+
+		"(neither --web-trusted-proxies nor an https --web-base-url): curators' passwords and sessions cross the network in clear; "+
+		"serve /admin through a TLS proxy",
+		"frontend", "web", "addr", addr.String())
+}
+
 // public reports whether addr is a TCP address other than loopback.
 func public(addr net.Addr) bool {
 	ta, ok := addr.(*net.TCPAddr)

@@ -1,6 +1,9 @@
 package web_test
 
 import (
+	"log/slog"
+	"net"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -38,5 +41,30 @@ func TestConfig_CurationIsOffByDefault(t *testing.T) {
 		if st := s.Lookup(name); st == nil {
 			t.Errorf("--%s is not declared", name)
 		}
+	}
+}
+
+func TestConfig_WarnsOfAdminInClearOnAPublicAddress(t *testing.T) {
+	public := &net.TCPAddr{IP: net.ParseIP("192.0.2.1"), Port: 80}
+	loopback := &net.TCPAddr{IP: net.ParseIP("127.0.0.1"), Port: 8080}
+	for _, tc := range []struct {
+		name string
+		cfg  web.Config
+		addr net.Addr
+		warn bool
+	}{
+		{"PublicInClear", web.Config{Admin: true}, public, true},
+		{"AdminOff", web.Config{}, public, false},
+		{"Loopback", web.Config{Admin: true}, loopback, false},
+		{"BehindAProxy", web.Config{Admin: true, TrustedProxies: web.Prefixes{netip.MustParsePrefix("10.0.0.0/8")}}, public, false},
+		{"HTTPSBaseURL", web.Config{Admin: true, BaseURL: "https://quotes.example.org"}, public, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var b strings.Builder
+			tc.cfg.WarnAdminInClear(slog.New(slog.NewTextHandler(&b, nil)), tc.addr)
+			if got := strings.Contains(b.String(), "level=WARN"); got != tc.warn {
+				t.Errorf("warned %v, want %v: %q", got, tc.warn, b.String())
+			}
+		})
 	}
 }
