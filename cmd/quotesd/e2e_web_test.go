@@ -240,6 +240,12 @@ func TestWebE2E_SIGHUPKeepsEachClientsSpentRateLimit(t *testing.T) {
 // loopback address.
 func browser(t *testing.T) context.Context {
 	t.Helper()
+	return browserFor(t, 30*time.Second)
+}
+
+// browserFor is browser for a test that drives it for up to d in all.
+func browserFor(t *testing.T, d time.Duration) context.Context {
+	t.Helper()
 	path := e2eTool(t, "chromium")
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path),
@@ -266,7 +272,7 @@ func browser(t *testing.T) context.Context {
 	t.Cleanup(cancelAlloc)
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(cancel)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 30*time.Second)
+	ctx, cancelTimeout := context.WithTimeout(ctx, d)
 	t.Cleanup(cancelTimeout)
 	if err := chromedp.Do(ctx); err != nil { // starts the browser
 		t.Fatalf("starting chromium: %v", err)

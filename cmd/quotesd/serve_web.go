@@ -20,7 +20,9 @@ func init() {
 		start:   webStart,
 		apply:   webApply,
 		inForce: func(l *webLive) web.Config { return *l.cfg.Load() },
-		writes:  func(cfg web.Config) bool { return cfg.Addr != "" && cfg.AdminToken != "" },
+		writes: func(cfg web.Config) bool {
+			return cfg.Addr != "" && (cfg.AdminToken != "" || cfg.Admin || cfg.Submissions)
+		},
 	})
 }
 
@@ -31,6 +33,7 @@ func init() {
 type webLive struct {
 	env     *serveEnv
 	limiter web.Limiter
+	guards  *web.Guards // sign-in and submission budgets, kept across reloads as limiter is
 	h       atomic.Pointer[web.Handler]
 	cfg     atomic.Pointer[web.Config]
 }
@@ -40,8 +43,9 @@ func (l *webLive) ServeHTTP(w http.ResponseWriter, r *http.Request) { l.h.Load()
 // withEnv adds to cfg, which holds the settings, what the web frontend
 // takes from serve.
 func (l *webLive) withEnv(cfg web.Config) web.Config {
-	cfg.Quoter, cfg.Calendar, cfg.Log, cfg.AccessLog, cfg.Metrics = l.env.Quoter, l.env.Calendar, l.env.Log, l.env.AccessLog, l.env.Metrics
-	cfg.Limiter = l.limiter
+	cfg.Library = l.env.Library
+	cfg.Calendar, cfg.Log, cfg.AccessLog, cfg.Metrics = l.env.Calendar, l.env.Log, l.env.AccessLog, l.env.Metrics
+	cfg.Limiter, cfg.Guards = l.limiter, l.guards
 	if l.env.Ready != nil {
 		cfg.Ready = l.env.Ready.Err
 	}
@@ -52,7 +56,7 @@ func webStart(env *serveEnv, cfg web.Config) (*webLive, []reactor.Service, error
 	if cfg.Addr == "" {
 		return nil, nil, nil
 	}
-	live := &webLive{env: env, limiter: limits.NewLimiter(0, 1)}
+	live := &webLive{env: env, limiter: limits.NewLimiter(0, 1), guards: web.NewGuards()}
 	// The shared limiter's series exist whether it runs or not.
 	sharedMetrics := postgres.NewMetrics(env.Metrics)
 	var services []reactor.Service
@@ -73,9 +77,11 @@ func webStart(env *serveEnv, cfg web.Config) (*webLive, []reactor.Service, error
 		return nil, nil, err
 	}
 	cfg.WarnUnsetBaseURL(env.Log, ln.Addr())
+	cfg.WarnAdminInClear(env.Log, ln.Addr())
 	live.h.Store(h)
 	live.cfg.Store(&cfg)
-	env.Log.Info("web settings", "admin_api", cfg.AdminToken != "", "rate_per_minute", cfg.RateLimit, "rate_shared", cfg.RateShared, "trusted_proxies", len(cfg.TrustedProxies), "access_log", !cfg.NoAccessLog, "ops_endpoints", cfg.Ops)
+	env.Log.Info("web settings", "admin_api", cfg.AdminToken != "", "rate_per_minute", cfg.RateLimit, "rate_shared", cfg.RateShared, "trusted_proxies", len(cfg.TrustedProxies), "access_log", !cfg.NoAccessLog, "ops_endpoints", cfg.Ops,
+		"admin_pages", cfg.Admin, "submissions", cfg.Submissions, "private_collections", len(cfg.Collections))
 	return live, append([]reactor.Service{web.NewServer(ln, live, env.Log, web.DefaultDrain)}, services...), nil
 }
 

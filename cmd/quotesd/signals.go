@@ -116,7 +116,7 @@ func (r *reloader) reloadSettings() {
 		return
 	}
 	if next.writes() && !r.writable {
-		r.log.Error("reload refused: the settings now need a writable library (the web admin token), but it was opened read-only at start: restart quotesd to change that; keeping every setting in force")
+		r.log.Error("reload refused: the settings now need a writable library (the web admin token, --web-admin or --web-submissions), but it was opened read-only at start: restart quotesd to change that; keeping every setting in force")
 		return
 	}
 	failed := map[string]bool{}

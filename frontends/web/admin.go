@@ -69,13 +69,15 @@ type quoteInput struct {
 	Year   *int      `json:"year"`
 	Tags   *[]string `json:"tags"`
 	Lang   *string   `json:"lang"`
+
+	Collection *string `json:"collection"`
 }
 
 // decodeQuote reads the request body as a quoteInput. Errors name what is
 // wrong: the body, or the field.
 func decodeQuote(r *http.Request) (quoteInput, error) {
 	var in quoteInput
-	err := decodeObject(r, &in, "a quote has text, author, source, year, tags and lang")
+	err := decodeObject(r, &in, "a quote has text, author, source, year, tags, lang and collection")
 	return in, err
 }
 
@@ -171,13 +173,23 @@ func (in quoteInput) quote() quoter.Quote {
 	if in.Lang != nil {
 		q.Lang = *in.Lang
 	}
+	if in.Collection != nil {
+		q.Collection = *in.Collection
+	}
 	return q
+}
+
+// update is in as a change of the fields it carries, by by.
+func (in quoteInput) update(by quoter.Provenance) quoter.Update {
+	return quoter.Update{Text: in.Text, Author: in.Author, Source: in.Source, Year: in.Year, Tags: in.Tags, Lang: in.Lang,
+		Collection: in.Collection, By: by}
 }
 
 // changed is called after every successful write: pages memoised from the
 // old library must not be served again.
 func (h *Handler) changed() {
 	h.today.invalidate()
+	h.colls.invalidate()
 }
 
 // apiAdd is POST /api/v1/quotes: 201 with the stored quote and its
@@ -189,6 +201,7 @@ func (h *Handler) apiAdd(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := in.quote()
+	q.AddedBy = apiVia
 	if err := h.q.Add(r.Context(), &q); err != nil {
 		h.fail(w, r, err)
 		return
@@ -222,10 +235,13 @@ func (h *Handler) update(w http.ResponseWriter, r *http.Request, replace bool) {
 		h.fail(w, r, err)
 		return
 	}
-	u := quoter.Update{Text: in.Text, Author: in.Author, Source: in.Source, Year: in.Year, Tags: in.Tags, Lang: in.Lang}
+	u := in.update(apiVia)
 	if replace {
 		full := in.quote()
-		u = quoter.Update{Text: &full.Text, Author: &full.Author, Source: &full.Source, Year: &full.Year, Tags: &full.Tags, Lang: &full.Lang}
+		u = quoter.Update{Text: &full.Text, Author: &full.Author, Source: &full.Source, Year: &full.Year, Tags: &full.Tags, Lang: &full.Lang, By: apiVia}
+		if in.Collection != nil {
+			u.Collection = in.Collection
+		}
 	}
 	q, err := h.q.Update(r.Context(), id, u)
 	if err != nil {

@@ -42,6 +42,12 @@ func (h *Handler) apiRoutes(r chi.Router) {
 	admin(http.MethodGet, v1+"/days", h.apiPins)
 	admin(http.MethodPut, v1+"/days/{date}", h.apiPin)
 	admin(http.MethodDelete, v1+"/days/{date}", h.apiUnpin)
+	get(v1+"/collections", h.apiCollections)
+	admin(http.MethodPut, v1+"/collections/{name}", h.apiSetCollection)
+	admin(http.MethodGet, v1+"/submissions", h.apiSubmissions)
+	admin(http.MethodGet, v1+"/submissions/{id}", h.apiSubmission)
+	admin(http.MethodPost, v1+"/submissions/{id}/approve", h.apiApprove)
+	admin(http.MethodPost, v1+"/submissions/{id}/reject", h.apiReject)
 }
 
 // corsOrigin and corsExpose are the header values set on every API
@@ -102,6 +108,10 @@ type apiQuoteJSON struct {
 	Removed   bool      `json:"removed,omitempty"` // deleted since: only on a past day's quote
 	Permalink string    `json:"permalink"`
 	Date      string    `json:"date,omitempty"` // the day, for a quote of the day
+
+	Collection string          `json:"collection,omitempty"`
+	AddedBy    *provenanceJSON `json:"addedBy,omitempty"`  // public parts only
+	EditedBy   *provenanceJSON `json:"editedBy,omitempty"` // public parts only
 }
 
 func toAPI(q *quoter.Quote) apiQuoteJSON {
@@ -112,7 +122,8 @@ func toAPI(q *quoter.Quote) apiQuoteJSON {
 	return apiQuoteJSON{
 		ID: q.ID, Text: q.Text, Author: q.Author, Source: q.Source, Year: q.Year,
 		Tags: tags, Lang: q.Lang, Length: q.Len(), Added: q.Added, Modified: q.Modified, Removed: q.Removed,
-		Permalink: "/quotes/" + strconv.FormatInt(q.ID, 10),
+		Permalink:  "/quotes/" + strconv.FormatInt(q.ID, 10),
+		Collection: q.Collection, AddedBy: toProvenance(q.AddedBy.Public()), EditedBy: toProvenance(q.EditedBy.Public()),
 	}
 }
 
@@ -195,6 +206,25 @@ func parseFilter(r *http.Request) (quoter.Filter, error) {
 	return f, nil
 }
 
+// filter is parseFilter with ?collection= (see collectionParam).
+func (h *Handler) filter(r *http.Request) (quoter.Filter, error) {
+	f, err := parseFilter(r)
+	if err != nil {
+		return f, err
+	}
+	f.Collection, err = h.collectionParam(r)
+	return f, err
+}
+
+// daily is dailyFilter with ?collection=: a collection's own daily cycle
+// (see collectionParam).
+func (h *Handler) daily(r *http.Request) (quoter.Filter, error) {
+	f := dailyFilter(r)
+	var err error
+	f.Collection, err = h.collectionParam(r)
+	return f, err
+}
+
 // dailyFilter reads ?tag= and ?lang= of the daily quote routes (/, /day/,
 // /api/v1/today, /feed.atom): a filter with only Tag or only Lang selects
 // that tag's or that language's own daily cycle (see quoter.Quoter.Today).
@@ -219,6 +249,9 @@ func dailyQuery(f quoter.Filter) string {
 	if f.Lang != "" {
 		v.Set("lang", strings.ToLower(f.Lang))
 	}
+	if f.Collection != "" {
+		v.Set("collection", f.Collection)
+	}
 	if len(v) == 0 {
 		return ""
 	}
@@ -229,7 +262,11 @@ func dailyQuery(f quoter.Filter) string {
 func (h *Handler) apiToday(w http.ResponseWriter, r *http.Request) {
 	now := h.cal.Time()
 	if r.URL.RawQuery != "" { // the hot path, without a query, skips parsing
-		flt := dailyFilter(r)
+		flt, err := h.daily(r)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
 		if s := r.URL.Query().Get("date"); s != "" {
 			today := quoter.DateOf(now)
 			day, err := quoter.ParseDate(s)
@@ -285,7 +322,7 @@ const maxRandom = 50
 // apiRandom is GET /api/v1/random: one quote, or with ?limit= an array of
 // up to 50 distinct quotes, passing the filter parameters.
 func (h *Handler) apiRandom(w http.ResponseWriter, r *http.Request) {
-	f, err := parseFilter(r)
+	f, err := h.filter(r)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -357,7 +394,7 @@ var sortKeys = map[string]string{
 // apiQuotes is GET /api/v1/quotes: every quote passing the filter, paged
 // and sorted.
 func (h *Handler) apiQuotes(w http.ResponseWriter, r *http.Request) {
-	f, err := parseFilter(r)
+	f, err := h.filter(r)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -401,6 +438,9 @@ func (h *Handler) apiQuote(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q, err := h.q.Quote(r.Context(), id)
+	if err == nil {
+		q, err = h.visible(r.Context(), q, h.bearer(r))
+	}
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -410,7 +450,11 @@ func (h *Handler) apiQuote(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	serve(w, r, newRendition(contentJSON, b), "public, max-age=300", time.Time{}, false)
+	cc := "public, max-age=300"
+	if r.Header.Get("Authorization") != "" { // it may show a private collection's quote
+		cc = "private, no-store"
+	}
+	serve(w, r, newRendition(contentJSON, b), cc, time.Time{}, false)
 }
 
 func idParam(r *http.Request) (int64, error) {

@@ -21,7 +21,7 @@ import (
 func FuzzAPIQuery(f *testing.F) {
 	lib := quotertest.NewLibrary(f)
 	h, err := web.New(web.Config{
-		Quoter:      lib,
+		Library:     lib,
 		Calendar:    &quoter.Calendar{Location: zone, Now: func() time.Time { return now }},
 		Log:         slog.New(slog.DiscardHandler),
 		NoAccessLog: true,

@@ -59,7 +59,7 @@ func benchHandlerShared(b *testing.B, rate int) http.Handler {
 func benchHandlerWith(b *testing.B, rate int, l web.Limiter) http.Handler {
 	b.Helper()
 	h, err := web.New(web.Config{
-		Quoter:    quotertest.NewLibrary(b),
+		Library:   quotertest.NewLibrary(b),
 		Calendar:  &quoter.Calendar{},
 		Log:       slog.New(slog.NewJSONHandler(io.Discard, nil)),
 		Metrics:   prometheus.NewRegistry(),

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/quotesd/quotesd/quoter"
 	"github.com/quotesd/quotesd/settings"
 )
 
@@ -26,6 +27,9 @@ func (c *Config) Declare(s *settings.Set) {
 	s.Bool(&c.RateShared, "web-rate-shared", false, "count --web-rate across every replica sharing the PostgreSQL database (--db postgres://...), synced every 250 ms; off: each replica limits alone")
 	s.Inverse(&c.NoAccessLog, "web-access-log", true, "log one line per request (method, path, status, bytes, duration, client IP) at INFO", settings.Live)
 	s.Bool(&c.Ops, "web-ops", false, "also serve /livez and /readyz on the web port, for a load balancer that checks only the port it balances; /metrics is on --ops-addr only", settings.Live)
+	s.Bool(&c.Admin, "web-admin", false, "serve /admin, where curators sign in with the password set by 'quotesd admin passwd' to review submissions, edit, pin and import quotes and manage collections", settings.Live)
+	s.Bool(&c.Submissions, "web-submissions", false, "serve the public 'Submit a quote' form and a 'Suggest a correction' form on every quote; what they send waits for a curator's approval", settings.Live)
+	s.Var((*Names)(&c.Collections), "web-collections", "comma-separated private `collections` the web serves to requests that name them (?collection=); public collections are always served, other private ones never", settings.Live, settings.Example("club-quotes"))
 	s.String(&c.BaseURL, "web-base-url", "", "public `URL` of the site, e.g. https://quotes.example.org, for the Atom feed's links and ids and robots.txt's sitemap; empty: from each request (a warning at start when the web port is not on loopback)", settings.Live, settings.Example("https://quotes.example.org"))
 }
 
@@ -39,6 +43,32 @@ func (c *Config) Validate() error {
 	}
 	return nil
 }
+
+// Names is a list of collection names, as --web-collections takes them:
+// comma-separated, each lower-case letters, digits and inner hyphens.
+type Names []string
+
+func (ns Names) String() string { return strings.Join(ns, ",") }
+
+// Set parses a comma-separated list of collection names.
+func (ns *Names) Set(v string) error {
+	var out Names
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		if !validCollection(s) {
+			return fmt.Errorf("%q is not a collection name: lower-case letters, digits and inner hyphens, at most %d", s, quoter.MaxCollectionLen)
+		}
+		out = append(out, s)
+	}
+	*ns = out
+	return nil
+}
+
+// validCollection reports whether s is a well-formed collection name (see
+// quoter.MaxCollectionLen): it can then be shown and put in a URL as it is.
+func validCollection(s string) bool { return quoter.ValidCollection(s) == nil }
 
 // Prefixes is a list of networks, as --web-trusted-proxies takes them: a
 // comma-separated list of CIDRs or bare addresses (a /32 or /128).
@@ -84,6 +114,21 @@ func (c *Config) WarnUnsetBaseURL(log *slog.Logger, addr net.Addr) {
 	}
 	log.Warn("--web-base-url is not set and the web frontend listens on a non-loopback address: "+
 		"the Atom feed's ids and links follow each request's Host header; set it to the site's public URL",
+		"frontend", "web", "addr", addr.String())
+}
+
+// WarnAdminInClear logs, once at start, a warning when /admin is served
+// (Admin) on addr, a TCP address other than loopback, with nothing saying
+// that a TLS proxy is in front (no TrustedProxies, no https BaseURL):
+// curators' passwords and session cookies would then cross the network
+// in clear.
+func (c *Config) WarnAdminInClear(log *slog.Logger, addr net.Addr) {
+	if !c.Admin || !public(addr) || len(c.TrustedProxies) > 0 || strings.HasPrefix(c.BaseURL, "https://") {
+		return
+	}
+	log.Warn("--web-admin is on and the web frontend listens on a non-loopback address with no TLS proxy in front "+
+		"(neither --web-trusted-proxies nor an https --web-base-url): curators' passwords and sessions cross the network in clear; "+
+		"serve /admin through a TLS proxy",
 		"frontend", "web", "addr", addr.String())
 }
 

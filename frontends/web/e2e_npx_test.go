@@ -10,8 +10,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/quotesd/quotesd/quoter"
 )
 
 // The npm tools these tests run through npx, pinned: the newest that run
@@ -123,5 +126,69 @@ func TestLighthouse_SEOScores100(t *testing.T) {
 			}
 		}
 		t.Errorf("%s: SEO score %v, want 1", target, seo.Score)
+	}
+}
+
+// TestLighthouse_CurationPagesAreAccessible runs Lighthouse's
+// accessibility category (axe-core's checks: labels, contrast, headings,
+// focusable elements hidden from assistive technology) on the public
+// forms and, with a curator's session cookie, on the /admin pages.
+func TestLighthouse_CurationPagesAreAccessible(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs Lighthouse and Chromium")
+	}
+	chromium := needTool(t, "chromium", "apt-get install chromium")
+	e := newCurationEnv(t)
+	base, _ := serveOnLoopback(t, e.handler)
+	q := e.todays(today)
+	id := strconv.FormatInt(q.ID, 10)
+	submitQuote(t, e, quoter.Quote{Text: "A quote waiting for review.", Author: "Someone", Lang: "en"}, "a note")
+	c := e.client()
+	c.signIn()
+	session, _ := json.Marshal(map[string]string{"Cookie": "quotesd_session=" + c.cookies["quotesd_session"].Value})
+	for _, target := range []string{"/submit", "/quotes/" + id + "/correct", "/admin/signin",
+		"/admin", "/admin/quotes/" + id, "/admin/quotes?q=love", "/admin/import", "/admin/collections"} {
+		report := filepath.Join(t.TempDir(), "report.json")
+		args := []string{lighthouse, base + target,
+			"--only-categories=accessibility", "--output=json", "--output-path=" + report, "--quiet",
+			"--chrome-flags=--headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage"}
+		if strings.HasPrefix(target, "/admin/") && target != "/admin/signin" || target == "/admin" {
+			args = append(args, "--extra-headers="+string(session))
+		}
+		out, err := npx(t, 4*time.Minute, []string{"CHROME_PATH=" + chromium}, args...)
+		if err != nil {
+			t.Fatalf("lighthouse %s: %v\n%s", target, err, out)
+		}
+		var r struct {
+			FinalDisplayedURL string `json:"finalDisplayedUrl"`
+			Categories        map[string]struct {
+				Score     *float64
+				AuditRefs []struct{ ID string }
+			}
+			Audits map[string]struct {
+				Title, Explanation string
+				Score              *float64
+			}
+		}
+		b, err := os.ReadFile(report)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(b, &r); err != nil {
+			t.Fatalf("lighthouse report of %s: %v", target, err)
+		}
+		if r.FinalDisplayedURL != base+target { // not sent to the sign-in page
+			t.Errorf("lighthouse audited %s for %s", r.FinalDisplayedURL, target)
+		}
+		a11y := r.Categories["accessibility"]
+		if a11y.Score != nil && *a11y.Score == 1 {
+			continue
+		}
+		for _, ref := range a11y.AuditRefs {
+			if a := r.Audits[ref.ID]; a.Score != nil && *a.Score < 1 {
+				t.Errorf("%s: %s: %s %s", target, ref.ID, a.Title, a.Explanation)
+			}
+		}
+		t.Errorf("%s: accessibility score %v, want 1", target, a11y.Score)
 	}
 }

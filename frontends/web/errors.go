@@ -123,6 +123,8 @@ func (h *Handler) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
 	candidates := []string{http.MethodGet}
 	if h.token != nil {
 		candidates = append(candidates, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete)
+	} else if h.adminPages || h.submissions {
+		candidates = append(candidates, http.MethodPost)
 	}
 	var allow []string
 	for _, m := range candidates {

@@ -88,7 +88,12 @@ func (h *Handler) atomFeed(w http.ResponseWriter, r *http.Request) {
 	now := h.cal.Time()
 	today := quoter.DateOf(now)
 	base := h.base(r)
-	if flt := dailyFilter(r); !flt.IsZero() {
+	flt, err := h.daily(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if !flt.IsZero() {
 		// Not memoised: the library memoises each day's selection, and a
 		// tag's feed is read by feed readers, not by crowds.
 		b, updated, err := h.buildFeed(r, today, base, flt)

@@ -33,7 +33,7 @@ var today = quoter.Date{Year: 2026, Month: time.March, Day: 14}
 // testEnv is a web handler over a real (temporary SQLite) library.
 type testEnv struct {
 	t       *testing.T
-	lib     quoter.Quoter
+	lib     quoter.Library
 	handler *web.Handler
 	reg     *prometheus.Registry
 	logs    *syncBuffer
@@ -81,11 +81,11 @@ func newEnv(t *testing.T, edit ...func(*web.Config)) *testEnv {
 	return newEnvWith(t, quotertest.NewLibrary(t), edit...)
 }
 
-func newEnvWith(t *testing.T, lib quoter.Quoter, edit ...func(*web.Config)) *testEnv {
+func newEnvWith(t *testing.T, lib quoter.Library, edit ...func(*web.Config)) *testEnv {
 	t.Helper()
 	e := &testEnv{t: t, lib: lib, reg: prometheus.NewRegistry(), logs: &syncBuffer{}, clock: quotertest.NewClock(now)}
 	cfg := web.Config{
-		Quoter:   lib,
+		Library:  lib,
 		Calendar: &quoter.Calendar{Location: zone, Now: e.clock.Now},
 		Log:      slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Metrics:  e.reg,
@@ -163,6 +163,15 @@ type apiQuote struct {
 	Length    int      `json:"length"`
 	Permalink string   `json:"permalink"`
 	Date      string   `json:"date"`
+
+	Collection string `json:"collection"`
+}
+
+type apiCollection struct {
+	Name    string `json:"name"`
+	Title   string `json:"title"`
+	Private bool   `json:"private"`
+	Quotes  int    `json:"quotes"`
 }
 
 type apiList[T any] struct {

@@ -54,6 +54,8 @@ func TestOpenAPI_DescribesTheRealResponses(t *testing.T) {
 	}
 	pid := strconv.FormatInt(pq.ID, 10)
 	other := strconv.FormatInt(e.todays(past.AddDays(1)).ID, 10)
+	s1 := strconv.FormatInt(submitQuote(t, e, quoter.Quote{Text: "Checked against the description, first.", Author: "Spec Tester", Lang: "en"}, "a note").ID, 10)
+	s2 := strconv.FormatInt(submitQuote(t, e, quoter.Quote{Text: "Checked against the description, second.", Author: "Spec Tester", Lang: "en"}, "").ID, 10)
 	for _, tc := range []struct {
 		method, target, body string
 		status               int
@@ -97,6 +99,21 @@ func TestOpenAPI_DescribesTheRealResponses(t *testing.T) {
 		{"DELETE", "/api/v1/days/2099-01-01", "", 404},
 		{"DELETE", "/api/v1/quotes/" + pid + "?purge=true", "", 204},
 		{"GET", "/api/v1/today?date=" + past.String(), "", 410},
+		{"GET", "/api/v1/today?collection=" + quoter.DefaultCollection, "", 200},
+		{"GET", "/api/v1/random?collection=" + quoter.DefaultCollection, "", 200},
+		{"GET", "/api/v1/quotes?collection=no-such", "", 404},
+		{"GET", "/api/v1/quotes?collection=Bad%21", "", 400},
+		{"GET", "/api/v1/collections", "", 200},
+		{"PUT", "/api/v1/collections/spec-tested", `{"title":"Spec","private":true}`, 200},
+		{"PUT", "/api/v1/collections/Bad_Name", `{}`, 400},
+		{"GET", "/api/v1/submissions?status=pending&limit=5", "", 200},
+		{"GET", "/api/v1/submissions?status=open", "", 400},
+		{"GET", "/api/v1/submissions/s" + s1, "", 200},
+		{"GET", "/api/v1/submissions/99999", "", 404},
+		{"POST", "/api/v1/submissions/" + s1 + "/approve", `{"tags":["spec"]}`, 200},
+		{"POST", "/api/v1/submissions/" + s1 + "/approve", "", 400},
+		{"POST", "/api/v1/submissions/" + s2 + "/reject", `{"reason":"not for this library"}`, 200},
+		{"POST", "/api/v1/submissions/99999/reject", `{}`, 404},
 	} {
 		t.Run(fmt.Sprintf("%s %.60s %d", tc.method, tc.target, tc.status), func(t *testing.T) {
 			var body io.Reader
@@ -121,6 +138,8 @@ func TestOpenAPI_DescribesTheRealResponses(t *testing.T) {
 		{"GET", "/api/v1/tags"}, {"POST", "/api/v1/quotes"}, {"PUT", "/api/v1/quotes/1"},
 		{"PATCH", "/api/v1/quotes/1"}, {"DELETE", "/api/v1/quotes/1"},
 		{"GET", "/api/v1/days"}, {"PUT", "/api/v1/days/2099-01-01"}, {"DELETE", "/api/v1/days/2099-01-01"},
+		{"GET", "/api/v1/collections"}, {"PUT", "/api/v1/collections/x"}, {"GET", "/api/v1/submissions"},
+		{"GET", "/api/v1/submissions/1"}, {"POST", "/api/v1/submissions/1/approve"}, {"POST", "/api/v1/submissions/1/reject"},
 	} {
 		t.Run(tc.method+" "+tc.target+" 429", func(t *testing.T) {
 			w := limited.do(tc.method, tc.target, nil, bearer...)
@@ -188,7 +207,7 @@ func TestOpenAPI_EveryOperationDeclaresSecurityAndTags(t *testing.T) {
 		for method, op := range item.Operations() {
 			n++
 			name := method + " " + path
-			admin := method != http.MethodGet || strings.HasPrefix(path, "/api/v1/days")
+			admin := method != http.MethodGet || strings.HasPrefix(path, "/api/v1/days") || strings.HasPrefix(path, "/api/v1/submissions")
 			switch {
 			case op.Security == nil:
 				t.Errorf("%s declares no security", name)
@@ -207,7 +226,7 @@ func TestOpenAPI_EveryOperationDeclaresSecurityAndTags(t *testing.T) {
 			}
 		}
 	}
-	if n < 14 {
-		t.Errorf("%d operations, want the 14 of the API at least", n)
+	if n < 20 {
+		t.Errorf("%d operations, want the 20 of the API at least", n)
 	}
 }

@@ -152,7 +152,7 @@ func TestMetrics_CountsUnknownMethodsAsOther(t *testing.T) {
 func TestMetrics_ANewHandlerOnTheSameRegistryCountsOn(t *testing.T) {
 	e := newEnv(t)
 	want(t, e.get("/api/v1/today"), http.StatusOK)
-	h, err := web.New(web.Config{Quoter: e.lib, Metrics: e.reg})
+	h, err := web.New(web.Config{Library: e.lib, Metrics: e.reg})
 	if err != nil {
 		t.Fatalf("second handler on the same registry: %v", err)
 	}
@@ -206,7 +206,7 @@ func TestAccessLog_GoesToItsOwnLoggerWhenGiven(t *testing.T) {
 }
 
 // panicky is a library whose Today panics, as a bug would.
-type panicky struct{ quoter.Quoter }
+type panicky struct{ quoter.Library }
 
 func (panicky) Today(context.Context, quoter.Date, quoter.Filter) (*quoter.Quote, error) {
 	panic("boom")
@@ -351,7 +351,7 @@ func TestRateLimit_AReloadedHandlerKeepsEachClientsSpentBudget(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	handler := func(perHour int) http.Handler {
 		t.Helper()
-		h, err := web.New(web.Config{Quoter: lib, Metrics: reg, Log: slog.New(slog.DiscardHandler),
+		h, err := web.New(web.Config{Library: lib, Metrics: reg, Log: slog.New(slog.DiscardHandler),
 			RateLimit: perHour, RateWindow: time.Hour, Limiter: limiter})
 		if err != nil {
 			t.Fatalf("web.New: %v", err)

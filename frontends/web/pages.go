@@ -37,11 +37,16 @@ var templates = func() map[string]*template.Template {
 		"assetVersion": func() string { return assetVersion },
 		"year":         formatYear,
 		"longDate":     func(d quoter.Date) string { return d.Time(time.UTC).Format("Monday, 2 January 2006") },
+		"when":         func(t time.Time) string { return t.UTC().Format("2 January 2006, 15:04 UTC") },
+		"iso":          func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"sid":          quoter.SubmissionID,
+		"via":          describeVia,
 	}
 	base := template.Must(template.New("").Funcs(funcs).ParseFS(assets,
-		"assets/templates/layout.html", "assets/templates/pagination.html"))
+		"assets/templates/layout.html", "assets/templates/pagination.html", "assets/templates/forms.html"))
 	sets := map[string]*template.Template{}
-	for _, name := range []string{"day", "quote", "search", "authors", "tags", "error"} {
+	for _, name := range []string{"day", "quote", "search", "authors", "tags", "error",
+		"signin", "queue", "submission", "quotes", "editquote", "import", "collections", "submit"} {
 		t := template.Must(base.Clone())
 		sets[name] = template.Must(t.ParseFS(assets, "assets/templates/"+name+".html"))
 	}
@@ -74,6 +79,13 @@ type quotePage struct {
 	Heading  string
 	IsRandom bool
 	Again    string // link for another random quote
+
+	// On a quote's own page: who added and last edited it (their public
+	// parts, or all of them for a signed-in curator), whether a
+	// correction may be suggested, and the curator's edit link.
+	AddedBy, EditedBy quoter.Provenance
+	Correct           bool
+	Curator           bool
 }
 
 type searchPage struct {
@@ -164,7 +176,10 @@ func (h *Handler) todayPage(w http.ResponseWriter, r *http.Request) {
 	if r.URL.RawQuery == "" { // the hot path
 		e, err = h.today.getAt(r.Context(), now)
 	} else {
-		e, err = h.todayEntryAt(r.Context(), now, dailyFilter(r))
+		var flt quoter.Filter
+		if flt, err = h.daily(r); err == nil {
+			e, err = h.todayEntryAt(r.Context(), now, flt)
+		}
 	}
 	if err != nil {
 		h.fail(w, r, err)
@@ -192,7 +207,11 @@ func (h *Handler) dayPage(w http.ResponseWriter, r *http.Request) {
 	// memo to serve, so a request at the rollover cannot mix the two.
 	now := h.cal.Time()
 	today := quoter.DateOf(now)
-	flt := dailyFilter(r)
+	flt, err := h.daily(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	switch {
 	case today.Before(day):
 		h.fail(w, r, quoter.Errorf(quoter.ENOTFOUND, "%s has not come yet: come back that day for its quote", day))
@@ -278,19 +297,43 @@ func (h *Handler) quotePage(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, quoter.Errorf(quoter.ENOTFOUND, "there is no quote %q", chi.URLParam(r, "id")))
 		return
 	}
+	// A signed-in curator sees the private parts of the provenance and
+	// the quotes of every collection; that page is theirs alone. Only a
+	// request with a session cookie costs the check.
+	var curator bool
+	if h.adminPages {
+		if _, err := r.Cookie(sessionCookie); err == nil {
+			curator = h.session(r) != nil
+		}
+	}
 	q, err := h.q.Quote(r.Context(), id)
+	if err == nil {
+		q, err = h.visible(r.Context(), q, curator)
+	}
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	rend, err := renderQuote(q, f, quotePage{
-		page:    page{Title: "Quote #" + strconv.FormatInt(q.ID, 10) + " by " + q.Author, Description: describe(q.Text)},
-		Quote:   q,
-		Heading: "Quote #" + strconv.FormatInt(q.ID, 10),
-		Again:   "/random",
-	})
+	p := quotePage{
+		page:     page{Title: "Quote #" + strconv.FormatInt(q.ID, 10) + " by " + q.Author, Description: describe(q.Text)},
+		Quote:    q,
+		Heading:  "Quote #" + strconv.FormatInt(q.ID, 10),
+		Again:    "/random",
+		AddedBy:  q.AddedBy.Public(),
+		EditedBy: q.EditedBy.Public(),
+		Correct:  h.submissions,
+		Curator:  curator,
+	}
+	if curator {
+		p.AddedBy, p.EditedBy = q.AddedBy, q.EditedBy
+	}
+	rend, err := renderQuote(q, f, p)
 	if err != nil {
 		h.fail(w, r, err)
+		return
+	}
+	if curator {
+		serve(w, r, rend, "private, no-store", time.Time{}, true)
 		return
 	}
 	// Quotes can be edited by the admin API, so caches keep them briefly
@@ -306,7 +349,7 @@ func (h *Handler) randomPage(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	flt, err := parseFilter(r)
+	flt, err := h.filter(r)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -324,7 +367,9 @@ func (h *Handler) randomPage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	heading := "A random quote"
-	if flt.Tag != "" {
+	if flt.Collection != "" {
+		heading = "A random quote from " + flt.Collection
+	} else if flt.Tag != "" {
 		heading = "A random quote tagged #" + flt.Tag
 	} else if flt.Author != "" {
 		heading = "A random quote by " + flt.Author
@@ -430,6 +475,27 @@ func (h *Handler) static(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) favicon(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "public, max-age=86400")
 	http.ServeFileFS(w, r, staticFS, "favicon.svg")
+}
+
+// describeVia says in words how a change came in (see quoter.Via*).
+func describeVia(via string) string {
+	switch via {
+	case quoter.ViaCLI:
+		return "the command line"
+	case quoter.ViaImport:
+		return "an import"
+	case quoter.ViaAPI:
+		return "the admin API"
+	case quoter.ViaWeb:
+		return "the web admin"
+	case quoter.ViaSubmission:
+		return "a public submission"
+	case quoter.ViaIRC:
+		return "IRC"
+	case quoter.ViaGrab:
+		return "an IRC grab"
+	}
+	return via
 }
 
 // formatYear writes a year for people: 1854, 44 BCE.

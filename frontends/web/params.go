@@ -18,23 +18,23 @@ import (
 // HEAD requests take GET's entry (chi's GetHead routes them to GET).
 var routeParams = map[string][]string{
 	// Pages and the feed: forgiving, see checkQuery.
-	"GET /":                 {"format", "tag", "lang"},
-	"GET /random":           {"format", "tag", "author", "lang", "minLength", "maxLength"},
+	"GET /":                 {"format", "tag", "lang", "collection"},
+	"GET /random":           {"format", "tag", "author", "lang", "minLength", "maxLength", "collection"},
 	"GET /quotes/{id}":      {"format"},
-	"GET /day/{date}":       {"format", "tag", "lang"},
+	"GET /day/{date}":       {"format", "tag", "lang", "collection"},
 	"GET /search":           {"q", "page"},
 	"GET /authors":          {"page"},
 	"GET /tags":             nil,
-	"GET /feed.atom":        {"tag", "lang"},
+	"GET /feed.atom":        {"tag", "lang", "collection"},
 	"GET /static/*":         {"v"},
 	"GET /favicon.ico":      nil,
 	"GET /robots.txt":       nil,
 	"GET /api/openapi.json": nil,
 
 	// The API: strict.
-	"GET /api/v1/today":          {"date", "tag", "lang"},
-	"GET /api/v1/random":         {"tag", "author", "lang", "minLength", "maxLength", "limit"},
-	"GET /api/v1/quotes":         {"tag", "author", "lang", "minLength", "maxLength", "page", "limit", "sort", "order"},
+	"GET /api/v1/today":          {"date", "tag", "lang", "collection"},
+	"GET /api/v1/random":         {"tag", "author", "lang", "minLength", "maxLength", "limit", "collection"},
+	"GET /api/v1/quotes":         {"tag", "author", "lang", "minLength", "maxLength", "page", "limit", "sort", "order", "collection"},
 	"GET /api/v1/quotes/{id}":    nil,
 	"GET /api/v1/search":         {"q", "page", "limit"},
 	"GET /api/v1/authors":        {"page", "limit"},
@@ -46,6 +46,37 @@ var routeParams = map[string][]string{
 	"GET /api/v1/days":           {"from"},
 	"PUT /api/v1/days/{date}":    nil,
 	"DELETE /api/v1/days/{date}": nil,
+
+	"GET /api/v1/collections":               nil,
+	"PUT /api/v1/collections/{name}":        nil,
+	"GET /api/v1/submissions":               {"status", "page", "limit"},
+	"GET /api/v1/submissions/{id}":          nil,
+	"POST /api/v1/submissions/{id}/approve": nil,
+	"POST /api/v1/submissions/{id}/reject":  nil,
+
+	// Public submissions (--web-submissions) and /admin (--web-admin):
+	// pages, forgiving.
+	"GET /submit":                          nil,
+	"POST /submit":                         nil,
+	"GET /quotes/{id}/correct":             nil,
+	"POST /quotes/{id}/correct":            nil,
+	"GET /admin/signin":                    {"done"},
+	"POST /admin/signin":                   nil,
+	"POST /admin/signout":                  nil,
+	"GET /admin":                           {"page", "done"},
+	"GET /admin/submissions/{id}":          nil,
+	"POST /admin/submissions/{id}/approve": nil,
+	"POST /admin/submissions/{id}/reject":  nil,
+	"GET /admin/quotes":                    {"q", "collection", "page", "done"},
+	"GET /admin/quotes/{id}":               {"done"},
+	"POST /admin/quotes/{id}":              nil,
+	"POST /admin/quotes/{id}/delete":       nil,
+	"POST /admin/quotes/{id}/pin":          nil,
+	"POST /admin/quotes/{id}/unpin":        nil,
+	"GET /admin/import":                    nil,
+	"POST /admin/import":                   nil,
+	"GET /admin/collections":               {"done"},
+	"POST /admin/collections":              nil,
 }
 
 // strictPrefix marks the routes whose queries are checked strictly.

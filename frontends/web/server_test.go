@@ -22,7 +22,7 @@ import (
 // slowToday is a library whose Today waits for a signal, to hold a request
 // in flight.
 type slowToday struct {
-	quoter.Quoter
+	quoter.Library
 	entered chan struct{}
 	release chan struct{}
 }
@@ -30,7 +30,7 @@ type slowToday struct {
 func (s *slowToday) Today(ctx context.Context, d quoter.Date, f quoter.Filter) (*quoter.Quote, error) {
 	s.entered <- struct{}{}
 	<-s.release
-	return s.Quoter.Today(ctx, d, f)
+	return s.Library.Today(ctx, d, f)
 }
 
 // serveOnLoopback starts h on 127.0.0.1:0 and returns its base URL and a
@@ -124,7 +124,7 @@ func TestServer_SendsContentLengthNotChunks(t *testing.T) {
 }
 
 func TestServer_DrainsRequestsInFlight(t *testing.T) {
-	slow := &slowToday{Quoter: quotertest.NewLibrary(t), entered: make(chan struct{}, 1), release: make(chan struct{})}
+	slow := &slowToday{Library: quotertest.NewLibrary(t), entered: make(chan struct{}, 1), release: make(chan struct{})}
 	e := newEnvWith(t, slow)
 	base, stop := serveOnLoopback(t, e.handler)
 
@@ -196,7 +196,7 @@ func TestServer_ClientIPIsTheTCPPeer(t *testing.T) {
 // listener, so that the process stops rather than restart the frontend on
 // a dead socket.
 func TestServer_DeadListenerDrainsThenFailsPermanently(t *testing.T) {
-	slow := &slowToday{Quoter: quotertest.NewLibrary(t), entered: make(chan struct{}, 1), release: make(chan struct{})}
+	slow := &slowToday{Library: quotertest.NewLibrary(t), entered: make(chan struct{}, 1), release: make(chan struct{})}
 	e := newEnvWith(t, slow)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -1,14 +1,17 @@
 // Package web is the HTTP frontend of quotesd: today's quote as a page, a
-// JSON API modelled on quotable's, an Atom feed and an authenticated admin
-// API. The operations endpoints live on their own listener (package ops);
-// this port serves /livez and /readyz only when Config.Ops says so, and
-// never /metrics.
+// JSON API modelled on quotable's, an Atom feed, an authenticated admin
+// API, the curators' pages under /admin and the public submission forms.
+// The operations endpoints live on their own listener (package ops); this
+// port serves /livez and /readyz only when Config.Ops says so, and never
+// /metrics.
 //
-// It is a thin adapter: every handler turns a request into quoter.Quoter
+// It is a thin adapter: every handler turns a request into quoter.Library
 // calls and the results into HTML, JSON or plain text. The only state it
 // keeps is a memo of today's rendered quote (see todayMemo), because the
 // quote of the day is by far the most requested resource and it changes
-// once a day.
+// once a day, a second's memo of the collections (collectionsMemo), and
+// the budgets of sign-ins and submissions (Guards). Curators' sessions are
+// signed cookies, not state (session.go).
 package web
 
 import (
@@ -33,12 +36,15 @@ import (
 	"github.com/quotesd/quotesd/quoter"
 )
 
-// Config is what the web frontend needs. Quoter is required; the zero value
-// of every other field is a working default.
+// Config is what the web frontend needs. Library is required; the zero
+// value of every other field is a working default.
 type Config struct {
 	Addr string // where serve listens; "" disables the frontend (New ignores it)
 
-	Quoter   quoter.Quoter
+	// Library is the store: the quotes it serves (quoter.Quoter) and, for
+	// /admin, the submissions and the admin API's curation routes, what
+	// its curators change (quoter.Curator).
+	Library  quoter.Library
 	Calendar *quoter.Calendar // decides "today"; nil means the local zone
 	Log      *slog.Logger     // nil means slog.Default()
 
@@ -99,6 +105,27 @@ type Config struct {
 	// Ready, when not nil and Ops is on, is asked by /readyz after the
 	// library (see ops.Readyz).
 	Ready func() error
+
+	// Admin serves /admin, where curators sign in with a name and the
+	// password set by "quotesd admin passwd" (see admin_web.go).
+	Admin bool
+
+	// Submissions serves the public "Submit a quote" form and a
+	// "Suggest a correction" form for every quote; what they send waits
+	// in the moderation queue for a curator (see submit.go).
+	Submissions bool
+
+	// Collections names the private collections the web frontend may
+	// serve when a request names them (?collection=). Public collections
+	// are always served; a private one not listed here is, to the web's
+	// visitors, a collection that does not exist.
+	Collections []string
+
+	// Guards, when not nil, holds the budgets of sign-in attempts and of
+	// public submissions; nil means guards of the handler's own. Give the
+	// Handler that replaces another on reload the same Guards, as for
+	// Limiter.
+	Guards *Guards
 }
 
 // Limiter holds the clients' request budgets: a token bucket per
@@ -115,7 +142,7 @@ type Limiter interface {
 
 // Handler is the web frontend as an http.Handler.
 type Handler struct {
-	q       quoter.Quoter
+	q       quoter.Library
 	cal     *quoter.Calendar
 	log     *slog.Logger
 	alog    *slog.Logger  // the access log
@@ -129,14 +156,21 @@ type Handler struct {
 	feed    *feedMemo
 	metrics *httpMetrics
 	router  chi.Router
+
+	adminPages  bool            // serve /admin
+	submissions bool            // serve the public submission forms
+	served      map[string]bool // private collections served when named
+	trusted     Prefixes        // the trusted proxies, for X-Forwarded-Proto
+	guards      *Guards
+	colls       collectionsMemo
 }
 
 // New returns the web frontend's handler.
 func New(cfg Config) (*Handler, error) {
-	if cfg.Quoter == nil {
-		return nil, errors.New("web: Config.Quoter is nil")
+	if cfg.Library == nil {
+		return nil, errors.New("web: Config.Library is nil")
 	}
-	h := &Handler{q: cfg.Quoter, cal: cfg.Calendar, log: cfg.Log, access: !cfg.NoAccessLog}
+	h := &Handler{q: cfg.Library, cal: cfg.Calendar, log: cfg.Log, access: !cfg.NoAccessLog}
 	if h.cal == nil {
 		h.cal = &quoter.Calendar{}
 	}
@@ -161,6 +195,15 @@ func New(cfg Config) (*Handler, error) {
 	var reg prometheus.Registerer // nil unless set: a nil *Registry in it would not be nil
 	if cfg.Metrics != nil {
 		reg = cfg.Metrics
+	}
+	h.adminPages, h.submissions, h.trusted = cfg.Admin, cfg.Submissions, cfg.TrustedProxies
+	h.served = make(map[string]bool, len(cfg.Collections))
+	for _, c := range cfg.Collections {
+		h.served[c] = true
+	}
+	h.guards = cfg.Guards
+	if h.guards == nil {
+		h.guards = NewGuards()
 	}
 	h.today = &todayMemo{h: h}
 	h.feed = &feedMemo{}
@@ -256,6 +299,8 @@ func (h *Handler) routes(cfg Config) chi.Router {
 		get("/robots.txt", h.robots)
 		get("/api/openapi.json", h.openAPI)
 		h.apiRoutes(r)
+		h.submitRoutes(r)
+		h.adminRoutes(r)
 	})
 	return r
 }
