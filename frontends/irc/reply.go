@@ -3,6 +3,7 @@ package irc
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -41,29 +42,58 @@ func fitLen(width int) int {
 	return max(maxReplyLines*width-64, 64)
 }
 
-// answer works out the lines replying to j.
-func (s *session) answer(j job) []string {
+// answer works out the lines replying to j, and the lines sent to its
+// sender alone, by NOTICE (a curator's private details).
+func (s *session) answer(j job) (lines, private []string) {
 	ctx, cancel := context.WithTimeout(s.ctx, lookupTimeout)
 	defer cancel()
 	width := s.width(j.target)
-	text, tail := s.answerText(ctx, j.cmd, width)
-	return splitKeeping(sanitize(text), tail, width, maxReplyLines)
+	var text, tail, priv string
+	if changes[j.cmd.Kind] || j.cmd.Kind == cmdApprove || j.cmd.Kind == cmdReject || j.cmd.Kind == cmdInfo || j.cmd.Kind == cmdStats {
+		text, priv = s.curate(ctx, j)
+	} else {
+		text, tail = s.answerText(ctx, j, width)
+	}
+	lines = splitKeeping(sanitize(text), tail, width, maxReplyLines)
+	if priv != "" && validMiddle(j.from.Nick) {
+		private = split(sanitize(priv), s.width(j.from.Nick), maxReplyLines)
+	}
+	return lines, private
 }
 
-// answerText is the reply to c: a quote's text and its tail (see
-// quoteParts), or a message and no tail.
-func (s *session) answerText(ctx context.Context, c command, width int) (text, tail string) {
+// answerText is the reply to j's command: a quote's text and its tail (see
+// quoteParts), or a message and no tail. In a channel, quotes come from
+// the channel's collections (see Channel.Collections); "@name" asks for
+// one collection, which must be public or the channel's own.
+func (s *session) answerText(ctx context.Context, j job, width int) (text, tail string) {
+	c := j.cmd
 	if c.Err != "" {
 		return c.Err, ""
 	}
 	q, b := s.b.q, s.b
+	var lib *libraryView
+	if c.Kind == cmdRandom || c.Kind == cmdSearch || c.Kind == cmdByID {
+		var err error
+		if lib, err = s.view(ctx, j.channel); err != nil {
+			return s.failure(err, ""), ""
+		}
+		if c.Collection != "" && !lib.visible(c.Collection) {
+			return "no collection @" + c.Collection, ""
+		}
+	}
 	switch c.Kind {
 	case cmdHelp:
 		return helpText(b.commandPrefix()), ""
 	case cmdRandom:
-		quote, err := q.Random(ctx, quoter.Filter{MaxLen: fitLen(width)})
+		f := quoter.Filter{Collection: lib.served}
+		if c.Collection != "" {
+			f.Collection = c.Collection
+		}
+		fit := f
+		fit.MaxLen = fitLen(width)
+		quote, err := q.Random(ctx, fit)
 		if quoter.ErrorCode(err) == quoter.ENOTFOUND {
-			quote, err = q.Random(ctx, quoter.Filter{}) // only long ones: cut one
+			quote, err = q.Random(ctx, f) // only long ones: cut one
 		}
 		if err != nil {
 			return s.failure(err, "the library is empty"), ""
@@ -71,30 +101,96 @@ func (s *session) answerText(ctx context.Context, c command, width int) (text, t
 		return quoteParts(quote)
 	case cmdByID:
 		quote, err := q.Quote(ctx, c.ID)
+		if err == nil && !lib.visible(quote.Collection) {
+			err = quoter.Errorf(quoter.ENOTFOUND, "not served here")
+		}
 		if err != nil {
 			return s.failure(err, fmt.Sprintf("no quote #%d", c.ID)), ""
 		}
 		return quoteParts(quote)
 	case cmdSearch:
-		quotes, _, err := q.Search(ctx, c.Query, quoter.Page{Limit: 5})
-		if err != nil {
-			return s.failure(err, "no quote matches"), ""
-		}
-		if len(quotes) == 0 {
-			return "no quote matches", ""
-		}
-		best := quotes[0] // the best match, unless it is too long and a close one fits
-		for _, quote := range quotes {
-			if quote.Len() <= fitLen(width) {
-				best = quote
-				break
-			}
-		}
-		return quoteParts(best)
+		return s.search(ctx, lib, c, width)
 	case cmdToday:
-		return s.todayText(ctx, c)
+		return s.todayText(ctx, j)
 	}
 	return "", ""
+}
+
+// search answers !quote <words>: the best match among the quotes served
+// where it was asked (or in the collection named), unless it is too long
+// and a close one fits.
+func (s *session) search(ctx context.Context, lib *libraryView, c command, width int) (text, tail string) {
+	found, _, err := s.b.q.Search(ctx, c.Query, quoter.Page{Limit: quoter.MaxLimit})
+	if err != nil {
+		return s.failure(err, "no quote matches"), ""
+	}
+	var quotes []*quoter.Quote
+	for _, quote := range found {
+		if c.Collection != "" && quote.Collection != c.Collection || !lib.serves(quote.Collection) && c.Collection == "" {
+			continue
+		}
+		quotes = append(quotes, quote)
+	}
+	if len(quotes) == 0 {
+		return "no quote matches", ""
+	}
+	best := quotes[0]
+	for _, quote := range quotes[:min(len(quotes), 5)] {
+		if quote.Len() <= fitLen(width) {
+			best = quote
+			break
+		}
+	}
+	return quoteParts(best)
+}
+
+// libraryView is the library as one channel (or a private message) sees
+// it: which collections it is served, and which others it may name.
+type libraryView struct {
+	own     []string        // the channel's collections; none: every public one
+	served  string          // Filter.Collection for what it is served
+	private map[string]bool // private collections, by name
+	known   map[string]bool // every collection, by name
+}
+
+// view returns the library as seen from channel ("" for a private
+// message).
+func (s *session) view(ctx context.Context, channel string) (*libraryView, error) {
+	cols, err := s.b.q.Collections(ctx)
+	if err != nil {
+		return nil, err
+	}
+	v := &libraryView{private: make(map[string]bool), known: make(map[string]bool)}
+	for _, c := range cols {
+		v.known[c.Name] = true
+		if c.Private {
+			v.private[c.Name] = true
+		}
+	}
+	if ch, ok := s.b.channel(channel); ok && channel != "" {
+		v.own = ch.Collections
+		v.served = strings.Join(ch.Collections, ",")
+	}
+	return v, nil
+}
+
+// serves reports whether a quote of collection is among those the view is
+// served by default.
+func (v *libraryView) serves(collection string) bool {
+	if len(v.own) == 0 {
+		return !v.private[collection]
+	}
+	return slices.Contains(v.own, collection)
+}
+
+// visible reports whether the view may see collection at all: one of its
+// own, or a public one. A private collection of another channel is as
+// unknown here as one that does not exist.
+func (v *libraryView) visible(collection string) bool {
+	if collection == "" {
+		collection = quoter.DefaultCollection
+	}
+	return slices.Contains(v.own, collection) || !v.private[collection] && (v.known[collection] || collection == quoter.DefaultCollection)
 }
 
 // todayText answers !today and !yesterday: the quote of the day asked for,
@@ -102,8 +198,8 @@ func (s *session) answerText(ctx context.Context, c command, width int) (text, t
 // The plain command asks with the zero filter, so it is the very quote of
 // the day the web and mail show, cut to fit by the caller, never swapped
 // for a shorter one.
-func (s *session) todayText(ctx context.Context, c command) (text, tail string) {
-	b := s.b
+func (s *session) todayText(ctx context.Context, j job) (text, tail string) {
+	b, c := s.b, j.cmd
 	today := b.cal.Today()
 	day := c.Date
 	if day == (quoter.Date{}) {
@@ -117,6 +213,9 @@ func (s *session) todayText(ctx context.Context, c command) (text, tail string) 
 		label = append(label, day.String())
 	}
 	f := quoter.Filter{Tag: c.Tag, Lang: c.Lang}
+	if ch, ok := b.channel(j.channel); ok && j.channel != "" {
+		f.Collection = strings.Join(ch.Collections, ",")
+	}
 	if c.Tag != "" {
 		label = append(label, c.Tag)
 	}
@@ -126,7 +225,7 @@ func (s *session) todayText(ctx context.Context, c command) (text, tail string) 
 	quote, err := b.q.Today(ctx, day, f)
 	if err != nil {
 		notFound := "the library is empty"
-		if !f.IsZero() {
+		if c.Tag != "" || c.Lang != "" {
 			notFound = quoter.ErrorMessage(err) // names the unknown tag or language
 		}
 		return s.failure(err, notFound), ""
@@ -138,12 +237,17 @@ func (s *session) todayText(ctx context.Context, c command) (text, tail string) 
 	return text, tail
 }
 
-// quoteOfDay is the daily post for channel: the quote of the day, asked
-// with the zero filter as the web asks it, cut to fit (splitKeeping).
+// quoteOfDay is the daily post for channel: the quote of the day of the
+// channel's collections, or, for a channel without, asked with the zero
+// filter as the web asks it; cut to fit (splitKeeping).
 func (s *session) quoteOfDay(channel string, day quoter.Date) []string {
 	ctx, cancel := context.WithTimeout(s.ctx, lookupTimeout)
 	defer cancel()
-	quote, err := s.b.q.Today(ctx, day, quoter.Filter{})
+	var f quoter.Filter
+	if ch, ok := s.b.channel(channel); ok {
+		f.Collection = strings.Join(ch.Collections, ",")
+	}
+	quote, err := s.b.q.Today(ctx, day, f)
 	if quoter.ErrorCode(err) == quoter.EGONE {
 		// The day's quote was purged: say so once, rather than retry a
 		// post that can never be made.

@@ -38,7 +38,7 @@ func todayOf(t *testing.T, lib quoter.Quoter, day quoter.Date, f quoter.Filter) 
 
 // botOn starts a bot on lib whose today is day and returns the server's
 // side of its connection, registered and joined to #q.
-func botOn(t *testing.T, lib quoter.Quoter, day quoter.Date) *fakeConn {
+func botOn(t *testing.T, lib quoter.Library, day quoter.Date) *fakeConn {
 	t.Helper()
 	srv := newFakeServer(t, nil)
 	runBot(t, testConfig(srv.Addr()), lib, calendarAt(day))

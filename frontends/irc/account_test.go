@@ -1,0 +1,91 @@
+package irc
+
+import (
+	"strings"
+	"testing"
+)
+
+// registerWithCaps plays a server that offers offered, grants every
+// capability asked for among them and refuses the rest, then registers
+// the bot as quotesd in #q with isupport in its 005.
+func registerWithCaps(c *fakeConn, offered, isupport string) {
+	c.t.Helper()
+	c.expect("CAP LS")
+	var asked []string
+	for range curationCaps {
+		asked = append(asked, strings.TrimPrefix(c.expect("CAP REQ :"), "CAP REQ :"))
+	}
+	c.send(":irc.test CAP * LS :%s", offered)
+	for _, a := range asked {
+		if strings.Contains(" "+offered+" ", " "+a+" ") {
+			c.send(":irc.test CAP * ACK :%s", a)
+		} else {
+			c.send(":irc.test CAP * NAK :%s", a)
+		}
+	}
+	c.expect("NICK ")
+	c.expect("USER ")
+	c.expect("CAP END")
+	c.send(":irc.test 001 quotesd :Welcome quotesd!bot@127.0.0.1")
+	c.send(":irc.test 005 quotesd %s :are supported by this server", isupport)
+	c.expect("JOIN #q")
+	c.send(":quotesd!bot@127.0.0.1 JOIN #q")
+}
+
+// With account-tag, a curator named by account is known by the tag on
+// each message, and a message without it is from someone logged out,
+// whatever their nick.
+func TestBot_CuratorByAccountTag(t *testing.T) {
+	srv := newFakeServer(t, nil)
+	cfg := testConfig(srv.Addr())
+	cfg.Curators = []Curator{{Account: "alice"}}
+	runBot(t, cfg, nil, nil)
+	c := srv.accept()
+	registerWithCaps(c, "account-tag extended-join account-notify multi-prefix", "PREFIX=(ov)@+")
+	c.send("@account=alice :alice!a@host PRIVMSG #q :!addquote Logged in. -- alice")
+	if got := c.expect("PRIVMSG #q :"); !strings.HasPrefix(got, "PRIVMSG #q :added quote #") {
+		t.Errorf("tagged with alice's account: %q, want added", got)
+	}
+	c.send(":alice!a@host PRIVMSG #q :!addquote Not logged in. -- alice")
+	if got := c.expect("PRIVMSG #q :"); !strings.HasPrefix(got, "PRIVMSG #q :submitted for review (#s") {
+		t.Errorf("without the tag: %q, want it submitted for review", got)
+	}
+	c.send("@account=mallory :alice!a@host PRIVMSG #q :!addquote Someone else. -- alice")
+	if got := c.expect("PRIVMSG #q :"); !strings.HasPrefix(got, "PRIVMSG #q :submitted for review (#s") {
+		t.Errorf("tagged with another account: %q, want it submitted for review", got)
+	}
+}
+
+// Without account-tag, the roster knows accounts when the server tells
+// every change: extended-join for those who join, WHOX for those there
+// before the bot, account-notify for logins and logouts.
+func TestBot_CuratorByAccountFromWHOXAndAccountNotify(t *testing.T) {
+	srv := newFakeServer(t, nil)
+	cfg := testConfig(srv.Addr())
+	cfg.Curators = []Curator{{Account: "alice"}}
+	runBot(t, cfg, nil, nil)
+	c := srv.accept()
+	registerWithCaps(c, "extended-join account-notify", "WHOX PREFIX=(ov)@+")
+	c.expect("WHO #q %tcnfa,417")
+	c.send(":irc.test 354 quotesd 417 #q alice H alice")
+	c.send(":irc.test 354 quotesd 417 #q bob H 0")
+	c.send(":carol!c@host JOIN #q carol :Carol")
+	c.send(":alice!a@host PRIVMSG #q :!addquote Known by WHOX. -- alice")
+	if got := c.expect("PRIVMSG #q :"); !strings.HasPrefix(got, "PRIVMSG #q :added quote #") {
+		t.Errorf("alice, logged in as WHOX says: %q, want added", got)
+	}
+	c.send(":bob!b@host PRIVMSG #q :!addquote Bob has no account. -- bob")
+	if got := c.expect("PRIVMSG #q :"); !strings.HasPrefix(got, "PRIVMSG #q :submitted for review (#s") {
+		t.Errorf("bob: %q, want submitted", got)
+	}
+	c.send(":alice!a@host ACCOUNT *")
+	c.send(":alice!a@host PRIVMSG #q :!addquote Logged out now. -- alice")
+	if got := c.expect("PRIVMSG #q :"); !strings.HasPrefix(got, "PRIVMSG #q :submitted for review (#s") {
+		t.Errorf("alice after logging out: %q, want submitted", got)
+	}
+	c.send(":carol!c@host ACCOUNT alice")
+	c.send(":carol!c@host PRIVMSG #q :!addquote Carol logged in to alice's account. -- carol")
+	if got := c.expect("PRIVMSG #q :"); !strings.HasPrefix(got, "PRIVMSG #q :added quote #") {
+		t.Errorf("carol logged in as alice: %q, want added", got)
+	}
+}
