@@ -9,8 +9,11 @@ import (
 
 func init() {
 	register(frontend[irc.Config, *irc.Bot]{
-		name:    "irc",
-		start:   ircStart,
+		name:  "irc",
+		start: ircStart,
+		// Anyone in a channel may submit a quote, and curators change the
+		// library: the bot writes whenever it runs.
+		writes:  func(cfg irc.Config) bool { return cfg.Server != "" },
 		apply:   (*irc.Bot).SetLive, // the prefix, cooldowns, CTCP rate and daily time; the connection is kept
 		inForce: (*irc.Bot).Config,
 	})

@@ -307,3 +307,21 @@ func TestLastLines_KeepsEachNicksLastLineBounded(t *testing.T) {
 		t.Error("the oldest line was kept past the bound")
 	}
 }
+
+func TestSearchWords_PrefixesOfWords(t *testing.T) {
+	have := searchWords("Simplify, simplify. — Henry David Thoreau, Walden")
+	for _, tt := range []struct {
+		query string
+		want  bool
+	}{
+		{"simpl", true},
+		{"SIMPLIFY thoreau", true},
+		{"walden*", true},
+		{"plify", false}, // not the start of a word
+		{"simplify emerson", false},
+	} {
+		if got := allPrefixes(searchWords(tt.query), have); got != tt.want {
+			t.Errorf("%q: %v, want %v", tt.query, got, tt.want)
+		}
+	}
+}

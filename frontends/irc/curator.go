@@ -198,17 +198,6 @@ func (b *Bot) isCurator(p person, channel, collection string) bool {
 	return false
 }
 
-// isGlobalCurator reports whether p matches a --irc-curators entry: the
-// curators who see private details (hostmasks, accounts).
-func (b *Bot) isGlobalCurator(p person) bool {
-	for _, c := range b.inForce.Load().Curators {
-		if c.matches(p) {
-			return true
-		}
-	}
-	return false
-}
-
 // channel returns the configured channel named name (any case).
 func (b *Bot) channel(name string) (Channel, bool) {
 	for _, c := range b.cfg.Channels {
