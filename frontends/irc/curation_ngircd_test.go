@@ -25,6 +25,7 @@ type curationWorld struct {
 	lib        quoter.Library
 	logs       *logBuffer
 	alice, bob *ircdtest.Client
+	members    []*ircdtest.Client // every test client in #quotes
 }
 
 // newCurationWorld starts it; first joins #quotes before the bot (so
@@ -33,7 +34,7 @@ func newCurationWorld(t *testing.T, first func(srv *ircdtest.Server) *ircdtest.C
 	t.Helper()
 	w := &curationWorld{srv: ircdtest.Start(t), lib: quotertest.NewLibrary(t)}
 	if first != nil {
-		first(w.srv)
+		w.members = append(w.members, first(w.srv))
 	}
 	w.alice = ircdtest.Dial(t, w.srv.Addr, "alice")
 	w.alice.Join("#quotes")
@@ -46,26 +47,37 @@ func newCurationWorld(t *testing.T, first func(srv *ircdtest.Server) *ircdtest.C
 			tweak(c)
 		}
 	})
-	if !w.alice.WaitMember(30*time.Second, "#quotes", "quotesd") {
-		t.Fatal("the bot did not join #quotes")
+	w.members = append(w.members, w.alice, w.bob)
+	for _, c := range w.members {
+		if !c.WaitMember(30*time.Second, "#quotes", "quotesd") {
+			t.Fatal("the bot did not join #quotes")
+		}
 	}
 	return w
 }
 
-// say sends text to #quotes as c and returns the bot's next line there.
-func say(t *testing.T, c *ircdtest.Client, text string) string {
+// say sends text to #quotes as c and returns the bot's answer there,
+// which every other member then reads past, so that each member's next
+// line from the bot is the answer to what it says next.
+func (w *curationWorld) say(t *testing.T, c *ircdtest.Client, text string) string {
 	t.Helper()
-	return sayIn(t, c, "#quotes", text)
+	return sayIn(t, c, "#quotes", text, w.members...)
 }
 
-// sayIn sends text to channel as c and returns the bot's next line there.
-func sayIn(t *testing.T, c *ircdtest.Client, channel, text string) string {
+// sayIn sends text to channel as c and returns the bot's next line there;
+// the others in the channel among members read past the same line.
+func sayIn(t *testing.T, c *ircdtest.Client, channel, text string, members ...*ircdtest.Client) string {
 	t.Helper()
 	c.Send("PRIVMSG %s :%s", channel, text)
 	line := c.Expect(10*time.Second, ":quotesd!")
 	_, reply, ok := strings.Cut(line, " PRIVMSG "+channel+" :")
 	if !ok {
 		t.Fatalf("the bot's next line is not to %s: %q", channel, line)
+	}
+	for _, o := range members {
+		if o != c {
+			o.Expect(10*time.Second, line)
+		}
 	}
 	return reply
 }
@@ -86,7 +98,7 @@ func idIn(t *testing.T, reply string) int64 {
 
 func TestNgircd_CuratorAddsQuoteAndTheReplyNamesItsID(t *testing.T) {
 	w := newCurationWorld(t, nil, nil)
-	reply := say(t, w.alice, "!addquote The cake is a lie. -- GLaDOS")
+	reply := w.say(t, w.alice, "!addquote The cake is a lie. -- GLaDOS")
 	if !strings.HasPrefix(reply, "added quote #") {
 		t.Fatalf("reply %q, want added quote #<id>", reply)
 	}
@@ -99,17 +111,17 @@ func TestNgircd_CuratorAddsQuoteAndTheReplyNamesItsID(t *testing.T) {
 	if q.Text != "The cake is a lie." || q.Author != "GLaDOS" || q.Collection != quoter.DefaultCollection || q.AddedBy != want {
 		t.Errorf("stored %+v; want the text, author, collection %s and provenance %+v", q, quoter.DefaultCollection, want)
 	}
-	if got, want := say(t, w.alice, "!addquote the cake  IS a lie. -- Someone"), fmt.Sprintf("already quote #%d", id); !strings.Contains(got, want) {
+	if got, want := w.say(t, w.alice, "!addquote the cake  IS a lie. -- Someone"), fmt.Sprintf("already quote #%d", id); !strings.Contains(got, want) {
 		t.Errorf("a duplicate: %q, want the core's %q", got, want)
 	}
-	if got := say(t, w.bob, fmt.Sprintf("!quote #%d", id)); !strings.Contains(got, "The cake is a lie.") {
+	if got := w.say(t, w.bob, fmt.Sprintf("!quote #%d", id)); !strings.Contains(got, "The cake is a lie.") {
 		t.Errorf("!quote #%d = %q", id, got)
 	}
 }
 
 func TestNgircd_NonCuratorsAdditionIsPendingUntilACuratorApproves(t *testing.T) {
 	w := newCurationWorld(t, nil, nil)
-	reply := say(t, w.bob, "!addquote I am the one who knocks. -- Walter White")
+	reply := w.say(t, w.bob, "!addquote I am the one who knocks. -- Walter White")
 	if !strings.HasPrefix(reply, "submitted for review (#s") {
 		t.Fatalf("reply %q, want submitted for review (#s<id>)", reply)
 	}
@@ -117,10 +129,10 @@ func TestNgircd_NonCuratorsAdditionIsPendingUntilACuratorApproves(t *testing.T) 
 	if _, n, err := w.lib.Search(context.Background(), "knocks", quoter.Page{}); err != nil || n != 0 {
 		t.Errorf("before approval the search finds %d, %v; want nothing published", n, err)
 	}
-	if got := say(t, w.bob, fmt.Sprintf("!approve s%d", sid)); got != "only curators can approve submissions" {
+	if got := w.say(t, w.bob, fmt.Sprintf("!approve s%d", sid)); got != "only curators can approve submissions" {
 		t.Errorf("bob approving his own: %q", got)
 	}
-	got := say(t, w.alice, fmt.Sprintf("!approve s%d", sid))
+	got := w.say(t, w.alice, fmt.Sprintf("!approve s%d", sid))
 	if !strings.HasPrefix(got, fmt.Sprintf("approved s%d: quote #", sid)) {
 		t.Fatalf("alice approving: %q", got)
 	}
@@ -131,12 +143,12 @@ func TestNgircd_NonCuratorsAdditionIsPendingUntilACuratorApproves(t *testing.T) 
 	if q.Text != "I am the one who knocks." || q.AddedBy.By != "bob" || q.AddedBy.Mask != "bob!~bob@127.0.0.1" {
 		t.Errorf("approved quote %+v; want bob's text, added by bob", q)
 	}
-	if got := say(t, w.alice, fmt.Sprintf("!approve s%d", sid)); strings.HasPrefix(got, "approved") {
+	if got := w.say(t, w.alice, fmt.Sprintf("!approve s%d", sid)); strings.HasPrefix(got, "approved") {
 		t.Errorf("approving twice: %q, want a refusal", got)
 	}
-	reply = say(t, w.bob, "!addquote Say my name. -- Walter White")
+	reply = w.say(t, w.bob, "!addquote Say my name. -- Walter White")
 	sid = idIn(t, strings.Replace(reply, "#s", "#", 1))
-	if got := say(t, w.alice, fmt.Sprintf("!reject s%d a line from a show, not from here", sid)); got != fmt.Sprintf("rejected s%d", sid) {
+	if got := w.say(t, w.alice, fmt.Sprintf("!reject s%d a line from a show, not from here", sid)); got != fmt.Sprintf("rejected s%d", sid) {
 		t.Errorf("alice rejecting: %q", got)
 	}
 	s, err := w.lib.Submission(context.Background(), sid)
@@ -151,10 +163,9 @@ func TestNgircd_GrabTakesTheNicksLastLineInTheChannelNeverOnesOwn(t *testing.T) 
 	w.bob.Send("PRIVMSG #quotes :\x01ACTION is off to lunch\x01")
 	w.bob.Send("PRIVMSG #quotes :I never said that, \x02I swear\x02")
 	w.bob.Send("PRIVMSG quotesd :a private word")
-	w.bob.Send("PRIVMSG #quotes :!quote #1") // a command is not a line to grab
-	w.bob.Expect(10*time.Second, ":quotesd!")
+	w.say(t, w.bob, "!quote #1") // a command is not a line to grab
 	before := time.Now()
-	reply := say(t, w.alice, "!grab bob")
+	reply := w.say(t, w.alice, "!grab bob")
 	if !strings.HasPrefix(reply, "grabbed bob's line as quote #") {
 		t.Fatalf("reply %q", reply)
 	}
@@ -169,20 +180,20 @@ func TestNgircd_GrabTakesTheNicksLastLineInTheChannelNeverOnesOwn(t *testing.T) 
 		q.AddedBy.Grabbed.IsZero() || q.AddedBy.Grabbed.After(before) {
 		t.Errorf("provenance %+v; want a grab by alice in #quotes with the time bob said it", q.AddedBy)
 	}
-	if got := say(t, w.bob, "!grab alice"); got != "you can't grab your own line" && !strings.HasPrefix(got, "I have no line") {
+	if got := w.say(t, w.bob, "!grab alice"); got != "you can't grab your own line" && !strings.HasPrefix(got, "I have no line") {
 		t.Errorf("bob grabbing alice, who said only commands: %q", got)
 	}
 	w.alice.Send("PRIVMSG #quotes :something quotable")
-	if got := say(t, w.alice, "!grab alice"); got != "you can't grab your own line" {
+	if got := w.say(t, w.alice, "!grab alice"); got != "you can't grab your own line" {
 		t.Errorf("alice grabbing herself: %q", got)
 	}
-	if got := say(t, w.alice, "!grab ALICE"); got != "you can't grab your own line" {
+	if got := w.say(t, w.alice, "!grab ALICE"); got != "you can't grab your own line" {
 		t.Errorf("alice grabbing herself in capitals: %q", got)
 	}
-	if got := say(t, w.alice, "!grab carol"); got != "I have no line of carol's in #quotes" {
+	if got := w.say(t, w.alice, "!grab carol"); got != "I have no line of carol's in #quotes" {
 		t.Errorf("grabbing a stranger: %q", got)
 	}
-	if got := say(t, w.bob, "!grab alice"); !strings.HasPrefix(got, "submitted for review (#s") {
+	if got := w.say(t, w.bob, "!grab alice"); !strings.HasPrefix(got, "submitted for review (#s") {
 		t.Errorf("bob grabbing alice's line: %q, want it submitted for review", got)
 	}
 }
@@ -195,16 +206,16 @@ func TestNgircd_DelquoteObeysPermissions(t *testing.T) {
 		return carol
 	}, func(c *Config) { c.OpsCurate = true })
 	ctx := context.Background()
-	if got := say(t, w.bob, "!delquote #1"); got != "only curators can delete quotes" {
+	if got := w.say(t, w.bob, "!delquote #1"); got != "only curators can delete quotes" {
 		t.Errorf("bob: %q", got)
 	}
 	if _, err := w.lib.Quote(ctx, 1); err != nil {
 		t.Fatalf("quote #1 after bob's attempt: %v", err)
 	}
-	if got := say(t, w.alice, "!delquote #1"); got != "deleted quote #1" {
+	if got := w.say(t, w.alice, "!delquote #1"); got != "deleted quote #1" {
 		t.Errorf("alice, a curator: %q", got)
 	}
-	if got := say(t, carol, "!delquote #2"); got != "deleted quote #2" {
+	if got := w.say(t, carol, "!delquote #2"); got != "deleted quote #2" {
 		t.Errorf("carol, an operator with --irc-ops-curate: %q", got)
 	}
 	for _, id := range []int64{1, 2} {
@@ -215,13 +226,13 @@ func TestNgircd_DelquoteObeysPermissions(t *testing.T) {
 	// carol is no operator any more: she curates no longer.
 	carol.Send("MODE #quotes -o carol")
 	carol.Expect(10*time.Second, " MODE ")
-	if got := say(t, carol, "!delquote #3"); got != "only curators can delete quotes" {
+	if got := w.say(t, carol, "!delquote #3"); got != "only curators can delete quotes" {
 		t.Errorf("carol, deopped: %q", got)
 	}
-	if got := say(t, w.bob, "!editquote #3 Changed -- Nobody"); got != "only curators can edit quotes" {
+	if got := w.say(t, w.bob, "!editquote #3 Changed -- Nobody"); got != "only curators can edit quotes" {
 		t.Errorf("bob editing: %q", got)
 	}
-	if got := say(t, w.alice, "!editquote #3 Brevity is the soul of wit!"); got != "edited quote #3" {
+	if got := w.say(t, w.alice, "!editquote #3 Brevity is the soul of wit!"); got != "edited quote #3" {
 		t.Errorf("alice editing: %q", got)
 	}
 	if q, err := w.lib.Quote(ctx, 3); err != nil || q.Text != "Brevity is the soul of wit!" || q.EditedBy.By != "alice" {
@@ -232,11 +243,11 @@ func TestNgircd_DelquoteObeysPermissions(t *testing.T) {
 func TestNgircd_FloodOfAddquoteIsCappedPerDay(t *testing.T) {
 	w := newCurationWorld(t, nil, func(c *Config) { c.CurationCap = 3 })
 	for i := 1; i <= 3; i++ {
-		if got := say(t, w.bob, fmt.Sprintf("!addquote Flood line number %d. -- bob", i)); !strings.HasPrefix(got, "submitted for review") {
+		if got := w.say(t, w.bob, fmt.Sprintf("!addquote Flood line number %d. -- bob", i)); !strings.HasPrefix(got, "submitted for review") {
 			t.Fatalf("addition %d: %q", i, got)
 		}
 	}
-	if got := say(t, w.bob, "!addquote Flood line number 4. -- bob"); got != "bob: that is your 3 changes for today; more tomorrow" {
+	if got := w.say(t, w.bob, "!addquote Flood line number 4. -- bob"); got != "bob: that is your 3 changes for today; more tomorrow" {
 		t.Errorf("the 4th: %q, want the limit said once", got)
 	}
 	w.bob.Send("PRIVMSG #quotes :!addquote Flood line number 5. -- bob")
@@ -247,7 +258,7 @@ func TestNgircd_FloodOfAddquoteIsCappedPerDay(t *testing.T) {
 	if err != nil || pending != 3 {
 		t.Errorf("%d pending, %v; want 3", pending, err)
 	}
-	if got := say(t, w.alice, "!addquote Not bob's flood. -- alice"); !strings.HasPrefix(got, "added quote #") {
+	if got := w.say(t, w.alice, "!addquote Not bob's flood. -- alice"); !strings.HasPrefix(got, "added quote #") {
 		t.Errorf("alice, after bob's cap: %q; the cap is per person", got)
 	}
 }
@@ -259,7 +270,7 @@ func TestNgircd_FloodOfAddquoteIsCappedPerDay(t *testing.T) {
 func TestNgircd_ControlBytesInAddquoteAreCleanedOrRefused(t *testing.T) {
 	w := newCurationWorld(t, nil, nil)
 	ctx := context.Background()
-	reply := say(t, w.alice, "!addquote \x02Bold\x02 and \x0304,01red\x03 \x1fwords\x1f -- \x1dIt\x1d")
+	reply := w.say(t, w.alice, "!addquote \x02Bold\x02 and \x0304,01red\x03 \x1fwords\x1f -- \x1dIt\x1d")
 	if !strings.HasPrefix(reply, "added quote #") {
 		t.Fatalf("formatting codes: %q, want added", reply)
 	}
@@ -267,14 +278,13 @@ func TestNgircd_ControlBytesInAddquoteAreCleanedOrRefused(t *testing.T) {
 		t.Errorf("stored %+v, %v; want the codes removed", q, err)
 	}
 	for _, text := range []string{"ring \x07 bell -- x", "a \x01ACTION b\x01 c -- x", "escape \x1b[31m -- x"} {
-		if got := say(t, w.alice, "!addquote "+text); got != "text contains control characters" {
+		if got := w.say(t, w.alice, "!addquote "+text); got != "text contains control characters" {
 			t.Errorf("!addquote %q: %q, want text contains control characters", text, got)
 		}
 	}
 	for _, brk := range []string{"\n", "\r", "\r\n"} {
-		w.alice.Send("PRIVMSG #quotes :!addquote first half%ssecond half -- Smuggler", brk)
-		if line := w.alice.Expect(10*time.Second, ":quotesd!"); !strings.HasSuffix(line, ":"+addUsage) {
-			t.Errorf("a line broken by %q: %q, want the usage (the text ends at the break)", brk, line)
+		if got := w.say(t, w.alice, "!addquote first half"+brk+"second half -- Smuggler"); got != addUsage {
+			t.Errorf("a line broken by %q: %q, want the usage (the text ends at the break)", brk, got)
 		}
 	}
 	if _, n, err := w.lib.Search(ctx, "smuggler", quoter.Page{}); err != nil || n != 0 {
@@ -291,7 +301,7 @@ func TestNgircd_ControlBytesInAddquoteAreCleanedOrRefused(t *testing.T) {
 	if _, n, err := w.lib.Search(ctx, "mallory", quoter.Page{}); err != nil || n != 0 {
 		t.Errorf("a search for mallory finds %d, %v; want none", n, err)
 	}
-	if got := say(t, w.alice, "!quote #1"); !strings.Contains(got, "Brevity") {
+	if got := w.say(t, w.alice, "!quote #1"); !strings.Contains(got, "Brevity") {
 		t.Errorf("after the NUL: %q; want the bot answering as before", got)
 	}
 }
@@ -319,7 +329,7 @@ func TestNgircd_ChannelIsServedItsOwnCollectionAndNoOtherChannelIs(t *testing.T)
 		c.Channels = []Channel{{Name: "#club", Collections: []string{"club-quotes"}}, {Name: "#other"}}
 		c.Curators = []Curator{{Mask: "alice!*@127.0.0.1"}}
 	})
-	if !alice.WaitMember(30*time.Second, "#other", "quotesd") || !alice.WaitMember(30*time.Second, "#club", "quotesd") {
+	if !alice.WaitMember(30*time.Second, "#other", "quotesd") || !alice.WaitMember(30*time.Second, "#club", "quotesd") || !bob.WaitMember(30*time.Second, "#club", "quotesd") {
 		t.Fatal("the bot did not join #club and #other")
 	}
 	for _, tt := range []struct{ channel, text, want string }{
@@ -336,16 +346,16 @@ func TestNgircd_ChannelIsServedItsOwnCollectionAndNoOtherChannelIs(t *testing.T)
 		{"#other", "!quote @classics simplify", "Simplify, simplify."},
 		{"#other", "!quote @nowhere", "no collection @nowhere"},
 	} {
-		if got := sayIn(t, alice, tt.channel, tt.text); !strings.Contains(got, tt.want) {
+		if got := sayIn(t, alice, tt.channel, tt.text, bob); !strings.Contains(got, tt.want) {
 			t.Errorf("%s in %s: %q, want %q", tt.text, tt.channel, got, tt.want)
 		}
 	}
 	for i := 0; i < 5; i++ {
-		if got := sayIn(t, alice, "#other", "!quote"); strings.Contains(got, club.Text) {
+		if got := sayIn(t, alice, "#other", "!quote", bob); strings.Contains(got, club.Text) {
 			t.Fatalf("#other was served #club's quote: %q", got)
 		}
 	}
-	reply := sayIn(t, alice, "#club", "!addquote Members first. -- The Founder")
+	reply := sayIn(t, alice, "#club", "!addquote Members first. -- The Founder", bob)
 	if !strings.HasPrefix(reply, "added quote #") {
 		t.Fatalf("a curator's !addquote in #club: %q", reply)
 	}
@@ -353,12 +363,12 @@ func TestNgircd_ChannelIsServedItsOwnCollectionAndNoOtherChannelIs(t *testing.T)
 	if q, err := lib.Quote(ctx, id); err != nil || q.Collection != "club-quotes" {
 		t.Errorf("the addition in #club: %+v, %v; want it in club-quotes", q, err)
 	}
-	if got := sayIn(t, alice, "#club", "!quote stats"); !strings.Contains(got, "2 quotes in #club (club-quotes 2)") {
+	if got := sayIn(t, alice, "#club", "!quote stats", bob); !strings.Contains(got, "2 quotes in #club (club-quotes 2)") {
 		t.Errorf("!quote stats in #club: %q", got)
 	}
 	// Provenance: the public part to the channel, the hostmask only to a
 	// curator, by NOTICE.
-	if got := sayIn(t, bob, "#club", fmt.Sprintf("!quote #%d info", id)); !strings.Contains(got, "added by alice in #club via irc on ") || strings.Contains(got, "127.0.0.1") {
+	if got := sayIn(t, bob, "#club", fmt.Sprintf("!quote #%d info", id), alice); !strings.Contains(got, "added by alice in #club via irc on ") || strings.Contains(got, "127.0.0.1") {
 		t.Errorf("!quote #%d info for bob: %q", id, got)
 	}
 	if line, ok := bob.Wait(time.Second, " NOTICE bob :"); ok {
