@@ -2,7 +2,12 @@ package quoter
 
 import (
 	"context"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // DefaultCollection is the collection of quotes added without one, and of the
@@ -103,14 +108,24 @@ type Curator interface {
 	// SetCollection creates c, or changes the title and privacy of the
 	// collection named c.Name. Making a collection private or public
 	// changes which cycles its quotes are in from the next day that has
-	// not begun anywhere; the past keeps its quotes.
-	// Errors: EINVALID for a malformed name or title.
+	// not begun anywhere; the past keeps its quotes. Pins of its quotes on
+	// days to come are dropped when it turns private (only public quotes
+	// are pinned: Pin refuses a private one with EINVALID).
+	// Errors: EINVALID for a malformed name or a title over 100 bytes.
+	//
+	// A collection is also created, public, by the first quote added or
+	// imported into it (fortune's way: a file is a database); a frontend
+	// that serves a collection privately creates it private first.
 	SetCollection(ctx context.Context, c Collection) error
 
 	// Submit validates s.Quote as Add would (ECONFLICT naming the stored
-	// quote, "already quote #42"), then queues s as Pending, setting its
-	// ID, Submitted and Status. A correction (Corrects set) needs the
-	// quote to exist (ENOTFOUND) and is not checked for duplicates.
+	// quote, "already quote #42"; ECONFLICT too when the same text is
+	// pending already, "already submitted as s12"), then queues s as
+	// Pending, setting its ID, Submitted and Status. A correction
+	// (Corrects set) needs the quote to exist (ENOTFOUND, or EGONE) and
+	// is not checked for duplicates; of its Quote only Author, Source and
+	// Year are kept. Errors: EINVALID for the quote, a note over
+	// MaxNoteLen or a malformed From.
 	Submit(ctx context.Context, s *Submission) error
 
 	// Submissions lists submissions in status ("" for all), newest first,
@@ -121,9 +136,14 @@ type Curator interface {
 	Submission(ctx context.Context, id int64) (*Submission, error)
 
 	// Approve publishes a pending submission, after applying edit (nil
-	// for none) to what was proposed: a new quote is added with
-	// s.From as its AddedBy and by as its curator; a correction updates
-	// its quote as Update would. It returns the quote.
+	// for none) to what was proposed: a new quote is added (to its
+	// collection, created public when there is none, as Add does) with
+	// s.From as its AddedBy, and by as its EditedBy when edit changed
+	// it (approved as proposed, EditedBy stays zero: the approval is
+	// the submission's DecidedBy); a correction updates its quote's
+	// author, source and year, and what edit sets, as Update would, with
+	// by as the Update's By. It returns the quote, and records by, the
+	// time and the quote's id on the submission.
 	// Errors: ENOTFOUND; EINVALID when s is not pending; EINVALID or
 	// ECONFLICT as for Add or Update.
 	Approve(ctx context.Context, id int64, by Provenance, edit *Update) (*Quote, error)
@@ -145,4 +165,99 @@ type Curator interface {
 type Library interface {
 	Quoter
 	Curator
+}
+
+// ValidCollection reports whether name is a well-formed collection name:
+// lower-case ASCII letters, digits and hyphens, neither first nor last, at
+// most MaxCollectionLen bytes. It returns an EINVALID error naming the
+// problem, or nil.
+func ValidCollection(name string) error {
+	if name == "" {
+		return Errorf(EINVALID, "collection name is empty")
+	}
+	if len(name) > MaxCollectionLen {
+		return Errorf(EINVALID, "collection name %q is over %d bytes", name, MaxCollectionLen)
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		case c == '-' && i > 0 && i < len(name)-1:
+		default:
+			return Errorf(EINVALID, "collection name %q: want lower-case letters, digits and inner hyphens", name)
+		}
+	}
+	return nil
+}
+
+// Collections splits a Filter.Collection value into its names, in order,
+// without repeats; nil for the empty value (every public collection).
+// Errors: EINVALID naming a malformed name.
+func Collections(set string) ([]string, error) {
+	if set == "" {
+		return nil, nil
+	}
+	var names []string
+	for name := range strings.SplitSeq(set, ",") {
+		name = strings.TrimSpace(name)
+		if err := ValidCollection(name); err != nil {
+			return nil, err
+		}
+		if !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	}
+	return names, nil
+}
+
+// MaxProvenanceLen bounds each text field of a Provenance, in bytes.
+const MaxProvenanceLen = 300
+
+// Validate reports the first problem with o as an EINVALID error: a field
+// over MaxProvenanceLen bytes, not valid single-line UTF-8, or a negative
+// line.
+func (o Provenance) Validate() error {
+	for _, f := range [...]struct{ name, value string }{
+		{"by", o.By}, {"via", o.Via}, {"channel", o.Channel}, {"file", o.File}, {"mask", o.Mask}, {"account", o.Account},
+	} {
+		switch {
+		case len(f.value) > MaxProvenanceLen:
+			return Errorf(EINVALID, "provenance %s is over %d bytes", f.name, MaxProvenanceLen)
+		case !utf8.ValidString(f.value) || hasControl(f.value, false):
+			return Errorf(EINVALID, "provenance %s is not valid single-line UTF-8", f.name)
+		}
+	}
+	if o.Line < 0 {
+		return Errorf(EINVALID, "provenance line %d is negative", o.Line)
+	}
+	return nil
+}
+
+// SubmissionID formats a submission's id as frontends print it: "s12".
+func SubmissionID(id int64) string { return "s" + strconv.FormatInt(id, 10) }
+
+// ParseSubmissionID reads "s12" (or "12") back. Errors: EINVALID.
+func ParseSubmissionID(s string) (int64, error) {
+	id, err := strconv.ParseInt(strings.TrimPrefix(strings.TrimPrefix(s, "#"), "s"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, Errorf(EINVALID, "%q is not a submission id such as s12", s)
+	}
+	return id, nil
+}
+
+// MaxCuratorLen bounds a curator's name.
+const MaxCuratorLen = 64
+
+// ValidCurator reports whether name can name a curator: 1 to
+// MaxCuratorLen bytes of single-line UTF-8 with no spaces.
+func ValidCurator(name string) error {
+	switch {
+	case name == "":
+		return Errorf(EINVALID, "curator name is empty")
+	case len(name) > MaxCuratorLen:
+		return Errorf(EINVALID, "curator name is over %d bytes", MaxCuratorLen)
+	case !utf8.ValidString(name) || hasControl(name, false) || strings.ContainsFunc(name, unicode.IsSpace):
+		return Errorf(EINVALID, "curator name %q: want one word of printable UTF-8", name)
+	}
+	return nil
 }

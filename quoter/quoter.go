@@ -10,6 +10,7 @@ package quoter
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -97,8 +98,13 @@ type Filter struct {
 // IsZero reports whether f matches every quote.
 func (f Filter) IsZero() bool { return f == Filter{} }
 
-// Match reports whether q passes f.
+// Match reports whether q passes f. A Collection set is checked by name
+// only: whether a quote of an empty Collection filter is public is the
+// store's to know.
 func (f Filter) Match(q *Quote) bool {
+	if f.Collection != "" && !inSet(q.Collection, f.Collection) {
+		return false
+	}
 	n := q.Len()
 	if f.MinLen > 0 && n < f.MinLen || f.MaxLen > 0 && n > f.MaxLen {
 		return false
@@ -170,8 +176,11 @@ type Update struct {
 	Tags   *[]string
 	Lang   *string
 
+	// Collection moves the quote; a collection that does not exist is
+	// created public, as by Add.
 	Collection *string
-	// By is who makes the change, recorded as the quote's EditedBy.
+	// By is who makes the change, recorded as the quote's EditedBy (a
+	// zero By records that who is not known).
 	By Provenance
 }
 
@@ -256,7 +265,9 @@ type Quoter interface {
 	// Stats counts quotes, authors and tags.
 	Stats(ctx context.Context) (Stats, error)
 
-	// Add validates and stores q, setting q.ID and q.Added.
+	// Add validates and stores q, setting q.ID and q.Added, with
+	// q.AddedBy as its provenance, in q.Collection (DefaultCollection when
+	// empty; a collection the library does not have is created, public).
 	// Errors: EINVALID (see Quote.Validate); ECONFLICT when a quote with
 	// the same text (ignoring case and white space) is already stored.
 	Add(ctx context.Context, q *Quote) error
@@ -297,4 +308,14 @@ type Quoter interface {
 	// records handled so far. Errors: EINVALID naming the record (by index
 	// from 1) that failed validation.
 	Import(ctx context.Context, qs []Quote, progress func(done int)) (ImportResult, error)
+}
+
+// inSet reports whether name is one of the comma-separated names of set.
+func inSet(name, set string) bool {
+	for s := range strings.SplitSeq(set, ",") {
+		if strings.TrimSpace(s) == name {
+			return true
+		}
+	}
+	return false
 }

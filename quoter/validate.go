@@ -13,8 +13,8 @@ import (
 // Normalize tidies q in place before it is validated or stored: CRLF and CR
 // become LF, trailing white space is cut from each line, leading and
 // trailing blank lines go, the author and source are trimmed and their inner
-// white space folded, tags are lower-cased, trimmed and deduplicated, and an
-// empty language becomes "en".
+// white space folded, tags are lower-cased, trimmed and deduplicated, an
+// empty language becomes "en" and an empty collection DefaultCollection.
 func Normalize(q *Quote) {
 	text := strings.ReplaceAll(q.Text, "\r\n", "\n")
 	text = strings.ReplaceAll(text, "\r", "\n")
@@ -28,6 +28,10 @@ func Normalize(q *Quote) {
 	q.Lang = strings.TrimSpace(q.Lang)
 	if q.Lang == "" {
 		q.Lang = "en"
+	}
+	q.Collection = strings.TrimSpace(q.Collection)
+	if q.Collection == "" {
+		q.Collection = DefaultCollection
 	}
 	seen := make(map[string]bool, len(q.Tags))
 	tags := q.Tags[:0:0]
@@ -87,6 +91,17 @@ func (q *Quote) Validate() error {
 		if len(t) > MaxTagLen || !tagRE.MatchString(t) {
 			return Errorf(EINVALID, "tag %q: want lower-case letters, digits and dashes, at most %d bytes", t, MaxTagLen)
 		}
+	}
+	if q.Collection != "" { // Normalize makes it DefaultCollection
+		if err := ValidCollection(q.Collection); err != nil {
+			return err
+		}
+	}
+	if err := q.AddedBy.Validate(); err != nil {
+		return Errorf(EINVALID, "added by: %s", ErrorMessage(err))
+	}
+	if err := q.EditedBy.Validate(); err != nil {
+		return Errorf(EINVALID, "edited by: %s", ErrorMessage(err))
 	}
 	return nil
 }

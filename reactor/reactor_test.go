@@ -247,11 +247,11 @@ func TestSupervisor_ShutdownIsBounded(t *testing.T) {
 // countingQuoter is a quoter.Quoter whose Today blocks until released and
 // which records its own Close.
 type countingQuoter struct {
-	quoter.Quoter // nil: methods other than Today are not called
-	name          string
-	entered       chan struct{}
-	release       chan struct{}
-	closed        atomic.Bool
+	quoter.Library // nil: methods other than Today are not called
+	name           string
+	entered        chan struct{}
+	release        chan struct{}
+	closed         atomic.Bool
 }
 
 func (c *countingQuoter) Today(ctx context.Context, day quoter.Date, f quoter.Filter) (*quoter.Quote, error) {

@@ -192,6 +192,7 @@ func runServe(ctx context.Context, g *globals, args []string) error {
 	for i, c := range components {
 		env := &serveEnv{
 			Quoter:    lib,
+			Library:   lib,
 			Calendar:  cal,
 			Log:       log.With("frontend", c.name),
 			AccessLog: accessLog.With("frontend", c.name),

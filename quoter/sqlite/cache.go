@@ -59,6 +59,7 @@ type cache struct {
 	stat    *quoter.Stats
 	counts  map[string][]quoter.Count // "authors", "tags": full listings
 	cycles  map[string]*cycleView     // by key; nil for a cycle that does not exist
+	cols    []quoter.Collection       // every collection with its count; nil until read
 }
 
 type filterEntry struct {
@@ -80,6 +81,7 @@ func (c *cache) reset() {
 	c.stat = nil
 	c.counts = make(map[string][]quoter.Count)
 	c.cycles = make(map[string]*cycleView)
+	c.cols = nil
 }
 
 // invalidate forgets everything: this process has just changed the library.
@@ -230,5 +232,22 @@ func (c *cache) setCycle(gen int64, key string, v *cycleView) {
 	defer c.mu.Unlock()
 	if c.valid && c.st.gen == gen && (v != nil || len(c.cycles) < maxFilters) {
 		c.cycles[key] = v
+	}
+}
+
+func (c *cache) collections(gen int64) ([]quoter.Collection, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.valid || c.st.gen != gen || c.cols == nil {
+		return nil, false
+	}
+	return c.cols, true
+}
+
+func (c *cache) setCollections(gen int64, cols []quoter.Collection) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.valid && c.st.gen == gen {
+		c.cols = cols
 	}
 }

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"iter"
@@ -29,7 +30,20 @@ func quoteCols(version int) string {
 	if version < 4 {
 		modified = `NULL`
 	}
-	return `q.id, q.text, q.author, q.source, q.year, q.lang, q.added, ` + tags + `, ` + modified
+	curation := `q.collection, q.added_by, q.edited_by`
+	if version < 5 {
+		curation = `'` + quoter.DefaultCollection + `', '', ''`
+	}
+	return `q.id, q.text, q.author, q.source, q.year, q.lang, q.added, ` + tags + `, ` + modified + `, ` + curation
+}
+
+// removedCols are the columns scanQuote reads from removed_quotes r.
+func removedCols(version int) string {
+	curation := `r.collection, r.added_by, r.edited_by`
+	if version < 5 {
+		curation = `'` + quoter.DefaultCollection + `', '', ''`
+	}
+	return `r.id, r.text, r.author, r.source, r.year, r.lang, r.added, r.tag_list, r.modified, ` + curation
 }
 
 // timeLayout stores times in UTC at a fixed width, so they sort as text.
@@ -42,18 +56,40 @@ type scanner interface{ Scan(dest ...any) error }
 // scanQuote reads the columns of quoteCols, then any extra ones.
 func scanQuote(s scanner, extra ...any) (*quoter.Quote, error) {
 	var q quoter.Quote
-	var added, tags string
+	var added, tags, addedBy, editedBy string
 	var modified sql.NullString
-	dest := append([]any{&q.ID, &q.Text, &q.Author, &q.Source, &q.Year, &q.Lang, &added, &tags, &modified}, extra...)
+	dest := append([]any{&q.ID, &q.Text, &q.Author, &q.Source, &q.Year, &q.Lang, &added, &tags, &modified,
+		&q.Collection, &addedBy, &editedBy}, extra...)
 	if err := s.Scan(dest...); err != nil {
 		return nil, err
 	}
+	q.AddedBy, q.EditedBy = parseProvenance(addedBy), parseProvenance(editedBy)
 	q.Added, _ = time.Parse(timeLayout, added)
 	if modified.Valid {
 		q.Modified, _ = time.Parse(timeLayout, modified.String)
 	}
 	q.Tags = splitTags(tags)
 	return &q, nil
+}
+
+// provenanceJSON is how a Provenance is stored: JSON, or ” for the zero
+// one.
+func provenanceJSON(o quoter.Provenance) string {
+	if o.IsZero() {
+		return ""
+	}
+	b, _ := json.Marshal(o) // a struct of strings, an int and a time: cannot fail
+	return string(b)
+}
+
+// parseProvenance reads what provenanceJSON wrote; what it cannot read
+// (never written by quotesd) is no provenance.
+func parseProvenance(s string) quoter.Provenance {
+	var o quoter.Provenance
+	if s != "" {
+		json.Unmarshal([]byte(s), &o)
+	}
+	return o
 }
 
 func splitTags(s string) []string {
@@ -75,6 +111,7 @@ var filterConds = [...]string{
 	"q.author = ? COLLATE NOCASE",
 	"q.lang = ? COLLATE NOCASE",
 	"EXISTS (SELECT 1 FROM tags t WHERE t.quote_id = q.id AND t.tag = ?)",
+	"q.collection IN (SELECT value FROM json_each(?))",
 }
 
 // condSQL[mask] is the conjunction of the filterConds whose bits are set in
@@ -96,8 +133,9 @@ var condSQL = func() (c [1 << len(filterConds)]string) {
 }()
 
 // filterArgs returns which filterConds apply to f, as a bit mask, and the
-// arguments they bind, after lead.
-func filterArgs(f quoter.Filter, lead ...any) (mask int, args []any) {
+// arguments they bind, after lead. scope is the collections the quotes
+// must be in, as a JSON array (see DB.scope); "" when any will do.
+func filterArgs(f quoter.Filter, scope string, lead ...any) (mask int, args []any) {
 	args = lead
 	if f.MinLen > 0 {
 		mask |= 1 << 0
@@ -119,12 +157,16 @@ func filterArgs(f quoter.Filter, lead ...any) (mask int, args []any) {
 		mask |= 1 << 4
 		args = append(args, strings.ToLower(f.Tag))
 	}
+	if scope != "" {
+		mask |= 1 << 5
+		args = append(args, scope)
+	}
 	return mask, args
 }
 
-// where is the SQL condition and arguments for f.
-func where(f quoter.Filter) (string, []any) {
-	mask, args := filterArgs(f)
+// where is the SQL condition and arguments for f in scope.
+func where(f quoter.Filter, scope string) (string, []any) {
+	mask, args := filterArgs(f, scope)
 	return condSQL[mask], args
 }
 
@@ -197,14 +239,22 @@ func (db *DB) List(ctx context.Context, f quoter.Filter, p quoter.Page) ([]*quot
 	if err != nil {
 		return nil, 0, err
 	}
-	cond, args := where(f)
+	st, err := db.state(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	scope, err := db.scope(ctx, st, f)
+	if err != nil {
+		return nil, 0, err
+	}
+	cond, args := where(f, scope)
 	if f.Tag != "" && p.Sort != "" && p.Sort != quoter.SortID {
 		// Scanning quotes in the sort order and checking the tag of
 		// each is fast while the tag is common, and scans almost the
 		// whole library for a rare tag whose quotes sort last. So a rare
 		// tag drives the query from its own list, sorted afterwards:
 		// cost in proportion to the quotes that carry it.
-		if n, err := db.count(ctx, quoter.Filter{}); err == nil && 16*total <= n {
+		if 16*total <= st.n {
 			cond = strings.Replace(cond, filterConds[4], `q.id IN (SELECT quote_id FROM tags WHERE tag = ?)`, 1)
 		}
 	}
@@ -254,10 +304,14 @@ func (db *DB) Authors(ctx context.Context, p quoter.Page) ([]quoter.Count, int, 
 	if err != nil {
 		return nil, 0, err
 	}
-	const byCount = `SELECT min(author), count(*) AS n FROM quotes
+	cond, args, err := db.publicWhere(ctx, st)
+	if err != nil {
+		return nil, 0, err
+	}
+	byCount := `SELECT min(author), count(*) AS n FROM quotes q WHERE ` + cond + `
 		GROUP BY author COLLATE NOCASE ORDER BY n DESC, author COLLATE NOCASE`
 	if stats.Authors > maxCachedCounts {
-		cs, err := db.counts(ctx, byCount+` LIMIT ? OFFSET ?`, limit, offset)
+		cs, err := db.counts(ctx, byCount+` LIMIT ? OFFSET ?`, append(args, limit, offset)...)
 		if err != nil {
 			return nil, 0, quoter.Internal("list authors", err)
 		}
@@ -265,7 +319,7 @@ func (db *DB) Authors(ctx context.Context, p quoter.Page) ([]quoter.Count, int, 
 	}
 	all, ok := db.cache.countList(st.gen, "authors")
 	if !ok {
-		if all, err = db.counts(ctx, byCount); err != nil {
+		if all, err = db.counts(ctx, byCount, args...); err != nil {
 			return nil, 0, quoter.Internal("list authors", err)
 		}
 		db.cache.setCountList(st.gen, "authors", all)
@@ -284,7 +338,16 @@ func (db *DB) Tags(ctx context.Context) ([]quoter.Count, error) {
 	if all, ok := db.cache.countList(st.gen, "tags"); ok {
 		return slices.Clone(all), nil
 	}
-	all, err := db.counts(ctx, `SELECT tag, count(*) AS n FROM tags GROUP BY tag ORDER BY n DESC, tag`)
+	cond, args, err := db.publicWhere(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	query := `SELECT tag, count(*) AS n FROM tags GROUP BY tag ORDER BY n DESC, tag`
+	if cond != "1" {
+		query = `SELECT t.tag, count(*) AS n FROM tags t JOIN quotes q ON q.id = t.quote_id WHERE ` + cond + `
+			GROUP BY t.tag ORDER BY n DESC, t.tag`
+	}
+	all, err := db.counts(ctx, query, args...)
 	if err != nil {
 		return nil, quoter.Internal("list tags", err)
 	}
@@ -316,8 +379,20 @@ func scanCounts(rows *sql.Rows) ([]quoter.Count, error) {
 	return cs, rows.Err()
 }
 
-// Stats counts quotes, authors and tags. The counts are kept until the
-// library changes.
+// publicWhere is the SQL condition, over quotes q, and its arguments for
+// the quotes of public collections: "1" while no private collection has
+// quotes.
+func (db *DB) publicWhere(ctx context.Context, st libState) (string, []any, error) {
+	scope, err := db.scope(ctx, st, quoter.Filter{})
+	if err != nil {
+		return "", nil, err
+	}
+	cond, args := where(quoter.Filter{}, scope)
+	return cond, args, nil
+}
+
+// Stats counts the quotes, authors and tags of the public collections.
+// The counts are kept until the library changes.
 func (db *DB) Stats(ctx context.Context) (quoter.Stats, error) {
 	st, err := db.state(ctx)
 	if err != nil {
@@ -326,10 +401,23 @@ func (db *DB) Stats(ctx context.Context) (quoter.Stats, error) {
 	if s, ok := db.cache.stats(st.gen); ok {
 		return s, nil
 	}
-	s := quoter.Stats{Quotes: st.n}
+	n, err := db.publicCount(ctx, st)
+	if err != nil {
+		return quoter.Stats{}, err
+	}
+	cond, args, err := db.publicWhere(ctx, st)
+	if err != nil {
+		return quoter.Stats{}, err
+	}
+	s := quoter.Stats{Quotes: n}
+	tags := `SELECT count(DISTINCT tag) FROM tags`
+	if cond != "1" {
+		tags += ` t WHERE t.quote_id IN (SELECT q.id FROM quotes q WHERE ` + cond + `)`
+		args = append(args, args...)
+	}
 	err = db.rdb.QueryRowContext(ctx, `SELECT
-		(SELECT count(*) FROM (SELECT 1 FROM quotes GROUP BY author COLLATE NOCASE)),
-		(SELECT count(DISTINCT tag) FROM tags)`).Scan(&s.Authors, &s.Tags)
+		(SELECT count(*) FROM (SELECT 1 FROM quotes q WHERE `+cond+` GROUP BY author COLLATE NOCASE)),
+		(`+tags+`)`, args...).Scan(&s.Authors, &s.Tags)
 	if err != nil {
 		return quoter.Stats{}, quoter.Internal("count authors and tags", err)
 	}
@@ -394,9 +482,14 @@ func (db *DB) change(ctx context.Context, what string, fn func(tx *sql.Tx, sched
 	})
 }
 
-// schedule adds quote q, just stored, to its cycles.
+// add adds quote q, just stored, to its cycles, creating its collection
+// when the library has none of that name.
 func (s *scheduleTx) add(q *quoter.Quote) error {
-	for _, key := range cycleKeys(q) {
+	keys, err := s.keys(q)
+	if err != nil {
+		return err
+	}
+	for _, key := range keys {
 		if err := s.insert(key, q.ID); err != nil {
 			return err
 		}
@@ -416,27 +509,33 @@ func (db *DB) Add(ctx context.Context, q *quoter.Quote) error {
 	q.Added = db.now().UTC().Truncate(time.Millisecond)
 	q.Modified, q.Removed = time.Time{}, false
 	return db.change(ctx, "add quote", func(tx *sql.Tx, sched *scheduleTx) error {
-		fp := quoter.Fingerprint(q.Text)
-		if err := conflict(ctx, tx, fp[:], 0); err != nil {
-			return err
-		}
-		n, err := nextRank(ctx, tx)
-		if err != nil {
-			return err
-		}
-		id, err := nextID(ctx, tx)
-		if err != nil {
-			return err
-		}
-		q.ID = id
-		if err := insertQuote(ctx, tx, q, fp[:], n); err != nil {
-			return err
-		}
-		if err := insertTags(ctx, tx, id, q.Tags); err != nil {
-			return err
-		}
-		return sched.add(q)
+		return db.insert(ctx, tx, sched, q)
 	})
+}
+
+// insert stores q, prepared and stamped, as a new quote of the library and
+// schedules it: Add and Approve.
+func (db *DB) insert(ctx context.Context, tx *sql.Tx, sched *scheduleTx, q *quoter.Quote) error {
+	fp := quoter.Fingerprint(q.Text)
+	if err := conflict(ctx, tx, fp[:], 0); err != nil {
+		return err
+	}
+	n, err := nextRank(ctx, tx)
+	if err != nil {
+		return err
+	}
+	id, err := nextID(ctx, tx)
+	if err != nil {
+		return err
+	}
+	q.ID = id
+	if err := insertQuote(ctx, tx, q, fp[:], n); err != nil {
+		return err
+	}
+	if err := insertTags(ctx, tx, id, q.Tags); err != nil {
+		return err
+	}
+	return sched.add(q)
 }
 
 // nextID is the id a new quote takes: above every id the library ever
@@ -457,7 +556,7 @@ func conflict(ctx context.Context, tx *sql.Tx, fp []byte, id int64) error {
 	err := tx.QueryRowContext(ctx, `SELECT id FROM quotes WHERE fingerprint = ? AND id != ?`, fp, id).Scan(&other)
 	switch {
 	case err == nil:
-		return quoter.Errorf(quoter.ECONFLICT, "the same quote is already stored as #%d", other)
+		return quoter.Errorf(quoter.ECONFLICT, "the same quote is already quote #%d", other)
 	case errors.Is(err, sql.ErrNoRows):
 		return nil
 	default:
@@ -475,13 +574,13 @@ func nextRank(ctx context.Context, tx *sql.Tx) (int64, error) {
 	return n, nil
 }
 
-const insertQuoteSQL = `INSERT INTO quotes (id, text, author, source, year, lang, added, rendered_len, fingerprint, rank, tag_list)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+const insertQuoteSQL = `INSERT INTO quotes (id, text, author, source, year, lang, added, rendered_len, fingerprint, rank, tag_list,
+	collection, added_by, edited_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // insertQuote stores q with its id.
 func insertQuote(ctx context.Context, tx *sql.Tx, q *quoter.Quote, fp []byte, rank int64) error {
 	_, err := tx.ExecContext(ctx, insertQuoteSQL, q.ID, q.Text, q.Author, q.Source, q.Year, q.Lang,
-		formatTime(q.Added), q.Len(), fp, rank, strings.Join(q.Tags, " "))
+		formatTime(q.Added), q.Len(), fp, rank, strings.Join(q.Tags, " "), q.Collection, provenanceJSON(q.AddedBy), provenanceJSON(q.EditedBy))
 	if err != nil {
 		return mapWriteError("store quote", err)
 	}
@@ -512,58 +611,84 @@ func (db *DB) Update(ctx context.Context, id int64, u quoter.Update) (*quoter.Qu
 	if db.wdb == nil {
 		return nil, db.errReadOnly()
 	}
+	if err := u.By.Validate(); err != nil {
+		return nil, err
+	}
 	var q *quoter.Quote
 	now := db.now().UTC().Truncate(time.Millisecond)
 	err := db.change(ctx, "update quote", func(tx *sql.Tx, sched *scheduleTx) error {
 		var err error
-		q, err = scanQuote(tx.QueryRowContext(ctx, `SELECT `+db.sql.cols+` FROM quotes q WHERE q.id = ?`, id))
-		if errors.Is(err, sql.ErrNoRows) {
-			return db.errNoQuote(ctx, tx, id)
-		} else if err != nil {
-			return quoter.Internal(fmt.Sprintf("read quote %d", id), err)
-		}
-		before := cycleKeys(q)
-		apply(q, u)
-		if err := prepare(q); err != nil {
-			return err
-		}
-		fp := quoter.Fingerprint(q.Text)
-		if err := conflict(ctx, tx, fp[:], id); err != nil {
-			return err
-		}
-		q.Modified = now
-		if _, err := tx.ExecContext(ctx, `UPDATE quotes SET text = ?, author = ?, source = ?, year = ?, lang = ?,
-			rendered_len = ?, fingerprint = ?, tag_list = ?, modified = ? WHERE id = ?`,
-			q.Text, q.Author, q.Source, q.Year, q.Lang, q.Len(), fp[:], strings.Join(q.Tags, " "), formatTime(now), id); err != nil {
-			return mapWriteError(fmt.Sprintf("update quote %d", id), err)
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM tags WHERE quote_id = ?`, id); err != nil {
-			return quoter.Internal("replace tags", err)
-		}
-		if err := insertTags(ctx, tx, id, q.Tags); err != nil {
-			return err
-		}
-		// A quote that changes tags or language leaves the cycles it no
-		// longer belongs to and joins the new ones; its text alone
-		// changes no cycle.
-		after := cycleKeys(q)
-		for _, key := range before {
-			if !slices.Contains(after, key) {
-				if err := sched.remove(key, id); err != nil {
-					return err
-				}
-			}
-		}
-		for _, key := range after {
-			if !slices.Contains(before, key) {
-				if err := sched.insert(key, id); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
+		q, err = db.update(ctx, tx, sched, id, u, now)
+		return err
 	})
 	if err != nil {
+		return nil, err
+	}
+	return q, nil
+}
+
+// update applies u to quote id at time now and reschedules it: Update and
+// Approve. u.By becomes the quote's EditedBy.
+func (db *DB) update(ctx context.Context, tx *sql.Tx, sched *scheduleTx, id int64, u quoter.Update, now time.Time) (*quoter.Quote, error) {
+	q, err := scanQuote(tx.QueryRowContext(ctx, `SELECT `+db.sql.cols+` FROM quotes q WHERE q.id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, db.errNoQuote(ctx, tx, id)
+	} else if err != nil {
+		return nil, quoter.Internal(fmt.Sprintf("read quote %d", id), err)
+	}
+	before, err := sched.keys(q)
+	if err != nil {
+		return nil, err
+	}
+	apply(q, u)
+	q.EditedBy = u.By
+	if err := prepare(q); err != nil {
+		return nil, err
+	}
+	fp := quoter.Fingerprint(q.Text)
+	if err := conflict(ctx, tx, fp[:], id); err != nil {
+		return nil, err
+	}
+	// A quote that changes tags, language or collection leaves the
+	// cycles it no longer belongs to and joins the new ones (creating
+	// its new collection when there is none); its text alone changes no
+	// cycle. The cycles are changed before the row, so that ending
+	// their epochs reads the library as it was.
+	after, err := sched.keys(q)
+	if err != nil {
+		return nil, err
+	}
+	for _, key := range before {
+		if !slices.Contains(after, key) {
+			if err := sched.remove(key, id); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for _, key := range after {
+		if !slices.Contains(before, key) {
+			if err := sched.insert(key, id); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if !slices.Contains(after, libraryCycle) {
+		// Pins belong to the library's cycle, of public quotes.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM pins WHERE quote_id = ? AND day > ?`, id, sched.frontier); err != nil {
+			return nil, quoter.Internal(fmt.Sprintf("unpin quote %d", id), err)
+		}
+	}
+	q.Modified = now
+	if _, err := tx.ExecContext(ctx, `UPDATE quotes SET text = ?, author = ?, source = ?, year = ?, lang = ?,
+		rendered_len = ?, fingerprint = ?, tag_list = ?, modified = ?, collection = ?, edited_by = ? WHERE id = ?`,
+		q.Text, q.Author, q.Source, q.Year, q.Lang, q.Len(), fp[:], strings.Join(q.Tags, " "), formatTime(now),
+		q.Collection, provenanceJSON(q.EditedBy), id); err != nil {
+		return nil, mapWriteError(fmt.Sprintf("update quote %d", id), err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM tags WHERE quote_id = ?`, id); err != nil {
+		return nil, quoter.Internal("replace tags", err)
+	}
+	if err := insertTags(ctx, tx, id, q.Tags); err != nil {
 		return nil, err
 	}
 	return q, nil
@@ -603,6 +728,9 @@ func apply(q *quoter.Quote, u quoter.Update) {
 	if u.Lang != nil {
 		q.Lang = *u.Lang
 	}
+	if u.Collection != nil {
+		q.Collection = *u.Collection
+	}
 }
 
 // Delete removes the quote with the given id from the library. The quote
@@ -627,7 +755,11 @@ func (db *DB) deleteQuote(ctx context.Context, tx *sql.Tx, sched *scheduleTx, id
 		return quoter.Internal(fmt.Sprintf("read quote %d", id), err)
 	}
 	// The schedule first: ending the epochs reads the library as it was.
-	for _, key := range cycleKeys(q) {
+	keys, err := sched.keys(q)
+	if err != nil {
+		return err
+	}
+	for _, key := range keys {
 		if err := sched.remove(key, id); err != nil {
 			return err
 		}
@@ -635,8 +767,9 @@ func (db *DB) deleteQuote(ctx context.Context, tx *sql.Tx, sched *scheduleTx, id
 	if _, err := tx.ExecContext(ctx, `DELETE FROM pins WHERE quote_id = ? AND day > ?`, id, sched.frontier); err != nil {
 		return quoter.Internal(fmt.Sprintf("unpin quote %d", id), err)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO removed_quotes (id, text, author, source, year, lang, added, modified, tag_list, removed)
-		SELECT id, text, author, source, year, lang, added, modified, tag_list, ? FROM quotes WHERE id = ?`, formatTime(now), id); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO removed_quotes (id, text, author, source, year, lang, added, modified, tag_list, removed,
+			collection, added_by, edited_by)
+		SELECT id, text, author, source, year, lang, added, modified, tag_list, ?, collection, added_by, edited_by FROM quotes WHERE id = ?`, formatTime(now), id); err != nil {
 		return quoter.Internal(fmt.Sprintf("keep removed quote %d", id), err)
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM quotes WHERE id = ?`, id); err != nil {
@@ -660,7 +793,7 @@ func (db *DB) Purge(ctx context.Context, id int64) error {
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE removed_quotes SET text = '', author = '', source = '', year = 0,
-			tag_list = '', purged = 1 WHERE id = ? AND purged = 0`, id)
+			tag_list = '', added_by = '', edited_by = '', purged = 1 WHERE id = ? AND purged = 0`, id)
 		if err != nil {
 			return quoter.Internal(fmt.Sprintf("purge quote %d", id), err)
 		}
@@ -681,12 +814,17 @@ func (db *DB) Pin(ctx context.Context, day quoter.Date, id int64) error {
 		return err
 	}
 	return db.change(ctx, "pin quote", func(tx *sql.Tx, sched *scheduleTx) error {
-		var one int
-		err := tx.QueryRowContext(ctx, `SELECT 1 FROM quotes WHERE id = ?`, id).Scan(&one)
+		var collection string
+		err := tx.QueryRowContext(ctx, `SELECT collection FROM quotes WHERE id = ?`, id).Scan(&collection)
 		if errors.Is(err, sql.ErrNoRows) {
 			return db.errNoQuote(ctx, tx, id)
 		} else if err != nil {
 			return quoter.Internal(fmt.Sprintf("read quote %d", id), err)
+		}
+		if public, err := sched.public(collection); err != nil {
+			return err
+		} else if !public {
+			return quoter.Errorf(quoter.EINVALID, "quote #%d is in the private collection %q: only public quotes are the quote of the day, and can be pinned", id, collection)
 		}
 		if _, err := sched.begin(libraryCycle); err != nil {
 			return err
@@ -832,7 +970,8 @@ func (db *DB) Import(ctx context.Context, qs []quoter.Quote, progress func(done 
 			}
 			fp := quoter.Fingerprint(q.Text)
 			r, err := ins.ExecContext(ctx, id, q.Text, q.Author, q.Source, q.Year, q.Lang,
-				formatTime(q.Added), q.Len(), fp[:], rank, strings.Join(q.Tags, " "))
+				formatTime(q.Added), q.Len(), fp[:], rank, strings.Join(q.Tags, " "),
+				q.Collection, provenanceJSON(q.AddedBy), provenanceJSON(q.EditedBy))
 			if err != nil {
 				return quoter.Internal(fmt.Sprintf("import: store record %d", i+1), err)
 			}

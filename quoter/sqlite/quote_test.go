@@ -32,7 +32,7 @@ func TestDB_Add(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := quoter.Quote{ID: q.ID, Text: "  Simplify,   simplify.", Author: "Henry David Thoreau", Source: "Walden", Year: 1854,
-			Tags: []string{"life", "simplicity"}, Lang: "en", Added: fixedNow.Truncate(time.Millisecond)}
+			Tags: []string{"life", "simplicity"}, Lang: "en", Added: fixedNow.Truncate(time.Millisecond), Collection: quoter.DefaultCollection}
 		if fmt.Sprint(*got) != fmt.Sprint(want) || fmt.Sprint(*q) != fmt.Sprint(want) {
 			t.Errorf("stored %+v\nreturned %+v\nwant %+v", *got, *q, want)
 		}

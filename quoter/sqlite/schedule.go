@@ -19,14 +19,29 @@ import (
 // write; every change to the library updates the cycles it touches in its
 // own transaction (see scheduleTx).
 
-// Cycle keys: the library's own cycle, and one per tag and per language.
+// Cycle keys: the library's own cycle, one per tag and per language (these
+// hold public quotes only), and one per collection.
 const libraryCycle = ""
 
-func tagCycle(tag string) string   { return "tag:" + strings.ToLower(tag) }
-func langCycle(lang string) string { return "lang:" + strings.ToLower(lang) }
+func tagCycle(tag string) string         { return "tag:" + strings.ToLower(tag) }
+func langCycle(lang string) string       { return "lang:" + strings.ToLower(lang) }
+func collectionCycle(name string) string { return "col:" + name }
 
-// cycleKeys returns the cycles a quote belongs to.
-func cycleKeys(q *quoter.Quote) []string {
+// cycleKeys returns the cycles a quote belongs to: its collection's, and,
+// when the collection is public, the library's, its language's and its
+// tags'.
+func cycleKeys(q *quoter.Quote, public bool) []string {
+	keys := make([]string, 0, len(q.Tags)+3)
+	keys = append(keys, collectionCycle(q.Collection))
+	if public {
+		keys = append(keys, publicKeys(q)...)
+	}
+	return keys
+}
+
+// publicKeys are the cycles of public quotes that q belongs to while its
+// collection is public.
+func publicKeys(q *quoter.Quote) []string {
 	keys := make([]string, 0, len(q.Tags)+2)
 	keys = append(keys, libraryCycle, langCycle(q.Lang))
 	for _, t := range q.Tags {
@@ -36,10 +51,14 @@ func cycleKeys(q *quoter.Quote) []string {
 }
 
 // cycleFor splits a Today filter into the cycle it selects and what is
-// left of it to check quote by quote.
+// left of it to check quote by quote: a named collection (a set's first)
+// selects its own cycle, whose quotes are all in the set.
 func cycleFor(f quoter.Filter) (key string, rest quoter.Filter) {
 	rest = f
 	switch {
+	case f.Collection != "":
+		first, _, _ := strings.Cut(f.Collection, ",")
+		key, rest.Collection = collectionCycle(strings.TrimSpace(first)), ""
 	case f.Tag != "":
 		key, rest.Tag = tagCycle(f.Tag), ""
 	case f.Lang != "":
@@ -228,6 +247,8 @@ func describeCycle(key string) string {
 		return "the library"
 	case strings.HasPrefix(key, "tag:"):
 		return fmt.Sprintf("tag %q", strings.TrimPrefix(key, "tag:"))
+	case strings.HasPrefix(key, "col:"):
+		return fmt.Sprintf("collection %q", strings.TrimPrefix(key, "col:"))
 	default:
 		return fmt.Sprintf("language %q", strings.TrimPrefix(key, "lang:"))
 	}
@@ -240,13 +261,12 @@ func (db *DB) errNoCycle(key string) error {
 		return db.errEmpty()
 	case strings.HasPrefix(key, "tag:"):
 		return quoter.Errorf(quoter.ENOTFOUND, "no quote is tagged %q", strings.TrimPrefix(key, "tag:"))
+	case strings.HasPrefix(key, "col:"):
+		return quoter.Errorf(quoter.ENOTFOUND, "collection %q has no quotes", strings.TrimPrefix(key, "col:"))
 	default:
 		return quoter.Errorf(quoter.ENOTFOUND, "no quote is in language %q", strings.TrimPrefix(key, "lang:"))
 	}
 }
-
-// removedCols are the columns scanQuote reads from removed_quotes r.
-const removedCols = `r.id, r.text, r.author, r.source, r.year, r.lang, r.added, r.tag_list, r.modified`
 
 // resolve returns the quote with id for a day of the schedule: a quote of
 // the library, or a removed one marked so. Errors: EGONE for a purged
@@ -259,7 +279,7 @@ func (db *DB) resolve(ctx context.Context, q querier, id int64) (*quoter.Quote, 
 		return nil, quoter.Internal(fmt.Sprintf("read quote %d", id), err)
 	}
 	var purged bool
-	qt, err = scanQuote(q.QueryRowContext(ctx, `SELECT `+removedCols+`, r.purged FROM removed_quotes r WHERE r.id = ?`, id), &purged)
+	qt, err = scanQuote(q.QueryRowContext(ctx, `SELECT `+db.sql.removedCols+`, r.purged FROM removed_quotes r WHERE r.id = ?`, id), &purged)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return nil, quoter.Internal(fmt.Sprintf("the schedule names quote %d, which is nowhere", id), err)
@@ -337,6 +357,7 @@ type scheduleTx struct {
 	frontier int64 // the last day that has begun somewhere
 	cycles   map[string]*cycleChange
 	order    []string
+	private  map[string]bool // collections' privacy, as read in tx
 }
 
 // cycleChange is one cycle being changed.
@@ -369,7 +390,39 @@ func newScheduleTx(ctx context.Context, tx *sql.Tx, frontier quoter.Date) (*sche
 	if err := tx.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'seed'`).Scan(&seed); err != nil {
 		return nil, quoter.Internal("read the shuffle seed", err)
 	}
-	return &scheduleTx{ctx: ctx, tx: tx, seed: uint64(seed), frontier: frontier.DayNumber(), cycles: map[string]*cycleChange{}}, nil
+	return &scheduleTx{ctx: ctx, tx: tx, seed: uint64(seed), frontier: frontier.DayNumber(), cycles: map[string]*cycleChange{}, private: map[string]bool{}}, nil
+}
+
+// public reports whether the collection name is public, creating it
+// (public) when the library has no such collection: adding a quote to a
+// collection makes it, as fortune(6) makes a database of a file.
+func (s *scheduleTx) public(name string) (bool, error) {
+	if p, ok := s.private[name]; ok {
+		return !p, nil
+	}
+	var p bool
+	err := s.tx.QueryRowContext(s.ctx, `SELECT private FROM collections WHERE name = ?`, name).Scan(&p)
+	if errors.Is(err, sql.ErrNoRows) {
+		if err := quoter.ValidCollection(name); err != nil {
+			return false, err
+		}
+		if _, err := s.tx.ExecContext(s.ctx, `INSERT INTO collections (name) VALUES (?)`, name); err != nil {
+			return false, quoter.Internal(fmt.Sprintf("create collection %q", name), err)
+		}
+	} else if err != nil {
+		return false, quoter.Internal(fmt.Sprintf("read collection %q", name), err)
+	}
+	s.private[name] = p
+	return !p, nil
+}
+
+// keys returns the cycles q belongs to (see cycleKeys).
+func (s *scheduleTx) keys(q *quoter.Quote) ([]string, error) {
+	public, err := s.public(q.Collection)
+	if err != nil {
+		return nil, err
+	}
+	return cycleKeys(q, public), nil
 }
 
 // begin returns the cycle key ready for changes, ending its epoch first.
@@ -714,6 +767,39 @@ func scheduleMigration(ctx context.Context, tx *sql.Tx) error {
 		}
 		if err := writeOrigin(ctx, tx, id, key, uint64(seed), cycles[key]); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// curationMigration is the Go step of migration 5: the collection
+// 'classics', which every quote of the library is now in, gets a cycle
+// that is a copy of the library's, so that its quote of the day is the
+// library's until the two differ (pins, which only the library's cycle
+// has, and collections added later make them part).
+func curationMigration(ctx context.Context, tx *sql.Tx) error {
+	var lib int64
+	err := tx.QueryRowContext(ctx, `SELECT id FROM cycles WHERE key = ?`, libraryCycle).Scan(&lib)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil // an empty library: the cycle begins with its first quote
+	} else if err != nil {
+		return quoter.Internal("read the library's cycle", err)
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO cycles (key, slots, origin_n, origin_end, epoch_start, epoch_pos)
+		SELECT ?, slots, origin_n, origin_end, epoch_start, epoch_pos FROM cycles WHERE id = ?`, collectionCycle(quoter.DefaultCollection), lib)
+	if err != nil {
+		return quoter.Internal("create the cycle of collection classics", err)
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return quoter.Internal("create the cycle of collection classics", err)
+	}
+	for _, stmt := range []string{
+		`INSERT INTO cycle_slots (cycle, slot, quote_id, origin, live) SELECT ?1, slot, quote_id, origin, live FROM cycle_slots WHERE cycle = ?2`,
+		`INSERT INTO cycle_days (cycle, day, quote_id) SELECT ?1, day, quote_id FROM cycle_days WHERE cycle = ?2`,
+	} {
+		if _, err := tx.ExecContext(ctx, stmt, id, lib); err != nil {
+			return quoter.Internal("copy the library's cycle to collection classics", err)
 		}
 	}
 	return nil

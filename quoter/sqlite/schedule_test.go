@@ -50,9 +50,33 @@ func simCycles() []quoter.Filter {
 	return fs
 }
 
+// simCollections are the collections of the simulated library: classics,
+// always public, and club, which the simulation makes private and public
+// again.
+var simCollections = []string{quoter.DefaultCollection, "club"}
+
+// propCycles are simCycles and the collections' cycles.
+func propCycles() []quoter.Filter {
+	fs := simCycles()
+	for _, c := range simCollections {
+		fs = append(fs, quoter.Filter{Collection: c})
+	}
+	return fs
+}
+
+// simQuoteIn is simQuote in a collection drawn from simCollections.
+func simQuoteIn(r *rand.Rand, i int) quoter.Quote {
+	q := simQuote(r, i)
+	q.Collection = simCollections[r.IntN(len(simCollections))]
+	return q
+}
+
 // The contract of Quoter.Today, checked over random changes spread over
-// simulated years, in the library's cycle and in each tag's and language's
-// (rule 5). After every step:
+// simulated years, in the library's cycle and in each tag's, language's and
+// collection's (rule 5), through the curation's changes too: quotes moved
+// between collections, a collection made private and public again (its
+// quotes leave and rejoin the cycles of public quotes), submissions
+// approved. After every step:
 //   - no day that has begun anywhere shows another quote than it did (rule 1);
 //   - the change brought no quote back sooner than it was due, but by one
 //     day for each quote it took out of the cycle (rule 2: adding never
@@ -72,13 +96,21 @@ func TestSchedule_PropertiesUnderRandomChanges(t *testing.T) {
 			next := 0
 			var batch []quoter.Quote
 			for range 30 {
-				batch = append(batch, simQuote(r, next))
+				batch = append(batch, simQuoteIn(r, next))
 				next++
 			}
 			if _, err := db.Import(ctx, batch, nil); err != nil {
 				t.Fatal(err)
 			}
-			h := &history{shown: map[quoter.Filter]map[int64]int64{}}
+			h := &history{shown: map[quoter.Filter]map[int64]int64{}, cycles: propCycles()}
+			clubPrivate := false
+			// inCycle reports whether q is in the cycle of f.
+			inCycle := func(f quoter.Filter, q *quoter.Quote) bool {
+				if f.Collection != "" {
+					return q.Collection == f.Collection
+				}
+				return !(clubPrivate && q.Collection == "club") && f.Match(q)
+			}
 			first := quoter.Frontier(clk.Now()).DayNumber() - 10
 			steps := 100
 			if testing.Short() {
@@ -97,24 +129,26 @@ func TestSchedule_PropertiesUnderRandomChanges(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					for _, f := range simCycles() {
-						if f.Match(q) {
+					for _, f := range h.cycles {
+						if inCycle(f, q) {
 							removed[f]++
 						}
 					}
 				}
-				switch op := r.IntN(11); {
+				switch op := r.IntN(14); {
 				case op < 3: // add
-					q := simQuote(r, next)
+					q := simQuoteIn(r, next)
 					next++
 					if err := db.Add(ctx, &q); err != nil {
 						t.Fatal(err)
 					}
-					added = append(added, q.ID)
+					if inCycle(quoter.Filter{}, &q) {
+						added = append(added, q.ID)
+					}
 				case op < 4: // import a batch
 					batch = batch[:0]
 					for range 1 + r.IntN(8) {
-						batch = append(batch, simQuote(r, next))
+						batch = append(batch, simQuoteIn(r, next))
 						next++
 					}
 					if _, err := db.Import(ctx, batch, nil); err != nil {
@@ -160,6 +194,50 @@ func TestSchedule_PropertiesUnderRandomChanges(t *testing.T) {
 					} else if err := db.Pin(ctx, quoter.DateOfDay(f+1+int64(r.IntN(40))), randomID(t, db, r)); err != nil {
 						t.Fatal(err)
 					}
+				case op < 11: // move a quote to the other collection
+					q, err := db.Random(ctx, quoter.Filter{Collection: "classics,club"})
+					if err != nil {
+						t.Fatal(err)
+					}
+					to := simCollections[0]
+					if q.Collection == to {
+						to = simCollections[1]
+					}
+					note(q.ID)
+					if _, err := db.Update(ctx, q.ID, quoter.Update{Collection: &to, By: quoter.Provenance{By: "mover"}}); err != nil {
+						t.Fatal(err)
+					}
+				case op < 12: // club turns private, or public again
+					if !clubPrivate {
+						qs, _, err := db.List(ctx, quoter.Filter{Collection: "club"}, quoter.Page{Limit: quoter.MaxLimit})
+						if err != nil {
+							t.Fatal(err)
+						}
+						for _, q := range qs {
+							for _, f := range simCycles() {
+								if inCycle(f, q) {
+									removed[f]++
+								}
+							}
+						}
+					}
+					clubPrivate = !clubPrivate
+					if err := db.SetCollection(ctx, quoter.Collection{Name: "club", Private: clubPrivate}); err != nil {
+						t.Fatal(err)
+					}
+				case op < 13: // a submission, approved
+					sub := &quoter.Submission{Quote: simQuoteIn(r, next), From: quoter.Provenance{By: "nick", Via: quoter.ViaIRC}}
+					next++
+					if err := db.Submit(ctx, sub); err != nil {
+						t.Fatal(err)
+					}
+					q, err := db.Approve(ctx, sub.ID, quoter.Provenance{By: "curator"}, nil)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if inCycle(quoter.Filter{}, q) {
+						added = append(added, q.ID)
+					}
 				default: // nothing: time passes
 				}
 				h.record(t, db, first, f, step)
@@ -199,14 +277,15 @@ func (h *history) pinsAround(t *testing.T, db *sqlite.DB, frontier int64) map[in
 
 // history is what a simulation has seen shown for each cycle and day.
 type history struct {
-	shown map[quoter.Filter]map[int64]int64 // cycle -> day -> quote id (0: no quote)
+	shown  map[quoter.Filter]map[int64]int64 // cycle -> day -> quote id (0: no quote)
+	cycles []quoter.Filter                   // the cycles checked
 }
 
 // record checks that every day already recorded still shows the same quote
 // and records the days that have begun since.
 func (h *history) record(t *testing.T, db *sqlite.DB, first, frontier int64, step int) {
 	t.Helper()
-	for _, f := range simCycles() {
+	for _, f := range h.cycles {
 		shown := h.shown[f]
 		if shown == nil {
 			shown = map[int64]int64{}
@@ -245,7 +324,7 @@ func (h *history) upcoming(t *testing.T, db *sqlite.DB, frontier int64) map[quot
 		pins[p.Day.DayNumber()] = p.QuoteID
 	}
 	next := map[quoter.Filter]map[int64]int64{}
-	for _, f := range simCycles() {
+	for _, f := range h.cycles {
 		next[f] = map[int64]int64{}
 		n := int64(cycleSize(t, db, f))
 		slack := 0
@@ -283,7 +362,7 @@ func (h *history) upcoming(t *testing.T, db *sqlite.DB, frontier int64) map[quot
 // checkWaits checks the waits of rule 2 and the turns of added quotes.
 func (h *history) checkWaits(t *testing.T, db *sqlite.DB, frontier int64, before, after map[quoter.Filter]map[int64]int64, added []int64, removed map[quoter.Filter]int64, step int) {
 	t.Helper()
-	for _, f := range simCycles() {
+	for _, f := range h.cycles {
 		n := int64(cycleSize(t, db, f))
 		for id, d := range after[f] {
 			if b, wasDue := before[f][id]; wasDue && d < b-removed[f] {

@@ -33,13 +33,22 @@ func (db *DB) Search(ctx context.Context, query string, p quoter.Page) ([]*quote
 	if err != nil {
 		return nil, 0, err
 	}
+	// Only public collections are searched.
+	st, err := db.state(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	cond, args, err := db.publicWhere(ctx, st)
+	if err != nil {
+		return nil, 0, err
+	}
 	// One pass over the matches ranks them and counts them: the window
 	// count is taken before LIMIT applies.
 	rows, err := db.rdb.QueryContext(ctx, `SELECT `+db.sql.cols+`, count(*) OVER () FROM (
 			SELECT docid, quotesd_rank(matchinfo(quotes_fts, 'pcx')) AS score
 			FROM quotes_fts WHERE quotes_fts MATCH ?
-		) m JOIN quotes q ON q.id = m.docid
-		ORDER BY m.score DESC, q.id LIMIT ? OFFSET ?`, match, limit, offset)
+		) m JOIN quotes q ON q.id = m.docid WHERE `+cond+`
+		ORDER BY m.score DESC, q.id LIMIT ? OFFSET ?`, append(append([]any{match}, args...), limit, offset)...)
 	if err != nil {
 		return nil, 0, quoter.Internal("search", err)
 	}
@@ -58,7 +67,8 @@ func (db *DB) Search(ctx context.Context, query string, p quoter.Page) ([]*quote
 	}
 	if len(qs) == 0 && offset > 0 {
 		// A page past the end has no row to carry the total.
-		if err := db.rdb.QueryRowContext(ctx, `SELECT count(*) FROM quotes_fts WHERE quotes_fts MATCH ?`, match).Scan(&total); err != nil {
+		if err := db.rdb.QueryRowContext(ctx, `SELECT count(*) FROM quotes q
+			WHERE q.id IN (SELECT docid FROM quotes_fts WHERE quotes_fts MATCH ?) AND `+cond, append([]any{match}, args...)...).Scan(&total); err != nil {
 			return nil, 0, quoter.Internal("count search results", err)
 		}
 	}

@@ -53,13 +53,14 @@ func errNoMatch() error {
 // queries are the SQL texts of the hot paths, built once per DB for the
 // schema version of its file, so that no call builds SQL.
 type queries struct {
-	cols   string               // see quoteCols
-	byRank [len(condSQL)]string // the quote at a rank if it passes the conditions in the mask
-	byID   string
+	cols        string               // see quoteCols
+	removedCols string               // see removedCols
+	byRank      [len(condSQL)]string // the quote at a rank if it passes the conditions in the mask
+	byID        string
 }
 
 func newQueries(version int) *queries {
-	q := &queries{cols: quoteCols(version)}
+	q := &queries{cols: quoteCols(version), removedCols: removedCols(version)}
 	for mask, cond := range condSQL {
 		q.byRank[mask] = `SELECT ` + q.cols + ` FROM quotes q WHERE q.rank = ? AND ` + cond
 	}
@@ -67,10 +68,11 @@ func newQueries(version int) *queries {
 	return q
 }
 
-// byRank returns the quote at rank r if it passes f, and (nil, nil) if it
-// does not or r is no longer a rank (the library shrank since st was read).
-func (db *DB) byRank(ctx context.Context, r int, f quoter.Filter) (*quoter.Quote, error) {
-	mask, args := filterArgs(f, r)
+// byRank returns the quote at rank r if it passes f in scope, and (nil,
+// nil) if it does not or r is no longer a rank (the library shrank since st
+// was read).
+func (db *DB) byRank(ctx context.Context, r int, f quoter.Filter, scope string) (*quoter.Quote, error) {
+	mask, args := filterArgs(f, scope, r)
 	stmt, err := db.stmt(ctx, db.sql.byRank[mask])
 	if err != nil {
 		return nil, err
@@ -100,13 +102,18 @@ func (db *DB) byID(ctx context.Context, id int64) (*quoter.Quote, error) {
 }
 
 // count returns how many quotes pass f: the library size for the zero
-// filter, else a count computed once per filter and generation.
+// filter while every collection with quotes is public, else a count
+// computed once per filter and generation. Errors: those of scope.
 func (db *DB) count(ctx context.Context, f quoter.Filter) (int, error) {
 	st, err := db.state(ctx)
 	if err != nil {
 		return 0, err
 	}
-	if f.IsZero() {
+	scope, err := db.scope(ctx, st, f)
+	if err != nil {
+		return 0, err
+	}
+	if noFilter(f, scope) {
 		return st.n, nil
 	}
 	info, err := db.filterInfo(ctx, st, f, false)
@@ -116,13 +123,24 @@ func (db *DB) count(ctx context.Context, f quoter.Filter) (int, error) {
 	return info.count, nil
 }
 
+// noFilter reports whether f in scope lets every quote of the library
+// pass.
+func noFilter(f quoter.Filter, scope string) bool {
+	f.Collection = ""
+	return f.IsZero() && scope == ""
+}
+
 // filterInfo returns what is known of f at generation st.gen, counting the
 // matching quotes on first use and listing their ids when withIDs is set.
 func (db *DB) filterInfo(ctx context.Context, st libState, f quoter.Filter, withIDs bool) (*filterInfo, error) {
 	if info, ok := db.cache.filter(st.gen, f); ok && (info.ids != nil || !withIDs) {
 		return info, nil
 	}
-	cond, args := where(f)
+	scope, err := db.scope(ctx, st, f)
+	if err != nil {
+		return nil, err
+	}
+	cond, args := where(f, scope)
 	info := &filterInfo{}
 	if withIDs {
 		rows, err := db.rdb.QueryContext(ctx, `SELECT q.id FROM quotes q WHERE `+cond+` ORDER BY q.id`, args...)
@@ -179,6 +197,9 @@ func (db *DB) Today(ctx context.Context, day quoter.Date, f quoter.Filter) (*quo
 		if q, ok := db.cache.todayQuote(st.gen, k); ok {
 			return clone(q), nil
 		}
+		if _, err := db.scope(ctx, st, f); err != nil {
+			return nil, err
+		}
 		var q *quoter.Quote
 		if db.schema < 4 {
 			q, err = db.todayBefore4(ctx, st, k.day, f)
@@ -204,6 +225,11 @@ func (db *DB) Today(ctx context.Context, day quoter.Date, f quoter.Filter) (*quo
 // today selects the quote for day number day, or returns (nil, nil) if the
 // library changed since st was read.
 func (db *DB) today(ctx context.Context, st libState, day int64, f quoter.Filter) (*quoter.Quote, error) {
+	if db.schema < 5 {
+		// One collection, classics, whose cycle is the library's (scope
+		// has checked that f names no other).
+		f.Collection = ""
+	}
 	key, rest := cycleFor(f)
 	steps := todayWalk
 	if rest.IsZero() {
@@ -223,12 +249,15 @@ func (db *DB) todayBefore4(ctx context.Context, st libState, day int64, f quoter
 	if st.n == 0 {
 		return nil, db.errEmpty()
 	}
+	// A library of this age has one collection, classics, so any
+	// collection the filter names (scope checked it exists) is all of it.
+	f.Collection = ""
 	steps := todayWalk
 	if f.IsZero() {
 		steps = 1
 	}
 	for i := range steps {
-		q, err := db.byRank(ctx, quoter.DailyIndex(st.seed, day+int64(i), st.n), f)
+		q, err := db.byRank(ctx, quoter.DailyIndex(st.seed, day+int64(i), st.n), f, "")
 		if err != nil || q != nil {
 			return q, err
 		}
@@ -302,8 +331,12 @@ func (db *DB) random(ctx context.Context, f quoter.Filter) (*quoter.Quote, error
 	if st.n == 0 {
 		return nil, db.errEmpty()
 	}
-	if f.IsZero() {
-		return db.byRank(ctx, rand.IntN(st.n), f)
+	scope, err := db.scope(ctx, st, f)
+	if err != nil {
+		return nil, err
+	}
+	if noFilter(f, scope) {
+		return db.byRank(ctx, rand.IntN(st.n), quoter.Filter{}, "")
 	}
 	info, err := db.filterInfo(ctx, st, f, false)
 	if err != nil {
@@ -314,7 +347,7 @@ func (db *DB) random(ctx context.Context, f quoter.Filter) (*quoter.Quote, error
 	}
 	if 2*info.count >= st.n {
 		for range rejectionTries {
-			q, err := db.byRank(ctx, rand.IntN(st.n), f)
+			q, err := db.byRank(ctx, rand.IntN(st.n), f, scope)
 			if err != nil || q != nil {
 				return q, err
 			}

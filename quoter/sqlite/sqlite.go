@@ -30,8 +30,8 @@ import (
 	"github.com/quotesd/quotesd/quoter"
 )
 
-// Compile-time check that *DB is a Quoter.
-var _ quoter.Quoter = (*DB)(nil)
+// Compile-time check that *DB is a whole library.
+var _ quoter.Library = (*DB)(nil)
 
 //go:embed migration/*.sql
 var migrationFS embed.FS
@@ -403,6 +403,7 @@ var migrations = sync.OnceValue(func() []migration {
 // migration's transaction right after its SQL file.
 var migrationSteps = map[int]func(context.Context, *sql.Tx) error{
 	4: scheduleMigration,
+	5: curationMigration,
 }
 
 // SchemaVersion is the newest schema this package knows.

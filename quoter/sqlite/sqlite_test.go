@@ -562,3 +562,113 @@ func TestOpen_ConcurrentFirstOpens(t *testing.T) {
 		t.Errorf("schema_version has %d rows up to %d (%v), want %d", n, v, err, sqlite.SchemaVersion())
 	}
 }
+
+// downgradeToV4 turns a current library back into what version 4 wrote:
+// no collections, provenance, submissions or curators, and no collection
+// cycles.
+func downgradeToV4(t *testing.T, path string) {
+	t.Helper()
+	w, err := sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	w.SetMaxOpenConns(1)
+	for _, stmt := range []string{
+		`DROP INDEX quotes_collection`,
+		`ALTER TABLE quotes DROP COLUMN collection`,
+		`ALTER TABLE quotes DROP COLUMN added_by`,
+		`ALTER TABLE quotes DROP COLUMN edited_by`,
+		`ALTER TABLE removed_quotes DROP COLUMN collection`,
+		`ALTER TABLE removed_quotes DROP COLUMN added_by`,
+		`ALTER TABLE removed_quotes DROP COLUMN edited_by`,
+		`DROP TABLE collections`,
+		`DROP TABLE submissions`,
+		`DROP TABLE curators`,
+		`DELETE FROM cycle_days WHERE cycle IN (SELECT id FROM cycles WHERE key LIKE 'col:%')`,
+		`DELETE FROM cycle_slots WHERE cycle IN (SELECT id FROM cycles WHERE key LIKE 'col:%')`,
+		`DELETE FROM cycles WHERE key LIKE 'col:%'`,
+		`DELETE FROM schema_version WHERE version >= 5`,
+	} {
+		if _, err := w.Exec(stmt); err != nil {
+			t.Fatalf("downgrading to version 4: %s: %v", stmt, err)
+		}
+	}
+}
+
+// A version 4 library, upgraded to version 5, puts every quote in the
+// public collection classics and shows the same quote on every day, past
+// and to come, in the library's cycle and the tags' and languages'; the
+// cycle of classics is the library's. Read-only, a version 4 library is
+// read as it is, in one collection, classics.
+func TestMigration_V4ToV5(t *testing.T) {
+	path := tempPath(t)
+	clk := quotertest.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	db := mustOpen(t, path, sqlite.Create(), sqlite.WithSeed(77), sqlite.WithClock(clk.Now))
+	for i := range 30 {
+		if err := db.Add(ctx, &quoter.Quote{Text: fmt.Sprintf("Quote %d of version 4.", i), Author: "Four", Tags: []string{simTags[i%len(simTags)]}}); err != nil {
+			t.Fatal(err)
+		}
+		clk.Advance(20 * time.Hour)
+	}
+	if err := db.Delete(ctx, 5); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	downgradeToV4(t, path)
+
+	filters := []quoter.Filter{{}, {Tag: simTags[0]}, {Lang: "en"}}
+	start := quoter.Frontier(clk.Now()).AddDays(-40)
+	days := 100
+	before := map[string]int64{}
+	ro := mustOpen(t, path, sqlite.ReadOnly())
+	for d := range days {
+		for _, f := range filters {
+			before[fmt.Sprint(d, f)] = todayID(t, ro, start.AddDays(d), f)
+		}
+	}
+	if cols, err := ro.Collections(ctx); err != nil || len(cols) != 1 || cols[0].Name != quoter.DefaultCollection || cols[0].Quotes != 29 {
+		t.Errorf("read-only v4: Collections() = %+v, %v; want classics with 29 quotes", cols, err)
+	}
+	if q, err := ro.Random(ctx, quoter.Filter{Collection: quoter.DefaultCollection}); err != nil || q.Collection != quoter.DefaultCollection {
+		t.Errorf("read-only v4: Random(classics) = %+v, %v", q, err)
+	}
+	if got := todayID(t, ro, start, quoter.Filter{Collection: quoter.DefaultCollection}); got != before[fmt.Sprint(0, quoter.Filter{})] {
+		t.Errorf("read-only v4: Today(classics) = #%d, want the library's #%d", got, before[fmt.Sprint(0, quoter.Filter{})])
+	}
+	ro.Close()
+
+	db = mustOpen(t, path, sqlite.WithClock(clk.Now))
+	for d := range days {
+		for _, f := range filters {
+			if got, want := todayID(t, db, start.AddDays(d), f), before[fmt.Sprint(d, f)]; got != want {
+				t.Fatalf("after the upgrade, Today(%s, %+v) = #%d, want #%d as before", start.AddDays(d), f, got, want)
+			}
+		}
+		if got, want := todayID(t, db, start.AddDays(d), quoter.Filter{Collection: quoter.DefaultCollection}), before[fmt.Sprint(d, quoter.Filter{})]; got != want {
+			t.Fatalf("after the upgrade, Today(%s, classics) = #%d, want the library's #%d", start.AddDays(d), got, want)
+		}
+	}
+	cols, err := db.Collections(ctx)
+	if err != nil || len(cols) != 1 || cols[0] != (quoter.Collection{Name: quoter.DefaultCollection, Quotes: 29}) {
+		t.Errorf("Collections() = %+v, %v; want public classics with 29 quotes", cols, err)
+	}
+	// Deleted before the upgrade, a quote is still in classics.
+	if err := db.Add(ctx, &quoter.Quote{Text: "After the upgrade.", Author: "Five", Collection: "new"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetCollection(ctx, quoter.Collection{Name: "new", Private: true}); err != nil {
+		t.Fatal(err)
+	}
+	frontier := quoter.Frontier(clk.Now())
+	for d := range days {
+		if frontier.Before(start.AddDays(d)) {
+			break
+		}
+		for _, f := range filters {
+			if got, want := todayID(t, db, start.AddDays(d), f), before[fmt.Sprint(d, f)]; got != want {
+				t.Fatalf("after changes, Today(%s, %+v) = #%d, want #%d as before", start.AddDays(d), f, got, want)
+			}
+		}
+	}
+}

@@ -1,5 +1,5 @@
 // Package storetest is the conformance suite of quote stores: one set of
-// tests of the quoter.Quoter contract (the schedule contract included) that
+// tests of the quoter.Library contract (the schedule contract included) that
 // every store runs against itself, SQLite and PostgreSQL alike, so that the
 // stores cannot drift apart. A store's own tests call Run with an Opener;
 // what only one store has (file handling, migrations of its schema) stays in
@@ -14,9 +14,10 @@ import (
 	"github.com/quotesd/quotesd/quoter"
 )
 
-// Store is what the suite tests: the library and a way to close it.
+// Store is what the suite tests: the whole library (quoter.Library: the
+// quotes and their curation) and a way to close it.
 type Store interface {
-	quoter.Quoter
+	quoter.Library
 	Close() error
 }
 

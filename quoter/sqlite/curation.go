@@ -1,0 +1,539 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/quotesd/quotesd/quoter"
+)
+
+// This file is the quoter.Curator part of the store: collections, the
+// moderation queue and the curators' password hashes (migration
+// 005_curation.sql).
+
+// collectionList returns every collection with its number of quotes, by
+// name, as of generation st.gen: once per generation, one count per
+// collection in the collection index. A library older than version 5
+// (opened read-only) has one collection, classics, public.
+func (db *DB) collectionList(ctx context.Context, st libState) ([]quoter.Collection, error) {
+	if cols, ok := db.cache.collections(st.gen); ok {
+		return cols, nil
+	}
+	if db.schema < 5 {
+		cols := []quoter.Collection{{Name: quoter.DefaultCollection, Quotes: st.n}}
+		db.cache.setCollections(st.gen, cols)
+		return cols, nil
+	}
+	tx, err := db.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, quoter.Internal("list collections: begin", err)
+	}
+	defer tx.Rollback()
+	var gen int64
+	if err := tx.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'generation'`).Scan(&gen); err != nil {
+		return nil, quoter.Internal("list collections: generation", err)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT c.name, c.title, c.private,
+		(SELECT count(*) FROM quotes q WHERE q.collection = c.name) FROM collections c ORDER BY c.name`)
+	if err != nil {
+		return nil, quoter.Internal("list collections", err)
+	}
+	defer rows.Close()
+	cols := []quoter.Collection{}
+	for rows.Next() {
+		var c quoter.Collection
+		if err := rows.Scan(&c.Name, &c.Title, &c.Private, &c.Quotes); err != nil {
+			return nil, quoter.Internal("list collections", err)
+		}
+		cols = append(cols, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, quoter.Internal("list collections", err)
+	}
+	if gen == st.gen {
+		db.cache.setCollections(st.gen, cols)
+	}
+	return cols, nil
+}
+
+// scope resolves the collections f may draw from: the names f.Collection
+// lists, or every public collection when it lists none. It returns them as
+// the JSON array filterArgs binds, or "" when they hold every quote of the
+// library, so that the common case (no private collection, or none with
+// quotes) costs no condition at all. Errors: EINVALID for a malformed
+// name, ENOTFOUND naming a collection the library does not have.
+func (db *DB) scope(ctx context.Context, st libState, f quoter.Filter) (string, error) {
+	names, err := quoter.Collections(f.Collection)
+	if err != nil {
+		return "", err
+	}
+	cols, err := db.collectionList(ctx, st)
+	if err != nil {
+		return "", err
+	}
+	for _, name := range names {
+		if _, found := slices.BinarySearchFunc(cols, name, func(c quoter.Collection, n string) int { return strings.Compare(c.Name, n) }); !found {
+			return "", quoter.Errorf(quoter.ENOTFOUND, "no collection is named %q", name)
+		}
+	}
+	if names == nil {
+		for _, c := range cols {
+			if !c.Private {
+				names = append(names, c.Name)
+			}
+		}
+	}
+	all := true
+	for _, c := range cols {
+		if c.Quotes > 0 && !slices.Contains(names, c.Name) {
+			all = false
+			break
+		}
+	}
+	if all {
+		return "", nil
+	}
+	if names == nil {
+		names = []string{}
+	}
+	b, err := json.Marshal(names)
+	if err != nil {
+		return "", quoter.Internal("filter by collection", err)
+	}
+	return string(b), nil
+}
+
+// publicCount is the number of quotes in public collections.
+func (db *DB) publicCount(ctx context.Context, st libState) (int, error) {
+	cols, err := db.collectionList(ctx, st)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, c := range cols {
+		if !c.Private {
+			n += c.Quotes
+		}
+	}
+	return n, nil
+}
+
+// Collections lists every collection, private ones included, by name, with
+// its number of quotes.
+func (db *DB) Collections(ctx context.Context) ([]quoter.Collection, error) {
+	st, err := db.state(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cols, err := db.collectionList(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	return slices.Clone(cols), nil
+}
+
+// maxTitleLen bounds a collection's title.
+const maxTitleLen = 100
+
+// SetCollection creates c or changes its title and privacy. A change of
+// privacy moves the collection's quotes out of (or into) the cycles of
+// public quotes (the library's, the tags', the languages') from the day
+// after the frontier, in the same transaction; the days that have begun
+// keep their quotes. Pins of its quotes on days to come are dropped when a
+// collection turns private: pins belong to the library's cycle, which is
+// public.
+func (db *DB) SetCollection(ctx context.Context, c quoter.Collection) error {
+	if db.wdb == nil {
+		return db.errReadOnly()
+	}
+	if err := quoter.ValidCollection(c.Name); err != nil {
+		return err
+	}
+	c.Title = strings.Join(strings.Fields(c.Title), " ")
+	if len(c.Title) > maxTitleLen || !utf8.ValidString(c.Title) || hasControl(c.Title) {
+		return quoter.Errorf(quoter.EINVALID, "collection title: want at most %d bytes of single-line UTF-8", maxTitleLen)
+	}
+	return db.change(ctx, "set collection "+c.Name, func(tx *sql.Tx, sched *scheduleTx) error {
+		public, err := sched.public(c.Name) // creates it public when new
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE collections SET title = ?, private = ? WHERE name = ?`, c.Title, c.Private, c.Name); err != nil {
+			return quoter.Internal("set collection "+c.Name, err)
+		}
+		if public == !c.Private {
+			return nil
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT `+db.sql.cols+` FROM quotes q WHERE q.collection = ? ORDER BY q.id`, c.Name)
+		if err != nil {
+			return quoter.Internal("list the quotes of collection "+c.Name, err)
+		}
+		qs, err := scanQuotes(rows)
+		if err != nil {
+			return quoter.Internal("list the quotes of collection "+c.Name, err)
+		}
+		for _, q := range qs {
+			for _, key := range publicKeys(q) {
+				if c.Private {
+					err = sched.remove(key, q.ID)
+				} else {
+					err = sched.insert(key, q.ID)
+				}
+				if err != nil {
+					return err
+				}
+			}
+		}
+		if c.Private {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM pins WHERE day > ? AND quote_id IN (SELECT id FROM quotes WHERE collection = ?)`,
+				sched.frontier, c.Name); err != nil {
+				return quoter.Internal("unpin the quotes of collection "+c.Name, err)
+			}
+		}
+		sched.private[c.Name] = c.Private
+		return nil
+	})
+}
+
+// hasControl reports control characters other than LF and TAB.
+func hasControl(s string) bool {
+	return strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 && r != '\n' && r != '\t' || r == 0x7f })
+}
+
+// checkNote refuses a note or reason that is too long or not text.
+func checkNote(what, s string) error {
+	if len(s) > quoter.MaxNoteLen || !utf8.ValidString(s) || hasControl(s) {
+		return quoter.Errorf(quoter.EINVALID, "%s: want at most %d bytes of UTF-8 text", what, quoter.MaxNoteLen)
+	}
+	return nil
+}
+
+// Submit validates s and queues it as pending (see quoter.Curator.Submit).
+// A new quote's text must be neither in the library (ECONFLICT "already
+// quote #42") nor pending already (ECONFLICT "already submitted as s12").
+// A correction keeps only the author, source and year it suggests, checked
+// against the quote it corrects.
+func (db *DB) Submit(ctx context.Context, s *quoter.Submission) error {
+	if db.wdb == nil {
+		return db.errReadOnly()
+	}
+	if err := checkNote("note", s.Note); err != nil {
+		return err
+	}
+	if err := s.From.Validate(); err != nil {
+		return err
+	}
+	if s.Corrects == 0 {
+		s.Quote.ID, s.Quote.Added, s.Quote.Modified, s.Quote.Removed = 0, time.Time{}, time.Time{}, false
+		s.Quote.AddedBy, s.Quote.EditedBy = quoter.Provenance{}, quoter.Provenance{}
+		if err := prepare(&s.Quote); err != nil {
+			return err
+		}
+	} else {
+		s.Quote = quoter.Quote{ID: s.Corrects, Author: s.Quote.Author, Source: s.Quote.Source, Year: s.Quote.Year, Tags: []string{}}
+	}
+	now := db.now().UTC().Truncate(time.Millisecond)
+	return db.write(ctx, "submit", func(tx *sql.Tx) error {
+		var fp []byte
+		if s.Corrects == 0 {
+			sum := quoter.Fingerprint(s.Quote.Text)
+			fp = sum[:]
+			if err := conflict(ctx, tx, fp, 0); err != nil {
+				return err
+			}
+			var other int64
+			err := tx.QueryRowContext(ctx, `SELECT id FROM submissions WHERE fingerprint = ? AND status = 'pending'`, fp).Scan(&other)
+			if err == nil {
+				return quoter.Errorf(quoter.ECONFLICT, "the same quote is already submitted as %s, waiting for review", quoter.SubmissionID(other))
+			} else if !errors.Is(err, sql.ErrNoRows) {
+				return quoter.Internal("look for pending duplicates", err)
+			}
+		} else {
+			q, err := scanQuote(tx.QueryRowContext(ctx, `SELECT `+db.sql.cols+` FROM quotes q WHERE q.id = ?`, s.Corrects))
+			if errors.Is(err, sql.ErrNoRows) {
+				return db.errNoQuote(ctx, tx, s.Corrects)
+			} else if err != nil {
+				return quoter.Internal(fmt.Sprintf("read quote %d", s.Corrects), err)
+			}
+			q.Author, q.Source, q.Year = s.Quote.Author, s.Quote.Source, s.Quote.Year
+			if err := prepare(q); err != nil {
+				return err
+			}
+			s.Quote.Author, s.Quote.Source, s.Quote.Year, s.Quote.Lang, s.Quote.Collection = q.Author, q.Source, q.Year, "", ""
+		}
+		body, err := json.Marshal(s.Quote)
+		if err != nil {
+			return quoter.Internal("submit", err)
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO submissions (quote, fingerprint, corrects, note, from_by, submitted)
+			VALUES (?, ?, ?, ?, ?, ?)`, string(body), fp, s.Corrects, s.Note, provenanceJSON(s.From), formatTime(now))
+		if err != nil {
+			return quoter.Internal("submit", err)
+		}
+		if s.ID, err = res.LastInsertId(); err != nil {
+			return quoter.Internal("submit", err)
+		}
+		s.Submitted, s.Status = now, quoter.Pending
+		s.Decided, s.DecidedBy, s.Reason, s.QuoteID = time.Time{}, quoter.Provenance{}, "", 0
+		return nil
+	})
+}
+
+const submissionCols = `id, quote, corrects, note, from_by, submitted, status, decided, decided_by, reason, quote_id`
+
+func scanSubmission(sc scanner) (*quoter.Submission, error) {
+	var s quoter.Submission
+	var body, from, submitted, decidedBy string
+	var decided sql.NullString
+	if err := sc.Scan(&s.ID, &body, &s.Corrects, &s.Note, &from, &submitted, &s.Status, &decided, &decidedBy, &s.Reason, &s.QuoteID); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(body), &s.Quote); err != nil {
+		return nil, fmt.Errorf("submission %d: %w", s.ID, err)
+	}
+	if s.Quote.Tags == nil {
+		s.Quote.Tags = []string{}
+	}
+	s.From, s.DecidedBy = parseProvenance(from), parseProvenance(decidedBy)
+	s.Submitted, _ = time.Parse(timeLayout, submitted)
+	if decided.Valid {
+		s.Decided, _ = time.Parse(timeLayout, decided.String)
+	}
+	return &s, nil
+}
+
+// Submissions lists the submissions in status ("" for all), newest first,
+// and how many there are in that status.
+func (db *DB) Submissions(ctx context.Context, status string, p quoter.Page) ([]*quoter.Submission, int, error) {
+	limit, offset, err := page(p)
+	if err != nil {
+		return nil, 0, err
+	}
+	switch status {
+	case "", quoter.Pending, quoter.Approved, quoter.Rejected:
+	default:
+		return nil, 0, quoter.Errorf(quoter.EINVALID, "unknown submission status %q: want pending, approved or rejected", status)
+	}
+	subs := []*quoter.Submission{}
+	if db.schema < 5 {
+		return subs, 0, nil
+	}
+	var total int
+	if err := db.rdb.QueryRowContext(ctx, `SELECT count(*) FROM submissions WHERE ?1 = '' OR status = ?1`, status).Scan(&total); err != nil {
+		return nil, 0, quoter.Internal("count submissions", err)
+	}
+	rows, err := db.rdb.QueryContext(ctx, `SELECT `+submissionCols+` FROM submissions WHERE ?1 = '' OR status = ?1
+		ORDER BY id DESC LIMIT ?2 OFFSET ?3`, status, limit, offset)
+	if err != nil {
+		return nil, 0, quoter.Internal("list submissions", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		s, err := scanSubmission(rows)
+		if err != nil {
+			return nil, 0, quoter.Internal("list submissions", err)
+		}
+		subs = append(subs, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, quoter.Internal("list submissions", err)
+	}
+	return subs, total, nil
+}
+
+// Submission returns the submission with the given id. Errors: ENOTFOUND.
+func (db *DB) Submission(ctx context.Context, id int64) (*quoter.Submission, error) {
+	if db.schema < 5 {
+		return nil, errNoSubmission(id)
+	}
+	return db.submission(ctx, db.rdb, id)
+}
+
+func errNoSubmission(id int64) error {
+	return quoter.Errorf(quoter.ENOTFOUND, "no submission %s", quoter.SubmissionID(id))
+}
+
+func (db *DB) submission(ctx context.Context, q querier, id int64) (*quoter.Submission, error) {
+	s, err := scanSubmission(q.QueryRowContext(ctx, `SELECT `+submissionCols+` FROM submissions WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errNoSubmission(id)
+	} else if err != nil {
+		return nil, quoter.Internal("read submission "+quoter.SubmissionID(id), err)
+	}
+	return s, nil
+}
+
+// pending reads submission id for a decision: it must be pending.
+func (db *DB) pending(ctx context.Context, tx *sql.Tx, id int64) (*quoter.Submission, error) {
+	s, err := db.submission(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
+	if s.Status != quoter.Pending {
+		return nil, quoter.Errorf(quoter.EINVALID, "submission %s is %s already", quoter.SubmissionID(id), s.Status)
+	}
+	return s, nil
+}
+
+// decide records the decision on submission id.
+func decide(ctx context.Context, tx *sql.Tx, id int64, status string, now time.Time, by quoter.Provenance, reason string, quoteID int64) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE submissions SET status = ?, decided = ?, decided_by = ?, reason = ?, quote_id = ? WHERE id = ?`,
+		status, formatTime(now), provenanceJSON(by), reason, quoteID, id); err != nil {
+		return quoter.Internal("record the decision on "+quoter.SubmissionID(id), err)
+	}
+	return nil
+}
+
+// Approve publishes pending submission id, with edit applied to what it
+// proposes, in one transaction. A new quote is added with the submitter
+// (s.From) as its AddedBy; when the curator edited it, the curator is its
+// EditedBy (an approval as proposed leaves EditedBy zero: the curator's
+// decision is on the submission, DecidedBy). A correction updates its
+// quote's author, source and year (and whatever edit changes) as Update
+// does, with the curator as EditedBy.
+func (db *DB) Approve(ctx context.Context, id int64, by quoter.Provenance, edit *quoter.Update) (*quoter.Quote, error) {
+	if db.wdb == nil {
+		return nil, db.errReadOnly()
+	}
+	if err := by.Validate(); err != nil {
+		return nil, err
+	}
+	var q *quoter.Quote
+	now := db.now().UTC().Truncate(time.Millisecond)
+	err := db.change(ctx, "approve "+quoter.SubmissionID(id), func(tx *sql.Tx, sched *scheduleTx) error {
+		s, err := db.pending(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if s.Corrects == 0 {
+			q = &s.Quote
+			q.Tags = slices.Clone(q.Tags)
+			q.AddedBy, q.EditedBy = s.From, quoter.Provenance{}
+			if edit != nil {
+				apply(q, *edit)
+				q.EditedBy = by
+			}
+			if err := prepare(q); err != nil {
+				return err
+			}
+			q.Added = now
+			if err := db.insert(ctx, tx, sched, q); err != nil {
+				return err
+			}
+		} else {
+			u := quoter.Update{Author: &s.Quote.Author, Source: &s.Quote.Source, Year: &s.Quote.Year}
+			if edit != nil {
+				u = merge(u, *edit)
+			}
+			u.By = by
+			if q, err = db.update(ctx, tx, sched, s.Corrects, u, now); err != nil {
+				return err
+			}
+		}
+		return decide(ctx, tx, id, quoter.Approved, now, by, "", q.ID)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return q, nil
+}
+
+// merge is u with the fields that edit sets replaced by edit's.
+func merge(u, edit quoter.Update) quoter.Update {
+	if edit.Text != nil {
+		u.Text = edit.Text
+	}
+	if edit.Author != nil {
+		u.Author = edit.Author
+	}
+	if edit.Source != nil {
+		u.Source = edit.Source
+	}
+	if edit.Year != nil {
+		u.Year = edit.Year
+	}
+	if edit.Tags != nil {
+		u.Tags = edit.Tags
+	}
+	if edit.Lang != nil {
+		u.Lang = edit.Lang
+	}
+	if edit.Collection != nil {
+		u.Collection = edit.Collection
+	}
+	return u
+}
+
+// Reject closes pending submission id without publishing it.
+func (db *DB) Reject(ctx context.Context, id int64, by quoter.Provenance, reason string) error {
+	if db.wdb == nil {
+		return db.errReadOnly()
+	}
+	if err := checkNote("reason", reason); err != nil {
+		return err
+	}
+	if err := by.Validate(); err != nil {
+		return err
+	}
+	now := db.now().UTC().Truncate(time.Millisecond)
+	return db.write(ctx, "reject "+quoter.SubmissionID(id), func(tx *sql.Tx) error {
+		if _, err := db.pending(ctx, tx, id); err != nil {
+			return err
+		}
+		return decide(ctx, tx, id, quoter.Rejected, now, by, reason, 0)
+	})
+}
+
+// maxHashLen bounds a stored password hash (an argon2id PHC string is
+// about a hundred bytes).
+const maxHashLen = 512
+
+// SetPassword stores curator's password hash, a PHC string ("$argon2id$..."),
+// or removes the curator when hash is empty.
+func (db *DB) SetPassword(ctx context.Context, curator, hash string) error {
+	if db.wdb == nil {
+		return db.errReadOnly()
+	}
+	if err := quoter.ValidCurator(curator); err != nil {
+		return err
+	}
+	if hash != "" && (!strings.HasPrefix(hash, "$") || len(hash) > maxHashLen || strings.ContainsFunc(hash, func(r rune) bool { return r <= ' ' || r > '~' })) {
+		return quoter.Errorf(quoter.EINVALID, "the password hash of %s is not a PHC string such as $argon2id$v=19$...", curator)
+	}
+	now := db.now().UTC().Truncate(time.Millisecond)
+	return db.write(ctx, "set the password of "+curator, func(tx *sql.Tx) error {
+		var err error
+		if hash == "" {
+			_, err = tx.ExecContext(ctx, `DELETE FROM curators WHERE name = ?`, curator)
+		} else {
+			_, err = tx.ExecContext(ctx, `INSERT INTO curators (name, hash, changed) VALUES (?, ?, ?)
+				ON CONFLICT (name) DO UPDATE SET hash = excluded.hash, changed = excluded.changed`, curator, hash, formatTime(now))
+		}
+		if err != nil {
+			return quoter.Internal("set the password of "+curator, err)
+		}
+		return nil
+	})
+}
+
+// PasswordHash returns curator's password hash. Errors: ENOTFOUND.
+func (db *DB) PasswordHash(ctx context.Context, curator string) (string, error) {
+	var hash string
+	err := sql.ErrNoRows
+	if db.schema >= 5 {
+		err = db.rdb.QueryRowContext(ctx, `SELECT hash FROM curators WHERE name = ?`, curator).Scan(&hash)
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", quoter.Errorf(quoter.ENOTFOUND, "no curator is named %q", curator)
+	} else if err != nil {
+		return "", quoter.Internal("read the password of "+curator, err)
+	}
+	return hash, nil
+}
