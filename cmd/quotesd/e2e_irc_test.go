@@ -228,10 +228,19 @@ func TestIRC_ChannelCollectionAndCurationFromTheChannel(t *testing.T) {
 	alice.Join("#quotes")
 	bob := ircdtest.Dial(t, srv.Addr, "bob")
 	bob.Join("#club")
+	if !bob.WaitMember(30*time.Second, "#club", "quotesd") || !alice.WaitMember(30*time.Second, "#quotes", "quotesd") {
+		t.Fatal("the bot is not in #club and #quotes")
+	}
+	// say returns the bot's answer to text from c; the other of alice and
+	// bob, both in #club, reads past it there.
 	say := func(c *ircdtest.Client, channel, text string) string {
 		t.Helper()
 		c.Send("PRIVMSG %s :%s", channel, text)
-		_, reply, _ := strings.Cut(c.Expect(10*time.Second, ":quotesd!"), " PRIVMSG "+channel+" :")
+		line := c.Expect(10*time.Second, ":quotesd!")
+		if other := map[*ircdtest.Client]*ircdtest.Client{alice: bob, bob: alice}[c]; channel == "#club" {
+			other.Expect(10*time.Second, line)
+		}
+		_, reply, _ := strings.Cut(line, " PRIVMSG "+channel+" :")
 		return reply
 	}
 

@@ -32,7 +32,7 @@ func ircStart(env *serveEnv, cfg irc.Config) (*irc.Bot, []reactor.Service, error
 	if cfg.Daily != "" && env.StateDir != "" {
 		cfg.DailyStateFile = filepath.Join(env.StateDir, "irc-daily.json")
 	}
-	bot, err := irc.New(cfg, env.Quoter, env.Calendar, env.Log)
+	bot, err := irc.New(cfg, env.Library, env.Calendar, env.Log)
 	if err != nil {
 		return nil, nil, err
 	}

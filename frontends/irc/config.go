@@ -301,19 +301,8 @@ func (ch Channel) home() string {
 }
 
 // validCollection reports whether name is a collection name the core
-// accepts: lower-case ASCII letters and digits, with dashes inside.
-func validCollection(name string) bool {
-	if name == "" || len(name) > quoter.MaxCollectionLen || name[0] == '-' || name[len(name)-1] == '-' {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
+// accepts (quoter.ValidCollection).
+func validCollection(name string) bool { return quoter.ValidCollection(name) == nil }
 
 // ParseChannels parses a comma-separated list of channels, each optionally
 // followed by ':' and its collections joined by '+', then by a space and

@@ -346,12 +346,16 @@ func TestNgircd_ChannelIsServedItsOwnCollectionAndNoOtherChannelIs(t *testing.T)
 		{"#other", "!quote @classics simplify", "Simplify, simplify."},
 		{"#other", "!quote @nowhere", "no collection @nowhere"},
 	} {
-		if got := sayIn(t, alice, tt.channel, tt.text, bob); !strings.Contains(got, tt.want) {
+		var others []*ircdtest.Client
+		if tt.channel == "#club" {
+			others = append(others, bob)
+		}
+		if got := sayIn(t, alice, tt.channel, tt.text, others...); !strings.Contains(got, tt.want) {
 			t.Errorf("%s in %s: %q, want %q", tt.text, tt.channel, got, tt.want)
 		}
 	}
 	for i := 0; i < 5; i++ {
-		if got := sayIn(t, alice, "#other", "!quote", bob); strings.Contains(got, club.Text) {
+		if got := sayIn(t, alice, "#other", "!quote"); strings.Contains(got, club.Text) {
 			t.Fatalf("#other was served #club's quote: %q", got)
 		}
 	}
