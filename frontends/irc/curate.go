@@ -67,6 +67,7 @@ func (s *session) capped(j job) (answer string, stop bool) {
 	case first:
 		return fmt.Sprintf("%s: that is your %d changes for today; more tomorrow", j.from.Nick, limit), true
 	}
+	s.b.stats.dropped.WithLabelValues(dropDailyCap).Inc()
 	s.b.log.Debug("irc change dropped", "reason", "daily cap", "nick", sanitize(j.from.Nick))
 	return "", true
 }
