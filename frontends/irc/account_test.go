@@ -89,3 +89,35 @@ func TestBot_CuratorByAccountFromWHOXAndAccountNotify(t *testing.T) {
 		t.Errorf("carol logged in as alice: %q, want added", got)
 	}
 }
+
+// With SASL the bot negotiates its capabilities itself, before irc.v4
+// takes the connection: it asks for each account capability offered, one
+// at a time, and a refusal of one costs none of the others.
+func TestBot_SASLSessionAsksForTheAccountCapabilitiesToo(t *testing.T) {
+	srv := newFakeServer(t, testServerTLS(t))
+	cfg := saslConfig(t, srv.Addr())
+	cfg.Curators = []Curator{{Account: "alice"}}
+	runBot(t, cfg, nil, nil)
+	c := srv.accept()
+	c.expect("CAP LS 302")
+	c.send(":irc.test CAP * LS :sasl=PLAIN account-tag account-notify")
+	c.expect("CAP REQ :sasl")
+	c.send(":irc.test CAP * ACK :sasl")
+	c.expect("CAP REQ :account-tag")
+	c.send(":irc.test CAP * NAK :account-tag")
+	c.expect("CAP REQ :account-notify") // extended-join is not offered: not asked for
+	c.send(":irc.test CAP * ACK :account-notify")
+	c.expect("AUTHENTICATE PLAIN")
+	c.send("AUTHENTICATE +")
+	c.expect("AUTHENTICATE ")
+	c.send(":irc.test 903 * :SASL authentication successful")
+	c.expect("CAP END")
+	c.register("quotesd", "#q")
+	// No account-tag, and no extended-join or WHOX to trust the roster
+	// with: alice's account is unknown, so she is no curator.
+	c.send(":alice!a@host ACCOUNT alice")
+	c.send(":alice!a@host PRIVMSG #q :!addquote Said while logged in. -- alice")
+	if got := c.expect("PRIVMSG #q :"); !strings.HasPrefix(got, "PRIVMSG #q :submitted for review (#s") {
+		t.Errorf("without account-tag or a trusted roster: %q, want submitted", got)
+	}
+}
