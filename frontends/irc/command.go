@@ -24,6 +24,7 @@ const (
 	cmdEdit    = "edit"    // !editquote #<id> <text> [-- <author>]
 	cmdApprove = "approve" // !approve s<id>
 	cmdReject  = "reject"  // !reject s<id> [reason]
+	cmdPending = "pending" // !pending
 )
 
 // changes are the command kinds that change the library, and count
@@ -96,6 +97,11 @@ func parseCommand(text, prefix string) (command, bool) {
 			return command{Kind: cmdApprove, Err: "usage: approve s<id>"}, true
 		}
 		return command{Kind: cmdApprove, ID: id}, true
+	case "pending":
+		if arg != "" {
+			return command{Kind: cmdPending, Err: "usage: pending"}, true
+		}
+		return command{Kind: cmdPending}, true
 	case "reject":
 		id, rest := parseID(arg, "s")
 		if id == 0 {
@@ -282,5 +288,5 @@ func helpText(prefix string) string {
 		p + "quote @<collection> [words] · " + p + "quote stats · " + p + "quote #<id> info: who added it · " +
 		p + "addquote <text> -- <author> · " + p + "grab <nick>: their last line here · " +
 		p + "delquote #<id> · " + p + "editquote #<id> <text> [-- <author>] · " +
-		p + "approve s<id> · " + p + "reject s<id> [reason]"
+		p + "pending · " + p + "approve s<id> · " + p + "reject s<id> [reason]"
 }

@@ -15,9 +15,20 @@ import (
 	"github.com/quotesd/quotesd/quoter"
 )
 
-// curate answers a curation command (see changes), !quote stats and
-// !quote #<id> info: the reply to where it came from, and a private
-// reply to its sender, sent by NOTICE.
+// itemSep separates the items of a private reply. It is NUL, which no
+// quote holds (the core refuses control characters), so a quote's own line
+// breaks never split an item.
+const itemSep = "\x00"
+
+// curation are the command kinds curate answers.
+var curation = map[string]bool{
+	cmdAdd: true, cmdGrab: true, cmdDelete: true, cmdEdit: true,
+	cmdApprove: true, cmdReject: true, cmdPending: true, cmdStats: true, cmdInfo: true,
+}
+
+// curate answers a curation command (see curation): the reply to where it
+// came from, and a private reply to its sender, sent by NOTICE, one line
+// per item (items are separated by itemSep).
 func (s *session) curate(ctx context.Context, j job) (reply, private string) {
 	c := j.cmd
 	if c.Err != "" {
@@ -34,6 +45,8 @@ func (s *session) curate(ctx context.Context, j job) (reply, private string) {
 		return s.change(ctx, j), ""
 	case cmdApprove, cmdReject:
 		return s.decide(ctx, j), ""
+	case cmdPending:
+		return s.pending(ctx, j)
 	}
 	return "", ""
 }
@@ -338,4 +351,44 @@ func orNone(s string) string {
 		return "none"
 	}
 	return s
+}
+
+// maxPendingShown is how many submissions !pending sends.
+const maxPendingShown = 5
+
+// pending answers !pending: to a curator, by NOTICE, the newest
+// submissions awaiting review among those they may decide, one a line;
+// the channel learns only how many there are. What waits for review is
+// not shown to everyone: keeping it unpublished is the point of the queue.
+func (s *session) pending(ctx context.Context, j job) (reply, private string) {
+	subs, _, err := s.b.q.Submissions(ctx, quoter.Pending, quoter.Page{Limit: quoter.MaxLimit})
+	if err != nil {
+		return s.failure(err, ""), ""
+	}
+	home := quoter.DefaultCollection
+	if ch, ok := s.b.channel(j.channel); ok {
+		home = ch.home()
+	}
+	var mine []string
+	n := 0
+	for _, sub := range subs {
+		col := sub.Quote.Collection
+		if col == "" {
+			col = quoter.DefaultCollection
+		}
+		if !s.b.isCurator(j.from, j.channel, col) {
+			continue
+		}
+		n++
+		if len(mine) < maxPendingShown {
+			mine = append(mine, fmt.Sprintf("%s in %s from %s: %s — %s", quoter.SubmissionID(sub.ID), col, orNone(sub.From.By), sub.Quote.Text, sub.Quote.Author))
+		}
+	}
+	switch {
+	case n == 0 && !s.b.isCurator(j.from, j.channel, home):
+		return "only curators can list submissions", ""
+	case n == 0:
+		return "nothing awaits review", ""
+	}
+	return fmt.Sprintf("%d awaiting review; the newest %d sent to %s by notice", n, len(mine), j.from.Nick), strings.Join(mine, itemSep)
 }

@@ -129,6 +129,18 @@ func TestNgircd_NonCuratorsAdditionIsPendingUntilACuratorApproves(t *testing.T) 
 	if _, n, err := w.lib.Search(context.Background(), "knocks", quoter.Page{}); err != nil || n != 0 {
 		t.Errorf("before approval the search finds %d, %v; want nothing published", n, err)
 	}
+	if got := w.say(t, w.bob, "!pending"); got != "only curators can list submissions" {
+		t.Errorf("bob asking for the queue: %q", got)
+	}
+	if got := w.say(t, w.alice, "!pending"); got != "1 awaiting review; the newest 1 sent to alice by notice" {
+		t.Errorf("alice asking for the queue: %q", got)
+	}
+	if got, want := w.alice.Expect(10*time.Second, " NOTICE alice :"), fmt.Sprintf(":s%d in classics from bob: I am the one who knocks. — Walter White", sid); !strings.HasSuffix(got, want) {
+		t.Errorf("the queue sent to alice: %q, want it to end %q", got, want)
+	}
+	if line, ok := w.bob.Wait(time.Second, " NOTICE bob :"); ok {
+		t.Errorf("the queue's text was sent to bob: %q", line)
+	}
 	if got := w.say(t, w.bob, fmt.Sprintf("!approve s%d", sid)); got != "only curators can approve submissions" {
 		t.Errorf("bob approving his own: %q", got)
 	}

@@ -54,6 +54,8 @@ func TestParseCommand_Curation(t *testing.T) {
 		{"!reject s12 not a quote, a \x02shout\x02", command{Kind: cmdReject, ID: 12, Reason: "not a quote, a shout"}},
 		{"!reject s12 " + strings.Repeat("x", quoter.MaxNoteLen+1), command{Kind: cmdReject, Err: "a reason is at most 500 bytes"}},
 		{"!reject", command{Kind: cmdReject, Err: "usage: reject s<id> [reason]"}},
+		{"!pending", command{Kind: cmdPending}},
+		{"!pending all", command{Kind: cmdPending, Err: "usage: pending"}},
 	}
 	for _, tt := range tests {
 		got, ok := parseCommand(tt.text, "!")

@@ -13,7 +13,7 @@ import (
 func TestMetrics_EveryKnownSeriesExistsAtZeroFromTheStart(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	newMetrics(reg)
-	want := `# HELP quotesd_irc_commands_total IRC commands answered, by kind (random, search, id, today, help, stats, info, add, grab, delete, edit, approve, reject).
+	want := `# HELP quotesd_irc_commands_total IRC commands answered, by kind (random, search, id, today, help, stats, info, add, grab, delete, edit, approve, reject, pending).
 # TYPE quotesd_irc_commands_total counter
 quotesd_irc_commands_total{command="add"} 0
 quotesd_irc_commands_total{command="approve"} 0
@@ -23,6 +23,7 @@ quotesd_irc_commands_total{command="grab"} 0
 quotesd_irc_commands_total{command="help"} 0
 quotesd_irc_commands_total{command="id"} 0
 quotesd_irc_commands_total{command="info"} 0
+quotesd_irc_commands_total{command="pending"} 0
 quotesd_irc_commands_total{command="random"} 0
 quotesd_irc_commands_total{command="reject"} 0
 quotesd_irc_commands_total{command="search"} 0

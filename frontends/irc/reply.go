@@ -50,14 +50,17 @@ func (s *session) answer(j job) (lines, private []string) {
 	defer cancel()
 	width := s.width(j.target)
 	var text, tail, priv string
-	if changes[j.cmd.Kind] || j.cmd.Kind == cmdApprove || j.cmd.Kind == cmdReject || j.cmd.Kind == cmdInfo || j.cmd.Kind == cmdStats {
+	if curation[j.cmd.Kind] {
 		text, priv = s.curate(ctx, j)
 	} else {
 		text, tail = s.answerText(ctx, j, width)
 	}
 	lines = splitKeeping(sanitize(text), tail, width, maxReplyLines)
 	if priv != "" && validMiddle(j.from.Nick) {
-		private = split(sanitize(priv), s.width(j.from.Nick), maxReplyLines)
+		// One item a line (see curate), each cut to fit one.
+		for _, item := range strings.Split(priv, itemSep) {
+			private = append(private, split(sanitize(item), s.width(j.from.Nick), 1)...)
+		}
 	}
 	return lines, private
 }
