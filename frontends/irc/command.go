@@ -27,12 +27,6 @@ const (
 	cmdPending = "pending" // !pending
 )
 
-// changes are the command kinds that change the library, and count
-// against the daily cap (see Config.CurationCap). A curator's decisions
-// on the queue do not: one who clears a queue of fifty must not be
-// stopped at twenty.
-var changes = map[string]bool{cmdAdd: true, cmdGrab: true, cmdDelete: true, cmdEdit: true}
-
 // command is one parsed request from a channel or private message.
 type command struct {
 	Kind   string

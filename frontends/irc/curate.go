@@ -68,9 +68,12 @@ func (p person) key() string {
 	return ircLower(p.Nick)
 }
 
-// capped takes a change from the sender's daily cap and reports whether
-// it must stop there, and what to answer then: the limit the first time
-// it is hit in a day, and then nothing, so a flood is not answered.
+// capped takes a change (an addition, grab, submission, edit or deletion)
+// from the sender's daily cap and reports whether it must stop there, and
+// what to answer then: the limit the first time it is hit in a day, and
+// then nothing, so a flood is not answered. A curator's decisions on the
+// queue are not changes of theirs: one who clears a queue of fifty must
+// not be stopped at twenty.
 func (s *session) capped(j job) (answer string, stop bool) {
 	limit := s.b.inForce.Load().CurationCap
 	ok, first := s.b.changes.take(j.from.key(), s.b.cal.Today(), limit)
