@@ -1,6 +1,7 @@
 package irc
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -119,5 +120,33 @@ func TestBot_SASLSessionAsksForTheAccountCapabilitiesToo(t *testing.T) {
 	c.send(":alice!a@host PRIVMSG #q :!addquote Said while logged in. -- alice")
 	if got := c.expect("PRIVMSG #q :"); !strings.HasPrefix(got, "PRIVMSG #q :submitted for review (#s") {
 		t.Errorf("without account-tag or a trusted roster: %q, want submitted", got)
+	}
+}
+
+// In a private message a curator named in --irc-curators may change
+// quotes of public collections; additions need a channel, whose
+// collection they go to.
+func TestBot_CurationInPrivateMessages(t *testing.T) {
+	srv := newFakeServer(t, nil)
+	cfg := testConfig(srv.Addr())
+	cfg.Curators = []Curator{{Mask: "alice!a@staff.example.org"}}
+	runBot(t, cfg, nil, nil)
+	c := srv.accept()
+	c.register("quotesd", "#q")
+	for _, tt := range []struct{ from, text, want string }{
+		{"bob!b@host", "!delquote #2", "PRIVMSG bob :only curators can delete quotes"},
+		{"alice!a@staff.example.org", "!delquote #2", "PRIVMSG alice :deleted quote #2"},
+		{"alice!a@staff.example.org", "!addquote In private. -- alice", "PRIVMSG alice :!addquote works in the bot's channels: its quotes go to the channel's collection"},
+		{"alice!a@staff.example.org", "!grab bob", "PRIVMSG alice :!grab works in the bot's channels: its quotes go to the channel's collection"},
+	} {
+		nick, _, _ := strings.Cut(tt.from, "!")
+		c.send(":%s PRIVMSG quotesd :%s", tt.from, tt.text)
+		if got := c.expect("PRIVMSG " + nick + " :"); got != tt.want {
+			t.Errorf("%s says %q: %q, want %q", nick, tt.text, got, tt.want)
+		}
+	}
+	c.send(":bob!b@host PRIVMSG quotesd :!quote stats")
+	if got := c.expect("PRIVMSG bob :"); !regexp.MustCompile(`^PRIVMSG bob :\d+ quotes here \(classics \d+\); 0 awaiting review$`).MatchString(got) {
+		t.Errorf("!quote stats in private: %q", got)
 	}
 }

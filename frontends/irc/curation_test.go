@@ -327,3 +327,53 @@ func TestSearchWords_PrefixesOfWords(t *testing.T) {
 		}
 	}
 }
+
+// Who curates what: a --irc-curators entry curates every collection, from
+// anywhere; with --irc-ops-curate a channel's operator curates that
+// channel's own collections (classics for a channel with none), from
+// that channel only.
+func TestBot_IsCurator(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Server = "irc.test:6697"
+	cfg.Channels = []Channel{{Name: "#club", Collections: []string{"club-quotes", "classics"}}, {Name: "#quotes"}, {Name: "#ops", Collections: []string{"ops-lore"}}}
+	cfg.Curators = []Curator{{Mask: "alice!*@staff.example.org"}, {Account: "carol"}}
+	cfg.OpsCurate = true
+	b, err := New(cfg, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice := person{Nick: "alice", Mask: "alice!a@staff.example.org"}
+	carol := person{Nick: "c", Mask: "c!c@home", Account: "carol"}
+	op := person{Nick: "dave", Mask: "dave!d@home", Op: true}
+	user := person{Nick: "erin", Mask: "erin!e@home"}
+	tests := []struct {
+		who                 person
+		channel, collection string
+		want                bool
+	}{
+		{alice, "#club", "ops-lore", true},
+		{alice, "", "club-quotes", true},
+		{carol, "", "classics", true},
+		{op, "#club", "club-quotes", true},
+		{op, "#club", "classics", true},
+		{op, "#club", "ops-lore", false},
+		{op, "#quotes", "classics", true},
+		{op, "#quotes", "club-quotes", false},
+		{op, "#elsewhere", "classics", false}, // not a configured channel
+		{op, "", "classics", false},           // a private message has no operators
+		{user, "#club", "club-quotes", false},
+	}
+	for _, tt := range tests {
+		if got := b.isCurator(tt.who, tt.channel, tt.collection); got != tt.want {
+			t.Errorf("%s in %q on %s: %v, want %v", tt.who.Nick, tt.channel, tt.collection, got, tt.want)
+		}
+	}
+	off := cfg
+	off.OpsCurate = false
+	if err := b.SetLive(off); err != nil {
+		t.Fatal(err)
+	}
+	if b.isCurator(op, "#club", "club-quotes") {
+		t.Error("an operator still curates after --irc-ops-curate was turned off")
+	}
+}
