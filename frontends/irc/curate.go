@@ -257,17 +257,13 @@ func (s *session) refusal(err error, notFound string) string {
 // stats answers !quote stats: the size of what is served where it was
 // asked, and how many submissions wait for review.
 func (s *session) stats(ctx context.Context, j job) string {
-	cols, err := s.b.q.Collections(ctx)
-	if err != nil {
-		return s.failure(err, "")
-	}
 	lib, err := s.view(ctx, j.channel)
 	if err != nil {
 		return s.failure(err, "")
 	}
 	var parts []string
 	total := 0
-	for _, c := range cols {
+	for _, c := range lib.all {
 		if lib.serves(c.Name) && c.Quotes > 0 {
 			total += c.Quotes
 			parts = append(parts, fmt.Sprintf("%s %d", c.Name, c.Quotes))

@@ -220,6 +220,7 @@ type libraryView struct {
 	served  string          // Filter.Collection for what it is served
 	private map[string]bool // private collections, by name
 	known   map[string]bool // every collection, by name
+	all     []quoter.Collection
 }
 
 // view returns the library as seen from channel ("" for a private
@@ -229,7 +230,7 @@ func (s *session) view(ctx context.Context, channel string) (*libraryView, error
 	if err != nil {
 		return nil, err
 	}
-	v := &libraryView{private: make(map[string]bool), known: make(map[string]bool)}
+	v := &libraryView{private: make(map[string]bool), known: make(map[string]bool), all: cols}
 	for _, c := range cols {
 		v.known[c.Name] = true
 		if c.Private {

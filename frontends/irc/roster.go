@@ -92,20 +92,18 @@ func (r *roster) hasWHOX() bool {
 	return r.whox
 }
 
-// channel returns the members of ch, making the map if asked.
-func (r *roster) channel(ch string, create bool) map[string]*member {
-	key := ircLower(ch)
-	m := r.chans[key]
-	if m == nil && create {
-		m = make(map[string]*member)
-		r.chans[key] = m
-	}
-	return m
+// channel returns the members of ch; nil when the bot is not in it.
+func (r *roster) channel(ch string) map[string]*member {
+	return r.chans[ircLower(ch)]
 }
 
-// add records nick in ch (when there is room) and returns its entry.
+// add records nick in ch, a channel the bot is in, when there is room,
+// and returns its entry (a throwaway one otherwise).
 func (r *roster) add(ch, nick string) *member {
-	m := r.channel(ch, true)
+	m := r.channel(ch)
+	if m == nil {
+		return &member{}
+	}
 	key := ircLower(nick)
 	if e := m[key]; e != nil {
 		return e
@@ -164,7 +162,7 @@ func (r *roster) join(ch, nick, account string, known bool) {
 // part forgets nick in ch (PART, KICK).
 func (r *roster) part(ch, nick string) {
 	r.mu.Lock()
-	if m := r.channel(ch, false); m != nil {
+	if m := r.channel(ch); m != nil {
 		delete(m, ircLower(nick))
 	}
 	r.mu.Unlock()
@@ -211,7 +209,7 @@ func (r *roster) whoxReply(m *ircv4.Message) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.channel(m.Params[2], false) == nil {
+	if r.channel(m.Params[2]) == nil {
 		return
 	}
 	e := r.add(m.Params[2], m.Params[3])
@@ -242,7 +240,7 @@ func (r *roster) mode(params []string) {
 				return
 			}
 			if strings.ContainsRune(r.opModes, c) {
-				if e := r.channel(params[0], false)[ircLower(args[0])]; e != nil {
+				if e := r.channel(params[0])[ircLower(args[0])]; e != nil {
 					e.op = set
 				}
 			}
@@ -259,7 +257,7 @@ func (r *roster) mode(params []string) {
 func (r *roster) lookup(ch, nick string) member {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if e := r.channel(ch, false)[ircLower(nick)]; e != nil {
+	if e := r.channel(ch)[ircLower(nick)]; e != nil {
 		return *e
 	}
 	return member{}
