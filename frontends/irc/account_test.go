@@ -150,3 +150,19 @@ func TestBot_CurationInPrivateMessages(t *testing.T) {
 		t.Errorf("!quote stats in private: %q", got)
 	}
 }
+
+// A channel's own collection starts empty, and says so.
+func TestBot_EmptyChannelCollectionSaysSo(t *testing.T) {
+	srv := newFakeServer(t, nil)
+	cfg := testConfig(srv.Addr())
+	cfg.Channels = []Channel{{Name: "#q", Collections: []string{"club-quotes"}}}
+	runBot(t, cfg, nil, nil)
+	c := srv.accept()
+	c.register("quotesd", "#q")
+	for _, cmd := range []string{"!quote", "!today", "!quote @club-quotes"} {
+		c.send(":alice!a@host PRIVMSG #q :%s", cmd)
+		if got := c.expect("PRIVMSG #q :"); got != "PRIVMSG #q :no quotes in club-quotes yet" {
+			t.Errorf("%s: %q, want no quotes in club-quotes yet", cmd, got)
+		}
+	}
+}

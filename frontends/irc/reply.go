@@ -100,7 +100,7 @@ func (s *session) answerText(ctx context.Context, j job, width int) (text, tail 
 			quote, err = q.Random(ctx, f) // only long ones: cut one
 		}
 		if err != nil {
-			return s.failure(err, "the library is empty"), ""
+			return s.failure(err, emptyText(f.Collection)), ""
 		}
 		return quoteParts(quote)
 	case cmdByID:
@@ -213,6 +213,16 @@ func allPrefixes(words, have []string) bool {
 	return true
 }
 
+// emptyText is the answer when a draw from set (a Filter.Collection)
+// finds nothing: the whole library's, or a channel's collections, which
+// start empty.
+func emptyText(set string) string {
+	if set == "" {
+		return "the library is empty"
+	}
+	return "no quotes in " + strings.ReplaceAll(set, ",", " or ") + " yet"
+}
+
 // libraryView is the library as one channel (or a private message) sees
 // it: which collections it is served, and which others it may name.
 type libraryView struct {
@@ -294,7 +304,7 @@ func (s *session) todayText(ctx context.Context, j job) (text, tail string) {
 	}
 	quote, err := b.q.Today(ctx, day, f)
 	if err != nil {
-		notFound := "the library is empty"
+		notFound := emptyText(f.Collection)
 		if c.Tag != "" || c.Lang != "" {
 			notFound = quoter.ErrorMessage(err) // names the unknown tag or language
 		}
