@@ -165,4 +165,8 @@ func TestBot_EmptyChannelCollectionSaysSo(t *testing.T) {
 			t.Errorf("%s: %q, want no quotes in club-quotes yet", cmd, got)
 		}
 	}
+	c.send(":alice!a@host PRIVMSG #q :!quote stats")
+	if got := c.expect("PRIVMSG #q :"); got != "PRIVMSG #q :0 quotes in #q; 0 awaiting review" {
+		t.Errorf("!quote stats: %q", got)
+	}
 }

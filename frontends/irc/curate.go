@@ -277,7 +277,10 @@ func (s *session) stats(ctx context.Context, j job) string {
 	if j.channel != "" {
 		where = "in " + j.channel
 	}
-	return fmt.Sprintf("%d quotes %s (%s); %d awaiting review", total, where, strings.Join(parts, ", "), pending)
+	if len(parts) > 0 {
+		where += " (" + strings.Join(parts, ", ") + ")"
+	}
+	return fmt.Sprintf("%d quotes %s; %d awaiting review", total, where, pending)
 }
 
 // info answers !quote #<id> info: who added the quote, how, where and
