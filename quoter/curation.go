@@ -153,9 +153,11 @@ type Curator interface {
 	Reject(ctx context.Context, id int64, by Provenance, reason string) error
 
 	// SetPassword stores a curator's password hash (a PHC string, made
-	// by the caller: the store never sees a password); an empty hash
-	// removes the curator. PasswordHash returns it; ENOTFOUND when there
-	// is no such curator.
+	// by the caller with package passwd: the store never sees a
+	// password); an empty hash removes the curator (no error when there
+	// was none). Errors: EINVALID for a name ValidCurator refuses or a
+	// hash that is not a PHC string ("$argon2id$..."). PasswordHash
+	// returns it; ENOTFOUND when there is no such curator.
 	SetPassword(ctx context.Context, curator, hash string) error
 	PasswordHash(ctx context.Context, curator string) (string, error)
 }

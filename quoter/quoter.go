@@ -202,7 +202,9 @@ type ImportResult struct {
 // ENOTFOUND, EINVALID, ECONFLICT or EINTERNAL (see ErrorCode); frontends map
 // those codes to their protocol and never inspect messages.
 type Quoter interface {
-	// Today returns the quote of the day for the calendar date day. Its
+	// Today returns the quote of the day for the calendar date day. The
+	// days before a collection turned private keep its quotes in the
+	// library's, tags' and languages' cycles (the past is fixed). Its
 	// contract, which every store keeps (docs/ARCHITECTURE.md, "Choosing
 	// the quote of the day", says how):
 	//
@@ -240,15 +242,25 @@ type Quoter interface {
 	// Errors: ENOTFOUND when none does.
 	Random(ctx context.Context, f Filter) (*Quote, error)
 
-	// Quote returns the quote with the given id.
+	// Quote returns the quote with the given id, whatever its collection:
+	// a frontend that serves the public must not show a quote of a
+	// private collection it was not configured to serve (its Collection
+	// is in Curator.Collections, with its privacy).
 	// Errors: ENOTFOUND; EGONE when it was removed from the library.
 	Quote(ctx context.Context, id int64) (*Quote, error)
 
 	// Search returns quotes whose text, author or source match the words of
 	// query (all of them, as full words or prefixes written "word*"), best
-	// matches first, and the total number of matches.
+	// matches first, and the total number of matches. Only public
+	// collections are searched (see SearchIn).
 	// Errors: EINVALID for an empty or malformed query.
 	Search(ctx context.Context, query string, p Page) ([]*Quote, int, error)
+
+	// SearchIn is Search among the quotes that pass f: in the collections
+	// f names (private ones too; the public ones when it names none, as
+	// Search), with f's other fields applied as List applies them.
+	// Errors: those of Search; ENOTFOUND naming an unknown collection.
+	SearchIn(ctx context.Context, query string, f Filter, p Page) ([]*Quote, int, error)
 
 	// List returns the quotes that pass f in the order p asks, and the total
 	// number that pass f. Errors: EINVALID for an unknown sort key or a

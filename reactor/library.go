@@ -127,6 +127,14 @@ func (l *Library) Search(ctx context.Context, query string, p quoter.Page) ([]*q
 	return r.items, r.total, err
 }
 
+func (l *Library) SearchIn(ctx context.Context, query string, f quoter.Filter, p quoter.Page) ([]*quoter.Quote, int, error) {
+	r, err := with(l, func(q quoter.Library) (page[[]*quoter.Quote], error) {
+		qs, n, err := q.SearchIn(ctx, query, f, p)
+		return page[[]*quoter.Quote]{qs, n}, err
+	})
+	return r.items, r.total, err
+}
+
 func (l *Library) List(ctx context.Context, f quoter.Filter, p quoter.Page) ([]*quoter.Quote, int, error) {
 	r, err := with(l, func(q quoter.Library) (page[[]*quoter.Quote], error) {
 		qs, n, err := q.List(ctx, f, p)

@@ -47,11 +47,17 @@ func backupCommand(*flag.FlagSet) runFunc {
 			return fmt.Errorf("the backup %s does not open: %w", dest, err)
 		}
 		defer bk.Close()
-		st, err := bk.Stats(ctx)
+		// Every collection's quotes, private ones too: Stats counts the
+		// public ones only.
+		cols, err := bk.Collections(ctx)
 		if err != nil {
 			return fmt.Errorf("the backup %s cannot be read: %w", dest, err)
 		}
-		fmt.Fprintf(g.Stdout, "backed up %s to %s (%d quotes)\n", g.DB, dest, st.Quotes)
+		n := 0
+		for _, c := range cols {
+			n += c.Quotes
+		}
+		fmt.Fprintf(g.Stdout, "backed up %s to %s (%d quotes)\n", g.DB, dest, n)
 		return nil
 	}
 }

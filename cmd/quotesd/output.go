@@ -19,6 +19,11 @@ type jsonQuote struct {
 	Year   int      `json:"year,omitempty"`
 	Tags   []string `json:"tags"`
 	Lang   string   `json:"lang"`
+	// Collection is the quote's collection, and AddedBy and EditedBy its
+	// provenance: the shell is the library's owner, who may see it all.
+	Collection string            `json:"collection,omitempty"`
+	AddedBy    quoter.Provenance `json:"added_by,omitzero"`
+	EditedBy   quoter.Provenance `json:"edited_by,omitzero"`
 	// Removed is set on a past day's quote of the day that has since
 	// been deleted from the library (only `today` prints such quotes).
 	Removed bool `json:"removed,omitempty"`
@@ -29,7 +34,7 @@ func toJSON(q *quoter.Quote) jsonQuote {
 	if tags == nil {
 		tags = []string{}
 	}
-	return jsonQuote{q.ID, q.Text, q.Author, q.Source, q.Year, tags, q.Lang, q.Removed}
+	return jsonQuote{q.ID, q.Text, q.Author, q.Source, q.Year, tags, q.Lang, q.Collection, q.AddedBy, q.EditedBy, q.Removed}
 }
 
 // marshal encodes v as JSON without escaping <, > and &: quotes are text

@@ -14,9 +14,9 @@ import (
 )
 
 func init() {
-	subcommands["today"] = &subcommand{summary: "print the quote of the day (--date another day, --tag or --lang their own)", args: "[--date YYYY-MM-DD] [--tag T] [--lang L] [--json]", flags: todayCommand}
+	subcommands["today"] = &subcommand{summary: "print the quote of the day (--date another day, --tag, --lang or --collection their own)", args: "[--date YYYY-MM-DD] [--tag T] [--lang L] [--collection C] [--json]", flags: todayCommand}
 	subcommands["random"] = &subcommand{summary: "print a random quote, like fortune(6)", args: "[flags]", flags: randomCommand}
-	subcommands["search"] = &subcommand{summary: "print the quotes that match words", args: "[--json] WORDS...", flags: searchCommand}
+	subcommands["search"] = &subcommand{summary: "print the quotes that match words", args: "[--collection C] [--json] WORDS...", flags: searchCommand}
 	subcommands["stats"] = &subcommand{summary: "count quotes, authors and tags", args: "[--json]", flags: statsCommand}
 }
 
@@ -34,6 +34,7 @@ func todayCommand(fs *flag.FlagSet) runFunc {
 	var f quoter.Filter
 	fs.StringVar(&f.Tag, "tag", "", "the quote of the day of this `tag`: its own daily cycle")
 	fs.StringVar(&f.Lang, "lang", "", "the quote of the day in this `language` (e.g. fr): its own daily cycle, or with --tag the first of the tag's in it")
+	fs.StringVar(&f.Collection, "collection", "", "the quote of the day of this `collection` (or the first of several, comma-separated): its own daily cycle; private ones too")
 	asJSON := fs.Bool("json", false, "print a JSON object")
 	return func(ctx context.Context, g *globals, args []string) error {
 		if len(args) > 0 {
@@ -60,6 +61,8 @@ func todayCommand(fs *flag.FlagSet) runFunc {
 			return printQuote(g.Stdout, q, *asJSON)
 		case quoter.ErrorCode(err) == quoter.EGONE:
 			return fmt.Errorf("no quote to show for %s: %w", day, err)
+		case f.Collection != "":
+			return err // names the unknown collection, or says it has no quotes
 		case f.IsZero():
 			return notFound(err, g.DB+" holds no quotes: add some with 'quotesd import FILE' or 'quotesd add'")
 		case f.Tag != "" && f.Lang != "" && quoter.ErrorCode(err) == quoter.ENOTFOUND:
@@ -78,10 +81,11 @@ func randomCommand(fs *flag.FlagSet) runFunc {
 	fs.StringVar(&f.Tag, "tag", "", "only quotes with this `tag`")
 	fs.StringVar(&f.Author, "author", "", "only quotes by this `author` (exact name, any case)")
 	fs.StringVar(&f.Lang, "lang", "", "only quotes in this `language` (e.g. en)")
+	fs.StringVar(&f.Collection, "collection", "", "only quotes of this `collection`, or of several, comma-separated (default: every public one)")
 	asJSON := fs.Bool("json", false, "print a JSON object")
 	return func(ctx context.Context, g *globals, args []string) error {
 		if len(args) > 0 {
-			return usagef("random takes no arguments, got %q; filter with --tag, --author, --lang, --min-len, --max-len", args[0])
+			return usagef("random takes no arguments, got %q; filter with --tag, --author, --lang, --collection, --min-len, --max-len", args[0])
 		}
 		if f.MinLen < 0 || f.MaxLen < 0 {
 			return usagef("--min-len and --max-len must not be negative")
@@ -96,6 +100,9 @@ func randomCommand(fs *flag.FlagSet) runFunc {
 		defer db.Close()
 		q, err := db.Random(ctx, f)
 		if err != nil {
+			if err := checkCollections(ctx, db, f); err != nil {
+				return err
+			}
 			if f.IsZero() {
 				return notFound(err, g.DB+" holds no quotes: add some with 'quotesd import FILE' or 'quotesd add'")
 			}
@@ -106,6 +113,8 @@ func randomCommand(fs *flag.FlagSet) runFunc {
 }
 
 func searchCommand(fs *flag.FlagSet) runFunc {
+	var f quoter.Filter
+	fs.StringVar(&f.Collection, "collection", "", "search this `collection`, or several, comma-separated (default: every public one)")
 	asJSON := fs.Bool("json", false, "print a JSON array")
 	return func(ctx context.Context, g *globals, args []string) error {
 		query := strings.Join(args, " ")
@@ -117,7 +126,7 @@ func searchCommand(fs *flag.FlagSet) runFunc {
 			return err
 		}
 		defer db.Close()
-		qs, total, err := db.Search(ctx, query, quoter.Page{Limit: quoter.MaxLimit})
+		qs, total, err := db.SearchIn(ctx, query, f, quoter.Page{Limit: quoter.MaxLimit})
 		if err != nil {
 			return err
 		}

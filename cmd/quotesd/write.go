@@ -19,7 +19,11 @@ import (
 func init() {
 	subcommands["init"] = &subcommand{summary: "create the --db file: the shipped library, or --empty", args: "[--empty]", flags: initCommand}
 	subcommands["add"] = &subcommand{summary: "add one quote", args: "--author A [flags] TEXT (- reads it from stdin)", flags: addCommand}
-	subcommands["import"] = &subcommand{summary: "add quotes from fortune, CSV or JSON files", args: "[--format fortune|csv|json] FILE... (- is stdin)", flags: importCommand, files: true}
+	subcommands["import"] = &subcommand{summary: "add quotes from fortune, CSV or JSON files", args: "[--format fortune|csv|json] [--collection C] FILE... (- is stdin)", flags: importCommand, files: true,
+		detail: "A fortune file's quotes go to a collection named after the file (literature, riddles); CSV and JSON " +
+			"records to the collection they name, else classics. --collection puts every quote in one collection. " +
+			"A collection that does not exist is created, public. Each quote records the file and line it came from, " +
+			"unless the record carries its own added_by (an export of another library)."}
 	subcommands["purge"] = &subcommand{summary: "erase quote ID for good, even from the days it was the quote of the day", args: "ID (cannot be undone)", flags: purgeCommand}
 }
 
@@ -75,6 +79,7 @@ func addCommand(fs *flag.FlagSet) runFunc {
 	fs.IntVar(&q.Year, "year", 0, "the `year` of the work (negative for BC)")
 	fs.Var(&tags, "tag", "a `tag` (repeat for more)")
 	fs.StringVar(&q.Lang, "lang", "", "BCP 47 `language` tag (default en)")
+	fs.StringVar(&q.Collection, "collection", "", "the `collection` it goes to (default classics; a new one is created, public)")
 	return func(ctx context.Context, g *globals, args []string) error {
 		if q.Author == "" {
 			return usagef("add needs --author: write --author Anonymous when no one is known")
@@ -92,22 +97,30 @@ func addCommand(fs *flag.FlagSet) runFunc {
 			q.Text = strings.Join(args, " ")
 		}
 		q.Tags = tags
+		q.AddedBy = cliProvenance(quoter.ViaCLI)
 		quoter.Normalize(&q)
 		if err := q.Validate(); err != nil {
 			return err
 		}
 		return changeLibrary(g, func(db *sqlite.DB) error { return db.Add(ctx, &q) },
-			func() string { return fmt.Sprintf("added quote %d to %s", q.ID, g.DB) })
+			func() string { return fmt.Sprintf("added quote %d to %s (collection %s)", q.ID, g.DB, q.Collection) })
 	}
 }
 
 func importCommand(fs *flag.FlagSet) runFunc {
 	format := fs.String("format", "", "input `format`: fortune, csv or json (default: guessed from each file's name and content)")
+	collection := fs.String("collection", "", "put every quote in this `collection` (default: a fortune file's name, or what each record names)")
 	return func(ctx context.Context, g *globals, args []string) error {
 		f, err := importer.ParseFormat(*format)
 		if err != nil {
 			return usagef("--format: %s", quoter.ErrorMessage(err))
 		}
+		if *collection != "" {
+			if err := quoter.ValidCollection(*collection); err != nil {
+				return usagef("--collection: %s", quoter.ErrorMessage(err))
+			}
+		}
+		origin := importer.Origin{By: cliProvenance(quoter.ViaImport), Collection: *collection}
 		if len(args) == 0 {
 			return usagef("import needs one or more files (- for stdin), e.g. 'quotesd import /usr/share/games/fortunes/literature'")
 		}
@@ -118,11 +131,15 @@ func importCommand(fs *flag.FlagSet) runFunc {
 			if err != nil {
 				return err
 			}
-			rs, err := importer.Parse(name, data, f)
+			format := f
+			if format == "" {
+				format = importer.Guess(name, data)
+			}
+			rs, err := importer.Parse(name, data, format)
 			if err != nil {
 				return fmt.Errorf("%s\nnothing was imported", quoter.ErrorMessage(err))
 			}
-			qs = append(qs, importer.Quotes(rs)...)
+			qs = append(qs, origin.Quotes(name, format, rs)...)
 			prog.printf("read %d quotes", len(qs))
 		}
 		db, err := openLibrary(g, false)

@@ -70,7 +70,15 @@ type Composer struct {
 	bodies map[uint64]body   // see cachedBody
 	froms  map[string]string // From field by domain; see from
 
-	Quoter    quoter.Quoter
+	Quoter quoter.Quoter
+	// Collections lists the library's collections
+	// (quoter.Curator.Collections): "random @name" and "today @name"
+	// serve a public one by name. Mail serves public collections only: a
+	// private one is answered as if there were none of that name, so a
+	// reply never tells whether it exists. nil: no collection is served
+	// by name.
+	Collections func(ctx context.Context) ([]quoter.Collection, error)
+
 	Calendar  *quoter.Calendar
 	LocalPart string // our local part, for the From address and the help text
 	DKIM      *DKIM  // nil: replies are not signed
@@ -78,7 +86,9 @@ type Composer struct {
 
 // Command parses what a request asks for from its subaddress and subject:
 // the command and its argument (the words of a search; for today, the tag
-// whose own quote of the day is asked for, lower-cased: "today poetry").
+// whose own quote of the day is asked for, lower-cased: "today poetry"; for
+// today and random, a collection written "@name" first: "random @riddles",
+// "today @riddles", "today @riddles poetry").
 func Command(subaddress, subject string) (cmd, arg string) {
 	subject = stripReplyPrefixes(subject)
 	words := strings.Fields(subject)
@@ -102,11 +112,19 @@ func Command(subaddress, subject string) (cmd, arg string) {
 	case "":
 		return CmdToday, ""
 	case CmdToday:
-		if len(words) > 1 {
+		switch {
+		case len(words) > 2 && strings.HasPrefix(words[1], "@"):
+			return CmdToday, strings.ToLower(words[1] + " " + words[2])
+		case len(words) > 1:
 			return CmdToday, strings.ToLower(words[1])
 		}
 		return CmdToday, ""
-	case CmdRandom, CmdHelp:
+	case CmdRandom:
+		if len(words) > 1 && strings.HasPrefix(words[1], "@") {
+			return CmdRandom, strings.ToLower(words[1])
+		}
+		return CmdRandom, ""
+	case CmdHelp:
 		return first, ""
 	case CmdSearch:
 		return CmdSearch, strings.Join(words[1:], " ")
@@ -497,11 +515,23 @@ func (c *Composer) content(ctx context.Context, r Request) (reply, error) {
 	cmd, arg := Command(r.Command, r.Subject)
 	switch cmd {
 	case CmdRandom:
-		q, err := c.Quoter.Random(ctx, quoter.Filter{})
+		intro, f := "A random quote:", quoter.Filter{}
+		if arg != "" {
+			name, ok, err := c.collection(ctx, arg)
+			if err != nil {
+				return reply{}, err
+			}
+			if ok {
+				intro, f.Collection = fmt.Sprintf("A random quote from %s:", name), name
+			} else {
+				intro = fmt.Sprintf("No public collection is named %q. Here is a random quote instead:", SanitizeSubject(strings.TrimPrefix(arg, "@")))
+			}
+		}
+		q, err := c.Quoter.Random(ctx, f)
 		if err != nil {
 			return reply{}, err
 		}
-		return reply{intro: "A random quote:", quotes: []*quoter.Quote{q}}, nil
+		return reply{intro: intro, quotes: []*quoter.Quote{q}}, nil
 	case CmdHelp:
 		return reply{intro: "Here is what I can do.", shared: true}, nil
 	case CmdSearch:
@@ -546,7 +576,32 @@ func (c *Composer) content(ctx context.Context, r Request) (reply, error) {
 func (c *Composer) today(ctx context.Context, cmd, arg string) (reply, error) {
 	day := c.Calendar.Today()
 	intro := ""
-	if cmd == CmdToday && arg != "" {
+	if cmd == CmdToday && strings.HasPrefix(arg, "@") {
+		word, tag, _ := strings.Cut(arg, " ")
+		name, ok, err := c.collection(ctx, word)
+		if err != nil {
+			return reply{}, err
+		}
+		if ok {
+			q, err := c.Quoter.Today(ctx, day, quoter.Filter{Collection: name, Tag: tag})
+			what := name
+			if tag != "" {
+				what = fmt.Sprintf("%s tagged %q", name, tag)
+			}
+			switch quoter.ErrorCode(err) {
+			case "":
+				return withRemoved(reply{intro: fmt.Sprintf("Today's quote from %s:", what), quotes: []*quoter.Quote{q}, shared: true}), nil
+			case quoter.ENOTFOUND:
+				intro = fmt.Sprintf("No quote of %s. Here is today's quote instead:", SanitizeSubject(what))
+			case quoter.EGONE:
+				intro = fmt.Sprintf("Today's quote from %s was removed from the library for good. Here is today's quote instead:", SanitizeSubject(what))
+			default:
+				return reply{}, err
+			}
+		} else {
+			intro = fmt.Sprintf("No public collection is named %q. Here is today's quote instead:", SanitizeSubject(strings.TrimPrefix(word, "@")))
+		}
+	} else if cmd == CmdToday && arg != "" {
 		q, err := c.Quoter.Today(ctx, day, quoter.Filter{Tag: arg})
 		switch quoter.ErrorCode(err) {
 		case "":
@@ -579,6 +634,26 @@ func (c *Composer) today(ctx context.Context, cmd, arg string) (reply, error) {
 	return withRemoved(out), nil
 }
 
+// collection resolves "@name" to a public collection of the library: ok is
+// false when there is none of that name, or it is private (mail serves
+// public collections only, and says the same of both).
+func (c *Composer) collection(ctx context.Context, word string) (name string, ok bool, err error) {
+	name = strings.TrimPrefix(word, "@")
+	if c.Collections == nil || quoter.ValidCollection(name) != nil {
+		return name, false, nil
+	}
+	cols, err := c.Collections(ctx)
+	if err != nil {
+		return "", false, err
+	}
+	for _, col := range cols {
+		if col.Name == name {
+			return name, !col.Private, nil
+		}
+	}
+	return name, false, nil
+}
+
 // withRemoved adds a note to a reply whose quote of the day was deleted
 // from the library since (quoter.Quote.Removed): the day keeps its quote,
 // and the reader learns it is no longer in the library.
@@ -596,7 +671,9 @@ func (c *Composer) help(domain string) []string {
 		"Mail " + c.LocalPart + at + " with one of these subjects:",
 		"  (empty) or today   the quote of the day",
 		"  today TAG          the quote of the day tagged TAG",
+		"  today @COLLECTION  the quote of the day of a collection",
 		"  random             a random quote",
+		"  random @COLLECTION a random quote from a collection",
 		"  search WORDS       quotes containing WORDS",
 		"  help               this text",
 		"or write to " + c.LocalPart + "+random" + at + ", " + c.LocalPart + "+help" + at + " and so on.",

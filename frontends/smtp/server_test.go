@@ -118,6 +118,9 @@ func newHarness(t testing.TB, opts ...func(*setup)) *harness {
 		lib = s.wrap(lib)
 	}
 	c := &smtpfe.Composer{Quoter: lib, Calendar: h.cal, LocalPart: "quote", DKIM: s.dkim}
+	if cur, ok := h.lib.(quoter.Curator); ok {
+		c.Collections = cur.Collections
+	}
 	srv := smtpfe.New(ln, s.cfg, c, h.q, h.reg)
 	h.srv = srv
 	h.addr = srv.Addr().String()

@@ -21,6 +21,8 @@ var csvColumns = map[string]string{
 	"year": "year",
 	"tags": "tags", "tag": "tags",
 	"lang": "lang", "language": "lang",
+	"collection": "collection",
+	"added_by":   "added_by", "edited_by": "edited_by",
 }
 
 // TagSeparators are the characters that separate tags within one CSV field:
@@ -31,9 +33,12 @@ var csvColumns = map[string]string{
 const TagSeparators = ",;|"
 
 // ParseCSV reads CSV (RFC 4180) with a header row naming the columns: text
-// (or quote, content), author, source, year, tags, lang, in any order and
-// case; other columns are ignored. Tags are separated by any of
-// TagSeparators; an empty year is unknown; an empty lang is "en".
+// (or quote, content), author, source, year, tags, lang, collection,
+// added_by, edited_by, in any order and case; other columns are ignored.
+// Tags are separated by any of TagSeparators; an empty year is unknown; an
+// empty lang is "en"; an empty collection is left for the caller to choose.
+// added_by and edited_by hold a quoter.Provenance as a JSON object (what
+// `quotesd export --format csv` writes), empty when unknown.
 //
 // Errors: EINVALID naming the file and the line of the bad record (a
 // missing text column, a malformed row, a year that is not a number, or a
@@ -85,6 +90,17 @@ func ParseCSV(name string, data []byte) ([]Record, error) {
 			Lang:   get(row, "lang"),
 			Tags:   splitTags(get(row, "tags")),
 		}
+		q.Collection = get(row, "collection")
+		for _, p := range [...]struct {
+			col string
+			dst *quoter.Provenance
+		}{{"added_by", &q.AddedBy}, {"edited_by", &q.EditedBy}} {
+			if v := strings.TrimSpace(get(row, p.col)); v != "" {
+				if err := parseProvenance(v, p.dst); err != nil {
+					return nil, errorAt(pos, "%s: %v", p.col, err)
+				}
+			}
+		}
 		if y := strings.TrimSpace(get(row, "year")); y != "" {
 			if q.Year, err = strconv.Atoi(y); err != nil {
 				return nil, errorAt(pos, "year %q is not a number (write -500 for 500 BC)", y)
@@ -93,7 +109,8 @@ func ParseCSV(name string, data []byte) ([]Record, error) {
 		if err := finish(&q, pos); err != nil {
 			return nil, err
 		}
-		out = append(out, Record{Quote: q, Pos: pos})
+		_, carried := col["added_by"]
+		out = append(out, Record{Quote: q, Pos: pos, Provenance: carried})
 	}
 }
 

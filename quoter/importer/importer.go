@@ -9,6 +9,8 @@ package importer
 
 import (
 	"bytes"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -65,6 +67,10 @@ func (p Pos) String() string {
 type Record struct {
 	Quote quoter.Quote
 	Pos   Pos
+	// Provenance says that the record carries its own added_by, known or
+	// not (an export of a library writes it for every quote, {} when
+	// unknown): an import keeps it rather than record this file and line.
+	Provenance bool
 }
 
 // Quotes returns the quotes of rs in order.
@@ -88,11 +94,19 @@ func errorAt(pos Pos, format string, args ...any) error {
 // (quotable has "Famous Quotes"), which the library's tag syntax (lower-case
 // letters, digits and dashes) does not allow; rather than reject such files,
 // runs of spaces and underscores in a tag become one dash: famous-quotes.
+//
+// A record that names no collection keeps Collection empty, so that the
+// importer's caller can choose one (`quotesd import` names a fortune
+// file's after the file); the store puts it in quoter.DefaultCollection.
 func finish(q *quoter.Quote, pos Pos) error {
 	for i, t := range q.Tags {
 		q.Tags[i] = strings.Join(strings.FieldsFunc(t, func(r rune) bool { return r == '_' || unicode.IsSpace(r) }), "-")
 	}
+	named := strings.TrimSpace(q.Collection) != ""
 	quoter.Normalize(q)
+	if !named {
+		q.Collection = ""
+	}
 	if q.Tags == nil {
 		q.Tags = []string{} // so JSON shows [] rather than null
 	}
@@ -172,6 +186,16 @@ func checkText(name string, data []byte) error {
 			continue
 		}
 		i++
+	}
+	return nil
+}
+
+// parseProvenance reads a quoter.Provenance written as a JSON object.
+func parseProvenance(s string, dst *quoter.Provenance) error {
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return errors.New(`want an object such as {"by":"alice","via":"irc"}`)
 	}
 	return nil
 }

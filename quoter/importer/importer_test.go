@@ -284,3 +284,82 @@ func TestParseFormat(t *testing.T) {
 		t.Errorf("ParseFormat(xml) error = %v", err)
 	}
 }
+
+// CSV and JSON carry a quote's collection and provenance, as exports write
+// them; a record without a collection leaves it for the caller to choose.
+func TestImporters_ReadCollectionAndProvenance(t *testing.T) {
+	added := quoter.Provenance{By: "alice", Via: quoter.ViaIRC, Channel: "#club", Account: "alice"}
+	edited := quoter.Provenance{By: "carol", Via: quoter.ViaWeb}
+	for _, tt := range []struct{ name, in string }{
+		{"p.json", `[
+  {"text": "In the club.", "author": "A", "collection": "club", "added_by": {"by": "alice", "via": "irc", "channel": "#club", "account": "alice"}, "edited_by": {"by": "carol", "via": "web"}},
+  {"text": "Anywhere.", "author": "B", "added_by": null}
+]`},
+		{"p.csv", "text,author,collection,added_by,edited_by\n" +
+			`In the club.,A,club,"{""by"":""alice"",""via"":""irc"",""channel"":""#club"",""account"":""alice""}","{""by"":""carol"",""via"":""web""}"` + "\n" +
+			"Anywhere.,B,,,\n"},
+	} {
+		rs := mustParse(t, tt.name, tt.in, "")
+		if len(rs) != 2 {
+			t.Fatalf("%s: %d records", tt.name, len(rs))
+		}
+		if q := rs[0].Quote; q.Collection != "club" || q.AddedBy != added || q.EditedBy != edited {
+			t.Errorf("%s: record 1 = collection %q, added by %+v, edited by %+v", tt.name, q.Collection, q.AddedBy, q.EditedBy)
+		}
+		if q := rs[1].Quote; q.Collection != "" || !q.AddedBy.IsZero() || !q.EditedBy.IsZero() {
+			t.Errorf("%s: record 2 = collection %q, added by %+v; want neither", tt.name, q.Collection, q.AddedBy)
+		}
+		if !rs[0].Provenance || rs[1].Provenance != strings.HasSuffix(tt.name, ".csv") {
+			t.Errorf("%s: records carry provenance %v, %v; want true, and for the second what its file has (a column, a null)",
+				tt.name, rs[0].Provenance, rs[1].Provenance)
+		}
+	}
+	wantError(t, "bad.json", `[{"text": "t", "author": "A", "collection": "Not Valid"}]`, importer.JSON,
+		`bad.json:1: record 1: collection name "Not Valid": want lower-case letters, digits and inner hyphens`)
+	wantError(t, "bad.json", `[{"text": "t", "author": "A", "added_by": "alice"}]`, importer.JSON,
+		`bad.json:1: record 1: added_by: want an object such as {"by":"alice","via":"irc"}`)
+	wantError(t, "bad.csv", "text,author,added_by\nt,A,alice\n", importer.CSV,
+		`bad.csv:2: added_by: want an object such as {"by":"alice","via":"irc"}`)
+}
+
+func TestCollectionOf_NamesAFortuneFilesCollection(t *testing.T) {
+	for name, want := range map[string]string{
+		"/usr/share/games/fortunes/literature": "literature",
+		"Riddles.u8":                           "riddles",
+		"my fortunes/Famous Quotes.txt":        "famous-quotes",
+		"--odd__name--":                        "odd-name",
+		"-":                                    quoter.DefaultCollection,
+		"...":                                  quoter.DefaultCollection,
+		"été":                                  "t",
+		strings.Repeat("ab-", 20):              "ab-ab-ab-ab-ab-ab-ab-ab-ab-ab-ab",
+	} {
+		got := importer.CollectionOf(name)
+		if got != want {
+			t.Errorf("CollectionOf(%q) = %q, want %q", name, got, want)
+		}
+		if err := quoter.ValidCollection(got); err != nil {
+			t.Errorf("CollectionOf(%q) = %q: %v", name, got, err)
+		}
+	}
+}
+
+// Origin gives the records of a file their collection and provenance as
+// `quotesd import` does: the file and line, unless a record carries its
+// own; the fortune file's name, unless a collection is chosen.
+func TestOrigin_StampsCollectionAndProvenance(t *testing.T) {
+	by := quoter.Provenance{By: "carol", Via: quoter.ViaWeb}
+	fortune := mustParse(t, "riddles", "One.\n\t-- A\n%\nTwo.\n\t-- B\n", importer.Fortune)
+	qs := importer.Origin{By: by}.Quotes("/tmp/riddles", importer.Fortune, fortune)
+	if len(qs) != 2 || qs[0].Collection != "riddles" || qs[1].AddedBy != (quoter.Provenance{By: "carol", Via: quoter.ViaWeb, File: "riddles", Line: 4}) {
+		t.Errorf("fortune quotes = %+v", qs)
+	}
+	qs = importer.Origin{By: by, Collection: "club"}.Quotes("riddles", importer.Fortune, fortune)
+	if qs[0].Collection != "club" || qs[1].Collection != "club" {
+		t.Errorf("with a collection chosen: %+v", qs)
+	}
+	export := mustParse(t, "x.json", `[{"text": "Kept.", "author": "A", "collection": "mine", "added_by": {}}, {"text": "Stamped.", "author": "B"}]`, importer.JSON)
+	qs = importer.Origin{By: by}.Quotes("-", importer.JSON, export)
+	if qs[0].Collection != "mine" || !qs[0].AddedBy.IsZero() || qs[1].Collection != "" || qs[1].AddedBy.File != "stdin" || qs[1].AddedBy.Line != 1 {
+		t.Errorf("JSON quotes = %+v", qs)
+	}
+}

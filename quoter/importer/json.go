@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"strconv"
 	"strings"
@@ -17,7 +18,9 @@ import (
 //	  "tags": ["nature"], "lang": "en"}, ...]
 //
 // which is also what `quotesd export --format json` writes and what
-// library/quotes.json holds. quotable's export works too: "content" is taken
+// library/quotes.json holds, with "collection" (empty or absent: left for the
+// caller to choose) and "added_by" and "edited_by" (quoter.Provenance
+// objects) when the export carries them. quotable's export works too: "content" is taken
 // for "text" and unknown fields (_id, authorSlug, length, ...) are ignored.
 // tags may be an array of strings or one string split at TagSeparators;
 // year may be a number or a string of digits; null is the same as absent.
@@ -63,7 +66,8 @@ func ParseJSON(name string, data []byte) ([]Record, error) {
 		if err := finish(&q, pos); err != nil {
 			return nil, err
 		}
-		out = append(out, Record{Quote: q, Pos: pos})
+		raw, carried := obj["added_by"]
+		out = append(out, Record{Quote: q, Pos: pos, Provenance: carried && string(raw) != "null"})
 	}
 	if _, err := dec.Token(); err != nil { // the closing ']'
 		return nil, jsonError(name, &lines, dec, 0, err)
@@ -116,6 +120,19 @@ func jsonQuote(obj map[string]json.RawMessage) (q quoter.Quote, err error) {
 			return q, errors.New("year: want a whole number (-500 for 500 BC)")
 		}
 		q.Year = y
+	}
+	if q.Collection, err = str("collection"); err != nil {
+		return q, err
+	}
+	for _, p := range [...]struct {
+		key string
+		dst *quoter.Provenance
+	}{{"added_by", &q.AddedBy}, {"edited_by", &q.EditedBy}} {
+		if raw, ok := obj[p.key]; ok && string(raw) != "null" {
+			if err := parseProvenance(string(raw), p.dst); err != nil {
+				return q, fmt.Errorf("%s: %v", p.key, err)
+			}
+		}
 	}
 	if raw, ok := obj["tags"]; ok && string(raw) != "null" {
 		if json.Unmarshal(raw, &q.Tags) != nil {

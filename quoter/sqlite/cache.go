@@ -59,7 +59,7 @@ type cache struct {
 	stat    *quoter.Stats
 	counts  map[string][]quoter.Count // "authors", "tags": full listings
 	cycles  map[string]*cycleView     // by key; nil for a cycle that does not exist
-	cols    []quoter.Collection       // every collection with its count; nil until read
+	cols    []collectionInfo          // every collection; nil until read
 }
 
 type filterEntry struct {
@@ -235,7 +235,7 @@ func (c *cache) setCycle(gen int64, key string, v *cycleView) {
 	}
 }
 
-func (c *cache) collections(gen int64) ([]quoter.Collection, bool) {
+func (c *cache) collections(gen int64) ([]collectionInfo, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.valid || c.st.gen != gen || c.cols == nil {
@@ -244,7 +244,7 @@ func (c *cache) collections(gen int64) ([]quoter.Collection, bool) {
 	return c.cols, true
 }
 
-func (c *cache) setCollections(gen int64, cols []quoter.Collection) {
+func (c *cache) setCollections(gen int64, cols []collectionInfo) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.valid && c.st.gen == gen {

@@ -18,16 +18,24 @@ import (
 // moderation queue and the curators' password hashes (migration
 // 005_curation.sql).
 
-// collectionList returns every collection with its number of quotes, by
-// name, as of generation st.gen: once per generation, one count per
-// collection in the collection index. A library older than version 5
-// (opened read-only) has one collection, classics, public.
-func (db *DB) collectionList(ctx context.Context, st libState) ([]quoter.Collection, error) {
+// collectionInfo is a collection as the filters need it: whether it holds
+// any quote, which one lookup in the collection index tells. Its Quotes
+// is not counted (see counted).
+type collectionInfo struct {
+	quoter.Collection
+	used bool
+}
+
+// collectionList returns every collection, by name, as of generation
+// st.gen: read once per generation, at a cost in the number of
+// collections, not of quotes. A library older than version 5 (opened
+// read-only) has one collection, classics, public.
+func (db *DB) collectionList(ctx context.Context, st libState) ([]collectionInfo, error) {
 	if cols, ok := db.cache.collections(st.gen); ok {
 		return cols, nil
 	}
 	if db.schema < 5 {
-		cols := []quoter.Collection{{Name: quoter.DefaultCollection, Quotes: st.n}}
+		cols := []collectionInfo{{quoter.Collection{Name: quoter.DefaultCollection}, st.n > 0}}
 		db.cache.setCollections(st.gen, cols)
 		return cols, nil
 	}
@@ -41,15 +49,15 @@ func (db *DB) collectionList(ctx context.Context, st libState) ([]quoter.Collect
 		return nil, quoter.Internal("list collections: generation", err)
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT c.name, c.title, c.private,
-		(SELECT count(*) FROM quotes q WHERE q.collection = c.name) FROM collections c ORDER BY c.name`)
+		EXISTS (SELECT 1 FROM quotes q WHERE q.collection = c.name) FROM collections c ORDER BY c.name`)
 	if err != nil {
 		return nil, quoter.Internal("list collections", err)
 	}
 	defer rows.Close()
-	cols := []quoter.Collection{}
+	cols := []collectionInfo{}
 	for rows.Next() {
-		var c quoter.Collection
-		if err := rows.Scan(&c.Name, &c.Title, &c.Private, &c.Quotes); err != nil {
+		var c collectionInfo
+		if err := rows.Scan(&c.Name, &c.Title, &c.Private, &c.used); err != nil {
 			return nil, quoter.Internal("list collections", err)
 		}
 		cols = append(cols, c)
@@ -79,7 +87,7 @@ func (db *DB) scope(ctx context.Context, st libState, f quoter.Filter) (string, 
 		return "", err
 	}
 	for _, name := range names {
-		if _, found := slices.BinarySearchFunc(cols, name, func(c quoter.Collection, n string) int { return strings.Compare(c.Name, n) }); !found {
+		if _, found := slices.BinarySearchFunc(cols, name, func(c collectionInfo, n string) int { return strings.Compare(c.Name, n) }); !found {
 			return "", quoter.Errorf(quoter.ENOTFOUND, "no collection is named %q", name)
 		}
 	}
@@ -92,7 +100,7 @@ func (db *DB) scope(ctx context.Context, st libState, f quoter.Filter) (string, 
 	}
 	all := true
 	for _, c := range cols {
-		if c.Quotes > 0 && !slices.Contains(names, c.Name) {
+		if c.used && !slices.Contains(names, c.Name) {
 			all = false
 			break
 		}
@@ -110,9 +118,54 @@ func (db *DB) scope(ctx context.Context, st libState, f quoter.Filter) (string, 
 	return string(b), nil
 }
 
-// publicCount is the number of quotes in public collections.
+// counted returns every collection with its number of quotes: a pass over
+// the collection index, for the listings and counts that want them (Stats
+// is counted once per generation, Collections is for curators).
+func (db *DB) counted(ctx context.Context, st libState) ([]quoter.Collection, error) {
+	infos, err := db.collectionList(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	cols := make([]quoter.Collection, len(infos))
+	for i, c := range infos {
+		cols[i] = c.Collection
+	}
+	if db.schema < 5 {
+		cols[0].Quotes = st.n
+		return cols, nil
+	}
+	rows, err := db.rdb.QueryContext(ctx, `SELECT collection, count(*) FROM quotes GROUP BY collection`)
+	if err != nil {
+		return nil, quoter.Internal("count the quotes of each collection", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name string
+		var n int
+		if err := rows.Scan(&name, &n); err != nil {
+			return nil, quoter.Internal("count the quotes of each collection", err)
+		}
+		if i, found := slices.BinarySearchFunc(cols, name, func(c quoter.Collection, n string) int { return strings.Compare(c.Name, n) }); found {
+			cols[i].Quotes = n
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, quoter.Internal("count the quotes of each collection", err)
+	}
+	return cols, nil
+}
+
+// publicCount is the number of quotes in public collections: the library's
+// size while no private collection holds any.
 func (db *DB) publicCount(ctx context.Context, st libState) (int, error) {
-	cols, err := db.collectionList(ctx, st)
+	infos, err := db.collectionList(ctx, st)
+	if err != nil {
+		return 0, err
+	}
+	if !slices.ContainsFunc(infos, func(c collectionInfo) bool { return c.Private && c.used }) {
+		return st.n, nil
+	}
+	cols, err := db.counted(ctx, st)
 	if err != nil {
 		return 0, err
 	}
@@ -132,11 +185,7 @@ func (db *DB) Collections(ctx context.Context) ([]quoter.Collection, error) {
 	if err != nil {
 		return nil, err
 	}
-	cols, err := db.collectionList(ctx, st)
-	if err != nil {
-		return nil, err
-	}
-	return slices.Clone(cols), nil
+	return db.counted(ctx, st)
 }
 
 // maxTitleLen bounds a collection's title.

@@ -23,8 +23,16 @@ const (
 // phrase, so quotes, stars, dashes, parentheses and the operators OR, AND,
 // NOT and NEAR are searched for as plain words, or dropped when they are
 // punctuation. A word ending in '*' matches as a prefix.
+// Only public collections are searched.
 // Errors: EINVALID for a query with no words or too many.
 func (db *DB) Search(ctx context.Context, query string, p quoter.Page) ([]*quoter.Quote, int, error) {
+	return db.SearchIn(ctx, query, quoter.Filter{}, p)
+}
+
+// SearchIn is Search among the quotes that pass f: the collections it
+// names (the public ones when it names none), and its other fields.
+// Errors: those of Search; EINVALID or ENOTFOUND for f as for List.
+func (db *DB) SearchIn(ctx context.Context, query string, f quoter.Filter, p quoter.Page) ([]*quoter.Quote, int, error) {
 	limit, offset, err := page(p)
 	if err != nil {
 		return nil, 0, err
@@ -33,15 +41,18 @@ func (db *DB) Search(ctx context.Context, query string, p quoter.Page) ([]*quote
 	if err != nil {
 		return nil, 0, err
 	}
-	// Only public collections are searched.
+	if err := checkFilter(f); err != nil {
+		return nil, 0, err
+	}
 	st, err := db.state(ctx)
 	if err != nil {
 		return nil, 0, err
 	}
-	cond, args, err := db.publicWhere(ctx, st)
+	scope, err := db.scope(ctx, st, f)
 	if err != nil {
 		return nil, 0, err
 	}
+	cond, args := where(f, scope)
 	// One pass over the matches ranks them and counts them: the window
 	// count is taken before LIMIT applies.
 	rows, err := db.rdb.QueryContext(ctx, `SELECT `+db.sql.cols+`, count(*) OVER () FROM (

@@ -139,6 +139,20 @@ func init() {
 		if q, err := lib.Today(ctx, day, quoter.Filter{Collection: "club", Tag: "cats"}); err != nil || q.ID != priv.ID {
 			t.Errorf("Today(club, cats) = %v, %v; want the private quote", q, err)
 		}
+		for _, tt := range []struct {
+			f    quoter.Filter
+			want []int64
+		}{
+			{quoter.Filter{}, []int64{pub.ID}},
+			{quoter.Filter{Collection: "club"}, []int64{priv.ID}},
+			{quoter.Filter{Collection: "classics,club"}, []int64{pub.ID, priv.ID}},
+			{quoter.Filter{Collection: "club", Tag: "dogs"}, []int64{}},
+		} {
+			qs, n, err := lib.SearchIn(ctx, "cats", tt.f, quoter.Page{})
+			if err != nil || n != len(tt.want) || !slices.Equal(ids(qs), tt.want) {
+				t.Errorf("SearchIn(cats, %+v) = %v, %d, %v; want %v", tt.f, ids(qs), n, err, tt.want)
+			}
+		}
 		// Unknown: ENOTFOUND naming it, everywhere a filter goes.
 		f := quoter.Filter{Collection: "classics,nosuch"}
 		_, err := lib.Random(ctx, f)
@@ -149,6 +163,8 @@ func init() {
 		_, err = lib.Today(ctx, day, f)
 		wantCode(t, err, quoter.ENOTFOUND)
 		_, _, err = lib.List(ctx, f, quoter.Page{})
+		wantCode(t, err, quoter.ENOTFOUND)
+		_, _, err = lib.SearchIn(ctx, "cats", f, quoter.Page{})
 		wantCode(t, err, quoter.ENOTFOUND)
 		_, err = lib.Random(ctx, quoter.Filter{Collection: "Bad Name"})
 		wantCode(t, err, quoter.EINVALID)
@@ -182,8 +198,8 @@ func init() {
 		if len(seen) != 5 {
 			t.Errorf("five days of beta's cycle showed %d quotes, want each of its 5 once", len(seen))
 		}
-		if _, err := lib.Today(ctx, day, quoter.Filter{Collection: "alpha"}); err != nil {
-			t.Errorf("Today(alpha): %v", err)
+		if q, err := lib.Today(ctx, day, quoter.Filter{Collection: "alpha,beta"}); err != nil || !slices.Contains(a, q.ID) {
+			t.Errorf("Today(alpha,beta) = %v, %v; want an alpha quote %v", q, err, a)
 		}
 		if err := lib.SetCollection(ctx, quoter.Collection{Name: "empty"}); err != nil {
 			t.Fatal(err)
@@ -324,9 +340,18 @@ func init() {
 		}
 		bad := &quoter.Quote{Text: "Bad provenance.", Author: "A", AddedBy: quoter.Provenance{By: "x\x00y"}}
 		wantCode(t, lib.Add(ctx, bad), quoter.EINVALID)
-		// A deleted quote of the day keeps its collection and provenance.
+		// A deleted quote of the day keeps its collection and provenance
+		// on its days.
+		day := quoter.Frontier(fixed())
+		if shown, err := lib.Today(ctx, day, quoter.Filter{Collection: "club"}); err != nil || shown.ID != q.ID {
+			t.Fatalf("Today(club) = %v, %v; want #%d, the club's only quote", shown, err, q.ID)
+		}
 		if err := lib.Delete(ctx, q.ID); err != nil {
 			t.Fatal(err)
+		}
+		shown, err := lib.Today(ctx, day, quoter.Filter{Collection: "club"})
+		if err != nil || !shown.Removed || shown.Collection != "club" || shown.AddedBy != added || shown.EditedBy != by {
+			t.Errorf("Today(club) after the delete = %+v, %v; want the removed quote with its collection and provenance", shown, err)
 		}
 	})
 
