@@ -192,6 +192,10 @@ func TestNgircd_GrabTakesTheNicksLastLineInTheChannelNeverOnesOwn(t *testing.T) 
 		q.AddedBy.Grabbed.IsZero() || q.AddedBy.Grabbed.After(before) {
 		t.Errorf("provenance %+v; want a grab by alice in #quotes with the time bob said it", q.AddedBy)
 	}
+	info := w.say(t, w.bob, fmt.Sprintf("!quote #%d info", q.ID))
+	if want := fmt.Sprintf("#%d in classics: added by alice in #quotes via grab on %s, a line said %s", q.ID, q.Added.UTC().Format("2006-01-02"), q.AddedBy.Grabbed.UTC().Format("2006-01-02 15:04 MST")); info != want {
+		t.Errorf("!quote #%d info: %q, want %q", q.ID, info, want)
+	}
 	if got := w.say(t, w.bob, "!grab alice"); got != "you can't grab your own line" && !strings.HasPrefix(got, "I have no line") {
 		t.Errorf("bob grabbing alice, who said only commands: %q", got)
 	}
