@@ -24,7 +24,7 @@ import (
 
 // library is the library the bot answers from: $QUOTESD_BENCH_DB (the
 // shipped quotes.db, say) or the test sample.
-func library(b *testing.B) quoter.Quoter {
+func library(b *testing.B) quoter.Library {
 	if path := os.Getenv("QUOTESD_BENCH_DB"); path != "" {
 		db, err := sqlite.Open(path, sqlite.ReadOnly())
 		if err != nil {

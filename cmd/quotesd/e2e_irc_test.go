@@ -203,3 +203,72 @@ func TestIRC_SIGHUPChangesPrefixAndCooldownsWithoutReconnecting(t *testing.T) {
 		}
 	}
 }
+
+// Collections and curation through the binary: #club is served its own
+// collection, created private by a curator's first addition; a
+// non-curator's addition waits for a curator's approval; #quotes never
+// sees #club's quotes. (frontends/irc's ngircd tests cover the rest:
+// grabs, permissions, the daily cap, control bytes.)
+func TestIRC_ChannelCollectionAndCurationFromTheChannel(t *testing.T) {
+	e2eTool(t, "ngircd")
+	srv := ircdtest.Start(t)
+	db := writeLibrary(t, filepath.Join(t.TempDir(), "quotes.db"), quotertest.Sample()...)
+	args := append(offExcept("irc"),
+		"--state-dir", t.TempDir(),
+		"--irc-server", srv.Addr,
+		"--irc-tls=false",
+		"--irc-channels", "#club:club-quotes,#quotes",
+		"--irc-curators", "alice!*@127.0.0.1",
+		"--irc-user-cooldown=0", "--irc-channel-cooldown=0",
+	)
+	s := startServe(t, db, nil, args...)
+	s.WaitLog(30*time.Second, "joined", map[string]string{"channel": "#quotes", "frontend": "irc"})
+	alice := ircdtest.Dial(t, srv.Addr, "alice")
+	alice.Join("#club")
+	alice.Join("#quotes")
+	bob := ircdtest.Dial(t, srv.Addr, "bob")
+	bob.Join("#club")
+	if !bob.WaitMember(30*time.Second, "#club", "quotesd") || !alice.WaitMember(30*time.Second, "#quotes", "quotesd") {
+		t.Fatal("the bot is not in #club and #quotes")
+	}
+	// say returns the bot's answer to text from c; the other of alice and
+	// bob, both in #club, reads past it there.
+	say := func(c *ircdtest.Client, channel, text string) string {
+		t.Helper()
+		c.Send("PRIVMSG %s :%s", channel, text)
+		line := c.Expect(10*time.Second, ":quotesd!")
+		if other := map[*ircdtest.Client]*ircdtest.Client{alice: bob, bob: alice}[c]; channel == "#club" {
+			other.Expect(10*time.Second, line)
+		}
+		_, reply, _ := strings.Cut(line, " PRIVMSG "+channel+" :")
+		return reply
+	}
+
+	added := say(alice, "#club", "!addquote What is said at the club stays at the club. -- The Founder")
+	if !strings.HasPrefix(added, "added quote #") {
+		t.Fatalf("alice's !addquote in #club: %q", added)
+	}
+	id := strings.TrimPrefix(added, "added quote #")
+	s.WaitLog(time.Second, "irc created a private collection", map[string]string{"collection": "club-quotes"})
+	submitted := say(bob, "#club", "!addquote Members first. -- bob")
+	if submitted != "submitted for review (#s1)" {
+		t.Fatalf("bob's !addquote: %q, want submitted for review (#s1)", submitted)
+	}
+	if got := say(bob, "#club", "!quote @club-quotes members"); got != "no quote matches" {
+		t.Errorf("before approval: %q, want no quote matches", got)
+	}
+	if got := say(alice, "#club", "!approve s1"); !strings.HasPrefix(got, "approved s1: quote #") {
+		t.Errorf("alice's !approve s1: %q", got)
+	}
+	for _, tt := range []struct{ channel, text, want string }{
+		{"#club", "!quote @club-quotes members", "Members first. — bob"},
+		{"#club", "!quote #" + id, "What is said at the club stays at the club. — The Founder"},
+		{"#quotes", "!quote #" + id, "no quote #" + id},
+		{"#quotes", "!quote @club-quotes", "no collection @club-quotes"},
+		{"#quotes", "!quote @classics simplify", "Simplify, simplify."},
+	} {
+		if got := say(alice, tt.channel, tt.text); !strings.Contains(got, tt.want) {
+			t.Errorf("%s in %s: %q, want %q", tt.text, tt.channel, got, tt.want)
+		}
+	}
+}

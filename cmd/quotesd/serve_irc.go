@@ -9,8 +9,11 @@ import (
 
 func init() {
 	register(frontend[irc.Config, *irc.Bot]{
-		name:    "irc",
-		start:   ircStart,
+		name:  "irc",
+		start: ircStart,
+		// Anyone in a channel may submit a quote, and curators change the
+		// library: the bot writes whenever it runs.
+		writes:  func(cfg irc.Config) bool { return cfg.Server != "" },
 		apply:   (*irc.Bot).SetLive, // the prefix, cooldowns, CTCP rate and daily time; the connection is kept
 		inForce: (*irc.Bot).Config,
 	})
@@ -36,7 +39,7 @@ func ircStart(env *serveEnv, cfg irc.Config) (*irc.Bot, []reactor.Service, error
 	case cfg.Daily != "" && env.StateDir != "":
 		cfg.DailyStateFile = filepath.Join(env.StateDir, "irc-daily.json")
 	}
-	bot, err := irc.New(cfg, env.Quoter, env.Calendar, env.Log)
+	bot, err := irc.New(cfg, env.Library, env.Calendar, env.Log)
 	if err != nil {
 		return nil, nil, err
 	}

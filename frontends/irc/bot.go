@@ -28,21 +28,24 @@ import (
 // Bot is the IRC frontend: one network, any number of channels.
 type Bot struct {
 	cfg   Config // as at start
-	q     quoter.Quoter
+	q     quoter.Library
 	cal   *quoter.Calendar
 	log   *slog.Logger
 	daily *daily // nil when no daily post is configured
 	stats *metrics
 
 	userCD, chanCD, ctcpCD *cooldown
+	changes                *dailyCap  // each person's changes today (--irc-curation-cap)
+	lines                  *lastLines // what each nick said last, for !grab
 
 	liveMu  sync.Mutex             // serialises SetLive
 	inForce atomic.Pointer[Config] // cfg with the live settings SetLive gave
 }
 
-// New checks cfg and returns a Bot that will answer from q, deciding what
-// "today" is with cal. It does not connect: Serve does.
-func New(cfg Config, q quoter.Quoter, cal *quoter.Calendar, log *slog.Logger) (*Bot, error) {
+// New checks cfg and returns a Bot that will answer from q, and let its
+// curators change it, deciding what "today" is with cal. It does not
+// connect: Serve does.
+func New(cfg Config, q quoter.Library, cal *quoter.Calendar, log *slog.Logger) (*Bot, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -70,6 +73,7 @@ func New(cfg Config, q quoter.Quoter, cal *quoter.Calendar, log *slog.Logger) (*
 	b.userCD = newCooldown(cfg.UserCooldown, now)
 	b.chanCD = newCooldown(cfg.ChannelCooldown, now)
 	b.ctcpCD = newCooldown(cfg.CTCPInterval, now)
+	b.changes, b.lines = newDailyCap(), newLastLines()
 	b.inForce.Store(&cfg)
 	if cfg.Daily != "" {
 		d, err := newDaily(cfg.Daily, cfg.DailyStateFile, cfg.DailyClaims, cfg.Channels, cal, log)
@@ -82,8 +86,8 @@ func New(cfg Config, q quoter.Quoter, cal *quoter.Calendar, log *slog.Logger) (*
 }
 
 // SetLive gives the running bot the live settings of c, those Declare
-// marks settings.Live: commands read from then on use the new prefix and
-// cooldowns, CTCP VERSION its new rate, and the daily post moves to the
+// marks settings.Live: commands read from then on use the new prefix,
+// cooldowns, curators and daily cap of changes, CTCP VERSION its new rate, and the daily post moves to the
 // new time (a day already posted is not posted again). c's other fields
 // are ignored: they take a restart. It checks the result first and
 // changes nothing if it does not hold, or if it would turn the daily post
@@ -94,6 +98,7 @@ func (b *Bot) SetLive(c Config) error {
 	next := *b.inForce.Load()
 	next.Prefix, next.Daily = c.Prefix, c.Daily
 	next.UserCooldown, next.ChannelCooldown, next.CTCPInterval = c.UserCooldown, c.ChannelCooldown, c.CTCPInterval
+	next.Curators, next.OpsCurate, next.CurationCap = c.Curators, c.OpsCurate, c.CurationCap
 	if err := next.Validate(); err != nil {
 		return err
 	}
@@ -115,6 +120,17 @@ func (b *Bot) SetLive(c Config) error {
 // Version and Dial filled in if they were not), with the live settings of
 // the last SetLive.
 func (b *Bot) Config() Config { return *b.inForce.Load() }
+
+// wantsAccounts reports whether a curator is named by services account,
+// so the bot asks the server for accounts (see curationCaps).
+func (b *Bot) wantsAccounts() bool {
+	for _, c := range b.inForce.Load().Curators {
+		if c.Account != "" {
+			return true
+		}
+	}
+	return false
+}
 
 // commandPrefix is the command prefix in force.
 func (b *Bot) commandPrefix() string { return b.inForce.Load().Prefix }

@@ -84,7 +84,8 @@ func TestParseCommand_OtherPrefixAndLongQuery(t *testing.T) {
 }
 
 func FuzzParseCommand(f *testing.F) {
-	for _, s := range []string{"!quote", "!quote #1", "!today 2024-01-01", "!quote a b c", "!", "!help", "!today poetry lang:fr 2024-01-01"} {
+	for _, s := range []string{"!quote", "!quote #1", "!today 2024-01-01", "!quote a b c", "!", "!help", "!today poetry lang:fr 2024-01-01",
+		"!quote @club a", "!quote #1 info", "!addquote a -- b", "!editquote #1 a -- b", "!grab bob", "!reject s1 why", "!approve s1"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -100,6 +101,23 @@ func FuzzParseCommand(f *testing.F) {
 		}
 		if len(c.Tag) > quoter.MaxTagLen || len(c.Lang) > maxLangLen {
 			t.Fatalf("tag %q or language %q longer than any can be", c.Tag, c.Lang)
+		}
+		if c.Err != "" {
+			return
+		}
+		if c.Collection != "" && quoter.ValidCollection(c.Collection) != nil {
+			t.Fatalf("collection %q accepted", c.Collection)
+		}
+		for _, typed := range []string{c.Text, c.Author, c.Reason} {
+			if cleaned, bad := cleanText(typed); bad != "" || cleaned != typed {
+				t.Fatalf("%q kept, which cleanText would change to %q (%q)", typed, cleaned, bad)
+			}
+		}
+		if (c.Kind == cmdAdd) && (c.Text == "" || c.Author == "") || c.Kind == cmdEdit && c.Text == "" {
+			t.Fatalf("%s without its text or author: %+v", c.Kind, c)
+		}
+		if (c.Kind == cmdDelete || c.Kind == cmdEdit || c.Kind == cmdApprove || c.Kind == cmdReject || c.Kind == cmdInfo) && c.ID <= 0 {
+			t.Fatalf("%s of id %d accepted", c.Kind, c.ID)
 		}
 	})
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/quotesd/quotesd/quoter"
 	"github.com/quotesd/quotesd/settings"
 )
 
@@ -28,6 +29,7 @@ const (
 	DefaultSendInterval    = 2 * time.Second
 	DefaultSendBurst       = 4
 	DefaultPingInterval    = time.Minute
+	DefaultCurationCap     = 20
 )
 
 // Defaults of the fields that are not settings: how the bot keeps itself
@@ -83,6 +85,19 @@ type Config struct {
 	// 0: a dead server must be noticed.
 	PingInterval time.Duration
 
+	// Curators may change the library from IRC: each entry a hostmask
+	// glob (nick!user@host, with * and ?) or "account:NAME", a services
+	// account (see curator.go). Others' additions go to the moderation
+	// queue.
+	Curators []Curator
+	// OpsCurate makes a channel's operators curators of that channel's
+	// own collections.
+	OpsCurate bool
+	// CurationCap is how many changes (additions, grabs, edits,
+	// deletions, submissions) one person may make in a day; 0 for no
+	// limit.
+	CurationCap int
+
 	RegainInterval time.Duration // try to get the wanted nick back this often; 0: only when its holder is seen leaving
 	RegisterWait   time.Duration // registration must finish within this; above 0
 	BackoffMin     time.Duration // first reconnect wait; above 0
@@ -123,7 +138,7 @@ func (c *Config) Declare(s *settings.Set) {
 	s.String(&c.User, "irc-user", "", "IRC user `name` (ident); default the nick", settings.Example("quotes"))
 	s.String(&c.RealName, "irc-realname", DefaultRealName, "IRC real `name`", settings.Example("a quote bot"))
 	c.Channels = nil
-	s.Var((*channelList)(&c.Channels), "irc-channels", "comma-separated `channels` to join, each optionally followed by a space and its key: '#quotes,#club key'", settings.Example("#quotes"))
+	s.Var((*channelList)(&c.Channels), "irc-channels", "comma-separated `channels` to join, each optionally followed by ':' and the collections it serves, joined by '+' (the first takes its additions), then by a space and its key: '#quotes,#club:club-quotes+classics key'", settings.Example("#quotes"))
 	s.Secret(&c.Password, "irc-password", "the IRC server's password (PASS)")
 	s.String(&c.SASLUser, "irc-sasl-user", "", "SASL PLAIN `account` (needs TLS); its password is the secret irc-sasl-password", settings.Example("quotesd"))
 	s.Secret(&c.SASLPassword, "irc-sasl-password", "the SASL password")
@@ -135,6 +150,10 @@ func (c *Config) Declare(s *settings.Set) {
 	s.Duration(&c.CTCPInterval, "irc-ctcp-interval", DefaultCTCPInterval, "answer CTCP VERSION at most once per this `duration`, whoever asks; other CTCP is never answered; 0 for no limit", settings.Live)
 	s.Duration(&c.SendInterval, "irc-send-interval", DefaultSendInterval, "after a burst, send one line per this `duration` (flood protection); 0 for none, only on a server you run")
 	s.Int(&c.SendBurst, "irc-send-burst", DefaultSendBurst, "lines sent at once before the pacing starts")
+	c.Curators = nil
+	s.Var((*curatorList)(&c.Curators), "irc-curators", "comma-separated `curators` who may add, grab, edit, delete and approve quotes from IRC: hostmask globs (nick!user@host, * and ?) or account:NAME for a services account", settings.Live, settings.Example("account:alice,*!*@staff.example.org"))
+	s.Bool(&c.OpsCurate, "irc-ops-curate", false, "channel operators are curators of their channel's own collections", settings.Live)
+	s.Int(&c.CurationCap, "irc-curation-cap", DefaultCurationCap, "changes (additions, grabs, edits, deletions, submissions) one person may make from IRC per day; 0 for no limit", settings.Live)
 	s.Duration(&c.PingInterval, "irc-ping-interval", DefaultPingInterval, "after this much silence from the server, PING it; no answer within half as long drops the connection")
 }
 
@@ -192,6 +211,14 @@ func (c *Config) Validate() error {
 		// irc.v4 would fail every write, and the bot reconnect for ever.
 		return fmt.Errorf("invalid --irc-send-burst %d: want 1 or more", c.SendBurst)
 	}
+	for _, cu := range c.Curators {
+		if err := cu.check(); err != nil {
+			return fmt.Errorf("invalid --irc-curators: %v", err)
+		}
+	}
+	if c.CurationCap < 0 {
+		return fmt.Errorf("invalid --irc-curation-cap %d: want 0 (no limit) or more", c.CurationCap)
+	}
 	if c.PingInterval <= 0 {
 		return fmt.Errorf("invalid --irc-ping-interval %v: want more than 0 (a dead server must be noticed)", c.PingInterval)
 	}
@@ -225,26 +252,43 @@ func (c *Config) user() string {
 	return c.User
 }
 
-// Channel is a channel to join, with its key if it has one.
+// Channel is a channel to join, with its key if it has one, and the
+// collections it serves.
 type Channel struct {
 	Name string
 	Key  string
+	// Collections are the collections served in the channel, private
+	// ones included; the first is where its additions go. None: every
+	// public collection is served, and additions go to
+	// quoter.DefaultCollection.
+	Collections []string
 }
 
-// String returns the channel as --irc-channels lists it: the name, and the
-// key after a space.
+// String returns the channel as --irc-channels lists it: the name, its
+// collections after ':' joined by '+', and the key after a space.
 func (ch Channel) String() string {
-	if ch.Key == "" {
-		return ch.Name
+	s := ch.Name
+	if len(ch.Collections) > 0 {
+		s += ":" + strings.Join(ch.Collections, "+")
 	}
-	return ch.Name + " " + ch.Key
+	if ch.Key != "" {
+		s += " " + ch.Key
+	}
+	return s
 }
 
-// check reports whether ch can be joined: a channel name and a key of one
-// word.
+// check reports whether ch can be joined: a channel name, collection
+// names as the core allows them, and a key of one word. RFC 2812 allows no
+// ':' in a channel name, so the collections after it cannot be mistaken
+// for part of the name.
 func (ch Channel) check() error {
-	if !isChannel(ch.Name) || !validMiddle(ch.Name) {
-		return fmt.Errorf("irc channel %q: want a name such as #quotes, optionally followed by a space and the key", ch.String())
+	if !isChannel(ch.Name) || !validMiddle(ch.Name) || strings.ContainsRune(ch.Name, ':') {
+		return fmt.Errorf("irc channel %q: want a name such as #quotes, optionally followed by ':' and collections, and by a space and the key", ch.String())
+	}
+	for _, c := range ch.Collections {
+		if !validCollection(c) {
+			return fmt.Errorf("irc channel %q: collection %q: want lower-case letters, digits and inner dashes, at most %d bytes", ch.String(), c, quoter.MaxCollectionLen)
+		}
 	}
 	if ch.Key != "" && !validMiddle(ch.Key) {
 		return fmt.Errorf("irc channel %q: the key must be one word", ch.String())
@@ -252,8 +296,21 @@ func (ch Channel) check() error {
 	return nil
 }
 
+// home is the collection the channel's additions go to.
+func (ch Channel) home() string {
+	if len(ch.Collections) == 0 {
+		return quoter.DefaultCollection
+	}
+	return ch.Collections[0]
+}
+
+// validCollection reports whether name is a collection name the core
+// accepts (quoter.ValidCollection).
+func validCollection(name string) bool { return quoter.ValidCollection(name) == nil }
+
 // ParseChannels parses a comma-separated list of channels, each optionally
-// followed by a space and its key: "#quotes,#private secret".
+// followed by ':' and its collections joined by '+', then by a space and
+// its key: "#quotes,#club:club-quotes+classics secret".
 // Errors name the entry that is not a channel name.
 func ParseChannels(s string) ([]Channel, error) {
 	chs := splitChannels(s)
@@ -275,7 +332,13 @@ func splitChannels(s string) []Channel {
 			continue
 		}
 		name, key, _ := strings.Cut(f, " ")
-		out = append(out, Channel{Name: name, Key: strings.TrimSpace(key)})
+		ch := Channel{Key: strings.TrimSpace(key)}
+		name, cols, ok := strings.Cut(name, ":")
+		ch.Name = name
+		if ok {
+			ch.Collections = strings.Split(cols, "+")
+		}
+		out = append(out, ch)
 	}
 	return out
 }

@@ -21,6 +21,7 @@ func TestConfig_DefaultsAreValidAndMatchTheConstants(t *testing.T) {
 		CTCPInterval: DefaultCTCPInterval, SendInterval: DefaultSendInterval, SendBurst: DefaultSendBurst,
 		PingInterval: DefaultPingInterval, RegainInterval: DefaultRegainInterval, RegisterWait: DefaultRegisterWait,
 		BackoffMin: DefaultBackoffMin, BackoffMax: DefaultBackoffMax, HealthyAfter: DefaultHealthyAfter,
+		CurationCap: DefaultCurationCap,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("DefaultConfig() = %+v, want %+v", c, want)
@@ -153,7 +154,7 @@ func TestBot_SetLiveTakesExactlyTheLiveSettings(t *testing.T) {
 		})
 	}
 	// Today's: a change here is a change of the documented behaviour.
-	if want := []string{"irc-prefix", "irc-daily", "irc-user-cooldown", "irc-channel-cooldown", "irc-ctcp-interval"}; !reflect.DeepEqual(live, want) {
+	if want := []string{"irc-prefix", "irc-daily", "irc-user-cooldown", "irc-channel-cooldown", "irc-ctcp-interval", "irc-curators", "irc-ops-curate", "irc-curation-cap"}; !reflect.DeepEqual(live, want) {
 		t.Errorf("live settings %q, want %q", live, want)
 	}
 }

@@ -28,6 +28,13 @@ func (s *session) handle(_ *ircv4.Client, m *ircv4.Message) {
 		s.mu.Lock()
 		s.registered = true
 		s.nick = m.Params[0]
+		if s.b.cfg.SASLUser == "" { // else negotiateSASL recorded them
+			for _, c := range curationCaps {
+				if s.client.CapEnabled(c) {
+					s.caps[c] = true
+				}
+			}
+		}
 		s.mu.Unlock()
 		s.b.log.Info("irc registered", "nick", m.Params[0])
 		s.b.stats.connected.Set(1)
@@ -41,6 +48,20 @@ func (s *session) handle(_ *ircv4.Client, m *ircv4.Message) {
 				s.userhost = u + "@" + m.Params[1]
 			}
 			s.mu.Unlock()
+		}
+	case ircv4.RPL_ISUPPORT:
+		if len(m.Params) >= 2 {
+			s.roster.isupport(m.Params[1:])
+		}
+	case ircv4.RPL_NAMREPLY:
+		s.roster.names(m)
+	case "354": // RPL_WHOSPCRPL: our WHOX query's answer
+		s.roster.whoxReply(m)
+	case "MODE":
+		s.roster.mode(m.Params)
+	case "ACCOUNT": // account-notify
+		if len(m.Params) >= 1 {
+			s.roster.account(from, m.Params[0])
 		}
 	case ircv4.ERR_NICKNAMEINUSE, ircv4.ERR_ERRONEUSNICKNAME, ircv4.ERR_NICKCOLLISION, ircv4.ERR_UNAVAILRESOURCE:
 		s.nickRefused(m)
@@ -56,17 +77,28 @@ func (s *session) handle(_ *ircv4.Client, m *ircv4.Message) {
 			s.nick = m.Params[0]
 		}
 		s.mu.Unlock()
+		s.roster.rename(from, m.Params[0])
+		s.b.lines.rename(from, m.Params[0])
 		if ours {
 			s.b.log.Info("irc nick changed", "nick", m.Params[0])
 		} else if strings.EqualFold(from, s.b.cfg.Nick) {
 			s.regain() // the holder of our nick moved off it
 		}
 	case "QUIT":
+		s.roster.quit(from)
 		if strings.EqualFold(from, s.b.cfg.Nick) {
 			s.regain()
 		}
 	case "JOIN":
-		if len(m.Params) < 1 || !s.isMe(from) {
+		if len(m.Params) < 1 {
+			return
+		}
+		if !s.isMe(from) {
+			// extended-join: "JOIN #chan account :real name".
+			s.mu.Lock()
+			extended := s.caps["extended-join"]
+			s.mu.Unlock()
+			s.roster.join(m.Params[0], from, m.Param(1), extended && len(m.Params) >= 3)
 			return
 		}
 		ch := m.Params[0]
@@ -76,15 +108,31 @@ func (s *session) handle(_ *ircv4.Client, m *ircv4.Message) {
 			s.userhost = m.Prefix.User + "@" + m.Prefix.Host
 		}
 		s.mu.Unlock()
+		s.roster.joined(ch)
+		if s.roster.hasWHOX() && s.b.wantsAccounts() {
+			s.control("WHO", ch, "%tcnfa,"+whoxToken)
+		}
 		s.b.log.Info("joined", "channel", ch)
 		s.checkDaily()
 	case "PART":
-		if len(m.Params) >= 1 && s.isMe(from) {
+		if len(m.Params) < 1 {
+			return
+		}
+		if s.isMe(from) {
 			s.leave(m.Params[0])
+			s.roster.left(m.Params[0])
+		} else {
+			s.roster.part(m.Params[0], from)
 		}
 	case "KICK":
-		if len(m.Params) >= 2 && s.isMe(m.Params[1]) {
+		if len(m.Params) < 2 {
+			return
+		}
+		if s.isMe(m.Params[1]) {
+			s.roster.left(m.Params[0])
 			s.kicked(m.Params[0], from, m.Param(2))
+		} else {
+			s.roster.part(m.Params[0], m.Params[1])
 		}
 	case "INVITE":
 		if len(m.Params) >= 2 {
@@ -92,7 +140,7 @@ func (s *session) handle(_ *ircv4.Client, m *ircv4.Message) {
 		}
 	case "PRIVMSG":
 		if len(m.Params) >= 2 && from != "" && !s.isMe(from) {
-			s.privmsg(m.Prefix, m.Params[0], m.Params[1])
+			s.privmsg(m)
 		}
 	case "ERROR":
 		s.b.log.Warn("irc server closed the link", "reason", sanitize(m.Trailing()))

@@ -241,7 +241,7 @@ func (r *botRun) wait(t testing.TB) error {
 
 // runBot starts a bot on lib (the sample library when nil) and stops it
 // when the test ends.
-func runBot(t testing.TB, cfg Config, lib quoter.Quoter, cal *quoter.Calendar) *botRun {
+func runBot(t testing.TB, cfg Config, lib quoter.Library, cal *quoter.Calendar) *botRun {
 	t.Helper()
 	if lib == nil {
 		lib = quotertest.NewLibrary(t)

@@ -16,19 +16,25 @@ const jobQueue = 4
 
 // job is a command to answer.
 type job struct {
-	target string // the channel, or the nick of a private message
-	cmd    command
+	target  string // the channel, or the nick of a private message
+	channel string // the channel the command came from; "" for a private message
+	from    person
+	cmd     command
 }
 
-// privmsg handles a message to a channel or to us: CTCP, or a command.
-// Requests over a cooldown or past the queue are dropped in silence.
-func (s *session) privmsg(p *ircv4.Prefix, target, text string) {
+// privmsg handles a message to a channel or to us: CTCP, or a command; a
+// channel's other lines are remembered for !grab. Requests over a
+// cooldown or past the queue are dropped in silence.
+func (s *session) privmsg(m *ircv4.Message) {
+	p, target, text := m.Prefix, m.Params[0], m.Params[1]
 	if strings.HasPrefix(text, "\x01") {
+		s.remember(p.Name, target, text)
 		s.ctcp(p.Name, text)
 		return
 	}
 	cmd, ok := parseCommand(text, s.b.commandPrefix())
 	if !ok {
+		s.remember(p.Name, target, text)
 		return
 	}
 	replyTo := p.Name
@@ -53,12 +59,71 @@ func (s *session) privmsg(p *ircv4.Prefix, target, text string) {
 		s.b.log.Debug("irc command dropped", "reason", "channel cooldown", "channel", sanitize(target))
 		return
 	}
+	j := job{target: replyTo, cmd: cmd, from: s.who(m)}
+	if isChannel(target) {
+		j.channel = target
+	}
 	select {
-	case s.jobs <- job{target: replyTo, cmd: cmd}:
+	case s.jobs <- j:
 	default:
 		s.b.stats.dropped.WithLabelValues(dropQueueFull).Inc()
 		s.b.log.Debug("irc command dropped", "reason", "queue full", "nick", sanitize(p.Name))
 	}
+}
+
+// who is the person who sent m, with the account the server vouches for
+// (see person.Account) and, for a channel message, whether they are an
+// operator there.
+func (s *session) who(m *ircv4.Message) person {
+	p := person{Nick: m.Prefix.Name}
+	if m.Prefix.User != "" && m.Prefix.Host != "" {
+		p.Mask = m.Prefix.Name + "!" + m.Prefix.User + "@" + m.Prefix.Host
+	}
+	var mem member
+	if ch := m.Params[0]; isChannel(ch) {
+		mem = s.roster.lookup(ch, p.Nick)
+		p.Op = mem.op
+	}
+	s.mu.Lock()
+	tagged, tracked := s.caps["account-tag"], s.accountsTracked()
+	s.mu.Unlock()
+	switch {
+	case tagged:
+		p.Account = accountName(m.Tags["account"])
+	case tracked:
+		p.Account = mem.account
+	}
+	return p
+}
+
+// accountsTracked reports whether the roster's accounts can be trusted:
+// the server tells each change (account-notify) and the account of every
+// member, those who join (extended-join) and those already there (WHOX).
+// s.mu must be held.
+func (s *session) accountsTracked() bool {
+	return s.caps["account-notify"] && s.caps["extended-join"] && s.roster.hasWHOX()
+}
+
+// remember keeps a channel line for !grab, cleaned: a CTCP ACTION ("/me
+// waves") as "* nick waves", as quote bots grab it; other CTCP, and lines
+// that cleanText refuses, are not kept.
+func (s *session) remember(nick, target, text string) {
+	if !isChannel(target) {
+		return
+	}
+	if strings.HasPrefix(text, "\x01") {
+		body := strings.TrimSuffix(text[1:], "\x01")
+		verb, rest, _ := strings.Cut(body, " ")
+		if !strings.EqualFold(verb, "ACTION") || strings.TrimSpace(rest) == "" {
+			return
+		}
+		text = "* " + nick + " " + rest
+	}
+	clean, bad := cleanText(text)
+	if bad != "" || clean == "" {
+		return
+	}
+	s.b.lines.record(target, said{Nick: nick, Text: clean, At: s.b.cal.Time()})
 }
 
 // ctcp answers VERSION, at most once per CTCPInterval whoever asks, and ignores

@@ -20,20 +20,21 @@ const (
 	dropUserCooldown    = "user_cooldown"    // the user asked too recently
 	dropChannelCooldown = "channel_cooldown" // the channel was answered too recently
 	dropQueueFull       = "queue_full"       // the bot's output queue is full
+	dropDailyCap        = "daily_cap"        // the person made their day's changes (--irc-curation-cap)
 )
 
 // The label values, each made at zero when the bot starts
 // (metric.CounterVecKnown).
 var (
-	commandKinds = []string{cmdRandom, cmdSearch, cmdByID, cmdToday, cmdHelp}
-	dropReasons  = []string{dropUserCooldown, dropChannelCooldown, dropQueueFull}
+	commandKinds = []string{cmdRandom, cmdSearch, cmdByID, cmdToday, cmdHelp, cmdStats, cmdInfo, cmdAdd, cmdGrab, cmdDelete, cmdEdit, cmdApprove, cmdReject, cmdPending}
+	dropReasons  = []string{dropUserCooldown, dropChannelCooldown, dropQueueFull, dropDailyCap}
 )
 
 func newMetrics(reg prometheus.Registerer) *metrics {
 	r := metric.For(reg, "irc")
 	return &metrics{
-		commands:  r.CounterVecKnown("commands_total", "IRC commands answered, by kind (random, search, id, today, help).", metric.Each(commandKinds...), "command"),
-		dropped:   r.CounterVecKnown("dropped_total", "IRC requests ignored in silence, by reason (user_cooldown, channel_cooldown, queue_full).", metric.Each(dropReasons...), "reason"),
+		commands:  r.CounterVecKnown("commands_total", "IRC commands answered, by kind (random, search, id, today, help, stats, info, add, grab, delete, edit, approve, reject, pending).", metric.Each(commandKinds...), "command"),
+		dropped:   r.CounterVecKnown("dropped_total", "IRC requests ignored in silence, by reason (user_cooldown, channel_cooldown, queue_full, daily_cap).", metric.Each(dropReasons...), "reason"),
 		connects:  r.Counter("connects_total", "Connection attempts to the IRC server."),
 		connected: r.Gauge("connected", "1 while the bot is registered on the IRC server."),
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/quotesd/quotesd/frontends/irc/ircdtest"
+	"github.com/quotesd/quotesd/quoter"
 	"github.com/quotesd/quotesd/quoter/quotertest"
 )
 
@@ -24,6 +25,12 @@ type logBuffer = logstest.Buffer
 // reconnect) against srv, in #quotes.
 func startNgircdBot(t *testing.T, srv *ircdtest.Server, tweak func(*Config)) *logBuffer {
 	t.Helper()
+	return startNgircdBotOn(t, srv, quotertest.NewLibrary(t), tweak)
+}
+
+// startNgircdBotOn is startNgircdBot on the library lib.
+func startNgircdBotOn(t *testing.T, srv *ircdtest.Server, lib quoter.Library, tweak func(*Config)) *logBuffer {
+	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Server, cfg.TLS = srv.Addr, false
 	cfg.Channels = []Channel{{Name: "#quotes"}}
@@ -32,7 +39,7 @@ func startNgircdBot(t *testing.T, srv *ircdtest.Server, tweak func(*Config)) *lo
 		tweak(&cfg)
 	}
 	logs := &logBuffer{}
-	b, err := New(cfg, quotertest.NewLibrary(t), nil, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	b, err := New(cfg, lib, nil, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	if err != nil {
 		t.Fatal(err)
 	}

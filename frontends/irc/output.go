@@ -37,9 +37,14 @@ func (s *session) writer() {
 			s.postDaily()
 		case j := <-s.jobs:
 			s.b.stats.commands.WithLabelValues(j.cmd.Kind).Inc()
-			lines := s.answer(j)
+			lines, private := s.answer(j)
 			for _, l := range lines {
 				if s.ctx.Err() != nil || s.privmsgLine(j.target, l) != nil {
+					break
+				}
+			}
+			for _, l := range private {
+				if s.ctx.Err() != nil || s.send(&ircv4.Message{Command: "NOTICE", Params: []string{j.from.Nick, l}}) != nil {
 					break
 				}
 			}

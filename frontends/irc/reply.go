@@ -3,8 +3,10 @@ package irc
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/quotesd/quotesd/quoter"
 )
@@ -41,60 +43,234 @@ func fitLen(width int) int {
 	return max(maxReplyLines*width-64, 64)
 }
 
-// answer works out the lines replying to j.
-func (s *session) answer(j job) []string {
+// answer works out the lines replying to j, and the lines sent to its
+// sender alone, by NOTICE (a curator's private details).
+func (s *session) answer(j job) (lines, private []string) {
 	ctx, cancel := context.WithTimeout(s.ctx, lookupTimeout)
 	defer cancel()
 	width := s.width(j.target)
-	text, tail := s.answerText(ctx, j.cmd, width)
-	return splitKeeping(sanitize(text), tail, width, maxReplyLines)
+	var text, tail, priv string
+	if curation[j.cmd.Kind] {
+		text, priv = s.curate(ctx, j)
+	} else {
+		text, tail = s.answerText(ctx, j, width)
+	}
+	lines = splitKeeping(sanitize(text), tail, width, maxReplyLines)
+	if priv != "" && validMiddle(j.from.Nick) {
+		// One item a line (see curate), each cut to fit one.
+		for _, item := range strings.Split(priv, itemSep) {
+			private = append(private, split(sanitize(item), s.width(j.from.Nick), 1)...)
+		}
+	}
+	return lines, private
 }
 
-// answerText is the reply to c: a quote's text and its tail (see
-// quoteParts), or a message and no tail.
-func (s *session) answerText(ctx context.Context, c command, width int) (text, tail string) {
+// answerText is the reply to j's command: a quote's text and its tail (see
+// quoteParts), or a message and no tail. In a channel, quotes come from
+// the channel's collections (see Channel.Collections); "@name" asks for
+// one collection, which must be public or the channel's own.
+func (s *session) answerText(ctx context.Context, j job, width int) (text, tail string) {
+	c := j.cmd
 	if c.Err != "" {
 		return c.Err, ""
 	}
 	q, b := s.b.q, s.b
+	var lib *libraryView
+	if c.Kind == cmdRandom || c.Kind == cmdSearch || c.Kind == cmdByID {
+		var err error
+		if lib, err = s.view(ctx, j.channel); err != nil {
+			return s.failure(err, ""), ""
+		}
+		if c.Collection != "" && !lib.visible(c.Collection) {
+			return "no collection @" + c.Collection, ""
+		}
+	}
 	switch c.Kind {
 	case cmdHelp:
 		return helpText(b.commandPrefix()), ""
 	case cmdRandom:
-		quote, err := q.Random(ctx, quoter.Filter{MaxLen: fitLen(width)})
+		f := quoter.Filter{Collection: lib.served}
+		if c.Collection != "" {
+			f.Collection = c.Collection
+		}
+		fit := f
+		fit.MaxLen = fitLen(width)
+		quote, err := q.Random(ctx, fit)
 		if quoter.ErrorCode(err) == quoter.ENOTFOUND {
-			quote, err = q.Random(ctx, quoter.Filter{}) // only long ones: cut one
+			quote, err = q.Random(ctx, f) // only long ones: cut one
 		}
 		if err != nil {
-			return s.failure(err, "the library is empty"), ""
+			return s.failure(err, emptyText(f.Collection)), ""
 		}
 		return quoteParts(quote)
 	case cmdByID:
 		quote, err := q.Quote(ctx, c.ID)
+		if err == nil && !lib.visible(quote.Collection) {
+			err = quoter.Errorf(quoter.ENOTFOUND, "not served here")
+		}
 		if err != nil {
 			return s.failure(err, fmt.Sprintf("no quote #%d", c.ID)), ""
 		}
 		return quoteParts(quote)
 	case cmdSearch:
-		quotes, _, err := q.Search(ctx, c.Query, quoter.Page{Limit: 5})
-		if err != nil {
-			return s.failure(err, "no quote matches"), ""
-		}
-		if len(quotes) == 0 {
-			return "no quote matches", ""
-		}
-		best := quotes[0] // the best match, unless it is too long and a close one fits
-		for _, quote := range quotes {
-			if quote.Len() <= fitLen(width) {
-				best = quote
-				break
-			}
-		}
-		return quoteParts(best)
+		return s.search(ctx, lib, c, width)
 	case cmdToday:
-		return s.todayText(ctx, c)
+		return s.todayText(ctx, j)
 	}
 	return "", ""
+}
+
+// search answers !quote <words>: the best match among the quotes served
+// where it was asked (or in the collection named), unless it is too long
+// and a close one fits. The library's search covers public collections
+// only; a channel's private ones are searched here (see matchPrivate).
+func (s *session) search(ctx context.Context, lib *libraryView, c command, width int) (text, tail string) {
+	var private []string
+	if c.Collection != "" && lib.private[c.Collection] {
+		private = []string{c.Collection}
+	} else if c.Collection == "" {
+		for _, col := range lib.own {
+			if lib.private[col] {
+				private = append(private, col)
+			}
+		}
+	}
+	quotes, err := s.matchPrivate(ctx, private, c.Query)
+	if err != nil {
+		return s.failure(err, "no quote matches"), ""
+	}
+	found, _, err := s.b.q.Search(ctx, c.Query, quoter.Page{Limit: quoter.MaxLimit})
+	if err != nil && len(quotes) == 0 {
+		return s.failure(err, "no quote matches"), ""
+	}
+	for _, quote := range found {
+		if c.Collection != "" && quote.Collection != c.Collection || c.Collection == "" && !lib.serves(quote.Collection) {
+			continue
+		}
+		quotes = append(quotes, quote)
+	}
+	if len(quotes) == 0 {
+		return "no quote matches", ""
+	}
+	best := quotes[0]
+	for _, quote := range quotes[:min(len(quotes), 5)] {
+		if quote.Len() <= fitLen(width) {
+			best = quote
+			break
+		}
+	}
+	return quoteParts(best)
+}
+
+// maxPrivateScan bounds the quotes of private collections one search
+// reads: a channel's own collection is a club's sayings, not a library.
+const maxPrivateScan = 2000
+
+// matchPrivate returns the quotes of the private collections cols whose
+// text, author or source hold every word of query, each as the start of
+// a word ("simpl" finds "Simplify"; a final '*' is allowed, as the
+// library's search has it), in the order of their ids.
+func (s *session) matchPrivate(ctx context.Context, cols []string, query string) ([]*quoter.Quote, error) {
+	if len(cols) == 0 {
+		return nil, nil
+	}
+	words := searchWords(query)
+	if len(words) == 0 {
+		return nil, nil
+	}
+	var out []*quoter.Quote
+	f := quoter.Filter{Collection: strings.Join(cols, ",")}
+	for off := 0; off < maxPrivateScan; off += quoter.MaxLimit {
+		page, total, err := s.b.q.List(ctx, f, quoter.Page{Offset: off, Limit: quoter.MaxLimit})
+		if err != nil {
+			return nil, err
+		}
+		for _, q := range page {
+			have := searchWords(q.Text + " " + q.Author + " " + q.Source)
+			if allPrefixes(words, have) {
+				out = append(out, q)
+			}
+		}
+		if off+len(page) >= total || len(page) == 0 {
+			break
+		}
+	}
+	return out, nil
+}
+
+// searchWords splits s into lower-case words of letters and digits.
+func searchWords(s string) []string {
+	return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+}
+
+// allPrefixes reports whether each of words starts one of have.
+func allPrefixes(words, have []string) bool {
+	for _, w := range words {
+		if !slices.ContainsFunc(have, func(h string) bool { return strings.HasPrefix(h, w) }) {
+			return false
+		}
+	}
+	return true
+}
+
+// emptyText is the answer when a draw from set (a Filter.Collection)
+// finds nothing: the whole library's, or a channel's collections, which
+// start empty.
+func emptyText(set string) string {
+	if set == "" {
+		return "the library is empty"
+	}
+	return "no quotes in " + strings.ReplaceAll(set, ",", " or ") + " yet"
+}
+
+// libraryView is the library as one channel (or a private message) sees
+// it: which collections it is served, and which others it may name.
+type libraryView struct {
+	own     []string        // the channel's collections; none: every public one
+	served  string          // Filter.Collection for what it is served
+	private map[string]bool // private collections, by name
+	known   map[string]bool // every collection, by name
+	all     []quoter.Collection
+}
+
+// view returns the library as seen from channel ("" for a private
+// message).
+func (s *session) view(ctx context.Context, channel string) (*libraryView, error) {
+	cols, err := s.b.q.Collections(ctx)
+	if err != nil {
+		return nil, err
+	}
+	v := &libraryView{private: make(map[string]bool), known: make(map[string]bool), all: cols}
+	for _, c := range cols {
+		v.known[c.Name] = true
+		if c.Private {
+			v.private[c.Name] = true
+		}
+	}
+	if ch, ok := s.b.channel(channel); ok && channel != "" {
+		v.own = ch.Collections
+		v.served = strings.Join(ch.Collections, ",")
+	}
+	return v, nil
+}
+
+// serves reports whether a quote of collection is among those the view is
+// served by default.
+func (v *libraryView) serves(collection string) bool {
+	if len(v.own) == 0 {
+		return !v.private[collection]
+	}
+	return slices.Contains(v.own, collection)
+}
+
+// visible reports whether the view may see collection at all: one of its
+// own, or a public one. A private collection of another channel is as
+// unknown here as one that does not exist.
+func (v *libraryView) visible(collection string) bool {
+	if collection == "" {
+		collection = quoter.DefaultCollection
+	}
+	return slices.Contains(v.own, collection) || !v.private[collection] && (v.known[collection] || collection == quoter.DefaultCollection)
 }
 
 // todayText answers !today and !yesterday: the quote of the day asked for,
@@ -102,8 +278,8 @@ func (s *session) answerText(ctx context.Context, c command, width int) (text, t
 // The plain command asks with the zero filter, so it is the very quote of
 // the day the web and mail show, cut to fit by the caller, never swapped
 // for a shorter one.
-func (s *session) todayText(ctx context.Context, c command) (text, tail string) {
-	b := s.b
+func (s *session) todayText(ctx context.Context, j job) (text, tail string) {
+	b, c := s.b, j.cmd
 	today := b.cal.Today()
 	day := c.Date
 	if day == (quoter.Date{}) {
@@ -117,6 +293,9 @@ func (s *session) todayText(ctx context.Context, c command) (text, tail string) 
 		label = append(label, day.String())
 	}
 	f := quoter.Filter{Tag: c.Tag, Lang: c.Lang}
+	if ch, ok := b.channel(j.channel); ok && j.channel != "" {
+		f.Collection = strings.Join(ch.Collections, ",")
+	}
 	if c.Tag != "" {
 		label = append(label, c.Tag)
 	}
@@ -125,8 +304,8 @@ func (s *session) todayText(ctx context.Context, c command) (text, tail string) 
 	}
 	quote, err := b.q.Today(ctx, day, f)
 	if err != nil {
-		notFound := "the library is empty"
-		if !f.IsZero() {
+		notFound := emptyText(f.Collection)
+		if c.Tag != "" || c.Lang != "" {
 			notFound = quoter.ErrorMessage(err) // names the unknown tag or language
 		}
 		return s.failure(err, notFound), ""
@@ -138,12 +317,17 @@ func (s *session) todayText(ctx context.Context, c command) (text, tail string) 
 	return text, tail
 }
 
-// quoteOfDay is the daily post for channel: the quote of the day, asked
-// with the zero filter as the web asks it, cut to fit (splitKeeping).
+// quoteOfDay is the daily post for channel: the quote of the day of the
+// channel's collections, or, for a channel without, asked with the zero
+// filter as the web asks it; cut to fit (splitKeeping).
 func (s *session) quoteOfDay(channel string, day quoter.Date) []string {
 	ctx, cancel := context.WithTimeout(s.ctx, lookupTimeout)
 	defer cancel()
-	quote, err := s.b.q.Today(ctx, day, quoter.Filter{})
+	var f quoter.Filter
+	if ch, ok := s.b.channel(channel); ok {
+		f.Collection = strings.Join(ch.Collections, ",")
+	}
+	quote, err := s.b.q.Today(ctx, day, f)
 	if quoter.ErrorCode(err) == quoter.EGONE {
 		// The day's quote was purged: say so once, rather than retry a
 		// post that can never be made.

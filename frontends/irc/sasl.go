@@ -99,6 +99,11 @@ func (s *session) negotiateSASL(lc *lineConn) error {
 			}
 		}
 	}
+	if s.b.wantsAccounts() {
+		if err := s.requestCaps(lc, caps); err != nil {
+			return err
+		}
+	}
 	if err := lc.writeLine("AUTHENTICATE PLAIN"); err != nil {
 		return err
 	}
@@ -129,6 +134,38 @@ func (s *session) negotiateSASL(lc *lineConn) error {
 			return fmt.Errorf("irc SASL: %s %s", m.Command, sanitize(m.Trailing()))
 		}
 	}
+}
+
+// requestCaps asks, one at a time (a refusal of one must not cost the
+// others), for those of curationCaps the server offers in offered, and
+// records those it grants in s.caps.
+func (s *session) requestCaps(lc *lineConn, offered []string) error {
+	for _, want := range curationCaps {
+		if !slices.ContainsFunc(offered, func(c string) bool { name, _, _ := strings.Cut(c, "="); return name == want }) {
+			continue
+		}
+		if err := lc.writeLine("CAP REQ :" + want); err != nil {
+			return err
+		}
+		for answered := false; !answered; {
+			m, err := s.preRegMessage(lc)
+			if err != nil {
+				return fmt.Errorf("waiting for CAP ACK: %w", err)
+			}
+			if m.Command == "CAP" && len(m.Params) >= 3 {
+				switch strings.ToUpper(m.Params[1]) {
+				case "ACK":
+					s.mu.Lock()
+					s.caps[want] = true
+					s.mu.Unlock()
+					answered = true
+				case "NAK":
+					answered = true
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // preRegMessage reads the next message during the pre-registration

@@ -3,8 +3,9 @@ package irc
 // The connection: one session from dial to disconnect, why it ended, and
 // the check that the server is still there. A session's other jobs have a
 // file each: dispatch.go (messages from the server), nick.go,
-// membership.go (channels), intake.go (commands), output.go (the writer)
-// and daily.go (the daily post).
+// membership.go (channels), roster.go (who is in them: operators and
+// accounts), intake.go (commands), reply.go (answers), curate.go (changes
+// to the library), output.go (the writer) and daily.go (the daily post).
 
 import (
 	"context"
@@ -41,7 +42,10 @@ type session struct {
 	userhost   string            // our user@host as the server relays it ("" until our first JOIN echo)
 	joined     map[string]string // lower-cased channel -> name
 	nickTries  int
-	nickBad    bool // the server refused the wanted nick as erroneous: stop asking for it
+	nickBad    bool            // the server refused the wanted nick as erroneous: stop asking for it
+	caps       map[string]bool // IRCv3 capabilities enabled on this connection
+
+	roster *roster // who is in our channels: operators, accounts
 }
 
 // session runs one connection until it breaks or ctx ends. It reports
@@ -65,6 +69,8 @@ func (b *Bot) session(ctx context.Context) (registered bool, err error) {
 		dailyC: make(chan struct{}, 1),
 		nick:   b.cfg.Nick,
 		joined: make(map[string]string),
+		caps:   make(map[string]bool),
+		roster: newRoster(),
 	}
 	defer cancel()
 
@@ -110,6 +116,11 @@ func (b *Bot) session(ctx context.Context) (registered bool, err error) {
 		// by the second, so two outstanding in one second make one look
 		// lost. lineConn's read deadline and s.pinger replace it.
 	})
+	if b.cfg.SASLUser == "" && b.wantsAccounts() {
+		for _, c := range curationCaps {
+			s.client.CapRequest(c, false)
+		}
+	}
 	wg.Go(s.writer)
 	wg.Go(s.pinger)
 	wg.Go(s.regainer)

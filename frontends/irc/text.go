@@ -204,3 +204,53 @@ func splitKeeping(text, tail string, width, maxLines int) []string {
 	}
 	return split(cut(lo), width, maxLines)
 }
+
+// cleanText prepares what a person typed for the library (the text and
+// author of !addquote and !editquote, a grabbed line, a reason), and
+// returns it, or "" and why it is refused. The rules, as docs/IRC.md
+// states them:
+//
+//   - NUL and CR never get here: lineConn drops a line holding either,
+//     unread, and a server ends the line at LF, so nothing after a line
+//     break is part of the command;
+//   - the mIRC formatting codes (bold \x02, colour \x03 with its digits,
+//     hex colour \x04 with its digits, reset \x0f, monospace \x11,
+//     reverse \x16, italics \x1d, strike \x1e, underline \x1f) are
+//     removed, as are the colours' digits, and a tab becomes a space:
+//     IRC clients add them for show;
+//   - any other control character, among them the CTCP delimiter \x01
+//     (a message that starts with it is CTCP, never a command), DEL and
+//     the C1 controls, refuses the text with the core's own words, "text
+//     contains control characters";
+//   - the ends are trimmed. Everything else (invalid UTF-8, invisible
+//     format characters, length, duplicates) is for the core to judge,
+//     with the core's messages.
+func cleanText(s string) (string, string) {
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b.WriteByte(s[i]) // the core refuses it, naming the field
+			i++
+			continue
+		}
+		i += size
+		switch {
+		case r == '\x03':
+			i += colourDigits(s[i:])
+			continue
+		case r == '\x04':
+			i += hexColour(s[i:])
+			continue
+		case strings.ContainsRune("\x02\x0f\x11\x16\x1d\x1e\x1f", r):
+			continue
+		case r == '\t':
+			r = ' '
+		case r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0:
+			return "", "text contains control characters"
+		}
+		b.WriteRune(r)
+	}
+	return strings.TrimSpace(b.String()), ""
+}

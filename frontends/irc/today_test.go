@@ -38,7 +38,7 @@ func todayOf(t *testing.T, lib quoter.Quoter, day quoter.Date, f quoter.Filter) 
 
 // botOn starts a bot on lib whose today is day and returns the server's
 // side of its connection, registered and joined to #q.
-func botOn(t *testing.T, lib quoter.Quoter, day quoter.Date) *fakeConn {
+func botOn(t *testing.T, lib quoter.Library, day quoter.Date) *fakeConn {
 	t.Helper()
 	srv := newFakeServer(t, nil)
 	runBot(t, testConfig(srv.Addr()), lib, calendarAt(day))
@@ -199,4 +199,33 @@ func TestBot_DailyPostOfAPurgedQuoteSaysSoOnce(t *testing.T) {
 		}
 	}
 	c.none(300*time.Millisecond, "PRIVMSG #q")
+}
+
+// A channel with collections is posted the quote of the day of its
+// collections, not the library's.
+func TestBot_DailyPostInAChannelWithCollectionsIsTheirs(t *testing.T) {
+	ctx := context.Background()
+	lib := quotertest.NewLibrary(t)
+	if err := lib.SetCollection(ctx, quoter.Collection{Name: "club-quotes", Private: true}); err != nil {
+		t.Fatal(err)
+	}
+	club := &quoter.Quote{Text: "The club's own saying.", Author: "The Founder", Collection: "club-quotes"}
+	if err := lib.Add(ctx, club); err != nil {
+		t.Fatal(err)
+	}
+	cal := &quoter.Calendar{Location: time.UTC}
+	state := filepath.Join(t.TempDir(), "irc-daily.json")
+	if err := os.WriteFile(state, []byte(`{"#club":"`+cal.Today().AddDays(-1).String()+`"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv := newFakeServer(t, nil)
+	cfg := testConfig(srv.Addr())
+	cfg.Channels = []Channel{{Name: "#club", Collections: []string{"club-quotes"}}}
+	cfg.Daily, cfg.DailyStateFile = "00:00", state
+	runBot(t, cfg, lib, cal)
+	c := srv.accept()
+	c.register("quotesd", "#club")
+	if got := c.expect("PRIVMSG #club :Quote of the day: "); !strings.Contains(got, club.Text) {
+		t.Errorf("the daily post in #club: %q, want the club's quote", got)
+	}
 }
