@@ -75,7 +75,7 @@ func TestIRCStart_WithAClusterOnlyTheLeaseHolderRunsTheBot(t *testing.T) {
 		t.Cleanup(cl.Close)
 		r := &replica{reg: prometheus.NewRegistry(), log: &logstest.Buffer{}, done: make(chan error, 1)}
 		env := &serveEnv{
-			Quoter: lib, Calendar: &quoter.Calendar{Location: time.UTC},
+			Library: lib, Calendar: &quoter.Calendar{Location: time.UTC},
 			Log: slog.New(slog.NewTextHandler(r.log, nil)), Metrics: r.reg, Cluster: cl,
 		}
 		cfg := irc.DefaultConfig()

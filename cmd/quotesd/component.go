@@ -122,12 +122,10 @@ type component struct {
 // them, and lists their settings, in the same order every time.
 var components []component
 
-// serveEnv is what every component gets: one library (as a quoter, and
-// whole for the frontends that curate it), one calendar, one
+// serveEnv is what every component gets: one library, one calendar, one
 // logger (already carrying a frontend attribute), one set of listeners.
 type serveEnv struct {
-	Quoter    quoter.Quoter
-	Library   quoter.Library // the same library as Quoter, with its curation (collections, submissions, curators)
+	Library   quoter.Library // what frontends read (a quoter.Quoter) and curate (collections, submissions, curators)
 	Calendar  *quoter.Calendar
 	Log       *slog.Logger
 	AccessLog *slog.Logger // Log's records, batched: for one record per request (see logs.Output)

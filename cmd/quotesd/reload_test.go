@@ -58,7 +58,7 @@ func startForReload(t *testing.T, name string, lines ...string) *reloadHarness {
 		t.Fatal(err)
 	}
 	env := &serveEnv{
-		Quoter: lib, Library: lib, Calendar: &quoter.Calendar{Location: time.UTC}, Log: log, AccessLog: log,
+		Library: lib, Calendar: &quoter.Calendar{Location: time.UTC}, Log: log, AccessLog: log,
 		Listeners: reactor.NewSockets(log), StateDir: ss.serve.StateDir, Metrics: prometheus.NewRegistry(), Ready: &readiness{},
 		Writable: ss.writes(),
 	}

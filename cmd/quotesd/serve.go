@@ -247,7 +247,6 @@ func runServe(ctx context.Context, g *globals, args []string) error {
 	var started []string
 	for i, c := range components {
 		env := &serveEnv{
-			Quoter:    lib,
 			Library:   lib,
 			Calendar:  cal,
 			Log:       log.With("frontend", c.name),

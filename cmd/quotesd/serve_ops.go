@@ -28,7 +28,7 @@ func opsStart(env *serveEnv, c ops.Settings) (*opsLive, []reactor.Service, error
 	if c.Addr == "" {
 		return nil, nil, nil
 	}
-	cfg := ops.Config{Metrics: env.Metrics, Library: env.Quoter, Pprof: c.Pprof, Log: env.Log}
+	cfg := ops.Config{Metrics: env.Metrics, Library: env.Library, Pprof: c.Pprof, Log: env.Log}
 	if env.Ready != nil {
 		cfg.Ready = env.Ready.Err // components add checks after this start; Err reads them when asked
 	}

@@ -18,7 +18,7 @@ func qotdStart(env *serveEnv, cfg qotd.Config) (*qotd.Server, []reactor.Service,
 	if cfg.Addr == "" && cfg.UDPAddr == "" {
 		return nil, nil, nil
 	}
-	srv := qotd.NewServer(env.Quoter, env.Calendar, env.Log, env.Metrics, cfg)
+	srv := qotd.NewServer(env.Library, env.Calendar, env.Log, env.Metrics, cfg)
 	var svcs []reactor.Service
 	if cfg.Addr != "" {
 		ln, err := reactor.ListenOneShot(env.Listeners, "qotd", cfg.Addr)

@@ -41,7 +41,7 @@ func smtpStart(env *serveEnv, c smtpfe.Config) (*smtpLive, []reactor.Service, er
 	if cert != nil {
 		logCertificate(env, cert)
 	}
-	composer := &smtpfe.Composer{Quoter: env.Quoter, Collections: env.Library.Collections, Calendar: env.Calendar, LocalPart: c.LocalPart}
+	composer := &smtpfe.Composer{Quoter: env.Library, Collections: env.Library.Collections, Calendar: env.Calendar, LocalPart: c.LocalPart}
 	if c.DKIMKey != "" {
 		b, err := os.ReadFile(c.DKIMKey)
 		if err != nil {
