@@ -211,6 +211,11 @@ func (r *results) params(suite string) []string {
 
 func (r *results) has(suite string) bool { return len(r.params(suite)) > 0 }
 
+// ran tells whether a contender has figures in a suite.
+func (r *results) ran(suite, who string) bool {
+	return slices.ContainsFunc(r.Records, func(rec record) bool { return rec.Suite == suite && rec.Contender == who })
+}
+
 func ratioText(s stat) string {
 	if !s.ok() {
 		return "—"
@@ -256,6 +261,14 @@ func targets(r *results) []target {
 			withCPU(check("QOTD conns/s, quotesd / bare Go, "+c+" clients", "≥ 0.95x", r.ratio("qotd", c, "quotesd", "bare-go", "rate"), atLeast(0.95), ""), "qotd", c, "quotesd", "bare-go"),
 			withCPU(check("QOTD conns/s, quotesd / Twisted, "+c+" clients", "≥ 1.5x", r.ratio("qotd", c, "quotesd", "twisted", "rate"), atLeast(1.5), ""), "qotd", c, "quotesd", "twisted"))
 	}
+	// The PostgreSQL store against the SQLite one, the same binary and
+	// library: both answer from memory, so the store should not show.
+	for _, c := range []string{"8", "64", "256"} {
+		ts = append(ts, withCPU(check("QOTD conns/s, quotesd-pg / quotesd (PostgreSQL / SQLite store), "+c+" clients", "≥ 0.95x",
+			r.ratio("qotd", c, "quotesd-pg", "quotesd", "rate"), atLeast(0.95), ""), "qotd", c, "quotesd-pg", "quotesd"))
+	}
+	ts = append(ts, withCPU(check("HTTP req/s, quotesd-pg / quotesd /api/v1/today (PostgreSQL / SQLite store)", "≥ 0.95x",
+		r.ratio("http", "64", "quotesd-pg", "quotesd-api", "rate"), atLeast(0.95), ""), "http", "64", "quotesd-pg", "quotesd-api"))
 	ts = append(ts,
 		withCPU(check("HTTP req/s, quotesd /api/v1/today / bare net/http", "≥ 0.9x", r.ratio("http", "64", "quotesd-api", "bare-go", "rate"), atLeast(0.9), ""), "http", "64", "quotesd-api", "bare-go"),
 		withCPU(check("HTTP req/s, quotesd /api/v1/today / Twisted web", "≥ 5x", r.ratio("http", "64", "quotesd-api", "twisted", "rate"), atLeast(5), ""), "http", "64", "quotesd-api", "twisted"))
@@ -314,6 +327,7 @@ var names = map[string]string{
 	"quotesd":            "quotesd",
 	"quotesd-api":        "quotesd `/api/v1/today`",
 	"quotesd-page":       "quotesd `/` (HTML)",
+	"quotesd-pg":         "quotesd-pg (PostgreSQL store)",
 	"bare-go":            "bare Go",
 	"twisted":            "Twisted",
 	"nginx":              "nginx `return 200`",
@@ -330,6 +344,7 @@ var names = map[string]string{
 var chartLabels = map[string]string{
 	"quotesd-api":  "quotesd\nAPI",
 	"quotesd-page": "quotesd\npage",
+	"quotesd-pg":   "quotesd\nPostgreSQL",
 	"bare-go":      "bare\nnet/http",
 	"bare-go-same": "same\nresponse",
 	"nginx":        "nginx",
@@ -351,12 +366,25 @@ func num(x float64) string {
 	}
 }
 
+// pgNote says what quotesd-pg is, under the tables it appears in.
+const pgNote = " quotesd-pg is the same binary serving the same library copied by `quotesd migrate` into a PostgreSQL database on the same machine; its CPU is quotesd's own, not the PostgreSQL server's."
+
 // httpContenders are the HTTP suite's servers in table order; runs from
-// before the same-response baseline existed lack it.
+// before the same-response baseline or the PostgreSQL store existed lack
+// them.
 func httpContenders(r *results) []string {
-	who := []string{"quotesd-api", "quotesd-page", "bare-go", "bare-go-same", "nginx", "twisted"}
+	who := []string{"quotesd-api", "quotesd-pg", "quotesd-page", "bare-go", "bare-go-same", "nginx", "twisted"}
 	return slices.DeleteFunc(who, func(w string) bool {
-		return w == "bare-go-same" && !r.stat("http", w, "64", "rate").ok()
+		return (w == "bare-go-same" || w == "quotesd-pg") && !r.ran("http", w)
+	})
+}
+
+// qotdContenders are the QOTD suite's servers in table order; runs from
+// before the PostgreSQL store existed lack it.
+func qotdContenders(r *results) []string {
+	who := []string{"quotesd", "quotesd-pg", "bare-go", "twisted"}
+	return slices.DeleteFunc(who, func(w string) bool {
+		return w == "quotesd-pg" && !r.ran("qotd", w)
 	})
 }
 
@@ -407,10 +435,14 @@ func markdown(r *results, chartLink string) string {
 
 	if r.has("qotd") {
 		p("### QOTD over TCP (%s rounds; reply of %s bytes from each server)\n\n", m["rounds"], m["qotd_reply_bytes"])
-		p("Clients connect, read to EOF and close, as fast as they can. CPU is the server's user+system time per connection (from /proc).\n\n")
+		p("Clients connect, read to EOF and close, as fast as they can. CPU is the server's user+system time per connection (from /proc).")
+		if r.ran("qotd", "quotesd-pg") {
+			p(pgNote)
+		}
+		p("\n\n")
 		p("| clients | server | conns/s | p50 | p99 | server CPU µs/conn | rate vs bare Go |\n|---:|---|---:|---:|---:|---:|---:|\n")
 		for _, c := range r.params("qotd") {
-			for _, who := range []string{"quotesd", "bare-go", "twisted"} {
+			for _, who := range qotdContenders(r) {
 				p("| %s | %s | %s | %s | %s | %s | %s |\n", c, names[who], spread(r.stat("qotd", who, c, "rate")),
 					ms(r.stat("qotd", who, c, "p50_ms")), ms(r.stat("qotd", who, c, "p99_ms")),
 					num(r.stat("qotd", who, c, "cpu_us").Median), ratioText(r.ratio("qotd", c, who, "bare-go", "rate")))
@@ -423,6 +455,9 @@ func markdown(r *results, chartLink string) string {
 		p("quotesd runs as shipped (access log on, metrics, security headers) but for the per-IP rate limit, off because wrk is one client. The bare net/http handler writes the body with a Content-Type.")
 		if slices.Contains(httpContenders(r), "bare-go-same") {
 			p(" The same handler with quotesd's header fields and timeouts sends the very response quotesd sends (every header field of it, behind the same http.Server timeouts), with no code of quotesd's.")
+		}
+		if slices.Contains(httpContenders(r), "quotesd-pg") {
+			p(pgNote)
 		}
 		p("\n\n")
 		p("| server | req/s | p50 | p99 | server CPU µs/req | rate vs bare net/http | vs nginx |\n|---|---:|---:|---:|---:|---:|---:|\n")

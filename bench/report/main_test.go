@@ -165,3 +165,39 @@ func TestMarkdown_ShowsMedianAndRangeOfRounds(t *testing.T) {
 		}
 	}
 }
+
+func TestTargets_PostgreSQLStoreAgainstSQLiteStore(t *testing.T) {
+	r := raw(t,
+		"qotd quotesd 64 1 rate=1000 cpu_us=20",
+		"qotd quotesd-pg 64 1 rate=900 cpu_us=22",
+		"http quotesd-api 64 1 rate=1000 cpu_us=10",
+		"http quotesd-pg 64 1 rate=960 cpu_us=10",
+	)
+	if got := findTarget(t, r, "QOTD conns/s, quotesd-pg / quotesd (PostgreSQL / SQLite store), 64 clients"); got.Status != "FAIL" || got.Measured != "0.90x" || got.CPU != "1.10x" {
+		t.Errorf("QOTD: got %+v, want FAIL at 0.90x (< 0.95x) with CPU 1.10x", got)
+	}
+	if got := findTarget(t, r, "HTTP req/s, quotesd-pg / quotesd /api/v1/today"); got.Status != "pass" || got.Measured != "0.96x" || got.CPU != "1.00x" {
+		t.Errorf("HTTP: got %+v, want pass at 0.96x with CPU 1.00x", got)
+	}
+	md := markdown(r, "")
+	for _, want := range []string{"| 64 | quotesd-pg (PostgreSQL store) | 900 |", "| quotesd-pg (PostgreSQL store) | 960 |"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("summary lacks %q:\n%s", want, md)
+		}
+	}
+}
+
+func TestTargets_RunWithoutPostgreSQLLeavesItsRowsNotRun(t *testing.T) {
+	r := raw(t,
+		"qotd quotesd 64 1 rate=1000",
+		"qotd bare-go 64 1 rate=1000",
+		"http quotesd-api 64 1 rate=1000",
+		"http bare-go 64 1 rate=1000",
+	)
+	if got := findTarget(t, r, "HTTP req/s, quotesd-pg"); got.Status != "not run" {
+		t.Errorf("HTTP quotesd-pg without figures: status %q, want not run", got.Status)
+	}
+	if md := markdown(r, ""); strings.Contains(md, "quotesd-pg (PostgreSQL store)") {
+		t.Errorf("the QOTD or HTTP table has a quotesd-pg row, which the run lacks:\n%s", md)
+	}
+}
