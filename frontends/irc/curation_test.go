@@ -310,24 +310,6 @@ func TestLastLines_KeepsEachNicksLastLineBounded(t *testing.T) {
 	}
 }
 
-func TestSearchWords_PrefixesOfWords(t *testing.T) {
-	have := searchWords("Simplify, simplify. — Henry David Thoreau, Walden")
-	for _, tt := range []struct {
-		query string
-		want  bool
-	}{
-		{"simpl", true},
-		{"SIMPLIFY thoreau", true},
-		{"walden*", true},
-		{"plify", false}, // not the start of a word
-		{"simplify emerson", false},
-	} {
-		if got := allPrefixes(searchWords(tt.query), have); got != tt.want {
-			t.Errorf("%q: %v, want %v", tt.query, got, tt.want)
-		}
-	}
-}
-
 // Who curates what: a --irc-curators entry curates every collection, from
 // anywhere; with --irc-ops-curate a channel's operator curates that
 // channel's own collections (classics for a channel with none), from

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/quotesd/quotesd/quoter"
 )
@@ -121,39 +120,23 @@ func (s *session) answerText(ctx context.Context, j job, width int) (text, tail 
 }
 
 // search answers !quote <words>: the best match among the quotes served
-// where it was asked (or in the collection named), unless it is too long
-// and a close one fits. The library's search covers public collections
-// only; a channel's private ones are searched here (see matchPrivate).
+// where it was asked (or in the collection named, which the caller has
+// checked this channel may see), unless it is too long and a close one
+// fits.
 func (s *session) search(ctx context.Context, lib *libraryView, c command, width int) (text, tail string) {
-	var private []string
-	if c.Collection != "" && lib.private[c.Collection] {
-		private = []string{c.Collection}
-	} else if c.Collection == "" {
-		for _, col := range lib.own {
-			if lib.private[col] {
-				private = append(private, col)
-			}
-		}
+	f := quoter.Filter{Collection: lib.served}
+	if c.Collection != "" {
+		f.Collection = c.Collection
 	}
-	quotes, err := s.matchPrivate(ctx, private, c.Query)
+	found, _, err := s.b.q.SearchIn(ctx, c.Query, f, quoter.Page{Limit: searchCandidates})
 	if err != nil {
 		return s.failure(err, "no quote matches"), ""
 	}
-	found, _, err := s.b.q.Search(ctx, c.Query, quoter.Page{Limit: quoter.MaxLimit})
-	if err != nil && len(quotes) == 0 {
-		return s.failure(err, "no quote matches"), ""
-	}
-	for _, quote := range found {
-		if c.Collection != "" && quote.Collection != c.Collection || c.Collection == "" && !lib.serves(quote.Collection) {
-			continue
-		}
-		quotes = append(quotes, quote)
-	}
-	if len(quotes) == 0 {
+	if len(found) == 0 {
 		return "no quote matches", ""
 	}
-	best := quotes[0]
-	for _, quote := range quotes[:min(len(quotes), 5)] {
+	best := found[0]
+	for _, quote := range found {
 		if quote.Len() <= fitLen(width) {
 			best = quote
 			break
@@ -162,56 +145,9 @@ func (s *session) search(ctx context.Context, lib *libraryView, c command, width
 	return quoteParts(best)
 }
 
-// maxPrivateScan bounds the quotes of private collections one search
-// reads: a channel's own collection is a club's sayings, not a library.
-const maxPrivateScan = 2000
-
-// matchPrivate returns the quotes of the private collections cols whose
-// text, author or source hold every word of query, each as the start of
-// a word ("simpl" finds "Simplify"; a final '*' is allowed, as the
-// library's search has it), in the order of their ids.
-func (s *session) matchPrivate(ctx context.Context, cols []string, query string) ([]*quoter.Quote, error) {
-	if len(cols) == 0 {
-		return nil, nil
-	}
-	words := searchWords(query)
-	if len(words) == 0 {
-		return nil, nil
-	}
-	var out []*quoter.Quote
-	f := quoter.Filter{Collection: strings.Join(cols, ",")}
-	for off := 0; off < maxPrivateScan; off += quoter.MaxLimit {
-		page, total, err := s.b.q.List(ctx, f, quoter.Page{Offset: off, Limit: quoter.MaxLimit})
-		if err != nil {
-			return nil, err
-		}
-		for _, q := range page {
-			have := searchWords(q.Text + " " + q.Author + " " + q.Source)
-			if allPrefixes(words, have) {
-				out = append(out, q)
-			}
-		}
-		if off+len(page) >= total || len(page) == 0 {
-			break
-		}
-	}
-	return out, nil
-}
-
-// searchWords splits s into lower-case words of letters and digits.
-func searchWords(s string) []string {
-	return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
-}
-
-// allPrefixes reports whether each of words starts one of have.
-func allPrefixes(words, have []string) bool {
-	for _, w := range words {
-		if !slices.ContainsFunc(have, func(h string) bool { return strings.HasPrefix(h, w) }) {
-			return false
-		}
-	}
-	return true
-}
+// searchCandidates is how many of the best matches a search weighs when
+// the best is too long for one line.
+const searchCandidates = 5
 
 // emptyText is the answer when a draw from set (a Filter.Collection)
 // finds nothing: the whole library's, or a channel's collections, which
