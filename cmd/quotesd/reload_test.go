@@ -192,6 +192,15 @@ func TestReload_EverySettingIsAppliedOrNeedsARestart(t *testing.T) {
 					}
 					recs := h.reload(lines...)
 					defer h.reload() // back to the start's settings
+					if why, ok := refusedOnAFile[st.Name]; ok {
+						if !refused(recs, why) {
+							t.Fatalf("--%s on a library file: want the reload refused because it %s (records %v)", st.Name, why, recs)
+						}
+						if got := h.inForce(st.Name); got != before {
+							t.Errorf("--%s: the frontend uses %q after a refused reload, want %q as at start", st.Name, got, before)
+						}
+						return
+					}
 					if msg := findSetting(recs, st.Name); st.Live {
 						if msg != "reload: applied" {
 							t.Fatalf("live --%s: log %q, want \"reload: applied\" (records %v)", st.Name, msg, recs)
@@ -235,6 +244,24 @@ func normalised(st *settings.Setting, value string) string {
 
 // findSetting returns the message of the reload record about the setting
 // name.
+// refusedOnAFile are the settings whose new value the reload test's
+// library, a file, refuses: a reload that sets one is refused whole, with
+// the reason, as serve would refuse to start with it.
+var refusedOnAFile = map[string]string{
+	"web-rate-shared": "needs a PostgreSQL database",
+}
+
+// refused reports whether recs hold the refusal of a reload whose error
+// says why.
+func refused(recs []map[string]any, why string) bool {
+	for _, r := range recs {
+		if r["level"] == "ERROR" && strings.HasPrefix(fmt.Sprint(r["msg"]), "reload refused") && strings.Contains(fmt.Sprint(r["err"]), why) {
+			return true
+		}
+	}
+	return false
+}
+
 func findSetting(recs []map[string]any, name string) string {
 	for _, r := range recs {
 		if r["setting"] == name {
