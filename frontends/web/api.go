@@ -466,7 +466,8 @@ func idParam(r *http.Request) (int64, error) {
 	return id, nil
 }
 
-// apiSearch is GET /api/v1/search?q=: best matches first, paged.
+// apiSearch is GET /api/v1/search?q=[&collection=]: best matches first,
+// paged.
 func (h *Handler) apiSearch(w http.ResponseWriter, r *http.Request) {
 	query := strings.TrimSpace(r.URL.Query().Get("q"))
 	if query == "" {
@@ -478,7 +479,12 @@ func (h *Handler) apiSearch(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	qs, total, err := h.q.Search(r.Context(), query, quoter.Page{Offset: (page - 1) * limit, Limit: limit})
+	col, err := h.collectionParam(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	qs, total, err := h.q.SearchIn(r.Context(), query, quoter.Filter{Collection: col}, quoter.Page{Offset: (page - 1) * limit, Limit: limit})
 	if err != nil {
 		if quoter.ErrorCode(err) == quoter.EINVALID {
 			err = badParam("q", "invalid q: %s", quoter.ErrorMessage(err))

@@ -35,7 +35,8 @@ func TestCollections_APrivateCollectionIsServedOnlyWhenListed(t *testing.T) {
 	id := strconv.FormatInt(q.ID, 10)
 	for _, target := range []string{"/api/v1/quotes?collection=club-quotes", "/api/v1/random?collection=club-quotes",
 		"/api/v1/today?collection=club-quotes", "/random?collection=club-quotes", "/?collection=club-quotes",
-		"/feed.atom?collection=club-quotes", "/api/v1/quotes/" + id, "/quotes/" + id, "/quotes/" + id + "/correct"} {
+		"/feed.atom?collection=club-quotes", "/api/v1/quotes/" + id, "/quotes/" + id, "/quotes/" + id + "/correct",
+		"/api/v1/search?q=club&collection=club-quotes", "/search?q=club&collection=club-quotes"} {
 		w := e.get(target)
 		want(t, w, http.StatusNotFound)
 		if strings.Contains(w.Body.String(), "What is said in the club") {
@@ -78,11 +79,22 @@ func TestCollections_APrivateCollectionIsServedOnlyWhenListed(t *testing.T) {
 	w := e2.get("/?collection=club-quotes", "Accept", browserAccept)
 	want(t, w, http.StatusOK)
 	wantBody(t, w, "club-quotes", "What is said in the club")
+	// Searched where named: through the API, and on the search page,
+	// whose form keeps the collection for the next search.
+	if s := decode[apiList[apiQuote]](t, e2.get("/api/v1/search?q=club&collection=club-quotes")); s.TotalCount != 1 || s.Results[0].ID != q.ID {
+		t.Errorf("search in club-quotes with it served: %+v", s)
+	}
+	if n := decode[apiList[apiQuote]](t, e2.get("/api/v1/search?q=club")).TotalCount; n != 0 {
+		t.Errorf("search without ?collection= finds %d private quotes with club-quotes served", n)
+	}
+	w = e2.get("/search?q=club&collection=club-quotes", "Accept", browserAccept)
+	want(t, w, http.StatusOK)
+	wantBody(t, w, "What is said in the club", `name="collection" value="club-quotes"`)
 }
 
 func TestCollections_FilterErrors(t *testing.T) {
 	e := newEnv(t)
-	for _, target := range []string{"/api/v1/quotes?collection=Bad!", "/api/v1/quotes?collection=a,,b", "/api/v1/today?collection=-x"} {
+	for _, target := range []string{"/api/v1/quotes?collection=Bad!", "/api/v1/quotes?collection=a,,b", "/api/v1/today?collection=-x", "/api/v1/search?q=x&collection=Bad!"} {
 		w := e.get(target)
 		want(t, w, http.StatusBadRequest)
 		if p := decode[apiError](t, w).Parameter; p != "collection" {
@@ -99,6 +111,10 @@ func TestCollections_FilterErrors(t *testing.T) {
 		if q.Collection != quoter.DefaultCollection {
 			t.Errorf("quote %d is in %q", q.ID, q.Collection)
 		}
+	}
+	in := decode[apiList[apiQuote]](t, e.get("/api/v1/search?q=simplify&collection="+quoter.DefaultCollection))
+	if in.TotalCount == 0 || in.TotalCount != decode[apiList[apiQuote]](t, e.get("/api/v1/search?q=simplify")).TotalCount {
+		t.Errorf("search for simplify in %s: %d matches, want those of the whole public library", quoter.DefaultCollection, in.TotalCount)
 	}
 }
 

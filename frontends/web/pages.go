@@ -90,10 +90,11 @@ type quotePage struct {
 
 type searchPage struct {
 	page
-	Query   string
-	Total   int
-	Results []*quoter.Quote
-	Pages   pagination
+	Query      string
+	Collection string // ?collection=: search only there
+	Total      int
+	Results    []*quoter.Quote
+	Pages      pagination
 }
 
 type authorsPage struct {
@@ -411,10 +412,15 @@ func (h *Handler) searchPage(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	p := searchPage{page: page{Title: "Search", Nav: "search", Description: "Search the quotes of this library by their words, authors and sources."}, Query: query}
+	col, err := h.collectionParam(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	p := searchPage{page: page{Title: "Search", Nav: "search", Description: "Search the quotes of this library by their words, authors and sources."}, Query: query, Collection: col}
 	if query != "" {
 		p.Title = "Search: " + query
-		res, total, err := h.q.Search(r.Context(), query, quoter.Page{Offset: (n - 1) * searchPageSize, Limit: searchPageSize})
+		res, total, err := h.q.SearchIn(r.Context(), query, quoter.Filter{Collection: col}, quoter.Page{Offset: (n - 1) * searchPageSize, Limit: searchPageSize})
 		if err != nil {
 			h.fail(w, r, err)
 			return
