@@ -10,6 +10,7 @@ package quoter
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 )
@@ -51,6 +52,15 @@ func (q *Quote) Changed() time.Time {
 		return q.Modified
 	}
 	return q.Added
+}
+
+// Clone returns a copy of q that shares nothing it may change with q: a
+// store hands out copies of the quotes it keeps in memory, so a caller
+// can change what it gets.
+func (q *Quote) Clone() *Quote {
+	c := *q
+	c.Tags = slices.Clone(q.Tags)
+	return &c
 }
 
 // Attribution is the line credited under a quote: "Author, Source (Year)",

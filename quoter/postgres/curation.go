@@ -34,7 +34,7 @@ type collectionInfo struct {
 // st.gen: read once per generation, at a cost in the number of
 // collections, not of quotes.
 func (db *DB) collectionList(ctx context.Context, st libState) ([]collectionInfo, error) {
-	if cols, ok := db.cache.collections(st.gen); ok {
+	if cols, ok := db.cache.Collections(st.gen); ok {
 		return cols, nil
 	}
 	tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
@@ -64,7 +64,7 @@ func (db *DB) collectionList(ctx context.Context, st libState) ([]collectionInfo
 		return nil, quoter.Internal("list collections", err)
 	}
 	if gen == st.gen {
-		db.cache.setCollections(st.gen, cols)
+		db.cache.SetCollections(st.gen, cols)
 	}
 	return cols, nil
 }

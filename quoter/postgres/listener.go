@@ -108,7 +108,7 @@ func (l *listener) serve(ctx context.Context, conn *pgx.Conn) error {
 		switch {
 		case err == nil:
 			gen, _ := strconv.ParseInt(n.Payload, 10, 64)
-			l.cache.notified(gen)
+			l.cache.Notified(gen)
 		case ctx.Err() != nil:
 			return ctx.Err()
 		case errors.Is(err, context.DeadlineExceeded) && !conn.IsClosed():
@@ -139,7 +139,7 @@ func (l *listener) up() {
 	l.mu.Lock()
 	l.err = nil
 	l.mu.Unlock()
-	l.cache.invalidate()
+	l.cache.Invalidate()
 }
 
 func (l *listener) health() error {

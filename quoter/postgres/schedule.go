@@ -250,14 +250,14 @@ func (db *DB) scheduled(ctx context.Context, gen int64, key string, day int64, s
 	var v *cycleView
 	ok = false
 	if g == gen {
-		v, ok = db.cache.cycle(gen, key)
+		v, ok = db.cache.Cycle(gen, key)
 	}
 	if !ok {
 		if v, err = loadCycle(ctx, tx, key); err != nil {
 			return nil, false, err
 		}
 		if g == gen {
-			db.cache.setCycle(gen, key, v)
+			db.cache.SetCycle(gen, key, v)
 		}
 	}
 	if v == nil {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"slices"
 
 	"github.com/jackc/pgx/v5"
 
@@ -21,7 +20,7 @@ const stateSQL = `SELECT
 // until a change is heard of (see cache), else with one query whose every
 // value is a lookup in a small table or one step down the rank index.
 func (db *DB) state(ctx context.Context) (libState, error) {
-	st, epoch, ok := db.cache.fresh()
+	st, epoch, ok := db.cache.Fresh(db.now())
 	if ok {
 		return st, nil
 	}
@@ -30,7 +29,7 @@ func (db *DB) state(ctx context.Context) (libState, error) {
 		return libState{}, quoter.Internal("read library state of "+db.url, err)
 	}
 	st.seed = uint64(seed)
-	db.cache.update(st, epoch)
+	db.cache.Update(st, db.now(), epoch)
 	return st, nil
 }
 
@@ -101,7 +100,7 @@ func noFilter(f quoter.Filter, scope []string) bool {
 // filterInfo returns what is known of f at generation st.gen, counting the
 // matching quotes on first use and listing their ids when withIDs is set.
 func (db *DB) filterInfo(ctx context.Context, st libState, f quoter.Filter, withIDs bool) (*filterInfo, error) {
-	if info, ok := db.cache.filter(st.gen, f); ok && (info.ids != nil || !withIDs) {
+	if info, ok := db.cache.Filter(st.gen, f); ok && (info.ids != nil || !withIDs) {
 		return info, nil
 	}
 	scope, err := db.scope(ctx, st, f)
@@ -126,7 +125,7 @@ func (db *DB) filterInfo(ctx context.Context, st libState, f quoter.Filter, with
 			return nil, quoter.Internal("count matching quotes", err)
 		}
 	}
-	db.cache.setFilter(st.gen, f, info)
+	db.cache.SetFilter(st.gen, f, info)
 	return info, nil
 }
 
@@ -152,8 +151,8 @@ func (db *DB) Today(ctx context.Context, day quoter.Date, f quoter.Filter) (*quo
 		if err != nil {
 			return nil, err
 		}
-		if q, ok := db.cache.todayQuote(st.gen, k); ok {
-			return clone(q), nil
+		if q, ok := db.cache.TodayQuote(st.gen, k); ok {
+			return q.Clone(), nil
 		}
 		if _, err := db.scope(ctx, st, f); err != nil {
 			return nil, err
@@ -163,12 +162,12 @@ func (db *DB) Today(ctx context.Context, day quoter.Date, f quoter.Filter) (*quo
 			return nil, err
 		}
 		if q != nil {
-			db.cache.setToday(st.gen, k, q)
-			return clone(q), nil
+			db.cache.SetToday(st.gen, k, q)
+			return q.Clone(), nil
 		}
 		// Another replica changed the library since st was read: read
 		// the state again.
-		db.cache.invalidate()
+		db.cache.Invalidate()
 		if attempt == 3 {
 			return nil, quoter.Internal("quote of the day", errors.New("library keeps changing"))
 		}
@@ -205,14 +204,6 @@ func (db *DB) todayAmongMatches(ctx context.Context, st libState, day int64, f q
 	return db.byID(ctx, info.ids[quoter.DailyIndex(st.seed, day, info.count)])
 }
 
-// clone copies q so that callers may change what they get without touching
-// the memoised value.
-func clone(q *quoter.Quote) *quoter.Quote {
-	c := *q
-	c.Tags = slices.Clone(q.Tags)
-	return &c
-}
-
 // rejectionTries bounds rejection sampling in Random.
 const rejectionTries = 64
 
@@ -231,7 +222,7 @@ func (db *DB) Random(ctx context.Context, f quoter.Filter) (*quoter.Quote, error
 			return q, err
 		}
 		// The library changed under us: read the state again.
-		db.cache.invalidate()
+		db.cache.Invalidate()
 		if attempt == 3 {
 			return nil, quoter.Internal("random quote", errors.New("library keeps changing"))
 		}

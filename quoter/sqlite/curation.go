@@ -31,12 +31,12 @@ type collectionInfo struct {
 // collections, not of quotes. A library older than version 5 (opened
 // read-only) has one collection, classics, public.
 func (db *DB) collectionList(ctx context.Context, st libState) ([]collectionInfo, error) {
-	if cols, ok := db.cache.collections(st.gen); ok {
+	if cols, ok := db.cache.Collections(st.gen); ok {
 		return cols, nil
 	}
 	if db.schema < 5 {
 		cols := []collectionInfo{{quoter.Collection{Name: quoter.DefaultCollection}, st.n > 0}}
-		db.cache.setCollections(st.gen, cols)
+		db.cache.SetCollections(st.gen, cols)
 		return cols, nil
 	}
 	tx, err := db.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
@@ -66,7 +66,7 @@ func (db *DB) collectionList(ctx context.Context, st libState) ([]collectionInfo
 		return nil, quoter.Internal("list collections", err)
 	}
 	if gen == st.gen {
-		db.cache.setCollections(st.gen, cols)
+		db.cache.SetCollections(st.gen, cols)
 	}
 	return cols, nil
 }

@@ -317,12 +317,12 @@ func (db *DB) Authors(ctx context.Context, p quoter.Page) ([]quoter.Count, int, 
 		}
 		return cs, stats.Authors, nil
 	}
-	all, ok := db.cache.countList(st.gen, "authors")
+	all, ok := db.cache.CountList(st.gen, "authors")
 	if !ok {
 		if all, err = db.counts(ctx, byCount, args...); err != nil {
 			return nil, 0, quoter.Internal("list authors", err)
 		}
-		db.cache.setCountList(st.gen, "authors", all)
+		db.cache.SetCountList(st.gen, "authors", all)
 	}
 	lo, hi := min(offset, len(all)), min(offset+limit, len(all))
 	return slices.Clone(all[lo:hi]), stats.Authors, nil
@@ -335,7 +335,7 @@ func (db *DB) Tags(ctx context.Context) ([]quoter.Count, error) {
 	if err != nil {
 		return nil, err
 	}
-	if all, ok := db.cache.countList(st.gen, "tags"); ok {
+	if all, ok := db.cache.CountList(st.gen, "tags"); ok {
 		return slices.Clone(all), nil
 	}
 	cond, args, err := db.publicWhere(ctx, st)
@@ -352,7 +352,7 @@ func (db *DB) Tags(ctx context.Context) ([]quoter.Count, error) {
 		return nil, quoter.Internal("list tags", err)
 	}
 	if len(all) <= maxCachedCounts {
-		db.cache.setCountList(st.gen, "tags", all)
+		db.cache.SetCountList(st.gen, "tags", all)
 	}
 	return slices.Clone(all), nil
 }
@@ -398,7 +398,7 @@ func (db *DB) Stats(ctx context.Context) (quoter.Stats, error) {
 	if err != nil {
 		return quoter.Stats{}, err
 	}
-	if s, ok := db.cache.stats(st.gen); ok {
+	if s, ok := db.cache.Stats(st.gen); ok {
 		return s, nil
 	}
 	n, err := db.publicCount(ctx, st)
@@ -421,7 +421,7 @@ func (db *DB) Stats(ctx context.Context) (quoter.Stats, error) {
 	if err != nil {
 		return quoter.Stats{}, quoter.Internal("count authors and tags", err)
 	}
-	db.cache.setStats(st.gen, s)
+	db.cache.SetStats(st.gen, s)
 	return s, nil
 }
 
@@ -461,7 +461,7 @@ func (db *DB) write(ctx context.Context, what string, fn func(tx *sql.Tx) error)
 	if err := tx.Commit(); err != nil {
 		return quoter.Internal(what+": commit", err)
 	}
-	db.cache.invalidate()
+	db.cache.Invalidate()
 	return nil
 }
 

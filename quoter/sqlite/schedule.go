@@ -315,12 +315,12 @@ func (db *DB) scheduled(ctx context.Context, gen int64, key string, day int64, s
 	if g != gen {
 		return nil, false, nil
 	}
-	v, ok := db.cache.cycle(gen, key)
+	v, ok := db.cache.Cycle(gen, key)
 	if !ok {
 		if v, err = loadCycle(ctx, q, key); err != nil {
 			return nil, false, err
 		}
-		db.cache.setCycle(gen, key, v)
+		db.cache.SetCycle(gen, key, v)
 	}
 	if v == nil {
 		return nil, true, db.errNoCycle(key)

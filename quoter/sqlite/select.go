@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"slices"
 	"time"
 
 	"github.com/quotesd/quotesd/quoter"
@@ -23,7 +22,7 @@ const stateSQL = `SELECT
 // the same at a thousand quotes as at a million.
 func (db *DB) state(ctx context.Context) (libState, error) {
 	now := time.Now()
-	st, epoch, ok := db.cache.fresh(now)
+	st, epoch, ok := db.cache.Fresh(now)
 	if ok {
 		return st, nil
 	}
@@ -36,7 +35,7 @@ func (db *DB) state(ctx context.Context) (libState, error) {
 		return libState{}, quoter.Internal("read library state of "+db.path, err)
 	}
 	st.seed = uint64(seed)
-	db.cache.update(st, now, epoch)
+	db.cache.Update(st, now, epoch)
 	return st, nil
 }
 
@@ -133,7 +132,7 @@ func noFilter(f quoter.Filter, scope string) bool {
 // filterInfo returns what is known of f at generation st.gen, counting the
 // matching quotes on first use and listing their ids when withIDs is set.
 func (db *DB) filterInfo(ctx context.Context, st libState, f quoter.Filter, withIDs bool) (*filterInfo, error) {
-	if info, ok := db.cache.filter(st.gen, f); ok && (info.ids != nil || !withIDs) {
+	if info, ok := db.cache.Filter(st.gen, f); ok && (info.ids != nil || !withIDs) {
 		return info, nil
 	}
 	scope, err := db.scope(ctx, st, f)
@@ -165,7 +164,7 @@ func (db *DB) filterInfo(ctx context.Context, st libState, f quoter.Filter, with
 			return nil, quoter.Internal("count matching quotes", err)
 		}
 	}
-	db.cache.setFilter(st.gen, f, info)
+	db.cache.SetFilter(st.gen, f, info)
 	return info, nil
 }
 
@@ -194,8 +193,8 @@ func (db *DB) Today(ctx context.Context, day quoter.Date, f quoter.Filter) (*quo
 		if err != nil {
 			return nil, err
 		}
-		if q, ok := db.cache.todayQuote(st.gen, k); ok {
-			return clone(q), nil
+		if q, ok := db.cache.TodayQuote(st.gen, k); ok {
+			return q.Clone(), nil
 		}
 		if _, err := db.scope(ctx, st, f); err != nil {
 			return nil, err
@@ -210,12 +209,12 @@ func (db *DB) Today(ctx context.Context, day quoter.Date, f quoter.Filter) (*quo
 			return nil, err
 		}
 		if q != nil {
-			db.cache.setToday(st.gen, k, q)
-			return clone(q), nil
+			db.cache.SetToday(st.gen, k, q)
+			return q.Clone(), nil
 		}
 		// Another process changed the library since st was read: read
 		// the state again.
-		db.cache.invalidate()
+		db.cache.Invalidate()
 		if attempt == 3 {
 			return nil, quoter.Internal("quote of the day", errors.New("library keeps changing"))
 		}
@@ -283,14 +282,6 @@ func (db *DB) todayAmongMatches(ctx context.Context, st libState, day int64, f q
 	return db.byID(ctx, info.ids[quoter.DailyIndex(st.seed, day, info.count)])
 }
 
-// clone copies q so that callers may change what they get without touching
-// the memoised value.
-func clone(q *quoter.Quote) *quoter.Quote {
-	c := *q
-	c.Tags = slices.Clone(q.Tags)
-	return &c
-}
-
 // rejectionTries bounds rejection sampling in Random. With at least half of
 // the quotes matching, 64 misses in a row happen with probability under
 // 2^-64; it only guards against a library changed by another process.
@@ -316,7 +307,7 @@ func (db *DB) Random(ctx context.Context, f quoter.Filter) (*quoter.Quote, error
 		}
 		// The library changed under us (a quote vanished between reading
 		// the state and fetching it): read the state again.
-		db.cache.invalidate()
+		db.cache.Invalidate()
 		if attempt == 3 {
 			return nil, quoter.Internal("random quote", errors.New("library keeps changing"))
 		}
