@@ -29,21 +29,37 @@ need_pkg() {
 	"$@" >/dev/null 2>&1 || die "$pkg installed but '$*' still fails"
 }
 
-# postfix_tools: smtp-source and smtp-sink, extracted from Debian's postfix
-# package into a cache directory (postfix itself is not installed). They
-# run with LD_LIBRARY_PATH at the extracted usr/lib/postfix.
+# postfix_tools: smtp-source and smtp-sink, and Postfix itself, the mail
+# server measured beside quotesd (bench/smtp/postfix.go). As root, Debian's
+# postfix package is installed with no configuration of its own ("No
+# configuration") and its daemon kept from starting: the benchmark runs
+# its own throwaway instance. Otherwise the tools are extracted from the
+# package into a cache directory, run with LD_LIBRARY_PATH at its
+# usr/lib/postfix, and Postfix is not measured. Sets POSTFIX (the root the
+# tools are under) and MTA (the directory of the postfix command, or "").
 postfix_tools() {
+	MTA=
+	if [ "$(id -u)" = 0 ]; then
+		echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+		need_pkg postfix test -x /usr/sbin/postfix
+		POSTFIX=/ MTA=/usr/sbin
+		dpkg-query -W -f '${Version}' postfix >"$CACHE/postfix-version"
+		POSTFIX_VERSION=$(cat "$CACHE/postfix-version")
+		return 0
+	fi
 	POSTFIX=$CACHE/postfix
-	[ -x "$POSTFIX/usr/sbin/smtp-source" ] && [ -s "$POSTFIX/VERSION" ] && return 0
-	log "fetching smtp-source and smtp-sink from Debian's postfix package into $POSTFIX"
-	rm -rf "$CACHE/postfix-deb" "$POSTFIX"
-	mkdir -p "$CACHE/postfix-deb"
-	(cd "$CACHE/postfix-deb" && apt-get download postfix >/dev/null 2>&1) ||
-		(apt-get update >/dev/null 2>&1 && cd "$CACHE/postfix-deb" && apt-get download postfix >/dev/null 2>&1) ||
-		die "apt-get download postfix failed"
-	dpkg-deb -x "$CACHE"/postfix-deb/postfix_*.deb "$POSTFIX"
-	dpkg-deb -f "$CACHE"/postfix-deb/postfix_*.deb Version >"$POSTFIX/VERSION"
-	rm -rf "$CACHE/postfix-deb"
+	if ! [ -x "$POSTFIX/usr/sbin/smtp-source" ] || ! [ -s "$POSTFIX/VERSION" ]; then
+		log "fetching smtp-source and smtp-sink from Debian's postfix package into $POSTFIX"
+		rm -rf "$CACHE/postfix-deb" "$POSTFIX"
+		mkdir -p "$CACHE/postfix-deb"
+		(cd "$CACHE/postfix-deb" && apt-get download postfix >/dev/null 2>&1) ||
+			(apt-get update >/dev/null 2>&1 && cd "$CACHE/postfix-deb" && apt-get download postfix >/dev/null 2>&1) ||
+			die "apt-get download postfix failed"
+		dpkg-deb -x "$CACHE"/postfix-deb/postfix_*.deb "$POSTFIX"
+		dpkg-deb -f "$CACHE"/postfix-deb/postfix_*.deb Version >"$POSTFIX/VERSION"
+		rm -rf "$CACHE/postfix-deb"
+	fi
+	POSTFIX_VERSION=$(cat "$POSTFIX/VERSION")
 }
 
 # --- processes ---------------------------------------------------------------

@@ -269,30 +269,51 @@ func targets(r *results) []target {
 	}
 	ts = append(ts, withCPU(check("HTTP req/s, quotesd-pg / quotesd /api/v1/today (PostgreSQL / SQLite store)", "≥ 0.95x",
 		r.ratio("http", "64", "quotesd-pg", "quotesd-api", "rate"), atLeast(0.95), ""), "http", "64", "quotesd-pg", "quotesd-api"))
+	// HTTP, second round: against net/http sending the very same response
+	// behind the same timeouts (the fair reference); the first round's goal
+	// against a handler sending one header field stays as a reference row.
 	ts = append(ts,
-		withCPU(check("HTTP req/s, quotesd /api/v1/today / bare net/http", "≥ 0.9x", r.ratio("http", "64", "quotesd-api", "bare-go", "rate"), atLeast(0.9), ""), "http", "64", "quotesd-api", "bare-go"),
+		withCPU(check("HTTP req/s, quotesd /api/v1/today / net/http sending the same response", "≥ 0.95x",
+			r.ratio("http", "64", "quotesd-api", "bare-go-same", "rate"), atLeast(0.95), ""), "http", "64", "quotesd-api", "bare-go-same"),
+		withCPU(check("HTTP req/s, quotesd / (HTML) / net/http sending the same response", "≥ 0.95x",
+			r.ratio("http", "64", "quotesd-page", "bare-go-same-page", "rate"), atLeast(0.95), ""), "http", "64", "quotesd-page", "bare-go-same-page"),
+		withCPU(check("HTTP req/s, quotesd 304 (conditional GET) / net/http answering the same 304", "≥ 0.95x",
+			r.ratio("http", "64", "quotesd-304", "bare-go-304", "rate"), atLeast(0.95), ""), "http", "64", "quotesd-304", "bare-go-304"),
 		withCPU(check("HTTP req/s, quotesd /api/v1/today / Twisted web", "≥ 5x", r.ratio("http", "64", "quotesd-api", "twisted", "rate"), atLeast(5), ""), "http", "64", "quotesd-api", "twisted"))
-	// What the 0.9x goal allows: net/http sending the response quotesd
-	// must send (the issue's header fields, behind the server timeouts it
-	// asks for) with no code of quotesd's, as against the bare handler.
+	if s := r.ratio("http", "64", "quotesd-api", "bare-go", "rate"); s.ok() {
+		ts = append(ts, withCPU(reference("HTTP req/s, quotesd /api/v1/today / bare net/http (one header field; first round's goal, ≥ 0.9x)", s), "http", "64", "quotesd-api", "bare-go"))
+	}
 	if s := r.ratio("http", "64", "bare-go-same", "bare-go", "rate"); s.ok() {
-		ts = append(ts,
-			withCPU(reference("HTTP req/s, net/http sending quotesd's response (same header fields and timeouts) / bare net/http", s), "http", "64", "bare-go-same", "bare-go"),
-			withCPU(reference("HTTP req/s, quotesd /api/v1/today / net/http sending the same response", r.ratio("http", "64", "quotesd-api", "bare-go-same", "rate")), "http", "64", "quotesd-api", "bare-go-same"))
+		ts = append(ts, withCPU(reference("HTTP req/s, net/http sending quotesd's response (same header fields and timeouts) / bare net/http", s), "http", "64", "bare-go-same", "bare-go"))
 	}
 	smtp := r.params("smtp")
 	if len(smtp) == 0 {
-		smtp = []string{"100"}
+		smtp = []string{"20", "100"}
 	}
 	for _, s := range smtp {
-		ts = append(ts, check("SMTP msg/s, quotesd (durable queue, relaying) / smtp-sink, "+s+" sessions", "≥ 0.5x",
-			r.ratio("smtp", s, "quotesd", "smtp-sink", "rate"), atLeast(0.5), ""))
-		// How near the goal's peer a server on go-smtp gets when it does
-		// nothing with the messages: the room left for quotesd's work.
+		// The peer a mail operator would pick instead: Postfix, a real MTA
+		// with its durable queue, relaying each message as quotesd relays
+		// each reply.
+		ts = append(ts, withCPU(check("SMTP msg/s, quotesd (durable queue, relaying) / Postfix (durable queue, relaying), "+s+" sessions", "≥ 10x",
+			r.ratio("smtp", s, "quotesd", "postfix-mta", "rate"), atLeast(10), ""), "smtp", s, "quotesd", "postfix-mta"))
+		// The limit: a server on the same library that parses each message
+		// to its end and discards it.
+		ts = append(ts, check("SMTP msg/s, quotesd (durable queue, relaying) / bare go-smtp (parses, discards), "+s+" sessions", "≥ 0.7x",
+			r.ratio("smtp", s, "quotesd", "bare-go-smtp", "rate"), atLeast(0.7), ""))
+		if q := r.ratio("smtp", s, "quotesd", "smtp-sink", "rate"); q.ok() {
+			ts = append(ts, reference("SMTP msg/s, quotesd (durable queue, relaying) / smtp-sink (first round's goal, ≥ 0.5x), "+s+" sessions", q))
+		}
 		if b := r.ratio("smtp", s, "bare-go-smtp", "smtp-sink", "rate"); b.ok() {
 			ts = append(ts, reference("SMTP msg/s, bare go-smtp (discards, stores nothing) / smtp-sink, "+s+" sessions", b))
 		}
 	}
+	idle := r.stat("memory", "quotesd", "idle", "rss_kb")
+	idleText := ""
+	if idle.ok() {
+		idleText = fmt.Sprintf("%.1f MiB", idle.Median/1024)
+	}
+	ts = append(ts, check("Memory: quotesd's RSS idle, shipped library", "≤ 16 MiB", stat{Median: idle.Median / 1024, Min: idle.Min / 1024, Max: idle.Max / 1024, N: idle.N},
+		func(v float64) bool { return v <= 16 }, idleText))
 	irc := r.stat("irc", "quotesd", "-", "p99_ms")
 	ircText := ""
 	if irc.ok() {
@@ -332,6 +353,7 @@ var names = map[string]string{
 	"twisted":            "Twisted",
 	"nginx":              "nginx `return 200`",
 	"smtp-sink":          "smtp-sink (discards)",
+	"postfix-mta":        "Postfix (durable queue, relaying)",
 	"bare-go-smtp":       "bare go-smtp (discards)",
 	"quotesd-relay-down": "quotesd, relay down (queueing only)",
 	"bare-echo":          "bare echo bot (no quotesd)",
@@ -471,10 +493,10 @@ func markdown(r *results, chartLink string) string {
 	}
 	if r.has("smtp") {
 		p("### SMTP (postfix %s smtp-source, many messages per connection)\n\n", m["postfix"])
-		p("quotesd commits every message to its durable queue (WAL, synchronous=FULL, group commit) before its 250, and relays every reply to a second smtp-sink on the same machine. bare go-smtp is a server on the library quotesd's mail frontend uses that reads every message to its end and discards it, as smtp-sink does: what Go and go-smtp cost by themselves.\n\n")
+		p("quotesd commits every message to its durable queue (WAL, synchronous=FULL, group commit) before its 250, and relays every reply to a second smtp-sink on the same machine. Postfix is the mail server an operator would run instead: a throwaway instance with its defaults (cleanup fsyncs each message into its queue before the 250), relaying every message to an smtp-sink the same way. bare go-smtp is a server on the library quotesd's mail frontend uses that reads every message to its end and discards it, as smtp-sink does: what Go and go-smtp cost by themselves.\n\n")
 		p("| sessions | server | msg/s accepted | replies delivered/s | vs smtp-sink |\n|---:|---|---:|---:|---:|\n")
 		for _, s := range r.params("smtp") {
-			for _, who := range []string{"quotesd", "quotesd-relay-down", "bare-go-smtp", "smtp-sink"} {
+			for _, who := range []string{"quotesd", "quotesd-relay-down", "postfix-mta", "bare-go-smtp", "smtp-sink"} {
 				if !r.stat("smtp", who, s, "rate").ok() {
 					continue // bare go-smtp: not in runs from before it was measured
 				}

@@ -6,10 +6,14 @@
 // acting as its relay, with the durable queue on (WAL, synchronous=FULL,
 // one fsync per group commit). With -bare it also measures a do-nothing
 // server on go-smtp (bench/smtp/bare), the library quotesd's mail frontend
-// is built on: what Go and go-smtp alone make of the same load.
+// is built on: what Go and go-smtp alone make of the same load. With -mta
+// it also measures Postfix itself as a mail server (postfix.go): the peer a
+// mail operator would run instead, with its durable queue, relaying every
+// message to an smtp-sink as quotesd relays its replies.
 //
-// Run it through run.sh, which fetches smtp-source and smtp-sink from
-// Debian's postfix package without installing postfix.
+// Run it through run.sh, which takes smtp-source and smtp-sink from
+// Debian's postfix package (installed when run as root, for -mta;
+// otherwise extracted).
 package main
 
 import (
@@ -47,6 +51,7 @@ func main() {
 	reuse := flag.Bool("d", true, "send many messages per connection (smtp-source -d)")
 	logPath := flag.String("log", "", "write quotesd's log to `file` (default: discarded with the temporary directory)")
 	stateDir := flag.String("state", "", "`dir` for quotesd's queue (default: a new temporary directory on the same disk as /tmp)")
+	mta := flag.String("mta", "", "measure Postfix as a mail server too: the `dir` of its commands (/usr/sbin, with postfix installed); empty: not measured")
 	flag.Parse()
 	if *postfix == "" || *quotesd == "" {
 		log.Fatal("usage: smtp -postfix DIR -quotesd BINARY [-m N] [-s N]")
@@ -62,7 +67,7 @@ func main() {
 	if *logPath == "" {
 		*logPath = filepath.Join(tmp, "quotesd.log")
 	}
-	b := &bench{postfix: *postfix, quotesd: *quotesd, bare: *bare, tmp: tmp, msgs: *msgs, sessions: *sessions, reuse: *reuse, logPath: *logPath}
+	b := &bench{postfix: *postfix, quotesd: *quotesd, bare: *bare, tmp: tmp, msgs: *msgs, sessions: *sessions, reuse: *reuse, logPath: *logPath, mta: *mta}
 
 	// A library for quotesd: the test sample.
 	b.lib = filepath.Join(tmp, "quotes.db")
@@ -80,9 +85,9 @@ func main() {
 		mode = "many messages per connection (-d)"
 	}
 	fmt.Printf("smtp-source: %d messages per run, %d sessions, %s; %d CPUs; runs alternate\n\n", b.msgs, b.sessions, mode, runtime.NumCPU())
-	fmt.Println("| run | smtp-sink msg/s | quotesd accepted msg/s (delivering) | replies delivered/s | ratio | quotesd accepted msg/s (relay down) | ratio | CPU µs/msg accept | CPU µs/msg deliver | bare go-smtp msg/s | ratio |")
-	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-	var sinks, accepts, delivers, ratios, queues, qratios, cpuAccs, cpuDels, bares, bratios []float64
+	fmt.Println("| run | smtp-sink msg/s | quotesd accepted msg/s (delivering) | replies delivered/s | ratio | quotesd accepted msg/s (relay down) | ratio | CPU µs/msg accept | CPU µs/msg deliver | bare go-smtp msg/s | ratio | Postfix accepted msg/s | Postfix relayed msg/s | CPU µs/msg Postfix | quotesd / Postfix |")
+	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	var sinks, accepts, delivers, ratios, queues, qratios, cpuAccs, cpuDels, bares, bratios, mtaAccs, mtaRels, mtaCPUs, mtaRatios []float64
 	for i := 1; i <= *runs; i++ {
 		// The ceiling: smtp-source straight into smtp-sink.
 		ceiling := freeAddr()
@@ -97,6 +102,11 @@ func main() {
 			bareRate = b.source(addr)
 			stopBare()
 		}
+		// Postfix as the mail server, when asked for.
+		mtaRun := result{accepted: math.NaN(), delivered: math.NaN(), cpu: -1}
+		if b.mta != "" {
+			mtaRun = b.postfixRun()
+		}
 		up := b.quotesdRun(filepath.Join(*stateDir, fmt.Sprintf("run%d", i)), true)
 		down := b.quotesdRun(filepath.Join(*stateDir, fmt.Sprintf("run%d-down", i)), false)
 		// Server CPU per message, the steadier figure on a shared machine:
@@ -105,13 +115,21 @@ func main() {
 		cpuAcc := down.cpu.Seconds() * 1e6 / float64(b.msgs)
 		cpuDel := up.cpu.Seconds()*1e6/float64(b.msgs) - cpuAcc
 		acc, del, q := up.accepted, up.delivered, down.accepted
-		fmt.Printf("| %d | %.0f | %.0f | %.0f | %.2f | %.0f | %.2f | %.0f | %.0f | %s | %s |\n", i, sinkRate, acc, del, acc/sinkRate, q, q/sinkRate, cpuAcc, cpuDel, orDash("%.0f", bareRate), orDash("%.2f", bareRate/sinkRate))
+		mtaCPU := math.NaN()
+		if mtaRun.cpu >= 0 {
+			mtaCPU = mtaRun.cpu.Seconds() * 1e6 / float64(b.msgs)
+		}
+		fmt.Printf("| %d | %.0f | %.0f | %.0f | %.2f | %.0f | %.2f | %.0f | %.0f | %s | %s | %s | %s | %s | %s |\n", i, sinkRate, acc, del, acc/sinkRate, q, q/sinkRate, cpuAcc, cpuDel, orDash("%.0f", bareRate), orDash("%.2f", bareRate/sinkRate),
+			orDash("%.0f", mtaRun.accepted), orDash("%.0f", mtaRun.delivered), orDash("%.0f", mtaCPU), orDash("%.1f", acc/mtaRun.accepted))
 		sinks, accepts, delivers, ratios = append(sinks, sinkRate), append(accepts, acc), append(delivers, del), append(ratios, acc/sinkRate)
 		queues, qratios = append(queues, q), append(qratios, q/sinkRate)
 		cpuAccs, cpuDels = append(cpuAccs, cpuAcc), append(cpuDels, cpuDel)
 		bares, bratios = append(bares, bareRate), append(bratios, bareRate/sinkRate)
+		mtaAccs, mtaRels, mtaCPUs = append(mtaAccs, mtaRun.accepted), append(mtaRels, mtaRun.delivered), append(mtaCPUs, mtaCPU)
+		mtaRatios = append(mtaRatios, acc/mtaRun.accepted)
 	}
-	fmt.Printf("| median | %.0f | %.0f | %.0f | %.2f | %.0f | %.2f | %.0f | %.0f | %s | %s |\n", median(sinks), median(accepts), median(delivers), median(ratios), median(queues), median(qratios), median(cpuAccs), median(cpuDels), orDash("%.0f", median(bares)), orDash("%.2f", median(bratios)))
+	fmt.Printf("| median | %.0f | %.0f | %.0f | %.2f | %.0f | %.2f | %.0f | %.0f | %s | %s | %s | %s | %s | %s |\n", median(sinks), median(accepts), median(delivers), median(ratios), median(queues), median(qratios), median(cpuAccs), median(cpuDels), orDash("%.0f", median(bares)), orDash("%.2f", median(bratios)),
+		orDash("%.0f", median(mtaAccs)), orDash("%.0f", median(mtaRels)), orDash("%.0f", median(mtaCPUs)), orDash("%.1f", median(mtaRatios)))
 }
 
 // orDash formats x, or a dash for a figure not measured (NaN).
@@ -197,19 +215,24 @@ func (b *bench) quotesdRun(stateDir string, relayUp bool) (r result) {
 // cpuTime returns the user and system CPU time process pid has used so
 // far, from /proc/PID/stat (Linux), or 0 when that cannot be read.
 func cpuTime(pid int) time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	// The fields after the command name, which is in parentheses and may
-	// hold spaces: state is field 3, utime 14 and stime 15.
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	f := statFields(pid)
 	if len(f) < 13 {
 		return 0
 	}
 	ut, _ := strconv.ParseInt(f[11], 10, 64)
 	st, _ := strconv.ParseInt(f[12], 10, 64)
 	return time.Duration(ut+st) * time.Second / clockTicks
+}
+
+// statFields returns the fields of /proc/PID/stat after the command name,
+// which is in parentheses and may hold spaces: state is the first (field
+// 3 of the file), utime the 12th (14); nil when it cannot be read.
+func statFields(pid int) []string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return nil
+	}
+	return strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
 }
 
 // clockTicks is the unit of utime and stime (USER_HZ), 100 on Linux.
@@ -225,6 +248,7 @@ type bench struct {
 	msgs     int
 	sessions int
 	reuse    bool
+	mta      string // where postfix's commands are; "": Postfix not measured
 }
 
 func (b *bench) tool(name string, args ...string) *exec.Cmd {
