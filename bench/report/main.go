@@ -360,17 +360,23 @@ var names = map[string]string{
 	"bare-go-qotd":       "bare Go QOTD",
 	"bare-go-http":       "bare net/http",
 	"bare-go-same":       "net/http, quotesd's header fields and timeouts",
+	"bare-go-same-page":  "net/http, quotesd's `/` (header fields, body, timeouts)",
+	"quotesd-304":        "quotesd `/api/v1/today`, 304 (If-None-Match)",
+	"bare-go-304":        "net/http, quotesd's 304 (header fields, timeouts)",
 }
 
 // chartLabels name the HTTP contenders under the chart's bars.
 var chartLabels = map[string]string{
-	"quotesd-api":  "quotesd\nAPI",
-	"quotesd-page": "quotesd\npage",
-	"quotesd-pg":   "quotesd\nPostgreSQL",
-	"bare-go":      "bare\nnet/http",
-	"bare-go-same": "same\nresponse",
-	"nginx":        "nginx",
-	"twisted":      "Twisted\nweb",
+	"quotesd-api":       "quotesd\nAPI",
+	"quotesd-page":      "quotesd\npage",
+	"quotesd-pg":        "quotesd\nPostgreSQL",
+	"bare-go":           "bare\nnet/http",
+	"bare-go-same":      "same\nresponse",
+	"bare-go-same-page": "same\npage",
+	"quotesd-304":       "quotesd\n304",
+	"bare-go-304":       "same\n304",
+	"nginx":             "nginx",
+	"twisted":           "Twisted\nweb",
 }
 
 func num(x float64) string {
@@ -395,9 +401,13 @@ const pgNote = " quotesd-pg is the same binary serving the same library copied b
 // before the same-response baseline or the PostgreSQL store existed lack
 // them.
 func httpContenders(r *results) []string {
-	who := []string{"quotesd-api", "quotesd-pg", "quotesd-page", "bare-go", "bare-go-same", "nginx", "twisted"}
+	who := []string{"quotesd-api", "quotesd-pg", "quotesd-page", "quotesd-304", "bare-go", "bare-go-same", "bare-go-same-page", "bare-go-304", "nginx", "twisted"}
 	return slices.DeleteFunc(who, func(w string) bool {
-		return (w == "bare-go-same" || w == "quotesd-pg") && !r.ran("http", w)
+		switch w {
+		case "bare-go-same", "quotesd-pg", "bare-go-same-page", "quotesd-304", "bare-go-304":
+			return !r.ran("http", w)
+		}
+		return false
 	})
 }
 

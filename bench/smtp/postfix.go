@@ -31,10 +31,17 @@ func (b *bench) postfixRun() (r result) {
 	}
 	defer os.RemoveAll(dir)
 	// Postfix's daemons run as the postfix user, which must reach the
-	// queue and data directories.
-	for _, d := range []string{b.tmp, dir} {
-		if err := os.Chmod(d, 0o755); err != nil {
+	// queue and data directories: every directory above them must let
+	// others through (mktemp's are 0700).
+	for d := dir; d != filepath.Dir(d); d = filepath.Dir(d) {
+		fi, err := os.Stat(d)
+		if err != nil {
 			log.Fatal(err)
+		}
+		if fi.Mode().Perm()&0o001 == 0 {
+			if err := os.Chmod(d, fi.Mode().Perm()|0o055); err != nil {
+				log.Fatal(err)
+			}
 		}
 	}
 	conf, queueDir, dataDir := filepath.Join(dir, "etc"), filepath.Join(dir, "queue"), filepath.Join(dir, "data")

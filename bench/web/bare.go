@@ -9,6 +9,8 @@
 // header fields in place of its own, and with -hardened it runs behind the
 // http.Server timeouts quotesd uses: together, what net/http alone makes of
 // the response quotesd must send, with no code of quotesd's in the way.
+// With -status 304 it answers every request 304 Not Modified with those
+// header fields and no body: the reference for a conditional GET.
 package main
 
 import (
@@ -28,6 +30,7 @@ func main() {
 	file := flag.String("body", "", "file holding the JSON body to serve")
 	hardened := flag.Bool("hardened", false, "serve with the http.Server timeouts and limits quotesd uses")
 	headers := flag.String("headers", "", `file of "Name: value" header lines to send as well (the status line, Date and Content-Length are skipped)`)
+	status := flag.Int("status", http.StatusOK, "status of every answer: 200 with the body, or 304 with no body (needs -headers)")
 	flag.Parse()
 	body := []byte(`{"id":1,"text":"Simplify, simplify.","author":"Henry David Thoreau"}` + "\n")
 	if *file != "" {
@@ -55,6 +58,10 @@ func main() {
 			h := w.Header()
 			for _, f := range fields {
 				h[f.name] = f.value
+			}
+			if *status == http.StatusNotModified {
+				w.WriteHeader(http.StatusNotModified)
+				return
 			}
 			w.Write(body)
 		}
@@ -101,10 +108,11 @@ func readHeaders(file string) ([]field, error) {
 			fields = append(fields, field{name, []string{value}})
 		}
 	}
-	// A head without a Content-Type is not a response quotesd sends (an
-	// empty file, a body saved by mistake): say so rather than measure it.
-	if !slices.ContainsFunc(fields, func(f field) bool { return f.name == "Content-Type" }) {
-		return nil, fmt.Errorf("%s: no Content-Type header field: want a response head as curl -D saves it", file)
+	// A head without a Content-Type or an ETag is not a response quotesd
+	// sends (an empty file, a body saved by mistake): say so rather than
+	// measure it. (A 304 carries no Content-Type.)
+	if !slices.ContainsFunc(fields, func(f field) bool { return f.name == "Content-Type" || f.name == "Etag" }) {
+		return nil, fmt.Errorf("%s: no Content-Type or ETag header field: want a response head as curl -D saves it", file)
 	}
 	return fields, nil
 }
