@@ -259,31 +259,6 @@ func TestRoster_OperatorsAndAccounts(t *testing.T) {
 	check("erin", false, "")
 }
 
-func TestDailyCap_CountsPerPersonAndDayAndTellsOnce(t *testing.T) {
-	c := newDailyCap()
-	day := quoter.Date{Year: 2026, Month: 12, Day: 7}
-	for i := 0; i < 3; i++ {
-		if ok, _ := c.take("alice", day, 3); !ok {
-			t.Fatalf("change %d refused, want 3 allowed", i+1)
-		}
-	}
-	if ok, first := c.take("alice", day, 3); ok || !first {
-		t.Errorf("4th change: ok %v, first refusal %v; want refused, and told", ok, first)
-	}
-	if ok, first := c.take("alice", day, 3); ok || first {
-		t.Errorf("5th change: ok %v, first refusal %v; want refused in silence", ok, first)
-	}
-	if ok, _ := c.take("bob", day, 3); !ok {
-		t.Error("bob's first change refused: the cap is per person")
-	}
-	if ok, _ := c.take("alice", day.AddDays(1), 3); !ok {
-		t.Error("alice refused the next day: the cap is per day")
-	}
-	if ok, _ := c.take("alice", day.AddDays(1), 0); !ok {
-		t.Error("a cap of 0 refused a change; 0 means no limit")
-	}
-}
-
 func TestLastLines_KeepsEachNicksLastLineBounded(t *testing.T) {
 	ll := newLastLines()
 	t0 := time.Date(2026, 12, 7, 14, 0, 0, 0, time.UTC)

@@ -6,6 +6,7 @@ package irc
 import (
 	"strings"
 
+	"github.com/quotesd/quotesd/frontends/chat"
 	ircv4 "gopkg.in/irc.v4"
 )
 
@@ -48,15 +49,17 @@ func (s *session) privmsg(m *ircv4.Message) {
 	if p.Host != "" {
 		user = strings.ToLower(p.User + "@" + p.Host)
 	}
-	if !s.b.userCD.allow(user) {
-		s.b.stats.dropped.WithLabelValues(dropUserCooldown).Inc()
-		s.b.log.Debug("irc command dropped", "reason", "user cooldown", "nick", sanitize(p.Name))
-		return
+	room := ""
+	if isChannel(target) {
+		room = strings.ToLower(target)
 	}
-	if isChannel(target) && !s.b.chanCD.allow(strings.ToLower(target)) {
-		s.b.userCD.undo(user)
-		s.b.stats.dropped.WithLabelValues(dropChannelCooldown).Inc()
-		s.b.log.Debug("irc command dropped", "reason", "channel cooldown", "channel", sanitize(target))
+	if ok, why := s.b.cooldowns.Allow(user, room); !ok {
+		s.b.stats.dropped.WithLabelValues(why).Inc()
+		if why == chat.DropUserCooldown {
+			s.b.log.Debug("irc command dropped", "reason", "user cooldown", "nick", sanitize(p.Name))
+		} else {
+			s.b.log.Debug("irc command dropped", "reason", "channel cooldown", "channel", sanitize(target))
+		}
 		return
 	}
 	j := job{target: replyTo, cmd: cmd, from: s.who(m)}
@@ -66,7 +69,7 @@ func (s *session) privmsg(m *ircv4.Message) {
 	select {
 	case s.jobs <- j:
 	default:
-		s.b.stats.dropped.WithLabelValues(dropQueueFull).Inc()
+		s.b.stats.dropped.WithLabelValues(chat.DropQueueFull).Inc()
 		s.b.log.Debug("irc command dropped", "reason", "queue full", "nick", sanitize(p.Name))
 	}
 }
@@ -133,7 +136,7 @@ func (s *session) ctcp(nick, text string) {
 	if name, _, _ := strings.Cut(body, " "); !strings.EqualFold(name, "VERSION") {
 		return
 	}
-	if !validMiddle(nick) || !s.b.ctcpCD.allow("VERSION") {
+	if !validMiddle(nick) || !s.b.ctcpCD.Allow("VERSION") {
 		return
 	}
 	s.control("NOTICE", nick, "\x01VERSION "+sanitize(s.b.cfg.Version)+"\x01")
