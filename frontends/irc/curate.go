@@ -85,7 +85,7 @@ func (s *session) capped(j job) (answer string, stop bool) {
 		return fmt.Sprintf("%s: that is your %d changes for today; more tomorrow", j.from.Nick, limit), true
 	}
 	s.b.stats.dropped.WithLabelValues(chat.DropDailyCap).Inc()
-	s.b.log.Debug("irc change dropped", "reason", "daily cap", "nick", sanitize(j.from.Nick))
+	s.b.log.Debug("irc change dropped", "reason", "daily cap", "nick", chat.Sanitize(j.from.Nick))
 	return "", true
 }
 

@@ -65,29 +65,6 @@ func TestParseCommand_Curation(t *testing.T) {
 	}
 }
 
-// cleanText removes what clients add for show and refuses the other
-// control characters with the core's words.
-func TestCleanText(t *testing.T) {
-	tests := []struct{ in, want, bad string }{
-		{"  plain  text ", "plain  text", ""},
-		{"\x02b\x02\x1di\x1d\x1fu\x1f\x1es\x1e\x11m\x11\x16r\x16\x0fo", "biusmro", ""},
-		{"\x0312green\x03 \x034,1red on black\x03", "green red on black", ""},
-		{"\x04FF0000hex\x04", "hex", ""},
-		{"a\tb", "a b", ""},
-		{"nul\x00", "", "text contains control characters"},
-		{"\x01ACTION waves\x01", "", "text contains control characters"},
-		{"bell\x07", "", "text contains control characters"},
-		{"c1\u0085", "", "text contains control characters"},
-		{"élan — ok 🙂", "élan — ok 🙂", ""},
-	}
-	for _, tt := range tests {
-		got, bad := cleanText(tt.in)
-		if got != tt.want || bad != tt.bad {
-			t.Errorf("cleanText(%q) = %q, %q; want %q, %q", tt.in, got, bad, tt.want, tt.bad)
-		}
-	}
-}
-
 func TestGlob(t *testing.T) {
 	tests := []struct {
 		pattern, s string

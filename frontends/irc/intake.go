@@ -56,9 +56,9 @@ func (s *session) privmsg(m *ircv4.Message) {
 	if ok, why := s.b.cooldowns.Allow(user, room); !ok {
 		s.b.stats.dropped.WithLabelValues(why).Inc()
 		if why == chat.DropUserCooldown {
-			s.b.log.Debug("irc command dropped", "reason", "user cooldown", "nick", sanitize(p.Name))
+			s.b.log.Debug("irc command dropped", "reason", "user cooldown", "nick", chat.Sanitize(p.Name))
 		} else {
-			s.b.log.Debug("irc command dropped", "reason", "channel cooldown", "channel", sanitize(target))
+			s.b.log.Debug("irc command dropped", "reason", "channel cooldown", "channel", chat.Sanitize(target))
 		}
 		return
 	}
@@ -70,7 +70,7 @@ func (s *session) privmsg(m *ircv4.Message) {
 	case s.jobs <- j:
 	default:
 		s.b.stats.dropped.WithLabelValues(chat.DropQueueFull).Inc()
-		s.b.log.Debug("irc command dropped", "reason", "queue full", "nick", sanitize(p.Name))
+		s.b.log.Debug("irc command dropped", "reason", "queue full", "nick", chat.Sanitize(p.Name))
 	}
 }
 
@@ -109,7 +109,7 @@ func (s *session) accountsTracked() bool {
 
 // remember keeps a channel line for !grab, cleaned: a CTCP ACTION ("/me
 // waves") as "* nick waves", as quote bots grab it; other CTCP, and lines
-// that cleanText refuses, are not kept.
+// that chat.CleanText refuses, are not kept.
 func (s *session) remember(nick, target, text string) {
 	if !isChannel(target) {
 		return
@@ -122,7 +122,7 @@ func (s *session) remember(nick, target, text string) {
 		}
 		text = "* " + nick + " " + rest
 	}
-	clean, bad := cleanText(text)
+	clean, bad := chat.CleanText(text)
 	if bad != "" || clean == "" {
 		return
 	}
@@ -139,5 +139,5 @@ func (s *session) ctcp(nick, text string) {
 	if !validMiddle(nick) || !s.b.ctcpCD.Allow("VERSION") {
 		return
 	}
-	s.control("NOTICE", nick, "\x01VERSION "+sanitize(s.b.cfg.Version)+"\x01")
+	s.control("NOTICE", nick, "\x01VERSION "+chat.Sanitize(s.b.cfg.Version)+"\x01")
 }
