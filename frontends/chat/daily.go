@@ -40,6 +40,8 @@ type Daily struct {
 	log    *slog.Logger
 	wake   chan struct{} // the posting time moved, or a claim is to be tried again
 
+	saving sync.Mutex // one save at a time, so the last renamed is the newest
+
 	mu           sync.Mutex
 	hour, minute int
 	last         map[string]quoter.Date // folded target -> day last posted
@@ -306,8 +308,13 @@ func (d *Daily) load() (bool, error) {
 }
 
 // save writes the state to a temporary file and renames it into place, so
-// a crash leaves the old state or the new one, never half of one.
+// a crash leaves the old state or the new one, never half of one. Saves
+// made at once (a frontend posting to its targets from a goroutine each)
+// take turns: otherwise an older copy of the state could be renamed over
+// a newer one, and lose a post.
 func (d *Daily) save() error {
+	d.saving.Lock()
+	defer d.saving.Unlock()
 	d.mu.Lock()
 	m := make(map[string]string, len(d.last))
 	for t, day := range d.last {

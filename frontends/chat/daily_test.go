@@ -274,3 +274,28 @@ func waitFor(t *testing.T, cond func() bool, what string) {
 	}
 	t.Fatalf("no %s within 5s", what)
 }
+
+// A frontend posting from a goroutine per target records its posts at
+// once: the state file must hold every one of them afterwards.
+func TestDaily_DoneAtOnceForManyTargetsKeepsThemAll(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "daily.json")
+	clk := at(10)
+	d := dailyAt(t, clk, file, nil)
+	day := quoter.Date{Year: 2025, Month: 3, Day: 14}
+	var wg sync.WaitGroup
+	for i := range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d.Done("#t"+string(rune('a'+i%26))+string(rune('a'+i/26)), day)
+		}()
+	}
+	wg.Wait()
+	again := dailyAt(t, clk, file, nil)
+	for i := range 40 {
+		target := "#t" + string(rune('a'+i%26)) + string(rune('a'+i/26))
+		if _, due := again.Due(target); due {
+			t.Errorf("%s is due again after a restart: its post was lost from the state file", target)
+		}
+	}
+}
