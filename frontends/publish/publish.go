@@ -154,8 +154,8 @@ func (p *Publisher) deliver(ctx context.Context, t *target, day quoter.Date) err
 		var se *sendError
 		if errors.As(err, &se) && se.permanent {
 			p.sched.Done(t.Name, day)
-			p.m.failed.WithLabelValues(t.Name, failGivenUp).Inc()
 			log.Error("daily post refused: not tried again today", "to", t.where(), "err", err, "attempt", attempt)
+			p.m.failed.WithLabelValues(t.Name, failGivenUp).Inc()
 			return errNotToday
 		}
 		wait := backoff + rand.N(backoff/4+1)
@@ -165,8 +165,8 @@ func (p *Publisher) deliver(ctx context.Context, t *target, day quoter.Date) err
 		backoff = min(2*backoff, p.cfg.BackoffMax)
 		left := end.Sub(p.cal.Time())
 		if wait >= left {
-			p.m.failed.WithLabelValues(t.Name, failGivenUp).Inc()
 			log.Error("daily post failed, and the day ends before it can be tried again: given up", "to", t.where(), "err", err, "attempt", attempt)
+			p.m.failed.WithLabelValues(t.Name, failGivenUp).Inc()
 			p.sleep(ctx, left) // the next post is tomorrow's
 			return errNotToday
 		}

@@ -330,6 +330,7 @@ func TestPublish_RetriesAfter5xxUntilTaken(t *testing.T) {
 		}
 	}
 	r.quiet(t, 3, 300*time.Millisecond)
+	eventually(t, func() bool { return e.sent("hook") == 1 })
 	if e.sent("hook") != 1 || e.failed("hook", failRetried) != 2 {
 		t.Errorf("sent %v, failed and retried %v; want 1 and 2", e.sent("hook"), e.failed("hook", failRetried))
 	}
@@ -346,6 +347,7 @@ func TestPublish_429WaitsForRetryAfter(t *testing.T) {
 		t.Errorf("retried %v after a 429 with Retry-After: 1, want 1s or more", gap)
 	}
 	r.quiet(t, 2, 200*time.Millisecond)
+	eventually(t, func() bool { return e.sent("hook") == 1 })
 	if e.sent("hook") != 1 {
 		t.Errorf("sent %v, want 1", e.sent("hook"))
 	}
@@ -359,7 +361,7 @@ func TestPublish_NetworkFailureIsRetried(t *testing.T) {
 	cfg := e.config(e.jsonTarget("hook", r))
 	e.ranBefore(cfg)
 	e.start(cfg)
-	time.Sleep(150 * time.Millisecond)
+	eventually(t, func() bool { return e.failed("hook", failRetried) >= 1 })
 	if e.failed("hook", failRetried) < 1 {
 		t.Fatalf("failed and retried %v after the service was down, want 1 or more", e.failed("hook", failRetried))
 	}
@@ -423,6 +425,7 @@ func TestPublish_400IsNotRetriedAndIsLoggedRedacted(t *testing.T) {
 	if len(log) > 8<<10 {
 		t.Errorf("the log holds %d bytes: the answer is not cut", len(log))
 	}
+	eventually(t, func() bool { return e.failed("team", failGivenUp) == 1 })
 	if e.failed("team", failGivenUp) != 1 || e.sent("team") != 0 {
 		t.Errorf("given up %v, sent %v; want 1 and 0", e.failed("team", failGivenUp), e.sent("team"))
 	}
@@ -527,7 +530,7 @@ func TestPublish_GivesUpWhenTheDayEnds(t *testing.T) {
 	}
 	e.start(cfg)
 	r.wait(t, 1, 10*time.Second)
-	time.Sleep(100 * time.Millisecond)
+	eventually(t, func() bool { return e.failed("hook", failGivenUp) == 1 })
 	if e.failed("hook", failGivenUp) != 1 {
 		t.Errorf("given up %v after a failure with less than the back-off left in the day, want 1", e.failed("hook", failGivenUp))
 	}
