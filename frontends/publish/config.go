@@ -51,6 +51,10 @@ type Config struct {
 	StateFile string
 	Claims    chat.DailyClaims
 
+	// SiteURL is the site's URL known elsewhere (the web frontend's
+	// --web-base-url), for links when BaseURL is empty.
+	SiteURL string
+
 	Version string                // in the User-Agent; "" says "quotesd"
 	Metrics prometheus.Registerer // quotesd_publish_*; nil registers nothing
 	// Dial opens the TCP connections; nil uses a net.Dialer. Tests inject
@@ -69,8 +73,8 @@ func (c *Config) Declare(s *settings.Set) {
 	s.List(&c.Targets, "publish", "post the quote of the day to `NAME=KIND:URL` once a day; repeatable; KIND is slack (also Mattermost), discord, ntfy, gotify or json; "+
 		"URL is an http(s) URL, @/path/to/file or env:VAR holding it (slack and discord URLs hold their token: only these two), "+
 		"followed by ?tag=TAG or ?collection=NAME to choose the quote and &secret=@/path or env:VAR for gotify's token, ntfy's access token or json's HMAC key",
-		settings.Example("team=slack:@/etc/quotesd/slack-url"))
-	s.String(&c.At, "publish-at", DefaultAt, "post the day's quote to the --publish targets at this local `HH:MM` (--tz)", settings.Example("06:45"))
+		settings.Example("poems=discord:@/etc/quotesd/discord-url?tag=poetry"))
+	s.String(&c.At, "publish-at", DefaultAt, "post the day's quote to the --publish targets at this local `HH:MM` (--tz)", settings.Live, settings.Example("06:45"))
 	s.String(&c.BaseURL, "publish-base-url", "", "public `URL` of the site, for the posts' links to the quote's page and card image; empty: --web-base-url, else no links", settings.Example("https://quotes.example.org"))
 	s.Duration(&c.Timeout, "publish-timeout", DefaultTimeout, "each post's request must be answered within this `duration`")
 }

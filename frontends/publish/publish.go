@@ -1,6 +1,7 @@
 package publish
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -21,6 +22,7 @@ import (
 // time, each target on its own: one that is down does not delay the
 // others.
 type Publisher struct {
+	mu        sync.Mutex // guards cfg.At, which a reload changes
 	cfg       Config
 	lib       quoter.Quoter
 	cal       *quoter.Calendar
@@ -57,7 +59,7 @@ func New(cfg Config, lib quoter.Quoter, cal *quoter.Calendar, log *slog.Logger) 
 		names = append(names, sp.Name)
 	}
 	p.m = newMetrics(cfg.Metrics, names)
-	p.baseURL = strings.TrimRight(cfg.BaseURL, "/")
+	p.baseURL = strings.TrimRight(cmp.Or(cfg.BaseURL, cfg.SiteURL), "/")
 	p.userAgent = "quotesd"
 	if cfg.Version != "" {
 		p.userAgent = strings.ReplaceAll(cfg.Version, " ", "/")
@@ -208,4 +210,24 @@ func (p *Publisher) post(t *target, day quoter.Date, q *quoter.Quote) post {
 		ps.ImageURL = p.baseURL + "/quotes/" + id + ".png"
 	}
 	return ps
+}
+
+// Config returns the settings in force.
+func (p *Publisher) Config() Config {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cfg
+}
+
+// SetLive takes the live settings of cfg (the posting time) on a reload;
+// the others it had at start stay. Targets that had today's post keep it:
+// moving the time later does not post twice.
+func (p *Publisher) SetLive(cfg Config) error {
+	if err := p.sched.SetClock(cfg.At); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	p.cfg.At = cfg.At
+	p.mu.Unlock()
+	return nil
 }
