@@ -23,9 +23,13 @@ const (
 
 func newMetrics(reg prometheus.Registerer, targets []string) *metrics {
 	r := metric.For(reg, "publish")
-	return &metrics{
+	m := &metrics{
 		sent:        r.CounterVecKnown("sent_total", "Daily posts a target's service took, by target (--publish NAME).", metric.Each(targets...), "target"),
 		failed:      r.CounterVecKnown("failed_total", "Daily post attempts that failed, by target and outcome (retried: tried again later; given_up: refused by the service, or the day ended first).", metric.Cross(targets, []string{failRetried, failGivenUp}), "target", "outcome"),
 		lastSuccess: r.GaugeVec("last_success_timestamp_seconds", "When a target's service last took a daily post, in Unix seconds; 0 before the first since start.", "target"),
 	}
+	for _, t := range targets {
+		m.lastSuccess.WithLabelValues(t) // served at 0 from the start, as the counters
+	}
+	return m
 }
