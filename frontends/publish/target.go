@@ -110,7 +110,7 @@ func ParseSpec(v string) (Spec, error) {
 		u.RawQuery = q.Encode()
 		sp.Location, query = u.String(), own.Encode()
 	default:
-		return Spec{}, fmt.Errorf("target %s: want an http(s) URL, @/path/to/file or env:VAR after %s:", name, kind)
+		return Spec{}, fmt.Errorf("target %s: after %q, want an http(s) URL, @/path/to/file or env:VAR", name, kind+":")
 	}
 	q, err := url.ParseQuery(query)
 	if err != nil {
