@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/quotesd/quotesd/frontends/chat"
 	"github.com/quotesd/quotesd/quoter"
 )
 
@@ -20,13 +21,7 @@ import (
 // breaks never split an item.
 const itemSep = "\x00"
 
-// curation are the command kinds curate answers.
-var curation = map[string]bool{
-	cmdAdd: true, cmdGrab: true, cmdDelete: true, cmdEdit: true,
-	cmdApprove: true, cmdReject: true, cmdPending: true, cmdStats: true, cmdInfo: true,
-}
-
-// curate answers a curation command (see curation): the reply to where it
+// curate answers a curation command (see chat.IsCuration): the reply to where it
 // came from, and a private reply to its sender, sent by NOTICE, one line
 // per item (items are separated by itemSep).
 func (s *session) curate(ctx context.Context, j job) (reply, private string) {
@@ -35,17 +30,17 @@ func (s *session) curate(ctx context.Context, j job) (reply, private string) {
 		return c.Err, ""
 	}
 	switch c.Kind {
-	case cmdStats:
+	case chat.KindStats:
 		return s.stats(ctx, j), ""
-	case cmdInfo:
+	case chat.KindInfo:
 		return s.info(ctx, j)
-	case cmdAdd, cmdGrab:
+	case chat.KindAdd, chat.KindGrab:
 		return s.add(ctx, j), ""
-	case cmdDelete, cmdEdit:
+	case chat.KindDelete, chat.KindEdit:
 		return s.change(ctx, j), ""
-	case cmdApprove, cmdReject:
+	case chat.KindApprove, chat.KindReject:
 		return s.decide(ctx, j), ""
-	case cmdPending:
+	case chat.KindPending:
 		return s.pending(ctx, j)
 	}
 	return "", ""
@@ -76,15 +71,15 @@ func (p person) key() string {
 // not be stopped at twenty.
 func (s *session) capped(j job) (answer string, stop bool) {
 	limit := s.b.inForce.Load().CurationCap
-	ok, first := s.b.changes.take(j.from.key(), s.b.cal.Today(), limit)
+	ok, first := s.b.changes.Take(j.from.key(), s.b.cal.Today(), limit)
 	switch {
 	case ok:
 		return "", false
 	case first:
 		return fmt.Sprintf("%s: that is your %d changes for today; more tomorrow", j.from.Nick, limit), true
 	}
-	s.b.stats.dropped.WithLabelValues(dropDailyCap).Inc()
-	s.b.log.Debug("irc change dropped", "reason", "daily cap", "nick", sanitize(j.from.Nick))
+	s.b.stats.dropped.WithLabelValues(chat.DropDailyCap).Inc()
+	s.b.log.Debug("irc change dropped", "reason", "daily cap", "nick", chat.Sanitize(j.from.Nick))
 	return "", true
 }
 
@@ -94,12 +89,12 @@ func (s *session) add(ctx context.Context, j job) string {
 	c := j.cmd
 	ch, ok := s.b.channel(j.channel)
 	if !ok || j.channel == "" {
-		name := map[string]string{cmdAdd: "addquote", cmdGrab: "grab"}[c.Kind]
+		name := map[string]string{chat.KindAdd: "addquote", chat.KindGrab: "grab"}[c.Kind]
 		return s.b.commandPrefix() + name + " works in the bot's channels: its quotes go to the channel's collection"
 	}
 	q := quoter.Quote{Text: c.Text, Author: c.Author, Collection: ch.home()}
 	via := quoter.ViaIRC
-	if c.Kind == cmdGrab {
+	if c.Kind == chat.KindGrab {
 		if strings.EqualFold(ircLower(c.Nick), ircLower(j.from.Nick)) {
 			return "you can't grab your own line"
 		}
@@ -178,20 +173,20 @@ func (s *session) change(ctx context.Context, j job) string {
 		return s.refusal(err, "")
 	}
 	q, err := s.b.q.Quote(ctx, c.ID)
-	if err == nil && !lib.visible(q.Collection) {
+	if err == nil && !lib.Visible(q.Collection) {
 		err = quoter.Errorf(quoter.ENOTFOUND, "not served here")
 	}
 	if err != nil {
 		return s.refusal(err, fmt.Sprintf("no quote #%d", c.ID))
 	}
-	verb := map[string]string{cmdDelete: "delete", cmdEdit: "edit"}[c.Kind]
+	verb := map[string]string{chat.KindDelete: "delete", chat.KindEdit: "edit"}[c.Kind]
 	if !s.b.isCurator(j.from, j.channel, q.Collection) {
 		return fmt.Sprintf("only curators can %s quotes", verb)
 	}
 	if answer, stop := s.capped(j); stop {
 		return answer
 	}
-	if c.Kind == cmdDelete {
+	if c.Kind == chat.KindDelete {
 		if err := s.b.q.Delete(ctx, c.ID); err != nil {
 			return s.refusal(err, fmt.Sprintf("no quote #%d", c.ID))
 		}
@@ -225,7 +220,7 @@ func (s *session) decide(ctx context.Context, j job) string {
 		return "only curators can " + c.Kind + " submissions"
 	}
 	by := j.provenance(quoter.ViaIRC)
-	if c.Kind == cmdReject {
+	if c.Kind == chat.KindReject {
 		if err := s.b.q.Reject(ctx, c.ID, by, c.Reason); err != nil {
 			return s.refusal(err, fmt.Sprintf("no submission s%d", c.ID))
 		}
@@ -263,8 +258,8 @@ func (s *session) stats(ctx context.Context, j job) string {
 	}
 	var parts []string
 	total := 0
-	for _, c := range lib.all {
-		if lib.serves(c.Name) && c.Quotes > 0 {
+	for _, c := range lib.All {
+		if lib.Serves(c.Name) && c.Quotes > 0 {
 			total += c.Quotes
 			parts = append(parts, fmt.Sprintf("%s %d", c.Name, c.Quotes))
 		}
@@ -292,7 +287,7 @@ func (s *session) info(ctx context.Context, j job) (reply, private string) {
 		return s.failure(err, ""), ""
 	}
 	q, err := s.b.q.Quote(ctx, j.cmd.ID)
-	if err == nil && !lib.visible(q.Collection) {
+	if err == nil && !lib.Visible(q.Collection) {
 		err = quoter.Errorf(quoter.ENOTFOUND, "not served here")
 	}
 	if err != nil {

@@ -3,10 +3,11 @@ package irc
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/quotesd/quotesd/ops/metric"
+	"github.com/quotesd/quotesd/frontends/chat"
 )
 
-// metrics are the bot's counters, registered on Config.Metrics when set.
+// metrics are the bot's counters, registered on Config.Metrics when set:
+// those of every chat frontend (commands, dropped), and the connection's.
 type metrics struct {
 	commands  *prometheus.CounterVec // answered, by command kind
 	dropped   *prometheus.CounterVec // ignored requests, by reason
@@ -14,28 +15,12 @@ type metrics struct {
 	connected prometheus.Gauge       // 1 while registered on the server
 }
 
-// Reasons a request is ignored, as the "reason" label of
-// quotesd_irc_dropped_total.
-const (
-	dropUserCooldown    = "user_cooldown"    // the user asked too recently
-	dropChannelCooldown = "channel_cooldown" // the channel was answered too recently
-	dropQueueFull       = "queue_full"       // the bot's output queue is full
-	dropDailyCap        = "daily_cap"        // the person made their day's changes (--irc-curation-cap)
-)
-
-// The label values, each made at zero when the bot starts
-// (metric.CounterVecKnown).
-var (
-	commandKinds = []string{cmdRandom, cmdSearch, cmdByID, cmdToday, cmdHelp, cmdStats, cmdInfo, cmdAdd, cmdGrab, cmdDelete, cmdEdit, cmdApprove, cmdReject, cmdPending}
-	dropReasons  = []string{dropUserCooldown, dropChannelCooldown, dropQueueFull, dropDailyCap}
-)
-
 func newMetrics(reg prometheus.Registerer) *metrics {
-	r := metric.For(reg, "irc")
+	m := chat.NewMetrics(reg, "irc", "IRC")
 	return &metrics{
-		commands:  r.CounterVecKnown("commands_total", "IRC commands answered, by kind (random, search, id, today, help, stats, info, add, grab, delete, edit, approve, reject, pending).", metric.Each(commandKinds...), "command"),
-		dropped:   r.CounterVecKnown("dropped_total", "IRC requests ignored in silence, by reason (user_cooldown, channel_cooldown, queue_full, daily_cap).", metric.Each(dropReasons...), "reason"),
-		connects:  r.Counter("connects_total", "Connection attempts to the IRC server."),
-		connected: r.Gauge("connected", "1 while the bot is registered on the IRC server."),
+		commands:  m.Commands,
+		dropped:   m.Dropped,
+		connects:  m.Sub.Counter("connects_total", "Connection attempts to the IRC server."),
+		connected: m.Sub.Gauge("connected", "1 while the bot is registered on the IRC server."),
 	}
 }
