@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -112,6 +113,11 @@ func TestPublish_E2E_MissedPostIsSentOnceWhenQuotesdComesBack(t *testing.T) {
 	}
 	if err := s.Stop(); err != nil {
 		t.Errorf("quotesd serve exited with %v, want status 0", err)
+	}
+	for _, l := range s.Logs() {
+		if strings.Contains(l, "e2e-hmac-key") {
+			t.Errorf("the log shows the HMAC key: %s", l)
+		}
 	}
 
 	again := startServe(t, db, nil, args...)

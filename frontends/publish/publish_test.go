@@ -559,3 +559,38 @@ func TestNew_RefusesWhatCannotWork(t *testing.T) {
 		}
 	}
 }
+
+// claims is a record of claims shared by replicas, as the leases' table
+// on PostgreSQL is: each target's day goes to the first to claim it.
+type claims struct {
+	mu   sync.Mutex
+	last map[string]quoter.Date
+}
+
+func (c *claims) ClaimDaily(_ context.Context, target string, day quoter.Date) (bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if last, ok := c.last[target]; ok && !last.Before(day) {
+		return false, nil
+	}
+	c.last[target] = day
+	return true, nil
+}
+
+// Replicas sharing one record of claims post once between them, even
+// started after the posting time with no state file of their own.
+func TestPublish_ReplicasSharingClaimsPostOnce(t *testing.T) {
+	e := newEnv(t, morning.Add(time.Hour))
+	r := newReceiver(t)
+	shared := &claims{last: map[string]quoter.Date{}}
+	for range 3 {
+		cfg := e.config(e.jsonTarget("hook", r))
+		cfg.StateFile, cfg.Claims = "", shared
+		e.start(cfg)
+	}
+	r.wait(t, 1, 10*time.Second)
+	r.quiet(t, 1, 500*time.Millisecond)
+	if _, err := os.Stat(filepath.Join(e.dir, "publish-daily.json")); err == nil {
+		t.Error("a state file was written: with claims, the shared record is the only one")
+	}
+}
