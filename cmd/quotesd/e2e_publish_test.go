@@ -130,3 +130,53 @@ func TestPublish_E2E_MissedPostIsSentOnceWhenQuotesdComesBack(t *testing.T) {
 		t.Errorf("quotesd serve exited with %v, want status 0", err)
 	}
 }
+
+// Three replicas on one PostgreSQL database, each configured with the
+// same target: the leader of the publish role posts, once; a new leader
+// after the first is killed does not post again.
+func TestPublish_E2E_ReplicasOnPostgresPostOnceAcrossAFailover(t *testing.T) {
+	db := pgLibrary(t)
+	recv := newHookReceiver(t)
+	key := filepath.Join(t.TempDir(), "hmac-key")
+	if err := os.WriteFile(key, []byte("replicas-key\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var rs []*server
+	for range 3 {
+		args := append(offExcept("publish"),
+			"--state-dir", t.TempDir(), "--tz", "UTC",
+			"--publish", "robot=json:"+recv.URL+"/in?secret=@"+key,
+			"--publish-at", "00:00", // passed: the first leader posts today's quote
+		)
+		rs = append(rs, startServe(t, db, nil, args...))
+	}
+	select {
+	case <-recv.got:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no post within 30s of the start")
+	}
+	time.Sleep(3 * time.Second) // more than a renewal: the followers have tried
+	leaders := leading(rs)
+	if len(leaders) != 1 {
+		t.Fatalf("%d replicas say they lead, want 1", len(leaders))
+	}
+	leaders[0].Kill()
+	killed := time.Now()
+	var rest []*server
+	for _, s := range rs {
+		if s != leaders[0] {
+			rest = append(rest, s)
+		}
+	}
+	for len(leading(rest)) == 0 && time.Since(killed) < 20*time.Second {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if len(leading(rest)) != 1 {
+		t.Fatalf("no replica took the lead within 20s of the leader's SIGKILL")
+	}
+	t.Logf("a new leader within %v of the SIGKILL", time.Since(killed).Round(time.Millisecond))
+	time.Sleep(2 * time.Second)
+	if n := recv.count(); n != 1 {
+		t.Errorf("%d posts, want 1: the new leader must find the day claimed", n)
+	}
+}
