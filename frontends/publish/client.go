@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -25,17 +26,19 @@ const answerMax = 64 << 10
 const answerLogged = 512
 
 // newClient returns the HTTP client of the posts: each request within
-// timeout, dialled by dial (nil: a net.Dialer), no proxy (posts go only
+// timeout, dialled by dial (nil: a net.Dialer), certificates checked with
+// tlsConfig (nil: the system's roots), no proxy (posts go only
 // where they are configured to), and redirects followed only on the same
 // host and scheme, three at most: a webhook that points elsewhere is a
 // mistake to report, not a place to send a secret's post to.
-func newClient(dial func(ctx context.Context, network, addr string) (net.Conn, error), timeout time.Duration) *http.Client {
+func newClient(dial func(ctx context.Context, network, addr string) (net.Conn, error), tlsConfig *tls.Config, timeout time.Duration) *http.Client {
 	if dial == nil {
 		dial = (&net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}).DialContext
 	}
 	tr := &http.Transport{
 		Proxy:                 nil,
 		DialContext:           dial,
+		TLSClientConfig:       tlsConfig.Clone(),
 		TLSHandshakeTimeout:   timeout,
 		ResponseHeaderTimeout: timeout,
 		MaxIdleConnsPerHost:   1,

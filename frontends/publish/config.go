@@ -10,6 +10,7 @@ package publish
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"strings"
@@ -57,6 +58,9 @@ type Config struct {
 
 	Version string                // in the User-Agent; "" says "quotesd"
 	Metrics prometheus.Registerer // quotesd_publish_*; nil registers nothing
+	// TLSConfig verifies the services' certificates; nil uses the
+	// system's roots. Tests give their receivers' certificate.
+	TLSConfig *tls.Config
 	// Dial opens the TCP connections; nil uses a net.Dialer. Tests inject
 	// one: the publisher resolves names only through it.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)

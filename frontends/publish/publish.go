@@ -48,7 +48,7 @@ func New(cfg Config, lib quoter.Quoter, cal *quoter.Calendar, log *slog.Logger) 
 	if src.readFile == nil {
 		src.readFile = os.ReadFile
 	}
-	p := &Publisher{cfg: cfg, lib: lib, cal: cal, log: log, client: newClient(cfg.Dial, cfg.Timeout)}
+	p := &Publisher{cfg: cfg, lib: lib, cal: cal, log: log, client: newClient(cfg.Dial, cfg.TLSConfig, cfg.Timeout)}
 	var names []string
 	for _, sp := range cfg.Specs() {
 		t, err := resolve(sp, src)

@@ -594,3 +594,41 @@ func TestPublish_ReplicasSharingClaimsPostOnce(t *testing.T) {
 		t.Error("a state file was written: with claims, the shared record is the only one")
 	}
 }
+
+// A webhook over HTTPS, its certificate checked, that moved on its own
+// host (308): the post follows it there, body and all.
+func TestPublish_HTTPSWithARedirectOnTheSameHost(t *testing.T) {
+	e := newEnv(t, morning)
+	r := &receiver{arrived: make(chan struct{}, 100), replies: []reply{{status: http.StatusPermanentRedirect, location: "/api/webhooks/1/moved"}}}
+	r.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		r.mu.Lock()
+		r.got = append(r.got, received{at: time.Now(), path: req.URL.RequestURI(), header: req.Header.Clone(), body: body})
+		rep := reply{status: http.StatusNoContent}
+		if len(r.replies) > 0 {
+			rep, r.replies = r.replies[0], r.replies[1:]
+		}
+		r.mu.Unlock()
+		if rep.location != "" {
+			w.Header().Set("Location", rep.location)
+		}
+		w.WriteHeader(rep.status)
+		r.arrived <- struct{}{}
+	}))
+	r.StartTLS()
+	t.Cleanup(r.Close)
+	e.vars["DISCORD_URL"] = "https://example.com/api/webhooks/1/secret-token"
+	cfg := e.config("gamers=discord:env:DISCORD_URL")
+	cfg.Dial = hosts(map[string]*receiver{"example.com": r}) // the test certificate's name
+	cfg.TLSConfig = r.Client().Transport.(*http.Transport).TLSClientConfig
+	e.ranBefore(cfg)
+	e.start(cfg)
+	got := r.wait(t, 2, 10*time.Second)
+	if got[1].path != "/api/webhooks/1/moved" || string(got[1].body) != string(got[0].body) || len(got[1].body) == 0 {
+		t.Errorf("after the 308: POST %s with %d bytes, want /api/webhooks/1/moved with the same %d", got[1].path, len(got[1].body), len(got[0].body))
+	}
+	eventually(t, func() bool { return e.sent("gamers") == 1 })
+	if e.sent("gamers") != 1 {
+		t.Errorf("sent %v, want 1", e.sent("gamers"))
+	}
+}
