@@ -299,3 +299,34 @@ func TestDaily_DoneAtOnceForManyTargetsKeepsThemAll(t *testing.T) {
 		}
 	}
 }
+
+// With replicas, a post whose text could not be found is not claimed: it
+// stays due here and on every other replica, where PostDue would have
+// spent the claim.
+func TestDaily_ComposeDueClaimsOnlyWhatItCanSend(t *testing.T) {
+	rec := &claimRecord{got: make(map[string]quoter.Date)}
+	d := dailyAt(t, at(10), "", rec)
+	var sent []string
+	compose := func(fail bool) chat.Compose {
+		return func(_ context.Context, target string, day quoter.Date) (func() error, error) {
+			if fail {
+				return nil, errors.New("library unreachable")
+			}
+			return func() error { sent = append(sent, target); return nil }, nil
+		}
+	}
+	d.ComposeDue(context.Background(), []string{"#q"}, compose(true))
+	if len(rec.asked) != 0 || len(sent) != 0 {
+		t.Errorf("after a failed compose: claims asked %q, sent %q; want neither", rec.asked, sent)
+	}
+	if _, due := d.Due("#q"); !due {
+		t.Error("not due after a failed compose")
+	}
+	d.ComposeDue(context.Background(), []string{"#q"}, compose(false))
+	if strings.Join(rec.asked, " ") != "#q" || strings.Join(sent, " ") != "#q" {
+		t.Errorf("claims asked %q, sent %q; want one of each", rec.asked, sent)
+	}
+	if _, due := d.Due("#q"); due {
+		t.Error("due again after the post")
+	}
+}

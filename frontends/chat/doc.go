@@ -21,7 +21,9 @@
 //   - Daily is the daily post schedule: a time of day in the library's
 //     zone, the last day posted per target, a state file surviving
 //     restarts or DailyClaims shared by replicas, catch-up after
-//     downtime, never twice a day;
+//     downtime, never twice a day; PostDue and Run take a Post that
+//     finds and sends a post in one, ComposeDue a Compose that finds it
+//     before the post is claimed and sends it after;
 //   - NewMetrics names a frontend's commands and dropped counters.
 //
 // What a chat frontend supplies: its connection and everything about it
