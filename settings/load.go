@@ -103,6 +103,8 @@ func (s *Set) applyEnv(lookup func(string) (string, bool)) error {
 }
 
 func (s *Set) applyArgs(args []string) error {
+	s.startSource(nil)
+	defer s.endSource()
 	rest, err := ParseArgs(s.fs, args, true)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {

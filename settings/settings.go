@@ -220,6 +220,9 @@ func (s *Set) Set(name, value string, source Source, origin string) error {
 	if st.Secret {
 		return fmt.Errorf("%s is a secret: it is read from the file named by --%s-file or from %s, never set directly", name, name, st.secret.env)
 	}
+	if st.Source != source {
+		s.startSource(st) // a list from a stronger source replaces the weaker's
+	}
 	// Through the value, not the FlagSet, so that only the command line's
 	// flags count as set there (see applyArgs).
 	if err := st.value.Set(value); err != nil {
@@ -276,6 +279,7 @@ func (s *Set) Keep(inForce *Set, keep func(*Setting) bool) error {
 		if !keep(st) || o == nil || o.Value() == st.Value() {
 			continue
 		}
+		s.startSource(st)
 		if err := st.value.Set(o.Value()); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", st.Name, err))
 			continue

@@ -136,4 +136,7 @@ type serveEnv struct {
 	Ready     *readiness           // checks /readyz makes beyond the library (serve_ops.go, and --web-ops)
 	Writable  bool                 // the library was opened read-write (some component's writes said so)
 	Cluster   *cluster             // the replicas sharing a PostgreSQL --db; nil with SQLite (one replica)
+	// SiteURL is the site's public URL (--web-base-url) for frontends that
+	// link to its pages from elsewhere (the daily posts); "" when unknown.
+	SiteURL string
 }

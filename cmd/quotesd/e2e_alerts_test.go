@@ -79,12 +79,18 @@ func labelNames(mf *dto.MetricFamily) []string {
 }
 
 // startEveryFrontend starts quotesd with every frontend and the operations
-// listener on; the IRC bot's server is down (it retries), which serves
-// its metrics as well as a server would.
+// listener on; the IRC bot's server and the daily posts' webhook are down
+// (the bot retries; no post is due), which serves their metrics as well
+// as servers would.
 func startEveryFrontend(t *testing.T) *server {
 	t.Helper()
 	db := writeLibrary(t, filepath.Join(t.TempDir(), "quotes.db"), quotertest.Sample()...)
-	args := append(offExcept("qotd", "web", "smtp", "irc", "ops"),
+	key := filepath.Join(t.TempDir(), "hmac-key")
+	if err := os.WriteFile(key, []byte("key\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := append(offExcept("qotd", "web", "smtp", "irc", "publish", "ops"),
+		"--publish", "hook=json:http://"+smtptest.FreeAddr(t)+"/in?secret=@"+key, // down, as the IRC server
 		"--ops-addr", "127.0.0.1:0", "--state-dir", t.TempDir(),
 		"--qotd-addr", "127.0.0.1:0", "--qotd-udp-addr", "127.0.0.1:0",
 		"--web-addr", "127.0.0.1:0",

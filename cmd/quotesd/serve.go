@@ -258,6 +258,7 @@ func runServe(ctx context.Context, g *globals, args []string) error {
 			Ready:     ready,
 			Writable:  writable,
 			Cluster:   cl,
+			SiteURL:   siteURL(ss.set),
 		}
 		r, svcs, err := c.start(env, ss.configs[i])
 		if err != nil {

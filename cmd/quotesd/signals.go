@@ -160,10 +160,10 @@ func (r *reloader) serving(name string) bool {
 }
 
 // componentOf returns the component whose setting name is: each names its
-// settings <component>-...; "" for serve's own.
+// settings <component> (--publish) or <component>-...; "" for serve's own.
 func componentOf(name string) string {
 	for _, c := range components {
-		if strings.HasPrefix(name, c.name+"-") {
+		if name == c.name || strings.HasPrefix(name, c.name+"-") {
 			return c.name
 		}
 	}
