@@ -142,7 +142,7 @@ func (s *Server) libGeneration() uint64 {
 	return 0
 }
 
-func (s *Server) render(ctx context.Context, cfg *Config, sel selector) ([]byte, error) {
+func (s *Server) render(ctx context.Context, cfg *Config, sel oneshot.Selector) ([]byte, error) {
 	b, truncated, err := fitting(ctx, sel, cfg.ASCII, MaxReply)
 	if err != nil {
 		return nil, err
