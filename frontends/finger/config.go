@@ -9,7 +9,7 @@ import (
 
 // Defaults of the --finger-* settings.
 const (
-	DefaultAddr         = ":7979"
+	DefaultAddr         = "127.0.0.1:7979"
 	DefaultMaxConns     = 1024
 	DefaultReadTimeout  = 5 * time.Second
 	DefaultWriteTimeout = 5 * time.Second
@@ -44,7 +44,7 @@ func DefaultConfig() Config {
 
 // Declare binds c's fields to the --finger-* settings on s.
 func (c *Config) Declare(s *settings.Set) {
-	s.String(&c.Addr, "finger-addr", DefaultAddr, "RFC 1288 Finger: `address` to listen on (systemd socket name: finger, port 79); empty disables; the default listens on every interface, on an unprivileged port", settings.Example("127.0.0.1:79"))
+	s.String(&c.Addr, "finger-addr", DefaultAddr, "RFC 1288 Finger: `address` to listen on (systemd socket name: finger, port 79); empty disables; the default, on loopback, reaches this machine only", settings.Example(":79"))
 	s.Int(&c.MaxConns, "finger-max-conns", DefaultMaxConns, "most Finger connections answered at once; more are closed unanswered; 0 for no cap", settings.Live)
 	s.Float(&c.ConnRate, "finger-conn-rate", 0, "most Finger connections per second from one client (an IPv4 address or an IPv6 /64); 0 for no limit", settings.Live)
 	s.Duration(&c.ReadTimeout, "finger-read-timeout", DefaultReadTimeout, "how long a client may take to send its query line; not 0: a client that never sends it would hold its connection", settings.Live)
