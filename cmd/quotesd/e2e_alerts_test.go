@@ -84,13 +84,14 @@ func labelNames(mf *dto.MetricFamily) []string {
 func startEveryFrontend(t *testing.T) *server {
 	t.Helper()
 	db := writeLibrary(t, filepath.Join(t.TempDir(), "quotes.db"), quotertest.Sample()...)
-	args := append(offExcept("qotd", "web", "smtp", "irc", "ops"),
+	args := append(offExcept("qotd", "web", "smtp", "irc", "ops", "finger"),
 		"--ops-addr", "127.0.0.1:0", "--state-dir", t.TempDir(),
 		"--qotd-addr", "127.0.0.1:0", "--qotd-udp-addr", "127.0.0.1:0",
+		"--finger-addr", "127.0.0.1:0",
 		"--web-addr", "127.0.0.1:0",
 		"--smtp-addr", "127.0.0.1:0", "--smtp-domain", "localhost",
 		"--irc-server", smtptest.FreeAddr(t), "--irc-tls=false", "--irc-channels", "#quotes")
-	return startServe(t, db, []string{"qotd", "qotd-udp", "web", "smtp", "ops"}, args...)
+	return startServe(t, db, []string{"qotd", "qotd-udp", "web", "smtp", "finger", "ops"}, args...)
 }
 
 // The table of docs/OPERATIONS.md is the contract alerts are written
