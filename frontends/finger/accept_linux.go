@@ -13,6 +13,27 @@ import (
 	"github.com/quotesd/quotesd/frontends/internal/oneshot"
 )
 
+// deferAccept asks the kernel to hand over a connection on ln only once
+// its client has sent something (TCP_DEFER_ACCEPT), or after about secs
+// seconds of silence: a Finger client speaks first, so the acceptor then
+// finds its query line there and answers in place, instead of handing
+// nearly every connection to a goroutine to wait for it. The read deadline
+// still bounds a client once its connection is accepted. Failing (not a
+// TCP socket) changes nothing but the speed.
+func deferAccept(ln net.Listener, secs int) {
+	sc, ok := ln.(syscall.Conn)
+	if !ok {
+		return
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return
+	}
+	rc.Control(func(fd uintptr) {
+		syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, syscall.TCP_DEFER_ACCEPT, secs)
+	})
+}
+
 // inline answers the admitted connection fd in the acceptor when it can
 // without waiting (see oneshot.Acceptor.Inline): when the client's query
 // line has arrived already (it usually has, by the time its connection is

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/netip"
 	"os"
@@ -29,9 +30,14 @@ type TCPService struct {
 }
 
 // TCP returns the service answering connections accepted on ln. Serve
-// closes ln when its context ends.
+// closes ln when its context ends. On Linux, ln hands over connections
+// once their query has arrived, or after the read timeout at start (see
+// deferAccept).
 func (s *Server) TCP(ln net.Listener) *TCPService {
 	t := &TCPService{s: s, ln: ln}
+	if ln != nil {
+		deferAccept(ln, int(max(1, math.Ceil(s.cfg.Load().ReadTimeout.Seconds()))))
+	}
 	t.acc = oneshot.Acceptor{
 		Log:      s.log,
 		MaxConns: func() int { return s.cfg.Load().MaxConns },
