@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/quotesd/quotesd/frontends/internal/oneshot"
@@ -84,9 +85,16 @@ func (t *TCPService) serve(ctx context.Context, conn net.Conn, have []byte) {
 // timeout from now, and parses it. A client that sends no line end in
 // time is refused (reasonTimeout); one that ends its stream instead of
 // the line has sent its query all the same.
+//
+// The line is usually there already (see deferAccept): it is first read
+// without waiting, and the deadline, a runtime timer, is armed only when
+// the line is not all there.
 func (t *TCPService) readQuery(conn net.Conn, have []byte) (Query, error) {
 	buf := make([]byte, len(have), lineBuf)
 	copy(buf, have)
+	if q, ok := readNow(conn, &buf); ok {
+		return q, nil
+	}
 	conn.SetReadDeadline(time.Now().Add(t.s.cfg.Load().ReadTimeout))
 	for {
 		if q, ok := lineQuery(buf); ok {
@@ -106,6 +114,32 @@ func (t *TCPService) readQuery(conn net.Conn, have []byte) (Query, error) {
 			return Query{}, err
 		}
 	}
+}
+
+// readNow reads what conn holds into *buf without waiting, and parses the
+// query if that completes the line (ok); otherwise the caller waits.
+func readNow(conn net.Conn, buf *[]byte) (q Query, ok bool) {
+	if q, ok := lineQuery(*buf); ok {
+		return q, true
+	}
+	sc, isRaw := conn.(syscall.Conn)
+	if !isRaw {
+		return Query{}, false
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return Query{}, false
+	}
+	b := *buf
+	rc.Read(func(fd uintptr) bool {
+		n, err := syscall.Read(int(fd), b[len(b):cap(b)])
+		if err == nil && n > 0 {
+			b = b[:len(b)+n]
+		}
+		return true // never wait here
+	})
+	*buf = b
+	return lineQuery(b)
 }
 
 // lineQuery parses the query in buf once buf holds a whole line, or is
