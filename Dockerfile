@@ -49,12 +49,13 @@ ENV QUOTESD_DB=/data/quotes.db \
     QUOTESD_STATE_DIR=/data/state \
     QUOTESD_QOTD_ADDR=:1717 \
     QUOTESD_WEB_ADDR=:8080 \
+    QUOTESD_FINGER_ADDR=:7979 \
     QUOTESD_OPS_ADDR=127.0.0.1:9090 \
     QUOTESD_CONFIG=/etc/quotesd/quotesd.conf
 VOLUME ["/data"]
 WORKDIR /data
 USER quotesd:quotesd
-EXPOSE 1717 8080
+EXPOSE 1717 8080 7979
 HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --start-interval=2s --retries=3 \
     CMD ["quotesd", "healthcheck"]
 STOPSIGNAL SIGTERM

@@ -32,6 +32,7 @@ var installed = []string{
 	"/usr/lib/systemd/system/quotesd.socket",
 	"/usr/lib/systemd/system/quotesd-web.socket",
 	"/usr/lib/systemd/system/quotesd-smtp.socket",
+	"/usr/lib/systemd/system/quotesd-finger.socket",
 	"/usr/lib/systemd/system/quotesd-udp.socket",
 	"/etc/quotesd/quotesd.conf",
 	"/var/lib/quotesd",
@@ -212,8 +213,8 @@ func serveWithSocketActivate(t *testing.T) {
 	if len(execStart) == 0 || user != "quotesd" {
 		t.Fatalf("installed unit: ExecStart %q, User %q; want a command run as quotesd", execStart, user)
 	}
-	qotd, web, smtp := freePort(t), freePort(t), freePort(t)
-	args := []string{"-l", qotd, "-l", web, "-l", smtp, "--fdname=qotd:web:smtp"}
+	qotd, web, smtp, finger := freePort(t), freePort(t), freePort(t), freePort(t)
+	args := []string{"-l", qotd, "-l", web, "-l", smtp, "-l", finger, "--fdname=qotd:web:smtp:finger"}
 	env = append(env, "STATE_DIRECTORY=/var/lib/quotesd", "QUOTESD_OPS_ADDR=127.0.0.1:0", "QUOTESD_IRC_SERVER=", "HOME=/var/lib/quotesd")
 	for _, e := range env {
 		args = append(args, "-E", e)
@@ -257,12 +258,13 @@ func serveWithSocketActivate(t *testing.T) {
 // serveWithSystemd starts the installed units with systemd, moved to
 // loopback test ports by runtime drop-ins that the test removes.
 func serveWithSystemd(t *testing.T) {
-	qotd, web, smtp := freePort(t), freePort(t), freePort(t)
+	qotd, web, smtp, finger := freePort(t), freePort(t), freePort(t), freePort(t)
 	dropIns := map[string]string{
-		"quotesd.socket":      "[Socket]\nListenStream=\nListenStream=" + qotd + "\n",
-		"quotesd-web.socket":  "[Socket]\nListenStream=\nListenStream=" + web + "\n",
-		"quotesd-smtp.socket": "[Socket]\nListenStream=\nListenStream=" + smtp + "\n",
-		"quotesd.service":     "[Service]\nEnvironment=QUOTESD_OPS_ADDR=127.0.0.1:0\n",
+		"quotesd.socket":        "[Socket]\nListenStream=\nListenStream=" + qotd + "\n",
+		"quotesd-web.socket":    "[Socket]\nListenStream=\nListenStream=" + web + "\n",
+		"quotesd-smtp.socket":   "[Socket]\nListenStream=\nListenStream=" + smtp + "\n",
+		"quotesd-finger.socket": "[Socket]\nListenStream=\nListenStream=" + finger + "\n",
+		"quotesd.service":       "[Service]\nEnvironment=QUOTESD_OPS_ADDR=127.0.0.1:0\n",
 	}
 	// Cleanups run last first: the daemon-reload after the drop-ins' removal.
 	t.Cleanup(func() { exec.Command("systemctl", "daemon-reload").Run() })
@@ -277,9 +279,9 @@ func serveWithSystemd(t *testing.T) {
 		t.Cleanup(func() { os.RemoveAll(d) })
 	}
 	run(t, "", nil, "systemctl", "daemon-reload")
-	run(t, "", nil, "systemctl", "start", "quotesd.socket", "quotesd-web.socket", "quotesd-smtp.socket")
+	run(t, "", nil, "systemctl", "start", "quotesd.socket", "quotesd-web.socket", "quotesd-smtp.socket", "quotesd-finger.socket")
 	t.Cleanup(func() {
-		exec.Command("systemctl", "stop", "quotesd.service", "quotesd.socket", "quotesd-web.socket", "quotesd-smtp.socket").Run()
+		exec.Command("systemctl", "stop", "quotesd.service", "quotesd.socket", "quotesd-web.socket", "quotesd-smtp.socket", "quotesd-finger.socket").Run()
 	})
 	journal := func() string {
 		out, _ := exec.Command("journalctl", "-u", "quotesd.service", "-n", "50", "--no-pager").CombinedOutput()
@@ -289,7 +291,7 @@ func serveWithSystemd(t *testing.T) {
 	if out := strings.TrimSpace(run(t, "", nil, "systemctl", "show", "-p", "User", "--value", "quotesd.service")); out != "quotesd" {
 		t.Errorf("quotesd.service runs as %q, want quotesd", out)
 	}
-	run(t, "", nil, "systemctl", "stop", "quotesd.service", "quotesd.socket", "quotesd-web.socket", "quotesd-smtp.socket")
+	run(t, "", nil, "systemctl", "stop", "quotesd.service", "quotesd.socket", "quotesd-web.socket", "quotesd-smtp.socket", "quotesd-finger.socket")
 }
 
 // getQuotes gets a quote with a QOTD client and one with an HTTP GET of

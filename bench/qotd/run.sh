@@ -35,7 +35,7 @@ Q=127.0.0.1:17170 B=127.0.0.1:17171 T=17172
 # Only the QOTD frontend; the other frontends' addresses and the operations
 # listener's are emptied (the variables of frontends this build does not
 # have are ignored).
-QUOTESD_WEB_ADDR= QUOTESD_SMTP_ADDR= QUOTESD_IRC_ADDR= QUOTESD_IRC_SERVER= QUOTESD_OPS_ADDR= \
+QUOTESD_WEB_ADDR= QUOTESD_SMTP_ADDR= QUOTESD_FINGER_ADDR= QUOTESD_IRC_ADDR= QUOTESD_IRC_SERVER= QUOTESD_OPS_ADDR= \
   "$tmp/quotesd" --db "$DB" serve --qotd-addr "$Q" --qotd-max-conns 4096 --log-level warn \
   --state-dir "$tmp/state" 2>"$tmp/quotesd.log" &
 pids+=($!)

@@ -267,6 +267,14 @@ func targets(r *results) []target {
 		ts = append(ts, withCPU(check("QOTD conns/s, quotesd-pg / quotesd (PostgreSQL / SQLite store), "+c+" clients", "≥ 0.95x",
 			r.ratio("qotd", c, "quotesd-pg", "quotesd", "rate"), atLeast(0.95), ""), "qotd", c, "quotesd-pg", "quotesd"))
 	}
+	// Finger is QOTD with the client's query line first, through the same
+	// acceptor: it should cost about what QOTD does.
+	if r.ran("qotd", "quotesd-finger") {
+		for _, c := range []string{"8", "64", "256"} {
+			ts = append(ts, withCPU(check("Finger conns/s, quotesd Finger / quotesd QOTD, "+c+" clients", "≥ 0.95x",
+				r.ratio("qotd", c, "quotesd-finger", "quotesd", "rate"), atLeast(0.95), ""), "qotd", c, "quotesd-finger", "quotesd"))
+		}
+	}
 	ts = append(ts, withCPU(check("HTTP req/s, quotesd-pg / quotesd /api/v1/today (PostgreSQL / SQLite store)", "≥ 0.95x",
 		r.ratio("http", "64", "quotesd-pg", "quotesd-api", "rate"), atLeast(0.95), ""), "http", "64", "quotesd-pg", "quotesd-api"))
 	// HTTP, second round: against net/http sending the very same response
@@ -349,6 +357,7 @@ var names = map[string]string{
 	"quotesd-api":        "quotesd `/api/v1/today`",
 	"quotesd-page":       "quotesd `/` (HTML)",
 	"quotesd-pg":         "quotesd-pg (PostgreSQL store)",
+	"quotesd-finger":     "quotesd Finger (query line, then today's quote)",
 	"bare-go":            "bare Go",
 	"twisted":            "Twisted",
 	"nginx":              "nginx `return 200`",
@@ -412,11 +421,11 @@ func httpContenders(r *results) []string {
 }
 
 // qotdContenders are the QOTD suite's servers in table order; runs from
-// before the PostgreSQL store existed lack it.
+// before the PostgreSQL store or the Finger frontend existed lack them.
 func qotdContenders(r *results) []string {
-	who := []string{"quotesd", "quotesd-pg", "bare-go", "twisted"}
+	who := []string{"quotesd", "quotesd-pg", "quotesd-finger", "bare-go", "twisted"}
 	return slices.DeleteFunc(who, func(w string) bool {
-		return w == "quotesd-pg" && !r.ran("qotd", w)
+		return (w == "quotesd-pg" || w == "quotesd-finger") && !r.ran("qotd", w)
 	})
 }
 

@@ -187,7 +187,7 @@ func (b *bench) quotesdRun(stateDir string, relayUp bool) (r result) {
 	// from 127.0.0.1: the per-client connection cap is lifted as
 	// --smtp-max-conns is, through the environment so that a binary
 	// without that setting runs too.
-	cmd.Env = append(os.Environ(), "QUOTESD_QOTD_ADDR=", "QUOTESD_QOTD_UDP_ADDR=", "QUOTESD_WEB_ADDR=", "QUOTESD_IRC_ADDR=", "QUOTESD_IRC_SERVER=",
+	cmd.Env = append(os.Environ(), "QUOTESD_QOTD_ADDR=", "QUOTESD_QOTD_UDP_ADDR=", "QUOTESD_WEB_ADDR=", "QUOTESD_FINGER_ADDR=", "QUOTESD_IRC_ADDR=", "QUOTESD_IRC_SERVER=",
 		"QUOTESD_OPS_ADDR=", "QUOTESD_SMTP_MAX_CONNS_PER_CLIENT=1000")
 	cmd.Stderr = logf
 	if err := cmd.Start(); err != nil {

@@ -89,14 +89,15 @@ func startEveryFrontend(t *testing.T) *server {
 	if err := os.WriteFile(key, []byte("key\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	args := append(offExcept("qotd", "web", "smtp", "irc", "publish", "ops"),
+	args := append(offExcept("qotd", "web", "smtp", "irc", "publish", "ops", "finger"),
 		"--publish", "hook=json:http://"+smtptest.FreeAddr(t)+"/in?secret=@"+key, // down, as the IRC server
 		"--ops-addr", "127.0.0.1:0", "--state-dir", t.TempDir(),
 		"--qotd-addr", "127.0.0.1:0", "--qotd-udp-addr", "127.0.0.1:0",
+		"--finger-addr", "127.0.0.1:0",
 		"--web-addr", "127.0.0.1:0",
 		"--smtp-addr", "127.0.0.1:0", "--smtp-domain", "localhost",
 		"--irc-server", smtptest.FreeAddr(t), "--irc-tls=false", "--irc-channels", "#quotes")
-	return startServe(t, db, []string{"qotd", "qotd-udp", "web", "smtp", "ops"}, args...)
+	return startServe(t, db, []string{"qotd", "qotd-udp", "web", "smtp", "finger", "ops"}, args...)
 }
 
 // The table of docs/OPERATIONS.md is the contract alerts are written

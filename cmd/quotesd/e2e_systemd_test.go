@@ -62,15 +62,15 @@ func (u unit) env() map[string]string {
 // addrEnv is the variable holding the address of each listener.
 var addrEnv = map[string]string{
 	"qotd": "QUOTESD_QOTD_ADDR", "qotd-udp": "QUOTESD_QOTD_UDP_ADDR",
-	"web": "QUOTESD_WEB_ADDR", "smtp": "QUOTESD_SMTP_ADDR",
+	"web": "QUOTESD_WEB_ADDR", "smtp": "QUOTESD_SMTP_ADDR", "finger": "QUOTESD_FINGER_ADDR",
 }
 
 func TestSystemdUnits_PassSystemdAnalyzeVerify(t *testing.T) {
 	analyze := e2eTool(t, "systemd-analyze")
 	dir := t.TempDir()
 	units, err := filepath.Glob(filepath.Join(unitDir, "*.s*"))
-	if err != nil || len(units) < 5 {
-		t.Fatalf("units in %s: %v, %v; want quotesd.service and four sockets", unitDir, units, err)
+	if err != nil || len(units) < 6 {
+		t.Fatalf("units in %s: %v, %v; want quotesd.service and five sockets", unitDir, units, err)
 	}
 	var args []string
 	for _, src := range units {
@@ -135,7 +135,7 @@ func TestSystemdUnits_SocketsAreClaimedByName(t *testing.T) {
 		u := readUnit(t, s)
 		name := strings.Join(u["FileDescriptorName"], " ")
 		if _, ok := addrEnv[name]; !ok {
-			t.Errorf("%s: FileDescriptorName %q, want one of quotesd's listener names (qotd, qotd-udp, web, smtp)", s, name)
+			t.Errorf("%s: FileDescriptorName %q, want one of quotesd's listener names (qotd, qotd-udp, web, smtp, finger)", s, name)
 			continue
 		}
 		if v := env[addrEnv[name]]; v == "" {
@@ -144,7 +144,7 @@ func TestSystemdUnits_SocketsAreClaimedByName(t *testing.T) {
 		names = append(names, name)
 		ports[name] = strings.Join(append(u["ListenStream"], u["ListenDatagram"]...), " ")
 	}
-	for _, want := range []struct{ name, port string }{{"qotd", "17"}, {"web", "80"}, {"smtp", "25"}} {
+	for _, want := range []struct{ name, port string }{{"qotd", "17"}, {"web", "80"}, {"smtp", "25"}, {"finger", "79"}} {
 		if ports[want.name] != want.port {
 			t.Errorf("socket %s listens on %q, want port %s", want.name, ports[want.name], want.port)
 		}
@@ -208,6 +208,9 @@ func TestSystemdUnits_SocketsAreClaimedByName(t *testing.T) {
 		if resp.StatusCode != http.StatusOK {
 			t.Errorf("GET %s on %s: %d, want 200", get.url, get.where, resp.StatusCode)
 		}
+	}
+	if got, want := telnet(t, addrs["finger"], "\r\n"), todaysReply(t, db, ""); got != want {
+		t.Errorf("Finger on the finger socket: %q, want %q", got, want)
 	}
 	c, err := net.Dial("tcp", addrs["smtp"])
 	if err != nil {

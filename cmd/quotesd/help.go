@@ -72,7 +72,7 @@ func runHelp(w io.Writer, args []string) error {
 
 // printHelp is `quotesd help`: the commands and the global flags.
 func printHelp(w io.Writer) {
-	fmt.Fprintf(w, "quotesd %s: a quote of the day over telnet, the web, mail and IRC\n\n", build.Version)
+	fmt.Fprintf(w, "quotesd %s: a quote of the day over telnet, the web, mail, finger and IRC\n\n", build.Version)
 	fmt.Fprintln(w, "usage: quotesd [--db FILE] [--tz ZONE] COMMAND [flags] [args]")
 	fmt.Fprintln(w, "\ncommands:")
 	width := 0

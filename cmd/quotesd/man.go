@@ -131,7 +131,7 @@ func writeManHead(w io.Writer) {
 	fmt.Fprintf(w, `.\" quotesd(1), made by 'quotesd man' from the flags quotesd %s declares.
 .TH QUOTESD 1 "%s" "quotesd %s" "User Commands"
 .SH NAME
-quotesd \- a quote of the day over telnet, the web, mail and IRC
+quotesd \- a quote of the day over telnet, the web, mail, finger and IRC
 .SH SYNOPSIS
 .B quotesd
 [\fB\-\-db\fR \fIfile\fR] [\fB\-\-tz\fR \fIzone\fR] \fIcommand\fR [\fIflags\fR] [\fIarguments\fR]
@@ -141,7 +141,8 @@ quotesd \- a quote of the day over telnet, the web, mail and IRC
 .SH DESCRIPTION
 `, roff(build.Version), manDate(), roff(build.Version))
 	manParagraphs(w, `quotesd works on one quote library, a SQLite file (--db). "quotesd serve" serves it
-over RFC 865 QOTD, HTTP (a page, a JSON API, an Atom feed), mail and IRC; the
+over RFC 865 QOTD, HTTP (a page, a JSON API, an Atom feed), mail, RFC 1288
+Finger and IRC; the
 other commands work on it from the shell, like fortune(6). The quote of the day
 is the same in every process and never changes once its day has begun anywhere.
 
@@ -199,6 +200,7 @@ var manSections = []struct{ component, title string }{
 	{"qotd", "qotd: RFC 865, over TCP and UDP"},
 	{"web", "web: the site, the JSON API and the Atom feed"},
 	{"smtp", "smtp: mail in, replies out"},
+	{"finger", "finger: RFC 1288, today's quote to finger @host"},
 	{"irc", "irc: the quote bot"},
 }
 

@@ -161,11 +161,12 @@ func changedValue(t *testing.T, st *settings.Setting) (value string, lines []str
 // startSettings are what each component needs to start in the reload
 // test, as lines of a settings file.
 var startSettings = map[string][]string{
-	"qotd": {`qotd-addr = "127.0.0.1:0"`},
-	"web":  {`web-addr = "127.0.0.1:0"`, `web-admin-token-file = "testdata/admin-token"`},
-	"smtp": {`smtp-addr = "127.0.0.1:0"`},
-	"irc":  {`irc-server = "127.0.0.1:1"`, `irc-daily = "06:00"`},
-	"ops":  {`ops-addr = "127.0.0.1:0"`},
+	"qotd":   {`qotd-addr = "127.0.0.1:0"`},
+	"web":    {`web-addr = "127.0.0.1:0"`, `web-admin-token-file = "testdata/admin-token"`},
+	"smtp":   {`smtp-addr = "127.0.0.1:0"`},
+	"finger": {`finger-addr = "127.0.0.1:0"`},
+	"irc":    {`irc-server = "127.0.0.1:1"`, `irc-daily = "06:00"`},
+	"ops":    {`ops-addr = "127.0.0.1:0"`},
 }
 
 // Every setting of every frontend, changed alone in the settings file, is

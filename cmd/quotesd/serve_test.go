@@ -256,6 +256,9 @@ func TestServeSettings_DefaultsAreLoopbackOnlyAndNoMail(t *testing.T) {
 	if got := ss.set.Lookup("web-addr").Value(); got != "127.0.0.1:8080" {
 		t.Errorf("--web-addr defaults to %q, want 127.0.0.1:8080", got)
 	}
+	if got := ss.set.Lookup("finger-addr").Value(); got != "127.0.0.1:7979" {
+		t.Errorf("--finger-addr defaults to %q, want 127.0.0.1:7979", got)
+	}
 }
 
 func TestLogServing_SaysHowToReachEachBoundSocket(t *testing.T) {

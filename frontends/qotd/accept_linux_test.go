@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/quotesd/quotesd/frontends/internal/oneshot"
 )
 
 // acceptedFD returns the raw socket of a connection accepted from a new
@@ -46,12 +48,10 @@ func TestQOTD_ConnectionThatMustWaitIsFinishedByItsOwnGoroutine(t *testing.T) {
 	s, _ := newTestServer(t, nil, Config{})
 	tcp := s.TCP(nil)
 	fd, client := acceptedFD(t)
-	tcp.active.Add(1) // admitted
-	if !tcp.finish(context.Background(), fd, addrPortOf(nil), func(conn net.Conn) error {
-		return writeReply(conn, []byte("the rest of the quote\r\n"), time.Second, tcp.mayLinger)
-	}) {
-		t.Fatal("finish did not take the connection")
-	}
+	tcp.acc.Active.Add(1) // admitted
+	tcp.finish(fd, oneshot.AddrPortOf(nil), func(conn net.Conn) error {
+		return oneshot.WriteReply(conn, []byte("the rest of the quote\r\n"), time.Second, tcp.acc.MayLinger)
+	})
 	client.SetReadDeadline(time.Now().Add(5 * time.Second))
 	got, err := io.ReadAll(client)
 	if err != nil {
@@ -60,8 +60,8 @@ func TestQOTD_ConnectionThatMustWaitIsFinishedByItsOwnGoroutine(t *testing.T) {
 	if string(got) != "the rest of the quote\r\n" {
 		t.Errorf("client got %q, want the rest of the reply and the end of the stream", got)
 	}
-	tcp.wg.Wait()
-	if n := tcp.active.Load(); n != 0 {
+	tcp.acc.Wait()
+	if n := tcp.acc.Active.Load(); n != 0 {
 		t.Errorf("%d connections still counted active after the goroutine finished, want 0", n)
 	}
 	if n := counter(t, s.metrics.served, "tcp"); n != 1 {

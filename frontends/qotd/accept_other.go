@@ -4,14 +4,9 @@ package qotd
 
 import (
 	"context"
-	"net"
-	"syscall"
-	"time"
+	"net/netip"
 )
 
-// rawListener is nil off Linux: Serve accepts through net.Listener there.
-func rawListener(net.Listener) syscall.RawConn { return nil }
-
-func (t *TCPService) acceptPending(context.Context, syscall.RawConn, *time.Duration) error {
-	return nil
-}
+// inline is never called off Linux: the Acceptor accepts through
+// net.Listener there, and every connection goes to handle.
+func (t *TCPService) inline(context.Context, int, netip.AddrPort) {}

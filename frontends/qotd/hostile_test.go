@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/quotesd/quotesd/frontends/internal/oneshot"
 	"github.com/quotesd/quotesd/quoter/quotertest"
 )
 
@@ -45,9 +46,9 @@ func serveTCPService(t *testing.T, s *Server) (*TCPService, string) {
 func waitIdle(t *testing.T, svc *TCPService, d time.Duration, what string) {
 	t.Helper()
 	deadline := time.Now().Add(d)
-	for svc.active.Load() != 0 {
+	for svc.acc.Active.Load() != 0 {
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: the server still holds %d connections after %v", what, svc.active.Load(), d)
+			t.Fatalf("%s: the server still holds %d connections after %v", what, svc.acc.Active.Load(), d)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -121,14 +122,14 @@ func TestQOTD_ClientThatNeverReadsNorClosesIsFreed(t *testing.T) {
 		}
 		conns = append(conns, c)
 	}
-	waitIdle(t, svc, lingerTimeout+5*time.Second, "50 clients that never read nor close")
+	waitIdle(t, svc, oneshot.LingerTimeout+5*time.Second, "50 clients that never read nor close")
 	if got := fetch(t, addr, ""); len(got) == 0 {
 		t.Error("no reply to a new client afterwards")
 	}
 }
 
 // Clients that type something and then hold their connections open are
-// lingered over (see writeReply) only while at most half of MaxConns is in
+// lingered over (see oneshot.WriteReply) only while at most half of MaxConns is in
 // use: however many of them come, the other half stays free, and new
 // clients are answered rather than closed unanswered for two seconds.
 func TestQOTD_ClientsThatTypeAndHoldNeverTakeEverySlot(t *testing.T) {
@@ -152,7 +153,7 @@ func TestQOTD_ClientsThatTypeAndHoldNeverTakeEverySlot(t *testing.T) {
 		conns = append(conns, c)
 	}
 	time.Sleep(50 * time.Millisecond) // let the server take them all in
-	if n := svc.active.Load(); n > maxConns/2 {
+	if n := svc.acc.Active.Load(); n > maxConns/2 {
 		t.Errorf("%d connections held for lingering, want at most %d (half of MaxConns %d)", n, maxConns/2, maxConns)
 	}
 	for i := range 20 {
@@ -187,7 +188,7 @@ func TestQOTD_ClientSendingMegabytesIsCutAndOthersServed(t *testing.T) {
 		t.Errorf("the flooding client read %q, want a prefix of the quote %q", got, want)
 	}
 	t.Logf("the client wrote %d bytes before the server let go", written)
-	waitIdle(t, svc, lingerTimeout+5*time.Second, "after a client sent megabytes")
+	waitIdle(t, svc, oneshot.LingerTimeout+5*time.Second, "after a client sent megabytes")
 	if got := fetch(t, addr, ""); !bytes.Equal(got, want) {
 		t.Errorf("next client: reply %q, want %q", got, want)
 	}

@@ -300,14 +300,14 @@ func TestQOTD_MaxConnsClosesExcessWithoutReply(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- svc.Serve(ctx) }()
 	defer func() { cancel(); <-done }()
-	svc.active.Store(2) // two connections are being answered
+	svc.acc.Active.Store(2) // two connections are being answered
 	if got := fetch(t, ln.Addr().String(), ""); len(got) != 0 {
 		t.Errorf("over the cap: got %q, want the connection closed without a reply", got)
 	}
 	if n := counter(t, s.metrics.rejected, "tcp", reasonMaxConns); n != 1 {
 		t.Errorf("rejections counted = %v, want 1", n)
 	}
-	svc.active.Store(1)
+	svc.acc.Active.Store(1)
 	if got := fetch(t, ln.Addr().String(), ""); len(got) == 0 {
 		t.Error("under the cap: no reply")
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
+	"github.com/quotesd/quotesd/frontends/internal/oneshot"
 	"github.com/quotesd/quotesd/limits"
 	"github.com/quotesd/quotesd/ops/metric"
 	"github.com/quotesd/quotesd/quoter"
@@ -141,7 +142,7 @@ func (s *Server) libGeneration() uint64 {
 	return 0
 }
 
-func (s *Server) render(ctx context.Context, cfg *Config, sel selector) ([]byte, error) {
+func (s *Server) render(ctx context.Context, cfg *Config, sel oneshot.Selector) ([]byte, error) {
 	b, truncated, err := fitting(ctx, sel, cfg.ASCII, MaxReply)
 	if err != nil {
 		return nil, err
@@ -173,15 +174,6 @@ func burst(r float64) int {
 // writeTimeout bounds writing one reply; 0: no bound.
 func (s *Server) writeTimeout() time.Duration { return s.cfg.Load().WriteTimeout }
 
-// deadline is the deadline timeout after now; none (the zero time) for a
-// timeout of 0.
-func deadline(now time.Time, timeout time.Duration) time.Time {
-	if timeout == 0 {
-		return time.Time{}
-	}
-	return now.Add(timeout)
-}
-
 // metrics counts what the frontend did, for /metrics.
 type metrics struct {
 	served   *prometheus.CounterVec // by proto
@@ -194,11 +186,11 @@ type metrics struct {
 // Reasons a request got no reply, as the "reason" label of
 // quotesd_qotd_rejected_total.
 const (
-	reasonMaxConns   = "max_conns"   // TCP: too many connections at once
-	reasonRate       = "rate"        // per-source rate limit
-	reasonGlobalRate = "global_rate" // UDP: overall rate limit
-	reasonLoopPort   = "loop_port"   // UDP: source port of a small service (ping-pong)
-	reasonBadSource  = "bad_source"  // UDP: unspecified, multicast or broadcast source
+	reasonMaxConns   = oneshot.ReasonMaxConns // TCP: too many connections at once
+	reasonRate       = oneshot.ReasonRate     // per-source rate limit
+	reasonGlobalRate = "global_rate"          // UDP: overall rate limit
+	reasonLoopPort   = "loop_port"            // UDP: source port of a small service (ping-pong)
+	reasonBadSource  = "bad_source"           // UDP: unspecified, multicast or broadcast source
 )
 
 // The protocols, as the "proto" label, and the reasons each can give.

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/quotesd/quotesd/frontends/internal/oneshot"
 	"github.com/quotesd/quotesd/limits"
 	"github.com/quotesd/quotesd/reactor"
 )
@@ -127,7 +128,7 @@ func (u *UDPService) answer(ctx context.Context, addr net.Addr) {
 		u.s.replyFailed(err)
 		return
 	}
-	u.pc.SetWriteDeadline(deadline(now, u.s.writeTimeout()))
+	u.pc.SetWriteDeadline(oneshot.Deadline(now, u.s.writeTimeout()))
 	if _, err := u.pc.WriteTo(reply, addr); err != nil {
 		u.s.metrics.errors.WithLabelValues("udp").Inc()
 		u.s.log.Debug("sending the quote failed", "remote", addr.String(), "err", err)

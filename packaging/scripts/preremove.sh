@@ -6,9 +6,9 @@ case "$1" in
 	remove|purge|0)
 		if [ -d /run/systemd/system ]; then
 			systemctl stop quotesd.service quotesd.socket quotesd-web.socket \
-				quotesd-smtp.socket quotesd-udp.socket >/dev/null 2>&1 || true
+				quotesd-smtp.socket quotesd-finger.socket quotesd-udp.socket >/dev/null 2>&1 || true
 			systemctl disable quotesd.service quotesd.socket quotesd-web.socket \
-				quotesd-smtp.socket quotesd-udp.socket >/dev/null 2>&1 || true
+				quotesd-smtp.socket quotesd-finger.socket quotesd-udp.socket >/dev/null 2>&1 || true
 		fi
 		;;
 esac

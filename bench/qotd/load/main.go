@@ -2,7 +2,8 @@
 // read the reply to the end and close, again and again for d; it prints
 // connections per second and latency percentiles (connect to end of reply).
 // With -idle N it first opens N connections that never read nor close, and
-// checks that the others are still served.
+// checks that the others are still served. With -send it writes a request
+// first (Finger's query line: -send '\r\n'), in one write after connecting.
 package main
 
 import (
@@ -12,6 +13,7 @@ import (
 	"net"
 	"os"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -22,8 +24,14 @@ func main() {
 	dur := flag.Duration("d", 5*time.Second, "duration")
 	idle := flag.Int("idle", 0, "idle connections to hold open during the run")
 	label := flag.String("label", "", "name printed with the figures")
+	send := flag.String("send", "", "what each client writes once connected, with Go escapes (Finger: '\\r\\n' for today's quote)")
 	tsv := flag.Bool("tsv", false, "print one machine-readable line instead: conns/s, p50 ms, p99 ms, served, errors, unanswered (tab-separated)")
 	flag.Parse()
+	request, err := strconv.Unquote(`"` + *send + `"`)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "-send %q: %v\n", *send, err)
+		os.Exit(2)
+	}
 
 	var idlers []net.Conn
 	for i := 0; i < *idle; i++ {
@@ -54,6 +62,13 @@ func main() {
 				if err != nil {
 					e++
 					continue
+				}
+				if request != "" {
+					if _, err := io.WriteString(c, request); err != nil {
+						e++
+						c.Close()
+						continue
+					}
 				}
 				n := 0
 				for {
