@@ -51,6 +51,7 @@ import (
 	"github.com/quotesd/quotesd/quoter"
 	"github.com/quotesd/quotesd/reactor"
 	"github.com/quotesd/quotesd/settings"
+	"github.com/quotesd/quotesd/subscribers"
 )
 
 // frontend is one frontend as `quotesd serve` configures it: the Component
@@ -136,4 +137,14 @@ type serveEnv struct {
 	Ready     *readiness           // checks /readyz makes beyond the library (serve_ops.go, and --web-ops)
 	Writable  bool                 // the library was opened read-write (some component's writes said so)
 	Cluster   *cluster             // the replicas sharing a PostgreSQL --db; nil with SQLite (one replica)
+	// Between is what one component gives those started after it (they
+	// start in name order); nil in tests that start one component.
+	Between *between
+}
+
+// between is what components share at start: the mail frontend (smtp)
+// owns the subscribers' store, whose links the web frontend (web, started
+// after it) serves.
+type between struct {
+	Subscribers subscribers.Store // nil: no mail subscriptions
 }

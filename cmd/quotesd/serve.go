@@ -245,6 +245,7 @@ func runServe(ctx context.Context, g *globals, args []string) error {
 	sup := &reactor.Supervisor{Log: log, ShutdownTimeout: o.ShutdownTimeout}
 	running := make([]any, len(components)) // what each started component left running; nil: disabled
 	var started []string
+	shared := &between{}
 	for i, c := range components {
 		env := &serveEnv{
 			Library:   lib,
@@ -258,6 +259,7 @@ func runServe(ctx context.Context, g *globals, args []string) error {
 			Ready:     ready,
 			Writable:  writable,
 			Cluster:   cl,
+			Between:   shared,
 		}
 		r, svcs, err := c.start(env, ss.configs[i])
 		if err != nil {

@@ -34,6 +34,7 @@ import (
 	"github.com/quotesd/quotesd/limits"
 	"github.com/quotesd/quotesd/ops"
 	"github.com/quotesd/quotesd/quoter"
+	"github.com/quotesd/quotesd/subscribers"
 )
 
 // Config is what the web frontend needs. Library is required; the zero
@@ -115,6 +116,12 @@ type Config struct {
 	// in the moderation queue for a curator (see submit.go).
 	Submissions bool
 
+	// Subscribers, when not nil, serves the links of the mail
+	// subscriptions' messages: /subscriptions/confirm and
+	// /subscriptions/unsubscribe (with RFC 8058 one-click POST). The
+	// mail frontend owns the store; serve wires it here.
+	Subscribers subscribers.Store
+
 	// Collections names the private collections the web frontend may
 	// serve when a request names them (?collection=). Public collections
 	// are always served; a private one not listed here is, to the web's
@@ -142,6 +149,7 @@ type Limiter interface {
 
 // Handler is the web frontend as an http.Handler.
 type Handler struct {
+	subs    subscribers.Store // nil: no subscription routes
 	q       quoter.Library
 	cal     *quoter.Calendar
 	log     *slog.Logger
@@ -197,6 +205,7 @@ func New(cfg Config) (*Handler, error) {
 		reg = cfg.Metrics
 	}
 	h.adminPages, h.submissions, h.trusted = cfg.Admin, cfg.Submissions, cfg.TrustedProxies
+	h.subs = cfg.Subscribers
 	h.served = make(map[string]bool, len(cfg.Collections))
 	for _, c := range cfg.Collections {
 		h.served[c] = true
@@ -300,6 +309,7 @@ func (h *Handler) routes(cfg Config) chi.Router {
 		get("/api/openapi.json", h.openAPI)
 		h.apiRoutes(r)
 		h.submitRoutes(r)
+		h.subscriptionRoutes(r)
 		h.adminRoutes(r)
 	})
 	return r
