@@ -36,7 +36,7 @@ func init() {
 }
 
 func subscribersCommand(fs *flag.FlagSet) runFunc {
-	stateDir := fs.String("state-dir", defaultStateDir(), "the `dir`ectory of the mail queue (with a SQLite --db)")
+	stateDir := fs.String("state-dir", "", "the `dir`ectory of the mail queue (with a SQLite --db), as serve's --state-dir; empty: serve's default ($STATE_DIRECTORY, else $XDG_STATE_HOME/quotesd, else ~/.local/state/quotesd)")
 	tag := fs.String("tag", "", "with add: the `tag` whose daily quote the address gets")
 	return func(ctx context.Context, g *globals, args []string) error {
 		verb := "list"
@@ -51,7 +51,11 @@ func subscribersCommand(fs *flag.FlagSet) runFunc {
 		if *tag != "" && verb != "add" {
 			return usagef("--tag goes with add")
 		}
-		q, err := openSubscribersQueue(ctx, g.DB, *stateDir)
+		dir := *stateDir
+		if dir == "" {
+			dir = defaultStateDir()
+		}
+		q, err := openSubscribersQueue(ctx, g.DB, dir)
 		if err != nil {
 			return err
 		}

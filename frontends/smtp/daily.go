@@ -91,12 +91,18 @@ func sleep(ctx context.Context, d time.Duration) bool {
 }
 
 // Run queues day's mail to every confirmed subscriber that has not had
-// it, paced per domain from now, and forgets the keys of a week ago.
+// it, paced per domain from now, and forgets the keys of a week ago. The
+// pace holds within a run: messages a run queued before a restart keep
+// their due times, and the next run paces only what it queues itself.
 func (d *Daily) Run(ctx context.Context, day quoter.Date) error {
 	sub := d.Subs
 	start := sub.now()
 	quotes := map[string]*quoter.Quote{} // by tag
-	perDomain := map[string]int{}
+	// The next free slot of each destination domain: a message is due
+	// at its domain's slot or now, whichever is later (a long list takes
+	// a while to queue: slots counted from the run's start would have
+	// passed), and the slot moves one interval on.
+	slots := map[string]time.Time{}
 	queued, total := 0, 0
 	for after := int64(0); ; {
 		list, err := sub.Store.Subscribers(ctx, subscribers.Confirmed, after, dailyBatch)
@@ -122,8 +128,12 @@ func (d *Daily) Run(ctx context.Context, day quoter.Date) error {
 					From: sub.Composer.LocalPart + "+" + cmdBounce + "-" + s.Token + "@" + sub.domain()}}
 			if d.Rate > 0 {
 				dom := strings.ToLower(domainOf(s.Address))
-				o.Entry.Due = start.Add(time.Duration(float64(perDomain[dom]) / d.Rate * float64(time.Minute)))
-				perDomain[dom]++
+				due := sub.now()
+				if slot := slots[dom]; slot.After(due) {
+					due = slot
+				}
+				o.Entry.Due = due
+				slots[dom] = due.Add(time.Duration(float64(time.Minute) / d.Rate))
 			}
 			os = append(os, o)
 		}

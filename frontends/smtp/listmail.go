@@ -18,8 +18,8 @@ type listMail struct {
 	subject string // printable, no line breaks (SanitizeSubject)
 	// fields are extra header fields, in order: Reply-To, List-*,
 	// Precedence.
-	fields     [][2]string
-	messageID  string // without <>; "" for a fresh one
+	fields    [][2]string
+	messageID string // without <>; "" for a fresh one
 	// autoSubmitted is the Auto-Submitted keyword (RFC 3834 §5):
 	// auto-replied for a confirmation request (it answers a message),
 	// auto-generated for the daily mail.
