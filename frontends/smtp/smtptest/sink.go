@@ -22,8 +22,8 @@ type Message struct {
 	From string // reverse path; "" for MAIL FROM:<>
 	To   []string
 	Data []byte
-	TLS  bool   // received over TLS
-	User string // the AUTH user, "" without AUTH
+	TLS  bool      // received over TLS
+	User string    // the AUTH user, "" without AUTH
 	At   time.Time // when the sink accepted it (the end of DATA)
 }
 
