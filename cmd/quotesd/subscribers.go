@@ -14,6 +14,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	smtpfe "github.com/quotesd/quotesd/frontends/smtp"
 	"github.com/quotesd/quotesd/frontends/smtp/queue"
 	"github.com/quotesd/quotesd/quoter/postgres"
 	"github.com/quotesd/quotesd/subscribers"
@@ -50,6 +51,11 @@ func subscribersCommand(fs *flag.FlagSet) runFunc {
 		}
 		if *tag != "" && verb != "add" {
 			return usagef("--tag goes with add")
+		}
+		if verb == "add" {
+			if why := smtpfe.ShouldReply(smtpfe.Inbound{Sender: args[1]}, nil); why != "" {
+				return usagef("cannot subscribe %q: not an address at a public mail domain (%s)", args[1], why)
+			}
 		}
 		dir := *stateDir
 		if dir == "" {

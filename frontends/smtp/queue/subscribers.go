@@ -36,9 +36,11 @@ func scanSubscriber(row interface{ Scan(...any) error }) (subscribers.Subscriber
 
 // Subscribe records that address asked for the daily quote of tag ("" for
 // the quote of the day) and returns its subscription. A new address, or
-// one that unsubscribed, becomes pending with a new token; a pending or
-// confirmed one keeps its state and token and takes the new tag. Whether
-// a confirmation mail goes out is the caller's (see RecordOnce).
+// one that unsubscribed, becomes pending with a new token; a pending one
+// keeps its token and takes the new tag; a confirmed one is left as it is
+// (anyone can forge a subscribe: only its owner may change it, by
+// unsubscribing and subscribing again). Whether a confirmation mail goes
+// out is the caller's (see RecordOnce).
 func (q *Queue) Subscribe(ctx context.Context, address, tag string) (subscribers.Subscriber, error) {
 	return q.upsertSubscriber(ctx, address, tag, subscribers.Pending)
 }
@@ -62,7 +64,8 @@ func (q *Queue) upsertSubscriber(ctx context.Context, address, tag string, state
 		// the links of its old mail stay dead.
 		if _, err := q.exec(tx, `INSERT INTO subscribers (address, tag, token, state, created, changed)
 			VALUES (?, ?, ?, ?, ?, ?)
-			ON CONFLICT (address) DO UPDATE SET tag = excluded.tag,
+			ON CONFLICT (address) DO UPDATE SET
+				tag = CASE WHEN subscribers.state = 'confirmed' AND excluded.state = 'pending' THEN subscribers.tag ELSE excluded.tag END,
 				token = CASE WHEN subscribers.state = 'unsubscribed' THEN excluded.token ELSE subscribers.token END,
 				bounces = CASE WHEN subscribers.state = 'unsubscribed' THEN 0 ELSE subscribers.bounces END,
 				changed = CASE WHEN subscribers.state = excluded.state OR subscribers.state = 'confirmed' THEN subscribers.changed ELSE excluded.changed END,

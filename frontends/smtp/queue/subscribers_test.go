@@ -31,6 +31,9 @@ func TestSubscribers_DoubleOptInConfirmUnsubscribeAreIdempotent(t *testing.T) {
 				t.Fatalf("confirm %d: %+v %v, want confirmed", i+1, c, err)
 			}
 		}
+		if forged, err := q.Subscribe(ctx, "alice@example.org", "jokes"); err != nil || forged.Tag != "" || forged.State != subscribers.Confirmed {
+			t.Errorf("a subscribe (anyone can forge one) for a confirmed address: %+v %v, want it unchanged", forged, err)
+		}
 		list, err := q.Subscribers(ctx, subscribers.Confirmed, 0, 0)
 		if err != nil || len(list) != 1 || list[0].Address != "alice@example.org" {
 			t.Fatalf("confirmed subscribers: %+v %v, want alice", list, err)
