@@ -59,10 +59,12 @@ type Store interface {
 // a subscribe by mail would.
 type Requester interface {
 	// Request asks address to confirm a subscription to tag ("" for the
-	// quote of the day). It says nothing of whether a mail was sent (a
-	// form must not tell whether an address is subscribed); an address
-	// that is no public mailbox is a quoter.EINVALID error.
-	Request(ctx context.Context, address, tag string) error
+	// quote of the day), for client (the IP address that asked, whose
+	// daily reply cap the request counts against, as a subscribe by mail
+	// does). It says nothing of whether a mail was sent (a form must not
+	// tell whether an address is subscribed); an address that is no
+	// public mailbox is a quoter.EINVALID error.
+	Request(ctx context.Context, address, tag, client string) error
 }
 
 // TokenLen is the length of a token: 32 hexadecimal digits.

@@ -146,5 +146,6 @@ type serveEnv struct {
 // owns the subscribers' store, whose links the web frontend (web, started
 // after it) serves.
 type between struct {
-	Subscribers subscribers.Store // nil: no mail subscriptions
+	Subscribers subscribers.Store     // nil: no mail subscriptions
+	Requester   subscribers.Requester // the same, for the web's /subscribe form
 }

@@ -16,6 +16,8 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -536,5 +538,72 @@ func TestE2E_Subscriptions_TenThousandPacedAndKilledMidwayEachGetsOne(t *testing
 	}
 	if last.Sub(first) < (perDomain-1)*interval-time.Second {
 		t.Errorf("drained in %v, faster than the pace allows (%v)", last.Sub(first), (perDomain-1)*interval)
+	}
+}
+
+func TestE2E_Subscriptions_WebFormSendsTheSameSingleConfirmationAndIsGuarded(t *testing.T) {
+	db, state := smtpLibrary(t), t.TempDir()
+	sink := smtptest.NewSink(t, smtptest.Options{})
+	s := subsServe(t, db, state, sink.Addr, "23:59", "--web-subscribe")
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Jar: jar}
+	base := "http://" + s.Addr("web")
+	post := func(form url.Values) (int, string) {
+		t.Helper()
+		resp, err := client.Get(base + "/subscribe")
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(page)
+		if m == nil {
+			t.Fatalf("GET /subscribe: %d, no form token:\n%s", resp.StatusCode, page)
+		}
+		form.Set("csrf", string(m[1]))
+		resp, err = client.PostForm(base+"/subscribe", form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, string(body)
+	}
+	for i := 0; i < 2; i++ {
+		if code, body := post(url.Values{"address": {"dave@example.org"}, "tag": {"poetry"}}); code != 200 || !strings.Contains(body, "on its way") {
+			t.Fatalf("POST /subscribe %d: %d\n%s", i+1, code, body)
+		}
+	}
+	req := waitMessageTo(t, sink, "dave@example.org", "Confirm your subscription")
+	if !strings.Contains(decodedText(t, req), `tagged "poetry"`) {
+		t.Errorf("the confirmation request does not name the tag:\n%s", decodedText(t, req))
+	}
+	// The honeypot: the same answer, no mail.
+	if code, body := post(url.Values{"address": {"erin@example.org"}, "website": {"http://spam.example"}}); code != 200 || !strings.Contains(body, "on its way") {
+		t.Fatalf("POST /subscribe with the honeypot filled: %d\n%s", code, body)
+	}
+	// Not an address quotesd may write to.
+	if code, _ := post(url.Values{"address": {"root@localhost"}}); code != 400 {
+		t.Errorf("POST /subscribe for root@localhost: %d, want 400", code)
+	}
+	// The budget: five tries (this is the fifth), then 429.
+	if code, _ := post(url.Values{"address": {"gina@example.org"}}); code != 200 {
+		t.Errorf("fifth POST /subscribe from one client: %d, want 200", code)
+	}
+	waitMessageTo(t, sink, "gina@example.org", "Confirm your subscription")
+	if code, _ := post(url.Values{"address": {"frank@example.org"}}); code != 429 {
+		t.Errorf("sixth POST /subscribe from one client: %d, want 429", code)
+	}
+	time.Sleep(time.Second)
+	if n := len(sinkMessagesTo(t, sink, "dave@example.org", "")); n != 1 {
+		t.Errorf("dave got %d confirmation requests from two form posts, want 1", n)
+	}
+	for _, a := range []string{"erin@example.org", "frank@example.org"} {
+		if n := len(sinkMessagesTo(t, sink, a, "")); n != 0 {
+			t.Errorf("%s got %d messages, want none", a, n)
+		}
 	}
 }

@@ -110,7 +110,7 @@ func smtpSubscriptions(env *serveEnv, c smtpfe.Config, srv *smtpfe.Server, compo
 		BaseURL: strings.TrimRight(c.MailBaseURL, "/"), BounceLimit: c.MailBounceLimit, Log: env.Log}
 	srv.SetSubscriptions(sub)
 	if env.Between != nil {
-		env.Between.Subscribers = q
+		env.Between.Subscribers, env.Between.Requester = q, sub
 	}
 	env.Log.Info("mail subscriptions on", "daily", c.MailDaily, "zone", env.Calendar.Zone().String(),
 		"rate_per_domain_per_minute", c.MailDailyRate, "base_url", sub.BaseURL)

@@ -47,7 +47,7 @@ func (l *webLive) withEnv(cfg web.Config) web.Config {
 	cfg.Calendar, cfg.Log, cfg.AccessLog, cfg.Metrics = l.env.Calendar, l.env.Log, l.env.AccessLog, l.env.Metrics
 	cfg.Limiter, cfg.Guards = l.limiter, l.guards
 	if l.env.Between != nil {
-		cfg.Subscribers = l.env.Between.Subscribers
+		cfg.Subscribers, cfg.Requester = l.env.Between.Subscribers, l.env.Between.Requester
 	}
 	if l.env.Ready != nil {
 		cfg.Ready = l.env.Ready.Err

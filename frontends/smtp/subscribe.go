@@ -231,15 +231,21 @@ func (sub *Subscriptions) subscribe(ctx context.Context, ip, sender, domain, tag
 
 // Request starts the double opt-in of address from the web form (see
 // subscribers.Requester): the same single confirmation request a day.
-func (sub *Subscriptions) Request(ctx context.Context, address, tag string) error {
+func (sub *Subscriptions) Request(ctx context.Context, address, tag, client string) error {
 	if ShouldReply(Inbound{Sender: address}, sub.Addresses.IsOwn) != "" {
 		return quoter.Errorf(quoter.EINVALID, "not an address quotesd can write to")
 	}
-	s, err := sub.Store.Subscribe(ctx, address, tag)
+	if len(tag) > 64 || strings.ContainsAny(tag, " \t\r\n") {
+		return quoter.Errorf(quoter.EINVALID, "a tag is one word")
+	}
+	s, err := sub.Store.Subscribe(ctx, address, strings.ToLower(tag))
 	if err != nil || s.State == subscribers.Confirmed {
 		return err
 	}
-	_, err = sub.requestConfirmation(ctx, "web", address, sub.domain(), s)
+	queued, err := sub.requestConfirmation(ctx, client, address, sub.domain(), s)
+	if err == nil {
+		sub.log().Info("web subscription: confirmation requested", "address", s.Address, "tag", s.Tag, "client_ip", client, "sent", queued)
+	}
 	return err
 }
 

@@ -83,6 +83,8 @@ var routeParams = map[string][]string{
 	"GET /subscriptions/confirm":      {"token"},
 	"GET /subscriptions/unsubscribe":  {"token"},
 	"POST /subscriptions/unsubscribe": {"token"},
+	"GET /subscribe":                  nil,
+	"POST /subscribe":                 nil,
 }
 
 // strictPrefix marks the routes whose queries are checked strictly.

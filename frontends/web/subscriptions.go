@@ -2,6 +2,8 @@ package web
 
 import (
 	"net/http"
+	"strconv"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
 
@@ -89,4 +91,70 @@ func (h *Handler) subscriptionError(w http.ResponseWriter, r *http.Request, err 
 		return
 	}
 	h.fail(w, r, err)
+}
+
+// The /subscribe form (--web-subscribe): an address and an optional tag.
+// It sends the same single confirmation request a day as a subscribe by
+// mail, and answers the same whatever happened (sent, sent already today,
+// subscribed already, caught by the honeypot), so that it tells no one
+// whether an address is subscribed. A client has SubmitBurst tries, then
+// one per SubmitEvery.
+
+func (h *Handler) subscribeRoutes(r chi.Router) {
+	if h.request == nil {
+		return
+	}
+	r.Get("/subscribe", h.checkQuery(http.MethodGet, "/subscribe", h.subscribePage))
+	r.Post("/subscribe", h.checkQuery(http.MethodPost, "/subscribe", h.subscribeForm))
+}
+
+// subscribeFormPage is the /subscribe page.
+type subscribeFormPage struct {
+	page
+	CSRF     string
+	Address  string
+	Tag      string
+	Error    string
+	Sent     bool
+	Honeypot string
+}
+
+func (h *Handler) subscribePage(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	h.renderPage(w, r, http.StatusOK, "subscribe", subscribeFormPage{
+		page: page{Title: "The quote of the day by mail", Description: "Get the quote of the day in your inbox every morning."},
+		CSRF: h.formToken(w, r), Honeypot: honeypotField})
+}
+
+func (h *Handler) subscribeForm(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	if err := parseForm(w, r); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if err := checkFormToken(r); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	p := subscribeFormPage{page: page{Title: "The quote of the day by mail"}, CSRF: h.formToken(w, r), Honeypot: honeypotField,
+		Address: strings.TrimSpace(r.PostFormValue("address")), Tag: strings.TrimSpace(r.PostFormValue("tag"))}
+	if wait, ok := h.guards.subscribe.Take(h.client(r), h.cal.Time()); !ok {
+		secs := max(1, int((wait+999_999_999)/1e9))
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		p.Error = "You have asked many times in a short time: wait " + strconv.Itoa(secs) + " seconds and try again."
+		h.renderPage(w, r, http.StatusTooManyRequests, "subscribe", p)
+		return
+	}
+	if r.PostFormValue(honeypotField) != "" {
+		h.log.Info("subscription dropped: the honeypot field is filled", "client_ip", h.clientIP(r))
+		p.Sent = true
+		h.renderPage(w, r, http.StatusOK, "subscribe", p)
+		return
+	}
+	if err := h.request.Request(r.Context(), p.Address, p.Tag, h.clientIP(r)); err != nil {
+		h.formFailed(w, r, err, "subscribe", func(msg string) any { p.Error = msg; return p })
+		return
+	}
+	p.Sent = true
+	h.renderPage(w, r, http.StatusOK, "subscribe", p)
 }

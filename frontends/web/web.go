@@ -121,6 +121,11 @@ type Config struct {
 	// /subscriptions/unsubscribe (with RFC 8058 one-click POST). The
 	// mail frontend owns the store; serve wires it here.
 	Subscribers subscribers.Store
+	// Subscribe serves the /subscribe form (--web-subscribe), which
+	// starts a subscription through Requester; without a Requester (mail
+	// subscriptions off) it is not served.
+	Subscribe bool
+	Requester subscribers.Requester
 
 	// Collections names the private collections the web frontend may
 	// serve when a request names them (?collection=). Public collections
@@ -149,7 +154,8 @@ type Limiter interface {
 
 // Handler is the web frontend as an http.Handler.
 type Handler struct {
-	subs    subscribers.Store // nil: no subscription routes
+	subs    subscribers.Store     // nil: no subscription routes
+	request subscribers.Requester // nil: no /subscribe form
 	q       quoter.Library
 	cal     *quoter.Calendar
 	log     *slog.Logger
@@ -206,6 +212,9 @@ func New(cfg Config) (*Handler, error) {
 	}
 	h.adminPages, h.submissions, h.trusted = cfg.Admin, cfg.Submissions, cfg.TrustedProxies
 	h.subs = cfg.Subscribers
+	if cfg.Subscribe {
+		h.request = cfg.Requester
+	}
 	h.served = make(map[string]bool, len(cfg.Collections))
 	for _, c := range cfg.Collections {
 		h.served[c] = true
@@ -310,6 +319,7 @@ func (h *Handler) routes(cfg Config) chi.Router {
 		h.apiRoutes(r)
 		h.submitRoutes(r)
 		h.subscriptionRoutes(r)
+		h.subscribeRoutes(r)
 		h.adminRoutes(r)
 	})
 	return r
