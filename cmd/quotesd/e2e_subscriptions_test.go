@@ -262,7 +262,6 @@ func TestE2E_Subscriptions_SubscribeConfirmDailyMailUnsubscribeBounce(t *testing
 	// The daily mail: started again with a time already past today, the
 	// run is due at once (the injected time).
 	s = subsServe(t, db, state, sink.Addr, "00:00", "--smtp-dkim-key", keyFile, "--smtp-dkim-selector", "s1")
-	addr = s.Addr("smtp")
 	dailyA := waitMessageTo(t, sink, "alice@example.org", "Quote of the day")
 	dailyB := waitMessageTo(t, sink, "bob@example.org", "Quote of the day")
 	waitMessageTo(t, sink, "carol@example.org", "Quote of the day")
