@@ -481,15 +481,20 @@ func (ss *session) subscription(ctx context.Context, h textproto.Header, msg []b
 	case cmd == cmdBounce:
 		entry.Skip = SkipBounce
 		return true, false, sub.bounce(ctx, arg, msg)
-	case entry.Skip != "":
-		return true, false, nil // the policy's reason stands: no confirmation to a bounce, a list...
+	case entry.Skip != "" && (cmd != CmdUnsubscribe || arg == ""):
+		// The policy's reason stands: no confirmation request to a bounce
+		// or a list, and no confirmation by an auto-responder answering
+		// the request. An unsubscribe that carries its token is honoured
+		// whoever sends it (a provider's automated List-Unsubscribe mailto
+		// says Auto-Submitted): it is never answered anyway.
+		return true, false, nil
 	}
 	skip, err := sub.Handle(ctx, ss.ip, ss.from, ss.domain, cmd, arg)
 	if err != nil {
 		return true, false, err
 	}
-	entry.Skip = skip
-	return true, skip == "", nil
+	entry.Skip = cmp.Or(entry.Skip, skip)
+	return true, entry.Skip == "", nil
 }
 
 // composeContext bounds composing a reply by ComposeTimeout, if any.

@@ -10,6 +10,7 @@ import (
 	"github.com/quotesd/quotesd/frontends/smtp/queue"
 	"github.com/quotesd/quotesd/quoter"
 	"github.com/quotesd/quotesd/quoter/quotertest"
+	"github.com/quotesd/quotesd/subscribers"
 )
 
 const tok = "0123456789abcdef0123456789abcdef"
@@ -141,5 +142,35 @@ func TestDaily_RunsAtItsTimeInTheCalendarZoneAndOncePerSubscriber(t *testing.T) 
 	}
 	if queued, _, _, err := q.Counts(ctx); err != nil || queued != 2 {
 		t.Errorf("%d messages queued (%v), want 2", queued, err)
+	}
+}
+
+// An auto-responder answering the confirmation request (to its Reply-To,
+// with its subject) confirms nothing; an unsubscribe carrying its token
+// is honoured even when a machine sends it (a provider's automated
+// List-Unsubscribe mailto), and neither is answered.
+func TestSMTP_AutoRepliesConfirmNothingButTokenUnsubscribesWork(t *testing.T) {
+	h := newHarness(t, withSubscriptions)
+	ctx := context.Background()
+	s, err := h.q.Subscribe(ctx, "ann@example.org", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	auto := "Subject: Out of office: Confirm your subscription: confirm " + s.Token + "\nAuto-Submitted: auto-replied\n\nAway.\n"
+	mustSend(t, h.addr, "ann@example.org", []string{"quote+confirm-" + s.Token + "@quotes.test"}, auto)
+	if got, err := h.q.SubscriberByToken(ctx, s.Token); err != nil || got.State != subscribers.Pending {
+		t.Errorf("after an auto-reply to the confirmation request: %+v %v, want still pending", got, err)
+	}
+	if _, err := h.q.Confirm(ctx, s.Token); err != nil {
+		t.Fatal(err)
+	}
+	oneClick := "Subject: unsubscribe\nAuto-Submitted: auto-generated\n\n"
+	mustSend(t, h.addr, "unsubscribe-robot@mail.example.net", []string{"quote+unsubscribe-" + s.Token + "@quotes.test"}, oneClick)
+	if got, err := h.q.SubscriberByToken(ctx, s.Token); err != nil || got.State != subscribers.Unsubscribed {
+		t.Errorf("after an automated unsubscribe with the token: %+v %v, want unsubscribed", got, err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if n := len(h.sink.Messages()); n != 0 {
+		t.Errorf("%d messages sent, want none", n)
 	}
 }
