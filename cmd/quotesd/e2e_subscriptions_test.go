@@ -606,3 +606,49 @@ func TestE2E_Subscriptions_WebFormSendsTheSameSingleConfirmationAndIsGuarded(t *
 		}
 	}
 }
+
+// Two replicas share the queue (and so the subscribers) in PostgreSQL and
+// both run the day's mail when they start: each subscriber gets it once,
+// whichever replica queued it (the key (subscriber, day) is taken by one
+// transaction; the other's waits for it and finds it taken).
+func TestE2E_Subscriptions_TwoReplicasOnPostgresSendEachDailyMailOnce(t *testing.T) {
+	db := pgLibrary(t)
+	q, err := queue.OpenPostgres(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 300
+	for i := 0; i < n; i++ {
+		if _, err := q.AddSubscriber(context.Background(), fmt.Sprintf("reader%d@example.org", i), ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := q.Close(); err != nil {
+		t.Fatal(err)
+	}
+	sink := smtptest.NewSink(t, smtptest.Options{})
+	var replicas []*server
+	for range 2 {
+		replicas = append(replicas, subsServe(t, db, t.TempDir(), sink.Addr, "00:00", "--mail-daily-rate", "0"))
+	}
+	queued := 0
+	for _, s := range replicas {
+		l := s.WaitLog(30*time.Second, "smtp daily mail queued", map[string]string{})
+		q, _ := l["queued"].(float64)
+		queued += int(q)
+	}
+	if queued != n {
+		t.Errorf("the replicas queued %d daily mails between them, want %d", queued, n)
+	}
+	sink.Wait(t, n, 60*time.Second)
+	time.Sleep(time.Second) // time enough for a duplicate to arrive
+	got := map[string]int{}
+	for _, m := range sink.Messages() {
+		got[m.To[0]]++
+	}
+	for i := 0; i < n; i++ {
+		if a := fmt.Sprintf("reader%d@example.org", i); got[a] != 1 {
+			t.Errorf("%s got %d daily mails, want 1", a, got[a])
+		}
+	}
+}
