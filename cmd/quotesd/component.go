@@ -51,6 +51,7 @@ import (
 	"github.com/quotesd/quotesd/quoter"
 	"github.com/quotesd/quotesd/reactor"
 	"github.com/quotesd/quotesd/settings"
+	"github.com/quotesd/quotesd/subscribers"
 )
 
 // frontend is one frontend as `quotesd serve` configures it: the Component
@@ -139,4 +140,15 @@ type serveEnv struct {
 	// SiteURL is the site's public URL (--web-base-url) for frontends that
 	// link to its pages from elsewhere (the daily posts); "" when unknown.
 	SiteURL string
+	// Between is what one component gives those started after it (they
+	// start in name order); nil in tests that start one component.
+	Between *between
+}
+
+// between is what components share at start: the mail frontend (smtp)
+// owns the subscribers' store, whose links the web frontend (web, started
+// after it) serves.
+type between struct {
+	Subscribers subscribers.Store     // nil: no mail subscriptions
+	Requester   subscribers.Requester // the same, for the web's /subscribe form
 }

@@ -245,6 +245,7 @@ func runServe(ctx context.Context, g *globals, args []string) error {
 	sup := &reactor.Supervisor{Log: log, ShutdownTimeout: o.ShutdownTimeout}
 	running := make([]any, len(components)) // what each started component left running; nil: disabled
 	var started []string
+	shared := &between{}
 	for i, c := range components {
 		env := &serveEnv{
 			Library:   lib,
@@ -259,6 +260,7 @@ func runServe(ctx context.Context, g *globals, args []string) error {
 			Writable:  writable,
 			Cluster:   cl,
 			SiteURL:   siteURL(ss.set),
+			Between:   shared,
 		}
 		r, svcs, err := c.start(env, ss.configs[i])
 		if err != nil {

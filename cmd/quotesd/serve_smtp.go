@@ -86,7 +86,35 @@ func smtpStart(env *serveEnv, c smtpfe.Config) (*smtpLive, []reactor.Service, er
 	}
 	env.Log.Info("mail frontend configured", "addresses", c.LocalPart+"@{"+strings.Join(cfg.Addresses.Domains, ",")+"}",
 		"queue", q.Path(), "delivery", how, "dkim", composer.DKIM != nil, "starttls", cert != nil)
-	return live, []reactor.Service{srv, delivery}, nil
+	services := []reactor.Service{srv, delivery}
+	if c.Subscriptions() {
+		daily, err := smtpSubscriptions(env, c, srv, composer, q)
+		if err != nil {
+			return nil, nil, errors.Join(err, q.Close())
+		}
+		services = append(services, daily)
+	}
+	return live, services, nil
+}
+
+// smtpSubscriptions turns on the mail subscriptions (--mail-daily): the
+// server handles their commands and bounces, the daily mail runs as a
+// service of its own, and the web frontend, started after this one,
+// serves their links.
+func smtpSubscriptions(env *serveEnv, c smtpfe.Config, srv *smtpfe.Server, composer *smtpfe.Composer, q *queue.Queue) (*smtpfe.Daily, error) {
+	hour, minute, err := c.DailyTime()
+	if err != nil {
+		return nil, err
+	}
+	sub := &smtpfe.Subscriptions{Store: q, Composer: composer, Addresses: c.Addresses(),
+		BaseURL: strings.TrimRight(c.MailBaseURL, "/"), BounceLimit: c.MailBounceLimit, Log: env.Log}
+	srv.SetSubscriptions(sub)
+	if env.Between != nil {
+		env.Between.Subscribers, env.Between.Requester = q, sub
+	}
+	env.Log.Info("mail subscriptions on", "daily", c.MailDaily, "zone", env.Calendar.Zone().String(),
+		"rate_per_domain_per_minute", c.MailDailyRate, "base_url", sub.BaseURL)
+	return &smtpfe.Daily{Subs: sub, Hour: hour, Minute: minute, Rate: c.MailDailyRate}, nil
 }
 
 // openMailQueue opens the mail queue: in the PostgreSQL database that

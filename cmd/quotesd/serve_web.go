@@ -46,6 +46,9 @@ func (l *webLive) withEnv(cfg web.Config) web.Config {
 	cfg.Library = l.env.Library
 	cfg.Calendar, cfg.Log, cfg.AccessLog, cfg.Metrics = l.env.Calendar, l.env.Log, l.env.AccessLog, l.env.Metrics
 	cfg.Limiter, cfg.Guards = l.limiter, l.guards
+	if l.env.Between != nil {
+		cfg.Subscribers, cfg.Requester = l.env.Between.Subscribers, l.env.Between.Requester
+	}
 	if l.env.Ready != nil {
 		cfg.Ready = l.env.Ready.Err
 	}

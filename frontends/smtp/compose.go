@@ -441,14 +441,20 @@ func (c *Composer) cachedBody(content reply, domain string) (body, error) {
 // body composes the multipart/alternative body of a reply: text/plain and
 // an HTML rendering, both UTF-8 in quoted-printable.
 func (c *Composer) body(content reply, domain string) (body, error) {
+	return mimeBody(content.text(c.help(domain)), content.html(c.help(domain)))
+}
+
+// mimeBody composes a multipart/alternative body of text and its HTML
+// rendering, both UTF-8 in quoted-printable.
+func mimeBody(text, htmlText string) (body, error) {
 	var buf bytes.Buffer
 	alt, err := mail.CreateInlineWriter(&buf, mail.Header{})
 	if err != nil {
 		return body{}, fmt.Errorf("composing reply: %w", err)
 	}
 	for _, part := range []struct{ typ, body string }{
-		{"text/plain", content.text(c.help(domain))},
-		{"text/html", content.html(c.help(domain))},
+		{"text/plain", text},
+		{"text/html", htmlText},
 	} {
 		var ph mail.InlineHeader
 		ph.SetContentType(part.typ, map[string]string{"charset": "utf-8"})

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -101,7 +102,25 @@ type Config struct {
 	// TLSCert and TLSKey are the PEM files of the STARTTLS certificate:
 	// both or neither.
 	TLSCert, TLSKey string
+
+	// MailDaily is the time of day (HH:MM, in --tz) of the subscribers'
+	// daily mail; "" turns subscriptions off (see Subscriptions).
+	MailDaily string
+	// MailDailyRate paces the daily mail: messages per minute to each
+	// destination domain; 0 for no pacing.
+	MailDailyRate float64
+	// MailBaseURL is the web site's public URL, for the links in the
+	// subscriptions' mail; required with MailDaily, as one-click
+	// unsubscribe (RFC 8058) needs an https URI.
+	MailBaseURL string
+	// MailBounceLimit is how many hard bounces end a subscription.
+	MailBounceLimit int
 }
+
+// DefaultMailDailyRate is the default pace of the daily mail per
+// destination domain: a message a second, well below what the large
+// providers take from a sender with a good reputation.
+const DefaultMailDailyRate = 60
 
 // DefaultConfig returns the settings of a `quotesd serve` given no
 // --smtp-* flag: the frontend is off.
@@ -154,6 +173,24 @@ func (c *Config) Declare(s *settings.Set) {
 	s.String(&c.DKIMDomain, "smtp-dkim-domain", "", "DKIM signing `domain` (d=); default the domain of each reply's From address", settings.Example("example.org"))
 	s.String(&c.TLSCert, "smtp-tls-cert", "", "PEM `file` of the certificate chain to offer with STARTTLS (with --smtp-tls-key); the files are read again on every SIGHUP; empty: plain SMTP only")
 	s.String(&c.TLSKey, "smtp-tls-key", "", "PEM `file` of the private key of --smtp-tls-cert")
+	s.String(&c.MailDaily, "mail-daily", "", "time of day (`HH:MM`, in --tz) when confirmed mail subscribers get the day's quote; setting it turns on mail subscriptions (subject \"subscribe\" to the mail address); empty: off", settings.Example("07:00"))
+	s.Float(&c.MailDailyRate, "mail-daily-rate", DefaultMailDailyRate, "pace of the daily mail: most messages per minute to each destination domain; 0 for no pacing")
+	s.String(&c.MailBaseURL, "mail-base-url", "", "public `URL` of the web site, for the confirm and unsubscribe links (one-click unsubscribe, RFC 8058, wants https) and the quote card links of the subscriptions' mail; required with --mail-daily", settings.Example("https://quotes.example.org"))
+	s.Int(&c.MailBounceLimit, "mail-bounce-limit", DefaultBounceLimit, "hard bounces (5.x.x delivery status notifications) of a subscriber's daily mail that end its subscription")
+}
+
+// Subscriptions reports whether mail subscriptions are on.
+func (c *Config) Subscriptions() bool { return c.MailDaily != "" }
+
+// DailyTime returns the hour and minute of MailDaily.
+func (c *Config) DailyTime() (hour, minute int, err error) {
+	h, m, ok := strings.Cut(c.MailDaily, ":")
+	hour, err1 := strconv.Atoi(h)
+	minute, err2 := strconv.Atoi(m)
+	if !ok || len(h) != 2 || len(m) != 2 || err1 != nil || err2 != nil || hour > 23 || minute > 59 || hour < 0 || minute < 0 {
+		return 0, 0, fmt.Errorf("invalid --mail-daily %q: want HH:MM, 24-hour clock", c.MailDaily)
+	}
+	return hour, minute, nil
 }
 
 // Enabled reports whether serve runs the mail frontend: only when told
@@ -231,6 +268,17 @@ func (c *Config) Validate() error {
 		// A mail server open to anyone needs these bounds: 0 is refused.
 		if l.v <= 0 {
 			return fmt.Errorf("invalid --%s %v: want more than 0 (a public mail server needs this bound)", l.name, l.v)
+		}
+	}
+	if c.Subscriptions() {
+		if _, _, err := c.DailyTime(); err != nil {
+			return err
+		}
+		if !strings.HasPrefix(c.MailBaseURL, "https://") && !strings.HasPrefix(c.MailBaseURL, "http://") {
+			return fmt.Errorf("--mail-daily is set but --mail-base-url is %q: want the web site's absolute URL (https for one-click unsubscribe), for the links of the mail", c.MailBaseURL)
+		}
+		if c.MailDailyRate < 0 || c.MailBounceLimit < 1 {
+			return fmt.Errorf("invalid --mail-daily-rate %v or --mail-bounce-limit %d: want 0 or more, and 1 or more", c.MailDailyRate, c.MailBounceLimit)
 		}
 	}
 	if c.IPRate > 0 && c.IPBurst == 0 {

@@ -27,7 +27,8 @@ func TestConfig_DefaultsAreValidAndMatchTheConstants(t *testing.T) {
 		RelayTLS: smtpfe.DefaultRelayTLS, MaxAge: smtpfe.DefaultMaxAge,
 		RetryMin: smtpfe.DefaultRetryMin, RetryMax: smtpfe.DefaultRetryMax,
 		DeliveryConcurrency: smtpfe.DefaultDeliveryConcurrency, DeliveryTimeout: smtpfe.DefaultDeliveryTimeout,
-		DKIMSelector: smtpfe.DefaultDKIMSelector,
+		DKIMSelector:  smtpfe.DefaultDKIMSelector,
+		MailDailyRate: smtpfe.DefaultMailDailyRate, MailBounceLimit: smtpfe.DefaultBounceLimit,
 	}
 	if c != want {
 		t.Errorf("DefaultConfig() = %+v, want %+v", c, want)

@@ -15,7 +15,8 @@ var errMalformedHeader = errors.New("smtp: malformed message header")
 // line for line: the same fields, the same folding, the same refusals (a
 // first line that is a continuation, a line without a colon, a name with
 // bytes outside 33–126). But it builds only what the receiving path looks
-// at: the fields the reply policy and the reply read (Subject, Message-Id,
+// at: the fields the reply policy, the reply and the subscriptions read
+// (Subject, Message-Id, In-Reply-To, References,
 // Auto-Submitted, Precedence, List-*, X-Auto-Response-Suppress), as a
 // textproto.Header equal to ReadHeader's for those names, and the number of
 // Received fields. A full header costs some thirty allocations and a few
@@ -71,7 +72,7 @@ func policyField(name []byte) bool {
 	if len(name) >= 5 && equalFoldASCII(name[:5], "List-") {
 		return true
 	}
-	for _, k := range [...]string{"Subject", "Message-Id", "Auto-Submitted", "Precedence", "X-Auto-Response-Suppress"} {
+	for _, k := range [...]string{"Subject", "Message-Id", "In-Reply-To", "References", "Auto-Submitted", "Precedence", "X-Auto-Response-Suppress"} {
 		if equalFoldASCII(name, k) {
 			return true
 		}

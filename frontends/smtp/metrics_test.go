@@ -31,6 +31,8 @@ quotesd_smtp_replies_queued_total 0
 # HELP quotesd_smtp_replies_skipped_total Accepted messages that got no reply, by reason.
 # TYPE quotesd_smtp_replies_skipped_total counter
 quotesd_smtp_replies_skipped_total{reason="auto_submitted"} 0
+quotesd_smtp_replies_skipped_total{reason="bounce"} 0
+quotesd_smtp_replies_skipped_total{reason="confirmation_limit"} 0
 quotesd_smtp_replies_skipped_total{reason="invalid_sender"} 0
 quotesd_smtp_replies_skipped_total{reason="ip_limit"} 0
 quotesd_smtp_replies_skipped_total{reason="mailing_list"} 0
@@ -42,6 +44,7 @@ quotesd_smtp_replies_skipped_total{reason="own_address"} 0
 quotesd_smtp_replies_skipped_total{reason="precedence"} 0
 quotesd_smtp_replies_skipped_total{reason="recipient_limit"} 0
 quotesd_smtp_replies_skipped_total{reason="role_sender"} 0
+quotesd_smtp_replies_skipped_total{reason="subscription"} 0
 quotesd_smtp_replies_skipped_total{reason="suppressed"} 0
 # HELP quotesd_smtp_tls_sessions_total Sessions upgraded to TLS with STARTTLS, by TLS version.
 # TYPE quotesd_smtp_tls_sessions_total counter

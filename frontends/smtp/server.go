@@ -8,6 +8,7 @@ package smtp
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -120,7 +121,15 @@ type Server struct {
 	limiter  *limits.Limiter // messages per client; see SetIPRate
 	metrics  metrics
 	conns    conns // open connections, for shutdown (see shutdown.go)
+	// subs, when not nil, handles subscription commands and the bounce
+	// addresses (see SetSubscriptions).
+	subs *Subscriptions
 }
+
+// SetSubscriptions turns mail subscriptions on: "subscribe", "confirm"
+// and "unsubscribe" messages and the bounces of the daily mail are
+// handled by sub rather than answered with a quote. Call it before Serve.
+func (s *Server) SetSubscriptions(sub *Subscriptions) { s.subs = sub }
 
 type metrics struct {
 	received prometheus.Counter
@@ -151,6 +160,7 @@ var (
 		SkipNullSender, SkipInvalidSender, SkipAutoSubmitted, SkipPrecedence, SkipMailingList,
 		SkipSuppress, SkipRoleSender, SkipOwnAddress, SkipNonPublicDomain, SkipMalformed,
 		queue.SkipRecipientLimit, queue.SkipIPLimit, SkipNoQuote,
+		SkipSubscription, SkipConfirmationLimit, SkipBounce,
 	}
 	rejectReasons = []string{rejectMaxConns, rejectMaxConnsPerClient, rejectIPRate, rejectRecipient, rejectSize, rejectLoop}
 	tlsVersions   = []string{tls.VersionName(tls.VersionTLS12), tls.VersionName(tls.VersionTLS13)}
@@ -396,6 +406,21 @@ func (ss *session) Data(r io.Reader) error {
 	default:
 		entry.Skip = ShouldReply(Inbound{Sender: ss.from, Header: h}, s.cfg.Addresses.IsOwn)
 	}
+	if s.subs != nil && herr == nil {
+		handled, queued, err := ss.subscription(ctx, h, msg, &entry)
+		if err != nil {
+			s.log.Error("smtp subscription not handled", "sender", ss.from, "err", err)
+			return errTemporary
+		}
+		if queued {
+			s.metrics.received.Inc()
+			s.metrics.queued.Inc()
+			return nil
+		}
+		if handled {
+			entry.Skip = cmp.Or(entry.Skip, SkipSubscription)
+		}
+	}
 	if entry.Skip == "" {
 		// The reply is composed into a pooled buffer: Record has stored
 		// (copied) it by the time it returns.
@@ -438,6 +463,38 @@ func (ss *session) Data(r io.Reader) error {
 		s.log.Debug("smtp reply queued", "rcpt", ss.from, "ip", ss.ip, "command", ss.command)
 	}
 	return nil
+}
+
+// subscription handles a message about a subscription (see
+// Subscriptions): a bounce to a bounce address, whoever sent it, or a
+// command from a sender the reply policy accepted (entry.Skip is ""). It
+// reports whether the message was one (entry.Skip then says why it gets
+// no reply), and whether a confirmation request was queued instead.
+func (ss *session) subscription(ctx context.Context, h textproto.Header, msg []byte, entry *queue.Entry) (handled, queued bool, err error) {
+	sub := ss.s.subs
+	r := ss.request(h)
+	refs := append(h.Values("In-Reply-To"), h.Values("References")...)
+	cmd, arg := SubscriptionCommand(ss.command, r.Subject, refs)
+	switch {
+	case cmd == "":
+		return false, false, nil
+	case cmd == cmdBounce:
+		entry.Skip = SkipBounce
+		return true, false, sub.bounce(ctx, arg, msg)
+	case entry.Skip != "" && (cmd != CmdUnsubscribe || arg == ""):
+		// The policy's reason stands: no confirmation request to a bounce
+		// or a list, and no confirmation by an auto-responder answering
+		// the request. An unsubscribe that carries its token is honoured
+		// whoever sends it (a provider's automated List-Unsubscribe mailto
+		// says Auto-Submitted): it is never answered anyway.
+		return true, false, nil
+	}
+	skip, err := sub.Handle(ctx, ss.ip, ss.from, ss.domain, cmd, arg)
+	if err != nil {
+		return true, false, err
+	}
+	entry.Skip = cmp.Or(entry.Skip, skip)
+	return true, entry.Skip == "", nil
 }
 
 // composeContext bounds composing a reply by ComposeTimeout, if any.

@@ -60,7 +60,13 @@ type setup struct {
 	// listen, when not nil, makes the server's listener; by default it
 	// listens on 127.0.0.1:0.
 	listen func(testing.TB) net.Listener
+	// subscriptions turns mail subscriptions on (see withSubscriptions).
+	subscriptions bool
 }
+
+// withSubscriptions turns mail subscriptions on, with the queue as their
+// store and links to https://quotes.test.
+func withSubscriptions(s *setup) { s.subscriptions = true }
 
 func (h *harness) Write(p []byte) (int, error) {
 	h.mu.Lock()
@@ -129,6 +135,10 @@ func newHarness(t testing.TB, opts ...func(*setup)) *harness {
 		c.Collections = cur.Collections
 	}
 	srv := smtpfe.New(ln, s.cfg, c, h.q, h.reg)
+	if s.subscriptions {
+		srv.SetSubscriptions(&smtpfe.Subscriptions{Store: h.q, Composer: c, Addresses: s.cfg.Addresses,
+			BaseURL: "https://quotes.test", BounceLimit: smtpfe.DefaultBounceLimit, Log: log})
+	}
 	h.srv = srv
 	h.addr = srv.Addr().String()
 	ctx, cancel := context.WithCancel(context.Background())

@@ -29,6 +29,7 @@ func (c *Config) Declare(s *settings.Set) {
 	s.Bool(&c.Ops, "web-ops", false, "also serve /livez and /readyz on the web port, for a load balancer that checks only the port it balances; /metrics is on --ops-addr only", settings.Live)
 	s.Bool(&c.Admin, "web-admin", false, "serve /admin, where curators sign in with the password set by 'quotesd admin passwd' to review submissions, edit, pin and import quotes and manage collections", settings.Live)
 	s.Bool(&c.Submissions, "web-submissions", false, "serve the public 'Submit a quote' form and a 'Suggest a correction' form on every quote; what they send waits for a curator's approval", settings.Live)
+	s.Bool(&c.Subscribe, "web-subscribe", false, "serve /subscribe, a form to subscribe an address to the daily quote by mail (with --mail-daily on the mail frontend): rate-limited, with a honeypot, sending the same single confirmation request a day as a subscribe by mail", settings.Live)
 	s.Var((*Names)(&c.Collections), "web-collections", "comma-separated private `collections` the web serves to requests that name them (?collection=); public collections are always served, other private ones never", settings.Live, settings.Example("club-quotes"))
 	s.String(&c.BaseURL, "web-base-url", "", "public `URL` of the site, e.g. https://quotes.example.org, for the Atom feed's links and ids and robots.txt's sitemap; empty: from each request (a warning at start when the web port is not on loopback)", settings.Live, settings.Example("https://quotes.example.org"))
 }

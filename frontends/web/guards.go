@@ -24,8 +24,8 @@ const (
 	// together, then one per SignInEvery: a guesser with many addresses
 	// gets no further with one account than that.
 	CuratorBurst = 10
-	// SubmitBurst submissions a client may send at once, then one per
-	// SubmitEvery.
+	// SubmitBurst submissions (and subscriptions by the web form) a
+	// client may send at once, then one per SubmitEvery.
 	SubmitBurst = 5
 	SubmitEvery = 10 * time.Minute
 )
@@ -36,15 +36,19 @@ type Guards struct {
 	signIn  *limits.Limiter // per client
 	curator *limits.Limiter // per curator name (see curatorClient)
 	submit  *limits.Limiter // per client
+	// subscribe is the budget of the /subscribe form per client: each
+	// may cost someone a confirmation request.
+	subscribe *limits.Limiter
 }
 
 // NewGuards returns guards with every budget full.
 func NewGuards() *Guards {
 	every := func(d time.Duration) rate.Limit { return rate.Every(d) }
 	return &Guards{
-		signIn:  limits.NewLimiter(every(SignInEvery), SignInBurst),
-		curator: limits.NewLimiter(every(SignInEvery), CuratorBurst),
-		submit:  limits.NewLimiter(every(SubmitEvery), SubmitBurst),
+		signIn:    limits.NewLimiter(every(SignInEvery), SignInBurst),
+		curator:   limits.NewLimiter(every(SignInEvery), CuratorBurst),
+		submit:    limits.NewLimiter(every(SubmitEvery), SubmitBurst),
+		subscribe: limits.NewLimiter(every(SubmitEvery), SubmitBurst),
 	}
 }
 

@@ -46,7 +46,7 @@ var templates = func() map[string]*template.Template {
 		"assets/templates/layout.html", "assets/templates/pagination.html", "assets/templates/forms.html"))
 	sets := map[string]*template.Template{}
 	for _, name := range []string{"day", "quote", "search", "authors", "tags", "error",
-		"signin", "queue", "submission", "quotes", "editquote", "import", "collections", "submit"} {
+		"signin", "queue", "submission", "quotes", "editquote", "import", "collections", "submit", "subscription", "subscribe"} {
 		t := template.Must(base.Clone())
 		sets[name] = template.Must(t.ParseFS(assets, "assets/templates/"+name+".html"))
 	}

@@ -77,6 +77,14 @@ var routeParams = map[string][]string{
 	"POST /admin/import":                   nil,
 	"GET /admin/collections":               {"done"},
 	"POST /admin/collections":              nil,
+
+	// Mail subscriptions (when the mail frontend has them): pages,
+	// forgiving.
+	"GET /subscriptions/confirm":      {"token"},
+	"GET /subscriptions/unsubscribe":  {"token"},
+	"POST /subscriptions/unsubscribe": {"token"},
+	"GET /subscribe":                  nil,
+	"POST /subscribe":                 nil,
 }
 
 // strictPrefix marks the routes whose queries are checked strictly.

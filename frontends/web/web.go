@@ -34,6 +34,7 @@ import (
 	"github.com/quotesd/quotesd/limits"
 	"github.com/quotesd/quotesd/ops"
 	"github.com/quotesd/quotesd/quoter"
+	"github.com/quotesd/quotesd/subscribers"
 )
 
 // Config is what the web frontend needs. Library is required; the zero
@@ -115,6 +116,17 @@ type Config struct {
 	// in the moderation queue for a curator (see submit.go).
 	Submissions bool
 
+	// Subscribers, when not nil, serves the links of the mail
+	// subscriptions' messages: /subscriptions/confirm and
+	// /subscriptions/unsubscribe (with RFC 8058 one-click POST). The
+	// mail frontend owns the store; serve wires it here.
+	Subscribers subscribers.Store
+	// Subscribe serves the /subscribe form (--web-subscribe), which
+	// starts a subscription through Requester; without a Requester (mail
+	// subscriptions off) it is not served.
+	Subscribe bool
+	Requester subscribers.Requester
+
 	// Collections names the private collections the web frontend may
 	// serve when a request names them (?collection=). Public collections
 	// are always served; a private one not listed here is, to the web's
@@ -142,6 +154,8 @@ type Limiter interface {
 
 // Handler is the web frontend as an http.Handler.
 type Handler struct {
+	subs    subscribers.Store     // nil: no subscription routes
+	request subscribers.Requester // nil: no /subscribe form
 	q       quoter.Library
 	cal     *quoter.Calendar
 	log     *slog.Logger
@@ -197,6 +211,10 @@ func New(cfg Config) (*Handler, error) {
 		reg = cfg.Metrics
 	}
 	h.adminPages, h.submissions, h.trusted = cfg.Admin, cfg.Submissions, cfg.TrustedProxies
+	h.subs = cfg.Subscribers
+	if cfg.Subscribe {
+		h.request = cfg.Requester
+	}
 	h.served = make(map[string]bool, len(cfg.Collections))
 	for _, c := range cfg.Collections {
 		h.served[c] = true
@@ -300,6 +318,8 @@ func (h *Handler) routes(cfg Config) chi.Router {
 		get("/api/openapi.json", h.openAPI)
 		h.apiRoutes(r)
 		h.submitRoutes(r)
+		h.subscriptionRoutes(r)
+		h.subscribeRoutes(r)
 		h.adminRoutes(r)
 	})
 	return r

@@ -64,11 +64,11 @@ type outbound interface {
 // session is an SMTP session with the next hop, greeted (and encrypted
 // and authenticated as configured), ready for mail transactions.
 type session interface {
-	// send runs one mail transaction, t to rcpt, with the null reverse
-	// path. An *smtp.SMTPError is the next hop's refusal, after which
+	// send runs one mail transaction, t from the reverse path from ("":
+	// the null reverse path) to rcpt. An *smtp.SMTPError is the next hop's refusal, after which
 	// reset readies the session for the next; any other error means the
 	// connection is lost.
-	send(rcpt string, t text) error
+	send(from, rcpt string, t text) error
 	// reset ends a refused transaction (RSET).
 	reset() error
 	// pipeline returns a writer of pipelined transactions (RFC 2920) on
@@ -112,10 +112,11 @@ type smtpSession struct {
 	p *pipeline
 }
 
-// send runs one mail transaction with the null reverse path, as RFC 3834
-// §3.3 recommends for automatic replies: nothing bounces back to us.
-func (s *smtpSession) send(rcpt string, t text) error {
-	if err := s.c.Mail("", nil); err != nil {
+// send runs one mail transaction. Replies have the null reverse path, as
+// RFC 3834 §3.3 recommends for automatic replies: nothing bounces back to
+// us; the daily mail of subscriptions has a bounce address (VERP).
+func (s *smtpSession) send(from, rcpt string, t text) error {
+	if err := s.c.Mail(from, nil); err != nil {
 		return err
 	}
 	if err := s.c.Rcpt(rcpt, nil); err != nil {

@@ -142,7 +142,7 @@ func (d *Delivery) batch(ctx context.Context, s session, dest string, live []Mes
 		if d.stopping(ctx, live[i:], marks) {
 			return outcome{dest: dest}, true
 		}
-		err = s.send(m.Rcpt, texts[m.ID])
+		err = s.send(m.From, m.Rcpt, texts[m.ID])
 		if out, stop := d.sent(ctx, dest, live, i, fails, err, marks, s.reset); stop {
 			return out, true
 		}
@@ -262,7 +262,7 @@ func (d *Delivery) deliverPipelined(ctx context.Context, p *pipeline, dest strin
 		}
 		data := texts[m.ID]
 		if !sentEnvelope {
-			if err := p.envelope(m.Rcpt); err != nil {
+			if err := p.envelope(m.From, m.Rcpt); err != nil {
 				d.drop(ctx, m, dropRejected, err.Error())
 				continue
 			}
@@ -283,7 +283,7 @@ func (d *Delivery) deliverPipelined(ctx context.Context, p *pipeline, dest strin
 			err = p.text(data)
 		}
 		if err == nil && i+1 < len(live) && ctx.Err() == nil {
-			sentEnvelope = p.envelope(live[i+1].Rcpt) == nil
+			sentEnvelope = p.envelope(live[i+1].From, live[i+1].Rcpt) == nil
 		}
 		if err == nil {
 			err = p.flush()

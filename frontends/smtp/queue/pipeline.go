@@ -21,11 +21,11 @@ import (
 // reply. Every reply is still read and checked, in order, so each
 // message's outcome is known exactly as before.
 type pipeline struct {
-	conn    net.Conn
-	r       *textproto.Reader
-	out     bytes.Buffer // what the next write sends
-	timeout time.Duration
-	mailCmd string // "MAIL FROM:<>" plus the parameters go-smtp would add
+	conn       net.Conn
+	r          *textproto.Reader
+	out        bytes.Buffer // what the next write sends
+	timeout    time.Duration
+	mailParams string // the parameters of MAIL go-smtp would add ("" or " BODY=8BITMIME")
 }
 
 // newPipeline returns a pipeline on conn, the connection c greeted, or nil
@@ -38,19 +38,26 @@ func newPipeline(c *smtp.Client, conn net.Conn, timeout time.Duration) *pipeline
 	if ok, _ := c.Extension("PIPELINING"); !ok {
 		return nil
 	}
-	p := &pipeline{conn: conn, r: textproto.NewReader(bufio.NewReader(conn)), timeout: timeout, mailCmd: "MAIL FROM:<>"}
+	p := &pipeline{conn: conn, r: textproto.NewReader(bufio.NewReader(conn)), timeout: timeout}
 	if ok, _ := c.Extension("8BITMIME"); ok {
-		p.mailCmd += " BODY=8BITMIME" // as go-smtp's Client.Mail does
+		p.mailParams = " BODY=8BITMIME" // as go-smtp's Client.Mail does
 	}
 	return p
 }
 
-// envelope queues MAIL (null reverse path, RFC 3834 §3.3), RCPT and DATA.
-func (p *pipeline) envelope(rcpt string) error {
+// envelope queues MAIL (from: "" is the null reverse path of replies, RFC
+// 3834 §3.3), RCPT and DATA.
+func (p *pipeline) envelope(from, rcpt string) error {
 	if strings.ContainsAny(rcpt, "\r\n<>") {
 		return &smtp.SMTPError{Code: 501, Message: "invalid recipient address " + rcpt}
 	}
-	p.out.WriteString(p.mailCmd)
+	if strings.ContainsAny(from, "\r\n<> ") {
+		return &smtp.SMTPError{Code: 501, Message: "invalid sender address " + from}
+	}
+	p.out.WriteString("MAIL FROM:<")
+	p.out.WriteString(from)
+	p.out.WriteString(">")
+	p.out.WriteString(p.mailParams)
 	p.out.WriteString("\r\nRCPT TO:<")
 	p.out.WriteString(rcpt)
 	p.out.WriteString(">\r\nDATA\r\n")

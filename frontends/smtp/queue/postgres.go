@@ -302,11 +302,11 @@ func (b *pgBackend) rebind(query string) string {
 // commits.
 func (b *pgBackend) insertRows(tx *sql.Tx, rows []replyRow) error {
 	n := len(rows)
-	ats := make([]int64, n)
-	rcpts, domains := make([]string, n), make([]string, n)
+	ats, dues := make([]int64, n), make([]int64, n)
+	rcpts, domains, senders := make([]string, n), make([]string, n), make([]string, n)
 	data, texts := make([][]byte, n), make([]*int64, n)
 	for i, r := range rows {
-		ats[i], rcpts[i], domains[i], data[i] = r.at, r.rcpt, r.domain, r.data
+		ats[i], dues[i], rcpts[i], domains[i], senders[i], data[i] = r.at, r.due, r.rcpt, r.domain, r.sender, r.data
 		if r.text.Valid {
 			texts[i] = &rows[i].text.Int64
 		}
@@ -314,17 +314,17 @@ func (b *pgBackend) insertRows(tx *sql.Tx, rows []replyRow) error {
 	// "replies" is referenced twice, so it is computed once (each row's
 	// nextval too); its rows come sorted by arrival before nextval runs.
 	_, err := tx.Exec(`WITH replies AS (
-			SELECT nextval('messages_id_seq') AS id, u.rcpt, u.domain, u.at, u.data, u.text_id FROM (
-				SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bytea[], $5::bigint[])
-					WITH ORDINALITY AS r (rcpt, domain, at, data, text_id, ord)
+			SELECT nextval('messages_id_seq') AS id, u.rcpt, u.domain, u.at, u.due, u.sender, u.data, u.text_id FROM (
+				SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bytea[], $5::bigint[], $7::bigint[], $8::text[])
+					WITH ORDINALITY AS r (rcpt, domain, at, data, text_id, due, sender, ord)
 				ORDER BY ord) u),
 		queued AS (
-			INSERT INTO messages (id, rcpt, domain, created, next_attempt)
-			SELECT id, rcpt, domain, at, at FROM replies),
+			INSERT INTO messages (id, rcpt, domain, created, next_attempt, sender)
+			SELECT id, rcpt, domain, at, due, sender FROM replies),
 		notified AS (SELECT pg_notify($6, ''))
 		INSERT INTO bodies (id, data, text_id)
 		SELECT id, data, text_id FROM replies, notified`,
-		rcpts, domains, ats, data, texts, pgChannel)
+		rcpts, domains, ats, data, texts, pgChannel, dues, senders)
 	return err
 }
 
@@ -374,7 +374,7 @@ func (b *pgBackend) claim(ctx context.Context, now time.Time, limit int, skip []
 	args = append(args, limit)
 	rows, err := b.q.db.QueryContext(ctx, b.rebind(`UPDATE messages m SET lease_owner = ?, lease_until = ?
 		FROM (`+query+` ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED) c
-		WHERE m.id = c.id RETURNING m.id, m.rcpt, m.created, m.attempts`), args...)
+		WHERE m.id = c.id RETURNING m.id, m.rcpt, m.created, m.attempts, m.sender`), args...)
 	if err != nil {
 		return nil, fmt.Errorf("mail queue: claiming due messages: %w", err)
 	}

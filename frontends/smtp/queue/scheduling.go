@@ -16,6 +16,9 @@ type Message struct {
 	Rcpt     string
 	Created  time.Time
 	Attempts int
+	// From is the envelope sender: "" for the null reverse path (see
+	// Entry.From).
+	From string
 }
 
 // due returns queued messages whose next attempt is at or before now, in
@@ -23,7 +26,7 @@ type Message struct {
 // in skip (destinations busy or backing off: listing their messages again
 // and again would cost the scheduler most of its time under load).
 func (q *Queue) due(ctx context.Context, now time.Time, limit int, skip []string) ([]Message, error) {
-	query := `SELECT id, rcpt, created, attempts FROM messages WHERE state = 'queued' AND next_attempt <= ?`
+	query := `SELECT id, rcpt, created, attempts, sender FROM messages WHERE state = 'queued' AND next_attempt <= ?`
 	args := []any{millis(now)}
 	if len(skip) > 0 {
 		query += ` AND domain NOT IN (?` + strings.Repeat(`, ?`, len(skip)-1) + `)`
@@ -65,7 +68,7 @@ func (q *Queue) dueAfter(ctx context.Context, now time.Time, limit int, domain s
 // dueAfterQuery is dueAfter's query; its arguments are the id to start
 // after, now, the domain when byDomain, and the limit.
 func dueAfterQuery(byDomain bool) string {
-	query := `SELECT id, rcpt, created, attempts FROM messages WHERE id > ? AND +state = 'queued' AND +next_attempt <= ?`
+	query := `SELECT id, rcpt, created, attempts, sender FROM messages WHERE id > ? AND +state = 'queued' AND +next_attempt <= ?`
 	if byDomain {
 		query += ` AND +domain = ?`
 	}
@@ -78,7 +81,7 @@ func scanMessages(rows *sql.Rows) ([]Message, error) {
 	for rows.Next() {
 		var m Message
 		var created int64
-		if err := rows.Scan(&m.ID, &m.Rcpt, &created, &m.Attempts); err != nil {
+		if err := rows.Scan(&m.ID, &m.Rcpt, &created, &m.Attempts, &m.From); err != nil {
 			return nil, fmt.Errorf("mail queue: listing due messages: %w", err)
 		}
 		m.Created = time.UnixMilli(created)

@@ -48,6 +48,15 @@ type Entry struct {
 	Shared []byte
 	// Skip is why no reply is due, when Data is nil (a policy reason).
 	Skip string
+	// From is the envelope sender of the reply: "" for the null reverse
+	// path, which automatic replies use (RFC 3834 §3.3); the daily mail
+	// of a subscription uses a per-subscriber bounce address (VERP), so
+	// that a bounce names whom it is about.
+	From string
+	// Due is when the reply may first be sent; the zero time means now.
+	// The daily mail spreads a large list over time with it, per
+	// destination domain.
+	Due time.Time
 }
 
 // Queue is the durable store of replies. Open one per state directory.
@@ -323,6 +332,12 @@ func (q *Queue) queueReply(tx *sql.Tx, e Entry, now time.Time) (skip string, err
 	if skip, err := q.countReply(tx, e, now); skip != "" || err != nil {
 		return skip, err
 	}
+	return q.queueUncapped(tx, e, now)
+}
+
+// queueUncapped queues the reply e in the writer's transaction, whatever
+// the daily caps say.
+func (q *Queue) queueUncapped(tx *sql.Tx, e Entry, now time.Time) (skip string, err error) {
 	var text sql.NullInt64
 	if len(e.Shared) > 0 {
 		if text.Int64, err = q.textID(tx, e.Shared); err != nil {
@@ -333,17 +348,21 @@ func (q *Queue) queueReply(tx *sql.Tx, e Entry, now time.Time) (skip string, err
 	// The rows are inserted with those of the other replies of the
 	// transaction, just before it commits (insertRows); until then the row
 	// refers to e.Data, which the caller keeps until Record returns.
+	due := millis(now)
+	if e.Due.After(now) {
+		due = millis(e.Due)
+	}
 	q.rows = append(q.rows, replyRow{rcpt: e.Rcpt, domain: strings.ToLower(domainOf(e.Rcpt)),
-		at: millis(now), data: e.Data, text: text})
+		at: millis(now), due: due, sender: e.From, data: e.Data, text: text})
 	return "", nil
 }
 
 // replyRow is a queued reply waiting, in the writer, to be inserted.
 type replyRow struct {
-	id, at       int64
-	rcpt, domain string
-	data         []byte
-	text         sql.NullInt64
+	id, at, due          int64
+	rcpt, domain, sender string
+	data                 []byte
+	text                 sql.NullInt64
 }
 
 // insertStmts insert n replies at once: their messages rows, and their
@@ -381,7 +400,7 @@ func (q *Queue) insertMultiRow(tx *sql.Tx, rows []replyRow) error {
 		}
 		margs, bargs = margs[:0], bargs[:0]
 		for _, r := range rows[:n] {
-			margs = append(margs, r.id, r.rcpt, r.domain, r.at, r.at)
+			margs = append(margs, r.id, r.rcpt, r.domain, r.at, r.due, r.sender)
 			bargs = append(bargs, r.id, r.data, r.text)
 		}
 		if _, err := tx.Stmt(st.messages).Exec(margs...); err != nil {
@@ -404,7 +423,7 @@ func (q *Queue) insertStmts(n int) (insertStmts, error) {
 	values := func(row string) string { return strings.TrimSuffix(strings.Repeat(row+", ", n), ", ") }
 	var st insertStmts
 	var err error
-	if st.messages, err = q.db.Prepare(q.b.rebind(`INSERT INTO messages (id, rcpt, domain, created, next_attempt) VALUES ` + values("(?, ?, ?, ?, ?)"))); err != nil {
+	if st.messages, err = q.db.Prepare(q.b.rebind(`INSERT INTO messages (id, rcpt, domain, created, next_attempt, sender) VALUES ` + values("(?, ?, ?, ?, ?, ?)"))); err != nil {
 		return st, err
 	}
 	if st.bodies, err = q.db.Prepare(q.b.rebind(`INSERT INTO bodies (id, data, text_id) VALUES ` + values("(?, ?, ?)"))); err != nil {

@@ -22,8 +22,9 @@ type Message struct {
 	From string // reverse path; "" for MAIL FROM:<>
 	To   []string
 	Data []byte
-	TLS  bool   // received over TLS
-	User string // the AUTH user, "" without AUTH
+	TLS  bool      // received over TLS
+	User string    // the AUTH user, "" without AUTH
+	At   time.Time // when the sink accepted it (the end of DATA)
 }
 
 // Options configure a sink.
@@ -189,7 +190,7 @@ func (ss *sinkSession) Data(r io.Reader) error {
 	if err != nil {
 		return err
 	}
-	ss.msg.Data = b
+	ss.msg.Data, ss.msg.At = b, time.Now()
 	ss.s.mu.Lock()
 	ss.s.msgs = append(ss.s.msgs, ss.msg)
 	ss.s.mu.Unlock()
