@@ -106,8 +106,15 @@ func smtpSubscriptions(env *serveEnv, c smtpfe.Config, srv *smtpfe.Server, compo
 	if err != nil {
 		return nil, err
 	}
+	base := c.MailBaseURL
+	if base == "" {
+		base = env.SiteURL
+	}
+	if base == "" {
+		return nil, fmt.Errorf("--mail-daily is set but neither --mail-base-url nor --web-base-url is: the mail's confirm and unsubscribe links need the web site's public URL")
+	}
 	sub := &smtpfe.Subscriptions{Store: q, Composer: composer, Addresses: c.Addresses(),
-		BaseURL: strings.TrimRight(c.MailBaseURL, "/"), BounceLimit: c.MailBounceLimit, Log: env.Log}
+		BaseURL: strings.TrimRight(base, "/"), BounceLimit: c.MailBounceLimit, Log: env.Log}
 	srv.SetSubscriptions(sub)
 	if env.Between != nil {
 		env.Between.Subscribers, env.Between.Requester = q, sub

@@ -175,7 +175,7 @@ func (c *Config) Declare(s *settings.Set) {
 	s.String(&c.TLSKey, "smtp-tls-key", "", "PEM `file` of the private key of --smtp-tls-cert")
 	s.String(&c.MailDaily, "mail-daily", "", "time of day (`HH:MM`, in --tz) when confirmed mail subscribers get the day's quote; setting it turns on mail subscriptions (subject \"subscribe\" to the mail address); empty: off", settings.Example("07:00"))
 	s.Float(&c.MailDailyRate, "mail-daily-rate", DefaultMailDailyRate, "pace of the daily mail: most messages per minute to each destination domain; 0 for no pacing")
-	s.String(&c.MailBaseURL, "mail-base-url", "", "public `URL` of the web site, for the confirm and unsubscribe links (one-click unsubscribe, RFC 8058, wants https) and the quote card links of the subscriptions' mail; required with --mail-daily", settings.Example("https://quotes.example.org"))
+	s.String(&c.MailBaseURL, "mail-base-url", "", "public `URL` of the web site, for the confirm and unsubscribe links (one-click unsubscribe, RFC 8058, wants https) and the quote card links of the subscriptions' mail; empty: --web-base-url, one of which --mail-daily needs", settings.Example("https://quotes.example.org"))
 	s.Int(&c.MailBounceLimit, "mail-bounce-limit", DefaultBounceLimit, "hard bounces (5.x.x delivery status notifications) of a subscriber's daily mail that end its subscription")
 }
 
@@ -274,8 +274,8 @@ func (c *Config) Validate() error {
 		if _, _, err := c.DailyTime(); err != nil {
 			return err
 		}
-		if !strings.HasPrefix(c.MailBaseURL, "https://") && !strings.HasPrefix(c.MailBaseURL, "http://") {
-			return fmt.Errorf("--mail-daily is set but --mail-base-url is %q: want the web site's absolute URL (https for one-click unsubscribe), for the links of the mail", c.MailBaseURL)
+		if c.MailBaseURL != "" && !strings.HasPrefix(c.MailBaseURL, "https://") && !strings.HasPrefix(c.MailBaseURL, "http://") {
+			return fmt.Errorf("invalid --mail-base-url %q: want the web site's absolute URL (https for one-click unsubscribe), for the links of the mail", c.MailBaseURL)
 		}
 		if c.MailDailyRate < 0 || c.MailBounceLimit < 1 {
 			return fmt.Errorf("invalid --mail-daily-rate %v or --mail-bounce-limit %d: want 0 or more, and 1 or more", c.MailDailyRate, c.MailBounceLimit)
