@@ -3,7 +3,6 @@ package web
 import (
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"github.com/quotesd/quotesd/quoter"
@@ -67,22 +66,18 @@ func (h *Handler) oembed(w http.ResponseWriter, r *http.Request) {
 		width = min(width, maxH*cardRefWidth/cardRefHeight)
 	}
 	width = max(width, 1)
-	svgW := min(max(width, cardMinWidth), cardMaxWidth)
+	// The SVG scales to the size the snippet gives it (its layout is the
+	// same at every width, only scaled), so the snippet always takes the
+	// default one, as the page's does; the thumbnail is the og:image.
 	svg, png := card+".svg"+query, card+".png"+query
-	if svgW != cardDefaultWidth {
-		svg = withParam(svg, "width", strconv.Itoa(svgW))
-	}
-	thumbW := min(max(width, cardMinWidth), cardMaxWidth)
+	thumbW := cardDefaultWidth
 	out := oembedJSON{
 		Version: "1.0", Type: "rich", ProviderName: "quotesd", ProviderURL: base + "/",
 		Title:      describe(t.q.Text),
 		AuthorName: t.q.Author,
 		HTML:       embedSnippet(page, svg, cardTitle(t.q), width),
 		Width:      width, Height: cardHeight(width),
-		ThumbnailURL: withParam(png, "width", strconv.Itoa(thumbW)), ThumbnailWidth: thumbW, ThumbnailHeight: cardHeight(thumbW),
-	}
-	if thumbW == cardDefaultWidth {
-		out.ThumbnailURL = png
+		ThumbnailURL: png, ThumbnailWidth: thumbW, ThumbnailHeight: cardHeight(thumbW),
 	}
 	b, err := marshal(out)
 	if err != nil {
@@ -131,13 +126,4 @@ func (h *Handler) oembedTarget(r *http.Request, base, raw string) (t cardTarget,
 		return t, base + "/quotes/" + id, base + "/quotes/" + id, "", err
 	}
 	return t, "", "", "", notOurs
-}
-
-// withParam adds name=value to the query of u.
-func withParam(u, name, value string) string {
-	sep := "?"
-	if strings.Contains(u, "?") {
-		sep = "&"
-	}
-	return u + sep + name + "=" + url.QueryEscape(value)
 }
