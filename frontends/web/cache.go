@@ -34,6 +34,9 @@ type rendition struct {
 	// The body compressed once (see pack), for a rendition served many
 	// times; nil when it is not.
 	gzip, zstd *encoded
+	// binary marks a type compress passes through (a PNG): it never
+	// varies by Accept-Encoding, whatever its length.
+	binary bool
 }
 
 func newRendition(ctype string, body []byte) rendition {
@@ -85,7 +88,7 @@ func serveRendition(w http.ResponseWriter, r *http.Request, rend *rendition, cac
 	}
 	hd["Etag"] = etagH
 	hd["Cache-Control"] = cacheControl
-	switch compressible := len(rend.body) >= compressMinSize; {
+	switch compressible := len(rend.body) >= compressMinSize && !rend.binary; {
 	case negotiated && compressible:
 		hd["Vary"] = varyBoth
 	case negotiated:

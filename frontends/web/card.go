@@ -91,10 +91,14 @@ func (h *Handler) card(f cardFormat, resolve func(*Handler, *http.Request) (card
 			h.fail(w, r, err)
 			return
 		}
+		hd := w.Header()
+		// An image is no document that sends a referrer; and the
+		// fewer the headers, the cheaper (see securityHeaders).
+		delete(hd, "Referrer-Policy")
 		if f == cardSVG {
 			// The SVG's own <style> (its colours, its dark theme): the
 			// site's policy allows only the style sheet.
-			w.Header()["Content-Security-Policy"] = svgPolicy
+			hd["Content-Security-Policy"] = svgPolicy
 		}
 		serveRendition(w, r, rend, t.cacheControl, t.lastMod, t.lastModH, false)
 	}
@@ -201,7 +205,9 @@ func renderCard(q *quoter.Quote, o cardOptions, f cardFormat) (rendition, error)
 	if err != nil {
 		return rendition{}, err
 	}
-	return newRendition(contentPNG, b), nil
+	rend := newRendition(contentPNG, b)
+	rend.binary = true
+	return rend, nil
 }
 
 // cardTitle is the card's text as words: its title, its alt text.
@@ -250,7 +256,7 @@ type cardCache struct {
 	size  int
 	max   int
 	sem   chan struct{}
-	hot   atomic.Pointer[cardEntry] // the last card served, read without the lock
+	hot   atomic.Pointer[hotCard] // the last card served, read without the lock
 }
 
 type cardEntry struct {
@@ -259,17 +265,29 @@ type cardEntry struct {
 	size int
 }
 
+// hotCard is the card served last, by the quote it was asked for: the
+// memo of today's quote hands out the same *quoter.Quote until the quote
+// changes, so the card of the day is found by comparing a pointer and
+// the options, without hashing the quote or taking the lock.
+type hotCard struct {
+	q *quoter.Quote
+	o cardOptions
+	f cardFormat
+	e *cardEntry
+}
+
 func newCardCache(maxBytes int) *cardCache {
 	return &cardCache{items: map[cardKey]*list.Element{}, max: maxBytes, sem: make(chan struct{}, runtime.GOMAXPROCS(0))}
 }
 
 // get returns q's card, rendered now if it is not kept.
 func (c *cardCache) get(ctx context.Context, q *quoter.Quote, o cardOptions, f cardFormat) (*rendition, error) {
-	key := cardKeyOf(q, o, f)
-	if e := c.hot.Load(); e != nil && e.key == key {
-		return &e.rend, nil
+	if h := c.hot.Load(); h != nil && h.q == q && h.o == o && h.f == f {
+		return &h.e.rend, nil
 	}
+	key := cardKeyOf(q, o, f)
 	if e := c.lookup(key); e != nil {
+		c.hot.Store(&hotCard{q: q, o: o, f: f, e: e})
 		return &e.rend, nil
 	}
 	select {
@@ -290,6 +308,7 @@ func (c *cardCache) get(ctx context.Context, q *quoter.Quote, o cardOptions, f c
 		e.size += len(rend.gzip.body) + len(rend.zstd.body)
 	}
 	c.add(e)
+	c.hot.Store(&hotCard{q: q, o: o, f: f, e: e})
 	return &e.rend, nil
 }
 
@@ -301,9 +320,7 @@ func (c *cardCache) lookup(key cardKey) *cardEntry {
 		return nil
 	}
 	c.order.MoveToFront(el)
-	e := el.Value.(*cardEntry)
-	c.hot.Store(e)
-	return e
+	return el.Value.(*cardEntry)
 }
 
 func (c *cardCache) add(e *cardEntry) {
@@ -320,11 +337,7 @@ func (c *cardCache) add(e *cardEntry) {
 		c.order.Remove(old)
 		delete(c.items, oe.key)
 		c.size -= oe.size
-		if c.hot.Load() == oe {
-			c.hot.Store(nil)
-		}
 	}
-	c.hot.Store(e)
 }
 
 // shareRoutes registers the cards and oEmbed with get (see routes).
