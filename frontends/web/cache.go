@@ -89,6 +89,8 @@ func serveRendition(w http.ResponseWriter, r *http.Request, rend *rendition, cac
 	hd["Etag"] = etagH
 	hd["Cache-Control"] = cacheControl
 	switch compressible := len(rend.body) >= compressMinSize && !rend.binary; {
+	case negotiated && unfurled(r):
+		hd["Vary"] = varyUnfurled // see previewBot
 	case negotiated && compressible:
 		hd["Vary"] = varyBoth
 	case negotiated:

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/quotesd/quotesd/quoter"
@@ -163,3 +164,39 @@ func (h *Handler) todayHTML(r *http.Request, e *todayEntry) *rendition {
 	h.hosted.m[key] = &rend
 	return &rend
 }
+
+// previewBots are the User-Agent tokens of the link unfurlers of chat and
+// social sites. Several send "Accept: */*" or none, which the negotiated
+// pages answer with text, as for curl (negotiate.go); a preview needs the
+// HTML and its meta, so these get it.
+var previewBots = []string{
+	"facebookexternalhit", "Facebot", "Twitterbot", "Slackbot", "Discordbot", "TelegramBot",
+	"WhatsApp", "LinkedInBot", "Mastodon", "Pleroma", "Misskey", "redditbot", "Embedly",
+	"Iframely", "SkypeUriPreview", "Bluesky", "Applebot", "vkShare", "Synapse",
+}
+
+// previewBot reports whether r comes from a link unfurler.
+func previewBot(r *http.Request) bool {
+	ua := r.Header.Get("User-Agent")
+	if len(ua) < 5 || strings.HasPrefix(ua, "curl/") || strings.HasPrefix(ua, "Wget/") {
+		return false
+	}
+	for _, b := range previewBots {
+		if strings.Contains(ua, b) {
+			return true
+		}
+	}
+	return false
+}
+
+// unfurled reports whether previewBot decided r's representation: its
+// Accept (none, or */*) alone would have chosen text.
+func unfurled(r *http.Request) bool {
+	a := r.Header["Accept"]
+	return (len(a) == 0 || len(a) == 1 && strings.TrimSpace(a[0]) == "*/*" || len(a) == 1 && strings.TrimSpace(a[0]) == "") && previewBot(r)
+}
+
+// varyUnfurled is the Vary of a page chosen by User-Agent: a shared cache
+// must not give the HTML a bot got to curl, which asks with the same
+// Accept.
+var varyUnfurled = []string{"Accept, Accept-Encoding, User-Agent"}

@@ -319,3 +319,37 @@ func TestOEmbed_SizesFormatsAndOtherSites(t *testing.T) {
 		}
 	}
 }
+
+// Unfurlers that ask for anything (Accept: */*, or none) get the page and
+// its meta, where curl asking the same gets text; the User-Agent that
+// decided it is in Vary, so a shared cache keeps the two apart.
+func TestLinkPreviews_UnfurlersAskingForAnythingGetThePage(t *testing.T) {
+	e := newEnv(t)
+	q := e.todays(today)
+	for _, target := range []string{"/", "/quotes/" + strconv.FormatInt(q.ID, 10), "/day/" + today.AddDays(-1).String()} {
+		for _, ua := range []string{
+			"Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)",
+			"facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)",
+			"Mozilla/5.0 (compatible; Discordbot/2.0; +https://discordapp.com)",
+		} {
+			for _, accept := range []string{"*/*", ""} {
+				headers := []string{"User-Agent", ua}
+				if accept != "" {
+					headers = append(headers, "Accept", accept)
+				}
+				w := e.get(target, headers...)
+				want(t, w, http.StatusOK)
+				if m := pageMeta(w.Body.String()); m["og:image"] == "" {
+					t.Errorf("%s for %q, Accept %q: no og:image (%s)", target, ua, accept, w.Header().Get("Content-Type"))
+				}
+				if v := w.Header().Get("Vary"); !strings.Contains(v, "User-Agent") {
+					t.Errorf("%s for %q: Vary %q lacks User-Agent", target, ua, v)
+				}
+			}
+		}
+		w := e.get(target, "User-Agent", "curl/8.5.0", "Accept", "*/*")
+		if ct := w.Header().Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") || strings.Contains(w.Header().Get("Vary"), "User-Agent") {
+			t.Errorf("%s for curl: %s, Vary %q; want text, not varying by User-Agent", target, ct, w.Header().Get("Vary"))
+		}
+	}
+}
