@@ -52,12 +52,12 @@ func (h *Handler) apiRoutes(r chi.Router) {
 
 // corsOrigin and corsExpose are the header values set on every API
 // response; shared, never modified. Expose-Headers lets pages elsewhere
-// read the ETag (to revalidate) and Retry-After (on a 429), which are not
+// read the ETag (to revalidate) and Retry-After and RateLimit-* (on a 429), which are not
 // among the headers browsers show them by default; it only counts on the
 // response itself, not on a preflight.
 var (
 	corsOrigin = []string{"*"}
-	corsExpose = []string{"ETag, Retry-After"}
+	corsExpose = []string{"ETag, Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, RateLimit-Policy"}
 )
 
 // cors opens the API to every origin for reading: it serves public data and

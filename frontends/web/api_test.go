@@ -241,7 +241,7 @@ func TestAPI_CORSIsOpenForReading(t *testing.T) {
 	// preflight: without it a page elsewhere cannot see the ETag to
 	// revalidate with, nor Retry-After on a 429.
 	w = e.get("/api/v1/today", "Origin", "https://elsewhere.example")
-	wantHeader(t, w, "Access-Control-Expose-Headers", "ETag, Retry-After")
+	wantHeader(t, w, "Access-Control-Expose-Headers", "ETag, Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, RateLimit-Policy")
 	w = e.do(http.MethodOptions, "/api/v1/quotes", nil,
 		"Origin", "https://elsewhere.example", "Access-Control-Request-Method", "GET")
 	want(t, w, http.StatusNoContent)

@@ -34,6 +34,9 @@ type rendition struct {
 	// The body compressed once (see pack), for a rendition served many
 	// times; nil when it is not.
 	gzip, zstd *encoded
+	// binary marks a type compress passes through (a PNG): it never
+	// varies by Accept-Encoding, whatever its length.
+	binary bool
 }
 
 func newRendition(ctype string, body []byte) rendition {
@@ -85,7 +88,9 @@ func serveRendition(w http.ResponseWriter, r *http.Request, rend *rendition, cac
 	}
 	hd["Etag"] = etagH
 	hd["Cache-Control"] = cacheControl
-	switch compressible := len(rend.body) >= compressMinSize; {
+	switch compressible := len(rend.body) >= compressMinSize && !rend.binary; {
+	case negotiated && unfurled(r):
+		hd["Vary"] = varyUnfurled // see previewBot
 	case negotiated && compressible:
 		hd["Vary"] = varyBoth
 	case negotiated:
@@ -214,10 +219,11 @@ func (m *todayMemo) cacheControl(e *todayEntry, now time.Time) []string {
 type todayEntry struct {
 	day      quoter.Date
 	gen      uint64
-	checked  time.Time // when the library was last asked
-	lastMod  time.Time // when this content became today's
-	lastModH []string  // lastMod as an HTTP date
-	rollover int64     // Unix second when day stops being today
+	checked  time.Time     // when the library was last asked
+	lastMod  time.Time     // when this content became today's
+	lastModH []string      // lastMod as an HTTP date
+	rollover int64         // Unix second when day stops being today
+	filter   quoter.Filter // the daily quote's filter
 	quote    *quoter.Quote
 	text     rendition
 	html     rendition
@@ -290,7 +296,7 @@ func (m *todayMemo) build(ctx context.Context, now time.Time, day quoter.Date, g
 		e.gen, e.checked = gen, now
 		return &e, nil
 	}
-	e := &todayEntry{day: day, gen: gen, checked: now, quote: q, lastMod: day.Time(m.h.cal.Zone())}
+	e := &todayEntry{day: day, gen: gen, checked: now, filter: f, quote: q, lastMod: day.Time(m.h.cal.Zone())}
 	if prev != nil && prev.day == day {
 		e.lastMod = now.Truncate(time.Second) // edited during the day
 	}
@@ -300,7 +306,7 @@ func (m *todayMemo) build(ctx context.Context, now time.Time, day quoter.Date, g
 		f   format
 		dst *rendition
 	}{{formatText, &e.text}, {formatHTML, &e.html}, {formatJSON, &e.json}} {
-		if *r.dst, err = m.h.renderDay(q, day, day, f, r.f); err != nil {
+		if *r.dst, err = m.h.renderDay(q, day, day, f, r.f, m.h.configuredBase()); err != nil {
 			return nil, err
 		}
 		r.dst.pack()
@@ -340,12 +346,14 @@ func dayChanged(q *quoter.Quote, day quoter.Date, zone *time.Location) time.Time
 // serveToday writes today's quote in format f with today's cache policy:
 // fresh until the next rollover in the configured zone.
 func (h *Handler) serveToday(w http.ResponseWriter, r *http.Request, e *todayEntry, now time.Time, f format, negotiated bool) {
-	rend := &e.html
+	var rend *rendition
 	switch f {
 	case formatText:
 		rend = &e.text
 	case formatJSON:
 		rend = &e.json
+	default:
+		rend = h.todayHTML(r, e)
 	}
 	serveRendition(w, r, rend, h.today.cacheControl(e, now), e.lastMod, e.lastModH, negotiated)
 }

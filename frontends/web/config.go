@@ -31,7 +31,7 @@ func (c *Config) Declare(s *settings.Set) {
 	s.Bool(&c.Submissions, "web-submissions", false, "serve the public 'Submit a quote' form and a 'Suggest a correction' form on every quote; what they send waits for a curator's approval", settings.Live)
 	s.Bool(&c.Subscribe, "web-subscribe", false, "serve /subscribe, a form to subscribe an address to the daily quote by mail (with --mail-daily on the mail frontend): rate-limited, with a honeypot, sending the same single confirmation request a day as a subscribe by mail", settings.Live)
 	s.Var((*Names)(&c.Collections), "web-collections", "comma-separated private `collections` the web serves to requests that name them (?collection=); public collections are always served, other private ones never", settings.Live, settings.Example("club-quotes"))
-	s.String(&c.BaseURL, "web-base-url", "", "public `URL` of the site, e.g. https://quotes.example.org, for the Atom feed's links and ids and robots.txt's sitemap; empty: from each request (a warning at start when the web port is not on loopback)", settings.Live, settings.Example("https://quotes.example.org"))
+	s.String(&c.BaseURL, "web-base-url", "", "public `URL` of the site, e.g. https://quotes.example.org, for the Atom feed's links and ids, robots.txt's sitemap and the pages' link previews (og:url, og:image, canonical, oEmbed); empty: from each request (a warning at start when the web port is not on loopback)", settings.Live, settings.Example("https://quotes.example.org"))
 }
 
 // Validate checks the settings among c's fields, naming the flag at fault.

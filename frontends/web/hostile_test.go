@@ -280,6 +280,11 @@ func TestHostile_MarkupInQuotesIsEscapedOnEveryPageFeedAndJSON(t *testing.T) {
 		want(t, w, http.StatusOK)
 		body := w.Body.String()
 		for _, r := range raw {
+			// A quote page closes its own text area (the embed snippet):
+			// one </textarea> per <textarea, no more.
+			if r == "</textarea>" && strings.Count(body, r) == strings.Count(body, "<textarea") {
+				continue
+			}
 			if strings.Contains(body, r) {
 				t.Errorf("%s: %q reached the page unescaped", target, r)
 			}

@@ -66,6 +66,9 @@ func negotiate(r *http.Request) (format, error) {
 // before goautoneg, which compares them as given, parses it.
 func negotiateAccept(r *http.Request) format {
 	accept := strings.TrimSpace(r.Header.Get("Accept"))
+	if (accept == "" || accept == "*/*") && previewBot(r) {
+		return formatHTML // a link unfurler: it reads the page's meta (meta.go)
+	}
 	if accept == "" { // absent, or blank: "anything"
 		return formatText
 	}

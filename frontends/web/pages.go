@@ -41,9 +41,11 @@ var templates = func() map[string]*template.Template {
 		"iso":          func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"sid":          quoter.SubmissionID,
 		"via":          describeVia,
+		"svgOf":        func(png string) string { return strings.TrimSuffix(png, ".png") + ".svg" },
 	}
 	base := template.Must(template.New("").Funcs(funcs).ParseFS(assets,
-		"assets/templates/layout.html", "assets/templates/pagination.html", "assets/templates/forms.html"))
+		"assets/templates/layout.html", "assets/templates/pagination.html", "assets/templates/forms.html",
+		"assets/templates/share.html"))
 	sets := map[string]*template.Template{}
 	for _, name := range []string{"day", "quote", "search", "authors", "tags", "error",
 		"signin", "queue", "submission", "quotes", "editquote", "import", "collections", "submit", "subscription", "subscribe"} {
@@ -59,6 +61,7 @@ type page struct {
 	Description string
 	Nav         string // which main navigation entry is current
 	Canonical   string
+	Share       *share // link previews (meta.go); nil on pages that have none
 }
 
 type dayPage struct {
@@ -231,7 +234,7 @@ func (h *Handler) dayPage(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	rend, err := h.renderDay(q, day, today, flt, f)
+	rend, err := h.renderDay(q, day, today, flt, f, h.base(r))
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -251,8 +254,10 @@ func (h *Handler) dayPage(w http.ResponseWriter, r *http.Request) {
 const removedNote = "This quote has since been removed from the library."
 
 // renderDay renders day's quote q, the daily quote flt selects, in format
-// f. A quote removed since its day says so in every format.
-func (h *Handler) renderDay(q *quoter.Quote, day, today quoter.Date, flt quoter.Filter, f format) (rendition, error) {
+// f. A quote removed since its day says so in every format. base is the
+// absolute URL of the site for the page's link previews; "" leaves them
+// out (see hostedPages).
+func (h *Handler) renderDay(q *quoter.Quote, day, today quoter.Date, flt quoter.Filter, f format, base string) (rendition, error) {
 	switch f {
 	case formatText:
 		s := q.Render() + "\n"
@@ -281,6 +286,10 @@ func (h *Handler) renderDay(q *quoter.Quote, day, today quoter.Date, flt quoter.
 	} else {
 		next := day.AddDays(1)
 		p.Next, p.NextIsToday = next.String(), next == today
+	}
+	if base != "" {
+		p.Share = dayShare(base, q, p.Title, day, p.IsToday, p.Query)
+		p.Canonical = p.Share.URL
 	}
 	b, err := render("day", p)
 	return newRendition(contentHTML, b), err
@@ -327,6 +336,10 @@ func (h *Handler) quotePage(w http.ResponseWriter, r *http.Request) {
 	}
 	if curator {
 		p.AddedBy, p.EditedBy = q.AddedBy, q.EditedBy
+	}
+	if f == formatHTML {
+		p.Share = quoteShare(h.base(r), q, p.Title)
+		p.Canonical = p.Share.URL
 	}
 	rend, err := renderQuote(q, f, p)
 	if err != nil {

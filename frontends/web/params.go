@@ -31,6 +31,15 @@ var routeParams = map[string][]string{
 	"GET /robots.txt":       nil,
 	"GET /api/openapi.json": nil,
 
+	// Quote cards and oEmbed (card.go, oembed.go): forgiving, as pages.
+	"GET /today.png":       {"theme", "width", "tag", "lang", "collection"},
+	"GET /today.svg":       {"theme", "width", "tag", "lang", "collection"},
+	"GET /day/{date}.png":  {"theme", "width", "tag", "lang", "collection"},
+	"GET /day/{date}.svg":  {"theme", "width", "tag", "lang", "collection"},
+	"GET /quotes/{id}.png": {"theme", "width"},
+	"GET /quotes/{id}.svg": {"theme", "width"},
+	"GET /oembed":          {"url", "format", "maxwidth", "maxheight"},
+
 	// The API: strict.
 	"GET /api/v1/today":          {"date", "tag", "lang", "collection"},
 	"GET /api/v1/random":         {"tag", "author", "lang", "minLength", "maxLength", "limit", "collection"},

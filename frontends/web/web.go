@@ -22,7 +22,6 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -164,6 +163,7 @@ type Handler struct {
 	access  bool          // write the access log
 	proxied bool          // the client IP comes from X-Forwarded-For (ClientIPFromXFF)
 	limiter Limiter
+	quota   rateQuota // the limit, for the RateLimit-* headers of a 429
 	token   []byte
 	baseURL *url.URL
 	today   *todayMemo
@@ -177,6 +177,8 @@ type Handler struct {
 	trusted     Prefixes        // the trusted proxies, for X-Forwarded-Proto
 	guards      *Guards
 	colls       collectionsMemo
+	cards       *cardCache  // rendered quote cards (card.go)
+	hosted      hostedPages // today's page per base URL (meta.go)
 }
 
 // New returns the web frontend's handler.
@@ -225,6 +227,7 @@ func New(cfg Config) (*Handler, error) {
 	}
 	h.today = &todayMemo{h: h}
 	h.feed = &feedMemo{}
+	h.cards = newCardCache(cardCacheBytes)
 	h.router = h.routes(cfg)
 	// After the routes: the metrics make a series for each of them (the
 	// middleware reads h.metrics only when it serves).
@@ -240,6 +243,7 @@ func New(cfg Config) (*Handler, error) {
 		window = time.Minute
 	}
 	h.limiter.SetRate(rate.Limit(float64(cfg.RateLimit)/window.Seconds()), cfg.RateLimit)
+	h.quota = newRateQuota(cfg.RateLimit, window)
 	return h, nil
 }
 
@@ -316,6 +320,7 @@ func (h *Handler) routes(cfg Config) chi.Router {
 		get("/favicon.ico", h.favicon)
 		get("/robots.txt", h.robots)
 		get("/api/openapi.json", h.openAPI)
+		h.shareRoutes(get)
 		h.apiRoutes(r)
 		h.submitRoutes(r)
 		h.subscriptionRoutes(r)
@@ -327,13 +332,14 @@ func (h *Handler) routes(cfg Config) chi.Router {
 
 // limit answers 429 to a client that has spent its budget, with the
 // seconds until it has a request again in Retry-After (RFC 9110 §10.2.3),
-// rounded up. Only Retry-After, on 429s: X-RateLimit-* on every response
-// would cost more than the whole quote of the day to serve.
+// rounded up, and the same in the RateLimit-* headers of the IETF draft
+// (ratelimit.go). Only on 429s: rate headers on every response would cost
+// more than the whole quote of the day to serve.
 func (h *Handler) limit(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if wait, ok := h.limiter.Take(h.client(r), time.Now()); !ok {
 			secs := max(1, int((wait+time.Second-1)/time.Second))
-			w.Header()["Retry-After"] = []string{strconv.Itoa(secs)}
+			h.quota.exhausted(w.Header(), secs)
 			h.tooManyRequests(w, r)
 			return
 		}
