@@ -54,13 +54,24 @@ func (db *DB) SearchIn(ctx context.Context, query string, f quoter.Filter, p quo
 		return nil, 0, err
 	}
 	cond, args := where(f, scope)
-	// One pass over the matches ranks them and counts them: the window
-	// count is taken before LIMIT applies.
-	rows, err := db.rdb.QueryContext(ctx, `SELECT `+db.sql.cols+`, count(*) OVER () FROM (
-			SELECT docid, quotesd_rank(matchinfo(quotes_fts, 'pcx')) AS score
-			FROM quotes_fts WHERE quotes_fts MATCH ?
-		) m JOIN quotes q ON q.id = m.docid WHERE `+cond+`
-		ORDER BY m.score DESC, q.id LIMIT ? OFFSET ?`, append(append([]any{match}, args...), limit, offset)...)
+	// The matches are ranked and counted (the window count is taken
+	// before LIMIT applies) from the index alone, and only the page's
+	// quotes are read: at a million quotes a prefix matches hundreds,
+	// each on a page of its own. A filter or a collection left out needs
+	// each match's row; with neither, every indexed docid is a quote (the
+	// triggers and Import keep the index in step in the same
+	// transactions).
+	matches := `SELECT docid, quotesd_rank(matchinfo(quotes_fts, 'pcx')) AS score
+		FROM quotes_fts WHERE quotes_fts MATCH ?`
+	if cond != condSQL[0] {
+		matches = `SELECT m.docid, m.score FROM (` + matches + `) m
+			JOIN quotes q ON q.id = m.docid WHERE ` + cond
+	}
+	rows, err := db.rdb.QueryContext(ctx, `SELECT `+db.sql.cols+`, top.total FROM (
+			SELECT docid, score, count(*) OVER () AS total FROM (`+matches+`)
+			ORDER BY score DESC, docid LIMIT ? OFFSET ?
+		) top JOIN quotes q ON q.id = top.docid
+		ORDER BY top.score DESC, q.id`, append(append([]any{match}, args...), limit, offset)...)
 	if err != nil {
 		return nil, 0, quoter.Internal("search", err)
 	}
