@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -251,30 +250,6 @@ func BenchmarkBrowse(b *testing.B) {
 	}
 }
 
-// searchKinds are the searches BenchmarkSearchLatency times: two words, a
-// word and a prefix (as in BenchmarkSearch), and a phrase, two words that
-// follow each other in a quote of the library written as one word joined
-// by a dash, as a person would type "wind-blown". Each draws its queries
-// from a fixed sequence, so every run and every version asks the same.
-var searchKinds = []struct {
-	name  string
-	query func(r *rand.Rand, n int) string
-}{
-	{"Words", func(r *rand.Rand, n int) string {
-		return benchWords[r.IntN(len(benchWords))] + " " + benchWords[r.IntN(len(benchWords))]
-	}},
-	{"Prefix", func(r *rand.Rand, n int) string {
-		q := benchWords[r.IntN(len(benchWords))] + " " + benchWords[r.IntN(len(benchWords))]
-		return q[:len(q)-2] + "*"
-	}},
-	{"Phrase", func(r *rand.Rand, n int) string {
-		i := r.IntN(n)
-		words := strings.Fields(benchQuotes(i, i+1)[0].Text)
-		w := r.IntN(len(words) - 2) // not the last: it is the quote's number
-		return words[w] + "-" + words[w+1]
-	}},
-}
-
 // threadCPU returns the CPU time the calling OS thread has used.
 func threadCPU() time.Duration {
 	var ts unix.Timespec
@@ -297,8 +272,8 @@ func BenchmarkSearchLatency(b *testing.B) {
 	}{{"1k", 1_000}, {"1M", 1_000_000}} {
 		b.Run(size.name, func(b *testing.B) {
 			db := benchDB(b, size.n)
-			for _, kind := range searchKinds {
-				b.Run(kind.name, func(b *testing.B) {
+			for _, kind := range storetest.BenchSearches {
+				b.Run(kind.Name, func(b *testing.B) {
 					runtime.LockOSThread()
 					defer runtime.UnlockOSThread()
 					r := rand.New(rand.NewPCG(5, 6))
@@ -306,7 +281,7 @@ func BenchmarkSearchLatency(b *testing.B) {
 					b.ReportAllocs()
 					defer measureCPU(b)()
 					for b.Loop() {
-						q := kind.query(r, size.n)
+						q := kind.Query(r, size.n)
 						start, startCPU := time.Now(), threadCPU()
 						if _, _, err := db.Search(ctx, q, quoter.Page{}); err != nil {
 							b.Fatal(err)
