@@ -2,6 +2,8 @@ package postgres_test
 
 import (
 	"fmt"
+	"math/rand/v2"
+	"slices"
 	"sync"
 	"syscall"
 	"testing"
@@ -157,6 +159,37 @@ func BenchmarkRandom(b *testing.B) {
 							b.Fatal(err)
 						}
 					}
+				})
+			}
+		})
+	}
+}
+
+// BenchmarkSearchLatency times each search alone, as the SQLite store's
+// benchmark of that name does, with the same queries, and reports the
+// median and the 99th percentile of the first page's latency. The work is
+// the server's, so only the wall clock is reported.
+func BenchmarkSearchLatency(b *testing.B) {
+	for _, size := range benchSizes {
+		b.Run(size.name, func(b *testing.B) {
+			db := benchDB(b, size.n)
+			for _, kind := range storetest.BenchSearches {
+				b.Run(kind.Name, func(b *testing.B) {
+					r := rand.New(rand.NewPCG(5, 6))
+					var took []time.Duration
+					b.ReportAllocs()
+					for b.Loop() {
+						q := kind.Query(r, size.n)
+						start := time.Now()
+						if _, _, err := db.Search(ctx, q, quoter.Page{}); err != nil {
+							b.Fatal(err)
+						}
+						took = append(took, time.Since(start))
+					}
+					slices.Sort(took)
+					at := func(p float64) float64 { return float64(took[int(p*float64(len(took)-1))]) / 1e3 }
+					b.ReportMetric(at(0.5), "p50-µs")
+					b.ReportMetric(at(0.99), "p99-µs")
 				})
 			}
 		})

@@ -156,7 +156,11 @@ func (db *DB) SearchIn(ctx context.Context, query string, f quoter.Filter, p quo
 		return nil, 0, err
 	}
 	cond, args := filterArgs(f, scope, all, words, limit, offset)
-	rows, err := db.pool.Query(ctx, `WITH w AS (
+	// w is MATERIALIZED: referenced once, PostgreSQL would otherwise
+	// inline it into the ranking subquery and count each word's quotes
+	// again for every match (at 1k quotes, 36 matches of two prefixes
+	// took 288 ms instead of 2.5 ms).
+	rows, err := db.pool.Query(ctx, `WITH w AS MATERIALIZED (
 			SELECT t::tsquery AS t, (SELECT count(*) FROM quotes WHERE search @@ t::tsquery) AS n
 			FROM unnest($2::text[]) AS t
 		)

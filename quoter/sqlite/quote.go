@@ -999,7 +999,7 @@ func (db *DB) Import(ctx context.Context, qs []quoter.Quote, progress func(done 
 			SELECT id, text, author, source FROM quotes WHERE id > ?`, lastID); err != nil {
 			return quoter.Internal("import: index new quotes for search", err)
 		}
-		return nil
+		return mergeSearchIndex(ctx, tx, res.Added)
 	})
 	if err != nil {
 		return quoter.ImportResult{}, err

@@ -1,10 +1,13 @@
 package sqlite_test
 
 import (
+	"database/sql"
+	"fmt"
 	"testing"
 
 	"github.com/quotesd/quotesd/quoter"
 	"github.com/quotesd/quotesd/quoter/quotertest"
+	"github.com/quotesd/quotesd/quoter/sqlite"
 )
 
 func FuzzSearch(f *testing.F) {
@@ -25,4 +28,44 @@ func FuzzSearch(f *testing.F) {
 			t.Fatalf("Search(%q) = %d results, total %d", query, len(qs), total)
 		}
 	})
+}
+
+// Each Import leaves the search index with at most one segment per level,
+// where FTS4 alone would keep every import's segments until sixteen piled
+// up at a level, and Finalize leaves one segment: a search looks each word
+// up in every segment.
+func TestImport_MergesSearchIndex(t *testing.T) {
+	path := tempPath(t)
+	db := mustOpen(t, path, sqlite.Create())
+	for i := range 5 {
+		batch := synthetic(500)
+		for j := range batch {
+			batch[j].Text = fmt.Sprintf("Import %d brings quote %d.", i, j)
+		}
+		if _, err := db.Import(ctx, batch, nil); err != nil {
+			t.Fatalf("Import %d: %v", i, err)
+		}
+	}
+	var levels, segments int
+	look, err := sql.Open("sqlite3", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = look.QueryRow(`SELECT count(DISTINCT level), count(*) FROM quotes_fts_segdir`).Scan(&levels, &segments)
+	look.Close() // another connection on the file would keep Finalize from leaving WAL mode
+	if err != nil {
+		t.Fatal(err)
+	}
+	if segments != levels {
+		t.Errorf("after five imports the search index has %d segments on %d levels, want one per level", segments, levels)
+	}
+	if qs, total, err := db.Search(ctx, "import quote", quoter.Page{Limit: 1}); err != nil || total != 2500 || len(qs) != 1 {
+		t.Errorf(`Search("import quote") = %d quotes, total %d, %v; want 1 of 2500`, len(qs), total, err)
+	}
+	if err := db.Finalize(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := raw(t, path).QueryRow(`SELECT count(*) FROM quotes_fts_segdir`).Scan(&segments); err != nil || segments != 1 {
+		t.Errorf("after Finalize the search index has %d segments (%v), want 1", segments, err)
+	}
 }

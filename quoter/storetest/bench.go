@@ -50,3 +50,27 @@ func BenchQuotes(from, to int) []quoter.Quote {
 	}
 	return qs
 }
+
+// BenchSearches are the searches the stores' BenchmarkSearchLatency time:
+// two words, a word and a prefix (as in BenchmarkSearch), and a phrase,
+// two words that follow each other in a quote of the library written as
+// one word joined by a dash, as a person would type "wind-blown". Given
+// the same source of randomness, every run and every store asks the same.
+var BenchSearches = []struct {
+	Name  string
+	Query func(r *rand.Rand, n int) string // a query on a library of n quotes
+}{
+	{"Words", func(r *rand.Rand, n int) string {
+		return BenchWords[r.IntN(len(BenchWords))] + " " + BenchWords[r.IntN(len(BenchWords))]
+	}},
+	{"Prefix", func(r *rand.Rand, n int) string {
+		q := BenchWords[r.IntN(len(BenchWords))] + " " + BenchWords[r.IntN(len(BenchWords))]
+		return q[:len(q)-2] + "*"
+	}},
+	{"Phrase", func(r *rand.Rand, n int) string {
+		i := r.IntN(n)
+		words := strings.Fields(BenchQuotes(i, i+1)[0].Text)
+		w := r.IntN(len(words) - 2) // not the last: it is the quote's number
+		return words[w] + "-" + words[w+1]
+	}},
+}
