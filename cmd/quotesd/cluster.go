@@ -71,10 +71,14 @@ func (c *cluster) leader(role string, svc reactor.Service, log *slog.Logger, reg
 	return lease.NewLeader(c.db, cfg, svc, log, reg)
 }
 
-// dailyClaims records the IRC bot's daily posts as the IRC leader's
-// claims (irc.DailyClaims): one key per channel, the day claimed.
-type dailyClaims struct{ leader *lease.Leader }
+// dailyClaims records a chat frontend's daily posts as its leader's
+// claims (chat.DailyClaims): one key per target, the frontend's prefix
+// ("irc-daily:") then the target, the day claimed.
+type dailyClaims struct {
+	prefix string
+	leader *lease.Leader
+}
 
-func (d *dailyClaims) ClaimDaily(ctx context.Context, channel string, day quoter.Date) (bool, error) {
-	return d.leader.Claim(ctx, "irc-daily:"+channel, time.Date(day.Year, day.Month, day.Day, 0, 0, 0, 0, time.UTC))
+func (d *dailyClaims) ClaimDaily(ctx context.Context, target string, day quoter.Date) (bool, error) {
+	return d.leader.Claim(ctx, d.prefix+target, time.Date(day.Year, day.Month, day.Day, 0, 0, 0, 0, time.UTC))
 }

@@ -34,7 +34,7 @@ func ircStart(env *serveEnv, cfg irc.Config) (*irc.Bot, []reactor.Service, error
 	case env.Cluster != nil:
 		// Several replicas: the daily posts are recorded in the database,
 		// claimed by the leader before each is sent.
-		claims = &dailyClaims{}
+		claims = &dailyClaims{prefix: "irc-daily:"}
 		cfg.DailyClaims = claims
 	case cfg.Daily != "" && env.StateDir != "":
 		cfg.DailyStateFile = filepath.Join(env.StateDir, "irc-daily.json")

@@ -21,6 +21,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/quotesd/quotesd/frontends/chat"
 	"github.com/quotesd/quotesd/quoter"
 	"github.com/quotesd/quotesd/reactor"
 )
@@ -31,7 +32,7 @@ type Bot struct {
 	q     quoter.Library
 	cal   *quoter.Calendar
 	log   *slog.Logger
-	daily *daily // nil when no daily post is configured
+	daily *chat.Daily // nil when no daily post is configured
 	stats *metrics
 
 	userCD, chanCD, ctcpCD *cooldown
@@ -76,7 +77,7 @@ func New(cfg Config, q quoter.Library, cal *quoter.Calendar, log *slog.Logger) (
 	b.changes, b.lines = newDailyCap(), newLastLines()
 	b.inForce.Store(&cfg)
 	if cfg.Daily != "" {
-		d, err := newDaily(cfg.Daily, cfg.DailyStateFile, cfg.DailyClaims, cfg.Channels, cal, log)
+		d, err := newDaily(cfg, cal, log)
 		if err != nil {
 			return nil, err
 		}
@@ -109,8 +110,9 @@ func (b *Bot) SetLive(c Config) error {
 	b.chanCD.setPeriod(next.ChannelCooldown)
 	b.ctcpCD.setPeriod(next.CTCPInterval)
 	if b.daily != nil {
-		hour, minute, _ := parseClock(next.Daily) // Validate has checked it
-		b.daily.setClock(hour, minute)
+		if err := b.daily.SetClock(next.Daily); err != nil {
+			return err // Validate has checked it
+		}
 	}
 	b.inForce.Store(&next)
 	return nil

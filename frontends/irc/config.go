@@ -6,12 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/quotesd/quotesd/frontends/chat"
 	"github.com/quotesd/quotesd/quoter"
 	"github.com/quotesd/quotesd/settings"
 )
@@ -70,8 +70,8 @@ type Config struct {
 	Daily          string // "HH:MM": post the quote of the day to every channel then; "" never
 	DailyStateFile string // where the last posted day per channel is kept across restarts; "" in memory
 	// DailyClaims, when set, is where the posts are recorded instead of
-	// DailyStateFile: a record several replicas share (see DailyClaims).
-	DailyClaims DailyClaims
+	// DailyStateFile: a record several replicas share (see chat.DailyClaims).
+	DailyClaims chat.DailyClaims
 
 	RejoinDelay     time.Duration // wait after a kick before rejoining; 0 rejoins at once
 	UserCooldown    time.Duration // one command per user per this; 0 for none
@@ -195,7 +195,7 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("invalid --irc-prefix %q: want one or more characters, no spaces", c.Prefix)
 	}
 	if c.Daily != "" {
-		if _, _, err := parseClock(c.Daily); err != nil {
+		if _, _, err := chat.ParseClock(c.Daily); err != nil {
 			return fmt.Errorf("invalid --irc-daily %q: %v", c.Daily, err)
 		}
 	}
@@ -386,15 +386,4 @@ func validNick(s string) bool {
 		}
 	}
 	return true
-}
-
-// parseClock parses "HH:MM".
-func parseClock(s string) (hour, minute int, err error) {
-	h, m, ok := strings.Cut(s, ":")
-	hour, err1 := strconv.Atoi(h)
-	minute, err2 := strconv.Atoi(m)
-	if !ok || len(h) != 2 || len(m) != 2 || err1 != nil || err2 != nil || hour > 23 || minute > 59 || hour < 0 || minute < 0 {
-		return 0, 0, errors.New("want HH:MM, 24-hour clock")
-	}
-	return hour, minute, nil
 }
