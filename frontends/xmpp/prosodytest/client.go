@@ -226,8 +226,8 @@ func hasStatus(s Stanza, code string) bool {
 func HasStatus(s Stanza, code string) bool { return hasStatus(s, code) }
 
 // Wait waits up to d for a stanza match accepts, among those received
-// since the last one a Wait or Expect returned, and consumes it and those
-// before it.
+// and not consumed yet, and consumes it (only it: a Join's wait for its
+// own presence leaves the other occupants' to be seen).
 func (c *Client) Wait(d time.Duration, match func(Stanza) bool) (Stanza, bool) {
 	deadline := time.Now().Add(d)
 	t := time.AfterFunc(d, func() {
@@ -241,7 +241,7 @@ func (c *Client) Wait(d time.Duration, match func(Stanza) bool) (Stanza, bool) {
 	for {
 		for i, s := range c.got {
 			if match(s) {
-				c.got = c.got[i+1:]
+				c.got = append(c.got[:i:i], c.got[i+1:]...)
 				return s, true
 			}
 		}

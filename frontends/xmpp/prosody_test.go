@@ -1,0 +1,268 @@
+package xmpp
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/quotesd/quotesd/frontends/xmpp/prosodytest"
+	"github.com/quotesd/quotesd/logs/logstest"
+	"github.com/quotesd/quotesd/quoter"
+	"github.com/quotesd/quotesd/quoter/quotertest"
+)
+
+// These tests run the bot in process against a real XMPP server no one
+// here wrote (Debian's Prosody, with its limits module on), through
+// STARTTLS with the certificate checked and SCRAM.
+
+// room is the room the tests' bot joins.
+var testRoom = prosodytest.Room("quotes")
+
+// startBot registers the account "bot", and runs a bot as it with
+// production settings but quick reconnects, no cooldowns and no pacing,
+// in testRoom; tweak changes the configuration first.
+func startBot(t *testing.T, srv *prosodytest.Server, tweak func(*Config)) *logstest.Buffer {
+	t.Helper()
+	return startBotOn(t, srv, quotertest.NewLibrary(t), tweak)
+}
+
+func startBotOn(t *testing.T, srv *prosodytest.Server, lib quoter.Library, tweak func(*Config)) *logstest.Buffer {
+	t.Helper()
+	srv.Register("bot", prosodytest.Password("bot"))
+	cfg := DefaultConfig()
+	cfg.JID, cfg.Password = "bot@"+prosodytest.Domain, prosodytest.Password("bot")
+	cfg.Server, cfg.CAFile = srv.Addr, srv.CAFile
+	cfg.Rooms = []Room{{JID: testRoom, Nick: "quotesd"}}
+	cfg.BackoffMin, cfg.BackoffMax = 200*time.Millisecond, 2*time.Second
+	cfg.UserCooldown, cfg.RoomCooldown, cfg.SendInterval = 0, 0, 0
+	cfg.Version = "test"
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	logs := &logstest.Buffer{}
+	b, err := New(cfg, lib, nil, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := b.Serve(ctx); err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		if t.Failed() {
+			t.Logf("bot log:\n%s", logs.String())
+		}
+	})
+	return logs
+}
+
+// waitOccupant waits until c sees nick enter testRoom.
+func waitOccupant(t *testing.T, c *prosodytest.Client, nick string) {
+	t.Helper()
+	c.Expect(15*time.Second, func(s prosodytest.Stanza) bool {
+		return s.Kind == "presence" && s.From == testRoom+"/"+nick && s.Type == ""
+	})
+}
+
+// fromBot matches a message from the bot in testRoom holding substr.
+func fromBot(substr string) func(prosodytest.Stanza) bool {
+	return prosodytest.Body(testRoom+"/quotesd", substr)
+}
+
+func TestProsody_AnswersQuoteInRoomAndInChat(t *testing.T) {
+	srv := prosodytest.Start(t)
+	alice := srv.Client("alice")
+	alice.Join(testRoom, "alice")
+	startBot(t, srv, nil)
+	waitOccupant(t, alice, "quotesd")
+
+	alice.Say(testRoom, "!quote")
+	got := alice.Expect(10*time.Second, fromBot(" -- "))
+	if got.Type != "groupchat" {
+		t.Errorf("answer of type %q, want groupchat", got.Type)
+	}
+
+	alice.Chat("bot@"+prosodytest.Domain, "!quote")
+	got = alice.Expect(10*time.Second, func(s prosodytest.Stanza) bool {
+		return s.Kind == "message" && strings.HasPrefix(s.From, "bot@"+prosodytest.Domain+"/") && strings.Contains(s.Body, " -- ")
+	})
+	if got.Type != "chat" {
+		t.Errorf("1:1 answer of type %q, want chat", got.Type)
+	}
+}
+
+// botJID asks the bot for a quote in a 1:1 chat and returns the full JID
+// that answered.
+func botJID(t *testing.T, c *prosodytest.Client) string {
+	t.Helper()
+	c.Chat("bot@"+prosodytest.Domain, "!quote")
+	return c.Expect(10*time.Second, func(s prosodytest.Stanza) bool {
+		return s.Kind == "message" && strings.HasPrefix(s.From, "bot@"+prosodytest.Domain+"/")
+	}).From
+}
+
+// quiet fails the test if c receives a message from the bot within d.
+func quiet(t *testing.T, c *prosodytest.Client, d time.Duration, why string) {
+	t.Helper()
+	if s, ok := c.Wait(d, func(s prosodytest.Stanza) bool {
+		return s.Kind == "message" && (strings.HasPrefix(s.From, testRoom+"/quotesd") || strings.HasPrefix(s.From, "bot@"))
+	}); ok {
+		t.Errorf("%s: the bot said %q", why, s.Body)
+	}
+}
+
+func TestProsody_IgnoresErrorsHeadlinesHistoryAndItself(t *testing.T) {
+	srv := prosodytest.Start(t)
+	alice := srv.Client("alice")
+	alice.Join(testRoom, "alice")
+	startBot(t, srv, nil)
+	waitOccupant(t, alice, "quotesd")
+	full := botJID(t, alice)
+
+	// The help text names commands: were the bot to read its own echo
+	// in the room, it would answer it.
+	alice.Say(testRoom, "!help")
+	alice.Expect(10*time.Second, fromBot("quote"))
+	quiet(t, alice, time.Second, "after its own answer")
+
+	stamp := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
+	alice.SendRaw(`<message to="` + full + `" type="error"><body>!quote</body><error type="cancel"><service-unavailable xmlns="urn:ietf:params:xml:ns:xmpp-stanzas"/></error></message>`)
+	alice.SendRaw(`<message to="` + full + `" type="headline"><body>!quote</body></message>`)
+	alice.SendRaw(`<message to="` + full + `" type="chat"><body>!quote</body><delay xmlns="urn:xmpp:delay" stamp="` + stamp + `"/></message>`)
+	alice.SendRaw(`<message to="` + testRoom + `" type="groupchat"><body>!quote</body><delay xmlns="urn:xmpp:delay" stamp="` + stamp + `"/></message>`)
+	alice.SendRaw(`<message to="` + full + `" type="chat"><body>!quote</body><x xmlns="jabber:x:delay" stamp="20200101T00:00:00"/></message>`)
+	quiet(t, alice, 2*time.Second, "after an error, a headline and delayed messages")
+
+	// History: what was said before the bot joined is not answered.
+	alice.Say(testRoom, "!quote")
+	alice.Expect(10*time.Second, fromBot(" -- "))
+}
+
+func TestProsody_Cooldowns(t *testing.T) {
+	srv := prosodytest.Start(t)
+	alice := srv.Client("alice")
+	alice.Join(testRoom, "alice")
+	bob := srv.Client("bob")
+	bob.Join(testRoom, "bob")
+	startBot(t, srv, func(c *Config) { c.UserCooldown, c.RoomCooldown = time.Hour, 0 })
+	waitOccupant(t, alice, "quotesd")
+
+	alice.Say(testRoom, "!quote")
+	alice.Expect(10*time.Second, fromBot(" -- "))
+	alice.Say(testRoom, "!quote")
+	quiet(t, alice, 1500*time.Millisecond, "a second command within the user's cooldown")
+	bob.Say(testRoom, "!quote")
+	alice.Expect(10*time.Second, fromBot(" -- "))
+}
+
+func TestProsody_RejoinsAfterKick(t *testing.T) {
+	srv := prosodytest.Start(t)
+	alice := srv.Client("alice") // the room's creator: its owner, who may kick
+	alice.Join(testRoom, "alice")
+	logs := startBot(t, srv, func(c *Config) { c.RejoinDelay = 500 * time.Millisecond })
+	waitOccupant(t, alice, "quotesd")
+
+	alice.Kick(testRoom, "quotesd")
+	alice.Expect(10*time.Second, func(s prosodytest.Stanza) bool {
+		return s.Kind == "presence" && s.From == testRoom+"/quotesd" && s.Type == "unavailable" && prosodytest.HasStatus(s, "307")
+	})
+	start := time.Now()
+	waitOccupant(t, alice, "quotesd")
+	if d := time.Since(start); d < 400*time.Millisecond {
+		t.Errorf("rejoined %v after the kick, want after the 500ms rejoin delay", d)
+	}
+	if !strings.Contains(logs.String(), "xmpp kicked from room") {
+		t.Error("the kick was not logged")
+	}
+	alice.Say(testRoom, "!quote")
+	alice.Expect(10*time.Second, fromBot(" -- "))
+}
+
+func TestProsody_ReconnectsAfterServerRestart(t *testing.T) {
+	srv := prosodytest.Start(t)
+	logs := startBot(t, srv, nil)
+	alice := srv.Client("alice")
+	alice.Join(testRoom, "alice")
+	waitOccupant(t, alice, "quotesd")
+
+	srv.Restart()
+	alice = srv.Connect("alice")
+	alice.Join(testRoom, "alice")
+	waitOccupant(t, alice, "quotesd")
+	alice.Say(testRoom, "!quote")
+	alice.Expect(10*time.Second, fromBot(" -- "))
+	if !strings.Contains(logs.String(), "xmpp disconnected") {
+		t.Error("the disconnection was not logged")
+	}
+}
+
+func TestProsody_NicknameTakenThenRegained(t *testing.T) {
+	srv := prosodytest.Start(t)
+	alice := srv.Client("alice")
+	alice.Join(testRoom, "alice")
+	holder := srv.Client("holder")
+	holder.Join(testRoom, "quotesd")
+	startBot(t, srv, nil)
+	waitOccupant(t, alice, "quotesd_")
+
+	holder.SendRaw(`<presence type="unavailable" to="` + testRoom + `/quotesd"/>`)
+	// The bot takes its nickname back as soon as its holder leaves.
+	alice.Expect(10*time.Second, func(s prosodytest.Stanza) bool {
+		return s.Kind == "presence" && s.From == testRoom+"/quotesd_" && s.Type == "unavailable" && prosodytest.HasStatus(s, "303")
+	})
+	waitOccupant(t, alice, "quotesd")
+	alice.Say(testRoom, "!quote")
+	alice.Expect(10*time.Second, fromBot(" -- "))
+}
+
+func TestProsody_NicknameRegainedOnInterval(t *testing.T) {
+	srv := prosodytest.Start(t)
+	alice := srv.Client("alice")
+	alice.Join(testRoom, "alice")
+	holder := srv.Client("holder")
+	holder.Join(testRoom, "quotesd")
+	startBot(t, srv, func(c *Config) { c.RegainInterval = 300 * time.Millisecond })
+	waitOccupant(t, alice, "quotesd_")
+	// A refused attempt leaves the bot where it is.
+	time.Sleep(time.Second)
+	alice.Say(testRoom, "!quote")
+	alice.Expect(10*time.Second, prosodytest.Body(testRoom+"/quotesd_", " -- "))
+
+	// The holder disconnects without a word the bot could see first:
+	// the next attempt takes the nickname.
+	holder.Close()
+	waitOccupant(t, alice, "quotesd")
+}
+
+func TestProsody_VersionAtBoundedRateAndPing(t *testing.T) {
+	srv := prosodytest.Start(t)
+	alice := srv.Client("alice")
+	alice.Join(testRoom, "alice")
+	startBot(t, srv, func(c *Config) { c.VersionPeriod = time.Hour })
+	waitOccupant(t, alice, "quotesd")
+	full := botJID(t, alice)
+
+	alice.SendRaw(`<iq type="get" id="v1" to="` + full + `"><query xmlns="jabber:iq:version"/></iq>`)
+	got := alice.Expect(10*time.Second, func(s prosodytest.Stanza) bool { return s.Kind == "iq" && strings.Contains(s.Raw, `id="v1"`) })
+	if got.Type != "result" || !strings.Contains(got.Raw, ">quotesd</name>") || !strings.Contains(got.Raw, ">test</version>") {
+		t.Errorf("version answer %s, want a result naming quotesd test", got.Raw)
+	}
+	alice.SendRaw(`<iq type="get" id="v2" to="` + full + `"><query xmlns="jabber:iq:version"/></iq>`)
+	got = alice.Expect(10*time.Second, func(s prosodytest.Stanza) bool { return s.Kind == "iq" && strings.Contains(s.Raw, `id="v2"`) })
+	if got.Type != "error" {
+		t.Errorf("second version query within the interval answered %s, want an error", got.Raw)
+	}
+	alice.SendRaw(`<iq type="get" id="p1" to="` + full + `"><ping xmlns="urn:xmpp:ping"/></iq>`)
+	got = alice.Expect(10*time.Second, func(s prosodytest.Stanza) bool { return s.Kind == "iq" && strings.Contains(s.Raw, `id="p1"`) })
+	if got.Type != "result" {
+		t.Errorf("ping answered %s, want a result", got.Raw)
+	}
+}
