@@ -35,9 +35,10 @@ type Bot struct {
 	daily *chat.Daily // nil when no daily post is configured
 	stats *metrics
 
-	userCD, chanCD, ctcpCD *cooldown
-	changes                *dailyCap  // each person's changes today (--irc-curation-cap)
-	lines                  *lastLines // what each nick said last, for !grab
+	cooldowns chat.Cooldowns // per user and per channel
+	ctcpCD    *chat.Cooldown // CTCP VERSION answers, whoever asks
+	changes   *chat.DailyCap // each person's changes today (--irc-curation-cap)
+	lines     *lastLines     // what each nick said last, for !grab
 
 	liveMu  sync.Mutex             // serialises SetLive
 	inForce atomic.Pointer[Config] // cfg with the live settings SetLive gave
@@ -71,10 +72,9 @@ func New(cfg Config, q quoter.Library, cal *quoter.Calendar, log *slog.Logger) (
 	}
 	b := &Bot{cfg: cfg, q: q, cal: cal, log: log, stats: newMetrics(cfg.Metrics)}
 	now := cal.Time
-	b.userCD = newCooldown(cfg.UserCooldown, now)
-	b.chanCD = newCooldown(cfg.ChannelCooldown, now)
-	b.ctcpCD = newCooldown(cfg.CTCPInterval, now)
-	b.changes, b.lines = newDailyCap(), newLastLines()
+	b.cooldowns = chat.NewCooldowns(cfg.UserCooldown, cfg.ChannelCooldown, now)
+	b.ctcpCD = chat.NewCooldown(cfg.CTCPInterval, now)
+	b.changes, b.lines = chat.NewDailyCap(), newLastLines()
 	b.inForce.Store(&cfg)
 	if cfg.Daily != "" {
 		d, err := newDaily(cfg, cal, log)
@@ -106,9 +106,9 @@ func (b *Bot) SetLive(c Config) error {
 	if (next.Daily == "") != (b.daily == nil) {
 		return errors.New("irc daily post: turning it on or off takes a restart; the time can change live")
 	}
-	b.userCD.setPeriod(next.UserCooldown)
-	b.chanCD.setPeriod(next.ChannelCooldown)
-	b.ctcpCD.setPeriod(next.CTCPInterval)
+	b.cooldowns.User.SetPeriod(next.UserCooldown)
+	b.cooldowns.Room.SetPeriod(next.ChannelCooldown)
+	b.ctcpCD.SetPeriod(next.CTCPInterval)
 	if b.daily != nil {
 		if err := b.daily.SetClock(next.Daily); err != nil {
 			return err // Validate has checked it
@@ -155,7 +155,7 @@ func permanent(format string, args ...any) error {
 // handshake that fails, an ERROR from the server (a K-line among them) are
 // retried: they may pass, and the bot must not stop the other frontends.
 func (b *Bot) Serve(ctx context.Context) error {
-	bo := backoff{Min: b.cfg.BackoffMin, Max: b.cfg.BackoffMax}
+	bo := chat.Backoff{Min: b.cfg.BackoffMin, Max: b.cfg.BackoffMax}
 	for {
 		start := time.Now()
 		registered, err := b.session(ctx)
@@ -167,9 +167,9 @@ func (b *Bot) Serve(ctx context.Context) error {
 			return err
 		}
 		if registered && time.Since(start) >= b.cfg.HealthyAfter {
-			bo.reset()
+			bo.Reset()
 		}
-		wait := bo.next()
+		wait := bo.Next()
 		b.log.Warn("irc disconnected", "server", b.cfg.Server, "err", err, "retry_in", wait.Round(time.Millisecond).String())
 		t := time.NewTimer(wait)
 		select {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/quotesd/quotesd/frontends/chat"
 	"github.com/quotesd/quotesd/quoter"
 	"github.com/quotesd/quotesd/quoter/quotertest"
 	"github.com/quotesd/quotesd/reactor"
@@ -77,7 +78,7 @@ func testCommandsOn(t *testing.T, now time.Time) {
 	}
 	// start is the start of q's text as the bot sends it.
 	start := func(q *quoter.Quote, n int) string {
-		s := sanitize(strings.ReplaceAll(q.Text, "\n", " / "))
+		s := chat.Sanitize(strings.ReplaceAll(q.Text, "\n", " / "))
 		return s[:min(n, len(s))]
 	}
 	srv := newFakeServer(t, nil)

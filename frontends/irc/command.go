@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/quotesd/quotesd/frontends/chat"
 	"github.com/quotesd/quotesd/quoter"
 )
 
@@ -39,7 +40,7 @@ type command struct {
 	Err    string      // a usage problem to tell the user (e.g. a bad date)
 
 	Collection string // cmdRandom, cmdSearch: "@name" asked for
-	Text       string // cmdAdd, cmdEdit: the quote's text, cleaned (see cleanText)
+	Text       string // cmdAdd, cmdEdit: the quote's text, cleaned (see chat.CleanText)
 	Author     string // cmdAdd, cmdEdit: the author after " -- "
 	Nick       string // cmdGrab: whose line
 	Reason     string // cmdReject
@@ -101,7 +102,7 @@ func parseCommand(text, prefix string) (command, bool) {
 		if id == 0 {
 			return command{Kind: cmdReject, Err: "usage: reject s<id> [reason]"}, true
 		}
-		reason, err := cleanText(rest)
+		reason, err := chat.CleanText(rest)
 		if err == "" && len(reason) > quoter.MaxNoteLen {
 			err = fmt.Sprintf("a reason is at most %d bytes", quoter.MaxNoteLen)
 		}
@@ -145,7 +146,7 @@ func parseQuote(arg string) command {
 		}
 	}
 	if len(arg) > maxQuery {
-		arg = arg[:breakAt(arg, maxQuery)]
+		arg = arg[:chat.BreakAt(arg, maxQuery)]
 	}
 	c.Kind, c.Query = cmdSearch, arg
 	return c
@@ -177,8 +178,8 @@ func parseAdd(arg string) command {
 	}
 	c := command{Kind: cmdAdd}
 	var bad string
-	if c.Text, bad = cleanText(text); bad == "" {
-		c.Author, bad = cleanText(author)
+	if c.Text, bad = chat.CleanText(text); bad == "" {
+		c.Author, bad = chat.CleanText(author)
 	}
 	if bad != "" {
 		return command{Kind: cmdAdd, Err: bad}
@@ -198,8 +199,8 @@ func parseEdit(arg string) command {
 		text = rest
 	}
 	var bad string
-	if c.Text, bad = cleanText(text); bad == "" && ok {
-		c.Author, bad = cleanText(author)
+	if c.Text, bad = chat.CleanText(text); bad == "" && ok {
+		c.Author, bad = chat.CleanText(author)
 	}
 	if bad == "" && (c.Text == "" || ok && c.Author == "") {
 		bad = "usage: editquote #<id> <text> [-- <author>]"

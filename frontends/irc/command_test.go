@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/quotesd/quotesd/frontends/chat"
 	"github.com/quotesd/quotesd/quoter"
 )
 
@@ -109,8 +110,8 @@ func FuzzParseCommand(f *testing.F) {
 			t.Fatalf("collection %q accepted", c.Collection)
 		}
 		for _, typed := range []string{c.Text, c.Author, c.Reason} {
-			if cleaned, bad := cleanText(typed); bad != "" || cleaned != typed {
-				t.Fatalf("%q kept, which cleanText would change to %q (%q)", typed, cleaned, bad)
+			if cleaned, bad := chat.CleanText(typed); bad != "" || cleaned != typed {
+				t.Fatalf("%q kept, which chat.CleanText would change to %q (%q)", typed, cleaned, bad)
 			}
 		}
 		if (c.Kind == cmdAdd) && (c.Text == "" || c.Author == "") || c.Kind == cmdEdit && c.Text == "" {

@@ -172,10 +172,10 @@ func (c *Config) Validate() error {
 	if c.User != "" && !validMiddle(c.User) {
 		return fmt.Errorf("invalid --irc-user %q: want one word", c.User)
 	}
-	if c.RealName == "" || sanitize(c.RealName) != c.RealName {
+	if c.RealName == "" || chat.Sanitize(c.RealName) != c.RealName {
 		return fmt.Errorf("invalid --irc-realname %q: want some printable text, on one line", c.RealName)
 	}
-	if sanitize(c.Password) != c.Password {
+	if chat.Sanitize(c.Password) != c.Password {
 		return errors.New("invalid irc-password (--irc-password-file or QUOTESD_IRC_PASSWORD): want printable text on one line")
 	}
 	for _, ch := range c.Channels {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/quotesd/quotesd/frontends/chat"
 	"github.com/quotesd/quotesd/quoter"
 )
 
@@ -76,15 +77,15 @@ func (p person) key() string {
 // not be stopped at twenty.
 func (s *session) capped(j job) (answer string, stop bool) {
 	limit := s.b.inForce.Load().CurationCap
-	ok, first := s.b.changes.take(j.from.key(), s.b.cal.Today(), limit)
+	ok, first := s.b.changes.Take(j.from.key(), s.b.cal.Today(), limit)
 	switch {
 	case ok:
 		return "", false
 	case first:
 		return fmt.Sprintf("%s: that is your %d changes for today; more tomorrow", j.from.Nick, limit), true
 	}
-	s.b.stats.dropped.WithLabelValues(dropDailyCap).Inc()
-	s.b.log.Debug("irc change dropped", "reason", "daily cap", "nick", sanitize(j.from.Nick))
+	s.b.stats.dropped.WithLabelValues(chat.DropDailyCap).Inc()
+	s.b.log.Debug("irc change dropped", "reason", "daily cap", "nick", chat.Sanitize(j.from.Nick))
 	return "", true
 }
 

@@ -65,29 +65,6 @@ func TestParseCommand_Curation(t *testing.T) {
 	}
 }
 
-// cleanText removes what clients add for show and refuses the other
-// control characters with the core's words.
-func TestCleanText(t *testing.T) {
-	tests := []struct{ in, want, bad string }{
-		{"  plain  text ", "plain  text", ""},
-		{"\x02b\x02\x1di\x1d\x1fu\x1f\x1es\x1e\x11m\x11\x16r\x16\x0fo", "biusmro", ""},
-		{"\x0312green\x03 \x034,1red on black\x03", "green red on black", ""},
-		{"\x04FF0000hex\x04", "hex", ""},
-		{"a\tb", "a b", ""},
-		{"nul\x00", "", "text contains control characters"},
-		{"\x01ACTION waves\x01", "", "text contains control characters"},
-		{"bell\x07", "", "text contains control characters"},
-		{"c1\u0085", "", "text contains control characters"},
-		{"élan — ok 🙂", "élan — ok 🙂", ""},
-	}
-	for _, tt := range tests {
-		got, bad := cleanText(tt.in)
-		if got != tt.want || bad != tt.bad {
-			t.Errorf("cleanText(%q) = %q, %q; want %q, %q", tt.in, got, bad, tt.want, tt.bad)
-		}
-	}
-}
-
 func TestGlob(t *testing.T) {
 	tests := []struct {
 		pattern, s string
@@ -257,31 +234,6 @@ func TestRoster_OperatorsAndAccounts(t *testing.T) {
 	check("dave", false, "")
 	r.left("#club")
 	check("erin", false, "")
-}
-
-func TestDailyCap_CountsPerPersonAndDayAndTellsOnce(t *testing.T) {
-	c := newDailyCap()
-	day := quoter.Date{Year: 2026, Month: 12, Day: 7}
-	for i := 0; i < 3; i++ {
-		if ok, _ := c.take("alice", day, 3); !ok {
-			t.Fatalf("change %d refused, want 3 allowed", i+1)
-		}
-	}
-	if ok, first := c.take("alice", day, 3); ok || !first {
-		t.Errorf("4th change: ok %v, first refusal %v; want refused, and told", ok, first)
-	}
-	if ok, first := c.take("alice", day, 3); ok || first {
-		t.Errorf("5th change: ok %v, first refusal %v; want refused in silence", ok, first)
-	}
-	if ok, _ := c.take("bob", day, 3); !ok {
-		t.Error("bob's first change refused: the cap is per person")
-	}
-	if ok, _ := c.take("alice", day.AddDays(1), 3); !ok {
-		t.Error("alice refused the next day: the cap is per day")
-	}
-	if ok, _ := c.take("alice", day.AddDays(1), 0); !ok {
-		t.Error("a cap of 0 refused a change; 0 means no limit")
-	}
 }
 
 func TestLastLines_KeepsEachNicksLastLineBounded(t *testing.T) {

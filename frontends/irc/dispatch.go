@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	ircv4 "gopkg.in/irc.v4"
+
+	"github.com/quotesd/quotesd/frontends/chat"
 )
 
 // handle is irc.v4's handler: it runs on irc.v4's read goroutine, so it
@@ -66,7 +68,7 @@ func (s *session) handle(_ *ircv4.Client, m *ircv4.Message) {
 	case ircv4.ERR_NICKNAMEINUSE, ircv4.ERR_ERRONEUSNICKNAME, ircv4.ERR_NICKCOLLISION, ircv4.ERR_UNAVAILRESOURCE:
 		s.nickRefused(m)
 	case "464": // ERR_PASSWDMISMATCH
-		s.fail(permanent("irc server password refused: %s", sanitize(m.Trailing())))
+		s.fail(permanent("irc server password refused: %s", chat.Sanitize(m.Trailing())))
 	case "NICK":
 		if len(m.Params) < 1 {
 			return
@@ -143,12 +145,12 @@ func (s *session) handle(_ *ircv4.Client, m *ircv4.Message) {
 			s.privmsg(m)
 		}
 	case "ERROR":
-		s.b.log.Warn("irc server closed the link", "reason", sanitize(m.Trailing()))
+		s.b.log.Warn("irc server closed the link", "reason", chat.Sanitize(m.Trailing()))
 	case "403", "405", "471", "473", "474", "475", "477":
 		// No such channel, too many, full, invite only, banned, bad key,
 		// needs a registered nick: not retried (a ban is not to be
 		// fought), but the operator must be able to see why.
-		s.b.log.Warn("irc cannot join", "channel", sanitize(m.Param(1)), "code", m.Command, "reason", sanitize(m.Trailing()))
+		s.b.log.Warn("irc cannot join", "channel", chat.Sanitize(m.Param(1)), "code", m.Command, "reason", chat.Sanitize(m.Trailing()))
 	}
 	// NOTICE is deliberately not handled: RFC 2812 forbids automatic
 	// replies to it, which is what keeps two bots from talking forever.

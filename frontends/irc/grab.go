@@ -19,7 +19,7 @@ const (
 // said is a line someone said in a channel.
 type said struct {
 	Nick string // as they were known when they said it
-	Text string // cleaned as cleanText does; "* nick waves" for a CTCP ACTION
+	Text string // cleaned as chat.CleanText does; "* nick waves" for a CTCP ACTION
 	At   time.Time
 }
 

@@ -6,6 +6,7 @@ package irc
 import (
 	"strings"
 
+	"github.com/quotesd/quotesd/frontends/chat"
 	ircv4 "gopkg.in/irc.v4"
 )
 
@@ -48,15 +49,17 @@ func (s *session) privmsg(m *ircv4.Message) {
 	if p.Host != "" {
 		user = strings.ToLower(p.User + "@" + p.Host)
 	}
-	if !s.b.userCD.allow(user) {
-		s.b.stats.dropped.WithLabelValues(dropUserCooldown).Inc()
-		s.b.log.Debug("irc command dropped", "reason", "user cooldown", "nick", sanitize(p.Name))
-		return
+	room := ""
+	if isChannel(target) {
+		room = strings.ToLower(target)
 	}
-	if isChannel(target) && !s.b.chanCD.allow(strings.ToLower(target)) {
-		s.b.userCD.undo(user)
-		s.b.stats.dropped.WithLabelValues(dropChannelCooldown).Inc()
-		s.b.log.Debug("irc command dropped", "reason", "channel cooldown", "channel", sanitize(target))
+	if ok, why := s.b.cooldowns.Allow(user, room); !ok {
+		s.b.stats.dropped.WithLabelValues(why).Inc()
+		if why == chat.DropUserCooldown {
+			s.b.log.Debug("irc command dropped", "reason", "user cooldown", "nick", chat.Sanitize(p.Name))
+		} else {
+			s.b.log.Debug("irc command dropped", "reason", "channel cooldown", "channel", chat.Sanitize(target))
+		}
 		return
 	}
 	j := job{target: replyTo, cmd: cmd, from: s.who(m)}
@@ -66,8 +69,8 @@ func (s *session) privmsg(m *ircv4.Message) {
 	select {
 	case s.jobs <- j:
 	default:
-		s.b.stats.dropped.WithLabelValues(dropQueueFull).Inc()
-		s.b.log.Debug("irc command dropped", "reason", "queue full", "nick", sanitize(p.Name))
+		s.b.stats.dropped.WithLabelValues(chat.DropQueueFull).Inc()
+		s.b.log.Debug("irc command dropped", "reason", "queue full", "nick", chat.Sanitize(p.Name))
 	}
 }
 
@@ -106,7 +109,7 @@ func (s *session) accountsTracked() bool {
 
 // remember keeps a channel line for !grab, cleaned: a CTCP ACTION ("/me
 // waves") as "* nick waves", as quote bots grab it; other CTCP, and lines
-// that cleanText refuses, are not kept.
+// that chat.CleanText refuses, are not kept.
 func (s *session) remember(nick, target, text string) {
 	if !isChannel(target) {
 		return
@@ -119,7 +122,7 @@ func (s *session) remember(nick, target, text string) {
 		}
 		text = "* " + nick + " " + rest
 	}
-	clean, bad := cleanText(text)
+	clean, bad := chat.CleanText(text)
 	if bad != "" || clean == "" {
 		return
 	}
@@ -133,8 +136,8 @@ func (s *session) ctcp(nick, text string) {
 	if name, _, _ := strings.Cut(body, " "); !strings.EqualFold(name, "VERSION") {
 		return
 	}
-	if !validMiddle(nick) || !s.b.ctcpCD.allow("VERSION") {
+	if !validMiddle(nick) || !s.b.ctcpCD.Allow("VERSION") {
 		return
 	}
-	s.control("NOTICE", nick, "\x01VERSION "+sanitize(s.b.cfg.Version)+"\x01")
+	s.control("NOTICE", nick, "\x01VERSION "+chat.Sanitize(s.b.cfg.Version)+"\x01")
 }

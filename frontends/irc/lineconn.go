@@ -12,6 +12,8 @@ import (
 	"time"
 
 	ircv4 "gopkg.in/irc.v4"
+
+	"github.com/quotesd/quotesd/frontends/chat"
 )
 
 // maxIn bounds one line read from the server: 512 bytes of message plus up
@@ -183,7 +185,7 @@ func plausibleNick(s string) bool {
 func preview(s string) string {
 	const n = 200
 	if len(s) > n {
-		return s[:breakAt(s, n)] + "…"
+		return s[:chat.BreakAt(s, n)] + "…"
 	}
 	return s
 }

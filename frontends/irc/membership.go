@@ -6,6 +6,8 @@ package irc
 import (
 	"strings"
 	"time"
+
+	"github.com/quotesd/quotesd/frontends/chat"
 )
 
 // joinParams groups channels into JOIN parameter lists of at most ~400
@@ -68,7 +70,7 @@ func (s *session) leave(ch string) {
 func (s *session) kicked(ch, by, reason string) {
 	s.leave(ch)
 	c, ok := s.configured(ch)
-	s.b.log.Warn("irc kicked", "channel", sanitize(ch), "by", sanitize(by), "reason", sanitize(reason), "rejoin", ok)
+	s.b.log.Warn("irc kicked", "channel", chat.Sanitize(ch), "by", chat.Sanitize(by), "reason", chat.Sanitize(reason), "rejoin", ok)
 	if !ok {
 		return
 	}
@@ -96,7 +98,7 @@ func (s *session) invited(ch, by string) {
 	_, in := s.joined[strings.ToLower(ch)]
 	s.mu.Unlock()
 	if !ok || in {
-		s.b.log.Info("irc invitation ignored", "channel", sanitize(ch), "by", sanitize(by))
+		s.b.log.Info("irc invitation ignored", "channel", chat.Sanitize(ch), "by", chat.Sanitize(by))
 		return
 	}
 	s.join(c)

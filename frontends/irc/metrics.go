@@ -3,6 +3,7 @@ package irc
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/quotesd/quotesd/frontends/chat"
 	"github.com/quotesd/quotesd/ops/metric"
 )
 
@@ -14,20 +15,11 @@ type metrics struct {
 	connected prometheus.Gauge       // 1 while registered on the server
 }
 
-// Reasons a request is ignored, as the "reason" label of
-// quotesd_irc_dropped_total.
-const (
-	dropUserCooldown    = "user_cooldown"    // the user asked too recently
-	dropChannelCooldown = "channel_cooldown" // the channel was answered too recently
-	dropQueueFull       = "queue_full"       // the bot's output queue is full
-	dropDailyCap        = "daily_cap"        // the person made their day's changes (--irc-curation-cap)
-)
-
 // The label values, each made at zero when the bot starts
 // (metric.CounterVecKnown).
 var (
 	commandKinds = []string{cmdRandom, cmdSearch, cmdByID, cmdToday, cmdHelp, cmdStats, cmdInfo, cmdAdd, cmdGrab, cmdDelete, cmdEdit, cmdApprove, cmdReject, cmdPending}
-	dropReasons  = []string{dropUserCooldown, dropChannelCooldown, dropQueueFull, dropDailyCap}
+	dropReasons  = []string{chat.DropUserCooldown, chat.DropRoomCooldown, chat.DropQueueFull, chat.DropDailyCap}
 )
 
 func newMetrics(reg prometheus.Registerer) *metrics {

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	ircv4 "gopkg.in/irc.v4"
+
+	"github.com/quotesd/quotesd/frontends/chat"
 )
 
 // maxNickTries bounds how many alternative nicks one registration tries
@@ -34,7 +36,7 @@ func (s *session) nickRefused(m *ircv4.Message) {
 	if registered {
 		return
 	}
-	s.b.log.Warn("irc nick refused", "code", m.Command, "nick", sanitize(m.Param(1)))
+	s.b.log.Warn("irc nick refused", "code", m.Command, "nick", chat.Sanitize(m.Param(1)))
 	if tries > maxNickTries {
 		s.fail(fmt.Errorf("no acceptable nick after %d tries", maxNickTries))
 		return

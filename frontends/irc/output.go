@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	ircv4 "gopkg.in/irc.v4"
+
+	"github.com/quotesd/quotesd/frontends/chat"
 )
 
 // control queues a line that must be sent (JOIN, NICK).
@@ -69,16 +71,16 @@ func (s *session) send(m *ircv4.Message) error {
 	last := len(m.Params) - 1
 	for _, p := range m.Params[:last] {
 		if !validMiddle(p) {
-			s.b.log.Error("irc line not sent: bad parameter", "command", m.Command, "param", sanitize(p))
+			s.b.log.Error("irc line not sent: bad parameter", "command", m.Command, "param", chat.Sanitize(p))
 			return nil
 		}
 	}
 	trailing := m.Params[last]
 	ctcp := m.Command == "NOTICE" && strings.HasPrefix(trailing, "\x01") && strings.HasSuffix(trailing, "\x01") && len(trailing) >= 2
 	if ctcp {
-		trailing = "\x01" + sanitize(trailing[1:len(trailing)-1]) + "\x01"
+		trailing = "\x01" + chat.Sanitize(trailing[1:len(trailing)-1]) + "\x01"
 	} else {
-		trailing = sanitize(trailing)
+		trailing = chat.Sanitize(trailing)
 	}
 	if trailing == "" && (m.Command == "PRIVMSG" || m.Command == "NOTICE") {
 		return nil
@@ -89,7 +91,7 @@ func (s *session) send(m *ircv4.Message) error {
 		// Should not happen: replies are split to fit. Cut at a character
 		// boundary rather than let the server cut mid-character.
 		cut := len(line) - room
-		t := trailing[:breakAt(trailing, max(0, len(trailing)-cut))]
+		t := trailing[:chat.BreakAt(trailing, max(0, len(trailing)-cut))]
 		if ctcp {
 			t = strings.TrimSuffix(t, "\x01") + "\x01"
 		}

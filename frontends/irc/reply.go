@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/quotesd/quotesd/frontends/chat"
 	"github.com/quotesd/quotesd/quoter"
 )
 
@@ -15,32 +16,6 @@ const maxReplyLines = 3
 
 // lookupTimeout bounds one call to the quote library.
 const lookupTimeout = 5 * time.Second
-
-// quoteParts renders q as IRC text in two parts, the text and the tail
-// "— Author, Source (Year) [#id]", which a cut must keep (see
-// splitKeeping). Line breaks in the text become " / ", as verse is quoted
-// inline; everything is sanitized. A past day's quote deleted since (see
-// quoter.Quote.Removed) says so at the end of the tail.
-func quoteParts(q *quoter.Quote) (text, tail string) {
-	text = strings.ReplaceAll(q.Text, "\r\n", "\n")
-	text = strings.ReplaceAll(text, "\n", " / ")
-	tail = fmt.Sprintf("— %s [#%d]", sanitize(q.Attribution()), q.ID)
-	if q.Removed {
-		tail += " " + removedNote
-	}
-	return sanitize(text), tail
-}
-
-// removedNote ends the reply of a quote of the day removed from the
-// library since its day.
-const removedNote = "(removed from the library)"
-
-// fitLen is the longest quote (quoter.Quote.Len, which is close to the
-// length of quoteParts' text and tail) that fits in a reply of
-// maxReplyLines lines of width bytes, with room for word wrapping and the id.
-func fitLen(width int) int {
-	return max(maxReplyLines*width-64, 64)
-}
 
 // answer works out the lines replying to j, and the lines sent to its
 // sender alone, by NOTICE (a curator's private details).
@@ -54,18 +29,18 @@ func (s *session) answer(j job) (lines, private []string) {
 	} else {
 		text, tail = s.answerText(ctx, j, width)
 	}
-	lines = splitKeeping(sanitize(text), tail, width, maxReplyLines)
+	lines = chat.SplitKeeping(chat.Sanitize(text), tail, width, maxReplyLines)
 	if priv != "" && validMiddle(j.from.Nick) {
 		// One item a line (see curate), each cut to fit one.
 		for _, item := range strings.Split(priv, itemSep) {
-			private = append(private, split(sanitize(item), s.width(j.from.Nick), 1)...)
+			private = append(private, chat.Split(chat.Sanitize(item), s.width(j.from.Nick), 1)...)
 		}
 	}
 	return lines, private
 }
 
 // answerText is the reply to j's command: a quote's text and its tail (see
-// quoteParts), or a message and no tail. In a channel, quotes come from
+// chat.QuoteParts), or a message and no tail. In a channel, quotes come from
 // the channel's collections (see Channel.Collections); "@name" asks for
 // one collection, which must be public or the channel's own.
 func (s *session) answerText(ctx context.Context, j job, width int) (text, tail string) {
@@ -93,7 +68,7 @@ func (s *session) answerText(ctx context.Context, j job, width int) (text, tail 
 			f.Collection = c.Collection
 		}
 		fit := f
-		fit.MaxLen = fitLen(width)
+		fit.MaxLen = chat.FitLen(width, maxReplyLines)
 		quote, err := q.Random(ctx, fit)
 		if quoter.ErrorCode(err) == quoter.ENOTFOUND {
 			quote, err = q.Random(ctx, f) // only long ones: cut one
@@ -101,7 +76,7 @@ func (s *session) answerText(ctx context.Context, j job, width int) (text, tail 
 		if err != nil {
 			return s.failure(err, emptyText(f.Collection)), ""
 		}
-		return quoteParts(quote)
+		return chat.QuoteParts(quote)
 	case cmdByID:
 		quote, err := q.Quote(ctx, c.ID)
 		if err == nil && !lib.visible(quote.Collection) {
@@ -110,7 +85,7 @@ func (s *session) answerText(ctx context.Context, j job, width int) (text, tail 
 		if err != nil {
 			return s.failure(err, fmt.Sprintf("no quote #%d", c.ID)), ""
 		}
-		return quoteParts(quote)
+		return chat.QuoteParts(quote)
 	case cmdSearch:
 		return s.search(ctx, lib, c, width)
 	case cmdToday:
@@ -137,12 +112,12 @@ func (s *session) search(ctx context.Context, lib *libraryView, c command, width
 	}
 	best := found[0]
 	for _, quote := range found {
-		if quote.Len() <= fitLen(width) {
+		if quote.Len() <= chat.FitLen(width, maxReplyLines) {
 			best = quote
 			break
 		}
 	}
-	return quoteParts(best)
+	return chat.QuoteParts(best)
 }
 
 // searchCandidates is how many of the best matches a search weighs when
@@ -246,7 +221,7 @@ func (s *session) todayText(ctx context.Context, j job) (text, tail string) {
 		}
 		return s.failure(err, notFound), ""
 	}
-	text, tail = quoteParts(quote)
+	text, tail = chat.QuoteParts(quote)
 	if len(label) > 0 {
 		text = strings.Join(label, ", ") + ": " + text
 	}
@@ -255,7 +230,7 @@ func (s *session) todayText(ctx context.Context, j job) (text, tail string) {
 
 // quoteOfDay is the daily post for channel: the quote of the day of the
 // channel's collections, or, for a channel without, asked with the zero
-// filter as the web asks it; cut to fit (splitKeeping).
+// filter as the web asks it; cut to fit (chat.SplitKeeping).
 func (s *session) quoteOfDay(channel string, day quoter.Date) []string {
 	ctx, cancel := context.WithTimeout(s.ctx, lookupTimeout)
 	defer cancel()
@@ -268,13 +243,13 @@ func (s *session) quoteOfDay(channel string, day quoter.Date) []string {
 		// The day's quote was purged: say so once, rather than retry a
 		// post that can never be made.
 		s.b.log.Info("irc daily quote purged", "day", day.String())
-		return splitKeeping("No quote of the day today: it was removed from the library for good.", "", s.width(channel), maxReplyLines)
+		return chat.SplitKeeping("No quote of the day today: it was removed from the library for good.", "", s.width(channel), maxReplyLines)
 	} else if err != nil {
 		s.b.log.Error("irc daily quote failed", "day", day.String(), "err", err)
 		return nil
 	}
-	text, tail := quoteParts(quote)
-	return splitKeeping("Quote of the day: "+text, tail, s.width(channel), maxReplyLines)
+	text, tail := chat.QuoteParts(quote)
+	return chat.SplitKeeping("Quote of the day: "+text, tail, s.width(channel), maxReplyLines)
 }
 
 // failure maps a library error to what the user is told: the not-found

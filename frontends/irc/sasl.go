@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	ircv4 "gopkg.in/irc.v4"
+
+	"github.com/quotesd/quotesd/frontends/chat"
 )
 
 // SASL is done on the connection before irc.v4 takes it over. irc.v4's own
@@ -127,11 +129,11 @@ func (s *session) negotiateSASL(lc *lineConn) error {
 		case "903": // RPL_SASLSUCCESS
 			return lc.writeLine("CAP END")
 		case "902": // ERR_NICKLOCKED
-			return permanent("irc SASL: account %q is locked: %s", cfg.SASLUser, sanitize(m.Trailing()))
+			return permanent("irc SASL: account %q is locked: %s", cfg.SASLUser, chat.Sanitize(m.Trailing()))
 		case "904", "905", "908": // failed, message too long, mechanism unknown
-			return permanent("irc SASL authentication as %q failed: %s %s", cfg.SASLUser, m.Command, sanitize(m.Trailing()))
+			return permanent("irc SASL authentication as %q failed: %s %s", cfg.SASLUser, m.Command, chat.Sanitize(m.Trailing()))
 		case "906", "907": // aborted, already authenticated
-			return fmt.Errorf("irc SASL: %s %s", m.Command, sanitize(m.Trailing()))
+			return fmt.Errorf("irc SASL: %s %s", m.Command, chat.Sanitize(m.Trailing()))
 		}
 	}
 }
@@ -178,12 +180,12 @@ func (s *session) preRegMessage(lc *lineConn) (m *ircv4.Message, err error) {
 		}
 		switch m.Command {
 		case "PING":
-			if err := lc.writeLine("PONG :" + sanitize(m.Trailing())); err != nil {
+			if err := lc.writeLine("PONG :" + chat.Sanitize(m.Trailing())); err != nil {
 				return nil, err
 			}
 			continue
 		case "ERROR":
-			return nil, fmt.Errorf("server closed the link: %s", sanitize(m.Trailing()))
+			return nil, fmt.Errorf("server closed the link: %s", chat.Sanitize(m.Trailing()))
 		}
 		return m, nil
 	}

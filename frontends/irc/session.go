@@ -18,6 +18,8 @@ import (
 	"time"
 
 	ircv4 "gopkg.in/irc.v4"
+
+	"github.com/quotesd/quotesd/frontends/chat"
 )
 
 // session is one connection to the server, from dial to disconnect. Every
@@ -78,7 +80,7 @@ func (b *Bot) session(ctx context.Context) (registered bool, err error) {
 	wg.Go(func() {
 		select {
 		case <-ctx.Done():
-			lc.quit(sanitize(b.cfg.Version) + " shutting down")
+			lc.quit(chat.Sanitize(b.cfg.Version) + " shutting down")
 			cancel()
 		case <-sctx.Done():
 		}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/quotesd/quotesd/frontends/chat"
 	"github.com/quotesd/quotesd/quoter"
 	"github.com/quotesd/quotesd/quoter/quotertest"
 )
@@ -49,7 +50,7 @@ func botOn(t *testing.T, lib quoter.Library, day quoter.Date) *fakeConn {
 
 // textStart is the first n bytes of q's text as the bot sends it.
 func textStart(q *quoter.Quote, n int) string {
-	s := sanitize(strings.ReplaceAll(q.Text, "\n", " / "))
+	s := chat.Sanitize(strings.ReplaceAll(q.Text, "\n", " / "))
 	return s[:min(n, len(s))]
 }
 
@@ -116,7 +117,7 @@ func TestBot_DailyPostAndTodayCutALongQuoteOfTheDay(t *testing.T) {
 	runBot(t, cfg, lib, calendarAt(day))
 	c := srv.accept()
 	c.register("quotesd", "#q")
-	tail := "… — " + sanitize(long.Attribution())
+	tail := "… — " + chat.Sanitize(long.Attribution())
 	var post []string
 	for range maxReplyLines {
 		post = append(post, c.expect("PRIVMSG #q :"))
@@ -157,8 +158,8 @@ func TestBot_TodayOfARemovedOrPurgedQuote(t *testing.T) {
 	c := botOn(t, lib, ircDay)
 	got := c.ask("!today")
 	if len(got) == 0 || !strings.HasPrefix(got[0], "PRIVMSG #q :"+textStart(removed, 20)) ||
-		!strings.HasSuffix(got[len(got)-1], "[#"+strconv.FormatInt(removed.ID, 10)+"] "+removedNote) {
-		t.Errorf("!today of a removed quote = %q, want quote %d ending %q", got, removed.ID, removedNote)
+		!strings.HasSuffix(got[len(got)-1], "[#"+strconv.FormatInt(removed.ID, 10)+"] "+chat.RemovedNote) {
+		t.Errorf("!today of a removed quote = %q, want quote %d ending %q", got, removed.ID, chat.RemovedNote)
 	}
 	want := "PRIVMSG #q :quote #" + strconv.FormatInt(purged.ID, 10) + ", the quote of that day, was removed from the library for good"
 	if got := c.ask("!yesterday"); len(got) != 1 || got[0] != want {
