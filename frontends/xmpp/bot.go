@@ -18,26 +18,25 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/quotesd/quotesd/frontends/chat"
 	"github.com/quotesd/quotesd/quoter"
 	"github.com/quotesd/quotesd/reactor"
 )
 
 // Bot is the XMPP frontend: one account, any number of rooms.
 type Bot struct {
-	cfg       Config // as at start
-	q         quoter.Library
-	cal       *quoter.Calendar
-	log       *slog.Logger
-	roots     *x509.CertPool // from CAFile; nil: the system's
-	stats     *metrics
-	core      *chatCore
-	versionCD *cooldown
+	cfg   Config // as at start
+	q     quoter.Library
+	cal   *quoter.Calendar
+	log   *slog.Logger
+	roots *x509.CertPool // from CAFile; nil: the system's
+	stats *metrics
+	core  *chatCore
 
 	liveMu  sync.Mutex             // serialises SetLive
 	inForce atomic.Pointer[Config] // cfg with the live settings SetLive gave
@@ -133,7 +132,7 @@ func permanent(format string, args ...any) error {
 // failures, TLS failures, stream errors are retried: they may pass, and
 // the bot must not stop the other frontends.
 func (b *Bot) Serve(ctx context.Context) error {
-	wait := b.cfg.BackoffMin
+	bo := chat.Backoff{Min: b.cfg.BackoffMin, Max: b.cfg.BackoffMax}
 	for {
 		start := time.Now()
 		established, err := b.session(ctx)
@@ -145,12 +144,9 @@ func (b *Bot) Serve(ctx context.Context) error {
 			return err
 		}
 		if established && time.Since(start) >= b.cfg.HealthyAfter {
-			wait = b.cfg.BackoffMin
+			bo.Reset()
 		}
-		// "Full jitter" over the upper half: many bots cut off at once
-		// do not come back in lockstep.
-		d := wait/2 + time.Duration(rand.Float64()*float64(wait/2))
-		wait = min(wait*2, b.cfg.BackoffMax)
+		d := bo.Next()
 		b.log.Warn("xmpp disconnected", "server", b.serverName(), "err", err, "retry_in", d.Round(time.Millisecond).String())
 		t := time.NewTimer(d)
 		select {

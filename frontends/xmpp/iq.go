@@ -24,7 +24,7 @@ func (s *session) iq(t xmlstream.TokenReadEncoder, e *element) error {
 	switch {
 	case e.child(nsPing, "ping") != nil:
 	case e.child(nsVersion, "query") != nil:
-		if !s.b.versionCD.Allow("") {
+		if !s.b.core.versionCD.Allow("") {
 			s.b.stats.dropped.WithLabelValues(dropVersionRate).Inc()
 			return nil
 		}

@@ -3,6 +3,7 @@ package xmpp
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/quotesd/quotesd/frontends/chat"
 	"github.com/quotesd/quotesd/ops/metric"
 )
 
@@ -16,20 +17,18 @@ type metrics struct {
 
 // Reasons a request is ignored, as the "reason" label of
 // quotesd_xmpp_dropped_total.
+// The chat core's (chat.DropUserCooldown, ...) and the XMPP bot's own.
 const (
-	dropUserCooldown = "user_cooldown" // the user asked too recently
-	dropRoomCooldown = "room_cooldown" // the room was answered too recently
-	dropQueueFull    = "queue_full"    // the bot's output queue is full
-	dropVersionRate  = "version_rate"  // a version query past --xmpp-version-interval
-	dropTooBig       = "too_big"       // a stanza past Config.MaxStanza
+	dropVersionRate = "version_rate" // a version query past --xmpp-version-interval
+	dropTooBig      = "too_big"      // a stanza past Config.MaxStanza
 )
 
-var dropReasons = []string{dropUserCooldown, dropRoomCooldown, dropQueueFull, dropVersionRate, dropTooBig}
+var dropReasons = []string{chat.DropUserCooldown, chat.DropRoomCooldown, chat.DropQueueFull, dropVersionRate, dropTooBig}
 
 func newMetrics(reg prometheus.Registerer) *metrics {
 	r := metric.For(reg, "xmpp")
 	return &metrics{
-		dropped:   r.CounterVecKnown("dropped_total", "XMPP requests ignored in silence, by reason (user_cooldown, room_cooldown, queue_full, version_rate, too_big).", metric.Each(dropReasons...), "reason"),
+		dropped:   r.CounterVecKnown("dropped_total", "XMPP requests ignored in silence, by reason (user_cooldown, channel_cooldown, queue_full, version_rate, too_big).", metric.Each(dropReasons...), "reason"),
 		sent:      r.Counter("sent_total", "Stanzas the XMPP bot sent."),
 		connects:  r.Counter("connects_total", "Connection attempts to the XMPP server."),
 		connected: r.Gauge("connected", "1 while the XMPP bot's session is up."),

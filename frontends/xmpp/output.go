@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/quotesd/quotesd/frontends/chat"
 )
 
 // replyQueue bounds the answers waiting to be sent: past it, a request
@@ -38,7 +40,7 @@ func (s *session) reply(raw string) bool {
 	case s.replies <- raw:
 		return true
 	default:
-		s.b.stats.dropped.WithLabelValues(dropQueueFull).Inc()
+		s.b.stats.dropped.WithLabelValues(chat.DropQueueFull).Inc()
 		return false
 	}
 }

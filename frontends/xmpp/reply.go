@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/quotesd/quotesd/frontends/chat"
@@ -30,16 +29,15 @@ type request struct {
 type chatCore struct {
 	b         *Bot
 	daily     *chat.Daily // nil when no daily post is configured
-	userCD    *cooldown
-	roomCD    *cooldown
-	versionCD *cooldown
+	cooldowns chat.Cooldowns
+	versionCD *chat.Cooldown // version queries (XEP-0092), whoever asks
 }
 
 func newChatCore(b *Bot) (*chatCore, error) {
 	c := &chatCore{b: b}
 	now := b.cal.Time
-	c.userCD, c.roomCD, c.versionCD = newCooldown(b.cfg.UserCooldown, now), newCooldown(b.cfg.RoomCooldown, now), newCooldown(b.cfg.VersionPeriod, now)
-	b.versionCD = c.versionCD
+	c.cooldowns = chat.NewCooldowns(b.cfg.UserCooldown, b.cfg.RoomCooldown, now)
+	c.versionCD = chat.NewCooldown(b.cfg.VersionPeriod, now)
 	if b.cfg.Daily != "" {
 		targets := make([]string, len(b.cfg.Rooms))
 		for i, r := range b.cfg.Rooms {
@@ -67,9 +65,9 @@ func (c *chatCore) setLive(next Config) error {
 			return err
 		}
 	}
-	c.userCD.setPeriod(next.UserCooldown)
-	c.roomCD.setPeriod(next.RoomCooldown)
-	c.versionCD.setPeriod(next.VersionPeriod)
+	c.cooldowns.User.SetPeriod(next.UserCooldown)
+	c.cooldowns.Room.SetPeriod(next.RoomCooldown)
+	c.versionCD.SetPeriod(next.VersionPeriod)
 	return nil
 }
 
@@ -87,13 +85,8 @@ func (s *session) command(r request) {
 	default:
 		return
 	}
-	if !b.core.userCD.allow(r.user) {
-		b.stats.dropped.WithLabelValues(dropUserCooldown).Inc()
-		return
-	}
-	if r.room != "" && !b.core.roomCD.allow(r.room) {
-		b.core.userCD.undo(r.user)
-		b.stats.dropped.WithLabelValues(dropRoomCooldown).Inc()
+	if ok, why := b.core.cooldowns.Allow(r.user, r.room); !ok {
+		b.stats.dropped.WithLabelValues(why).Inc()
 		return
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, lookupTimeout)
@@ -146,38 +139,6 @@ func (s *session) postDaily(send func(string) bool) {
 		}
 		return nil
 	})
-}
-
-// cooldown: provisional until the chat core's.
-type cooldown struct {
-	mu     sync.Mutex
-	period time.Duration
-	now    func() time.Time
-	last   map[string]time.Time
-}
-
-func newCooldown(d time.Duration, now func() time.Time) *cooldown {
-	return &cooldown{period: d, now: now, last: map[string]time.Time{}}
-}
-
-func (c *cooldown) allow(k string) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.period <= 0 {
-		return true
-	}
-	if t, ok := c.last[k]; ok && c.now().Sub(t) < c.period {
-		return false
-	}
-	c.last[k] = c.now()
-	return true
-}
-func (c *cooldown) Allow(k string) bool { return c.allow(k) }
-func (c *cooldown) undo(k string)       { c.mu.Lock(); delete(c.last, k); c.mu.Unlock() }
-func (c *cooldown) setPeriod(d time.Duration) {
-	c.mu.Lock()
-	c.period = d
-	c.mu.Unlock()
 }
 
 func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }

@@ -2,44 +2,31 @@ package xmpp
 
 import (
 	"strings"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/quotesd/quotesd/frontends/chat"
 )
 
-// clean returns s as valid UTF-8 without control characters (a line
-// break or tab becomes a space), nor the code points XML 1.0 cannot carry
-// (U+FFFE, U+FFFF, surrogates): what a stranger sends never reaches the
-// logs or a reply with them, and what the bot sends never breaks its XML
-// stream.
+// clean returns s made safe as one line of chat (chat.Sanitize: no
+// control characters, valid UTF-8, spaces folded), less what XML 1.0
+// cannot carry (U+FFFE, U+FFFF) and the bidirectional overrides and
+// isolates, which could make a reply read backwards: what a stranger
+// sends never reaches the logs or a reply with them, and what the bot
+// sends never breaks its XML stream.
 func clean(s string) string {
-	ok := true
-	for _, r := range s {
-		if !keep(r) {
-			ok = false
-			break
-		}
-	}
-	if ok && utf8.ValidString(s) {
+	s = chat.Sanitize(s)
+	if strings.IndexFunc(s, unsafe) < 0 {
 		return s
 	}
-	var b strings.Builder
-	for _, r := range s {
-		switch {
-		case r == '\n' || r == '\t' || r == '\r':
-			b.WriteByte(' ')
-		case r == utf8.RuneError || !keep(r):
-		default:
-			b.WriteRune(r)
+	return strings.Map(func(r rune) rune {
+		if unsafe(r) {
+			return -1
 		}
-	}
-	return b.String()
+		return r
+	}, s)
 }
 
-func keep(r rune) bool {
-	return r != utf8.RuneError && !unicode.IsControl(r) && r != 0xFFFE && r != 0xFFFF && !(r >= 0xD800 && r <= 0xDFFF) &&
-		// Bidirectional overrides and isolates could make a reply read
-		// backwards; a quote has no need of them.
-		!(r >= 0x202A && r <= 0x202E) && !(r >= 0x2066 && r <= 0x2069)
+func unsafe(r rune) bool {
+	return r == 0xFFFE || r == 0xFFFF || r >= 0x202A && r <= 0x202E || r >= 0x2066 && r <= 0x2069
 }
 
 // escape is s as XML character data or an attribute value.
