@@ -21,13 +21,7 @@ import (
 // breaks never split an item.
 const itemSep = "\x00"
 
-// curation are the command kinds curate answers.
-var curation = map[string]bool{
-	cmdAdd: true, cmdGrab: true, cmdDelete: true, cmdEdit: true,
-	cmdApprove: true, cmdReject: true, cmdPending: true, cmdStats: true, cmdInfo: true,
-}
-
-// curate answers a curation command (see curation): the reply to where it
+// curate answers a curation command (see chat.IsCuration): the reply to where it
 // came from, and a private reply to its sender, sent by NOTICE, one line
 // per item (items are separated by itemSep).
 func (s *session) curate(ctx context.Context, j job) (reply, private string) {
@@ -36,17 +30,17 @@ func (s *session) curate(ctx context.Context, j job) (reply, private string) {
 		return c.Err, ""
 	}
 	switch c.Kind {
-	case cmdStats:
+	case chat.KindStats:
 		return s.stats(ctx, j), ""
-	case cmdInfo:
+	case chat.KindInfo:
 		return s.info(ctx, j)
-	case cmdAdd, cmdGrab:
+	case chat.KindAdd, chat.KindGrab:
 		return s.add(ctx, j), ""
-	case cmdDelete, cmdEdit:
+	case chat.KindDelete, chat.KindEdit:
 		return s.change(ctx, j), ""
-	case cmdApprove, cmdReject:
+	case chat.KindApprove, chat.KindReject:
 		return s.decide(ctx, j), ""
-	case cmdPending:
+	case chat.KindPending:
 		return s.pending(ctx, j)
 	}
 	return "", ""
@@ -95,12 +89,12 @@ func (s *session) add(ctx context.Context, j job) string {
 	c := j.cmd
 	ch, ok := s.b.channel(j.channel)
 	if !ok || j.channel == "" {
-		name := map[string]string{cmdAdd: "addquote", cmdGrab: "grab"}[c.Kind]
+		name := map[string]string{chat.KindAdd: "addquote", chat.KindGrab: "grab"}[c.Kind]
 		return s.b.commandPrefix() + name + " works in the bot's channels: its quotes go to the channel's collection"
 	}
 	q := quoter.Quote{Text: c.Text, Author: c.Author, Collection: ch.home()}
 	via := quoter.ViaIRC
-	if c.Kind == cmdGrab {
+	if c.Kind == chat.KindGrab {
 		if strings.EqualFold(ircLower(c.Nick), ircLower(j.from.Nick)) {
 			return "you can't grab your own line"
 		}
@@ -185,14 +179,14 @@ func (s *session) change(ctx context.Context, j job) string {
 	if err != nil {
 		return s.refusal(err, fmt.Sprintf("no quote #%d", c.ID))
 	}
-	verb := map[string]string{cmdDelete: "delete", cmdEdit: "edit"}[c.Kind]
+	verb := map[string]string{chat.KindDelete: "delete", chat.KindEdit: "edit"}[c.Kind]
 	if !s.b.isCurator(j.from, j.channel, q.Collection) {
 		return fmt.Sprintf("only curators can %s quotes", verb)
 	}
 	if answer, stop := s.capped(j); stop {
 		return answer
 	}
-	if c.Kind == cmdDelete {
+	if c.Kind == chat.KindDelete {
 		if err := s.b.q.Delete(ctx, c.ID); err != nil {
 			return s.refusal(err, fmt.Sprintf("no quote #%d", c.ID))
 		}
@@ -226,7 +220,7 @@ func (s *session) decide(ctx context.Context, j job) string {
 		return "only curators can " + c.Kind + " submissions"
 	}
 	by := j.provenance(quoter.ViaIRC)
-	if c.Kind == cmdReject {
+	if c.Kind == chat.KindReject {
 		if err := s.b.q.Reject(ctx, c.ID, by, c.Reason); err != nil {
 			return s.refusal(err, fmt.Sprintf("no submission s%d", c.ID))
 		}

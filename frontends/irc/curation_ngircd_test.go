@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/quotesd/quotesd/frontends/chat"
 	"github.com/quotesd/quotesd/frontends/irc/ircdtest"
 	"github.com/quotesd/quotesd/quoter"
 	"github.com/quotesd/quotesd/quoter/quotertest"
@@ -299,7 +300,7 @@ func TestNgircd_ControlBytesInAddquoteAreCleanedOrRefused(t *testing.T) {
 		}
 	}
 	for _, brk := range []string{"\n", "\r", "\r\n"} {
-		if got := w.say(t, w.alice, "!addquote first half"+brk+"second half -- Smuggler"); got != addUsage {
+		if got := w.say(t, w.alice, "!addquote first half"+brk+"second half -- Smuggler"); got != chat.AddUsage {
 			t.Errorf("a line broken by %q: %q, want the usage (the text ends at the break)", brk, got)
 		}
 	}

@@ -8,59 +8,21 @@ import (
 
 	ircv4 "gopkg.in/irc.v4"
 
+	"github.com/quotesd/quotesd/frontends/chat"
 	"github.com/quotesd/quotesd/quoter"
 	"github.com/quotesd/quotesd/settings"
 )
 
-func TestParseCommand_Curation(t *testing.T) {
-	tests := []struct {
-		text string
-		want command
-	}{
-		{"!quote stats", command{Kind: cmdStats}},
-		{"!quote STATS", command{Kind: cmdStats}},
-		{"!quote #42 info", command{Kind: cmdInfo, ID: 42}},
-		{"!quote #42 Info", command{Kind: cmdInfo, ID: 42}},
-		{"!quote #42 wit", command{Kind: cmdSearch, Query: "#42 wit"}},
-		{"!quote @club-quotes", command{Kind: cmdRandom, Collection: "club-quotes"}},
-		{"!quote @Club-Quotes  dull boy", command{Kind: cmdSearch, Collection: "club-quotes", Query: "dull boy"}},
-		{"!quote @club_quotes", command{Kind: cmdRandom, Err: "a collection looks like @club-quotes"}},
-		{"!quote @", command{Kind: cmdRandom, Err: "a collection looks like @club-quotes"}},
-		{"!addquote All work and no play -- Jack", command{Kind: cmdAdd, Text: "All work and no play", Author: "Jack"}},
-		{"!addquote a -- b -- Jack Torrance", command{Kind: cmdAdd, Text: "a -- b", Author: "Jack Torrance"}},
-		{"!addquote \x02bold\x02 \x0304,12red\x03 -- \x1dJack\x1d", command{Kind: cmdAdd, Text: "bold red", Author: "Jack"}},
-		{"!addquote tab\there -- Jack", command{Kind: cmdAdd, Text: "tab here", Author: "Jack"}},
-		{"!addquote no author", command{Kind: cmdAdd, Err: addUsage}},
-		{"!addquote -- Jack", command{Kind: cmdAdd, Err: addUsage}},
-		{"!addquote text -- ", command{Kind: cmdAdd, Err: addUsage}},
-		{"!addquote ring \x07 bell -- Jack", command{Kind: cmdAdd, Err: "text contains control characters"}},
-		{"!addquote ctcp \x01ACTION\x01 -- Jack", command{Kind: cmdAdd, Err: "text contains control characters"}},
-		{"!addquote text -- del\x7f", command{Kind: cmdAdd, Err: "text contains control characters"}},
-		{"!grab bob", command{Kind: cmdGrab, Nick: "bob"}},
-		{"!grab", command{Kind: cmdGrab, Err: "usage: grab <nick>"}},
-		{"!grab bob alice", command{Kind: cmdGrab, Err: "usage: grab <nick>"}},
-		{"!delquote #42", command{Kind: cmdDelete, ID: 42}},
-		{"!delquote 42", command{Kind: cmdDelete, Err: "usage: delquote #<id>"}},
-		{"!delquote #42 now", command{Kind: cmdDelete, Err: "usage: delquote #<id>"}},
-		{"!editquote #42 Better text", command{Kind: cmdEdit, ID: 42, Text: "Better text"}},
-		{"!editquote #42 Better text -- Someone Else", command{Kind: cmdEdit, ID: 42, Text: "Better text", Author: "Someone Else"}},
-		{"!editquote #42", command{Kind: cmdEdit, Err: "usage: editquote #<id> <text> [-- <author>]"}},
-		{"!editquote #42 text -- ", command{Kind: cmdEdit, Err: "usage: editquote #<id> <text> [-- <author>]"}},
-		{"!approve s12", command{Kind: cmdApprove, ID: 12}},
-		{"!approve S12", command{Kind: cmdApprove, ID: 12}},
-		{"!approve #12", command{Kind: cmdApprove, Err: "usage: approve s<id>"}},
-		{"!approve s0", command{Kind: cmdApprove, Err: "usage: approve s<id>"}},
-		{"!reject s12", command{Kind: cmdReject, ID: 12}},
-		{"!reject s12 not a quote, a \x02shout\x02", command{Kind: cmdReject, ID: 12, Reason: "not a quote, a shout"}},
-		{"!reject s12 " + strings.Repeat("x", quoter.MaxNoteLen+1), command{Kind: cmdReject, Err: "a reason is at most 500 bytes"}},
-		{"!reject", command{Kind: cmdReject, Err: "usage: reject s<id> [reason]"}},
-		{"!pending", command{Kind: cmdPending}},
-		{"!pending all", command{Kind: cmdPending, Err: "usage: pending"}},
-	}
-	for _, tt := range tests {
-		got, ok := parseCommand(tt.text, "!")
-		if !ok || got != tt.want {
-			t.Errorf("parseCommand(%q) = %+v, %v; want %+v, true", tt.text, got, ok, tt.want)
+// chat.Parse takes any clean word for a name; on IRC it must be a nick.
+func TestParseCommand_GrabTakesAnIRCNick(t *testing.T) {
+	for text, want := range map[string]chat.Command{
+		"!grab bob":    {Kind: chat.KindGrab, Nick: "bob"},
+		"!grab [b]o-b": {Kind: chat.KindGrab, Nick: "[b]o-b"},
+		"!grab 9lives": {Kind: chat.KindGrab, Err: chat.GrabUsage},
+		"!grab b@b":    {Kind: chat.KindGrab, Err: chat.GrabUsage},
+	} {
+		if got, ok := parseCommand(text, "!"); !ok || got != want {
+			t.Errorf("parseCommand(%q) = %+v, %v; want %+v, true", text, got, ok, want)
 		}
 	}
 }

@@ -15,12 +15,22 @@ import (
 // a full queue is already half a minute of talking.
 const jobQueue = 4
 
+// parseCommand is chat.Parse with IRC's rule on names: !grab takes a
+// nick as RFC 2812 writes them.
+func parseCommand(text, prefix string) (chat.Command, bool) {
+	c, ok := chat.Parse(text, prefix)
+	if ok && c.Kind == chat.KindGrab && c.Err == "" && !validNick(c.Nick) {
+		c = chat.Command{Kind: chat.KindGrab, Err: chat.GrabUsage}
+	}
+	return c, ok
+}
+
 // job is a command to answer.
 type job struct {
 	target  string // the channel, or the nick of a private message
 	channel string // the channel the command came from; "" for a private message
 	from    person
-	cmd     command
+	cmd     chat.Command
 }
 
 // privmsg handles a message to a channel or to us: CTCP, or a command; a

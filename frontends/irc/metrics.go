@@ -18,7 +18,7 @@ type metrics struct {
 // The label values, each made at zero when the bot starts
 // (metric.CounterVecKnown).
 var (
-	commandKinds = []string{cmdRandom, cmdSearch, cmdByID, cmdToday, cmdHelp, cmdStats, cmdInfo, cmdAdd, cmdGrab, cmdDelete, cmdEdit, cmdApprove, cmdReject, cmdPending}
+	commandKinds = []string{chat.KindRandom, chat.KindSearch, chat.KindByID, chat.KindToday, chat.KindHelp, chat.KindStats, chat.KindInfo, chat.KindAdd, chat.KindGrab, chat.KindDelete, chat.KindEdit, chat.KindApprove, chat.KindReject, chat.KindPending}
 	dropReasons  = []string{chat.DropUserCooldown, chat.DropRoomCooldown, chat.DropQueueFull, chat.DropDailyCap}
 )
 

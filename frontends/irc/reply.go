@@ -24,7 +24,7 @@ func (s *session) answer(j job) (lines, private []string) {
 	defer cancel()
 	width := s.width(j.target)
 	var text, tail, priv string
-	if curation[j.cmd.Kind] {
+	if chat.IsCuration(j.cmd.Kind) {
 		text, priv = s.curate(ctx, j)
 	} else {
 		text, tail = s.answerText(ctx, j, width)
@@ -50,7 +50,7 @@ func (s *session) answerText(ctx context.Context, j job, width int) (text, tail 
 	}
 	q, b := s.b.q, s.b
 	var lib *libraryView
-	if c.Kind == cmdRandom || c.Kind == cmdSearch || c.Kind == cmdByID {
+	if c.Kind == chat.KindRandom || c.Kind == chat.KindSearch || c.Kind == chat.KindByID {
 		var err error
 		if lib, err = s.view(ctx, j.channel); err != nil {
 			return s.failure(err, ""), ""
@@ -60,9 +60,9 @@ func (s *session) answerText(ctx context.Context, j job, width int) (text, tail 
 		}
 	}
 	switch c.Kind {
-	case cmdHelp:
-		return helpText(b.commandPrefix()), ""
-	case cmdRandom:
+	case chat.KindHelp:
+		return chat.Help(b.commandPrefix()), ""
+	case chat.KindRandom:
 		f := quoter.Filter{Collection: lib.served}
 		if c.Collection != "" {
 			f.Collection = c.Collection
@@ -77,7 +77,7 @@ func (s *session) answerText(ctx context.Context, j job, width int) (text, tail 
 			return s.failure(err, emptyText(f.Collection)), ""
 		}
 		return chat.QuoteParts(quote)
-	case cmdByID:
+	case chat.KindByID:
 		quote, err := q.Quote(ctx, c.ID)
 		if err == nil && !lib.visible(quote.Collection) {
 			err = quoter.Errorf(quoter.ENOTFOUND, "not served here")
@@ -86,9 +86,9 @@ func (s *session) answerText(ctx context.Context, j job, width int) (text, tail 
 			return s.failure(err, fmt.Sprintf("no quote #%d", c.ID)), ""
 		}
 		return chat.QuoteParts(quote)
-	case cmdSearch:
+	case chat.KindSearch:
 		return s.search(ctx, lib, c, width)
-	case cmdToday:
+	case chat.KindToday:
 		return s.todayText(ctx, j)
 	}
 	return "", ""
@@ -98,7 +98,7 @@ func (s *session) answerText(ctx context.Context, j job, width int) (text, tail 
 // where it was asked (or in the collection named, which the caller has
 // checked this channel may see), unless it is too long and a close one
 // fits.
-func (s *session) search(ctx context.Context, lib *libraryView, c command, width int) (text, tail string) {
+func (s *session) search(ctx context.Context, lib *libraryView, c chat.Command, width int) (text, tail string) {
 	f := quoter.Filter{Collection: lib.served}
 	if c.Collection != "" {
 		f.Collection = c.Collection

@@ -73,7 +73,7 @@ func TestBot_TodayWithATagOrALanguageGivesTheirOwnQuoteOfTheDay(t *testing.T) {
 		{"!yesterday poetry", "PRIVMSG #q :" + ircDay.AddDays(-1).String() + ", poetry: " + textStart(yesterday, 20)},
 		{"!today nosuchtag", `PRIVMSG #q :no quote is tagged "nosuchtag"`},
 		{"!today lang:xx", `PRIVMSG #q :no quote is in language "xx"`},
-		{"!today poetry wit", "PRIVMSG #q :" + todayUsage},
+		{"!today poetry wit", "PRIVMSG #q :" + chat.TodayUsage},
 		{"!today 2025-02-30 poetry", "PRIVMSG #q :a date looks like 2025-03-14"},
 		{"!today poetry 2999-01-01", "PRIVMSG #q :that day has not come yet: try !today"},
 	}
