@@ -85,14 +85,14 @@ func TestProsody_AnswersQuoteInRoomAndInChat(t *testing.T) {
 	waitOccupant(t, alice, "quotesd")
 
 	alice.Say(testRoom, "!quote")
-	got := alice.Expect(10*time.Second, fromBot(" -- "))
+	got := alice.Expect(10*time.Second, fromBot("[#"))
 	if got.Type != "groupchat" {
 		t.Errorf("answer of type %q, want groupchat", got.Type)
 	}
 
 	alice.Chat("bot@"+prosodytest.Domain, "!quote")
 	got = alice.Expect(10*time.Second, func(s prosodytest.Stanza) bool {
-		return s.Kind == "message" && strings.HasPrefix(s.From, "bot@"+prosodytest.Domain+"/") && strings.Contains(s.Body, " -- ")
+		return s.Kind == "message" && strings.HasPrefix(s.From, "bot@"+prosodytest.Domain+"/") && strings.Contains(s.Body, "[#")
 	})
 	if got.Type != "chat" {
 		t.Errorf("1:1 answer of type %q, want chat", got.Type)
@@ -143,7 +143,7 @@ func TestProsody_IgnoresErrorsHeadlinesHistoryAndItself(t *testing.T) {
 
 	// History: what was said before the bot joined is not answered.
 	alice.Say(testRoom, "!quote")
-	alice.Expect(10*time.Second, fromBot(" -- "))
+	alice.Expect(10*time.Second, fromBot("[#"))
 }
 
 func TestProsody_Cooldowns(t *testing.T) {
@@ -156,11 +156,11 @@ func TestProsody_Cooldowns(t *testing.T) {
 	waitOccupant(t, alice, "quotesd")
 
 	alice.Say(testRoom, "!quote")
-	alice.Expect(10*time.Second, fromBot(" -- "))
+	alice.Expect(10*time.Second, fromBot("[#"))
 	alice.Say(testRoom, "!quote")
 	quiet(t, alice, 1500*time.Millisecond, "a second command within the user's cooldown")
 	bob.Say(testRoom, "!quote")
-	alice.Expect(10*time.Second, fromBot(" -- "))
+	alice.Expect(10*time.Second, fromBot("[#"))
 }
 
 func TestProsody_RejoinsAfterKick(t *testing.T) {
@@ -183,7 +183,7 @@ func TestProsody_RejoinsAfterKick(t *testing.T) {
 		t.Error("the kick was not logged")
 	}
 	alice.Say(testRoom, "!quote")
-	alice.Expect(10*time.Second, fromBot(" -- "))
+	alice.Expect(10*time.Second, fromBot("[#"))
 }
 
 func TestProsody_ReconnectsAfterServerRestart(t *testing.T) {
@@ -198,7 +198,7 @@ func TestProsody_ReconnectsAfterServerRestart(t *testing.T) {
 	alice.Join(testRoom, "alice")
 	waitOccupant(t, alice, "quotesd")
 	alice.Say(testRoom, "!quote")
-	alice.Expect(10*time.Second, fromBot(" -- "))
+	alice.Expect(10*time.Second, fromBot("[#"))
 	if !strings.Contains(logs.String(), "xmpp disconnected") {
 		t.Error("the disconnection was not logged")
 	}
@@ -220,7 +220,7 @@ func TestProsody_NicknameTakenThenRegained(t *testing.T) {
 	})
 	waitOccupant(t, alice, "quotesd")
 	alice.Say(testRoom, "!quote")
-	alice.Expect(10*time.Second, fromBot(" -- "))
+	alice.Expect(10*time.Second, fromBot("[#"))
 }
 
 func TestProsody_NicknameRegainedOnInterval(t *testing.T) {
@@ -234,7 +234,7 @@ func TestProsody_NicknameRegainedOnInterval(t *testing.T) {
 	// A refused attempt leaves the bot where it is.
 	time.Sleep(time.Second)
 	alice.Say(testRoom, "!quote")
-	alice.Expect(10*time.Second, prosodytest.Body(testRoom+"/quotesd_", " -- "))
+	alice.Expect(10*time.Second, prosodytest.Body(testRoom+"/quotesd_", "[#"))
 
 	// The holder disconnects without a word the bot could see first:
 	// the next attempt takes the nickname.

@@ -71,47 +71,90 @@ func (c *chatCore) setLive(next Config) error {
 	return nil
 }
 
-// command answers r if it holds a command and the cooldowns allow.
+// command answers r if it holds a command (chat.Parse) and the
+// cooldowns allow. Curation commands are not served over XMPP (yet):
+// they are ignored, as unknown commands are.
 func (s *session) command(r request) {
 	b := s.b
 	prefix := b.inForce.Load().Prefix
-	if !strings.HasPrefix(r.text, prefix) {
+	cmd, ok := chat.Parse(r.text, prefix)
+	if !ok || chat.IsCuration(cmd.Kind) {
 		return
 	}
-	name, _, _ := strings.Cut(strings.TrimSpace(r.text[len(prefix):]), " ")
-	var answer string
-	switch strings.ToLower(name) {
-	case "quote", "help":
-	default:
-		return
-	}
-	if ok, why := b.core.cooldowns.Allow(r.user, r.room); !ok {
+	if ok, why := b.core.cooldowns.Allow(strings.ToLower(r.user), strings.ToLower(r.room)); !ok {
 		b.stats.dropped.WithLabelValues(why).Inc()
 		return
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, lookupTimeout)
 	defer cancel()
-	switch strings.ToLower(name) {
-	case "quote":
-		q, err := b.q.Random(ctx, quoter.Filter{MaxLen: maxReply})
-		if err != nil {
-			b.log.Error("xmpp quote failed", "err", err)
-			return
-		}
-		answer = q.Render()
-	case "help":
-		answer = prefix + "quote: a random quote"
+	text, tail := s.answerText(ctx, cmd, prefix)
+	if text == "" {
+		return
 	}
+	body := strings.Join(chat.Fit(text, tail, maxReply, 1), "\n")
 	if r.room != "" {
-		s.reply(messageStanza(r.room, "groupchat", answer))
+		s.reply(messageStanza(r.room, "groupchat", body))
 	} else {
-		s.reply(messageStanza(r.to, "chat", answer))
+		s.reply(messageStanza(r.to, "chat", body))
 	}
 }
 
-// maxReply bounds an answer's body in bytes: XMPP carries far more, but a
-// room is read by people.
-const maxReply = 1000
+// answerText is the reply to c: a quote's text and its tail (see
+// chat.QuoteParts), or a message and no tail; "" for silence (the library
+// failed: logged).
+func (s *session) answerText(ctx context.Context, c chat.Command, prefix string) (text, tail string) {
+	if c.Err != "" {
+		return c.Err, ""
+	}
+	q := s.b.q
+	f := quoter.Filter{Collection: c.Collection}
+	var quote *quoter.Quote
+	var err error
+	notFound := "no quote matches"
+	switch c.Kind {
+	case chat.KindHelp:
+		return chat.Help(prefix), ""
+	case chat.KindRandom:
+		fit := f
+		fit.MaxLen = chat.FitLen(maxReply, 1)
+		quote, err = q.Random(ctx, fit)
+		if quoter.ErrorCode(err) == quoter.ENOTFOUND {
+			quote, err = q.Random(ctx, f)
+		}
+	case chat.KindByID:
+		notFound = fmt.Sprintf("no quote #%d", c.ID)
+		quote, err = q.Quote(ctx, c.ID)
+	case chat.KindSearch:
+		var found []*quoter.Quote
+		found, _, err = q.SearchIn(ctx, c.Query, f, quoter.Page{Limit: 1})
+		if err == nil && len(found) == 0 {
+			return notFound, ""
+		}
+		if err == nil {
+			quote = found[0]
+		}
+	case chat.KindToday:
+		day := c.Date
+		if day == (quoter.Date{}) {
+			day = s.b.cal.Today().AddDays(c.Offset)
+		}
+		notFound = "no quote of the day for that"
+		quote, err = q.Today(ctx, day, quoter.Filter{Tag: c.Tag, Lang: c.Lang})
+	case chat.KindStats:
+		return "", ""
+	}
+	switch code := quoter.ErrorCode(err); {
+	case err == nil:
+		return chat.QuoteParts(quote)
+	case code == quoter.ENOTFOUND:
+		return notFound, ""
+	case code == quoter.EINVALID || code == quoter.EGONE:
+		return quoter.ErrorMessage(err), ""
+	default:
+		s.b.log.Error("xmpp command failed", "command", c.Kind, "err", err)
+		return "", ""
+	}
+}
 
 // checkDaily asks the writer to post the daily quote where it is due.
 func (s *session) checkDaily() {
@@ -134,7 +177,8 @@ func (s *session) postDaily(send func(string) bool) {
 		if err != nil {
 			return err
 		}
-		if !send(messageStanza(room, "groupchat", "Quote of the day: "+q.Render())) {
+		text, tail := chat.QuoteParts(q)
+		if !send(messageStanza(room, "groupchat", strings.Join(chat.Fit("Quote of the day: "+text, tail, maxReply, 1), "\n"))) {
 			return errorf("xmpp session ended")
 		}
 		return nil
@@ -142,3 +186,7 @@ func (s *session) postDaily(send func(string) bool) {
 }
 
 func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
+
+// maxReply bounds an answer's body in bytes: XMPP carries far more, but a
+// room is read by people, and a quote of this size is a page.
+const maxReply = 1000
