@@ -25,7 +25,7 @@ func (s *session) handle(t xmlstream.TokenReadEncoder, start *xml.StartElement) 
 	}()
 	e, err := readElement(t, *start, s.b.cfg.MaxStanza)
 	if err == errTooBig {
-		s.b.stats.dropped.WithLabelValues(dropTooBig).Inc()
+		s.b.stats.Dropped.WithLabelValues(dropTooBig).Inc()
 		return nil
 	} else if err != nil {
 		return err

@@ -25,7 +25,7 @@ func (s *session) iq(t xmlstream.TokenReadEncoder, e *element) error {
 	case e.child(nsPing, "ping") != nil:
 	case e.child(nsVersion, "query") != nil:
 		if !s.b.core.versionCD.Allow("") {
-			s.b.stats.dropped.WithLabelValues(dropVersionRate).Inc()
+			s.b.stats.Dropped.WithLabelValues(dropVersionRate).Inc()
 			return nil
 		}
 		payload = fmt.Sprintf(`<query xmlns="%s"><name>quotesd</name><version>%s</version></query>`, nsVersion, escape(clean(s.b.version())))

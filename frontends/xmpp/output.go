@@ -40,7 +40,7 @@ func (s *session) reply(raw string) bool {
 	case s.replies <- raw:
 		return true
 	default:
-		s.b.stats.dropped.WithLabelValues(chat.DropQueueFull).Inc()
+		s.b.stats.Dropped.WithLabelValues(chat.DropQueueFull).Inc()
 		return false
 	}
 }

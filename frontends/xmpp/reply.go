@@ -82,9 +82,10 @@ func (s *session) command(r request) {
 		return
 	}
 	if ok, why := b.core.cooldowns.Allow(strings.ToLower(r.user), strings.ToLower(r.room)); !ok {
-		b.stats.dropped.WithLabelValues(why).Inc()
+		b.stats.Dropped.WithLabelValues(why).Inc()
 		return
 	}
+	b.stats.Commands.WithLabelValues(cmd.Kind).Inc()
 	ctx, cancel := context.WithTimeout(s.ctx, lookupTimeout)
 	defer cancel()
 	text, tail := s.answerText(ctx, cmd, prefix)
