@@ -11,6 +11,7 @@ import (
 	"github.com/quotesd/quotesd/logs/logstest"
 	"github.com/quotesd/quotesd/quoter"
 	"github.com/quotesd/quotesd/quoter/quotertest"
+	"github.com/quotesd/quotesd/reactor"
 )
 
 // These tests run the bot in process against a real XMPP server no one
@@ -264,5 +265,96 @@ func TestProsody_VersionAtBoundedRateAndPing(t *testing.T) {
 	got = alice.Expect(10*time.Second, func(s prosodytest.Stanza) bool { return s.Kind == "iq" && strings.Contains(s.Raw, `id="p1"`) })
 	if got.Type != "result" {
 		t.Errorf("ping answered %s, want a result", got.Raw)
+	}
+}
+
+func TestProsody_FloodFromManyUsersDoesNotGetTheBotDisconnected(t *testing.T) {
+	// A tight rate for every client (the limits module throttles what it
+	// reads from a connection), and the bot's production pacing and
+	// cooldowns: a crowd asking at once is answered, within the limits,
+	// and the bot stays on.
+	srv := prosodytest.Start(t, prosodytest.Options{Rate: "2kb/s"})
+	watcher := srv.Client("watcher")
+	watcher.Join(testRoom, "watcher")
+	d := DefaultConfig()
+	logs := startBot(t, srv, func(c *Config) {
+		c.UserCooldown, c.RoomCooldown, c.SendInterval, c.SendBurst = d.UserCooldown, 0, 200*time.Millisecond, d.SendBurst
+	})
+	waitOccupant(t, watcher, "quotesd")
+
+	before := srv.LogCount("Client disconnected") // the harness's own probes
+	const users, each = 12, 5
+	var crowd []*prosodytest.Client
+	for i := range users {
+		name := "user" + string(rune('a'+i))
+		c := srv.Client(name)
+		c.Join(testRoom, name)
+		crowd = append(crowd, c)
+	}
+	for range each {
+		for _, c := range crowd {
+			c.Say(testRoom, "!quote")
+		}
+	}
+	// One answer per user: the rest fall to the user's cooldown.
+	for i := range users {
+		if _, ok := watcher.Wait(30*time.Second, fromBot("[#")); !ok {
+			t.Fatalf("%d answers to %d users, want one each", i, users)
+		}
+	}
+	quiet(t, watcher, 2*time.Second, "past one answer per user")
+	if strings.Contains(logs.String(), "xmpp disconnected") {
+		t.Errorf("the bot was disconnected during the flood")
+	}
+	if n := srv.LogCount("Client disconnected") - before; n != 0 {
+		t.Errorf("prosody disconnected %d clients during the flood", n)
+	}
+}
+
+func TestProsody_DirectTLS(t *testing.T) {
+	srv := prosodytest.Start(t)
+	alice := srv.Client("alice")
+	alice.Join(testRoom, "alice")
+	logs := startBot(t, srv, func(c *Config) { c.Server, c.DirectTLS = srv.TLSAddr, true })
+	waitOccupant(t, alice, "quotesd")
+	alice.Say(testRoom, "!quote")
+	alice.Expect(10*time.Second, fromBot("[#"))
+	if !strings.Contains(logs.String(), "direct_tls=true") {
+		t.Error("the connection was not logged as direct TLS")
+	}
+}
+
+func TestProsody_UntrustedCertificateIsRefused(t *testing.T) {
+	srv := prosodytest.Start(t)
+	other := prosodytest.Start(t) // another self-signed certificate
+	logs := startBot(t, srv, func(c *Config) { c.CAFile = other.CAFile })
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(logs.String(), "certificate signed by unknown authority") {
+		if time.Now().After(deadline) {
+			t.Fatal("no certificate failure logged within 10s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if strings.Contains(logs.String(), "xmpp connected") {
+		t.Error("the bot connected through a certificate it should not trust")
+	}
+}
+
+func TestProsody_RefusedPasswordStopsTheBot(t *testing.T) {
+	srv := prosodytest.Start(t)
+	srv.Register("bot", "the real password")
+	cfg := DefaultConfig()
+	cfg.JID, cfg.Password = "bot@"+prosodytest.Domain, "a wrong password"
+	cfg.Server, cfg.CAFile = srv.Addr, srv.CAFile
+	logs := &logstest.Buffer{}
+	b, err := New(cfg, quotertest.NewLibrary(t), nil, slog.New(slog.NewTextHandler(logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	err = b.Serve(ctx)
+	if !reactor.IsPermanent(err) || !strings.Contains(err.Error(), "not-authorized") {
+		t.Errorf("Serve = %v, want a permanent error naming not-authorized; log:\n%s", err, logs)
 	}
 }

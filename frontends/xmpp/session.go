@@ -14,7 +14,7 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"strings"
+	"reflect"
 	"sync"
 	"time"
 
@@ -73,7 +73,7 @@ func (b *Bot) session(ctx context.Context) (established bool, err error) {
 	if err != nil {
 		conn.Close()
 		if isAuthFailure(err) {
-			return false, permanent("xmpp server refused the account %s: %v", b.cfg.JID, err)
+			return false, permanent("xmpp server refused the account %s (not-authorized or disabled): %v", b.cfg.JID, err)
 		}
 		return false, fmt.Errorf("xmpp session with %s: %w", b.serverName(), err)
 	}
@@ -204,15 +204,30 @@ func (b *Bot) dial(ctx context.Context, origin jid.JID) (net.Conn, error) {
 }
 
 // isAuthFailure reports whether err is the server refusing our
-// credentials (a SASL failure such as not-authorized), which reconnecting
-// will not fix. mellium reports it as an error whose text is the SASL
-// condition.
+// credentials (SASL not-authorized, account-disabled,
+// credentials-expired), which reconnecting will not fix. mellium returns
+// the server's SASL failure as a value of its internal saslerr.Error, whose
+// text is the server's prose: its Condition field is read by reflection,
+// the one way to it from outside mellium.
 func isAuthFailure(err error) bool {
-	msg := err.Error()
-	for _, c := range []string{"not-authorized", "account-disabled", "credentials-expired"} {
-		if strings.Contains(msg, c) {
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		v := reflect.ValueOf(e)
+		if v.Kind() != reflect.Struct || v.Type().PkgPath() != "mellium.im/xmpp/internal/saslerr" {
+			continue
+		}
+		f := v.FieldByName("Condition")
+		if !f.IsValid() || !f.CanInterface() {
+			return false
+		}
+		c, ok := f.Interface().(fmt.Stringer)
+		if !ok {
+			return false
+		}
+		switch c.String() {
+		case "not-authorized", "account-disabled", "credentials-expired":
 			return true
 		}
+		return false
 	}
 	return false
 }
