@@ -34,6 +34,7 @@ type Bot struct {
 	log   *slog.Logger
 	daily *chat.Daily // nil when no daily post is configured
 	stats *metrics
+	disp  *chat.Dispatcher // answers the commands that are not curation
 
 	cooldowns chat.Cooldowns // per user and per channel
 	ctcpCD    *chat.Cooldown // CTCP VERSION answers, whoever asks
@@ -76,6 +77,7 @@ func New(cfg Config, q quoter.Library, cal *quoter.Calendar, log *slog.Logger) (
 	b.ctcpCD = chat.NewCooldown(cfg.CTCPInterval, now)
 	b.changes, b.lines = chat.NewDailyCap(), newLastLines()
 	b.inForce.Store(&cfg)
+	b.disp = &chat.Dispatcher{Name: "irc", Library: q, Calendar: cal, Log: log, Prefix: b.commandPrefix, Collections: b.collections}
 	if cfg.Daily != "" {
 		d, err := newDaily(cfg, cal, log)
 		if err != nil {

@@ -173,7 +173,7 @@ func (s *session) change(ctx context.Context, j job) string {
 		return s.refusal(err, "")
 	}
 	q, err := s.b.q.Quote(ctx, c.ID)
-	if err == nil && !lib.visible(q.Collection) {
+	if err == nil && !lib.Visible(q.Collection) {
 		err = quoter.Errorf(quoter.ENOTFOUND, "not served here")
 	}
 	if err != nil {
@@ -258,8 +258,8 @@ func (s *session) stats(ctx context.Context, j job) string {
 	}
 	var parts []string
 	total := 0
-	for _, c := range lib.all {
-		if lib.serves(c.Name) && c.Quotes > 0 {
+	for _, c := range lib.All {
+		if lib.Serves(c.Name) && c.Quotes > 0 {
 			total += c.Quotes
 			parts = append(parts, fmt.Sprintf("%s %d", c.Name, c.Quotes))
 		}
@@ -287,7 +287,7 @@ func (s *session) info(ctx context.Context, j job) (reply, private string) {
 		return s.failure(err, ""), ""
 	}
 	q, err := s.b.q.Quote(ctx, j.cmd.ID)
-	if err == nil && !lib.visible(q.Collection) {
+	if err == nil && !lib.Visible(q.Collection) {
 		err = quoter.Errorf(quoter.ENOTFOUND, "not served here")
 	}
 	if err != nil {

@@ -207,3 +207,9 @@ func (b *Bot) channel(name string) (Channel, bool) {
 	}
 	return Channel{}, false
 }
+
+// collections are those channel is served (see Channel.Collections).
+func (b *Bot) collections(channel string) []string {
+	ch, _ := b.channel(channel)
+	return ch.Collections
+}
