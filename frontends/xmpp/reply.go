@@ -4,16 +4,17 @@ package xmpp
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"strings"
-	"time"
 
 	"github.com/quotesd/quotesd/frontends/chat"
 	"github.com/quotesd/quotesd/quoter"
 )
 
-// lookupTimeout bounds one question to the library.
-const lookupTimeout = 10 * time.Second
+// maxReply bounds an answer's body in bytes: XMPP carries far more in a
+// message, but a room is read by people, and a quote of this size is a
+// page. An answer is one message of one line of this budget.
+const maxReply = 1000
 
 // request is one message that may hold a command.
 type request struct {
@@ -24,20 +25,27 @@ type request struct {
 	text string // its first line, cleaned
 }
 
-// chatCore is what the bot takes from package chat: the daily post's
-// schedule, the cooldowns, and the commands.
+// chatCore is what the bot takes from package chat: the commands'
+// dispatch with the cooldowns, and the daily post's schedule.
 type chatCore struct {
-	b         *Bot
-	daily     *chat.Daily // nil when no daily post is configured
+	dispatch  *chat.Dispatcher
 	cooldowns chat.Cooldowns
+	daily     *chat.Daily    // nil when no daily post is configured
 	versionCD *chat.Cooldown // version queries (XEP-0092), whoever asks
 }
 
 func newChatCore(b *Bot) (*chatCore, error) {
-	c := &chatCore{b: b}
 	now := b.cal.Time
-	c.cooldowns = chat.NewCooldowns(b.cfg.UserCooldown, b.cfg.RoomCooldown, now)
-	c.versionCD = chat.NewCooldown(b.cfg.VersionPeriod, now)
+	c := &chatCore{
+		cooldowns: chat.NewCooldowns(b.cfg.UserCooldown, b.cfg.RoomCooldown, now),
+		versionCD: chat.NewCooldown(b.cfg.VersionPeriod, now),
+	}
+	c.dispatch = &chat.Dispatcher{
+		Name: "xmpp", Library: b.q, Calendar: b.cal, Log: b.log,
+		Prefix:    func() string { return b.inForce.Load().Prefix },
+		Cooldowns: &c.cooldowns, Metrics: b.stats.Metrics,
+		Width: maxReply, Lines: 1,
+	}
 	if b.cfg.Daily != "" {
 		targets := make([]string, len(b.cfg.Rooms))
 		for i, r := range b.cfg.Rooms {
@@ -55,10 +63,11 @@ func newChatCore(b *Bot) (*chatCore, error) {
 	return c, nil
 }
 
-// setLive applies the live settings of next.
+// setLive applies the live settings of next (the prefix is read from
+// the bot's settings in force).
 func (c *chatCore) setLive(next Config) error {
 	if (next.Daily == "") != (c.daily == nil) {
-		return errorf("xmpp daily post: turning it on or off takes a restart; the time can change live")
+		return errors.New("xmpp daily post: turning it on or off takes a restart; the time can change live")
 	}
 	if c.daily != nil {
 		if err := c.daily.SetClock(next.Daily); err != nil {
@@ -71,89 +80,21 @@ func (c *chatCore) setLive(next Config) error {
 	return nil
 }
 
-// command answers r if it holds a command (chat.Parse) and the
-// cooldowns allow. Curation commands are not served over XMPP (yet):
+// command answers r if it holds a command and the cooldowns allow
+// (chat.Dispatcher.Handle). Curation commands are not served over XMPP:
 // they are ignored, as unknown commands are.
 func (s *session) command(r request) {
-	b := s.b
-	prefix := b.inForce.Load().Prefix
-	cmd, ok := chat.Parse(r.text, prefix)
-	if !ok || chat.IsCuration(cmd.Kind) {
-		return
+	lines, err := s.b.core.dispatch.Handle(s.ctx, chat.Message{
+		Room: strings.ToLower(r.room), User: strings.ToLower(r.user), Text: r.text, Direct: r.room == "",
+	})
+	if err != nil || len(lines) == 0 {
+		return // a failure is logged by the dispatcher; silence otherwise
 	}
-	if ok, why := b.core.cooldowns.Allow(strings.ToLower(r.user), strings.ToLower(r.room)); !ok {
-		b.stats.Dropped.WithLabelValues(why).Inc()
-		return
-	}
-	b.stats.Commands.WithLabelValues(cmd.Kind).Inc()
-	ctx, cancel := context.WithTimeout(s.ctx, lookupTimeout)
-	defer cancel()
-	text, tail := s.answerText(ctx, cmd, prefix)
-	if text == "" {
-		return
-	}
-	body := strings.Join(chat.Fit(text, tail, maxReply, 1), "\n")
+	body := strings.Join(lines, "\n")
 	if r.room != "" {
 		s.reply(messageStanza(r.room, "groupchat", body))
 	} else {
 		s.reply(messageStanza(r.to, "chat", body))
-	}
-}
-
-// answerText is the reply to c: a quote's text and its tail (see
-// chat.QuoteParts), or a message and no tail; "" for silence (the library
-// failed: logged).
-func (s *session) answerText(ctx context.Context, c chat.Command, prefix string) (text, tail string) {
-	if c.Err != "" {
-		return c.Err, ""
-	}
-	q := s.b.q
-	f := quoter.Filter{Collection: c.Collection}
-	var quote *quoter.Quote
-	var err error
-	notFound := "no quote matches"
-	switch c.Kind {
-	case chat.KindHelp:
-		return chat.Help(prefix), ""
-	case chat.KindRandom:
-		fit := f
-		fit.MaxLen = chat.FitLen(maxReply, 1)
-		quote, err = q.Random(ctx, fit)
-		if quoter.ErrorCode(err) == quoter.ENOTFOUND {
-			quote, err = q.Random(ctx, f)
-		}
-	case chat.KindByID:
-		notFound = fmt.Sprintf("no quote #%d", c.ID)
-		quote, err = q.Quote(ctx, c.ID)
-	case chat.KindSearch:
-		var found []*quoter.Quote
-		found, _, err = q.SearchIn(ctx, c.Query, f, quoter.Page{Limit: 1})
-		if err == nil && len(found) == 0 {
-			return notFound, ""
-		}
-		if err == nil {
-			quote = found[0]
-		}
-	case chat.KindToday:
-		day := c.Date
-		if day == (quoter.Date{}) {
-			day = s.b.cal.Today().AddDays(c.Offset)
-		}
-		notFound = "no quote of the day for that"
-		quote, err = q.Today(ctx, day, quoter.Filter{Tag: c.Tag, Lang: c.Lang})
-	case chat.KindStats:
-		return "", ""
-	}
-	switch code := quoter.ErrorCode(err); {
-	case err == nil:
-		return chat.QuoteParts(quote)
-	case code == quoter.ENOTFOUND:
-		return notFound, ""
-	case code == quoter.EINVALID || code == quoter.EGONE:
-		return quoter.ErrorMessage(err), ""
-	default:
-		s.b.log.Error("xmpp command failed", "command", c.Kind, "err", err)
-		return "", ""
 	}
 }
 
@@ -168,26 +109,21 @@ func (s *session) checkDaily() {
 	}
 }
 
+// errSessionEnded is a daily post that could not be sent: the session
+// ended first. The post stays due, for the next session.
+var errSessionEnded = errors.New("xmpp session ended")
+
 // postDaily posts the quote of the day in every room we are in that has
 // not had it today, through send (the writer's pacing).
 func (s *session) postDaily(send func(string) bool) {
 	s.b.core.daily.PostDue(s.ctx, s.joinedRooms(), func(ctx context.Context, room string, day quoter.Date) error {
-		ctx, cancel := context.WithTimeout(ctx, lookupTimeout)
-		defer cancel()
-		q, err := s.b.q.Today(ctx, day, quoter.Filter{})
+		text, tail, err := s.b.core.dispatch.QuoteOfDay(ctx, room, day)
 		if err != nil {
 			return err
 		}
-		text, tail := chat.QuoteParts(q)
-		if !send(messageStanza(room, "groupchat", strings.Join(chat.Fit("Quote of the day: "+text, tail, maxReply, 1), "\n"))) {
-			return errorf("xmpp session ended")
+		if !send(messageStanza(room, "groupchat", strings.Join(chat.Fit(text, tail, maxReply, 1), "\n"))) {
+			return errSessionEnded
 		}
 		return nil
 	})
 }
-
-func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
-
-// maxReply bounds an answer's body in bytes: XMPP carries far more, but a
-// room is read by people, and a quote of this size is a page.
-const maxReply = 1000
