@@ -255,6 +255,9 @@ func splitRooms(s string) []Room {
 		addr, rest, hasNick := strings.Cut(f, "/")
 		if hasNick {
 			r.Nick, r.Password, _ = strings.Cut(rest, ":")
+			if r.Nick == "" {
+				addr += "/" // "room@service/" names no nickname: check refuses it
+			}
 		} else {
 			addr, r.Password, _ = strings.Cut(addr, ":")
 		}

@@ -3,6 +3,8 @@ package xmpp
 import (
 	"context"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -31,6 +33,14 @@ func startBot(t *testing.T, srv *prosodytest.Server, tweak func(*Config)) *logst
 
 func startBotOn(t *testing.T, srv *prosodytest.Server, lib quoter.Library, tweak func(*Config)) *logstest.Buffer {
 	t.Helper()
+	logs, stop := runBot(t, srv, lib, tweak)
+	t.Cleanup(stop)
+	return logs
+}
+
+// runBot runs the bot as startBotOn does, until stop is called.
+func runBot(t *testing.T, srv *prosodytest.Server, lib quoter.Library, tweak func(*Config)) (logs *logstest.Buffer, stop func()) {
+	t.Helper()
 	srv.Register("bot", prosodytest.Password("bot"))
 	cfg := DefaultConfig()
 	cfg.JID, cfg.Password = "bot@"+prosodytest.Domain, prosodytest.Password("bot")
@@ -42,7 +52,7 @@ func startBotOn(t *testing.T, srv *prosodytest.Server, lib quoter.Library, tweak
 	if tweak != nil {
 		tweak(&cfg)
 	}
-	logs := &logstest.Buffer{}
+	logs = &logstest.Buffer{}
 	b, err := New(cfg, lib, nil, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	if err != nil {
 		t.Fatal(err)
@@ -55,14 +65,13 @@ func startBotOn(t *testing.T, srv *prosodytest.Server, lib quoter.Library, tweak
 			t.Errorf("Serve: %v", err)
 		}
 	}()
-	t.Cleanup(func() {
+	return logs, func() {
 		cancel()
 		<-done
 		if t.Failed() {
 			t.Logf("bot log:\n%s", logs.String())
 		}
-	})
-	return logs
+	}
 }
 
 // waitOccupant waits until c sees nick enter testRoom.
@@ -357,4 +366,29 @@ func TestProsody_RefusedPasswordStopsTheBot(t *testing.T) {
 	if !reactor.IsPermanent(err) || !strings.Contains(err.Error(), "not-authorized") {
 		t.Errorf("Serve = %v, want a permanent error naming not-authorized; log:\n%s", err, logs)
 	}
+}
+
+func TestProsody_DailyPostOnceADaySurvivingRestart(t *testing.T) {
+	srv := prosodytest.Start(t)
+	alice := srv.Client("alice")
+	alice.Join(testRoom, "alice")
+	// The state of a process that posted yesterday: today's post, due
+	// since midnight, is made as soon as the bot is in the room.
+	state := filepath.Join(t.TempDir(), "xmpp-daily.json")
+	yesterday := (&quoter.Calendar{}).Today().AddDays(-1)
+	if err := os.WriteFile(state, []byte(`{"`+testRoom+`":"`+yesterday.String()+`"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	lib := quotertest.NewLibrary(t)
+	daily := func(c *Config) { c.Daily, c.DailyStateFile = "00:00", state }
+	_, stop := runBot(t, srv, lib, daily)
+	alice.Expect(15*time.Second, fromBot("Quote of the day: "))
+	stop()
+	alice.Expect(10*time.Second, func(s prosodytest.Stanza) bool {
+		return s.Kind == "presence" && s.From == testRoom+"/quotesd" && s.Type == "unavailable"
+	})
+
+	startBotOn(t, srv, lib, daily)
+	waitOccupant(t, alice, "quotesd")
+	quiet(t, alice, 2*time.Second, "a restart the same day")
 }

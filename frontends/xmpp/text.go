@@ -13,16 +13,15 @@ import (
 // sends never reaches the logs or a reply with them, and what the bot
 // sends never breaks its XML stream.
 func clean(s string) string {
-	s = chat.Sanitize(s)
-	if strings.IndexFunc(s, unsafe) < 0 {
-		return s
+	if strings.IndexFunc(s, unsafe) >= 0 {
+		s = strings.Map(func(r rune) rune {
+			if unsafe(r) {
+				return -1
+			}
+			return r
+		}, s)
 	}
-	return strings.Map(func(r rune) rune {
-		if unsafe(r) {
-			return -1
-		}
-		return r
-	}, s)
+	return chat.Sanitize(s)
 }
 
 func unsafe(r rune) bool {
