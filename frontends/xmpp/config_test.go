@@ -95,7 +95,7 @@ func TestReadElement_BoundsWhatItKeeps(t *testing.T) {
 
 func TestClean_StripsControlsAndWhatXMLCannotCarry(t *testing.T) {
 	for in, want := range map[string]string{
-		"!quote\x00\x07 now":    "!quote now",
+		"!quote\x00\x07 now":     "!quote now",
 		"a\u202Eb\u2066c":        "abc",
 		"fine \uFFFE\uFFFF text": "fine text",
 		"tab\tand\nbreak":        "tab and break",
