@@ -32,8 +32,8 @@ const (
 )
 
 // countedAtStart are the counters that a start itself counts: the IRC
-// bot's first connection attempt.
-var countedAtStart = map[string]bool{"quotesd_irc_connects_total": true}
+// and XMPP bots' first connection attempts.
+var countedAtStart = map[string]bool{"quotesd_irc_connects_total": true, "quotesd_xmpp_connects_total": true}
 
 // scrape returns the metric families of the /metrics at base, by name.
 func scrape(t *testing.T, base string) map[string]*dto.MetricFamily {
@@ -79,12 +79,17 @@ func labelNames(mf *dto.MetricFamily) []string {
 }
 
 // startEveryFrontend starts quotesd with every frontend and the operations
-// listener on; the IRC bot's server is down (it retries), which serves
-// its metrics as well as a server would.
+// listener on; the IRC and XMPP bots' servers are down (they retry),
+// which serves their metrics as well as a server would.
 func startEveryFrontend(t *testing.T) *server {
 	t.Helper()
 	db := writeLibrary(t, filepath.Join(t.TempDir(), "quotes.db"), quotertest.Sample()...)
-	args := append(offExcept("qotd", "web", "smtp", "irc", "ops"),
+	xmppPassword := filepath.Join(t.TempDir(), "xmpp-password")
+	if err := os.WriteFile(xmppPassword, []byte("secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := append(offExcept("qotd", "web", "smtp", "irc", "xmpp", "ops"),
+		"--xmpp-jid", "bot@localhost", "--xmpp-password-file", xmppPassword, "--xmpp-server", smtptest.FreeAddr(t),
 		"--ops-addr", "127.0.0.1:0", "--state-dir", t.TempDir(),
 		"--qotd-addr", "127.0.0.1:0", "--qotd-udp-addr", "127.0.0.1:0",
 		"--web-addr", "127.0.0.1:0",
