@@ -67,7 +67,7 @@ func (s *session) message(e *element) {
 		if r == nil || from.Resourcepart() == "" || r.isMe(from.Resourcepart()) {
 			return
 		}
-		s.command(request{room: r.cfg.JID, user: from.Bare().String() + "/" + from.Resourcepart(), nick: clean(from.Resourcepart()), text: text})
+		s.command(request{room: r.cfg.JID, user: from.Bare().String() + "/" + from.Resourcepart(), text: text})
 	default: // chat, normal
 		if from.Bare().Equal(s.me.Bare()) || from.Equal(s.me.Domain()) {
 			return
@@ -78,7 +78,7 @@ func (s *session) message(e *element) {
 			// person, their address the room's.
 			user = from.String()
 		}
-		s.command(request{to: from.String(), user: user, nick: clean(from.Resourcepart()), text: text})
+		s.command(request{to: from.String(), user: user, text: text})
 	}
 }
 

@@ -21,7 +21,6 @@ type request struct {
 	room string // the room it was said in; "" for a 1:1 chat
 	to   string // where a 1:1 answer goes (a full JID)
 	user string // who asked, for the user's cooldown: a bare JID, or an occupant's room/nick
-	nick string // what to call them
 	text string // its first line, cleaned
 }
 
