@@ -40,6 +40,8 @@ type Daily struct {
 	log    *slog.Logger
 	wake   chan struct{} // the posting time moved, or a claim is to be tried again
 
+	saving sync.Mutex // one save at a time, so the last renamed is the newest
+
 	mu           sync.Mutex
 	hour, minute int
 	last         map[string]quoter.Date // folded target -> day last posted
@@ -238,15 +240,36 @@ func (d *Daily) Next() time.Time {
 // and claimed (see DailyClaims), and records each success. A target whose
 // post fails stays due. It returns early when ctx ends.
 func (d *Daily) PostDue(ctx context.Context, targets []string, post Post) {
+	d.ComposeDue(ctx, targets, func(ctx context.Context, target string, day quoter.Date) (func() error, error) {
+		return func() error { return post(ctx, target, day) }, nil
+	})
+}
+
+// Compose finds what target's post of day says, and returns how to send
+// it. An error leaves the post due, unclaimed.
+type Compose func(ctx context.Context, target string, day quoter.Date) (send func() error, err error)
+
+// ComposeDue is PostDue for a frontend that finds what to say before the
+// post is claimed, so that with replicas a post the library could not
+// make is not claimed, and stays due (IRC). The claim is made between
+// compose and send.
+func (d *Daily) ComposeDue(ctx context.Context, targets []string, compose Compose) {
 	for _, t := range targets {
 		if ctx.Err() != nil {
 			return
 		}
 		day, due := d.Due(t)
-		if !due || !d.claim(ctx, t, day) {
+		if !due {
 			continue
 		}
-		if err := post(ctx, t, day); err != nil {
+		send, err := compose(ctx, t, day)
+		if err == nil {
+			if !d.claim(ctx, t, day) {
+				continue // claimed elsewhere, or the claim failed: see claim
+			}
+			err = send()
+		}
+		if err != nil {
 			d.log.Warn(d.name+" daily post not made", "target", t, "day", day.String(), "err", err)
 			continue
 		}
@@ -306,8 +329,13 @@ func (d *Daily) load() (bool, error) {
 }
 
 // save writes the state to a temporary file and renames it into place, so
-// a crash leaves the old state or the new one, never half of one.
+// a crash leaves the old state or the new one, never half of one. Saves
+// made at once (a frontend posting to its targets from a goroutine each)
+// take turns: otherwise an older copy of the state could be renamed over
+// a newer one, and lose a post.
 func (d *Daily) save() error {
+	d.saving.Lock()
+	defer d.saving.Unlock()
 	d.mu.Lock()
 	m := make(map[string]string, len(d.last))
 	for t, day := range d.last {

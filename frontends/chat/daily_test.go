@@ -274,3 +274,59 @@ func waitFor(t *testing.T, cond func() bool, what string) {
 	}
 	t.Fatalf("no %s within 5s", what)
 }
+
+// A frontend posting from a goroutine per target records its posts at
+// once: the state file must hold every one of them afterwards.
+func TestDaily_DoneAtOnceForManyTargetsKeepsThemAll(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "daily.json")
+	clk := at(10)
+	d := dailyAt(t, clk, file, nil)
+	day := quoter.Date{Year: 2025, Month: 3, Day: 14}
+	var wg sync.WaitGroup
+	for i := range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d.Done("#t"+string(rune('a'+i%26))+string(rune('a'+i/26)), day)
+		}()
+	}
+	wg.Wait()
+	again := dailyAt(t, clk, file, nil)
+	for i := range 40 {
+		target := "#t" + string(rune('a'+i%26)) + string(rune('a'+i/26))
+		if _, due := again.Due(target); due {
+			t.Errorf("%s is due again after a restart: its post was lost from the state file", target)
+		}
+	}
+}
+
+// With replicas, a post whose text could not be found is not claimed: it
+// stays due here and on every other replica, where PostDue would have
+// spent the claim.
+func TestDaily_ComposeDueClaimsOnlyWhatItCanSend(t *testing.T) {
+	rec := &claimRecord{got: make(map[string]quoter.Date)}
+	d := dailyAt(t, at(10), "", rec)
+	var sent []string
+	compose := func(fail bool) chat.Compose {
+		return func(_ context.Context, target string, day quoter.Date) (func() error, error) {
+			if fail {
+				return nil, errors.New("library unreachable")
+			}
+			return func() error { sent = append(sent, target); return nil }, nil
+		}
+	}
+	d.ComposeDue(context.Background(), []string{"#q"}, compose(true))
+	if len(rec.asked) != 0 || len(sent) != 0 {
+		t.Errorf("after a failed compose: claims asked %q, sent %q; want neither", rec.asked, sent)
+	}
+	if _, due := d.Due("#q"); !due {
+		t.Error("not due after a failed compose")
+	}
+	d.ComposeDue(context.Background(), []string{"#q"}, compose(false))
+	if strings.Join(rec.asked, " ") != "#q" || strings.Join(sent, " ") != "#q" {
+		t.Errorf("claims asked %q, sent %q; want one of each", rec.asked, sent)
+	}
+	if _, due := d.Due("#q"); due {
+		t.Error("due again after the post")
+	}
+}

@@ -49,23 +49,26 @@ func (s *session) postDaily() {
 		chans = append(chans, name)
 	}
 	s.mu.Unlock()
-	s.b.daily.PostDue(s.ctx, chans, s.postQuoteOfDay)
+	s.b.daily.ComposeDue(s.ctx, chans, s.composeQuoteOfDay)
 }
 
 // errNoDailyQuote is a daily post the library could not make (logged by
 // quoteOfDay): it stays due.
 var errNoDailyQuote = errors.New("no quote of the day to post")
 
-// postQuoteOfDay sends channel the quote of day.
-func (s *session) postQuoteOfDay(_ context.Context, channel string, day quoter.Date) error {
+// composeQuoteOfDay finds channel's quote of day and returns how to send
+// it: the post is claimed in between.
+func (s *session) composeQuoteOfDay(_ context.Context, channel string, day quoter.Date) (func() error, error) {
 	lines := s.quoteOfDay(channel, day)
 	if len(lines) == 0 {
-		return errNoDailyQuote
+		return nil, errNoDailyQuote
 	}
-	for _, l := range lines {
-		if err := s.privmsgLine(channel, l); err != nil {
-			return err
+	return func() error {
+		for _, l := range lines {
+			if err := s.privmsgLine(channel, l); err != nil {
+				return err
+			}
 		}
-	}
-	return nil
+		return nil
+	}, nil
 }
