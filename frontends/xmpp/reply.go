@@ -113,16 +113,21 @@ func (s *session) checkDaily() {
 var errSessionEnded = errors.New("xmpp session ended")
 
 // postDaily posts the quote of the day in every room we are in that has
-// not had it today, through send (the writer's pacing).
+// not had it today, through send (the writer's pacing). The quote is read
+// before the post is claimed (chat.Daily.ComposeDue), so with replicas a
+// post the library could not make stays due rather than claimed.
 func (s *session) postDaily(send func(string) bool) {
-	s.b.core.daily.PostDue(s.ctx, s.joinedRooms(), func(ctx context.Context, room string, day quoter.Date) error {
+	s.b.core.daily.ComposeDue(s.ctx, s.joinedRooms(), func(ctx context.Context, room string, day quoter.Date) (func() error, error) {
 		text, tail, err := s.b.core.dispatch.QuoteOfDay(ctx, room, day)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if !send(messageStanza(room, "groupchat", strings.Join(chat.Fit(text, tail, maxReply, 1), "\n"))) {
-			return errSessionEnded
-		}
-		return nil
+		stanza := messageStanza(room, "groupchat", strings.Join(chat.Fit(text, tail, maxReply, 1), "\n"))
+		return func() error {
+			if !send(stanza) {
+				return errSessionEnded
+			}
+			return nil
+		}, nil
 	})
 }
