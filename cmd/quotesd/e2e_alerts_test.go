@@ -32,8 +32,8 @@ const (
 )
 
 // countedAtStart are the counters that a start itself counts: the IRC
-// bot's first connection attempt.
-var countedAtStart = map[string]bool{"quotesd_irc_connects_total": true}
+// and XMPP bots' first connection attempts.
+var countedAtStart = map[string]bool{"quotesd_irc_connects_total": true, "quotesd_xmpp_connects_total": true}
 
 // scrape returns the metric families of the /metrics at base, by name.
 func scrape(t *testing.T, base string) map[string]*dto.MetricFamily {
@@ -79,9 +79,9 @@ func labelNames(mf *dto.MetricFamily) []string {
 }
 
 // startEveryFrontend starts quotesd with every frontend and the operations
-// listener on; the IRC bot's server and the daily posts' webhook are down
-// (the bot retries; no post is due), which serves their metrics as well
-// as servers would.
+// listener on; the IRC and XMPP bots' servers and the daily posts'
+// webhook are down (the bots retry; no post is due), which serves their
+// metrics as well as servers would.
 func startEveryFrontend(t *testing.T) *server {
 	t.Helper()
 	db := writeLibrary(t, filepath.Join(t.TempDir(), "quotes.db"), quotertest.Sample()...)
@@ -89,8 +89,13 @@ func startEveryFrontend(t *testing.T) *server {
 	if err := os.WriteFile(key, []byte("key\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	args := append(offExcept("qotd", "web", "smtp", "irc", "publish", "ops", "finger"),
+	xmppPassword := filepath.Join(t.TempDir(), "xmpp-password")
+	if err := os.WriteFile(xmppPassword, []byte("secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := append(offExcept("qotd", "web", "smtp", "irc", "xmpp", "publish", "ops", "finger"),
 		"--publish", "hook=json:http://"+smtptest.FreeAddr(t)+"/in?secret=@"+key, // down, as the IRC server
+		"--xmpp-jid", "bot@localhost", "--xmpp-password-file", xmppPassword, "--xmpp-server", smtptest.FreeAddr(t),
 		"--ops-addr", "127.0.0.1:0", "--state-dir", t.TempDir(),
 		"--qotd-addr", "127.0.0.1:0", "--qotd-udp-addr", "127.0.0.1:0",
 		"--finger-addr", "127.0.0.1:0",

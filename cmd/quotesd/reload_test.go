@@ -167,6 +167,7 @@ var startSettings = map[string][]string{
 	"finger": {`finger-addr = "127.0.0.1:0"`},
 	"irc":    {`irc-server = "127.0.0.1:1"`, `irc-daily = "06:00"`},
 	"ops":    {`ops-addr = "127.0.0.1:0"`},
+	"xmpp":   {`xmpp-jid = "bot@localhost"`, `xmpp-password-file = "testdata/xmpp-password"`, `xmpp-server = "127.0.0.1:1"`, `xmpp-daily = "06:00"`},
 }
 
 // Every setting of every frontend, changed alone in the settings file, is
