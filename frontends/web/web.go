@@ -301,6 +301,8 @@ func (h *Handler) routes(cfg Config) chi.Router {
 		h.apiRoutes(r)
 		h.submitRoutes(r)
 		h.adminRoutes(r)
+		h.authorRoutes(r)
+		h.quotableRoutes(r)
 	})
 	return r
 }
