@@ -244,6 +244,11 @@ func (f quotableFilter) match(q *quoter.Quote) bool {
 	return len(f.tagsAny) == 0 || slices.ContainsFunc(f.tagsAny, has)
 }
 
+// simple reports whether a quoter.Filter says all of f (see core).
+func (f quotableFilter) simple() bool {
+	return f.min == 0 && f.max == 0 && len(f.authors) <= 1 && len(f.tagsAll) <= 1 && len(f.tagsAny) <= 1
+}
+
 // core is the part of f a quoter.Filter can say: the one author, the
 // first of the tags to have, a lower bound of the rendered length (which
 // is never shorter than the text in characters). ok is false when an
@@ -338,19 +343,31 @@ func (h *Handler) randomQuotable(r *http.Request, n int) ([]*quoter.Quote, error
 	if err != nil {
 		return nil, err
 	}
-	if n == 1 && f.min == 0 && f.max == 0 && len(f.authors) <= 1 && len(f.tagsAll) <= 1 && len(f.tagsAny) <= 1 {
+	if f.simple() {
 		flt, ok, err := h.core(r, f)
 		if err != nil || !ok {
 			return nil, err
 		}
-		q, err := h.q.Random(r.Context(), flt)
-		if quoter.ErrorCode(err) == quoter.ENOTFOUND {
-			return nil, nil
+		// Draws by the library, repeats dropped: a few more draws than
+		// asked find n distinct quotes unless there are hardly n.
+		var out []*quoter.Quote
+		seen := map[int64]bool{}
+		for try := 0; try < 3*n && len(out) < n; try++ {
+			q, err := h.q.Random(r.Context(), flt)
+			if quoter.ErrorCode(err) == quoter.ENOTFOUND {
+				return nil, nil
+			}
+			if err != nil {
+				return nil, err
+			}
+			if !seen[q.ID] {
+				seen[q.ID] = true
+				out = append(out, q)
+			}
 		}
-		if err != nil {
-			return nil, err
+		if len(out) == n {
+			return out, nil
 		}
-		return []*quoter.Quote{q}, nil
 	}
 	all, err := h.matching(r, f)
 	if err != nil {
@@ -415,6 +432,12 @@ func (h *Handler) quotableQuotes(w http.ResponseWriter, r *http.Request) {
 		h.quotableFailErr(w, r, err)
 		return
 	}
+	if sort, ok := quotableSorts[r.URL.Query().Get("sortBy")]; ok && f.simple() {
+		// The library pages and sorts this one itself: no reading of
+		// every match, whatever the library's size.
+		h.quotableListed(w, r, f, quoter.Page{Offset: (page - 1) * limit, Limit: limit, Sort: sort, Desc: desc})
+		return
+	}
 	all, err := h.matching(r, f)
 	if err != nil {
 		h.quotableFailErr(w, r, err)
@@ -433,6 +456,36 @@ func (h *Handler) quotableQuotes(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Cache-Control", "public, max-age=60")
 	writeJSON(w, http.StatusOK, quotableEnvelope(out, page, limit))
+}
+
+// quotableSorts are the sortBy values whose order the library's List
+// gives (with ties by id, as the in-memory sort breaks them).
+var quotableSorts = map[string]string{"": quoter.SortAdded, "dateAdded": quoter.SortAdded, "author": quoter.SortAuthor}
+
+// quotableListed answers /quotes from the library's List, p.Limit (up to
+// 150) taken in pages of at most quoter.MaxLimit.
+func (h *Handler) quotableListed(w http.ResponseWriter, r *http.Request, f quotableFilter, p quoter.Page) {
+	page, limit := p.Offset/p.Limit+1, p.Limit
+	out := []quotableQuoteJSON{}
+	total := 0
+	flt, ok, err := h.core(r, f)
+	for ok && err == nil && len(out) < limit {
+		var qs []*quoter.Quote
+		p.Limit = min(limit-len(out), quoter.MaxLimit)
+		if qs, total, err = h.q.List(r.Context(), flt, p); err != nil || len(qs) == 0 {
+			break
+		}
+		for _, q := range qs {
+			out = append(out, toQuotable(q))
+		}
+		p.Offset += len(qs)
+	}
+	if err != nil {
+		h.quotableFailErr(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "public, max-age=60")
+	writeJSON(w, http.StatusOK, quotablePage(out, page, limit, total))
 }
 
 // quotableQuote is /quotes/{id}: a public quote by its id.
