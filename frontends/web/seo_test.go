@@ -45,7 +45,7 @@ func seoPages(e *testEnv) []string {
 	q := e.todays(today)
 	return []string{
 		"/", "/quotes/" + strconv.FormatInt(q.ID, 10), "/search?q=love", "/authors",
-		"/day/" + today.AddDays(-1).String(), "/random", "/search", "/tags",
+		"/day/" + today.AddDays(-1).String(), "/random", "/search", "/tags", "/authors/" + q.AuthorSlug(),
 	}
 }
 
