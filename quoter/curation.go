@@ -160,6 +160,12 @@ type Curator interface {
 	// returns it; ENOTFOUND when there is no such curator.
 	SetPassword(ctx context.Context, curator, hash string) error
 	PasswordHash(ctx context.Context, curator string) (string, error)
+
+	// SetAuthor stores the notes (Bio, Link) of the author a.Slug; its
+	// Name and Count are ignored. Empty notes remove them. The author
+	// need not have quotes yet (an import may bring the notes first).
+	// Errors: EINVALID (see Author.ValidateNotes).
+	SetAuthor(ctx context.Context, a Author) error
 }
 
 // Library is a whole store: what the frontends read and change (Quoter) and

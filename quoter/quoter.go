@@ -281,6 +281,18 @@ type Quoter interface {
 	// (then by name), and the total number of authors.
 	Authors(ctx context.Context, p Page) ([]Count, int, error)
 
+	// Author returns the author whose slug (see Slug) is slug, with the
+	// notes kept for it and the number of its public quotes.
+	// Errors: ENOTFOUND when no public quote carries a name of that slug.
+	Author(ctx context.Context, slug string) (*Author, error)
+
+	// AuthorList returns the authors of public quotes with their notes
+	// and counts, in the order p asks (Sort "" or SortCount: most quoted
+	// first; SortName: by name), and the total number of authors.
+	// Errors: EINVALID for an unknown sort key or a negative offset or
+	// limit; a limit above MaxLimit is clamped.
+	AuthorList(ctx context.Context, p Page) ([]Author, int, error)
+
 	// Tags returns every tag with its quote count, most used first.
 	Tags(ctx context.Context) ([]Count, error)
 

@@ -179,3 +179,25 @@ func TestCalendar_TodayAndRolloverInZone(t *testing.T) {
 		t.Errorf("unknown zone: error %v, want EINVALID", err)
 	}
 }
+
+func TestSlug_FoldsToLowerCaseASCII(t *testing.T) {
+	for _, tc := range []struct{ name, want string }{
+		{"Lao Tzu", "lao-tzu"},
+		{"Albert Einstein", "albert-einstein"},
+		{"Søren Kierkegaard", "soren-kierkegaard"},
+		{"Émile Zola", "emile-zola"},
+		{"  Martin Luther King, Jr.  ", "martin-luther-king-jr"},
+		{"Flannery O'Connor", "flannery-oconnor"},
+		{"Friedrich Nietzsche (1844–1900)", "friedrich-nietzsche-1844-1900"},
+	} {
+		if got := quoter.Slug(tc.name); got != tc.want {
+			t.Errorf("Slug(%q) = %q, want %q", tc.name, got, tc.want)
+		}
+		if err := quoter.ValidSlug(quoter.Slug(tc.name)); err != nil {
+			t.Errorf("ValidSlug(Slug(%q)): %v", tc.name, err)
+		}
+	}
+	if a, b := quoter.Slug("老子"), quoter.Slug("老子"); a != b || quoter.ValidSlug(a) != nil {
+		t.Errorf("Slug(老子) = %q, %q; want one stable valid slug", a, b)
+	}
+}

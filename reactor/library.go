@@ -241,3 +241,20 @@ func (l *Library) PasswordHash(ctx context.Context, curator string) (string, err
 }
 
 var _ quoter.Library = (*Library)(nil)
+
+func (l *Library) Author(ctx context.Context, slug string) (*quoter.Author, error) {
+	return with(l, func(q quoter.Library) (*quoter.Author, error) { return q.Author(ctx, slug) })
+}
+
+func (l *Library) AuthorList(ctx context.Context, p quoter.Page) ([]quoter.Author, int, error) {
+	r, err := with(l, func(q quoter.Library) (page[[]quoter.Author], error) {
+		as, n, err := q.AuthorList(ctx, p)
+		return page[[]quoter.Author]{as, n}, err
+	})
+	return r.items, r.total, err
+}
+
+func (l *Library) SetAuthor(ctx context.Context, a quoter.Author) error {
+	_, err := with(l, func(q quoter.Library) (struct{}, error) { return struct{}{}, q.SetAuthor(ctx, a) })
+	return err
+}

@@ -435,7 +435,7 @@ func TestExport_EmptyLibraryIsAnEmptyArray(t *testing.T) {
 	if out := cliOK(t, "--db", db, "export"); out != "[]\n" {
 		t.Errorf("export of an empty library = %q, want []", out)
 	}
-	if out := cliOK(t, "--db", db, "export", "--format", "csv"); out != "text,author,source,year,tags,lang,collection,added_by,edited_by\n" {
+	if out := cliOK(t, "--db", db, "export", "--format", "csv"); out != "text,author,source,year,tags,lang,collection,added_by,edited_by,author_bio,author_link\n" {
 		t.Errorf("CSV export of an empty library = %q, want the header only", out)
 	}
 }

@@ -15,7 +15,8 @@ import (
 func init() {
 	subcommands["export"] = &subcommand{summary: "write every quote to stdout as JSON or CSV", args: "[--format json|csv] [--collection C] > FILE", flags: exportCommand,
 		detail: "An export holds every quote of every collection, private ones included, with its collection and " +
-			"provenance (added_by, {} when unknown; edited_by when edited): `quotesd import` reads it back as it was."}
+			"provenance (added_by, {} when unknown; edited_by when edited), and the notes on authors (author_bio, author_link, " +
+			"on each author's first quote): `quotesd import` reads it back as it was."}
 }
 
 // exportQuote is one quote in an export: the fields that make up a quote,
@@ -34,6 +35,28 @@ type exportQuote struct {
 	Collection string            `json:"collection"`
 	AddedBy    quoter.Provenance `json:"added_by"`
 	EditedBy   quoter.Provenance `json:"edited_by,omitzero"`
+	AuthorBio  string            `json:"author_bio,omitempty"`  // on an author's first quote only
+	AuthorLink string            `json:"author_link,omitempty"` // likewise
+}
+
+// authorNotes reads the notes of every author of the library's public
+// quotes, by slug, for an export to write on each author's first quote.
+func authorNotes(ctx context.Context, db quoter.Quoter) (map[string]quoter.Author, error) {
+	notes := map[string]quoter.Author{}
+	for offset := 0; ; offset += quoter.MaxLimit {
+		as, _, err := db.AuthorList(ctx, quoter.Page{Offset: offset, Limit: quoter.MaxLimit, Sort: quoter.SortName})
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range as {
+			if a.Bio != "" || a.Link != "" {
+				notes[a.Slug] = a
+			}
+		}
+		if len(as) < quoter.MaxLimit {
+			return notes, nil
+		}
+	}
 }
 
 // provenanceCell is a provenance as a CSV export writes it: a JSON object,
@@ -58,6 +81,18 @@ func exportCommand(fs *flag.FlagSet) runFunc {
 		}
 		var write func(q *quoter.Quote) error
 		var finish func() error
+		var notes map[string]quoter.Author
+		// firstNotes is the notes on q's author the first time the
+		// author comes, "" after.
+		firstNotes := func(q *quoter.Quote) (bio, link string) {
+			slug := q.AuthorSlug()
+			a, ok := notes[slug]
+			if !ok {
+				return "", ""
+			}
+			delete(notes, slug)
+			return a.Bio, a.Link
+		}
 		w := bufio.NewWriter(g.Stdout)
 		switch strings.ToLower(*format) {
 		case "json":
@@ -68,7 +103,8 @@ func exportCommand(fs *flag.FlagSet) runFunc {
 				if tags == nil {
 					tags = []string{}
 				}
-				b, err := marshal(exportQuote{q.Text, q.Author, q.Source, q.Year, tags, q.Lang, q.Collection, q.AddedBy, q.EditedBy})
+				bio, link := firstNotes(q)
+				b, err := marshal(exportQuote{q.Text, q.Author, q.Source, q.Year, tags, q.Lang, q.Collection, q.AddedBy, q.EditedBy, bio, link})
 				if err != nil {
 					return err
 				}
@@ -90,7 +126,7 @@ func exportCommand(fs *flag.FlagSet) runFunc {
 			}
 		case "csv":
 			cw := csv.NewWriter(w)
-			if err := cw.Write([]string{"text", "author", "source", "year", "tags", "lang", "collection", "added_by", "edited_by"}); err != nil {
+			if err := cw.Write([]string{"text", "author", "source", "year", "tags", "lang", "collection", "added_by", "edited_by", "author_bio", "author_link"}); err != nil {
 				return err
 			}
 			write = func(q *quoter.Quote) error {
@@ -106,7 +142,8 @@ func exportCommand(fs *flag.FlagSet) runFunc {
 				if err != nil {
 					return err
 				}
-				return cw.Write([]string{q.Text, q.Author, q.Source, year, strings.Join(q.Tags, ";"), q.Lang, q.Collection, added, edited})
+				bio, link := firstNotes(q)
+				return cw.Write([]string{q.Text, q.Author, q.Source, year, strings.Join(q.Tags, ";"), q.Lang, q.Collection, added, edited, bio, link})
 			}
 			finish = func() error {
 				cw.Flush()
@@ -121,6 +158,9 @@ func exportCommand(fs *flag.FlagSet) runFunc {
 			return err
 		}
 		defer db.Close()
+		if notes, err = authorNotes(ctx, db); err != nil {
+			return err
+		}
 		// Every quote in id order, so an export lists quotes in the order
 		// they were added and imports back with the same ids; private
 		// collections too (an export is the whole library), unless

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -84,6 +85,9 @@ func libraryWithHistory(t *testing.T) (string, *quotertest.Clock) {
 			t.Fatalf("step %d: %v", step, err)
 		}
 	}
+	if err := db.SetAuthor(ctx, quoter.Author{Slug: "stepper", Bio: "Adds a quote now and then.", Link: "https://example.org/stepper"}); err != nil {
+		t.Fatal(err)
+	}
 	return path, clk
 }
 
@@ -129,6 +133,11 @@ func sameLibrary(t *testing.T, a, b quoter.Library, now time.Time) {
 	sb, _ := b.Stats(ctx)
 	if sa != sb {
 		t.Fatalf("Stats after the move %+v, before %+v", sb, sa)
+	}
+	aa, na, _ := a.AuthorList(ctx, quoter.Page{Limit: quoter.MaxLimit})
+	ab, nb, _ := b.AuthorList(ctx, quoter.Page{Limit: quoter.MaxLimit})
+	if fmt.Sprint(aa) != fmt.Sprint(ab) || na != nb || !strings.Contains(fmt.Sprint(aa), "example.org/stepper") {
+		t.Fatalf("authors after the move %v, before %v", ab, aa)
 	}
 	ca, _ := a.Collections(ctx)
 	cb, _ := b.Collections(ctx)

@@ -170,6 +170,7 @@ func importCommand(fs *flag.FlagSet) runFunc {
 		}
 		prog := newProgress(g.Stderr)
 		var qs []quoter.Quote
+		var authors []quoter.Author
 		for _, name := range args {
 			data, err := readInput(g, name)
 			if err != nil {
@@ -183,6 +184,11 @@ func importCommand(fs *flag.FlagSet) runFunc {
 			if err != nil {
 				return fmt.Errorf("%s\nnothing was imported", quoter.ErrorMessage(err))
 			}
+			as, err := importer.Authors(rs)
+			if err != nil {
+				return fmt.Errorf("%s\nnothing was imported", quoter.ErrorMessage(err))
+			}
+			authors = append(authors, as...)
 			qs = append(qs, origin.Quotes(name, format, rs)...)
 			prog.printf("read %d quotes", len(qs))
 		}
@@ -198,6 +204,13 @@ func importCommand(fs *flag.FlagSet) runFunc {
 		prog.done()
 		if err != nil {
 			return fmt.Errorf("%w\nnothing was imported", err)
+		}
+		// The notes on authors, after the quotes: a file's notes replace
+		// those the library had for the same authors.
+		for _, a := range authors {
+			if err := db.SetAuthor(ctx, a); err != nil {
+				return fmt.Errorf("the quotes were imported, but not the notes on %s: %w", a.Name, err)
+			}
 		}
 		_, err = fmt.Fprintf(g.Stdout, "imported %d quotes into %s (%d already there or repeated)\n", res.Added, g.DB, res.Skipped)
 		return err

@@ -127,7 +127,19 @@ func (h *Handler) importUpload(r *http.Request, format, collection string) (quot
 	// and line.
 	origin := importer.Origin{By: quoter.Provenance{By: curatorOf(r).Curator, Via: quoter.ViaImport}, Collection: collection}
 	qs := origin.Quotes(name, ft, rs)
+	authors, err := importer.Authors(rs)
+	if err != nil {
+		return quoter.ImportResult{}, name, err
+	}
 	res, err := h.q.Import(r.Context(), qs, nil)
+	if err == nil {
+		// The notes on authors, after the quotes (see quotesd import).
+		for _, a := range authors {
+			if err = h.q.SetAuthor(r.Context(), a); err != nil {
+				break
+			}
+		}
+	}
 	if err != nil && quoter.ErrorCode(err) == quoter.EINVALID {
 		// The store numbers records; people read lines.
 		msg := quoter.ErrorMessage(err)

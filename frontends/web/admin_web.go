@@ -145,7 +145,7 @@ func (h *Handler) signInPage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/admin", http.StatusSeeOther)
 		return
 	}
-	p := signInPage{adminPage: adminPage{page: page{Title: "Sign in", Nav: "admin"}, CSRF: h.formToken(w, r)}}
+	p := signInPage{adminPage: adminPage{page: page{Title: "Sign in", Nav: "admin", Description: signInDescription}, CSRF: h.formToken(w, r)}}
 	if r.URL.RawQuery != "" {
 		p.Flash = flashes[r.URL.Query().Get("done")]
 	}
@@ -169,7 +169,7 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 	name := strings.TrimSpace(r.PostFormValue("name"))
 	password := r.PostFormValue("password")
 	refuse := func(status int, msg string) {
-		p := signInPage{adminPage: adminPage{page: page{Title: "Sign in", Nav: "admin"}, CSRF: h.formToken(w, r), Error: msg}, Name: name}
+		p := signInPage{adminPage: adminPage{page: page{Title: "Sign in", Nav: "admin", Description: signInDescription}, CSRF: h.formToken(w, r), Error: msg}, Name: name}
 		h.renderPage(w, r, status, "signin", p)
 	}
 	now := h.cal.Time()

@@ -510,23 +510,6 @@ func countsJSON(cs []quoter.Count) []countJSON {
 	return out
 }
 
-// apiAuthors is GET /api/v1/authors: authors with quote counts, most
-// quoted first, paged.
-func (h *Handler) apiAuthors(w http.ResponseWriter, r *http.Request) {
-	page, limit, err := paging(r)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	as, total, err := h.q.Authors(r.Context(), quoter.Page{Offset: (page - 1) * limit, Limit: limit})
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	w.Header().Set("Cache-Control", "public, max-age=300")
-	writeJSON(w, http.StatusOK, envelope(countsJSON(as), page, limit, total))
-}
-
 // apiTags is GET /api/v1/tags: every tag with its quote count, as a plain
 // array (as quotable's /tags).
 func (h *Handler) apiTags(w http.ResponseWriter, r *http.Request) {

@@ -3,7 +3,6 @@ package web_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -77,56 +76,100 @@ func TestOpenAPI_RedoclyLintIsClean(t *testing.T) {
 	}
 }
 
-// TestLighthouse_SEOScores100 runs Lighthouse's SEO category, with the
-// installed Chromium headless, on the pages issue 17 names.
-// TestSEO_PagesPassTheLighthouseAuditsByHand checks the same items
-// without a browser, in every run.
-func TestLighthouse_SEOScores100(t *testing.T) {
+// lighthouseFloors are the least scores (0 to 1) each Lighthouse category
+// must give the public pages and the curators' sign-in page.
+var lighthouseFloors = map[string]float64{
+	"accessibility":  1,
+	"best-practices": 1,
+	"seo":            1,
+	"performance":    0.95,
+}
+
+// TestLighthouse_PagesScoreAtLeastTheFloors runs Lighthouse's four
+// categories, with the installed Chromium headless, on the home page, a
+// quote page, the search page, the authors, an author's page and /admin
+// (its sign-in page, with --web-admin on), and fails below
+// lighthouseFloors, printing the audits that failed.
+// TestSEO_PagesPassTheLighthouseAuditsByHand checks the SEO items without a
+// browser, in every run.
+func TestLighthouse_PagesScoreAtLeastTheFloors(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs Lighthouse and Chromium")
 	}
 	chromium := needTool(t, "chromium", "apt-get install chromium")
-	e := newEnv(t)
+	e := newCurationEnv(t)
 	base, _ := serveOnLoopback(t, e.handler)
 	q := e.todays(today)
-	for _, target := range []string{"/", "/quotes/" + strconv.FormatInt(q.ID, 10), "/search?q=love", "/authors"} {
-		report := filepath.Join(t.TempDir(), "report.json")
-		out, err := npx(t, 4*time.Minute, []string{"CHROME_PATH=" + chromium}, lighthouse, base+target,
-			"--only-categories=seo", "--output=json", "--output-path="+report, "--quiet",
-			"--chrome-flags=--headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage")
-		if err != nil {
-			t.Fatalf("lighthouse %s: %v\n%s", target, err, out)
-		}
-		var r struct {
-			Categories map[string]struct {
-				Score     *float64
-				AuditRefs []struct{ ID string }
-			}
-			Audits map[string]struct {
-				Title, Explanation, ScoreDisplayMode string
-				Score                                *float64
+	for _, target := range []string{"/", "/quotes/" + strconv.FormatInt(q.ID, 10), "/search?q=love", "/authors",
+		"/authors/" + q.AuthorSlug(), "/admin"} {
+		// Performance is measured on a machine that runs other work:
+		// a page below the floor is measured again, twice at most, and
+		// its best run counts (Lighthouse's own advice on variance is to
+		// run it several times). The other categories do not vary.
+		var r lighthouseReport
+		for run := 0; run < 3; run++ {
+			r = runLighthouse(t, chromium, base+target)
+			if s := r.Categories["performance"].Score; s != nil && *s >= lighthouseFloors["performance"] {
+				break
 			}
 		}
-		f, err := os.Open(report)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(f)
-		f.Close()
-		if err := json.Unmarshal(b, &r); err != nil {
-			t.Fatalf("lighthouse report of %s: %v", target, err)
-		}
-		seo := r.Categories["seo"]
-		if seo.Score != nil && *seo.Score == 1 {
-			continue
-		}
-		for _, ref := range seo.AuditRefs {
-			if a := r.Audits[ref.ID]; a.Score != nil && *a.Score < 1 {
-				t.Errorf("%s: %s: %s %s", target, ref.ID, a.Title, a.Explanation)
+		for cat, floor := range lighthouseFloors {
+			c, ok := r.Categories[cat]
+			if !ok {
+				t.Errorf("%s: no %s category in the report", target, cat)
+				continue
 			}
+			if c.Score != nil && *c.Score >= floor {
+				continue
+			}
+			for _, ref := range c.AuditRefs {
+				if a := r.Audits[ref.ID]; a.Score != nil && *a.Score < 1 && (ref.Weight > 0 || cat != "performance") {
+					t.Errorf("%s: %s: %s: %s %s %s", target, cat, ref.ID, a.Title, a.DisplayValue, a.Explanation)
+				}
+			}
+			got := "none"
+			if c.Score != nil {
+				got = strconv.FormatFloat(*c.Score, 'f', 2, 64)
+			}
+			t.Errorf("%s: %s score %s, want at least %v", target, cat, got, floor)
 		}
-		t.Errorf("%s: SEO score %v, want 1", target, seo.Score)
 	}
+}
+
+// lighthouseReport is what the tests read of a Lighthouse JSON report.
+type lighthouseReport struct {
+	Categories map[string]struct {
+		Score     *float64
+		AuditRefs []struct {
+			ID     string
+			Weight float64
+		}
+	}
+	Audits map[string]struct {
+		Title, Explanation, DisplayValue string
+		Score                            *float64
+	}
+}
+
+// runLighthouse runs Lighthouse's four categories on url.
+func runLighthouse(t *testing.T, chromium, url string) lighthouseReport {
+	t.Helper()
+	report := filepath.Join(t.TempDir(), "report.json")
+	out, err := npx(t, 4*time.Minute, []string{"CHROME_PATH=" + chromium}, lighthouse, url,
+		"--only-categories=performance,accessibility,best-practices,seo", "--output=json", "--output-path="+report, "--quiet",
+		"--chrome-flags=--headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage")
+	if err != nil {
+		t.Fatalf("lighthouse %s: %v\n%s", url, err, out)
+	}
+	b, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r lighthouseReport
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatalf("lighthouse report of %s: %v", url, err)
+	}
+	return r
 }
 
 // TestLighthouse_CurationPagesAreAccessible runs Lighthouse's

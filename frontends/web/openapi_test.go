@@ -76,6 +76,10 @@ func TestOpenAPI_DescribesTheRealResponses(t *testing.T) {
 		{"GET", "/api/v1/quotes/999999", "", 404},
 		{"GET", "/api/v1/search?q=life", "", 200},
 		{"GET", "/api/v1/authors?limit=3", "", 200},
+		{"PUT", "/api/v1/authors/william-shakespeare", `{"bio":"Playwright.","link":"https://example.org/ws"}`, 200},
+		{"PUT", "/api/v1/authors/william-shakespeare", `{"link":"ftp://example.org/ws"}`, 400},
+		{"GET", "/api/v1/authors/william-shakespeare?limit=2", "", 200},
+		{"GET", "/api/v1/authors/nobody-at-all", "", 404},
 		{"GET", "/api/v1/tags", "", 200},
 		{"GET", "/api/v1/tags?page=2", "", 400},
 		{"GET", "/api/v1/quotes?tag=%80", "", 400},
@@ -134,7 +138,7 @@ func TestOpenAPI_DescribesTheRealResponses(t *testing.T) {
 	limited.get("/api/v1/tags")
 	for _, tc := range []struct{ method, target string }{
 		{"GET", "/api/v1/today"}, {"GET", "/api/v1/random"}, {"GET", "/api/v1/quotes"},
-		{"GET", "/api/v1/quotes/1"}, {"GET", "/api/v1/search?q=life"}, {"GET", "/api/v1/authors"},
+		{"GET", "/api/v1/quotes/1"}, {"GET", "/api/v1/search?q=life"}, {"GET", "/api/v1/authors"}, {"GET", "/api/v1/authors/x"}, {"PUT", "/api/v1/authors/x"},
 		{"GET", "/api/v1/tags"}, {"POST", "/api/v1/quotes"}, {"PUT", "/api/v1/quotes/1"},
 		{"PATCH", "/api/v1/quotes/1"}, {"DELETE", "/api/v1/quotes/1"},
 		{"GET", "/api/v1/days"}, {"PUT", "/api/v1/days/2099-01-01"}, {"DELETE", "/api/v1/days/2099-01-01"},

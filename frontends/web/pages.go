@@ -100,13 +100,6 @@ type searchPage struct {
 	Pages      pagination
 }
 
-type authorsPage struct {
-	page
-	Authors []quoter.Count
-	Total   int
-	Pages   pagination
-}
-
 type tagsPage struct {
 	page
 	Tags []quoter.Count
@@ -443,26 +436,6 @@ func (h *Handler) searchPage(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Cache-Control", "public, max-age=60")
 	h.renderPage(w, r, http.StatusOK, "search", p)
-}
-
-const authorsPageSize = 100
-
-func (h *Handler) authorsPage(w http.ResponseWriter, r *http.Request) {
-	n, err := intParam(r, "page", 1, 1, maxPage)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	as, total, err := h.q.Authors(r.Context(), quoter.Page{Offset: (n - 1) * authorsPageSize, Limit: authorsPageSize})
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	w.Header().Set("Cache-Control", "public, max-age=300")
-	h.renderPage(w, r, http.StatusOK, "authors", authorsPage{
-		page:    page{Title: "Authors", Nav: "authors", Description: "Every author in this quote library, with how many of their quotes it holds."},
-		Authors: as, Total: total, Pages: paginate(r, n, authorsPageSize, total),
-	})
 }
 
 func (h *Handler) tagsPage(w http.ResponseWriter, r *http.Request) {

@@ -326,6 +326,8 @@ func (h *Handler) routes(cfg Config) chi.Router {
 		h.subscriptionRoutes(r)
 		h.subscribeRoutes(r)
 		h.adminRoutes(r)
+		h.authorRoutes(r)
+		h.quotableRoutes(r)
 	})
 	return r
 }

@@ -23,6 +23,7 @@ var csvColumns = map[string]string{
 	"lang": "lang", "language": "lang",
 	"collection": "collection",
 	"added_by":   "added_by", "edited_by": "edited_by",
+	"author_bio": "author_bio", "author_link": "author_link",
 }
 
 // TagSeparators are the characters that separate tags within one CSV field:
@@ -34,7 +35,7 @@ const TagSeparators = ",;|"
 
 // ParseCSV reads CSV (RFC 4180) with a header row naming the columns: text
 // (or quote, content), author, source, year, tags, lang, collection,
-// added_by, edited_by, in any order and case; other columns are ignored.
+// added_by, edited_by, author_bio, author_link, in any order and case; other columns are ignored.
 // Tags are separated by any of TagSeparators; an empty year is unknown; an
 // empty lang is "en"; an empty collection is left for the caller to choose.
 // added_by and edited_by hold a quoter.Provenance as a JSON object (what
@@ -110,7 +111,8 @@ func ParseCSV(name string, data []byte) ([]Record, error) {
 			return nil, err
 		}
 		_, carried := col["added_by"]
-		out = append(out, Record{Quote: q, Pos: pos, Provenance: carried})
+		out = append(out, Record{Quote: q, Pos: pos, Provenance: carried,
+			AuthorBio: get(row, "author_bio"), AuthorLink: get(row, "author_link")})
 	}
 }
 

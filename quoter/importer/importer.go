@@ -71,6 +71,33 @@ type Record struct {
 	// not (an export of a library writes it for every quote, {} when
 	// unknown): an import keeps it rather than record this file and line.
 	Provenance bool
+	// AuthorBio and AuthorLink are notes on the quote's author (see
+	// quoter.Author), "" when the record has none; Authors gathers them.
+	AuthorBio, AuthorLink string
+}
+
+// Authors gathers the notes on authors that rs carry, one per author
+// slug: the first record's that has any (a file usually repeats them on
+// every quote of an author). An import stores them with SetAuthor after
+// the quotes. Errors: EINVALID naming the record whose notes are bad.
+func Authors(rs []Record) ([]quoter.Author, error) {
+	var out []quoter.Author
+	seen := map[string]bool{}
+	for _, r := range rs {
+		if r.AuthorBio == "" && r.AuthorLink == "" {
+			continue
+		}
+		a := quoter.Author{Name: r.Quote.Author, Slug: r.Quote.AuthorSlug(), Bio: strings.TrimSpace(r.AuthorBio), Link: strings.TrimSpace(r.AuthorLink)}
+		if seen[a.Slug] {
+			continue
+		}
+		if err := a.ValidateNotes(); err != nil {
+			return nil, errorAt(r.Pos, "%s", quoter.ErrorMessage(err))
+		}
+		seen[a.Slug] = true
+		out = append(out, a)
+	}
+	return out, nil
 }
 
 // Quotes returns the quotes of rs in order.

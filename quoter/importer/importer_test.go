@@ -363,3 +363,32 @@ func TestOrigin_StampsCollectionAndProvenance(t *testing.T) {
 		t.Errorf("JSON quotes = %+v", qs)
 	}
 }
+
+func TestAuthors_NotesComeFromTheFirstRecordOfEachAuthor(t *testing.T) {
+	csvData := "text,author,author_bio,author_link\n" +
+		"First.,Lao Tzu,Legendary sage.,https://example.org/lao\n" +
+		"Second.,Lao Tzu,,\n" +
+		"Third.,Nobody Noted,,\n"
+	jsonData := `[{"text":"First.","author":"Lao Tzu","author_bio":"Legendary sage.","authorLink":"https://example.org/lao"},
+		{"text":"Second.","author":"Lao Tzu"},{"text":"Third.","author":"Nobody Noted"}]`
+	for name, data := range map[string]string{"a.csv": csvData, "a.json": jsonData} {
+		rs, err := importer.Parse(name, []byte(data), "")
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		as, err := importer.Authors(rs)
+		if err != nil {
+			t.Fatalf("%s: Authors: %v", name, err)
+		}
+		if len(as) != 1 || as[0].Slug != "lao-tzu" || as[0].Bio != "Legendary sage." || as[0].Link != "https://example.org/lao" {
+			t.Errorf("%s: Authors = %+v, want Lao Tzu's notes alone", name, as)
+		}
+	}
+	rs, err := importer.Parse("bad.csv", []byte("text,author,author_link\nA quote.,Someone,javascript:alert(1)\n"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := importer.Authors(rs); quoter.ErrorCode(err) != quoter.EINVALID || !strings.Contains(err.Error(), "bad.csv:2") {
+		t.Errorf("a bad link: %v, want EINVALID at bad.csv:2", err)
+	}
+}

@@ -67,7 +67,21 @@ func ParseJSON(name string, data []byte) ([]Record, error) {
 			return nil, err
 		}
 		raw, carried := obj["added_by"]
-		out = append(out, Record{Quote: q, Pos: pos, Provenance: carried && string(raw) != "null"})
+		r := Record{Quote: q, Pos: pos, Provenance: carried && string(raw) != "null"}
+		for _, f := range [...]struct {
+			dst  *string
+			keys []string
+		}{{&r.AuthorBio, []string{"author_bio", "authorBio"}}, {&r.AuthorLink, []string{"author_link", "authorLink"}}} {
+			for _, k := range f.keys {
+				if raw, ok := obj[k]; ok && string(raw) != "null" {
+					if json.Unmarshal(raw, f.dst) != nil {
+						return nil, errorAt(pos, "%s: want a string", k)
+					}
+					break
+				}
+			}
+		}
+		out = append(out, r)
 	}
 	if _, err := dec.Token(); err != nil { // the closing ']'
 		return nil, jsonError(name, &lines, dec, 0, err)

@@ -124,6 +124,14 @@ func (db *DB) Export(ctx context.Context) (*snapshot.Library, error) {
 	}); err != nil {
 		return nil, err
 	}
+	if err := exportRows(ctx, tx, `SELECT slug, bio, link FROM authors ORDER BY slug COLLATE "C"`, func(r pgx.Rows) error {
+		var a quoter.Author
+		err := r.Scan(&a.Slug, &a.Bio, &a.Link)
+		lib.Authors = append(lib.Authors, a)
+		return err
+	}); err != nil {
+		return nil, err
+	}
 	return lib, nil
 }
 
@@ -152,7 +160,7 @@ func (db *DB) Restore(ctx context.Context, lib *snapshot.Library) error {
 	return db.write(ctx, "restore", func(tx pgx.Tx) error {
 		var n int
 		if err := tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM quotes) + (SELECT count(*) FROM removed_quotes) + (SELECT count(*) FROM cycles)
-			+ (SELECT count(*) FROM submissions) + (SELECT count(*) FROM curators)`).Scan(&n); err != nil {
+			+ (SELECT count(*) FROM submissions) + (SELECT count(*) FROM curators) + (SELECT count(*) FROM authors)`).Scan(&n); err != nil {
 			return quoter.Internal("restore: count", err)
 		}
 		if n > 0 {
@@ -258,9 +266,15 @@ func (db *DB) Restore(ctx context.Context, lib *snapshot.Library) error {
 		if _, err := tx.Exec(ctx, `SELECT setval(pg_get_serial_sequence('submissions', 'id'), greatest((SELECT max(id) FROM submissions), 1), (SELECT count(*) > 0 FROM submissions))`); err != nil {
 			return quoter.Internal("restore: submission ids", err)
 		}
-		return copyRows(ctx, tx, "curators", []string{"name", "hash", "changed"}, len(lib.Curators), func(i int) []any {
+		if err := copyRows(ctx, tx, "curators", []string{"name", "hash", "changed"}, len(lib.Curators), func(i int) []any {
 			c := lib.Curators[i]
 			return []any{c.Name, c.Hash, c.Changed}
+		}); err != nil {
+			return err
+		}
+		return copyRows(ctx, tx, "authors", []string{"slug", "bio", "link"}, len(lib.Authors), func(i int) []any {
+			a := lib.Authors[i]
+			return []any{a.Slug, a.Bio, a.Link}
 		})
 	})
 }

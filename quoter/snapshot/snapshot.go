@@ -1,7 +1,7 @@
 // Package snapshot is a whole quote library as data: its quotes with their
 // ids and ranks, the quotes removed from it, its pins, the recorded
 // schedule (cycles, slots, days of ended epochs) and its curation
-// (collections, submissions, curators' password hashes). A store exports one and
+// (collections, submissions, curators' password hashes, notes on authors). A store exports one and
 // restores one into an empty library, which is how `quotesd migrate` moves
 // a library between stores exactly: every id, pin and past day's quote is
 // the same on the other side.
@@ -23,6 +23,7 @@ type Library struct {
 	Collections []quoter.Collection
 	Submissions []quoter.Submission // by id
 	Curators    []Curator
+	Authors     []quoter.Author // notes on authors (Slug, Bio, Link), by slug
 }
 
 // Curator is a curator's password hash (a PHC string) and when it was set.

@@ -136,6 +136,14 @@ func (db *DB) Export(ctx context.Context) (*snapshot.Library, error) {
 	}); err != nil {
 		return nil, err
 	}
+	if err := exportRows(ctx, tx, `SELECT slug, bio, link FROM authors ORDER BY slug`, func(r *sql.Rows) error {
+		var a quoter.Author
+		err := r.Scan(&a.Slug, &a.Bio, &a.Link)
+		lib.Authors = append(lib.Authors, a)
+		return err
+	}); err != nil {
+		return nil, err
+	}
 	return lib, nil
 }
 
@@ -164,7 +172,7 @@ func (db *DB) Restore(ctx context.Context, lib *snapshot.Library) error {
 	return db.write(ctx, "restore", func(tx *sql.Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM quotes) + (SELECT count(*) FROM removed_quotes) + (SELECT count(*) FROM cycles)
-			+ (SELECT count(*) FROM submissions) + (SELECT count(*) FROM curators)`).Scan(&n); err != nil {
+			+ (SELECT count(*) FROM submissions) + (SELECT count(*) FROM curators) + (SELECT count(*) FROM authors)`).Scan(&n); err != nil {
 			return quoter.Internal("restore: count", err)
 		}
 		if n > 0 {
@@ -281,6 +289,14 @@ func (db *DB) Restore(ctx context.Context, lib *snapshot.Library) error {
 			{`INSERT INTO curators (name, hash, changed) VALUES (?, ?, ?)`, func(y func(...any) error) error {
 				for _, c := range lib.Curators {
 					if err := y(c.Name, c.Hash, formatTime(c.Changed)); err != nil {
+						return err
+					}
+				}
+				return nil
+			}},
+			{`INSERT INTO authors (slug, bio, link) VALUES (?, ?, ?)`, func(y func(...any) error) error {
+				for _, a := range lib.Authors {
+					if err := y(a.Slug, a.Bio, a.Link); err != nil {
 						return err
 					}
 				}

@@ -576,6 +576,7 @@ func downgradeToV4(t *testing.T, path string) {
 		`DROP TABLE collections`,
 		`DROP TABLE submissions`,
 		`DROP TABLE curators`,
+		`DROP TABLE authors`, // version 6
 		`DELETE FROM cycle_days WHERE cycle IN (SELECT id FROM cycles WHERE key LIKE 'col:%')`,
 		`DELETE FROM cycle_slots WHERE cycle IN (SELECT id FROM cycles WHERE key LIKE 'col:%')`,
 		`DELETE FROM cycles WHERE key LIKE 'col:%'`,

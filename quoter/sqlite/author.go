@@ -1,0 +1,107 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+
+	"github.com/quotesd/quotesd/quoter"
+)
+
+// authors derives every author of the public quotes with the notes kept
+// for them (quoter.AuthorsFrom), from the listing Authors counts and keeps
+// for the generation.
+func (db *DB) authors(ctx context.Context) ([]quoter.Author, error) {
+	st, err := db.state(ctx)
+	if err != nil {
+		return nil, err
+	}
+	counts, ok := db.cache.CountList(st.gen, "authors")
+	if !ok {
+		cond, args, err := db.publicWhere(ctx, st)
+		if err != nil {
+			return nil, err
+		}
+		if counts, err = db.counts(ctx, `SELECT min(author), count(*) AS n FROM quotes q WHERE `+cond+`
+			GROUP BY author COLLATE NOCASE ORDER BY n DESC, author COLLATE NOCASE`, args...); err != nil {
+			return nil, quoter.Internal("list authors", err)
+		}
+		if len(counts) <= maxCachedCounts {
+			db.cache.SetCountList(st.gen, "authors", counts)
+		}
+	}
+	notes, err := db.authorNotes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return quoter.AuthorsFrom(counts, notes), nil
+}
+
+// authorNotes reads the notes on authors, by slug; none in a library
+// older than schema version 6 (a read-only open of an old file).
+func (db *DB) authorNotes(ctx context.Context) (map[string]quoter.Author, error) {
+	notes := map[string]quoter.Author{}
+	if db.schema < 6 {
+		return notes, nil
+	}
+	rows, err := db.rdb.QueryContext(ctx, `SELECT slug, bio, link FROM authors`)
+	if err != nil {
+		return nil, quoter.Internal("read author notes", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var a quoter.Author
+		if err := rows.Scan(&a.Slug, &a.Bio, &a.Link); err != nil {
+			return nil, quoter.Internal("read author notes", err)
+		}
+		notes[a.Slug] = a
+	}
+	if err := rows.Err(); err != nil {
+		return nil, quoter.Internal("read author notes", err)
+	}
+	return notes, nil
+}
+
+// Author returns the author of public quotes whose slug is slug.
+// Errors: ENOTFOUND.
+func (db *DB) Author(ctx context.Context, slug string) (*quoter.Author, error) {
+	as, err := db.authors(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return quoter.FindAuthor(as, slug)
+}
+
+// AuthorList returns the authors of public quotes in the order p asks.
+// Errors: EINVALID for a bad page.
+func (db *DB) AuthorList(ctx context.Context, p quoter.Page) ([]quoter.Author, int, error) {
+	as, err := db.authors(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	return quoter.PageAuthors(as, p)
+}
+
+// SetAuthor stores or, when both are empty, removes the notes of a.Slug.
+// Errors: EINVALID.
+func (db *DB) SetAuthor(ctx context.Context, a quoter.Author) error {
+	if err := a.ValidateNotes(); err != nil {
+		return err
+	}
+	return db.write(ctx, "set author "+a.Slug, func(tx *sql.Tx) error {
+		return setAuthor(ctx, tx, a)
+	})
+}
+
+func setAuthor(ctx context.Context, tx *sql.Tx, a quoter.Author) error {
+	var err error
+	if a.Bio == "" && a.Link == "" {
+		_, err = tx.ExecContext(ctx, `DELETE FROM authors WHERE slug = ?`, a.Slug)
+	} else {
+		_, err = tx.ExecContext(ctx, `INSERT INTO authors (slug, bio, link) VALUES (?, ?, ?)
+			ON CONFLICT (slug) DO UPDATE SET bio = excluded.bio, link = excluded.link`, a.Slug, a.Bio, a.Link)
+	}
+	if err != nil {
+		return quoter.Internal("set author "+a.Slug, err)
+	}
+	return nil
+}
