@@ -189,7 +189,17 @@ func TestMigrate_SQLiteToPostgresAndBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	clk.Advance(30 * time.Hour)
-	if err := pg.Delete(ctx, 3); err != nil {
+	// The first quote the random history left alive (it may have deleted
+	// any), one of the oldest: it was the quote of past days.
+	id := int64(1)
+	for ; ; id++ {
+		if q, err := pg.Quote(ctx, id); err == nil && !q.Removed {
+			break
+		} else if id > 100 {
+			t.Fatal("no quote left alive among the first 100")
+		}
+	}
+	if err := pg.Delete(ctx, id); err != nil {
 		t.Fatal(err)
 	}
 	back := filepath.Join(t.TempDir(), "back.db")
