@@ -157,28 +157,7 @@ func permanent(format string, args ...any) error {
 // handshake that fails, an ERROR from the server (a K-line among them) are
 // retried: they may pass, and the bot must not stop the other frontends.
 func (b *Bot) Serve(ctx context.Context) error {
-	bo := chat.Backoff{Min: b.cfg.BackoffMin, Max: b.cfg.BackoffMax}
-	for {
-		start := time.Now()
-		registered, err := b.session(ctx)
-		if ctx.Err() != nil {
-			return nil
-		}
-		if reactor.IsPermanent(err) {
-			b.log.Error("irc giving up", "server", b.cfg.Server, "err", err)
-			return err
-		}
-		if registered && time.Since(start) >= b.cfg.HealthyAfter {
-			bo.Reset()
-		}
-		wait := bo.Next()
-		b.log.Warn("irc disconnected", "server", b.cfg.Server, "err", err, "retry_in", wait.Round(time.Millisecond).String())
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil
-		case <-t.C:
-		}
-	}
+	r := &chat.Reconnect{Name: "irc", Backoff: chat.Backoff{Min: b.cfg.BackoffMin, Max: b.cfg.BackoffMax},
+		HealthyAfter: b.cfg.HealthyAfter, Log: b.log, Attrs: func() []any { return []any{"server", b.cfg.Server} }}
+	return r.Run(ctx, b.session)
 }

@@ -132,28 +132,7 @@ func permanent(format string, args ...any) error {
 // failures, TLS failures, stream errors are retried: they may pass, and
 // the bot must not stop the other frontends.
 func (b *Bot) Serve(ctx context.Context) error {
-	bo := chat.Backoff{Min: b.cfg.BackoffMin, Max: b.cfg.BackoffMax}
-	for {
-		start := time.Now()
-		established, err := b.session(ctx)
-		if ctx.Err() != nil {
-			return nil
-		}
-		if reactor.IsPermanent(err) {
-			b.log.Error("xmpp giving up", "jid", b.cfg.JID, "err", err)
-			return err
-		}
-		if established && time.Since(start) >= b.cfg.HealthyAfter {
-			bo.Reset()
-		}
-		d := bo.Next()
-		b.log.Warn("xmpp disconnected", "server", b.serverName(), "err", err, "retry_in", d.Round(time.Millisecond).String())
-		t := time.NewTimer(d)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil
-		case <-t.C:
-		}
-	}
+	r := &chat.Reconnect{Name: "xmpp", Backoff: chat.Backoff{Min: b.cfg.BackoffMin, Max: b.cfg.BackoffMax},
+		HealthyAfter: b.cfg.HealthyAfter, Log: b.log, Attrs: func() []any { return []any{"jid", b.cfg.JID, "server", b.serverName()} }}
+	return r.Run(ctx, b.session)
 }
