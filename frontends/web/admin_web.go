@@ -174,12 +174,14 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 	}
 	now := h.cal.Time()
 	wait, ok := h.guards.signIn.Take(h.client(r), now)
+	quota := h.guards.signInQuota
 	if ok {
 		wait, ok = h.guards.curator.Take(curatorClient(name), now)
+		quota = h.guards.curatorQuota
 	}
 	if !ok {
 		secs := max(1, int((wait+999_999_999)/1e9))
-		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		quota.exhausted(w.Header(), secs)
 		h.log.Warn("admin sign-in throttled", "frontend", "web", "curator", name, "client_ip", h.clientIP(r))
 		refuse(http.StatusTooManyRequests, "Too many sign-in attempts: wait "+strconv.Itoa(secs)+" seconds and try again.")
 		return

@@ -114,6 +114,9 @@ func TestAdminPages_WrongPasswordFiveTimesIsThrottled(t *testing.T) {
 	if w.Header().Get("Retry-After") == "" {
 		t.Error("a throttled sign-in has no Retry-After")
 	}
+	if l, p := w.Header().Get("RateLimit-Limit"), w.Header().Get("RateLimit-Policy"); l != "5" || p != "5;w=300" {
+		t.Errorf("a throttled sign-in's quota: RateLimit-Limit %q, RateLimit-Policy %q; want 5 and 5;w=300 (per client)", l, p)
+	}
 	if c.cookies["quotesd_session"] != nil {
 		t.Error("a throttled sign-in set a session cookie")
 	}

@@ -39,6 +39,10 @@ type Guards struct {
 	// subscribe is the budget of the /subscribe form per client: each
 	// may cost someone a confirmation request.
 	subscribe *limits.Limiter
+
+	// The RateLimit-* fields of each budget's 429: a token bucket of burst
+	// b refilled one per e is a quota of b requests per b×e.
+	signInQuota, curatorQuota, submitQuota rateQuota
 }
 
 // NewGuards returns guards with every budget full.
@@ -49,6 +53,10 @@ func NewGuards() *Guards {
 		curator:   limits.NewLimiter(every(SignInEvery), CuratorBurst),
 		submit:    limits.NewLimiter(every(SubmitEvery), SubmitBurst),
 		subscribe: limits.NewLimiter(every(SubmitEvery), SubmitBurst),
+
+		signInQuota:  newRateQuota(SignInBurst, SignInBurst*SignInEvery),
+		curatorQuota: newRateQuota(CuratorBurst, CuratorBurst*SignInEvery),
+		submitQuota:  newRateQuota(SubmitBurst, SubmitBurst*SubmitEvery),
 	}
 }
 

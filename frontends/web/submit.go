@@ -116,7 +116,7 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request, orig *quoter.Qu
 	}
 	if wait, ok := h.guards.submit.Take(h.client(r), h.cal.Time()); !ok {
 		secs := max(1, int((wait+999_999_999)/1e9))
-		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		h.guards.submitQuota.exhausted(w.Header(), secs)
 		p.Error = "You have sent many submissions in a short time: wait " + strconv.Itoa(secs) + " seconds and send this one again."
 		h.renderPage(w, r, http.StatusTooManyRequests, "submit", p)
 		return

@@ -109,8 +109,16 @@ func TestSubmit_RateLimitedPerClient(t *testing.T) {
 	w := c.post("/submit", url.Values{"text": {"One thought too many."}, "author": {"X"}})
 	want(t, w, http.StatusTooManyRequests)
 	wantBody(t, w, "One thought too many.") // the form keeps what was typed
-	if w.Header().Get("Retry-After") == "" {
+	retry := w.Header().Get("Retry-After")
+	if retry == "" {
 		t.Error("no Retry-After")
+	}
+	// The quota: 5 submissions per 5 × 10 minutes, none left until the
+	// next one, as the site's limiter says it.
+	for field, v := range map[string]string{"RateLimit-Limit": "5", "RateLimit-Remaining": "0", "RateLimit-Reset": retry, "RateLimit-Policy": "5;w=3000"} {
+		if got := w.Header().Get(field); got != v {
+			t.Errorf("%s: %q, want %q", field, got, v)
+		}
 	}
 	other := e.client()
 	other.remote = "198.51.100.5:1"

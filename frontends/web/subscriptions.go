@@ -140,7 +140,7 @@ func (h *Handler) subscribeForm(w http.ResponseWriter, r *http.Request) {
 		Address: strings.TrimSpace(r.PostFormValue("address")), Tag: strings.TrimSpace(r.PostFormValue("tag"))}
 	if wait, ok := h.guards.subscribe.Take(h.client(r), h.cal.Time()); !ok {
 		secs := max(1, int((wait+999_999_999)/1e9))
-		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		h.guards.submitQuota.exhausted(w.Header(), secs)
 		p.Error = "You have asked many times in a short time: wait " + strconv.Itoa(secs) + " seconds and try again."
 		h.renderPage(w, r, http.StatusTooManyRequests, "subscribe", p)
 		return
