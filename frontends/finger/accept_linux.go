@@ -9,8 +9,6 @@ import (
 	"runtime/debug"
 	"slices"
 	"syscall"
-
-	"github.com/quotesd/quotesd/frontends/internal/oneshot"
 )
 
 // deferAccept asks the kernel to hand over a connection on ln only once
@@ -79,48 +77,12 @@ func (t *TCPService) inline(ctx context.Context, fd int, peer netip.AddrPort) {
 		t.acc.Finish(fd, peer, func(conn net.Conn) { t.serve(ctx, conn, have) })
 		return
 	}
-	w, err := syscall.Write(fd, reply)
-	for err == syscall.EINTR {
-		w, err = syscall.Write(fd, reply)
-	}
-	if err == syscall.EAGAIN {
-		w, err = 0, nil
-	}
-	if err != nil {
-		t.s.metrics.errors.Inc()
-		t.s.log.Debug("writing the reply failed", "remote", peer.String(), "err", err)
-		return
-	}
-	if w < len(reply) {
-		// The send buffer is full: the rest is written, under the write
-		// timeout, by a goroutine.
-		handedOff = true
-		t.acc.Finish(fd, peer, func(conn net.Conn) {
-			if err := oneshot.WriteReply(conn, reply[w:], t.s.cfg.Load().WriteTimeout, t.acc.MayLinger); err != nil {
-				t.s.metrics.errors.Inc()
-				t.s.log.Debug("writing the reply failed", "remote", peer.String(), "err", err)
-				return
-			}
-			t.served(ctx, peer, q, len(reply))
-		})
-		return
-	}
-	d := oneshot.GetDiscard()
-	d.EndWrite(fd)
-	sent, eof := d.Sent, d.EOF
-	d.Put()
-	if sent && !eof && t.acc.MayLinger() {
-		// The client sent more after its line: wait for its end of the
-		// stream before closing, so the close draws no reset (see
-		// oneshot.WriteReply).
-		handedOff = true
-		t.acc.Finish(fd, peer, func(conn net.Conn) {
-			d := oneshot.GetDiscard()
-			defer d.Put()
-			oneshot.Linger(conn, d)
-			t.served(ctx, peer, q, len(reply))
-		})
-		return
-	}
-	t.served(ctx, peer, q, len(reply))
+	handedOff = t.acc.Send(fd, peer, reply, t.s.cfg.Load().WriteTimeout, func(err error) {
+		if err != nil {
+			t.s.metrics.errors.Inc()
+			t.s.log.Debug("writing the reply failed", "remote", peer.String(), "err", err)
+			return
+		}
+		t.served(ctx, peer, q, len(reply))
+	})
 }

@@ -4,12 +4,9 @@ package qotd
 
 import (
 	"context"
-	"net"
 	"net/netip"
 	"runtime/debug"
 	"syscall"
-
-	"github.com/quotesd/quotesd/frontends/internal/oneshot"
 )
 
 // inline answers the admitted connection fd in the acceptor when today's
@@ -53,56 +50,12 @@ func (t *TCPService) answerFD(ctx context.Context, fd int, peer netip.AddrPort, 
 			return
 		}
 	}
-	n, err := syscall.Write(fd, reply)
-	for err == syscall.EINTR {
-		n, err = syscall.Write(fd, reply)
-	}
-	if err == syscall.EAGAIN {
-		n, err = 0, nil
-	}
-	if err != nil {
-		t.s.metrics.tcpErrors.Inc()
-		t.s.log.Debug("writing the quote failed", "remote", peer.String(), "err", err)
-		return
-	}
-	if n < len(reply) {
-		// The send buffer is full (a tiny one, or a reply past it): the
-		// rest is written, under the write timeout, by a goroutine.
-		handedOff = true
-		t.finish(fd, peer, func(conn net.Conn) error {
-			return oneshot.WriteReply(conn, reply[n:], t.s.writeTimeout(), t.acc.MayLinger)
-		})
-		return
-	}
-	d := oneshot.GetDiscard()
-	d.EndWrite(fd)
-	sent, eof := d.Sent, d.EOF
-	d.Put()
-	if sent && !eof && t.acc.MayLinger() {
-		// The client typed something: wait for its end of the stream
-		// before closing, so the close draws no reset (see
-		// oneshot.WriteReply).
-		handedOff = true
-		t.finish(fd, peer, func(conn net.Conn) error {
-			d := oneshot.GetDiscard()
-			defer d.Put()
-			oneshot.Linger(conn, d)
-			return nil
-		})
-		return
-	}
-	t.served(ctx, peer, len(reply))
-}
-
-// finish hands the connection fd to a goroutine of its own to run rest
-// (see oneshot.Acceptor.Finish), and counts the outcome.
-func (t *TCPService) finish(fd int, peer netip.AddrPort, rest func(net.Conn) error) {
-	t.acc.Finish(fd, peer, func(conn net.Conn) {
-		if err := rest(conn); err != nil {
+	handedOff = t.acc.Send(fd, peer, reply, t.s.writeTimeout(), func(err error) {
+		if err != nil {
 			t.s.metrics.tcpErrors.Inc()
 			t.s.log.Debug("writing the quote failed", "remote", peer.String(), "err", err)
 			return
 		}
-		t.s.metrics.tcpServed.Inc()
+		t.served(ctx, peer, len(reply))
 	})
 }

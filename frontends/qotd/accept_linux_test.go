@@ -3,6 +3,7 @@
 package qotd
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net"
@@ -48,17 +49,21 @@ func TestQOTD_ConnectionThatMustWaitIsFinishedByItsOwnGoroutine(t *testing.T) {
 	s, _ := newTestServer(t, nil, Config{})
 	tcp := s.TCP(nil)
 	fd, client := acceptedFD(t)
+	// A reply far past what the socket takes at once, the client not
+	// reading yet: the accept loop must hand the rest to a goroutine.
+	if err := syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_SNDBUF, 4096); err != nil {
+		t.Fatal(err)
+	}
+	reply := bytes.Repeat([]byte("the rest of the quote\r\n"), 1<<15)
 	tcp.acc.Active.Add(1) // admitted
-	tcp.finish(fd, oneshot.AddrPortOf(nil), func(conn net.Conn) error {
-		return oneshot.WriteReply(conn, []byte("the rest of the quote\r\n"), time.Second, tcp.acc.MayLinger)
-	})
+	tcp.answerFD(context.Background(), fd, oneshot.AddrPortOf(nil), reply)
 	client.SetReadDeadline(time.Now().Add(5 * time.Second))
 	got, err := io.ReadAll(client)
 	if err != nil {
-		t.Fatalf("reading the reply: %v (after %q)", err, got)
+		t.Fatalf("reading the reply: %v (after %d bytes)", err, len(got))
 	}
-	if string(got) != "the rest of the quote\r\n" {
-		t.Errorf("client got %q, want the rest of the reply and the end of the stream", got)
+	if !bytes.Equal(got, reply) {
+		t.Errorf("client got %d bytes, want the %d of the reply and the end of the stream", len(got), len(reply))
 	}
 	tcp.acc.Wait()
 	if n := tcp.acc.Active.Load(); n != 0 {

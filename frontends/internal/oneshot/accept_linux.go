@@ -114,3 +114,47 @@ func (a *Acceptor) Finish(fd int, peer netip.AddrPort, rest func(net.Conn)) {
 		rest(conn)
 	})
 }
+
+// Send writes reply to fd, a connection admitted by the accept loop, and
+// sees the exchange to its end without blocking the loop: when the socket
+// takes the whole reply at once and the client has sent nothing more, it
+// returns false and the caller closes fd; otherwise a goroutine of its own
+// (Finish) writes the rest under timeout, or waits for the client's end of
+// the stream before the close (see WriteReply), and Send returns true: fd
+// is taken. done gets the outcome when the reply has gone out, nil, or the
+// error that stopped it.
+func (a *Acceptor) Send(fd int, peer netip.AddrPort, reply []byte, timeout time.Duration, done func(error)) (handedOff bool) {
+	n, err := syscall.Write(fd, reply)
+	for err == syscall.EINTR {
+		n, err = syscall.Write(fd, reply)
+	}
+	if err == syscall.EAGAIN {
+		n, err = 0, nil
+	}
+	if err != nil {
+		done(err)
+		return false
+	}
+	if n < len(reply) {
+		// The send buffer is full (a tiny one, or a reply past it).
+		a.Finish(fd, peer, func(conn net.Conn) { done(WriteReply(conn, reply[n:], timeout, a.MayLinger)) })
+		return true
+	}
+	d := GetDiscard()
+	d.EndWrite(fd)
+	sent, eof := d.Sent, d.EOF
+	d.Put()
+	if sent && !eof && a.MayLinger() {
+		// The client sent more: wait for its end of the stream before
+		// closing, so that the close draws no reset.
+		a.Finish(fd, peer, func(conn net.Conn) {
+			d := GetDiscard()
+			defer d.Put()
+			Linger(conn, d)
+			done(nil)
+		})
+		return true
+	}
+	done(nil)
+	return false
+}
