@@ -373,12 +373,13 @@ func TestNgircd_ChannelIsServedItsOwnCollectionAndNoOtherChannelIs(t *testing.T)
 	}
 	for i := 0; i < 5; i++ {
 		got := sayIn(t, alice, "#other", "!quote")
-		// A long quote takes more than one line: read them all, so the
-		// next command's answer is the next line.
-		for {
-			more, ok := alice.Wait(500*time.Millisecond, " PRIVMSG #other :")
+		// A long quote takes more than one line, paced: read them all, up
+		// to the last, which ends with the quote's number, so that the next
+		// command's answer is the next line.
+		for !strings.Contains(got, "[#") {
+			more, ok := alice.Wait(10*time.Second, " PRIVMSG #other :")
 			if !ok {
-				break
+				t.Fatalf("!quote in #other: no line with the quote's number after %q", got)
 			}
 			got += " " + more
 		}
