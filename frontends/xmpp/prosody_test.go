@@ -2,6 +2,7 @@ package xmpp
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -391,4 +392,55 @@ func TestProsody_DailyPostOnceADaySurvivingRestart(t *testing.T) {
 	startBotOn(t, srv, lib, daily)
 	waitOccupant(t, alice, "quotesd")
 	quiet(t, alice, 2*time.Second, "a restart the same day")
+}
+
+// cancelOn is a log handler that cancels a context when a record with the
+// message msg is logged, and passes every record on to next.
+type cancelOn struct {
+	slog.Handler
+	msg    string
+	cancel context.CancelFunc
+}
+
+func (h cancelOn) Handle(ctx context.Context, r slog.Record) error {
+	if r.Message == h.msg {
+		h.cancel()
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h cancelOn) WithAttrs(as []slog.Attr) slog.Handler {
+	return cancelOn{h.Handler.WithAttrs(as), h.msg, h.cancel}
+}
+
+func (h cancelOn) WithGroup(name string) slog.Handler {
+	return cancelOn{h.Handler.WithGroup(name), h.msg, h.cancel}
+}
+
+// A bot stopped as soon as its session is up (a replica that wins the
+// lease and is told to shut down at once) closes that session while the
+// stream's reader is only starting: Serve returns nil, without a data race
+// between the close and the reader (under -race).
+func TestProsody_StoppedAsItConnects(t *testing.T) {
+	srv := prosodytest.Start(t)
+	srv.Register("bot", prosodytest.Password("bot"))
+	cfg := DefaultConfig()
+	cfg.JID, cfg.Password = "bot@"+prosodytest.Domain, prosodytest.Password("bot")
+	cfg.Server, cfg.CAFile = srv.Addr, srv.CAFile
+	cfg.Rooms = []Room{{JID: testRoom, Nick: "quotesd"}}
+	for range 5 {
+		logs := &logstest.Buffer{}
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		h := cancelOn{slog.NewTextHandler(logs, nil), "xmpp connected", cancel}
+		b, err := New(cfg, quotertest.NewLibrary(t), nil, slog.New(h))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = b.Serve(ctx)
+		timedOut := errors.Is(ctx.Err(), context.DeadlineExceeded)
+		cancel()
+		if err != nil || timedOut || !strings.Contains(logs.String(), "xmpp connected") {
+			t.Fatalf("Serve = %v (timed out: %v), want nil soon after connecting; log:\n%s", err, timedOut, logs)
+		}
+	}
 }

@@ -118,7 +118,10 @@ func (b *Bot) session(ctx context.Context) (established bool, err error) {
 	}
 	cancel()
 	wg.Wait()
-	_ = xs.SetCloseDeadline(time.Now().Add(2 * time.Second))
+	// A deadline on the close, set on the connection: mellium's
+	// SetCloseDeadline replaces a context its Serve reads without a lock,
+	// a data race with the reader goroutine, which may be running still.
+	_ = conn.SetDeadline(time.Now().Add(2 * time.Second))
 	_ = xs.Close()
 	conn.Close()
 	<-serveErr
