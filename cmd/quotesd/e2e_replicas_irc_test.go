@@ -139,7 +139,11 @@ func checkLeaseMetricsDocumented(t *testing.T, served map[string]*dto.MetricFami
 		for label, values := range d.labels {
 			documented = append(documented, label)
 			slices.Sort(values)
-			if got := labelValues(mf, label); values != nil && !slices.Equal(got, values) {
+			// A replica serves the roles of the services it runs (irc
+			// here; xmpp and publish where those are on): each value it
+			// serves must be documented.
+			got := labelValues(mf, label)
+			if values != nil && (len(got) == 0 || slices.ContainsFunc(got, func(v string) bool { return !slices.Contains(values, v) })) {
 				t.Errorf("%s: label %s has the values %q, documented %q", name, label, got, values)
 			}
 		}
