@@ -97,17 +97,17 @@ func once(bin, db, proto, req, state string, settle time.Duration) (sample, erro
 		return sample{}, err
 	}
 	// Only the frontend measured: every other one and the operations
-	// listener are off; the measured one's address is the inherited socket's.
-	env := append(os.Environ(), "QOTD_ADDR=", "QOTD_UDP_ADDR=", "WEB_ADDR=", "SMTP_ADDR=", "FINGER_ADDR=",
-		"IRC_SERVER=", "XMPP_SERVER=", "OPS_ADDR=", "PUBLISH=")
-	for i, e := range env[len(env)-9:] {
-		env[len(env)-9+i] = "QUOTESD_" + e
+	// listener are off; the measured one's address is the inherited
+	// socket's. systemd-socket-activate gives the program no environment
+	// but the LISTEN_* variables and those of -E.
+	args := []string{"-l", addr, "--fdname=" + map[string]string{"qotd": "qotd", "http": "web"}[proto]}
+	for _, v := range []string{"QOTD_ADDR", "QOTD_UDP_ADDR", "WEB_ADDR", "SMTP_ADDR", "FINGER_ADDR",
+		"IRC_SERVER", "XMPP_SERVER", "OPS_ADDR", "PUBLISH"} {
+		args = append(args, "-E", "QUOTESD_"+v+"=")
 	}
-	flagName := map[string]string{"qotd": "--qotd-addr", "http": "--web-addr"}[proto]
-	fdName := map[string]string{"qotd": "qotd", "http": "web"}[proto]
-	cmd := exec.Command("systemd-socket-activate", "-l", addr, "--fdname="+fdName,
-		bin, "--db", db, "serve", flagName, addr, "--log-level", "warn", "--state-dir", state)
-	cmd.Env = env
+	args = append(args, bin, "--db", db, "serve", map[string]string{"qotd": "--qotd-addr", "http": "--web-addr"}[proto], addr,
+		"--log-level", "warn", "--state-dir", state)
+	cmd := exec.Command("systemd-socket-activate", args...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return sample{}, err
