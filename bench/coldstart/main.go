@@ -108,6 +108,8 @@ func once(bin, db, proto, req, state string, settle time.Duration) (sample, erro
 	args = append(args, bin, "--db", db, "serve", map[string]string{"qotd": "--qotd-addr", "http": "--web-addr"}[proto], addr,
 		"--log-level", "warn", "--state-dir", state)
 	cmd := exec.Command("systemd-socket-activate", args...)
+	// quotesd (systemd-socket-activate execs it) ends with this program.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return sample{}, err
