@@ -75,8 +75,8 @@ func main() {
 		idle := field(r, func(s sample) float64 { return float64(s.idle.rss) })
 		file := field(r, func(s sample) float64 { return float64(s.idle.file) })
 		anon := field(r, func(s sample) float64 { return float64(s.idle.anon) })
-		fmt.Printf("# %s %s n=%d: wall ms median %.1f p90 %.1f; cpu ms median %.1f p90 %.1f; rss after first answer median %.0f KiB; idle rss median %.0f KiB (file %.0f, anon %.0f)\n",
-			filepath.Base(bin), *proto, len(r), pct(wall, 50), pct(wall, 90), pct(cpu, 50), pct(cpu, 90),
+		fmt.Printf("# %s %s n=%d: wall ms median %.1f p90 %.1f min %.1f; cpu ms median %.1f p90 %.1f min %.1f; rss after first answer median %.0f KiB; idle rss median %.0f KiB (file %.0f, anon %.0f)\n",
+			filepath.Base(bin), *proto, len(r), pct(wall, 50), pct(wall, 90), wall[0], pct(cpu, 50), pct(cpu, 90), cpu[0],
 			pct(rss, 50), pct(idle, 50), pct(file, 50), pct(anon, 50))
 	}
 }
