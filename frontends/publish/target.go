@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/quotesd/quotesd/quoter"
 )
@@ -55,8 +56,8 @@ type Spec struct {
 }
 
 // names are what a target's name may be: it labels metrics and keys the
-// daily record.
-var names = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
+// daily record. It is compiled on first use, not at every start.
+var names = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`) })
 
 // options are the query parameters quotesd takes for itself.
 var options = []string{"tag", "collection", "secret"}
@@ -69,7 +70,7 @@ func ParseSpec(v string) (Spec, error) {
 	if !ok {
 		return Spec{}, errors.New("want NAME=KIND:URL (URL a literal URL, @/path/to/file or env:VAR)")
 	}
-	if !names.MatchString(name) {
+	if !names().MatchString(name) {
 		return Spec{}, fmt.Errorf("target name %q: want lower-case letters, digits, - and _ (at most 32)", name)
 	}
 	kind, loc, ok := strings.Cut(rest, ":")
@@ -169,7 +170,7 @@ func checkRef(ref string) error {
 			return fmt.Errorf("%q: want @ and an absolute path", ref)
 		}
 	case strings.HasPrefix(ref, "env:"):
-		if !envName.MatchString(strings.TrimPrefix(ref, "env:")) {
+		if !envName().MatchString(strings.TrimPrefix(ref, "env:")) {
 			return fmt.Errorf("%q: want env: and a variable name", ref)
 		}
 	default:
@@ -179,7 +180,7 @@ func checkRef(ref string) error {
 	return nil
 }
 
-var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+var envName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`) })
 
 func validKind(k Kind) bool { return slices.Contains(Kinds, k) }
 

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"html/template"
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
@@ -22,8 +21,7 @@ func init() {
 	} {
 		routeParams[k] = v
 	}
-	base := template.Must(templates["authors"].Clone())
-	templates["author"] = template.Must(base.ParseFS(assets, "assets/templates/author.html"))
+	templates["author"] = extendTemplate(templates["authors"], "author")
 }
 
 // authorRoutes registers the author pages' and the API's routes that

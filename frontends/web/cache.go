@@ -309,7 +309,12 @@ func (m *todayMemo) build(ctx context.Context, now time.Time, day quoter.Date, g
 		if *r.dst, err = m.h.renderDay(q, day, day, f, r.f, m.h.configuredBase()); err != nil {
 			return nil, err
 		}
-		r.dst.pack()
+		// Without a configured base URL, today's page is served from a
+		// copy made per Host (todayHTML), packed there: packing this one
+		// too was work the first browser waited for, for nothing.
+		if r.f != formatHTML || m.h.baseURL != nil {
+			r.dst.pack()
+		}
 	}
 	return e, nil
 }

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Unattributed is the author given to a fortune without an attribution line.
@@ -166,11 +167,20 @@ func attribution(line string) (string, bool) {
 	return rest, rest != ""
 }
 
+// The patterns of an attribution, compiled on first use: quotesd serve
+// links the importer but never imports at start, and compiling them at
+// package init delayed every start.
 var (
-	yearSuffixRE = regexp.MustCompile(`^(.*?)(?:,\s*|\s*\()(\d{3,4})\)?\.?$`)
-	yearOnlyRE   = regexp.MustCompile(`^\(?(\d{3,4})\)?\.?$`)
-	titleRE      = regexp.MustCompile(`^([^"“”]*[^\s"“”])\s+["“]([^"“”]+)["”]$`)
+	yearSuffixRE = lazyRegexp(`^(.*?)(?:,\s*|\s*\()(\d{3,4})\)?\.?$`)
+	yearOnlyRE   = lazyRegexp(`^\(?(\d{3,4})\)?\.?$`)
+	titleRE      = lazyRegexp(`^([^"“”]*[^\s"“”])\s+["“]([^"“”]+)["”]$`)
 )
+
+// lazyRegexp returns a function that compiles expr on its first call and
+// returns the same Regexp after.
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
 
 // splitAttribution splits "Author, Source" at the first comma outside
 // quotes and brackets, unquotes a fully quoted source, and takes a trailing
@@ -201,17 +211,17 @@ func splitAttribution(a string) (author, source string, year int) {
 	}
 	if cut < 0 {
 		// -- Mark Twain "A Connecticut Yankee in King Arthur's Court"
-		if m := titleRE.FindStringSubmatch(a); m != nil {
+		if m := titleRE().FindStringSubmatch(a); m != nil {
 			return m[1], m[2], 0
 		}
 		return strings.TrimSpace(a), "", 0
 	}
 	author = strings.TrimSpace(a[:cut])
 	source = strings.TrimSpace(a[cut+1:])
-	if m := yearOnlyRE.FindStringSubmatch(source); m != nil {
+	if m := yearOnlyRE().FindStringSubmatch(source); m != nil {
 		year, _ = strconv.Atoi(m[1])
 		source = ""
-	} else if m := yearSuffixRE.FindStringSubmatch(source); m != nil && !strings.ContainsAny(m[1], "()") {
+	} else if m := yearSuffixRE().FindStringSubmatch(source); m != nil && !strings.ContainsAny(m[1], "()") {
 		year, _ = strconv.Atoi(m[2])
 		source = strings.TrimSpace(m[1])
 	}
