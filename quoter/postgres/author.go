@@ -9,12 +9,15 @@ import (
 )
 
 // authors derives every author of the public quotes with the notes kept
-// for them (quoter.AuthorsFrom), from the listing Authors counts and keeps
-// for the generation.
+// for them (quoter.AuthorsFrom), from the listing Authors counts, once per
+// generation (a change of a note is a write: a new generation).
 func (db *DB) authors(ctx context.Context) ([]quoter.Author, error) {
 	st, err := db.state(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if as, ok := db.cache.Authors(st.gen); ok {
+		return as, nil
 	}
 	counts, ok := db.cache.CountList(st.gen, "authors")
 	if !ok {
@@ -34,7 +37,13 @@ func (db *DB) authors(ctx context.Context) ([]quoter.Author, error) {
 	if err != nil {
 		return nil, err
 	}
-	return quoter.AuthorsFrom(counts, notes), nil
+	as := quoter.AuthorsFrom(counts, notes)
+	if len(counts) <= maxCachedCounts {
+		// Derived once per generation, not per request: slugging every
+		// name is the cost of an author's page on a large library.
+		db.cache.SetAuthors(st.gen, as)
+	}
+	return as, nil
 }
 
 // authorNotes reads the notes on authors, by slug.

@@ -49,6 +49,7 @@ type Cache[S comparable, K comparable, F any, T any, L any] struct {
 	counts  map[string][]quoter.Count // "authors", "tags": full listings
 	cycles  map[string]*T             // by key; nil for a key that names no cycle
 	cols    *L                        // every collection; nil until read
+	authors []quoter.Author           // every author with its notes; nil until derived
 }
 
 type filterEntry[F any] struct {
@@ -74,6 +75,7 @@ func (c *Cache[S, K, F, T, L]) reset() {
 	c.counts = make(map[string][]quoter.Count)
 	c.cycles = make(map[string]*T)
 	c.cols = nil
+	c.authors = nil
 }
 
 // Invalidate makes the next Fresh miss: the library has changed, or may
@@ -272,5 +274,26 @@ func (c *Cache[S, K, F, T, L]) SetCollections(gen int64, l L) {
 	defer c.mu.Unlock()
 	if c.at(gen) {
 		c.cols = &l
+	}
+}
+
+// Authors returns the authors derived for generation gen (their counts
+// and notes: a note's change is a new generation). Callers must not
+// change the slice.
+func (c *Cache[S, K, F, T, L]) Authors(gen int64) ([]quoter.Author, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.at(gen) || c.authors == nil {
+		return nil, false
+	}
+	return c.authors, true
+}
+
+// SetAuthors keeps the authors derived for generation gen.
+func (c *Cache[S, K, F, T, L]) SetAuthors(gen int64, as []quoter.Author) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.at(gen) && as != nil {
+		c.authors = as
 	}
 }

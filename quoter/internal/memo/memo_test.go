@@ -98,3 +98,26 @@ func TestCache_FreshnessFollowsTheTTLOrTheNews(t *testing.T) {
 		t.Error("a state read before an invalidation was kept")
 	}
 }
+
+// The authors derived for a generation are kept for it and dropped with it:
+// a note's change is a write, which is a new generation.
+func TestCache_AuthorsAreKeptForTheirGeneration(t *testing.T) {
+	t0 := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	c := newTest(0)
+	_, epoch, _ := c.Fresh(t0)
+	c.Update(state{gen: 1}, t0, epoch)
+	as := []quoter.Author{{Name: "Lao Tzu", Slug: "lao-tzu", Count: 2}}
+	c.SetAuthors(1, as)
+	if got, ok := c.Authors(1); !ok || len(got) != 1 || got[0].Slug != "lao-tzu" {
+		t.Fatalf("Authors(1) = %v, %v; want what was set", got, ok)
+	}
+	if _, ok := c.Authors(2); ok {
+		t.Error("authors of generation 1 served for generation 2")
+	}
+	c.Notified(2)
+	_, epoch, _ = c.Fresh(t0)
+	c.Update(state{gen: 2}, t0, epoch)
+	if _, ok := c.Authors(2); ok {
+		t.Error("authors kept across a change of generation")
+	}
+}
