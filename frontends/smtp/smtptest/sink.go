@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/quotesd/quotesd/internal/testcert"
+
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 )
@@ -213,7 +215,7 @@ func (nopLogger) Println(...any)        {}
 // 127.0.0.1 and localhost, and a pool that trusts it, for the client side.
 func SelfSignedTLS(tb testing.TB) (*tls.Config, *x509.CertPool) {
 	tb.Helper()
-	der, key := selfSigned(tb, 1)
+	der, key := testcert.SelfSigned(tb, 1, "localhost", "127.0.0.1")
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {
 		tb.Fatal(err)

@@ -7,14 +7,7 @@ package prosodytest
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -24,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/quotesd/quotesd/internal/testcert"
 )
 
 // Domain is the test server's host, and MUC its rooms' service. Nothing
@@ -163,40 +158,11 @@ func Start(tb testing.TB, opts ...Options) *Server {
 
 func (s *Server) config() string { return filepath.Join(s.dir, "prosody.cfg.lua") }
 
-// makeCert writes a self-signed ECDSA certificate for Domain and MUC.
+// makeCert writes a self-signed certificate for Domain and MUC.
 func (s *Server) makeCert() (certFile, keyFile string) {
 	s.tb.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		s.tb.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(time.Now().UnixNano()),
-		Subject:               pkix.Name{CommonName: Domain},
-		DNSNames:              []string{Domain, MUC},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		s.tb.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		s.tb.Fatal(err)
-	}
-	certFile, keyFile = filepath.Join(s.dir, Domain+".crt"), filepath.Join(s.dir, Domain+".key")
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
-		s.tb.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
-		s.tb.Fatal(err)
-	}
-	return certFile, keyFile
+	f := testcert.Write(s.tb, s.dir, time.Now().UnixNano(), Domain, MUC)
+	return f.Cert, f.Key
 }
 
 // Register creates the account user@Domain with password.
