@@ -21,7 +21,7 @@ func init() {
 	} {
 		routeParams[k] = v
 	}
-	templates["author"] = extendTemplate(templates["authors"], "author")
+	templates["author"] = extendTemplate(baseTemplate, "authors", "author")
 }
 
 // authorRoutes registers the author pages' and the API's routes that

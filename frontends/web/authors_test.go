@@ -111,3 +111,14 @@ func TestAuthors_APIListsAndShowsAuthors(t *testing.T) {
 func authorNotes(slug, bio, link string) quoter.Author {
 	return quoter.Author{Slug: slug, Bio: bio, Link: link}
 }
+
+// Every page's template set is parsed on its first use, in any order:
+// the authors' list served before an author's page (as a visitor
+// following a link does) must not break the page.
+func TestAuthors_PageWorksAfterTheListWasServed(t *testing.T) {
+	e := newEnv(t)
+	want(t, e.get("/authors", "Accept", browserAccept), http.StatusOK)
+	w := e.get("/authors/william-shakespeare", "Accept", browserAccept)
+	want(t, w, http.StatusOK)
+	wantBody(t, w, "<title>William Shakespeare")
+}

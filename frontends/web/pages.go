@@ -68,11 +68,18 @@ var baseTemplate = sync.OnceValue(func() *template.Template {
 })
 
 // extendTemplate returns a function that parses, once, a copy of the set
-// parent returns plus assets/templates/<name>.html.
-func extendTemplate(parent func() *template.Template, name string) func() *template.Template {
+// parent returns plus assets/templates/<name>.html for each of names, in
+// order (a later file's definitions replace an earlier one's). The parent
+// must be a set no page executes (baseTemplate): html/template cannot
+// clone a set after it has run, and sets are parsed lazily, after pages
+// have been served.
+func extendTemplate(parent func() *template.Template, names ...string) func() *template.Template {
 	return sync.OnceValue(func() *template.Template {
 		t := template.Must(parent().Clone())
-		return template.Must(t.ParseFS(assets, "assets/templates/"+name+".html"))
+		for _, name := range names {
+			t = template.Must(t.ParseFS(assets, "assets/templates/"+name+".html"))
+		}
+		return t
 	})
 }
 
