@@ -17,8 +17,8 @@ import (
 )
 
 // A quote card is laid out once, in pixels, from the real metrics of the
-// font the PNG is drawn with; the PNG (card_png.go) and the SVG
-// (card_svg.go) are both drawn from that one layout, so the lines of an
+// font the PNG is drawn with; the PNG and the SVG
+// (both in card_draw.go) are both drawn from that one layout, so the lines of an
 // SVG break where the PNG's do and neither overflows its frame.
 //
 // The font is the Go font family (golang.org/x/image/font/gofont, by
