@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Web benchmark: wrk against quotesd's /api/v1/today, / (the HTML page) and
 # today's quote cards (/today.png, /today.svg, cached after the first),
-# a bare net/http handler writing the same JSON body, and Twisted web
-# serving the same bytes, one after the other in one run on loopback.
+# a bare net/http handler writing the same JSON body (and, as references,
+# writing quotesd's very API and PNG card responses, header fields and
+# all), and Twisted web serving the same bytes, one after the other in one
+# run on loopback.
 # bench/run --only http runs the suite's comparison (with nginx as well);
 # this script keeps the variants (access log off, rate limit on, hardened bare).
 #
@@ -44,7 +46,7 @@ for f in $("$work/quotesd" serve -h 2>&1 | grep -oE -- '-[a-z]+(-[a-z]+)*-addr' 
 	[ "$f" = "-web-addr" ] || off+=("-$f=")
 done
 
-H=127.0.0.1:18085 Q=127.0.0.1:18080 B=127.0.0.1:18081 T=18082 L=127.0.0.1:18083 N=127.0.0.1:18084
+H=127.0.0.1:18085 S=127.0.0.1:18086 P=127.0.0.1:18087 Q=127.0.0.1:18080 B=127.0.0.1:18081 T=18082 L=127.0.0.1:18083 N=127.0.0.1:18084
 # The access log (one JSON line per request) goes to /dev/null but is
 # still formatted and written: it is part of the cost measured. The rate
 # limit is off: wrk is one client, and a per-IP limit would stop it.
@@ -66,13 +68,21 @@ waitfor() { for _ in $(seq 100); do curl -fsS -o /dev/null "$1" 2>/dev/null && r
 waitfor "http://$Q/api/v1/today"
 waitfor "http://$L/api/v1/today"
 waitfor "http://$N/api/v1/today"
-curl -fsS "http://$Q/api/v1/today" >"$work/today.json"
+curl -fsS -D "$work/today.head" "http://$Q/api/v1/today" >"$work/today.json"
+curl -fsS -D "$work/card.head" "http://$Q/today.png" >"$work/card.png"
 "$work/bare" -addr "$B" -body "$work/today.json" &
 pids+=($!)
 # The bare handler again, behind the same http.Server timeouts as quotesd
 # (a read and a write deadline set on every request): what hardening the
 # server costs, apart from the handler.
 "$work/bare" -addr "$H" -body "$work/today.json" -hardened &
+pids+=($!)
+# And net/http sending quotesd's very responses, header fields and all:
+# the API's, and today's PNG card's (cached by quotesd after the curl
+# above). What the card's bytes cost net/http itself, whoever sends them.
+"$work/bare" -addr "$S" -body "$work/today.json" -headers "$work/today.head" -hardened &
+pids+=($!)
+"$work/bare" -addr "$P" -body "$work/card.png" -headers "$work/card.head" -hardened &
 pids+=($!)
 if "$PY" -c 'import twisted' 2>/dev/null; then
 	"$PY" bench/web/twisted_quote.py "$T" "$work/today.json" &
@@ -84,6 +94,8 @@ else
 fi
 waitfor "http://$B/"
 waitfor "http://$H/"
+waitfor "http://$S/"
+waitfor "http://$P/"
 [ $twisted = 1 ] && waitfor "http://127.0.0.1:$T/"
 
 # measure NAME URL [HEADER]: one wrk run; appends req/s, p50, p99 to NAME's file.
@@ -97,7 +109,9 @@ measure() {
 	awk '/Requests\/sec/ {r=$2} $1=="50%" {p50=$2} $1=="99%" {p99=$2} END {print r, p50, p99}' <<<"$out" >>"$work/$name.runs"
 }
 
-targets=(bare bare-hardened quotesd-api-today quotesd-api-nolog quotesd-api-limited quotesd-page-html quotesd-page-text quotesd-card-png quotesd-card-svg)
+targets=(bare bare-hardened quotesd-api-today quotesd-api-nolog quotesd-api-limited quotesd-page-html quotesd-page-text quotesd-card-png quotesd-card-svg bare-same-api bare-same-png)
+url_bare_same_api="http://$S/api/v1/today"
+url_bare_same_png="http://$P/today.png"
 url_bare="http://$B/api/v1/today"
 url_bare_hardened="http://$H/api/v1/today"
 url_quotesd_api_today="http://$Q/api/v1/today"
@@ -147,3 +161,12 @@ for t in quotesd-card-png quotesd-card-svg; do
 		-v cm="$(cat "$work/$t.median")" -v am="$(cat "$work/quotesd-api-today.median")" \
 		'BEGIN { printf "%s / quotesd-api-today: %.2fx (best), %.2fx (median)\n", t, cb / ab, cm / am }'
 done
+# What net/http allows that goal: the PNG card's response against the
+# API's, both sent by the bare handler; and quotesd's card against it.
+ratio() {
+	awk -v a="$1" -v b="$2" -v ab="$(cat "$work/$1.best")" -v bb="$(cat "$work/$2.best")" \
+		-v am="$(cat "$work/$1.median")" -v bm="$(cat "$work/$2.median")" \
+		'BEGIN { printf "%s / %s: %.2fx (best), %.2fx (median)\n", a, b, ab / bb, am / bm }'
+}
+ratio bare-same-png bare-same-api
+ratio quotesd-card-png bare-same-png
