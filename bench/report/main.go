@@ -275,6 +275,19 @@ func targets(r *results) []target {
 				r.ratio("qotd", c, "quotesd-finger", "quotesd", "rate"), atLeast(0.95), ""), "qotd", c, "quotesd-finger", "quotesd"))
 		}
 	}
+	// What the query line costs whoever serves it: the bare server reading
+	// a line first, against itself answering at once; and quotesd's Finger
+	// against that bare Finger.
+	if r.ran("qotd", "bare-go-finger") {
+		for _, c := range []string{"8", "64", "256"} {
+			if s := r.ratio("qotd", c, "bare-go-finger", "bare-go", "rate"); s.ok() {
+				ts = append(ts, withCPU(reference("Finger conns/s, bare Go Finger / bare Go QOTD (the query line alone), "+c+" clients", s), "qotd", c, "bare-go-finger", "bare-go"))
+			}
+			if s := r.ratio("qotd", c, "quotesd-finger", "bare-go-finger", "rate"); s.ok() {
+				ts = append(ts, withCPU(reference("Finger conns/s, quotesd Finger / bare Go Finger, "+c+" clients", s), "qotd", c, "quotesd-finger", "bare-go-finger"))
+			}
+		}
+	}
 	ts = append(ts, withCPU(check("HTTP req/s, quotesd-pg / quotesd /api/v1/today (PostgreSQL / SQLite store)", "≥ 0.95x",
 		r.ratio("http", "64", "quotesd-pg", "quotesd-api", "rate"), atLeast(0.95), ""), "http", "64", "quotesd-pg", "quotesd-api"))
 	// HTTP, second round: against net/http sending the very same response
@@ -358,6 +371,7 @@ var names = map[string]string{
 	"quotesd-page":       "quotesd `/` (HTML)",
 	"quotesd-pg":         "quotesd-pg (PostgreSQL store)",
 	"quotesd-finger":     "quotesd Finger (query line, then today's quote)",
+	"bare-go-finger":     "bare Go Finger (reads the query line, then the same reply)",
 	"bare-go":            "bare Go",
 	"twisted":            "Twisted",
 	"nginx":              "nginx `return 200`",
@@ -423,9 +437,9 @@ func httpContenders(r *results) []string {
 // qotdContenders are the QOTD suite's servers in table order; runs from
 // before the PostgreSQL store or the Finger frontend existed lack them.
 func qotdContenders(r *results) []string {
-	who := []string{"quotesd", "quotesd-pg", "quotesd-finger", "bare-go", "twisted"}
+	who := []string{"quotesd", "quotesd-pg", "quotesd-finger", "bare-go", "bare-go-finger", "twisted"}
 	return slices.DeleteFunc(who, func(w string) bool {
-		return (w == "quotesd-pg" || w == "quotesd-finger") && !r.ran("qotd", w)
+		return (w == "quotesd-pg" || w == "quotesd-finger" || w == "bare-go-finger") && !r.ran("qotd", w)
 	})
 }
 
