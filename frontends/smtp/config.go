@@ -176,7 +176,7 @@ func (c *Config) Declare(s *settings.Set) {
 	s.String(&c.MailDaily, "mail-daily", "", "time of day (`HH:MM`, in --tz) when confirmed mail subscribers get the day's quote; setting it turns on mail subscriptions (subject \"subscribe\" to the mail address); empty: off", settings.Example("07:00"))
 	s.Float(&c.MailDailyRate, "mail-daily-rate", DefaultMailDailyRate, "pace of the daily mail: most messages per minute to each destination domain; 0 for no pacing")
 	s.String(&c.MailBaseURL, "mail-base-url", "", "public `URL` of the web site, for the confirm and unsubscribe links (one-click unsubscribe, RFC 8058, wants https) and the quote card links of the subscriptions' mail; empty: --web-base-url, one of which --mail-daily needs", settings.Example("https://quotes.example.org"))
-	s.Int(&c.MailBounceLimit, "mail-bounce-limit", DefaultBounceLimit, "hard bounces (5.x.x delivery status notifications) of a subscriber's daily mail that end its subscription")
+	s.Int(&c.MailBounceLimit, "mail-bounce-limit", DefaultBounceLimit, "hard bounces (5.x.x delivery status notifications) of a subscriber's daily mail, each within a week of the one before, that end its subscription")
 }
 
 // Subscriptions reports whether mail subscriptions are on.

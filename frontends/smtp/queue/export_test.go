@@ -29,3 +29,6 @@ func CountDepthEvery(cfg Config, every time.Duration) Config {
 	cfg.depthEvery = every
 	return cfg
 }
+
+// SchemaVersion is the version of the queue's newest schema.
+var SchemaVersion = len(migrations)

@@ -679,8 +679,8 @@ func TestQueue_UpgradesVersion2AndDeliversItsRepliesOnce(t *testing.T) {
 	if err := check.QueryRow(`SELECT COUNT(sending_since), SUM(lost_outcomes) FROM messages`).Scan(&marked, &lost); err != nil {
 		t.Fatal(err)
 	}
-	if version != 5 || marked != 0 || lost != 0 {
-		t.Errorf("after the upgrade and delivery: schema version %d, %d replies marked as being sent, %d lost outcomes; want 5, 0, 0", version, marked, lost)
+	if version != queue.SchemaVersion || marked != 0 || lost != 0 {
+		t.Errorf("after the upgrade and delivery: schema version %d, %d replies marked as being sent, %d lost outcomes; want %d, 0, 0", version, marked, lost, queue.SchemaVersion)
 	}
 }
 

@@ -89,6 +89,9 @@ var migrations = []string{
 		day TEXT    NOT NULL                       -- YYYY-MM-DD: pruned a week later
 	) WITHOUT ROWID;
 	CREATE INDEX once_keys_day ON once_keys (day);`,
+	// 6: when a subscriber's last hard bounce was counted, so that
+	// bounces more than bounceStale apart do not add up (subscribers.go).
+	`ALTER TABLE subscribers ADD COLUMN bounced INTEGER; -- unix milliseconds of the last hard bounce counted; NULL: none`,
 }
 
 // goSteps are the parts of migrations that SQL cannot express, run in the

@@ -152,9 +152,17 @@ func (q *Queue) RemoveSubscriber(ctx context.Context, address string) (bool, err
 	return n > 0, err
 }
 
+// bounceStale is how long a counted hard bounce is remembered: one
+// that comes later than this after the last starts the count over, so
+// that a mailbox that failed once a season for a day (a full disk, a
+// receiving server's bad week) is not unsubscribed in the end, while one
+// that is gone bounces every daily mail and reaches the limit in days.
+// Mailman forgets a bounce score after a week of quiet, too.
+const bounceStale = 7 * 24 * time.Hour
+
 // Bounce counts a hard bounce of the daily mail of token's subscriber;
-// at limit bounces the subscription ends. It returns the subscription as
-// it then is.
+// at limit bounces, none more than bounceStale after the one before, the
+// subscription ends. It returns the subscription as it then is.
 func (q *Queue) Bounce(ctx context.Context, token string, limit int) (subscribers.Subscriber, error) {
 	if !subscribers.ValidToken(token) {
 		return subscribers.Subscriber{}, errNoToken()
@@ -162,11 +170,15 @@ func (q *Queue) Bounce(ctx context.Context, token string, limit int) (subscriber
 	var s subscribers.Subscriber
 	var found bool
 	now := millis(q.now())
+	stale := now - bounceStale.Milliseconds()
+	// Every SET expression sees the row as it was: the new count is
+	// spelled out in each.
+	const count = `(CASE WHEN bounced IS NULL OR bounced < ? THEN 1 ELSE bounces + 1 END)`
 	err := q.do(ctx, func(tx *sql.Tx) error {
-		if _, err := q.exec(tx, `UPDATE subscribers SET bounces = bounces + 1,
-			changed = CASE WHEN bounces + 1 >= ? THEN ? ELSE changed END,
-			state = CASE WHEN bounces + 1 >= ? THEN 'unsubscribed' ELSE state END
-			WHERE token = ? AND state = 'confirmed'`, limit, now, limit, token); err != nil {
+		if _, err := q.exec(tx, `UPDATE subscribers SET bounces = `+count+`, bounced = ?,
+			changed = CASE WHEN `+count+` >= ? THEN ? ELSE changed END,
+			state = CASE WHEN `+count+` >= ? THEN 'unsubscribed' ELSE state END
+			WHERE token = ? AND state = 'confirmed'`, stale, now, stale, limit, now, stale, limit, token); err != nil {
 			return fmt.Errorf("counting a bounce: %w", err)
 		}
 		var err error

@@ -3,6 +3,7 @@ package queue_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/quotesd/quotesd/frontends/smtp/queue"
 	"github.com/quotesd/quotesd/quoter"
@@ -75,6 +76,37 @@ func TestSubscribers_ThreeBouncesUnsubscribe(t *testing.T) {
 				t.Errorf("after %d bounces: state %s", i, b.State)
 			}
 		}
+	})
+}
+
+func TestSubscribers_BouncesMoreThanAWeekApartDoNotAddUp(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, where string) {
+		ctx := context.Background()
+		now := time.Date(2026, 1, 5, 6, 0, 0, 0, time.UTC)
+		q := openQueue(t, where, queue.WithClock(func() time.Time { return now }))
+		defer q.Close()
+		s, err := q.AddSubscriber(ctx, "carol@example.org", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		bounce := func(after time.Duration, want int, state subscribers.State) {
+			t.Helper()
+			now = now.Add(after)
+			b, err := q.Bounce(ctx, s.Token, 3)
+			if err != nil || b.Bounces != want || b.State != state {
+				t.Fatalf("a bounce %v after the one before: %d bounces, %s (%v); want %d, %s", after, b.Bounces, b.State, err, want, state)
+			}
+		}
+		// A mailbox that fails once a season: never unsubscribed.
+		bounce(0, 1, subscribers.Confirmed)
+		bounce(8*24*time.Hour, 1, subscribers.Confirmed)
+		bounce(90*24*time.Hour, 1, subscribers.Confirmed)
+		// Within a week of each other they add up: two failing weeks, then
+		// three daily mails in a row.
+		bounce(7*24*time.Hour, 2, subscribers.Confirmed)
+		bounce(30*24*time.Hour, 1, subscribers.Confirmed)
+		bounce(24*time.Hour, 2, subscribers.Confirmed)
+		bounce(24*time.Hour, 3, subscribers.Unsubscribed)
 	})
 }
 
