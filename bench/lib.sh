@@ -78,6 +78,21 @@ start() {
 	printf -v "PID_${name//-/_}" '%s' "$pid"
 }
 
+# in_turn ROUND NAME...: the contenders in the order of round ROUND,
+# one per line: as given in odd rounds, reversed in even ones, so that
+# none always runs right after the same other (whose closed connections,
+# tens of thousands in TIME_WAIT, and heat it would inherit) and each
+# ratio's rounds see both orders.
+in_turn() {
+	local r=$1
+	shift
+	if ((r % 2)); then
+		printf '%s\n' "$@"
+	else
+		printf '%s\n' "$@" | tac
+	fi
+}
+
 # run_fg CMD...: runs CMD as a recorded background process and waits for
 # it, so that Ctrl-C reaches our trap at once and the cleanup stops it and
 # whatever it started.
