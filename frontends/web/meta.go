@@ -189,11 +189,13 @@ func previewBot(r *http.Request) bool {
 	return false
 }
 
-// unfurled reports whether previewBot decided r's representation: its
-// Accept (none, or */*) alone would have chosen text.
+// unfurled reports whether previewBot decides r's representation: its
+// Accept says nothing (see accepted), which alone would choose text. Both
+// the choice (negotiateAccept) and the Vary that names User-Agent
+// (serveRendition) ask it, so they cannot disagree.
 func unfurled(r *http.Request) bool {
-	a := r.Header["Accept"]
-	return (len(a) == 0 || len(a) == 1 && strings.TrimSpace(a[0]) == "*/*" || len(a) == 1 && strings.TrimSpace(a[0]) == "") && previewBot(r)
+	accept := accepted(r)
+	return (accept == "" || accept == "*/*") && previewBot(r)
 }
 
 // varyUnfurled is the Vary of a page chosen by User-Agent: a shared cache

@@ -353,3 +353,36 @@ func TestLinkPreviews_UnfurlersAskingForAnythingGetThePage(t *testing.T) {
 		}
 	}
 }
+
+// An Accept sent on several field lines is read whole, as one list (RFC
+// 9110, section 5.3), both to choose the representation and to decide
+// whether the User-Agent chose it: a cache must never be told the page
+// does not vary by User-Agent when it did.
+func TestNegotiation_AcceptOnSeveralLinesIsOneList(t *testing.T) {
+	e := newEnv(t)
+	for _, c := range []struct {
+		ua     string
+		accept []string
+		ctype  string
+		byUA   bool
+	}{
+		{"curl/8.5.0", []string{"text/plain;q=0.1", "application/json"}, "application/json", false},
+		{"Slackbot-LinkExpanding 1.0", []string{"", "application/json"}, "application/json", false},
+		{"Slackbot-LinkExpanding 1.0", []string{"*/*"}, "text/html", true},
+		{"Slackbot-LinkExpanding 1.0", nil, "text/html", true},
+	} {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.RemoteAddr = "192.0.2.1:1234"
+		r.Header.Set("User-Agent", c.ua)
+		for _, a := range c.accept {
+			r.Header.Add("Accept", a)
+		}
+		w := httptest.NewRecorder()
+		e.handler.ServeHTTP(w, r)
+		want(t, w, http.StatusOK)
+		ct, vary := w.Header().Get("Content-Type"), w.Header().Get("Vary")
+		if !strings.HasPrefix(ct, c.ctype) || strings.Contains(vary, "User-Agent") != c.byUA {
+			t.Errorf("%s with Accept %q: %s, Vary %q; want %s, varying by User-Agent: %v", c.ua, c.accept, ct, vary, c.ctype, c.byUA)
+		}
+	}
+}

@@ -65,10 +65,10 @@ func negotiate(r *http.Request) (format, error) {
 // text. Media types are case-insensitive, so the header is lowercased
 // before goautoneg, which compares them as given, parses it.
 func negotiateAccept(r *http.Request) format {
-	accept := strings.TrimSpace(r.Header.Get("Accept"))
-	if (accept == "" || accept == "*/*") && previewBot(r) {
+	if unfurled(r) {
 		return formatHTML // a link unfurler: it reads the page's meta (meta.go)
 	}
+	accept := accepted(r)
 	if accept == "" { // absent, or blank: "anything"
 		return formatText
 	}
@@ -83,6 +83,20 @@ func negotiateAccept(r *http.Request) format {
 		}
 	}
 	return best
+}
+
+// accepted is r's Accept: its field lines joined with commas, as RFC 9110
+// (section 5.3) reads a field sent on several lines, and trimmed; "" when
+// there is none.
+func accepted(r *http.Request) string {
+	switch a := r.Header["Accept"]; len(a) {
+	case 0:
+		return ""
+	case 1:
+		return strings.TrimSpace(a[0])
+	default:
+		return strings.TrimSpace(strings.Join(a, ", "))
+	}
 }
 
 // quality is the q-value clauses give the media type typ/sub: that of the
