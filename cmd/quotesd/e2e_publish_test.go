@@ -141,33 +141,22 @@ func TestPublish_E2E_ReplicasOnPostgresPostOnceAcrossAFailover(t *testing.T) {
 	if err := os.WriteFile(key, []byte("replicas-key\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var rs []*server
-	for range 3 {
-		args := append(offExcept("publish"),
-			"--state-dir", t.TempDir(), "--tz", "UTC",
+	rs, _ := startReplicas(t, db, 3, nil, func(stateDir string) []string {
+		return append(offExcept("publish"),
+			"--state-dir", stateDir, "--tz", "UTC",
 			"--publish", "robot=json:"+recv.URL+"/in?secret=@"+key,
 			"--publish-at", "00:00", // passed: the first leader posts today's quote
 		)
-		rs = append(rs, startServe(t, db, nil, args...))
-	}
+	})
 	select {
 	case <-recv.got:
 	case <-time.After(30 * time.Second):
 		t.Fatal("no post within 30s of the start")
 	}
 	time.Sleep(3 * time.Second) // more than a renewal: the followers have tried
-	leaders := leading(rs)
-	if len(leaders) != 1 {
-		t.Fatalf("%d replicas say they lead, want 1", len(leaders))
-	}
-	leaders[0].Kill()
+	leader, rest := theLeader(t, rs)
+	leader.Kill()
 	killed := time.Now()
-	var rest []*server
-	for _, s := range rs {
-		if s != leaders[0] {
-			rest = append(rest, s)
-		}
-	}
 	for len(leading(rest)) == 0 && time.Since(killed) < 20*time.Second {
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -4,10 +4,6 @@ package main
 // one PostgreSQL database, one bot on a real ngircd, one killed.
 
 import (
-	"errors"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -18,27 +14,6 @@ import (
 	"github.com/quotesd/quotesd/frontends/irc/ircdtest"
 )
 
-// leading returns the replicas whose logs say they won the irc lease and
-// have not given it up since.
-func leading(rs []*server) []*server {
-	var out []*server
-	for _, s := range rs {
-		lead := false
-		for _, l := range s.Logs() {
-			switch {
-			case strings.Contains(l, `"msg":"lease won: leading"`):
-				lead = true
-			case strings.Contains(l, `"msg":"lease given up: following"`):
-				lead = false
-			}
-		}
-		if lead {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
 func TestIRC_E2E_ReplicasOnPostgresOneBotTakesOverWithin15sAndPostsOnce(t *testing.T) {
 	e2eTool(t, "ngircd")
 	srv := ircdtest.Start(t)
@@ -46,35 +21,21 @@ func TestIRC_E2E_ReplicasOnPostgresOneBotTakesOverWithin15sAndPostsOnce(t *testi
 	alice := ircdtest.Dial(t, srv.Addr, "alice")
 	alice.Join("#quotes")
 
-	var rs []*server
-	var stateDirs []string
-	for range 3 {
-		stateDirs = append(stateDirs, t.TempDir())
-		args := append(offExcept("irc", "ops"),
+	rs, stateDirs := startReplicas(t, db, 3, []string{"ops"}, func(stateDir string) []string {
+		return append(offExcept("irc", "ops"),
 			"--ops-addr", "127.0.0.1:0",
-			"--state-dir", stateDirs[len(stateDirs)-1],
+			"--state-dir", stateDir,
 			"--irc-server", srv.Addr, "--irc-tls=false", "--irc-channels", "#quotes",
 			"--irc-user-cooldown=0", "--irc-channel-cooldown=0",
 			"--irc-daily", "00:00", // passed: the first leader posts today's quote
 		)
-		rs = append(rs, startServe(t, db, []string{"ops"}, args...))
-	}
+	})
 	alice.Expect(30*time.Second, "PRIVMSG #quotes :Quote of the day: ")
 	time.Sleep(3 * time.Second) // more than a renewal: the followers have tried
 	if got := bots(t, alice, "#quotes"); len(got) != 1 {
 		t.Fatalf("bots in #quotes with three replicas: %q, want one", got)
 	}
-	leaders := leading(rs)
-	if len(leaders) != 1 {
-		t.Fatalf("%d replicas say they lead, want 1", len(leaders))
-	}
-	leader := leaders[0]
-	var rest []*server
-	for _, s := range rs {
-		if s != leader {
-			rest = append(rest, s)
-		}
-	}
+	leader, rest := theLeader(t, rs)
 
 	alice.Drain()
 	leader.Kill()
@@ -108,16 +69,7 @@ func TestIRC_E2E_ReplicasOnPostgresOneBotTakesOverWithin15sAndPostsOnce(t *testi
 	if sum != 1 {
 		t.Errorf("sum of quotesd_lease_leader over the surviving replicas = %v, want 1", sum)
 	}
-	for _, s := range rest {
-		if err := s.Stop(); err != nil {
-			t.Errorf("quotesd serve exited with %v, want status 0", err)
-		}
-	}
-	for _, dir := range stateDirs {
-		if _, err := os.Stat(filepath.Join(dir, "irc-daily.json")); !errors.Is(err, fs.ErrNotExist) {
-			t.Errorf("%s/irc-daily.json: %v; want none: the database holds the daily posts", dir, err)
-		}
-	}
+	stopReplicas(t, rest, stateDirs, "irc-daily.json")
 }
 
 // checkLeaseMetricsDocumented holds a replica's quotesd_lease_* metrics to

@@ -7,10 +7,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -94,11 +90,7 @@ func gaugeSum(t *testing.T, rs []*server, name, role string) float64 {
 func TestXMPP_E2E_ReplicasOnPostgresOneBotTakesOverWithin15sAndPostsOnce(t *testing.T) {
 	e2eTool(t, "prosody")
 	srv := prosodytest.Start(t)
-	srv.Register("bot", "bot's password")
-	pwFile := filepath.Join(t.TempDir(), "xmpp-password")
-	if err := os.WriteFile(pwFile, []byte("bot's password\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	bot := xmppBot(t, srv)
 	db := pgLibrary(t)
 	room := prosodytest.Room("quotes")
 	alice := srv.Client("alice")
@@ -107,23 +99,16 @@ func TestXMPP_E2E_ReplicasOnPostgresOneBotTakesOverWithin15sAndPostsOnce(t *test
 	fromBot := room + "/quotesd" // "quotesd", or "quotesd_" if it was still taken
 	daily := prosodytest.Body(fromBot, "Quote of the day: ")
 
-	var rs []*server
-	var stateDirs []string
-	for range 3 {
-		stateDirs = append(stateDirs, t.TempDir())
-		args := append(offExcept("xmpp", "ops"),
+	rs, stateDirs := startReplicas(t, db, 3, []string{"ops"}, func(stateDir string) []string {
+		args := append(offExcept("xmpp", "ops"), bot...)
+		return append(args,
 			"--ops-addr", "127.0.0.1:0",
-			"--state-dir", stateDirs[len(stateDirs)-1],
-			"--xmpp-jid", "bot@"+prosodytest.Domain,
-			"--xmpp-password-file", pwFile,
-			"--xmpp-server", srv.Addr,
-			"--xmpp-ca-file", srv.CAFile,
+			"--state-dir", stateDir,
 			"--xmpp-rooms", room+"/quotesd",
 			"--xmpp-user-cooldown=0", "--xmpp-room-cooldown=0",
 			"--tz", "UTC", "--xmpp-daily", "00:00", // passed: the first leader posts today's quote
 		)
-		rs = append(rs, startServe(t, db, []string{"ops"}, args...))
-	}
+	})
 	alice.Expect(30*time.Second, daily)
 	time.Sleep(3 * time.Second) // more than a renewal: the followers have tried
 	if _, again := alice.Wait(0, daily); again {
@@ -132,18 +117,9 @@ func TestXMPP_E2E_ReplicasOnPostgresOneBotTakesOverWithin15sAndPostsOnce(t *test
 	if got := inRoom.bots(); len(got) != 1 {
 		t.Fatalf("bots in the room with three replicas: %q, want one", got)
 	}
-	leaders := leading(rs)
-	if len(leaders) != 1 {
-		t.Fatalf("%d replicas say they lead, want 1", len(leaders))
-	}
-	leader := leaders[0]
-	var rest []*server
-	for _, s := range rs {
-		if s != leader {
-			rest = append(rest, s)
-		} else if n := len(xmppSessions(s)); n != 1 {
-			t.Errorf("the leader opened %d XMPP sessions, want 1", n)
-		}
+	leader, rest := theLeader(t, rs)
+	if n := len(xmppSessions(leader)); n != 1 {
+		t.Errorf("the leader opened %d XMPP sessions, want 1", n)
 	}
 	for _, s := range rest {
 		if got := xmppSessions(s); len(got) != 0 {
@@ -203,16 +179,7 @@ func TestXMPP_E2E_ReplicasOnPostgresOneBotTakesOverWithin15sAndPostsOnce(t *test
 	}
 	checkDailyClaims(t, db, "xmpp-daily:"+room)
 
-	for _, s := range rest {
-		if err := s.Stop(); err != nil {
-			t.Errorf("quotesd serve exited with %v, want status 0", err)
-		}
-	}
-	for _, dir := range stateDirs {
-		if _, err := os.Stat(filepath.Join(dir, "xmpp-daily.json")); !errors.Is(err, fs.ErrNotExist) {
-			t.Errorf("%s/xmpp-daily.json: %v; want none: the database holds the daily posts", dir, err)
-		}
-	}
+	stopReplicas(t, rest, stateDirs, "xmpp-daily.json")
 }
 
 // checkDailyClaims holds the database's lease_claims to one claim, key,

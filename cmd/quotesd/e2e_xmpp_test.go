@@ -15,22 +15,31 @@ import (
 	"github.com/quotesd/quotesd/quoter/quotertest"
 )
 
-func TestXMPP_AnswersQuoteAndRejoinsAfterServerRestart(t *testing.T) {
-	e2eTool(t, "prosody")
-	srv := prosodytest.Start(t)
+// xmppBot registers the account bot on srv and returns the flags that
+// log quotesd in as it: its JID, a file holding its password, the server
+// and the CA that signed the server's certificate.
+func xmppBot(t *testing.T, srv *prosodytest.Server) []string {
+	t.Helper()
 	srv.Register("bot", "bot's password")
 	pwFile := filepath.Join(t.TempDir(), "xmpp-password")
 	if err := os.WriteFile(pwFile, []byte("bot's password\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	room := prosodytest.Room("quotes")
-	db := writeLibrary(t, filepath.Join(t.TempDir(), "quotes.db"), quotertest.Sample()...)
-	s := startServe(t, db, nil, append(offExcept("xmpp"),
-		"--state-dir", t.TempDir(),
-		"--xmpp-jid", "bot@"+prosodytest.Domain,
+	return []string{
+		"--xmpp-jid", "bot@" + prosodytest.Domain,
 		"--xmpp-password-file", pwFile,
 		"--xmpp-server", srv.Addr,
 		"--xmpp-ca-file", srv.CAFile,
+	}
+}
+
+func TestXMPP_AnswersQuoteAndRejoinsAfterServerRestart(t *testing.T) {
+	e2eTool(t, "prosody")
+	srv := prosodytest.Start(t)
+	room := prosodytest.Room("quotes")
+	db := writeLibrary(t, filepath.Join(t.TempDir(), "quotes.db"), quotertest.Sample()...)
+	s := startServe(t, db, nil, append(append(offExcept("xmpp"), xmppBot(t, srv)...),
+		"--state-dir", t.TempDir(),
 		"--xmpp-rooms", room+"/quotesd",
 		// No cooldowns: the requests after the restart come soon.
 		"--xmpp-user-cooldown=0", "--xmpp-room-cooldown=0",
